@@ -1,0 +1,3 @@
+from sfjwt_orch.cli import run
+
+run()

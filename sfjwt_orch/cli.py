@@ -1,0 +1,133 @@
+"""The Typer app and the ONE error boundary.
+
+Every command raises SfjwtError for expected failures; `main` turns it into one message line, one
+fix line (or a JSON document with --json) and the documented exit code. Anything unexpected
+prints one line and leaves its traceback in a log file, never on the terminal: tracebacks can
+hold keys and tokens in their locals.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from sfjwt_orch import __version__
+from sfjwt_orch.commands import authorize_url, emulator, keygen, login
+from sfjwt_orch.errors import Code, Exit, SfjwtError
+
+HELP = """\
+Set up Salesforce JWT bearer-flow logins in one command.
+
+sfjwt-orch generates the RSA key and certificate, runs the real `sf org login jwt`, explains
+every failure with a concrete fix, and when the user has not approved the app yet, prints (and
+opens) the approval URL and retries until the login works or --timeout passes.
+
+\b
+Typical use:
+  sfjwt-orch keygen --alias my-hub-org          # then upload server.crt to the app
+  sfjwt-orch login --alias my-hub-org --client-id KEY --username me@acme.com
+  sfjwt-orch login --alias my-hub-org           # later: the saved profile fills in the rest
+
+Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 Salesforce refused, 4 not approved in time,
+5 sf/openssl missing or broken, 130 interrupted. Every command has --json.
+"""
+
+app = typer.Typer(
+    name="sfjwt-orch",
+    help=HELP,
+    add_completion=False,
+    rich_markup_mode=None,  # plain click help: honours \b blocks, and --help never imports rich
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # tracebacks go to the log file (see main)
+    pretty_exceptions_show_locals=False,  # and never with locals: they can hold keys
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"sfjwt-orch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    pass
+
+
+app.command("keygen", help=keygen.HELP, no_args_is_help=False)(keygen.run)
+app.command("login", help=login.HELP)(login.run)
+app.command("authorize-url", help=authorize_url.HELP)(authorize_url.run)
+app.add_typer(emulator.app, name="emulator")
+
+
+def _render(exc: SfjwtError, json_mode: bool) -> int:
+    from sfjwt_orch.console import Console
+
+    console = Console()
+    console.error(exc.message, exc.fix)
+    if json_mode:
+        console.emit_json({"ok": False, **exc.details, "error": exc.to_json()})
+    return exc.exit_code
+
+
+def _log_traceback() -> str:
+    import traceback
+
+    from sfjwt_orch.paths import Paths
+    from sfjwt_orch.redact import redact
+
+    try:
+        log_dir = Paths.from_env().log_dir
+        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = log_dir / "crash.log"
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(redact(traceback.format_exc()) + "\n")
+        return str(path)
+    except Exception:
+        return "(could not write the log)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        from typer._click.exceptions import ClickException  # typer >= 0.24 vendors click
+    except ImportError:  # pragma: no cover - older typer
+        from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found]
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in args
+    try:
+        app(args=args, standalone_mode=False, prog_name="sfjwt-orch")
+        return 0
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except ClickException as exc:  # bad usage: unknown option, missing value, wrong type
+        if json_mode:
+            err = SfjwtError(Code.USAGE, exc.format_message(), "see: sfjwt-orch COMMAND --help")
+            return _render(err, json_mode=True) or Exit.USAGE
+        exc.show()
+        return int(exc.exit_code)
+    except SfjwtError as exc:
+        return _render(exc, json_mode)
+    except (KeyboardInterrupt, typer.Abort):
+        err = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+        return _render(err, json_mode)
+    except Exception as exc:
+        log = _log_traceback()
+        err = SfjwtError(
+            Code.INTERNAL,
+            f"unexpected error ({type(exc).__name__}); details in {log}",
+            "please report it with the log file attached",
+        )
+        return _render(err, json_mode)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import typer
+
+from sfjwt_orch.commands._shared import json_option, make_deps
+
+HELP = """\
+Print the one-time approval URL for an app, and nothing else.
+
+Open it as the JWT user and click Allow once; `sf org login jwt` for that user then works.
+The redirect URI must be one of the app's callback URLs.
+
+\b
+Example:
+  sfjwt-orch authorize-url --client-id KEY --sandbox
+"""
+
+
+def run(
+    client_id: str | None = typer.Option(None, "--client-id", help="The app's consumer key."),
+    instance_url: str | None = typer.Option(
+        None, "--instance-url", help="Login URL. [default: https://login.salesforce.com]"
+    ),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Use https://test.salesforce.com."),
+    callback_url: str | None = typer.Option(
+        None, "--callback-url", help="A callback URL of the app. [default: http://localhost:1717/OauthRedirect]"
+    ),
+    alias: str | None = typer.Option(None, "--alias", "-a", help="Fill missing values from this saved profile."),
+    json: bool = json_option(),
+) -> None:
+    from sfjwt_orch import approval, config
+    from sfjwt_orch.errors import usage
+
+    deps = make_deps()
+    profile = config.load(deps.paths, alias) if alias else None
+    if sandbox and instance_url:
+        raise usage("--sandbox and --instance-url cannot be used together", "pass only one of them")
+    cid = client_id or (profile.client_id if profile else "")
+    if not cid:
+        raise usage("no client id", "pass --client-id (the app's consumer key)")
+    url = approval.authorize_url(
+        approval.check_instance_url(
+            approval.SANDBOX if sandbox else instance_url or (profile.instance_url if profile else "")
+            or approval.PRODUCTION
+        ),
+        approval.check_client_id(cid),
+        approval.check_callback_url(
+            callback_url or (profile.callback_url if profile else "") or approval.DEFAULT_CALLBACK
+        ),
+    )
+    if json:
+        deps.console.emit_json({"ok": True, "url": url})
+    else:
+        typer.echo(url)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sfjwt_orch.commands._shared import alias_option, json_option, make_deps
+
+HELP = """\
+Log in with `sf org login jwt`, getting the user's approval and retrying until it works.
+
+On "user hasn't approved this consumer" it prints the approval URL (and opens it when a person
+is at a terminal with a browser), then retries every --interval seconds, backing off to 30 s,
+until the login works or --timeout passes. A new app that the org does not know yet (it takes
+2-10 minutes to propagate) is waited for the same way. On success the values are saved, so the
+next time `--alias` alone is enough; flags override saved values.
+
+\b
+Examples:
+  sfjwt-orch login --alias my-hub-org --client-id KEY --username me@acme.com
+  sfjwt-orch login --alias my-sbx --sandbox --client-id KEY --username me@acme.com.uat
+  sfjwt-orch login --alias my-hub-org --json          # in CI: no waiting unless --timeout
+"""
+
+
+def run(
+    alias: str = alias_option(),
+    client_id: str | None = typer.Option(None, "--client-id", help="The app's consumer key."),
+    username: str | None = typer.Option(None, "--username", help="The Salesforce username to log in as."),
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help="The private key. [default: the alias's key from keygen]"
+    ),
+    instance_url: str | None = typer.Option(
+        None, "--instance-url", help="Login URL: My Domain or login host. [default: https://login.salesforce.com]"
+    ),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com."),
+    callback_url: str | None = typer.Option(
+        None, "--callback-url",
+        help="A callback URL of the app, used in the approval URL. [default: http://localhost:1717/OauthRedirect]",
+    ),
+    browser: bool | None = typer.Option(
+        None, "--browser/--no-browser",
+        help="Open the approval URL in a browser. [default: only for a person at a terminal with a display]",
+        show_default=False,
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Seconds to keep retrying. [default: 600 at a terminal, 0 in scripts and CI]"
+    ),
+    interval: float = typer.Option(5.0, "--interval", help="Seconds between tries at first (backs off to 30)."),
+    set_default: bool = typer.Option(False, "--set-default", help="Make this org sf's default target org."),
+    set_default_dev_hub: bool = typer.Option(
+        False, "--set-default-dev-hub", help="Make this org sf's default Dev Hub."
+    ),
+    json: bool = json_option(),
+) -> None:  # fmt: skip
+    from sfjwt_orch import approval, config, flows
+    from sfjwt_orch.errors import Code, SfjwtError, usage
+    from sfjwt_orch.interactive import person_present, should_open_browser
+    from sfjwt_orch.keys import KEY_NAME
+    from sfjwt_orch.paths import check_alias
+
+    deps = make_deps()
+    check_alias(alias)
+    if sandbox and instance_url:
+        raise usage("--sandbox and --instance-url cannot be used together", "pass only one of them")
+    saved = config.load(deps.paths, alias)
+    profile = (saved or config.Profile(alias=alias)).merged(
+        client_id=client_id,
+        username=username,
+        instance_url=approval.SANDBOX if sandbox else instance_url,
+        key_file=str(key_file.expanduser().absolute()) if key_file else None,
+        callback_url=callback_url,
+    )
+    missing = [flag for flag, value in (("--client-id", profile.client_id), ("--username", profile.username))
+               if not value]  # fmt: skip
+    if missing:
+        if saved is None:
+            raise SfjwtError(
+                Code.PROFILE_NOT_FOUND,
+                f"no saved profile for alias {alias!r}, and {' and '.join(missing)} not given",
+                f"pass {' and '.join(missing)}, or set it up with: sfjwt-orch keygen --alias {alias}",
+            )
+        raise usage(f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {' and '.join(missing)}")
+    if timeout is None:
+        timeout = 600.0 if person_present(deps.env) else 0.0
+    if not 0 <= timeout <= 86400:
+        raise usage(f"--timeout {timeout:g} is out of range", "use 0 (no waiting) up to 86400 seconds")
+    if not 1 <= interval <= 3600:
+        raise usage(f"--interval {interval:g} is out of range", "use 1 to 3600 seconds (5 is a good start)")
+    request = flows.LoginRequest(
+        alias=alias,
+        client_id=approval.check_client_id(profile.client_id),
+        username=approval.check_username(profile.username),
+        key_file=Path(profile.key_file) if profile.key_file else deps.paths.key_dir(alias) / KEY_NAME,
+        instance_url=approval.check_instance_url(profile.instance_url or approval.PRODUCTION),
+        callback_url=approval.check_callback_url(profile.callback_url or approval.DEFAULT_CALLBACK),
+        open_browser=should_open_browser(browser, deps.env),
+        timeout=timeout,
+        interval=interval,
+        set_default=set_default,
+        set_default_dev_hub=set_default_dev_hub,
+    )
+    report = flows.login(request, deps)
+    ui = deps.console
+    ui.success(
+        f"Logged in as {report.username} to org {report.org_id} ({report.instance_url}); sf alias: {alias}"
+        + (" [Dev Hub]" if report.is_dev_hub else "")
+    )
+    ui.info(f"Next time: sfjwt-orch login --alias {alias}    Use it: sf org display --target-org {alias}")
+    if json:
+        ui.emit_json(report.to_json())

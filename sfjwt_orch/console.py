@@ -1,0 +1,86 @@
+"""Output: people read stderr, programs read stdout (one JSON document with --json).
+
+rich is imported on first use, not at import time, so `--help` and `--version` stay fast.
+rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from sfjwt_orch.redact import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+    from rich.status import Status
+
+
+class Console:
+    def __init__(self) -> None:
+        self._err: RichConsole | None = None
+        self._status: Status | None = None
+
+    @property
+    def err(self) -> RichConsole:
+        if self._err is None:
+            from rich.console import Console as RichConsole
+
+            self._err = RichConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+        return self._err
+
+    @property
+    def live(self) -> bool:
+        return self.err.is_terminal and not self.err.is_dumb_terminal
+
+    def _print(self, markup: str, text: str) -> None:
+        from rich.markup import escape
+
+        self.clear_status()
+        self.err.print(markup.format(escape(redact(text))))
+
+    def info(self, text: str) -> None:
+        self._print("{}", text)
+
+    def step(self, text: str) -> None:
+        self._print("[bold]→[/] {}", text)
+
+    def success(self, text: str) -> None:
+        self._print("[green]✓[/] {}", text)
+
+    def warn(self, text: str) -> None:
+        self._print("[yellow]![/] {}", text)
+
+    def error(self, message: str, fix: str) -> None:
+        self._print("[red]error:[/] {}", message)
+        if fix:
+            self._print("[cyan]  fix:[/] {}", fix)
+
+    def url(self, label: str, url: str) -> None:
+        # Printed whole and alone on its line so terminals make it clickable and people can copy it.
+        self.clear_status()
+        self.err.print(f"{label}\n", highlight=False, markup=False)
+        self.err.print(f"    {url}\n", highlight=False, markup=False, overflow="ignore", crop=False)
+
+    def status(self, text: str, *, persistent: bool = False) -> None:
+        """A live status line on a terminal; elsewhere only `persistent` updates are printed."""
+        if not self.live:
+            if persistent:
+                self.err.print(redact(text), markup=False, highlight=False)
+            return
+        if self._status is None:
+            self._status = self.err.status(text, spinner="dots")
+            self._status.start()
+        else:
+            self._status.update(text)
+
+    def clear_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def emit_json(self, doc: dict[str, Any]) -> None:
+        self.clear_status()
+        sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")
+        sys.stdout.flush()

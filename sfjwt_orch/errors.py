@@ -1,0 +1,111 @@
+"""The one exception tree: every expected failure has a stable code, a fix and an exit code.
+
+The codes and exit codes are a public contract (scripts branch on them): they are listed in the
+README and tested one by one. Add codes; never rename or renumber them.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, IntEnum
+from typing import Any
+
+
+class Exit(IntEnum):
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2  # bad usage or input: fix the command line or the files it names
+    REFUSED = 3  # Salesforce (or the network to it) refused the login
+    NOT_APPROVED = 4  # the one-time approval was still missing when the wait ended
+    TOOL = 5  # sf or openssl is missing or broken
+    INTERRUPTED = 130
+
+
+class Code(str, Enum):
+    # Salesforce answered, and said no.
+    NOT_APPROVED = "NOT_APPROVED"
+    NOT_ADMIN_APPROVED = "NOT_ADMIN_APPROVED"
+    CLIENT_ID_INVALID = "CLIENT_ID_INVALID"
+    APP_NOT_INSTALLED = "APP_NOT_INSTALLED"
+    AUDIENCE_INVALID = "AUDIENCE_INVALID"
+    INVALID_ASSERTION = "INVALID_ASSERTION"
+    EXPIRED_ASSERTION = "EXPIRED_ASSERTION"
+    AUTH_FAILURE = "AUTH_FAILURE"
+    IP_RESTRICTED = "IP_RESTRICTED"
+    INACTIVE_USER = "INACTIVE_USER"
+    INACTIVE_ORG = "INACTIVE_ORG"
+    RATE_LIMITED = "RATE_LIMITED"
+    NETWORK = "NETWORK"
+    SERVER_ERROR = "SERVER_ERROR"
+    UNKNOWN = "UNKNOWN"
+    # Found locally, before or instead of a request.
+    KEY_INVALID = "KEY_INVALID"
+    KEY_NOT_FOUND = "KEY_NOT_FOUND"
+    KEY_EXISTS = "KEY_EXISTS"
+    CERT_INVALID = "CERT_INVALID"
+    LIGHTNING_URL = "LIGHTNING_URL"
+    USAGE = "USAGE"
+    PROFILE_NOT_FOUND = "PROFILE_NOT_FOUND"
+    PROFILE_INVALID = "PROFILE_INVALID"
+    FILE_ERROR = "FILE_ERROR"
+    # The programs we drive.
+    SF_NOT_FOUND = "SF_NOT_FOUND"
+    SF_FAILED = "SF_FAILED"
+    OPENSSL_NOT_FOUND = "OPENSSL_NOT_FOUND"
+    OPENSSL_FAILED = "OPENSSL_FAILED"
+    # Ours.
+    INTERRUPTED = "INTERRUPTED"
+    INTERNAL = "INTERNAL"
+
+
+_LOCAL = {
+    Code.KEY_INVALID,
+    Code.KEY_NOT_FOUND,
+    Code.KEY_EXISTS,
+    Code.CERT_INVALID,
+    Code.LIGHTNING_URL,
+    Code.USAGE,
+    Code.PROFILE_NOT_FOUND,
+    Code.PROFILE_INVALID,
+    Code.FILE_ERROR,
+}
+_TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
+
+
+def exit_code_for(code: Code) -> Exit:
+    """The exit code of an outcome code (README: "Exit codes")."""
+    if code is Code.NOT_APPROVED:
+        return Exit.NOT_APPROVED
+    if code in _LOCAL:
+        return Exit.USAGE
+    if code in _TOOL:
+        return Exit.TOOL
+    if code is Code.INTERRUPTED:
+        return Exit.INTERRUPTED
+    if code is Code.INTERNAL:
+        return Exit.UNEXPECTED
+    return Exit.REFUSED
+
+
+class SfjwtError(Exception):
+    """An expected failure: one line of message, one concrete fix, a stable code.
+
+    `details` holds extra fields for the `--json` document (never secrets).
+    """
+
+    def __init__(self, code: Code, message: str, fix: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fix = fix
+        self.details: dict[str, Any] = details
+
+    @property
+    def exit_code(self) -> int:
+        return int(exit_code_for(self.code))
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code.value, "message": self.message, "fix": self.fix}
+
+
+def usage(message: str, fix: str) -> SfjwtError:
+    return SfjwtError(Code.USAGE, message, fix)

@@ -1,0 +1,209 @@
+"""Orchestration: check locally -> sf login -> classify -> approve -> retry -> save.
+
+Flows take their collaborators (runner, environment, console, clock, sleep) as arguments, so
+tests drive every path with fakes and never really sleep [fastapi-cloud-cli `_flow`].
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sfjwt_orch import approval, config, keys, sf
+from sfjwt_orch.console import Console
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.openssl import Openssl
+from sfjwt_orch.paths import Paths
+from sfjwt_orch.runner import ProgramNotFound, Runner, find_program
+
+MAX_INTERVAL = 30.0
+BACKOFF = 1.5
+# A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
+# answers as if it did not know it. Worth waiting for, when the user asked us to wait.
+_PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
+
+
+@dataclass
+class Deps:
+    runner: Runner
+    env: Mapping[str, str]
+    console: Console
+    paths: Paths
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def find_sf(env: Mapping[str, str]) -> str:
+    try:
+        return find_program("sf", "SFJWT_ORCH_SF", env)
+    except ProgramNotFound as exc:
+        raise SfjwtError(
+            Code.SF_NOT_FOUND,
+            f"the Salesforce CLI (sf) cannot be used: {exc.reason}",
+            "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
+        ) from None
+
+
+def openssl_for(deps: Deps) -> Openssl:
+    try:
+        exe = find_program("openssl", "SFJWT_ORCH_OPENSSL", deps.env)
+    except ProgramNotFound as exc:
+        raise SfjwtError(
+            Code.OPENSSL_NOT_FOUND,
+            f"openssl cannot be used: {exc.reason}",
+            "install it (apt-get install openssl, brew install openssl), or set SFJWT_ORCH_OPENSSL to its path",
+        ) from None
+    return Openssl(deps.runner, exe, deps.env)
+
+
+@dataclass(frozen=True)
+class LoginRequest:
+    alias: str
+    client_id: str
+    username: str
+    key_file: Path
+    instance_url: str
+    callback_url: str
+    open_browser: bool
+    timeout: float
+    interval: float
+    set_default: bool = False
+    set_default_dev_hub: bool = False
+
+
+@dataclass
+class LoginReport:
+    alias: str
+    username: str
+    org_id: str = ""
+    instance_url: str = ""
+    login_url: str = ""
+    is_dev_hub: bool = False
+    attempts: int = 0
+    approval_url: str | None = None
+    sf_lines: list[str] = field(default_factory=list)
+
+    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+        return {
+            "ok": error is None,
+            "alias": self.alias,
+            "username": self.username,
+            "org_id": self.org_id or None,
+            "instance_url": self.instance_url or None,
+            "login_url": self.login_url or None,
+            "is_dev_hub": self.is_dev_hub,
+            "attempts": self.attempts,
+            "approval_url": self.approval_url,
+            "error": error.to_json() if error else None,
+        }
+
+
+def _summarise(lines: tuple[str, ...]) -> str:
+    counts = Counter(line or "(empty reply)" for line in lines)
+    return "; ".join(f"{line} (x{n})" if n > 1 else line for line, n in counts.items())
+
+
+def login(req: LoginRequest, deps: Deps) -> LoginReport:
+    """Log in with sf, getting the approval and waiting out propagation until the deadline.
+
+    Raises SfjwtError with the report's fields in `details`, so `--json` has the same shape
+    on failure as on success.
+    """
+    report = LoginReport(alias=req.alias, username=req.username)
+    try:
+        _login(req, deps, report)
+    except SfjwtError as exc:
+        exc.details = {**report.to_json(exc), **exc.details}
+        raise
+    return report
+
+
+def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
+    ui = deps.console
+    # Local problems first: they are certain, and cheaper than a 2-second sf start.
+    keys.check_key_file(req.key_file, openssl_for(deps))
+    sf_exe = find_sf(deps.env)
+    argv = sf.login_argv(
+        sf_exe,
+        sf.LoginArgs(req.client_id, req.username, req.key_file, req.instance_url, req.alias,
+                     req.set_default, req.set_default_dev_hub),  # fmt: skip
+    )
+    env = sf.sf_env(deps.env, req.instance_url)
+    deadline = deps.clock() + req.timeout
+    interval = req.interval
+    while True:
+        report.attempts += 1
+        ui.status(f"Logging in to {req.instance_url} as {req.username} (attempt {report.attempts})…")
+        outcome = sf.parse_login(deps.runner.run(argv, timeout=sf.LOGIN_TIMEOUT, env=env))
+        if isinstance(outcome, sf.LoginSuccess):
+            ui.clear_status()
+            report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
+            report.login_url, report.is_dev_hub = outcome.login_url, outcome.is_dev_hub
+            report.username = outcome.username
+            _save_profile(req, report, deps)
+            return
+        report.sf_lines = list(outcome.lines)
+        if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
+            _ask_for_approval(req, deps, report)
+        remaining = deadline - deps.clock()
+        retry = outcome.code is Code.NOT_APPROVED or (outcome.code in _PROPAGATING and req.timeout > 0)
+        if not retry or remaining <= 0:
+            ui.clear_status()
+            if outcome.lines:
+                ui.info(f"sf said: {_summarise(outcome.lines)}")
+            message = outcome.message
+            if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
+                message = f"still not approved after {req.timeout:.0f} s: {message}"
+            fix = outcome.fix
+            if outcome.code is Code.NOT_APPROVED and report.approval_url:
+                fix = f"open the URL above as {req.username}, click Allow, then run this again with --timeout 600"
+            raise SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
+        _wait(min(interval, remaining), deadline, outcome.code, report.attempts, deps)
+        interval = min(interval * BACKOFF, MAX_INTERVAL)
+
+
+def _ask_for_approval(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
+    url = approval.authorize_url(req.instance_url, req.client_id, req.callback_url)
+    report.approval_url = url
+    ui = deps.console
+    # Always print before trying to open: the browser may be on another machine, or fail silently.
+    ui.url(f"{req.username} has not approved this app yet. Open this URL, log in as that user and click Allow:", url)
+    if req.open_browser:
+        if deps.runner.open_url(url, deps.env):
+            ui.info("Opened it in your browser.")
+        else:
+            ui.warn("Could not open a browser: open the URL above yourself.")
+
+
+def _wait(seconds: float, deadline: float, code: Code, attempts: int, deps: Deps) -> None:
+    why = {
+        Code.NOT_APPROVED: "Waiting for the approval",
+        Code.CLIENT_ID_INVALID: "The org does not know this app yet (new apps take 2-10 minutes to propagate)",
+        Code.APP_NOT_INSTALLED: "The app is not installed yet (new apps take 2-10 minutes to propagate)",
+    }[code]
+    wake = deps.clock() + seconds
+    deps.console.status(
+        f"{why}: attempt {attempts} said {code.value}; next try in {seconds:.0f} s, "
+        f"{max(0.0, deadline - deps.clock()):.0f} s left",
+        persistent=True,
+    )
+    while (left := wake - deps.clock()) > 0:
+        deps.console.status(f"{why} — next try in {left:.0f} s, {max(0.0, deadline - deps.clock()):.0f} s left (Ctrl-C to stop)")
+        deps.sleep(min(1.0, left))
+
+
+def _save_profile(req: LoginRequest, report: LoginReport, deps: Deps) -> None:
+    saved = config.load(deps.paths, req.alias) or config.Profile(alias=req.alias)
+    profile = saved.merged(
+        client_id=req.client_id,
+        username=req.username,
+        instance_url=req.instance_url,
+        key_file=str(req.key_file),
+        callback_url=req.callback_url,
+        org_id=report.org_id,
+    )
+    config.save(deps.paths, profile)

@@ -1,0 +1,157 @@
+"""Key material: generate a key and self-signed certificate, and check a key before sf sees it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sfjwt_orch import files
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.openssl import CertInfo, Openssl, check_subject, pem_problem
+
+KEY_NAME = "server.key"
+CERT_NAME = "server.crt"
+MIN_BITS = 2048  # jsonwebtoken (inside sf) refuses smaller RSA keys for RS256
+MAX_BITS = 16384
+
+
+@dataclass(frozen=True)
+class KeygenRequest:
+    out_dir: Path
+    bits: int = 2048
+    days: int = 365
+    subject: str = "/CN=sfjwt-orch"
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class KeygenResult:
+    key_file: Path
+    cert_file: Path
+    fingerprint_sha256: str
+    not_after: datetime
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": True,
+            "key_file": str(self.key_file),
+            "cert_file": str(self.cert_file),
+            "fingerprint_sha256": self.fingerprint_sha256,
+            "not_after": self.not_after.isoformat(),
+        }
+
+
+def check_keygen_request(req: KeygenRequest) -> None:
+    if not MIN_BITS <= req.bits <= MAX_BITS:
+        raise SfjwtError(
+            Code.USAGE,
+            f"--bits {req.bits} is out of range",
+            f"use --bits 2048 (or 3072, 4096); sf refuses RSA keys under {MIN_BITS} bits",
+        )
+    if not 1 <= req.days <= 36500:
+        raise SfjwtError(Code.USAGE, f"--days {req.days} is out of range", "use --days between 1 and 36500")
+    check_subject(req.subject)
+
+
+def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
+    """Write server.key (0600) and server.crt into req.out_dir (0700), never half-written.
+
+    openssl writes into 0600 temp files in the same folder; both are renamed into place only
+    after the certificate has been read back, so an interrupted run leaves the old pair (or none).
+    """
+    check_keygen_request(req)
+    key_file, cert_file = req.out_dir / KEY_NAME, req.out_dir / CERT_NAME
+    if key_file.exists() and not req.force:
+        raise SfjwtError(
+            Code.KEY_EXISTS,
+            f"{key_file} already exists",
+            "reuse it, or pass --force to replace it (then upload the new server.crt to the app)",
+        )
+    files.ensure_private_dir(req.out_dir)
+    with (
+        files.private_temp_path(req.out_dir, ".key") as tmp_key,
+        files.private_temp_path(req.out_dir, ".crt") as tmp_cert,
+    ):
+        openssl.generate(tmp_key, tmp_cert, req.bits, req.days, req.subject)
+        info = openssl.cert_info(tmp_cert)
+        tmp_cert.chmod(0o644)  # the certificate is public: it is what users upload
+        try:
+            os.replace(tmp_key, key_file)
+            os.replace(tmp_cert, cert_file)
+        except OSError as exc:
+            raise files.file_error("write", key_file, exc) from exc
+    return KeygenResult(key_file, cert_file, info.fingerprint_sha256, info.not_after)
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    path: Path
+    bits: int
+    modulus: int
+
+
+def check_key_file(path: Path, openssl: Openssl) -> KeyInfo:
+    """Refuse anything sf would choke on, with the real reason, before starting sf."""
+    fix_generic = "point --key-file at the unencrypted RSA private key (server.key) whose certificate is on the app"
+    try:
+        if path.is_dir():
+            raise SfjwtError(Code.KEY_INVALID, f"{path} is a folder, not a key file", fix_generic)
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SfjwtError(
+            Code.KEY_NOT_FOUND,
+            f"key file {path} does not exist",
+            "create one with: sfjwt-orch keygen --alias NAME, or pass --key-file PATH",
+        ) from None
+    except PermissionError:
+        raise SfjwtError(
+            Code.KEY_INVALID, f"key file {path} is not readable by you", f"fix its owner or mode: chmod 600 {path}"
+        ) from None
+    except OSError as exc:
+        raise SfjwtError(Code.KEY_INVALID, f"cannot read key file {path}: {exc.strerror}", fix_generic) from None
+    if files.is_group_or_world_readable(path):
+        # As OpenSSH does: a private key others can read is compromised-in-waiting.
+        raise SfjwtError(
+            Code.KEY_INVALID,
+            f"key file {path} is readable by other users",
+            f"restrict it: chmod 600 {path}",
+        )
+    problem = pem_problem(raw.decode("utf-8", errors="replace"))
+    if problem is not None:
+        raise SfjwtError(Code.KEY_INVALID, f"{path}: {problem}", _fix_for(problem, path))
+    modulus = openssl.key_modulus(path)
+    if modulus is None:
+        raise SfjwtError(Code.KEY_INVALID, f"{path}: openssl cannot read it as an RSA private key", fix_generic)
+    bits = modulus.bit_length()
+    if bits < MIN_BITS:
+        raise SfjwtError(
+            Code.KEY_INVALID,
+            f"{path}: RSA key of {bits} bits; sf needs at least {MIN_BITS}",
+            "generate a new key (sfjwt-orch keygen --alias NAME --force) and upload its certificate",
+        )
+    return KeyInfo(path, bits, modulus)
+
+
+def _fix_for(problem: str, path: Path) -> str:
+    if "certificate" in problem or "public key" in problem:
+        return "pass the private key (server.key), not the certificate or public key"
+    if "passphrase" in problem:
+        return f"write a decrypted copy: openssl rsa -in {path} -out server.key (then chmod 600 server.key)"
+    if "line breaks" in problem:
+        return "restore the newlines (64-character lines between BEGIN and END), or store the key base64-encoded"
+    if "EC key" in problem or "OpenSSH" in problem:
+        return "generate an RSA key: sfjwt-orch keygen --alias NAME"
+    return "point --key-file at the unencrypted RSA private key (server.key)"
+
+
+def check_pair(key: KeyInfo, cert: CertInfo, cert_file: Path) -> None:
+    if key.modulus != cert.modulus:
+        raise SfjwtError(
+            Code.CERT_INVALID,
+            f"{cert_file} does not belong to {key.path}",
+            "use the certificate made with this key, or regenerate both: sfjwt-orch keygen --alias NAME --force",
+        )
+
+

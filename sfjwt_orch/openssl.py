@@ -1,0 +1,160 @@
+"""openssl: argv builders, pure parsers of its output, and a thin adapter over the runner.
+
+We only ever pass *paths* to openssl, never key material, so nothing secret reaches a command
+line (`ps` shows argv to every user on the machine).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.runner import CommandResult, Runner
+
+TIMEOUT = 120.0  # a 4096-bit genrsa can take a few seconds on a slow machine; never minutes
+_SUBJECT = re.compile(r"^(/[A-Za-z]+=[^/]*)+$")
+
+
+def check_subject(subject: str) -> str:
+    if not _SUBJECT.fullmatch(subject):
+        raise SfjwtError(
+            Code.USAGE,
+            f"invalid certificate subject {subject!r}",
+            'write it as openssl -subj does, e.g. --subject "/CN=my-hub-org/O=Acme"',
+        )
+    return subject
+
+
+# --- argv builders (the manual genrsa / req / x509 steps, without prompts) ---
+
+
+def genrsa_argv(exe: str, out: Path, bits: int) -> list[str]:
+    return [exe, "genrsa", "-out", str(out), str(bits)]
+
+
+def self_signed_argv(exe: str, key: Path, out: Path, days: int, subject: str) -> list[str]:
+    # `req -x509` is the manual `req` + `x509 -req -signkey` pair in one process.
+    return [exe, "req", "-new", "-x509", "-sha256", "-key", str(key), "-days", str(days),
+            "-subj", subject, "-out", str(out)]  # fmt: skip
+
+
+def cert_info_argv(exe: str, cert: Path) -> list[str]:
+    return [exe, "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256", "-enddate", "-modulus"]
+
+
+def key_modulus_argv(exe: str, key: Path) -> list[str]:
+    # An empty -passin makes an encrypted key fail at once instead of prompting on the terminal.
+    return [exe, "rsa", "-in", str(key), "-passin", "pass:", "-noout", "-modulus"]
+
+
+# --- pure parsers ---
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    fingerprint_sha256: str
+    not_after: datetime
+    modulus: int
+
+
+def parse_modulus(text: str) -> int | None:
+    m = re.search(r"^Modulus=([0-9A-Fa-f]+)\s*$", text, re.MULTILINE)
+    return int(m.group(1), 16) if m else None
+
+
+def parse_cert_info(text: str) -> CertInfo | None:
+    fp = re.search(r"^sha256 Fingerprint=([0-9A-Fa-f:]+)\s*$", text, re.MULTILINE | re.IGNORECASE)
+    end = re.search(r"^notAfter=(.+?)\s*$", text, re.MULTILINE)
+    modulus = parse_modulus(text)
+    if not (fp and end and modulus):
+        return None
+    # openssl prints e.g. "Nov 28 13:16:32 2027 GMT" (day padded with a space when < 10).
+    not_after = datetime.strptime(" ".join(end.group(1).split()), "%b %d %H:%M:%S %Y %Z")
+    return CertInfo(fp.group(1).upper(), not_after.replace(tzinfo=UTC), modulus)
+
+
+def pem_problem(text: str) -> str | None:
+    """Why this text is not an unencrypted RSA private key in PEM, or None if it may be one.
+
+    Catches what jsonwebtoken would later reject as "secretOrPrivateKey must be an asymmetric
+    key" so the user hears the real cause, not the wrapped one.
+    """
+    if not text.strip():
+        return "the key file is empty"
+    if "\x00" in text or "\ufffd" in text:
+        return "the key file is binary, not PEM text"
+    if "BEGIN CERTIFICATE" in text:
+        return "this is a certificate (server.crt), not the private key (server.key)"
+    if "BEGIN PUBLIC KEY" in text or "BEGIN RSA PUBLIC KEY" in text:
+        return "this is a public key, not the private key"
+    if "BEGIN ENCRYPTED PRIVATE KEY" in text or "Proc-Type: 4,ENCRYPTED" in text:
+        return "the key is protected by a passphrase, which sf cannot use"
+    if "BEGIN EC PRIVATE KEY" in text:
+        return "this is an EC key; Salesforce's JWT flow needs an RSA key"
+    if "BEGIN OPENSSH PRIVATE KEY" in text:
+        return "this is an OpenSSH key, not a PEM RSA key"
+    m = re.search(r"-----BEGIN (RSA )?PRIVATE KEY-----(.*?)-----END (RSA )?PRIVATE KEY-----", text, re.DOTALL)
+    if m is None:
+        return "no PEM private key block (-----BEGIN PRIVATE KEY-----) found"
+    if "\n" not in m.group(2).strip("\r\n"):
+        return "the PEM body has lost its line breaks (a one-line secret?)"
+    return None
+
+
+# --- the adapter ---
+
+
+class Openssl:
+    def __init__(self, runner: Runner, exe: str, env: Mapping[str, str]) -> None:
+        self.runner = runner
+        self.exe = exe
+        self.env = env
+
+    def _run(self, argv: list[str]) -> CommandResult:
+        result = self.runner.run(argv, timeout=TIMEOUT, env=self.env)
+        if result.timed_out:
+            raise SfjwtError(
+                Code.OPENSSL_FAILED,
+                f"openssl {argv[1]} did not finish in {TIMEOUT:.0f} s",
+                "check that openssl works: openssl version",
+            )
+        return result
+
+    def generate(self, key_out: Path, cert_out: Path, bits: int, days: int, subject: str) -> None:
+        for argv in (genrsa_argv(self.exe, key_out, bits),
+                     self_signed_argv(self.exe, key_out, cert_out, days, subject)):  # fmt: skip
+            result = self._run(argv)
+            if result.returncode != 0:
+                raise SfjwtError(
+                    Code.OPENSSL_FAILED,
+                    f"openssl {argv[1]} failed: {_last_line(result.stderr)}",
+                    "check that openssl works (openssl version) and the arguments are valid",
+                )
+
+    def cert_info(self, cert: Path) -> CertInfo:
+        result = self._run(cert_info_argv(self.exe, cert))
+        info = parse_cert_info(result.stdout) if result.returncode == 0 else None
+        if info is None:
+            raise SfjwtError(
+                Code.CERT_INVALID,
+                f"{cert} is not a readable X.509 certificate in PEM",
+                "pass the server.crt that keygen wrote, or regenerate: sfjwt-orch keygen --alias NAME --force",
+            )
+        return info
+
+    def key_modulus(self, key: Path) -> int | None:
+        result = self._run(key_modulus_argv(self.exe, key))
+        return parse_modulus(result.stdout) if result.returncode == 0 else None
+
+    def version(self) -> str:
+        result = self._run([self.exe, "version"])
+        return result.stdout.strip()
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no output"

@@ -1,0 +1,177 @@
+"""The only module that starts processes.
+
+argv is always a list (never a shell), stdout and stderr are kept apart, every run has a hard
+timeout, and on timeout or Ctrl-C the child's whole process group is killed: `sf` is a Node
+program that may leave helpers behind, and a half-finished login must not outlive us.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int  # negative: killed by that signal (subprocess convention)
+    stdout: str
+    stderr: str
+    duration: float
+    timed_out: bool = False
+
+
+class ProgramNotFound(Exception):
+    """The program could not be started: missing, or not executable."""
+
+    def __init__(self, program: str, reason: str) -> None:
+        super().__init__(f"{program}: {reason}")
+        self.program = program
+        self.reason = reason
+
+
+def find_program(name: str, override_var: str, env: Mapping[str, str]) -> str:
+    """Resolve `name` on PATH, or from the path in `override_var` when that is set."""
+    override = env.get(override_var)
+    if override:
+        path = Path(override).expanduser()
+        if not path.is_file():
+            raise ProgramNotFound(name, f"{override_var}={override} does not exist or is not a file")
+        if not os.access(path, os.X_OK):
+            raise ProgramNotFound(name, f"{override_var}={override} is not executable")
+        return str(path)
+    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise ProgramNotFound(name, "not found on PATH")
+    return found
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    # The child leads its own session (start_new_session), so its pgid is its pid.
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=2)
+            # The leader is gone; helpers it started may not be. SIGKILL them all.
+            if sig is signal.SIGTERM:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class Runner:
+    """Runs programs. Flows receive one of these; tests pass a fake with the same methods."""
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+    ) -> CommandResult:
+        started = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,  # nothing we start may ever prompt
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            raise ProgramNotFound(argv[0], "not found") from exc
+        except PermissionError as exc:
+            raise ProgramNotFound(argv[0], "not executable") from exc
+        except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
+            raise ProgramNotFound(argv[0], exc.strerror or str(exc)) from exc
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            return CommandResult(tuple(argv), proc.returncode, out, err, time.monotonic() - started, True)
+        except BaseException:  # Ctrl-C or anything else: never leave the child running
+            _kill_group(proc)
+            proc.communicate()
+            raise
+        return CommandResult(tuple(argv), proc.returncode, out, err, time.monotonic() - started)
+
+    def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
+        """Open `url` in a browser without ever blocking the caller for long.
+
+        `BROWSER` (a os.pathsep-separated list of commands, `%s` for the URL, as Python's
+        webbrowser reads it) is run directly so that a command that hangs or fails is noticed;
+        otherwise the standard library picks the platform's opener. Returns whether a launch
+        was reported to have worked; the caller has printed the URL already either way.
+        """
+        browser = env.get("BROWSER", "")
+        if browser:
+            for command in browser.split(os.pathsep):
+                if command.strip() and self._launch(command, url, env, wait):
+                    return True
+            return False
+        return _stdlib_open(url, wait)
+
+    def _launch(self, command: str, url: str, env: Mapping[str, str], wait: float) -> bool:
+        try:
+            parts = shlex.split(command)
+        except ValueError:
+            return False
+        if not parts:
+            return False
+        argv = [p.replace("%s", url) for p in parts] if "%s" in command else [*parts, url]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=dict(env),
+                start_new_session=True,  # Ctrl-C in our terminal must not kill the user's browser
+            )
+        except OSError:
+            return False
+        try:
+            # A browser that is still running after `wait` seconds has taken the URL; one that
+            # exited non-zero by then has not.
+            return proc.wait(timeout=wait) == 0
+        except subprocess.TimeoutExpired:
+            return True
+
+
+def _stdlib_open(url: str, wait: float) -> bool:
+    import webbrowser  # only here: it probes the platform's browsers at import
+
+    result: list[bool] = []
+
+    def target() -> None:
+        try:
+            result.append(webbrowser.open(url, new=2))
+        except Exception:  # a broken browser registration must not break the login
+            result.append(False)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(wait)
+    return bool(result and result[0])
