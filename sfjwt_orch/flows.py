@@ -138,7 +138,7 @@ def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
     while True:
         report.attempts += 1
         ui.status(f"Logging in to {req.instance_url} as {req.username} (attempt {report.attempts})…")
-        outcome = sf.parse_login(deps.runner.run(argv, timeout=sf.LOGIN_TIMEOUT, env=env))
+        outcome = sf.parse_login(deps.runner.run(argv, timeout=sf.run_timeout(deps.env), env=env))
         if isinstance(outcome, sf.LoginSuccess):
             ui.clear_status()
             report.org_id, report.instance_url = outcome.org_id, outcome.instance_url

@@ -26,7 +26,8 @@ from sfjwt_orch.errors import Code
 from sfjwt_orch.redact import redact
 from sfjwt_orch.runner import CommandResult
 
-LOGIN_TIMEOUT = 120.0  # one sf run; sf itself gives up on a hung host after HTTP_TIMEOUT per attempt
+# One sf run: sf tries up to 5 (host, aud) pairs, each bounded by HTTP_TIMEOUT, plus its start-up.
+LOGIN_TIMEOUT = 150.0
 HTTP_TIMEOUT_MS = "20000"
 
 
@@ -65,6 +66,15 @@ _GUARD = Path(__file__).parent / "emulator" / "loopback_guard.cjs"
 def is_loopback_url(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def run_timeout(env: Mapping[str, str]) -> float:
+    """Seconds one sf run may take before its process group is killed (SFJWT_ORCH_SF_TIMEOUT)."""
+    try:
+        value = float(env.get("SFJWT_ORCH_SF_TIMEOUT", LOGIN_TIMEOUT))
+    except ValueError:
+        return LOGIN_TIMEOUT
+    return value if 0 < value <= 3600 else LOGIN_TIMEOUT
 
 
 def sf_env(base: Mapping[str, str], instance_url: str) -> dict[str, str]:
@@ -301,9 +311,29 @@ def sf_failed(result: CommandResult, what: str) -> Diagnosis | None:
     return None
 
 
+_HUMAN_SUCCESS = re.compile(r"Successfully authorized (\S+) with org ID (\w+)")
+
+
+def _parse_human(result: CommandResult) -> LoginSuccess | Diagnosis | None:
+    """sf's human output, for an sf (or a plugin) that printed no JSON despite --json."""
+    ok = _HUMAN_SUCCESS.search(result.stdout)
+    if ok and result.returncode == 0:
+        return LoginSuccess(ok.group(1), ok.group(2), "", "", False, False)
+    text = result.stderr
+    if result.returncode != 0 and ("Errors encountered:" in text or "Error (" in text):
+        # Drop sf's trailing "Warning: ..." lines and the blank lines before them.
+        body = "\n".join(line for line in text.splitlines() if not line.startswith("Warning:")).rstrip()
+        if "LightningDomain" in body:
+            return _diagnosis(_BY_CODE[Code.LIGHTNING_URL], (body,))
+        return classify_lines(attempt_lines(body))
+    return None
+
+
 def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
     failed = sf_failed(result, "sf org login jwt")
     if failed is not None:
+        if failed.code is Code.SF_FAILED and not result.timed_out and result.returncode >= 0:
+            return _parse_human(result) or failed
         return failed
     doc = _load_json(result.stdout)
     if not isinstance(doc, dict):
@@ -333,7 +363,7 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
                          "this sf may be too old or too new for sfjwt-orch: check sf --version")  # fmt: skip
     if exit_code in (10, 20) and "Errors encountered" not in message:
         kind = "crashed (TypeError)" if exit_code == 10 else "hit a Salesforce internal error"
-        return Diagnosis(Code.SF_FAILED, f"sf {kind}: {redact(message)[:200]}",
+        return Diagnosis(Code.SF_FAILED, f"sf {kind}: {redact(message)[:200] or _excerpt(result)}",
                          "retry; if it persists, update sf: npm install -g @salesforce/cli")  # fmt: skip
     return classify_lines(attempt_lines(message))
 

@@ -85,8 +85,8 @@ def run(
         timeout = 600.0 if person_present(deps.env) else 0.0
     if not 0 <= timeout <= 86400:
         raise usage(f"--timeout {timeout:g} is out of range", "use 0 (no waiting) up to 86400 seconds")
-    if not 1 <= interval <= 3600:
-        raise usage(f"--interval {interval:g} is out of range", "use 1 to 3600 seconds (5 is a good start)")
+    if not 0.5 <= interval <= 3600:
+        raise usage(f"--interval {interval:g} is out of range", "use 0.5 to 3600 seconds (5 is a good start)")
     request = flows.LoginRequest(
         alias=alias,
         client_id=approval.check_client_id(profile.client_id),

@@ -72,7 +72,8 @@ _API_VERSION_RE = re.compile(r"^(\d{2,3})\.0$")
 
 _CERT_FIX = (
     "point 'certificate' at the PEM certificate uploaded to the app, e.g. make one with "
-    "`openssl req -x509 -newkey rsa:2048 -nodes -keyout server.key -out server.crt -days 365 -subj /CN=emulator`"
+    "`openssl req -x509 -newkey rsa:2048 -nodes -keyout server.key -out server.crt -days 365 "
+    "-subj /CN=emulator`"
 )
 
 
@@ -123,7 +124,8 @@ class App:
 
 @dataclass(frozen=True)
 class Switches:
-    """Behaviour switches, changeable while running (``Emulator.set_switches``, ``POST /__emulator/config``)."""
+    """Behaviour switches; change them while running with ``Emulator.set_switches`` or
+    ``POST /__emulator/config``."""
 
     slow_token_seconds: float = 0.0
     maintenance: bool = False
@@ -203,9 +205,13 @@ def _is_url(text: str, schemes: Iterable[str] | None = None) -> bool:
 
 def validate_switches(switches: Switches, source: str = "emulator config", where: str = "switches") -> None:
     if not math.isfinite(switches.slow_token_seconds) or switches.slow_token_seconds < 0:
-        raise _fail(source, f"{where}.slow_token_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 2.5")
+        raise _fail(
+            source, f"{where}.slow_token_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 2.5"
+        )
     if switches.rate_limit_after is not None and switches.rate_limit_after < 0:
-        raise _fail(source, f"{where}.rate_limit_after", "must be null or an integer >= 0", "use null for no limit")
+        raise _fail(
+            source, f"{where}.rate_limit_after", "must be null or an integer >= 0", "use null for no limit"
+        )
     for i, key in enumerate(switches.fail_next):
         if key not in TOKEN_OUTCOMES:
             raise _fail(
@@ -217,11 +223,14 @@ def validate_switches(switches: Switches, source: str = "emulator config", where
 
 
 def validate_config(config: EmulatorConfig, source: str = "emulator config") -> None:
-    """Check an ``EmulatorConfig`` however it was built; raise ``EmulatorConfigError`` on the first problem."""
+    """Check an ``EmulatorConfig`` however it was built; raise ``EmulatorConfigError`` on the first
+    problem."""
     org = config.org
     if not _ORG_ID_RE.match(org.org_id):
         raise _fail(
-            source, "org.org_id", f"{org.org_id!r} is not an 18-character org id starting with 00D",
+            source,
+            "org.org_id",
+            f"{org.org_id!r} is not an 18-character org id starting with 00D",
             f"use e.g. {DEMO_ORG_ID!r}",
         )
     for name in ("name", "instance_name", "edition"):
@@ -229,25 +238,38 @@ def validate_config(config: EmulatorConfig, source: str = "emulator config") -> 
             raise _fail(source, f"org.{name}", "must not be empty", "give it a short text value")
 
     if not config.users:
-        raise _fail(source, "users", "the org needs at least one user", f"add {{'username': {DEMO_USERNAME!r}, ...}}")
+        raise _fail(
+            source, "users", "the org needs at least one user", f"add {{'username': {DEMO_USERNAME!r}, ...}}"
+        )
     seen_names: set[str] = set()
     seen_ids: set[str] = set()
     for i, user in enumerate(config.users):
         where = f"users[{i}]"
         if not _USERNAME_RE.match(user.username):
             raise _fail(
-                source, f"{where}.username", f"{user.username!r} is not a Salesforce username",
+                source,
+                f"{where}.username",
+                f"{user.username!r} is not a Salesforce username",
                 "usernames look like an email address, e.g. dev@example.com",
             )
         if user.username.casefold() in seen_names:
-            raise _fail(source, f"{where}.username", f"{user.username!r} appears twice", "usernames are unique per org")
+            raise _fail(
+                source,
+                f"{where}.username",
+                f"{user.username!r} appears twice",
+                "usernames are unique per org",
+            )
         if not _USER_ID_RE.match(user.user_id):
             raise _fail(
-                source, f"{where}.user_id", f"{user.user_id!r} is not an 18-character user id starting with 005",
+                source,
+                f"{where}.user_id",
+                f"{user.user_id!r} is not an 18-character user id starting with 005",
                 f"use e.g. {DEMO_USER_ID!r}",
             )
         if user.user_id in seen_ids:
-            raise _fail(source, f"{where}.user_id", f"{user.user_id!r} appears twice", "user ids are unique per org")
+            raise _fail(
+                source, f"{where}.user_id", f"{user.user_id!r} appears twice", "user ids are unique per org"
+            )
         seen_names.add(user.username.casefold())
         seen_ids.add(user.user_id)
 
@@ -258,34 +280,70 @@ def validate_config(config: EmulatorConfig, source: str = "emulator config") -> 
             raise _fail(source, f"{where}.name", "must not be empty", "name the app as it appears in Setup")
         if not _CONSUMER_KEY_RE.match(app.consumer_key):
             raise _fail(
-                source, f"{where}.consumer_key",
+                source,
+                f"{where}.consumer_key",
                 f"must be 18+ printable characters without spaces (got {len(app.consumer_key)} characters)",
                 "paste the app's Consumer Key exactly, with no surrounding spaces",
             )
         if app.consumer_key in seen_keys:
-            raise _fail(source, f"{where}.consumer_key", "the same consumer key is used twice", "give each app its own key")
+            raise _fail(
+                source,
+                f"{where}.consumer_key",
+                "the same consumer key is used twice",
+                "give each app its own key",
+            )
         seen_keys.add(app.consumer_key)
         try:
             certificate_from_pem(app.certificate_pem)
         except CertificateError as exc:
             raise _fail(source, f"{where}.certificate", str(exc), _CERT_FIX) from exc
         if not app.callback_urls:
-            raise _fail(source, f"{where}.callback_urls", "needs at least one callback URL", f"add {DEFAULT_CALLBACK_URL!r}")
+            raise _fail(
+                source,
+                f"{where}.callback_urls",
+                "needs at least one callback URL",
+                f"add {DEFAULT_CALLBACK_URL!r}",
+            )
         for j, url in enumerate(app.callback_urls):
             if not _is_url(url):
-                raise _fail(source, f"{where}.callback_urls[{j}]", f"{url!r} is not an absolute URL", f"use e.g. {DEFAULT_CALLBACK_URL!r}")
+                raise _fail(
+                    source,
+                    f"{where}.callback_urls[{j}]",
+                    f"{url!r} is not an absolute URL",
+                    f"use e.g. {DEFAULT_CALLBACK_URL!r}",
+                )
         if app.policy not in POLICIES:
-            raise _fail(source, f"{where}.policy", f"unknown policy {app.policy!r}", "use 'self-authorize' or 'admin-approved'")
+            raise _fail(
+                source,
+                f"{where}.policy",
+                f"unknown policy {app.policy!r}",
+                "use 'self-authorize' or 'admin-approved'",
+            )
         if not math.isfinite(app.propagation_seconds) or app.propagation_seconds < 0:
-            raise _fail(source, f"{where}.propagation_seconds", "must be a number of seconds >= 0", "use 0 for an app that works at once")
+            raise _fail(
+                source,
+                f"{where}.propagation_seconds",
+                "must be a number of seconds >= 0",
+                "use 0 for an app that works at once",
+            )
 
     for i, aud in enumerate(config.accepted_audiences):
         if not _is_url(aud, ("http", "https")) or not urlsplit(aud).netloc:
-            raise _fail(source, f"accepted_audiences[{i}]", f"{aud!r} is not an http(s) URL", "use e.g. 'https://login.salesforce.com'")
+            raise _fail(
+                source,
+                f"accepted_audiences[{i}]",
+                f"{aud!r} is not an http(s) URL",
+                "use e.g. 'https://login.salesforce.com'",
+            )
     match = _API_VERSION_RE.match(config.api_version)
     # sf asks for v51.0 (the Dev Hub probe), so an older highest version would break a login.
     if not match or int(match.group(1)) < 51:
-        raise _fail(source, "api_version", f"{config.api_version!r} is not a version like '62.0' (51.0 or later)", "use '62.0'")
+        raise _fail(
+            source,
+            "api_version",
+            f"{config.api_version!r} is not a version like '62.0' (51.0 or later)",
+            "use '62.0'",
+        )
     validate_switches(config.switches, source)
 
 
@@ -319,7 +377,7 @@ class _Reader:
         # bool is an int in Python; a JSON true must never pass as a number (or the reverse).
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
-            names = " or ".join(_JSON_NAMES.get(k, k.__name__) for k in kinds)
+            names = " or ".join(dict.fromkeys(_JSON_NAMES.get(k, k.__name__) for k in kinds))
             raise _fail(self.source, self._path(key), f"must be {names}", f"write {key!r} as {names}")
         return value
 
@@ -331,7 +389,7 @@ class _Reader:
         return [_Reader(item, f"{self._path(key)}[{i}]", self.source) for i, item in enumerate(items)]
 
     def strings(self, key: str, default: Any = _MISSING) -> tuple[str, ...]:
-        items = self.get(key, list, default)
+        items = self.get(key, (list, tuple), default)
         for i, item in enumerate(items):
             if not isinstance(item, str):
                 raise _fail(self.source, f"{self._path(key)}[{i}]", "must be a string", "quote the value")
@@ -341,14 +399,22 @@ class _Reader:
         unknown = sorted(set(self.raw) - self.used)
         if unknown:
             raise _fail(
-                self.source, self._path(unknown[0]), "unknown key",
+                self.source,
+                self._path(unknown[0]),
+                "unknown key",
                 "remove it or fix its spelling; allowed here: " + ", ".join(sorted(self.used)),
             )
 
 
 _JSON_NAMES: Mapping[type, str] = {
-    str: "a string", bool: "true or false", int: "an integer", float: "a number",
-    list: "a list", dict: "an object", type(None): "null",
+    str: "a string",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    list: "a list",
+    tuple: "a list",
+    dict: "an object",
+    type(None): "null",
 }
 
 
@@ -367,8 +433,9 @@ def _read_certificate(value: str, base_dir: Path, source: str, where: str) -> st
         raise _fail(source, where, f"cannot read {str(path)!r}: {exc}", _CERT_FIX) from None
 
 
-def switches_from_mapping(raw: object, source: str = "emulator config", where: str = "switches",
-                          base: Switches | None = None) -> Switches:
+def switches_from_mapping(
+    raw: object, source: str = "emulator config", where: str = "switches", base: Switches | None = None
+) -> Switches:
     """Apply a JSON object of switch changes on top of ``base`` (all keys optional)."""
     base = base or Switches()
     r = _Reader(raw, where, source)
@@ -386,7 +453,9 @@ def switches_from_mapping(raw: object, source: str = "emulator config", where: s
     return result
 
 
-def config_from_mapping(raw: object, source: str = "emulator config", base_dir: Path | None = None) -> EmulatorConfig:
+def config_from_mapping(
+    raw: object, source: str = "emulator config", base_dir: Path | None = None
+) -> EmulatorConfig:
     """Build and validate a config from parsed JSON. Certificate paths resolve against ``base_dir``."""
     base_dir = base_dir or Path.cwd()
     top = _Reader(raw, "", source)
@@ -455,11 +524,14 @@ def load_config(path: str | Path) -> EmulatorConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise EmulatorConfigError(f"{source}: the emulator config file does not exist",
-                                  "check the --app-config path") from None
+        raise EmulatorConfigError(
+            f"{source}: the emulator config file does not exist", "check the --app-config path"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise EmulatorConfigError(f"{source}: cannot read the emulator config: {exc}",
-                                  "check the file's permissions and that it is UTF-8 text") from None
+        raise EmulatorConfigError(
+            f"{source}: cannot read the emulator config: {exc}",
+            "check the file's permissions and that it is UTF-8 text",
+        ) from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -475,19 +547,34 @@ def config_to_mapping(config: EmulatorConfig) -> dict[str, Any]:
     org = config.org
     return {
         "org": {
-            "org_id": org.org_id, "name": org.name, "instance_name": org.instance_name, "edition": org.edition,
-            "is_dev_hub": org.is_dev_hub, "is_sandbox": org.is_sandbox, "active": org.active,
-            "namespace_prefix": org.namespace_prefix, "trial_expiration_date": org.trial_expiration_date,
+            "org_id": org.org_id,
+            "name": org.name,
+            "instance_name": org.instance_name,
+            "edition": org.edition,
+            "is_dev_hub": org.is_dev_hub,
+            "is_sandbox": org.is_sandbox,
+            "active": org.active,
+            "namespace_prefix": org.namespace_prefix,
+            "trial_expiration_date": org.trial_expiration_date,
         },
         "users": [
-            {"username": u.username, "user_id": u.user_id, "active": u.active, "preauthorized": u.preauthorized}
+            {
+                "username": u.username,
+                "user_id": u.user_id,
+                "active": u.active,
+                "preauthorized": u.preauthorized,
+            }
             for u in config.users
         ],
         "apps": [
             {
-                "name": a.name, "consumer_key": a.consumer_key, "certificate": a.certificate_pem,
-                "callback_urls": list(a.callback_urls), "policy": a.policy,
-                "propagation_seconds": a.propagation_seconds, "eca": a.eca,
+                "name": a.name,
+                "consumer_key": a.consumer_key,
+                "certificate": a.certificate_pem,
+                "callback_urls": list(a.callback_urls),
+                "policy": a.policy,
+                "propagation_seconds": a.propagation_seconds,
+                "eca": a.eca,
             }
             for a in config.apps
         ],
@@ -512,4 +599,3 @@ def with_switches(config: EmulatorConfig, **changes: Any) -> EmulatorConfig:
     switches = replace(config.switches, **changes)
     validate_switches(switches)
     return replace(config, switches=switches)
-

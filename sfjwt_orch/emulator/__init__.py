@@ -1,0 +1,102 @@
+"""An offline Salesforce login server for tests, demos and CI rehearsals.
+
+Typical use::
+
+    from sfjwt_orch.emulator import Emulator, demo_config
+
+    with Emulator(demo_config(cert_pem)).start() as emu:
+        # sf org login jwt --instance-url {emu.url} --client-id {DEMO_CONSUMER_KEY} ...
+        assert emu.token_requests[-1].outcome == "ok"
+
+``load_config(path)`` reads the JSON file documented in ``sfjwt_orch.emulator.model``;
+``serve_forever`` runs the server until SIGINT/SIGTERM (for ``sfjwt-orch emulator serve``);
+``guard_path()`` is the Node preload that keeps the real sf on loopback.
+
+Importing this package starts nothing and reads no files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .catalog import OK, TOKEN_OUTCOMES, TokenOutcome
+from .model import (
+    DEFAULT_CALLBACK_URL,
+    DEMO_CONSUMER_KEY,
+    DEMO_ORG_ID,
+    DEMO_USER_ID,
+    DEMO_USERNAME,
+    App,
+    EmulatorConfig,
+    EmulatorConfigError,
+    EmulatorError,
+    Org,
+    Policy,
+    Switches,
+    User,
+    config_from_mapping,
+    config_to_mapping,
+    demo_config,
+    load_config,
+    validate_config,
+)
+from .server import (
+    AUTHORIZE_PATH,
+    CONTROL_PREFIX,
+    DECISION_PATH,
+    TOKEN_PATH,
+    Approval,
+    Emulator,
+    IssuedToken,
+    RecordedRequest,
+    is_loopback_host,
+    serve_forever,
+)
+
+GUARD_LOG_ENV = "SFJWT_ORCH_GUARD_LOG"  # the guard appends one JSON line per blocked attempt here
+
+
+def guard_path() -> Path:
+    """Absolute path of ``loopback_guard.cjs``, for ``NODE_OPTIONS="--require <path>"``.
+
+    A plain file next to this module (shipped as package data), so Node can read it directly;
+    no zip-import extraction is needed for an installed or editable package.
+    """
+    return Path(__file__).resolve().with_name("loopback_guard.cjs")
+
+
+__all__ = [
+    "AUTHORIZE_PATH",
+    "CONTROL_PREFIX",
+    "DECISION_PATH",
+    "DEFAULT_CALLBACK_URL",
+    "DEMO_CONSUMER_KEY",
+    "DEMO_ORG_ID",
+    "DEMO_USERNAME",
+    "DEMO_USER_ID",
+    "GUARD_LOG_ENV",
+    "OK",
+    "TOKEN_OUTCOMES",
+    "TOKEN_PATH",
+    "App",
+    "Approval",
+    "Emulator",
+    "EmulatorConfig",
+    "EmulatorConfigError",
+    "EmulatorError",
+    "IssuedToken",
+    "Org",
+    "Policy",
+    "RecordedRequest",
+    "Switches",
+    "TokenOutcome",
+    "User",
+    "config_from_mapping",
+    "config_to_mapping",
+    "demo_config",
+    "guard_path",
+    "is_loopback_host",
+    "load_config",
+    "serve_forever",
+    "validate_config",
+]

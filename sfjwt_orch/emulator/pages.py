@@ -1,0 +1,200 @@
+"""What the emulator says: HTML pages and REST API bodies. Pure functions of their inputs."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .model import Org
+
+DECISION_PATH = "/services/oauth2/authorize/decision"
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:34em;margin:3em auto;color:#181818}"
+    "button{padding:.5em 1.5em;margin-right:1em}.note{color:#706e6b;font-size:.8em}"
+)
+_NOTE = '<p class="note">Offline Salesforce login emulator (sfjwt-orch). No real org is involved.</p>'
+
+# The scopes Salesforce lists on its consent page for a typical JWT app (api, refresh_token).
+_SCOPE_LINES = (
+    "Access the identity URL service (id, profile, email, address, phone)",
+    "Manage user data via APIs (api)",
+    "Perform requests at any time (refresh_token, offline_access)",
+)
+
+
+def _page(title: str, body: str) -> bytes:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n"
+        f"<body>\n{body}\n{_NOTE}\n</body></html>\n"
+    ).encode()
+
+
+def allow_access_page(
+    *,
+    app_name: str,
+    request_id: str,
+    client_id: str,
+    redirect_uri: str,
+    state: str | None,
+    username: str,
+    message: str | None = None,
+) -> bytes:
+    """Salesforce's "Allow Access?" consent page, with a form a person or a test can submit."""
+    e = html.escape
+    hidden = {"request_id": request_id, "client_id": client_id, "redirect_uri": redirect_uri}
+    if state is not None:
+        hidden["state"] = state
+    fields = "\n".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in hidden.items())
+    scopes = "".join(f"<li>{e(line)}</li>" for line in _SCOPE_LINES)
+    warning = f'<p class="error" role="alert">{e(message)}</p>' if message else ""
+    body = f"""<h1>Allow Access?</h1>
+{warning}
+<p><strong id="app-name">{e(app_name)}</strong> is asking to:</p>
+<ul>{scopes}</ul>
+<p>Do you want to allow access for the user below?</p>
+<form id="approve" method="post" action="{DECISION_PATH}">
+{fields}
+<label for="username">Username</label>
+<input type="text" id="username" name="username" value="{e(username)}" autocomplete="username">
+<p><button type="submit" name="decision" value="deny">Deny</button>
+<button type="submit" name="decision" value="allow">Allow</button></p>
+</form>"""
+    return _page("Allow Access?", body)
+
+
+def oauth_error_page(error: str, description: str) -> bytes:
+    """Salesforce shows browser-flow errors it cannot redirect as ``error=...&error_description=...``."""
+    e = html.escape
+    text = f"error={e(error)}&amp;error_description={e(description)}"
+    return _page("OAuth Error", f'<h1>OAuth Error</h1>\n<p id="oauth-error">{text}</p>')
+
+
+def message_page(title: str, text: str) -> bytes:
+    return _page(title, f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>")
+
+
+def maintenance_page() -> bytes:
+    # An HTML body, not JSON: jsforce then reports ERROR_HTTP_503 with this text, as for the real thing.
+    return message_page(
+        "Down for Maintenance",
+        "Salesforce is down for maintenance. This service is temporarily unavailable; "
+        "please try again later.",
+    )
+
+
+def server_error_page() -> bytes:
+    return message_page("Error", "An internal server error has occurred. Please try again later.")
+
+
+# --------------------------------------------------------------------------- REST bodies
+
+
+def release_label(version: int) -> str:
+    """Release name of an API version: 62 is Winter '25, and each version is one release later."""
+    offset = version - 62
+    return f"{('Winter', 'Spring', 'Summer')[offset % 3]} '{25 + offset // 3}"
+
+
+def versions_body(highest: int, lowest: int = 20) -> list[dict[str, str]]:
+    return [
+        {"label": release_label(v), "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
+        for v in range(lowest, highest + 1)
+    ]
+
+
+def resources_body(version: str) -> dict[str, str]:
+    base = f"/services/data/v{version}"
+    names = (
+        "tooling",
+        "metadata",
+        "eclair",
+        "folders",
+        "prechatForms",
+        "chatter",
+        "tabs",
+        "appMenu",
+        "quickActions",
+        "queryAll",
+        "commerce",
+        "wave",
+        "analytics",
+        "search",
+        "composite",
+        "parameterizedSearch",
+        "theme",
+        "nouns",
+        "recent",
+        "connect",
+        "licensing",
+        "limits",
+        "process",
+        "async-queries",
+        "query",
+        "emailConnect",
+        "compactLayouts",
+        "sobjects",
+        "actions",
+        "support",
+    )
+    return {name: f"{base}/{name}" for name in names}
+
+
+def rest_error(error_code: str, message: str) -> list[dict[str, str]]:
+    return [{"message": message, "errorCode": error_code}]
+
+
+_QUERY_RE = re.compile(
+    r"^SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+(?P<rest>.*))?$", re.I | re.S
+)
+
+
+def _organization_fields(org: Org) -> Mapping[str, Any]:
+    return {
+        "Id": org.org_id,
+        "Name": org.name,
+        "InstanceName": org.instance_name,
+        "IsSandbox": org.is_sandbox,
+        "TrialExpirationDate": org.trial_expiration_date,
+        "NamespacePrefix": org.namespace_prefix,
+        "OrganizationType": org.edition,
+    }
+
+
+def query_result(soql: str, org: Org, version: str) -> tuple[int, Any]:
+    """Answer the few SOQL queries sf sends after a login; others get the REST API's error shape."""
+    match = _QUERY_RE.match(" ".join(soql.split()))
+    if not match:
+        return 400, rest_error("MALFORMED_QUERY", f"unexpected token: {soql[:80]!r}")
+    sobject = match.group("object")
+    fields: Sequence[str] = [f.strip() for f in match.group("fields").split(",")]
+    if sobject.casefold() == "scratchorginfo" and org.is_dev_hub:
+        # sf only checks the status (< 400 means "this org is a Dev Hub"), so no records are needed.
+        return 200, {"totalSize": 0, "done": True, "records": []}
+    if sobject.casefold() == "organization":
+        known = {k.casefold(): (k, v) for k, v in _organization_fields(org).items()}
+        record: dict[str, Any] = {
+            "attributes": {
+                "type": "Organization",
+                "url": f"/services/data/v{version}/sobjects/Organization/{org.org_id}",
+            }
+        }
+        for name in fields:
+            if name.casefold() not in known:
+                return 400, rest_error("INVALID_FIELD", f"No such column '{name}' on entity 'Organization'.")
+            canonical, value = known[name.casefold()]
+            record[canonical] = value
+        return 200, {"totalSize": 1, "done": True, "records": [record]}
+    # What Salesforce says for an object the org does not have, e.g. ScratchOrgInfo outside a Dev Hub.
+    column = max(soql.find(sobject), 0)
+    return 400, rest_error(
+        "INVALID_TYPE",
+        f"\n{soql}\n{' ' * column}^\nERROR at Row:1:Column:{column + 1}\n"
+        f"sObject type '{sobject}' is not supported. If you are attempting to use a custom object, "
+        "be sure to "
+        "append the '__c' after the entity name. Please reference your WSDL or the describe call for the "
+        "appropriate names.",
+    )

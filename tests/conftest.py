@@ -1,0 +1,35 @@
+"""Shared fixtures: every test runs with its own config/data/home dirs and a clean environment.
+
+No test may touch the real home directory or inherit the developer's sf, CI, browser or proxy
+settings [pre-commit `dont_write_to_home_directory`].
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+_SCRUB_PREFIXES = ("SF_", "SFDX_", "SFJWT_ORCH_")
+_SCRUB = {"CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "TF_BUILD", "JENKINS_URL", "BROWSER",
+          "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "NODE_OPTIONS",
+          "DISPLAY", "WAYLAND_DISPLAY", "NO_COLOR", "FORCE_COLOR"}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    for name in list(os.environ):
+        if name in _SCRUB or name.startswith(_SCRUB_PREFIXES):
+            monkeypatch.delenv(name, raising=False)
+    dirs = {name: tmp_path / name for name in ("config", "data", "home")}
+    for d in dirs.values():
+        d.mkdir()
+    monkeypatch.setenv("SFJWT_ORCH_CONFIG_DIR", str(dirs["config"]))
+    monkeypatch.setenv("SFJWT_ORCH_DATA_DIR", str(dirs["data"]))
+    monkeypatch.setenv("HOME", str(dirs["home"]))
+    monkeypatch.setenv("COLUMNS", "200")  # keep rich from wrapping messages mid-assertion
+    return dirs
+
+
+DATA = Path(__file__).parent / "data"

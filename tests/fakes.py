@@ -1,0 +1,95 @@
+"""Strict in-process fakes for flows: an unexpected call fails, an unused stub fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sfjwt_orch.runner import CommandResult, Runner
+
+
+@dataclass
+class Stub:
+    match: Callable[[Sequence[str]], bool]
+    result: CommandResult
+
+
+@dataclass
+class FakeRunner(Runner):
+    """Answers runs from a queue of stubs, in order; records every call."""
+
+    stubs: list[Stub] = field(default_factory=list)
+    calls: list[tuple[str, ...]] = field(default_factory=list)
+    envs: list[dict[str, str]] = field(default_factory=list)
+    opened: list[str] = field(default_factory=list)
+    open_ok: bool = True
+    passthrough: Callable[[Sequence[str]], bool] = lambda argv: False
+
+    def expect(self, match: Callable[[Sequence[str]], bool], stdout: str = "", rc: int = 0, stderr: str = "") -> None:
+        self.stubs.append(Stub(match, CommandResult(("stub",), rc, stdout, stderr, 0.01)))
+
+    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None,
+            cwd: str | None = None) -> CommandResult:  # fmt: skip
+        if self.passthrough(argv):
+            return Runner().run(argv, timeout=timeout, env=env, cwd=cwd)
+        self.calls.append(tuple(argv))
+        self.envs.append(dict(env or {}))
+        if not self.stubs:
+            raise AssertionError(f"unexpected run: {list(argv)}")
+        stub = self.stubs.pop(0)
+        if not stub.match(argv):
+            raise AssertionError(f"run {list(argv)} does not match the next stub")
+        return stub.result
+
+    def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
+        self.opened.append(url)
+        return self.open_ok
+
+    def assert_done(self) -> None:
+        assert not self.stubs, f"{len(self.stubs)} stub(s) never used"
+
+
+class FakeClock:
+    """Monotonic time that only moves when the flow sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class RecordingConsole:
+    """Console stand-in that keeps what people would have read."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.statuses: list[str] = []
+
+    def _add(self, text: str) -> None:
+        self.lines.append(text)
+
+    info = step = success = warn = _add
+
+    def error(self, message: str, fix: str) -> None:
+        self.lines.append(f"error: {message} fix: {fix}")
+
+    def url(self, label: str, url: str) -> None:
+        self.lines.append(f"{label} {url}")
+
+    def status(self, text: str, *, persistent: bool = False) -> None:
+        self.statuses.append(text)
+        if persistent:
+            self.lines.append(text)
+
+    def clear_status(self) -> None:
+        pass
+
+    def emit_json(self, doc: object) -> None:
+        raise AssertionError("flows never print JSON")

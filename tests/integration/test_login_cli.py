@@ -1,0 +1,173 @@
+"""`sfjwt-orch login` as a process: real runner, fake sf on PATH, every outcome's exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Cli, LoginArgs, sf_output
+
+NOT_APPROVED = {"stdout": sf_output("notapproved.json.stdout"), "rc": 1}
+SUCCESS = {"stdout": sf_output("success.login.stdout"), "rc": 0}
+
+
+def test_not_approved_twice_then_success(cli: Cli, login_args: LoginArgs) -> None:
+    cli.scenario(NOT_APPROVED, NOT_APPROVED, SUCCESS)
+    result = cli.run(*login_args("--timeout", "30", "--interval", "0.5", "--browser"),
+                     BROWSER=str(cli.bin / "fake-browser"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)  # exactly one JSON document on stdout
+    assert doc["ok"] is True and doc["attempts"] == 3 and doc["org_id"] == "00D000000000001AAA"
+    url = doc["approval_url"]
+    assert url.startswith("https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code&")
+    assert url in result.stderr  # printed for the person
+    assert cli.browser_calls() == [url]  # opened once
+    calls = cli.sf_calls()
+    assert len(calls) == 3
+    assert calls[0]["argv"][:3] == ["org", "login", "jwt"] and calls[0]["argv"][-1] == "--json"
+    assert calls[0]["env"]["SF_DISABLE_TELEMETRY"] == "true"
+
+
+def test_saved_profile_makes_alias_enough(cli: Cli, login_args: LoginArgs) -> None:
+    cli.scenario(SUCCESS, SUCCESS)
+    assert cli.run(*login_args()).returncode == 0
+    result = cli.run("login", "--alias", "hub", "--json")
+    assert result.returncode == 0, result.stderr
+    first, second = cli.sf_calls()
+    assert first["argv"] == second["argv"]
+
+
+CASES = [
+    ("notapproved.json.stdout", 1, "NOT_APPROVED", 4),
+    ("err_client_id.json.stdout", 1, "CLIENT_ID_INVALID", 3),
+    ("err_invalid_assertion.json.stdout", 1, "INVALID_ASSERTION", 3),
+    ("err_not_admin_approved.json.stdout", 1, "NOT_ADMIN_APPROVED", 3),
+    ("err_app_access.json.stdout", 1, "NOT_ADMIN_APPROVED", 3),
+    ("err_audience.json.stdout", 1, "AUDIENCE_INVALID", 3),
+    ("err_404token.json.stdout", 1, "SERVER_ERROR", 3),
+    ("down.json.stdout", 1, "NETWORK", 3),
+    ("slow_httptimeout.json.stdout", 1, "NETWORK", 3),
+]
+
+
+@pytest.mark.parametrize(("case", "rc", "code", "exit_code"), CASES)
+def test_each_outcome_has_its_code_and_exit_code(
+    cli: Cli, login_args: LoginArgs, case: str, rc: int, code: str, exit_code: int
+) -> None:
+    cli.scenario({"stdout": sf_output(case), "rc": rc})
+    result = cli.run(*login_args("--timeout", "0"))
+    assert result.returncode == exit_code, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["error"]["code"] == code and doc["error"]["fix"]
+    assert f"error: " in result.stderr and "Traceback" not in result.stderr
+    assert len(cli.sf_calls()) == 1
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        ({"stdout": "this is not json", "rc": 1}, "printed no JSON"),
+        ({"stdout": "", "rc": 1}, "printed nothing"),
+        ({"stdout": "{}", "rc": 10, "stderr": "TypeError: x is undefined"}, "crashed (TypeError): TypeError: x"),
+    ],
+)
+def test_broken_sf_output_is_sf_failed(cli: Cli, login_args: LoginArgs, step: dict[str, object], words: str) -> None:
+    cli.scenario(step)
+    result = cli.run(*login_args())
+    assert result.returncode == 5, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["error"]["code"] == "SF_FAILED"
+    assert words in doc["error"]["message"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes; it only waits for its parent to read its status.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_hanging_sf_is_killed_with_its_children(cli: Cli, login_args: LoginArgs) -> None:
+    cli.scenario({"hang": True, "spawn_child": True})
+    started = time.monotonic()
+    result = cli.run(*login_args(), SFJWT_ORCH_SF_TIMEOUT="2")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 5, result.stderr
+    assert json.loads(result.stdout)["error"]["code"] == "SF_FAILED"
+    pids = [int(p) for p in (cli.tmp / "sf.log.pids").read_text().split()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "sf or its child outlived the timeout"
+
+
+def test_sf_missing_is_exit_5(cli: Cli, login_args: LoginArgs) -> None:
+    (cli.bin / "sf").unlink()
+    result = cli.run(*login_args())
+    assert result.returncode == 5
+    assert json.loads(result.stdout)["error"]["code"] == "SF_NOT_FOUND"
+    assert "npm install -g @salesforce/cli" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["missing", "not-executable"])
+def test_sf_override_that_cannot_run_is_exit_5(cli: Cli, login_args: LoginArgs, kind: str) -> None:
+    target = cli.tmp / "my-sf"
+    if kind == "not-executable":
+        target.write_text("#!/bin/sh\n")
+    result = cli.run(*login_args(), SFJWT_ORCH_SF=str(target))
+    assert result.returncode == 5
+    doc = json.loads(result.stdout)
+    assert doc["error"]["code"] == "SF_NOT_FOUND" and "SFJWT_ORCH_SF" in doc["error"]["message"]
+    assert cli.sf_calls() == []
+
+
+def test_openssl_missing_is_exit_5(cli: Cli, login_args: LoginArgs) -> None:
+    (cli.bin / "openssl").unlink()
+    result = cli.run(*login_args())
+    assert result.returncode == 5
+    assert json.loads(result.stdout)["error"]["code"] == "OPENSSL_NOT_FOUND"
+
+
+def test_failing_browser_does_not_stop_the_wait(cli: Cli, login_args: LoginArgs) -> None:
+    cli.scenario(NOT_APPROVED, SUCCESS)
+    result = cli.run(*login_args("--timeout", "30", "--interval", "0.5", "--browser"), BROWSER="false")
+    assert result.returncode == 0, result.stderr
+    assert "Could not open a browser" in result.stderr
+
+
+def test_usage_errors_are_exit_2_without_traceback(cli: Cli, key_file: Path) -> None:
+    result = cli.run("login", "--alias", "hub", "--client-id", "short", "--username", "u@example.com")
+    assert result.returncode == 2
+    assert "error: --client-id" in result.stderr and "fix:" in result.stderr and "Traceback" not in result.stderr
+    result = cli.run("login", "--alias", "nobody")
+    assert result.returncode == 2 and "no saved profile" in result.stderr
+    result = cli.run("login", "--bogus-flag")
+    assert result.returncode == 2 and "No such option" in result.stderr
+
+
+def test_lightning_url_refused_before_sf(cli: Cli, login_args: LoginArgs) -> None:
+    args = login_args()
+    args[args.index("--instance-url") + 1] = "https://acme.lightning.force.com"
+    result = cli.run(*args)
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"]["code"] == "LIGHTNING_URL"
+    assert cli.sf_calls() == []
+
+
+def test_authorize_url_prints_only_the_url(cli: Cli) -> None:
+    result = cli.run("authorize-url", "--client-id", "3MVG9CLIENTID1234567", "--sandbox")
+    assert result.returncode == 0
+    assert result.stdout == (
+        "https://test.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9CLIENTID1234567"
+        "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect\n"
+    )

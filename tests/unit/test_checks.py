@@ -1,0 +1,208 @@
+"""Pure checks and builders: URLs, ids, PEM shapes, redaction, exit codes, profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sfjwt_orch import approval, config, interactive, openssl
+from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for
+from sfjwt_orch.paths import Paths, check_alias
+from sfjwt_orch.redact import redact
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://login.salesforce.com", "https://login.salesforce.com"),
+        ("https://login.salesforce.com/", "https://login.salesforce.com"),
+        ("https://acme--uat.sandbox.my.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com"),
+        ("http://127.0.0.1:8555", "http://127.0.0.1:8555"),
+        ("http://localhost:8555/", "http://localhost:8555"),
+    ],
+)
+def test_instance_url_accepted(url: str, expected: str) -> None:
+    assert approval.check_instance_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("login.salesforce.com", Code.USAGE),
+        ("not a url", Code.USAGE),
+        ("ftp://login.salesforce.com", Code.USAGE),
+        ("http://acme.my.salesforce.com", Code.USAGE),
+        ("https://acme.lightning.force.com", Code.LIGHTNING_URL),
+        ("https://acme.my.salesforce.com/home", Code.USAGE),
+        ("https://acme.my.salesforce.com?x=1", Code.USAGE),
+        ("https://acme.my.salesforce.com:99999", Code.USAGE),
+    ],
+)
+def test_instance_url_refused(url: str, code: Code) -> None:
+    with pytest.raises(SfjwtError) as err:
+        approval.check_instance_url(url)
+    assert err.value.code is code
+    assert err.value.fix
+
+
+def test_lightning_fix_names_the_my_domain() -> None:
+    with pytest.raises(SfjwtError) as err:
+        approval.check_instance_url("https://acme.lightning.force.com")
+    assert "https://acme.my.salesforce.com" in err.value.fix
+
+
+@pytest.mark.parametrize("value", ["short", "has spaces in it 1234567890", "", "x" * 300])
+def test_client_id_refused(value: str) -> None:
+    with pytest.raises(SfjwtError):
+        approval.check_client_id(value)
+
+
+@pytest.mark.parametrize("value", ["not-an-email", "a@b", "a b@c.com", "@acme.com"])
+def test_username_refused(value: str) -> None:
+    with pytest.raises(SfjwtError):
+        approval.check_username(value)
+
+
+def test_username_and_client_id_accepted() -> None:
+    assert approval.check_username(" ci@acme.com.uat ") == "ci@acme.com.uat"
+    assert approval.check_client_id("3MVG9abcdefghijklmnop.QRS") == "3MVG9abcdefghijklmnop.QRS"
+
+
+def test_authorize_url_round_trips() -> None:
+    url = approval.authorize_url("https://acme.my.salesforce.com/", "3MVG9KEY", "http://localhost:1717/OauthRedirect")
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "acme.my.salesforce.com", "/services/oauth2/authorize")
+    assert parse_qs(parts.query) == {
+        "response_type": ["code"],
+        "client_id": ["3MVG9KEY"],
+        "redirect_uri": ["http://localhost:1717/OauthRedirect"],
+    }
+    assert "redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect" in url
+
+
+@pytest.mark.parametrize("alias", ["../x", "a/b", "", ".hidden", "a" * 65, "x..y", "sp ace"])
+def test_alias_with_path_characters_refused(alias: str) -> None:
+    with pytest.raises(SfjwtError) as err:
+        check_alias(alias)
+    assert err.value.code is Code.USAGE
+
+
+PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "empty"),
+        ("\x00\x01\x02garbage", "binary"),
+        ("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "certificate"),
+        ("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n", "public key"),
+        ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n", "passphrase"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: x\n\nMIIB\n-----END RSA PRIVATE KEY-----\n",
+         "passphrase"),
+        ("-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n", "EC key"),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n", "OpenSSH"),
+        ("-----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC BKcwggSjAgEAAoIBAQC7 -----END PRIVATE KEY-----",
+         "line breaks"),
+        ("just some text", "no PEM"),
+    ],
+)  # fmt: skip
+def test_pem_problems(text: str, words: str) -> None:
+    problem = openssl.pem_problem(text)
+    assert problem is not None and words in problem
+
+
+@pytest.mark.parametrize("kind", ["PRIVATE KEY", "RSA PRIVATE KEY"])
+def test_pem_plausible_keys_pass(kind: str) -> None:
+    assert openssl.pem_problem(f"-----BEGIN {kind}-----\n{PEM_BODY}-----END {kind}-----\n") is None
+    assert openssl.pem_problem(f"-----BEGIN {kind}-----\r\n{PEM_BODY.replace(chr(10), chr(13) + chr(10))}"
+                               f"-----END {kind}-----\r\n") is None  # fmt: skip
+
+
+def test_cert_info_parser() -> None:
+    text = "sha256 Fingerprint=ab:CD:01\nnotAfter=Nov  8 13:16:32 2027 GMT\nModulus=00C3F1\n"
+    info = openssl.parse_cert_info(text)
+    assert info is not None
+    assert info.fingerprint_sha256 == "AB:CD:01"
+    assert info.not_after.isoformat() == "2027-11-08T13:16:32+00:00"
+    assert info.modulus == 0xC3F1
+    assert openssl.parse_cert_info("garbage") is None
+
+
+@pytest.mark.parametrize("subject", ["CN=x", "/CN", "", "/=x"])
+def test_subject_refused(subject: str) -> None:
+    with pytest.raises(SfjwtError):
+        openssl.check_subject(subject)
+
+
+def test_redact_tokens_keys_and_json_fields() -> None:
+    text = (
+        'token 00D5g000004ABCD!AQcAQH0dMHZfz972Szr.bPEcu9wQ and "accessToken": "abc" and "access_token":"q" '
+        "Authorization: Bearer abcdefghijklmnopqrstuvwx "
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY----- tail, Enable JWT Bearer Flow"
+    )
+    out = redact(text)
+    for secret in ("AQcAQH0dMHZfz972Szr", '"abc"', '"q"', "abcdefghijklmnopqrstuvwx", "MIIEvQ"):
+        assert secret not in out
+    assert out.endswith("tail, Enable JWT Bearer Flow")
+
+
+def test_every_code_has_a_documented_exit_code() -> None:
+    expected = {Code.NOT_APPROVED: Exit.NOT_APPROVED, Code.SF_NOT_FOUND: Exit.TOOL, Code.OPENSSL_NOT_FOUND: Exit.TOOL,
+                Code.SF_FAILED: Exit.TOOL, Code.KEY_INVALID: Exit.USAGE, Code.KEY_NOT_FOUND: Exit.USAGE,
+                Code.LIGHTNING_URL: Exit.USAGE, Code.USAGE: Exit.USAGE, Code.INTERRUPTED: Exit.INTERRUPTED,
+                Code.INTERNAL: Exit.UNEXPECTED, Code.NETWORK: Exit.REFUSED, Code.CLIENT_ID_INVALID: Exit.REFUSED,
+                Code.UNKNOWN: Exit.REFUSED}  # fmt: skip
+    for code, exit_code in expected.items():
+        assert exit_code_for(code) is exit_code
+    assert {int(exit_code_for(c)) for c in Code} <= {0, 1, 2, 3, 4, 5, 130}
+
+
+def test_readme_documents_every_code() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [c.value for c in Code if f"`{c.value}`" not in readme]
+    assert not missing, f"README lacks outcome codes: {missing}"
+
+
+def test_profile_round_trip_and_override(tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
+    profile = config.Profile(alias="a1", client_id='we"ird\\id', username="u@example.com", key_file="/k/server.key")
+    path = config.save(paths, profile)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert config.load(paths, "a1") == profile
+    merged = profile.merged(username="other@example.com", client_id=None, instance_url="")
+    assert (merged.username, merged.client_id, merged.instance_url) == ("other@example.com", 'we"ird\\id', "")
+    assert config.list_aliases(paths) == ["a1"]
+    assert config.load(paths, "nobody") is None
+
+
+def test_corrupt_profile_names_file_and_line_and_is_left_alone(tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
+    path = paths.profile_file("a1")
+    path.parent.mkdir(parents=True)
+    text = 'client_id = "ok"\nusername = oops no quotes\n'
+    path.write_text(text)
+    with pytest.raises(SfjwtError) as err:
+        config.load(paths, "a1")
+    assert err.value.code is Code.PROFILE_INVALID
+    assert str(path) in err.value.message and "line 2" in err.value.message
+    assert path.read_text() == text
+
+
+@pytest.mark.parametrize(
+    ("env", "ci"),
+    [({}, False), ({"CI": "true"}, True), ({"CI": "false"}, False), ({"GITHUB_ACTIONS": "true"}, True),
+     ({"JENKINS_URL": "http://j"}, True), ({"CI": "0"}, False)],
+)  # fmt: skip
+def test_ci_detection(env: dict[str, str], ci: bool) -> None:
+    assert interactive.is_ci(env) is ci
+
+
+def test_browser_flag_wins_and_default_needs_a_person() -> None:
+    assert interactive.should_open_browser(True, {"CI": "true"}) is True
+    assert interactive.should_open_browser(False, {"BROWSER": "x"}) is False
+    # pytest's stdin is not a terminal: no person, so no browser by default.
+    assert interactive.should_open_browser(None, {"BROWSER": "x", "DISPLAY": ":0"}) is False

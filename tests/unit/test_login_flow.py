@@ -1,0 +1,180 @@
+"""The approve-and-retry loop, driven with a strict fake runner and a fake clock (no sleeping)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from sfjwt_orch import config, flows
+from sfjwt_orch.console import Console
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.paths import Paths
+from tests.fakes import FakeClock, FakeRunner, RecordingConsole
+
+DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
+NOT_APPROVED = (DATA / "notapproved.json.stdout").read_text()
+CLIENT_ID = (DATA / "err_client_id.json.stdout").read_text()
+ASSERTION = (DATA / "err_invalid_assertion.json.stdout").read_text()
+SUCCESS = (DATA / "success.login.stdout").read_text()
+
+
+def is_login(argv: Any) -> bool:
+    return list(argv[1:4]) == ["org", "login", "jwt"]
+
+
+@pytest.fixture(scope="session")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("key") / "server.key"
+    subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    sf = tmp_path / "sf"
+    sf.write_text("#!/bin/sh\nexit 99\n")  # never run: the fake runner answers instead
+    sf.chmod(0o755)
+    runner = FakeRunner(passthrough=lambda argv: Path(argv[0]).name == "openssl")
+    clock = FakeClock()
+    console = RecordingConsole()
+    paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
+    env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
+    deps = flows.Deps(runner, env, cast(Console, console), paths, clock=clock, sleep=clock.sleep)
+    return {"runner": runner, "clock": clock, "console": console, "deps": deps, "paths": paths, "sf": str(sf)}
+
+
+def request(key_file: Path, **overrides: Any) -> flows.LoginRequest:
+    values: dict[str, Any] = dict(
+        alias="hub", client_id="3MVG9CLIENTID1234567", username="user@example.com", key_file=key_file,
+        instance_url="https://acme.my.salesforce.com", callback_url="http://localhost:1717/OauthRedirect",
+        open_browser=True, timeout=600.0, interval=5.0,
+    )  # fmt: skip
+    values.update(overrides)
+    return flows.LoginRequest(**values)
+
+
+def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1), (SUCCESS, 0)):
+        runner.expect(is_login, stdout, rc)
+    report = flows.login(request(key_file), world["deps"])
+    runner.assert_done()
+    assert report.attempts == 3
+    assert report.org_id == "00D000000000001AAA"
+    assert report.approval_url == (
+        "https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9CLIENTID1234567"
+        "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect"
+    )
+    assert runner.opened == [report.approval_url]  # opened once, not at every retry
+    assert any(report.approval_url in line for line in world["console"].lines)
+    assert sum(world["clock"].sleeps) == pytest.approx(5.0 + 7.5)  # interval, then backed off
+    argv = runner.calls[0]
+    assert argv[0] == world["sf"]
+    assert argv[argv.index("--jwt-key-file") + 1] == str(key_file)
+    saved = config.load(world["paths"], "hub")
+    assert saved is not None
+    assert (saved.client_id, saved.username, saved.org_id) == ("3MVG9CLIENTID1234567", "user@example.com",
+                                                                "00D000000000001AAA")  # fmt: skip
+
+
+def test_url_printed_before_browser_and_failure_to_open_is_survived(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.open_ok = False
+    runner.expect(is_login, NOT_APPROVED, 1)
+    runner.expect(is_login, SUCCESS, 0)
+    flows.login(request(key_file), world["deps"])
+    lines = world["console"].lines
+    url_at = next(i for i, line in enumerate(lines) if "/services/oauth2/authorize?" in line)
+    warn_at = next(i for i, line in enumerate(lines) if "Could not open a browser" in line)
+    assert url_at < warn_at
+
+
+def test_no_browser_means_print_only(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, NOT_APPROVED, 1)
+    with pytest.raises(SfjwtError) as err:
+        flows.login(request(key_file, open_browser=False, timeout=0), world["deps"])
+    assert err.value.code is Code.NOT_APPROVED and err.value.exit_code == 4
+    assert runner.opened == []
+    assert err.value.details["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
+    assert err.value.details["attempts"] == 1 and err.value.details["ok"] is False
+
+
+def test_deadline_ends_the_wait_with_exit_4(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    clock: FakeClock = world["clock"]
+    for _ in range(5):
+        runner.expect(is_login, NOT_APPROVED, 1)
+    with pytest.raises(SfjwtError) as err:
+        flows.login(request(key_file, timeout=40.0), world["deps"])
+    runner.assert_done()
+    assert err.value.code is Code.NOT_APPROVED
+    assert "40 s" in err.value.message
+    assert sum(clock.sleeps) == pytest.approx(40.0)  # 5 + 7.5 + 11.25 + 16.25 (cut at the deadline)
+    assert all(s <= 1.0 for s in clock.sleeps)  # the status line is refreshed every second
+
+
+def test_backoff_caps_at_30_seconds(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    for _ in range(8):
+        runner.expect(is_login, NOT_APPROVED, 1)
+    runner.expect(is_login, SUCCESS, 0)
+    flows.login(request(key_file, timeout=3600.0), world["deps"])
+    waits = [line for line in world["console"].lines if "next try in" in line]
+    assert [w.split("next try in ")[1].split(" s")[0] for w in waits] == ["5", "8", "11", "17", "25", "30", "30", "30"]
+
+
+def test_propagation_is_waited_for_only_when_waiting(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, CLIENT_ID, 1)
+    runner.expect(is_login, SUCCESS, 0)
+    report = flows.login(request(key_file), world["deps"])
+    assert report.attempts == 2
+    assert any("2-10 minutes" in line for line in world["console"].lines)
+
+    runner.expect(is_login, CLIENT_ID, 1)
+    with pytest.raises(SfjwtError) as err:
+        flows.login(request(key_file, timeout=0), world["deps"])
+    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+
+
+def test_final_errors_are_not_retried(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, ASSERTION, 1)
+    with pytest.raises(SfjwtError) as err:
+        flows.login(request(key_file), world["deps"])
+    runner.assert_done()
+    assert err.value.code is Code.INVALID_ASSERTION
+    assert world["clock"].sleeps == []
+    assert any("sf said: invalid assertion (x3); fetch failed (x2)" in line for line in world["console"].lines)
+
+
+def test_local_problems_stop_before_sf(world: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(SfjwtError) as err:
+        flows.login(request(tmp_path / "missing.key"), world["deps"])
+    assert err.value.code is Code.KEY_NOT_FOUND
+    assert world["runner"].calls == []  # sf never started
+
+
+def test_sf_runs_in_the_quiet_environment(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    world["deps"].env["HTTPS_PROXY"] = "http://corp:3128"
+    runner.expect(is_login, SUCCESS, 0)
+    flows.login(request(key_file), world["deps"])
+    env = runner.envs[0]
+    assert env["SF_DISABLE_TELEMETRY"] == "true" and "HTTPS_PROXY" not in env
+
+
+def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
+    world["runner"].expect(is_login, SUCCESS, 0)
+    doc = flows.login(request(key_file), world["deps"]).to_json()
+    assert json.loads(json.dumps(doc)) == {
+        "ok": True, "alias": "hub", "username": "user@example.com", "org_id": "00D000000000001AAA",
+        "instance_url": "http://127.0.0.1:8555", "login_url": "http://127.0.0.1:8555/", "is_dev_hub": False,
+        "attempts": 1, "approval_url": None, "error": None,
+    }  # fmt: skip
