@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import typer
 
 from sfjwt_orch import __version__
-from sfjwt_orch.commands import authorize_url, emulator, keygen, login
+from sfjwt_orch.commands import authorize_url, bootstrap, ci, doctor, emulator, keygen, login, logout, profiles
 from sfjwt_orch.errors import Code, Exit, SfjwtError
 
 HELP = """\
@@ -61,9 +61,14 @@ def _root(
     pass
 
 
-app.command("keygen", help=keygen.HELP, no_args_is_help=False)(keygen.run)
+app.command("bootstrap", help=bootstrap.HELP)(bootstrap.run)
+app.command("keygen", help=keygen.HELP)(keygen.run)
 app.command("login", help=login.HELP)(login.run)
+app.command("logout", help=logout.HELP)(logout.run)
+app.command("doctor", help=doctor.HELP)(doctor.run)
 app.command("authorize-url", help=authorize_url.HELP)(authorize_url.run)
+app.add_typer(profiles.app, name="profiles")
+app.add_typer(ci.app, name="ci")
 app.add_typer(emulator.app, name="emulator")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch.redact import redact
@@ -84,3 +85,29 @@ class Console:
         self.clear_status()
         sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")
         sys.stdout.flush()
+
+
+class Prompter:
+    """Asks a person, on stderr/stdin, re-asking with the reason until an answer passes its check."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def ask(self, question: str, check: Callable[[str], str], default: str = "") -> str:
+        from sfjwt_orch.errors import Code, SfjwtError
+
+        suffix = f" [{default}]" if default else ""
+        while True:
+            self.console.clear_status()
+            sys.stderr.write(f"? {question}{suffix}: ")
+            sys.stderr.flush()
+            line = sys.stdin.readline()
+            if not line:  # end of input: the terminal was closed
+                sys.stderr.write("\n")
+                raise SfjwtError(Code.INTERRUPTED, "input ended before an answer was given",
+                                 "run the command again; it continues where it stopped")  # fmt: skip
+            answer = line.strip() or default
+            try:
+                return check(answer)
+            except SfjwtError as exc:
+                self.console.warn(f"{exc.message}: {exc.fix}")

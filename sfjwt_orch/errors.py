@@ -47,6 +47,7 @@ class Code(str, Enum):
     PROFILE_NOT_FOUND = "PROFILE_NOT_FOUND"
     PROFILE_INVALID = "PROFILE_INVALID"
     FILE_ERROR = "FILE_ERROR"
+    LOCKED = "LOCKED"
     # The programs we drive.
     SF_NOT_FOUND = "SF_NOT_FOUND"
     SF_FAILED = "SF_FAILED"
@@ -67,6 +68,7 @@ _LOCAL = {
     Code.PROFILE_NOT_FOUND,
     Code.PROFILE_INVALID,
     Code.FILE_ERROR,
+    Code.LOCKED,
 }
 _TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
 

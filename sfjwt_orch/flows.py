@@ -60,6 +60,15 @@ def openssl_for(deps: Deps) -> Openssl:
     return Openssl(deps.runner, exe, deps.env)
 
 
+def key_from_env(var: str, alias: str, deps: Deps) -> Path:
+    """--key-env: the key from an environment variable, checked and written to the alias's key file."""
+    raw = deps.env.get(var, "")
+    if not raw:
+        raise SfjwtError(Code.USAGE, f"--key-env {var}: that variable is not set or is empty",
+                         f"export {var} with the private key (PEM, or base64 of it), or drop --key-env")  # fmt: skip
+    return keys.materialise_key(raw, deps.paths.key_dir(alias) / keys.KEY_NAME, openssl_for(deps)).path
+
+
 @dataclass(frozen=True)
 class LoginRequest:
     alias: str

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -92,7 +96,7 @@ class KeyInfo:
     modulus: int
 
 
-def check_key_file(path: Path, openssl: Openssl) -> KeyInfo:
+def check_key_file(path: Path, openssl: Openssl, *, check_mode: bool = True) -> KeyInfo:
     """Refuse anything sf would choke on, with the real reason, before starting sf."""
     fix_generic = "point --key-file at the unencrypted RSA private key (server.key) whose certificate is on the app"
     try:
@@ -111,7 +115,7 @@ def check_key_file(path: Path, openssl: Openssl) -> KeyInfo:
         ) from None
     except OSError as exc:
         raise SfjwtError(Code.KEY_INVALID, f"cannot read key file {path}: {exc.strerror}", fix_generic) from None
-    if files.is_group_or_world_readable(path):
+    if check_mode and files.is_group_or_world_readable(path):
         # As OpenSSH does: a private key others can read is compromised-in-waiting.
         raise SfjwtError(
             Code.KEY_INVALID,
@@ -155,3 +159,86 @@ def check_pair(key: KeyInfo, cert: CertInfo, cert_file: Path) -> None:
         )
 
 
+
+
+def normalise_pem(raw: str) -> str:
+    """Rebuild a PEM private key from what CI secret stores make of one.
+
+    Accepts raw PEM, one-line PEM with literal `\\n` escapes, PEM whose newlines were collapsed to
+    spaces, and base64 of any of those; returns PEM with 64-character lines, as the Salesforce CLI
+    test kit does (cli-plugins-testkit `formatJwtKey`). Raises KEY_INVALID with the reason.
+    """
+    fix = "store the key as raw PEM, or base64 of it: base64 -w0 server.key"
+    text = raw.strip().strip('"').strip("'")
+    if not text:
+        raise SfjwtError(Code.KEY_INVALID, "the key variable is empty", fix)
+    if "-----BEGIN" not in text:
+        try:
+            text = base64.b64decode(re.sub(r"\s+", "", text), validate=True).decode("utf-8").strip()
+        except (binascii.Error, ValueError):
+            raise SfjwtError(Code.KEY_INVALID, "the key is neither PEM nor base64 of PEM", fix) from None
+        if "-----BEGIN" not in text:
+            raise SfjwtError(Code.KEY_INVALID, "the key is base64, but not of a PEM key", fix)
+    text = text.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n")
+    if "Proc-Type: 4,ENCRYPTED" in text or "ENCRYPTED PRIVATE KEY" in text:
+        raise SfjwtError(Code.KEY_INVALID, "the key is protected by a passphrase, which sf cannot use",
+                         "store a decrypted key: openssl rsa -in enc.key -out server.key")  # fmt: skip
+    m = re.search(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", text, re.DOTALL)
+    if m is None:
+        raise SfjwtError(Code.KEY_INVALID, "the key has no complete -----BEGIN/END----- block", fix)
+    label, body = m.group(1), re.sub(r"\s+", "", m.group(2))
+    if not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", body):
+        raise SfjwtError(Code.KEY_INVALID, "the key's PEM body is not base64 (truncated or mangled?)", fix)
+    lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
+    return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
+
+
+def materialise_key(raw: str, key_file: Path, openssl: Openssl) -> KeyInfo:
+    """Write a key from an environment variable to a durable 0600 file, checked before it lands.
+
+    sf keeps the key *path* and re-reads it at every token refresh, so the file must outlive this
+    command (forcedotcom/cli #81): it goes to the alias's key folder, not to a temp dir.
+    """
+    pem = normalise_pem(raw)
+    folder = key_file.parent
+    created = not folder.exists()
+    files.ensure_private_dir(folder)
+    try:
+        with files.private_temp_path(folder, ".key") as tmp:
+            tmp.write_text(pem, encoding="ascii")
+            info = check_key_file(tmp, openssl)
+            try:
+                os.replace(tmp, key_file)
+            except OSError as exc:
+                raise files.file_error("write", key_file, exc) from exc
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return KeyInfo(key_file, info.bits, info.modulus)
+
+
+def cert_for_key(key_file: Path, cert_file: Path, days: int, subject: str, openssl: Openssl) -> CertInfo:
+    """A new self-signed certificate for an existing key (the key is kept)."""
+    with files.private_temp_path(cert_file.parent, ".crt") as tmp:
+        openssl.self_signed(key_file, tmp, days, subject)
+        info = openssl.cert_info(tmp)
+        tmp.chmod(0o644)
+        os.replace(tmp, cert_file)
+    return info
+
+
+def shred(path: Path) -> None:
+    """Overwrite a key file with random bytes before unlinking it (best effort on journaling/SSD)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "r+b") as fh:
+            fh.write(os.urandom(max(size, 1)))
+            fh.flush()
+            os.fsync(fh.fileno())
+        path.unlink()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise files.file_error("delete", path, exc) from exc

@@ -124,16 +124,21 @@ class Openssl:
             )
         return result
 
+    def _check(self, argv: list[str]) -> None:
+        result = self._run(argv)
+        if result.returncode != 0:
+            raise SfjwtError(
+                Code.OPENSSL_FAILED,
+                f"openssl {argv[1]} failed: {_last_line(result.stderr)}",
+                "check that openssl works (openssl version) and the arguments are valid",
+            )
+
     def generate(self, key_out: Path, cert_out: Path, bits: int, days: int, subject: str) -> None:
-        for argv in (genrsa_argv(self.exe, key_out, bits),
-                     self_signed_argv(self.exe, key_out, cert_out, days, subject)):  # fmt: skip
-            result = self._run(argv)
-            if result.returncode != 0:
-                raise SfjwtError(
-                    Code.OPENSSL_FAILED,
-                    f"openssl {argv[1]} failed: {_last_line(result.stderr)}",
-                    "check that openssl works (openssl version) and the arguments are valid",
-                )
+        self._check(genrsa_argv(self.exe, key_out, bits))
+        self.self_signed(key_out, cert_out, days, subject)
+
+    def self_signed(self, key: Path, cert_out: Path, days: int, subject: str) -> None:
+        self._check(self_signed_argv(self.exe, key, cert_out, days, subject))
 
     def cert_info(self, cert: Path) -> CertInfo:
         result = self._run(cert_info_argv(self.exe, cert))

@@ -59,6 +59,27 @@ def display_argv(sf: str, alias: str) -> list[str]:
     return [sf, "org", "display", "--target-org", alias, "--json"]
 
 
+def logout_argv(sf: str, alias: str) -> list[str]:
+    return [sf, "org", "logout", "--target-org", alias, "--no-prompt", "--json"]
+
+
+def config_set_argv(sf: str, key: str, alias: str) -> list[str]:
+    return [sf, "config", "set", f"{key}={alias}", "--global", "--json"]
+
+
+def version_argv(sf: str) -> list[str]:
+    return [sf, "--version"]
+
+
+def parse_version(text: str) -> str | None:
+    """`@salesforce/cli/2.150.6 linux-x64 node-v24.19.0` -> "2.150.6 (node v24.19.0)"."""
+    m = re.search(r"@salesforce/cli/(\S+)", text)
+    if not m:
+        return None
+    node = re.search(r"node-(v[\d.]+)", text)
+    return f"{m.group(1)} (node {node.group(1)})" if node else m.group(1)
+
+
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 _GUARD = Path(__file__).parent / "emulator" / "loopback_guard.cjs"
 

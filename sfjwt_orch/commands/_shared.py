@@ -36,3 +36,16 @@ def make_deps() -> Deps:
 
     env = dict(os.environ)
     return Deps(runner=Runner(), env=env, console=Console(), paths=Paths.from_env(env))
+
+
+def check_wait(timeout: float | None, interval: float, person: bool) -> tuple[float, float]:
+    """--timeout defaults to 600 s for a person and 0 for scripts: a script that wants to wait says so."""
+    from sfjwt_orch.errors import usage
+
+    if timeout is None:
+        timeout = 600.0 if person else 0.0
+    if not 0 <= timeout <= 86400:
+        raise usage(f"--timeout {timeout:g} is out of range", "use 0 (no waiting) up to 86400 seconds")
+    if not 0.5 <= interval <= 3600:
+        raise usage(f"--interval {interval:g} is out of range", "use 0.5 to 3600 seconds (5 is a good start)")
+    return timeout, interval

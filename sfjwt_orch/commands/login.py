@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import typer
@@ -33,6 +34,10 @@ def run(
     instance_url: str | None = typer.Option(
         None, "--instance-url", help="Login URL: My Domain or login host. [default: https://login.salesforce.com]"
     ),
+    key_env: str | None = typer.Option(
+        None, "--key-env", help="Read the key from this environment variable (PEM, one-line PEM or base64); "
+        "it is written to the alias's key file, which sf re-reads at every token refresh.",
+    ),
     sandbox: bool = typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com."),
     callback_url: str | None = typer.Option(
         None, "--callback-url",
@@ -54,15 +59,19 @@ def run(
     json: bool = json_option(),
 ) -> None:  # fmt: skip
     from sfjwt_orch import approval, config, flows
+    from sfjwt_orch.commands._shared import check_wait
     from sfjwt_orch.errors import Code, SfjwtError, usage
     from sfjwt_orch.interactive import person_present, should_open_browser
     from sfjwt_orch.keys import KEY_NAME
+    from sfjwt_orch.locks import alias_lock
     from sfjwt_orch.paths import check_alias
 
     deps = make_deps()
     check_alias(alias)
     if sandbox and instance_url:
         raise usage("--sandbox and --instance-url cannot be used together", "pass only one of them")
+    if key_env and key_file:
+        raise usage("--key-env and --key-file cannot be used together", "pass only one of them")
     saved = config.load(deps.paths, alias)
     profile = (saved or config.Profile(alias=alias)).merged(
         client_id=client_id,
@@ -81,12 +90,7 @@ def run(
                 f"pass {' and '.join(missing)}, or set it up with: sfjwt-orch keygen --alias {alias}",
             )
         raise usage(f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {' and '.join(missing)}")
-    if timeout is None:
-        timeout = 600.0 if person_present(deps.env) else 0.0
-    if not 0 <= timeout <= 86400:
-        raise usage(f"--timeout {timeout:g} is out of range", "use 0 (no waiting) up to 86400 seconds")
-    if not 0.5 <= interval <= 3600:
-        raise usage(f"--interval {interval:g} is out of range", "use 0.5 to 3600 seconds (5 is a good start)")
+    timeout, interval = check_wait(timeout, interval, person_present(deps.env))
     request = flows.LoginRequest(
         alias=alias,
         client_id=approval.check_client_id(profile.client_id),
@@ -100,7 +104,10 @@ def run(
         set_default=set_default,
         set_default_dev_hub=set_default_dev_hub,
     )
-    report = flows.login(request, deps)
+    with alias_lock(deps.paths, alias):
+        if key_env:
+            request = dataclasses.replace(request, key_file=flows.key_from_env(key_env, alias, deps))
+        report = flows.login(request, deps)
     ui = deps.console
     ui.success(
         f"Logged in as {report.username} to org {report.org_id} ({report.instance_url}); sf alias: {alias}"

@@ -27,7 +27,8 @@ Config file (``--app-config FILE``), JSON, every key except ``org``, ``users`` a
          "propagation_seconds": 0,               # answers as unknown for this long after start
          "eca": true}                            # External Client App: unknown -> app_not_found
       ],
-      "accepted_audiences": ["https://login.salesforce.com"],   # besides the emulator's own URL
+      "accepted_audiences": ["https://login.salesforce.com"],   # besides the emulator's own URL;
+                                                # null/absent: login (production) or test (sandbox)
       "api_version": "62.0",
       "switches": {"slow_token_seconds": 0, "maintenance": false, "rate_limit_after": null,
                    "auto_approve": false, "fail_next": []}
@@ -142,9 +143,17 @@ class EmulatorConfig:
     org: Org
     users: tuple[User, ...]
     apps: tuple[App, ...]
-    accepted_audiences: tuple[str, ...] = ()
+    # Audiences accepted besides the emulator's own URL. None: what a real org accepts, the
+    # documented https://login.salesforce.com (production) or https://test.salesforce.com (sandbox).
+    # () accepts only the emulator's URL, like a My Domain that rejects the generic hosts.
+    accepted_audiences: tuple[str, ...] | None = None
     api_version: str = DEFAULT_API_VERSION
     switches: Switches = field(default_factory=Switches)
+
+    def audiences(self) -> tuple[str, ...]:
+        if self.accepted_audiences is not None:
+            return self.accepted_audiences
+        return ("https://test.salesforce.com",) if self.org.is_sandbox else ("https://login.salesforce.com",)
 
     def find_user(self, username: str) -> User | None:
         # Salesforce usernames are case-insensitive.
@@ -327,7 +336,7 @@ def validate_config(config: EmulatorConfig, source: str = "emulator config") -> 
                 "use 0 for an app that works at once",
             )
 
-    for i, aud in enumerate(config.accepted_audiences):
+    for i, aud in enumerate(config.accepted_audiences or ()):
         if not _is_url(aud, ("http", "https")) or not urlsplit(aud).netloc:
             raise _fail(
                 source,
@@ -508,7 +517,9 @@ def config_from_mapping(
         org=org,
         users=tuple(users),
         apps=tuple(apps),
-        accepted_audiences=top.strings("accepted_audiences", []),
+        accepted_audiences=None
+        if top.get("accepted_audiences", (list, type(None)), None) is None
+        else top.strings("accepted_audiences"),
         api_version=top.get("api_version", str, DEFAULT_API_VERSION),
         switches=switches,
     )
@@ -578,7 +589,7 @@ def config_to_mapping(config: EmulatorConfig) -> dict[str, Any]:
             }
             for a in config.apps
         ],
-        "accepted_audiences": list(config.accepted_audiences),
+        "accepted_audiences": None if config.accepted_audiences is None else list(config.accepted_audiences),
         "api_version": config.api_version,
         "switches": switches_to_mapping(config.switches),
     }

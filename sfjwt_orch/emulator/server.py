@@ -80,9 +80,6 @@ _HTML = "text/html;charset=UTF-8"
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "._"
 # Headers worth keeping in the request log; others add noise (and Authorization is never kept raw).
 _RECORDED_HEADERS = ("host", "content-type", "content-length", "transfer-encoding", "user-agent", "accept")
-# A JWT exp above this is in milliseconds (sf sends Date.now()+300). 1e11 seconds is the year 5138,
-# and 1e11 milliseconds is 1973, so no real timestamp is ambiguous.
-_MS_THRESHOLD = 1e11
 
 
 # --------------------------------------------------------------------------- records
@@ -554,8 +551,10 @@ class Emulator:
             return self._outcome_reply("invalid_assertion", **trace)
         if not math.isfinite(exp):  # Python's json accepts NaN and Infinity
             return self._outcome_reply("invalid_assertion", **trace)
-        exp_seconds = exp / 1000 if exp > _MS_THRESHOLD else exp
-        if exp_seconds <= self._clock():
+        # exp is read as seconds, as Salesforce does. sf sends Date.now()+300, i.e. milliseconds, which
+        # read as seconds lies millennia ahead: accepted. Read as milliseconds it would expire 0.3 s
+        # after signing, so a busy machine (or slow_token_seconds) would fail logins Salesforce accepts.
+        if exp <= self._clock():
             return self._outcome_reply("expired", **trace)
         # 5. The user and their authorization for this app. "prn" is the legacy name of "sub" and wins.
         subject = claims.get("prn", claims.get("sub"))
@@ -606,7 +605,7 @@ class Emulator:
             # The login URL the client used (localhost or 127.0.0.1): Salesforce accepts the My Domain
             # it was called on as audience, with or without a trailing slash.
             own.add(f"http://{host_header}".casefold())
-        accepted = own | {a.removesuffix("/").casefold() for a in self.config.accepted_audiences}
+        accepted = own | {a.removesuffix("/").casefold() for a in self.config.audiences()}
         return any(isinstance(a, str) and a.removesuffix("/").casefold() in accepted for a in candidates)
 
     def _issue(self, app: App, user: User, req: _Incoming, trace: Mapping[str, Any]) -> _Reply:

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sfjwt_orch.commands._shared import alias_option, json_option, make_deps
+
+HELP = """\
+Onboard an org in one command: tools, key and certificate, the app, login, verify, save.
+
+Each step is shown as it starts and ends; a step already satisfied is skipped, so running it
+again on a working alias only re-verifies, and an interrupted run continues where it stopped.
+When no consumer key is known yet it prints the External Client App checklist (with the
+certificate to upload) and asks for the key, the username and the login URL. With --no-input,
+without a terminal, or in CI nothing is asked: missing values are an error naming the flag.
+
+\b
+Examples:
+  sfjwt-orch bootstrap --alias my-hub-org
+  sfjwt-orch bootstrap --alias ci --client-id KEY --username ci@acme.com --key-env SF_JWT_KEY --no-input --json
+"""
+
+
+def run(
+    alias: str = alias_option(),
+    client_id: str | None = typer.Option(None, "--client-id", help="The app's consumer key."),
+    username: str | None = typer.Option(None, "--username", help="The Salesforce username to log in as."),
+    instance_url: str | None = typer.Option(
+        None, "--instance-url", help="Login URL: My Domain or login host. [default: https://login.salesforce.com]"
+    ),
+    sandbox: bool = typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com."),
+    callback_url: str | None = typer.Option(
+        None, "--callback-url", help="The app's callback URL. [default: http://localhost:1717/OauthRedirect]"
+    ),
+    key_file: Path | None = typer.Option(None, "--key-file", help="Bring your own private key (checked)."),
+    cert_file: Path | None = typer.Option(None, "--cert-file", help="Its certificate (checked against the key)."),
+    key_env: str | None = typer.Option(
+        None, "--key-env", help="Read the key from this environment variable (PEM, one-line PEM or base64)."
+    ),
+    bits: int = typer.Option(2048, "--bits", help="RSA key size for a new key."),
+    days: int = typer.Option(365, "--days", help="Lifetime of a new certificate, in days."),
+    subject: str | None = typer.Option(None, "--subject", help='Subject of a new certificate. [default: "/CN=<alias>"]'),
+    browser: bool | None = typer.Option(
+        None, "--browser/--no-browser",
+        help="Open the approval URL in a browser. [default: only for a person at a terminal with a display]",
+        show_default=False,
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Seconds to keep retrying the login. [default: 600 at a terminal, 0 otherwise]"
+    ),
+    interval: float = typer.Option(5.0, "--interval", help="Seconds between tries at first (backs off to 30)."),
+    set_default: bool = typer.Option(False, "--set-default", help="Make this org sf's default target org."),
+    set_default_dev_hub: bool = typer.Option(False, "--set-default-dev-hub", help="Make it sf's default Dev Hub."),
+    no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
+    json: bool = json_option(),
+) -> None:  # fmt: skip
+    from sfjwt_orch import approval
+    from sfjwt_orch.bootstrap import BootstrapRequest, bootstrap
+    from sfjwt_orch.commands._shared import check_wait
+    from sfjwt_orch.console import Prompter
+    from sfjwt_orch.errors import usage
+    from sfjwt_orch.interactive import person_present, should_open_browser
+    from sfjwt_orch.locks import alias_lock
+    from sfjwt_orch.paths import check_alias
+
+    deps = make_deps()
+    check_alias(alias)
+    if sandbox and instance_url:
+        raise usage("--sandbox and --instance-url cannot be used together", "pass only one of them")
+    if key_env and key_file:
+        raise usage("--key-env and --key-file cannot be used together", "pass only one of them")
+    can_prompt = person_present(deps.env, no_input)
+    timeout, interval = check_wait(timeout, interval, can_prompt)
+    request = BootstrapRequest(
+        alias=alias,
+        client_id=client_id,
+        username=username,
+        instance_url=approval.SANDBOX if sandbox else instance_url,
+        callback_url=callback_url,
+        key_file=key_file.expanduser().absolute() if key_file else None,
+        cert_file=cert_file.expanduser().absolute() if cert_file else None,
+        key_env=key_env,
+        bits=bits,
+        days=days,
+        subject=subject,
+        open_browser=should_open_browser(browser, deps.env) and not no_input,
+        timeout=timeout,
+        interval=interval,
+        set_default=set_default,
+        set_default_dev_hub=set_default_dev_hub,
+        can_prompt=can_prompt,
+    )
+    with alias_lock(deps.paths, alias):
+        report = bootstrap(request, deps, Prompter(deps.console))
+    deps.console.success(f"{alias} is ready.")
+    if json:
+        deps.console.emit_json(report.to_json())

@@ -1,0 +1,47 @@
+"""One run per alias at a time: two runs writing the same key, profile or sf auth would race.
+
+An advisory `flock` on a per-alias lock file. The kernel drops it when the process dies, so a
+crashed or killed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+
+from sfjwt_orch import files
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.paths import Paths
+
+
+@contextlib.contextmanager
+def alias_lock(paths: Paths, alias: str, wait: float = 10.0) -> Iterator[None]:
+    path = paths.lock_file(alias)
+    files.ensure_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise files.file_error("open", path, exc) from exc
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+                    raise SfjwtError(
+                        Code.LOCKED,
+                        f"another sfjwt-orch run (pid {holder}) is working on alias {alias!r}",
+                        "wait for it to finish, or stop it, then run this again",
+                    ) from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -1,0 +1,214 @@
+"""Starting, stopping, binding rules, raw wire framing, and the blocking serve_forever entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sfjwt_orch.emulator import (
+    DEMO_CONSUMER_KEY,
+    DEMO_USERNAME,
+    Emulator,
+    EmulatorConfigError,
+    EmulatorError,
+    RecordedRequest,
+    demo_config,
+    guard_path,
+    serve_forever,
+)
+from tests.unit.emulator.emulator_testkit import JWT_GRANT, KeyPair, bearer, get, sf_claims, sign_jwt
+
+Start = Callable[..., Emulator]
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "example.com", "::"])
+def test_refuses_non_loopback_hosts(keys: KeyPair, host: str) -> None:
+    emu = Emulator(demo_config(keys.cert_pem))
+    with pytest.raises(EmulatorConfigError) as info:
+        emu.start(host=host)
+    assert "loopback" in info.value.message and not emu.running
+
+
+def test_localhost_is_allowed_and_url_is_numeric(keys: KeyPair) -> None:
+    with Emulator(demo_config(keys.cert_pem)).start(host="localhost") as emu:
+        assert emu.url.startswith("http://127.0.0.1:")
+        assert get(f"{emu.url}/services/data").status == 200
+
+
+def test_ipv6_loopback(keys: KeyPair) -> None:
+    try:
+        emu = Emulator(demo_config(keys.cert_pem)).start(host="::1")
+    except EmulatorError as exc:
+        pytest.skip(f"no IPv6 loopback on this machine: {exc.message}")
+    with emu:
+        assert emu.url.startswith("http://[::1]:")
+        assert get(f"{emu.url}/services/data").status == 200
+
+
+def test_port_in_use_is_a_clear_error(start_emulator: Start, keys: KeyPair) -> None:
+    first = start_emulator(demo_config(keys.cert_pem))
+    with pytest.raises(EmulatorError) as info:
+        Emulator(demo_config(keys.cert_pem)).start(port=first.address[1])
+    assert str(first.address[1]) in info.value.message and "port" in info.value.fix
+
+
+def test_stop_closes_the_port_and_context_manager_stops(keys: KeyPair) -> None:
+    with Emulator(demo_config(keys.cert_pem)) as emu:
+        host, port = emu.address
+        assert get(f"{emu.url}/services/data").status == 200
+    assert not emu.running
+    with pytest.raises(ConnectionRefusedError), socket.create_connection((host, port), timeout=2):
+        pass
+    emu.stop()  # a second stop is harmless
+
+
+def test_starting_twice_is_refused(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    with pytest.raises(EmulatorError, match="already running"):
+        emu.start()
+
+
+def _raw(emu: Emulator, data: bytes) -> bytes:
+    host, port = emu.address
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_raw_chunked_post_like_undici(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    assertion = sign_jwt(keys.key, sf_claims(DEMO_CONSUMER_KEY, DEMO_USERNAME, emu.url + "/"))
+    body = f"grant_type={JWT_GRANT}&assertion={assertion}".encode()
+    half = len(body) // 2
+    chunks = (
+        f"{half:x};ext=1\r\n".encode()
+        + body[:half]
+        + b"\r\n"
+        + f"{len(body) - half:X}\r\n".encode()
+        + body[half:]
+        + b"\r\n0\r\nX-Trailer: y\r\n\r\n"
+    )
+    head = (
+        f"POST /services/oauth2/token HTTP/1.1\r\nHost: {emu.url[7:]}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    reply = _raw(emu, head + chunks)
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert b'"access_token"' in reply
+    assert emu.token_requests[-1].headers["transfer-encoding"] == "chunked"
+
+
+def test_malformed_chunked_body_is_a_recorded_400(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    reply = _raw(
+        emu,
+        b"POST /services/oauth2/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+    )
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert emu.requests[-1].outcome == "bad_body"
+
+
+def test_authorization_header_is_recorded_without_the_token(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    get(f"{emu.url}/services/data/v62.0", bearer("00Dsecret!value"))
+    record = emu.requests[-1]
+    assert record.headers["authorization"] == "Bearer <not valid>"
+    assert "00Dsecret" not in json.dumps(record.to_dict())
+
+
+def test_on_request_sees_every_request(keys: KeyPair) -> None:
+    seen: list[RecordedRequest] = []
+    with Emulator(demo_config(keys.cert_pem), on_request=seen.append).start() as emu:
+        get(f"{emu.url}/services/data")
+        get(f"{emu.url}/nope")
+        assert [(r.path, r.status) for r in seen] == [("/services/data", 200), ("/nope", 404)]
+        assert [r.seq for r in emu.requests] == [1, 2]
+
+
+def test_serve_forever_stops_on_event(keys: KeyPair) -> None:
+    stop = threading.Event()
+    ready: list[Emulator] = []
+    thread = threading.Thread(
+        target=serve_forever,
+        args=(demo_config(keys.cert_pem),),
+        kwargs={"on_ready": ready.append, "stop": stop},
+    )
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not ready and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ready and get(f"{ready[0].url}/services/data").status == 200
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and not ready[0].running
+
+
+SERVE_SCRIPT = """
+import sys
+from pathlib import Path
+from sfjwt_orch.emulator import demo_config, serve_forever
+def ready(emu):
+    print(emu.url, flush=True)
+serve_forever(demo_config(Path(sys.argv[1]).read_text()), on_ready=ready)
+print("stopped cleanly", flush=True)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_forever_stops_cleanly_on_signals(keys: KeyPair, sig: signal.Signals) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE_SCRIPT, str(keys.cert)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else ""
+        assert get(f"{url}/services/data").status == 200
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped cleanly" in out and "Traceback" not in err
+
+
+def test_import_starts_nothing() -> None:
+    code = (
+        "import threading; import sfjwt_orch.emulator as e; "
+        "assert threading.active_count() == 1, threading.enumerate(); print(e.guard_path().name)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=20,
+    )
+    assert out.stdout.strip() == "loopback_guard.cjs"
+
+
+def test_guard_path_points_at_the_shipped_file() -> None:
+    path = guard_path()
+    assert path.is_absolute() and path.is_file()
+    assert "dns.lookup" in path.read_text()
