@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sfjwt_orch import approval, config, keys, sf
 from sfjwt_orch.console import Console
@@ -20,11 +20,35 @@ from sfjwt_orch.openssl import Openssl
 from sfjwt_orch.paths import Paths
 from sfjwt_orch.runner import ProgramNotFound, Runner, find_program
 
+if TYPE_CHECKING:
+    from sfjwt_orch.callback import Callback
+
 MAX_INTERVAL = 30.0
 BACKOFF = 1.5
 # A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
 # answers as if it did not know it. Worth waiting for, when the user asked us to wait.
 _PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
+
+
+class Waiter(Protocol):
+    """What the loop needs of a callback listener (sfjwt_orch.callback.Listener)."""
+
+    port: int
+
+    def wait(self, seconds: float) -> bool: ...
+    def consume(self) -> Callback | None: ...
+    def stop(self) -> None: ...
+
+
+def listen(callback_url: str) -> Waiter | None:
+    """Start listening on a loopback callback URL; None for other URLs; OSError if the port is taken."""
+    from sfjwt_orch.callback import Listener, loopback_port
+
+    if loopback_port(callback_url) is None:
+        return None
+    listener = Listener(callback_url)
+    listener.start()
+    return listener
 
 
 @dataclass
@@ -35,6 +59,7 @@ class Deps:
     paths: Paths
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    listen: Callable[[str], Waiter | None] = listen
 
 
 def find_sf(env: Mapping[str, str]) -> str:
@@ -144,35 +169,86 @@ def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
     env = sf.sf_env(deps.env, req.instance_url)
     deadline = deps.clock() + req.timeout
     interval = req.interval
-    while True:
-        report.attempts += 1
-        ui.status(f"Logging in to {req.instance_url} as {req.username} (attempt {report.attempts})…")
-        outcome = sf.parse_login(deps.runner.run(argv, timeout=sf.run_timeout(deps.env), env=env))
-        if isinstance(outcome, sf.LoginSuccess):
-            ui.clear_status()
-            report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
-            report.login_url, report.is_dev_hub = outcome.login_url, outcome.is_dev_hub
-            report.username = outcome.username
-            _save_profile(req, report, deps)
-            return
-        report.sf_lines = list(outcome.lines)
-        if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
-            _ask_for_approval(req, deps, report)
-        remaining = deadline - deps.clock()
-        retry = outcome.code is Code.NOT_APPROVED or (outcome.code in _PROPAGATING and req.timeout > 0)
-        if not retry or remaining <= 0:
-            ui.clear_status()
-            if outcome.lines:
-                ui.info(f"sf said: {_summarise(outcome.lines)}")
-            message = outcome.message
-            if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
-                message = f"still not approved after {req.timeout:.0f} s: {message}"
-            fix = outcome.fix
-            if outcome.code is Code.NOT_APPROVED and report.approval_url:
-                fix = f"open the URL above as {req.username}, click Allow, then run this again with --timeout 600"
-            raise SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
-        _wait(min(interval, remaining), deadline, outcome.code, report.attempts, deps)
-        interval = min(interval * BACKOFF, MAX_INTERVAL)
+    listener: Waiter | None = None
+    approved_in_browser = False
+    try:
+        while True:
+            report.attempts += 1
+            ui.status(f"Logging in to {req.instance_url} as {req.username} (attempt {report.attempts})…")
+            outcome = sf.parse_login(deps.runner.run(argv, timeout=sf.run_timeout(deps.env), env=env))
+            if isinstance(outcome, sf.LoginSuccess):
+                ui.clear_status()
+                report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
+                report.login_url, report.is_dev_hub = outcome.login_url, outcome.is_dev_hub
+                report.username = outcome.username
+                _save_profile(req, report, deps)
+                return
+            report.sf_lines = list(outcome.lines)
+            if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
+                _ask_for_approval(req, deps, report)
+                if req.timeout > 0:
+                    listener = _start_listener(req, deps)
+            elif outcome.code is Code.NOT_APPROVED and approved_in_browser:
+                approved_in_browser = False
+                ui.warn(
+                    "The browser approval arrived, but Salesforce still says not approved: the approval may "
+                    "not include the refresh_token scope (add 'Perform requests at any time' to the app), or "
+                    "the app is still propagating. Retrying until the deadline."
+                )
+            remaining = deadline - deps.clock()
+            retry = outcome.code is Code.NOT_APPROVED or (outcome.code in _PROPAGATING and req.timeout > 0)
+            if not retry or remaining <= 0:
+                raise _final(outcome, req, report, deps)
+            hit = _wait(min(interval, remaining), deadline, outcome.code, report.attempts, deps, listener)
+            if hit is not None and not hit.approved:
+                raise _denied(hit, req)
+            if hit is not None:
+                approved_in_browser = True
+                ui.success("Approval received in the browser; logging in now.")
+            else:
+                interval = min(interval * BACKOFF, MAX_INTERVAL)
+    finally:
+        if listener is not None:
+            listener.stop()
+
+
+def _final(outcome: sf.Diagnosis, req: LoginRequest, report: LoginReport, deps: Deps) -> SfjwtError:
+    ui = deps.console
+    ui.clear_status()
+    if outcome.lines:
+        ui.info(f"sf said: {_summarise(outcome.lines)}")
+    message, fix = outcome.message, outcome.fix
+    if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
+        message = f"still not approved after {req.timeout:.0f} s: {message}"
+    if outcome.code is Code.NOT_APPROVED and report.approval_url:
+        fix = f"open the URL above as {req.username}, click Allow, then run this again with --timeout 600"
+    return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
+
+
+def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
+    if hit.error.upper() == "OAUTH_APP_ACCESS_DENIED":
+        entry = sf.CATALOG_BY_CODE[Code.NOT_ADMIN_APPROVED]
+        return SfjwtError(Code.NOT_ADMIN_APPROVED, f"Salesforce refused the approval: {entry.message}", entry.fix)
+    detail = f" ({hit.description})" if hit.description else ""
+    return SfjwtError(
+        Code.NOT_APPROVED,
+        f"you denied access in the browser: {hit.error}{detail}",
+        f"run it again and click Allow as {req.username}, or pre-authorize the user in the app's policies",
+    )
+
+
+def _start_listener(req: LoginRequest, deps: Deps) -> Waiter | None:
+    try:
+        listener = deps.listen(req.callback_url)
+    except OSError as exc:
+        deps.console.warn(
+            f"Cannot listen on {req.callback_url} ({exc.strerror or exc}; is `sf org login web` running?): "
+            f"checking every {req.interval:g} s instead."
+        )
+        return None
+    if listener is not None:
+        deps.console.info(f"Listening on {req.callback_url} to notice your approval at once.")
+    return listener
 
 
 def _ask_for_approval(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
@@ -188,7 +264,9 @@ def _ask_for_approval(req: LoginRequest, deps: Deps, report: LoginReport) -> Non
             ui.warn("Could not open a browser: open the URL above yourself.")
 
 
-def _wait(seconds: float, deadline: float, code: Code, attempts: int, deps: Deps) -> None:
+def _wait(seconds: float, deadline: float, code: Code, attempts: int, deps: Deps,
+          listener: Waiter | None) -> Callback | None:  # fmt: skip
+    """Wait for the next try; return early with the browser's callback when it arrives."""
     why = {
         Code.NOT_APPROVED: "Waiting for the approval",
         Code.CLIENT_ID_INVALID: "The org does not know this app yet (new apps take 2-10 minutes to propagate)",
@@ -201,8 +279,14 @@ def _wait(seconds: float, deadline: float, code: Code, attempts: int, deps: Deps
         persistent=True,
     )
     while (left := wake - deps.clock()) > 0:
-        deps.console.status(f"{why} — next try in {left:.0f} s, {max(0.0, deadline - deps.clock()):.0f} s left (Ctrl-C to stop)")
-        deps.sleep(min(1.0, left))
+        deps.console.status(
+            f"{why} — next try in {left:.0f} s, {max(0.0, deadline - deps.clock()):.0f} s left (Ctrl-C to stop)"
+        )
+        if listener is None:
+            deps.sleep(min(1.0, left))
+        elif listener.wait(min(1.0, left)):
+            return listener.consume()
+    return None
 
 
 def _save_profile(req: LoginRequest, report: LoginReport, deps: Deps) -> None:

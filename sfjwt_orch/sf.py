@@ -235,7 +235,7 @@ CATALOG: tuple[_Entry, ...] = (
            "HTTPS_PROXY to sf; for TLS interception set NODE_EXTRA_CA_CERTS, never disable TLS checks)"),
 )  # fmt: skip
 
-_BY_CODE = {e.code: e for e in CATALOG}
+CATALOG_BY_CODE = _BY_CODE = {e.code: e for e in CATALOG}
 # An empty line is what sf keeps of an error reply that had no error_description (e.g. a 404).
 _EMPTY = _Entry(Code.SERVER_ERROR, 30, (), "the login server answered without an error description "
                 "(wrong host, or not a Salesforce login endpoint?)",

@@ -93,3 +93,30 @@ class RecordingConsole:
 
     def emit_json(self, doc: object) -> None:
         raise AssertionError("flows never print JSON")
+
+
+class FakeListener:
+    """A callback listener on the fake clock: `hits` maps a wait number to the callback it receives."""
+
+    def __init__(self, clock: FakeClock, hits: dict[int, object] | None = None) -> None:
+        self.clock = clock
+        self.hits = dict(hits or {})
+        self.waits = 0
+        self.stopped = False
+        self.port = 1717
+        self._pending: object | None = None
+
+    def wait(self, seconds: float) -> bool:
+        self.waits += 1
+        if self.waits in self.hits:
+            self._pending = self.hits.pop(self.waits)
+            return True
+        self.clock.sleep(seconds)
+        return False
+
+    def consume(self) -> object | None:
+        hit, self._pending = self._pending, None
+        return hit
+
+    def stop(self) -> None:
+        self.stopped = True

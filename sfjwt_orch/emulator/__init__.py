@@ -39,6 +39,7 @@ from .model import (
     demo_config,
     load_config,
     validate_config,
+    with_switches,
 )
 from .server import (
     AUTHORIZE_PATH,
@@ -99,4 +100,5 @@ __all__ = [
     "load_config",
     "serve_forever",
     "validate_config",
+    "with_switches",
 ]

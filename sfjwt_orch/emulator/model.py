@@ -10,7 +10,7 @@ Config file (``--app-config FILE``), JSON, every key except ``org``, ``users`` a
         "edition": "Developer Edition",          # OrganizationType in the Organization query
         "is_dev_hub": false,
         "is_sandbox": false,
-        "active": false,                         # false: every login gets inactive_org
+        "active": true,                          # false: every login gets inactive_org
         "namespace_prefix": null,
         "trial_expiration_date": null
       },
@@ -606,7 +606,7 @@ def switches_to_mapping(switches: Switches) -> dict[str, Any]:
 
 
 def with_switches(config: EmulatorConfig, **changes: Any) -> EmulatorConfig:
-    """A copy of ``config`` with some switches changed (validated)."""
-    switches = replace(config.switches, **changes)
-    validate_switches(switches)
-    return replace(config, switches=switches)
+    """A copy of ``config`` with some switches changed, checked like the JSON file's ``switches``."""
+    return replace(
+        config, switches=switches_from_mapping(changes, "with_switches", "switches", base=config.switches)
+    )

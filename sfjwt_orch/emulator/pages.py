@@ -25,10 +25,11 @@ _SCOPE_LINES = (
 )
 
 
-def _page(title: str, body: str) -> bytes:
+def _page(title: str, body: str, *, styled: bool = True) -> bytes:
+    style = f"<style>{_STYLE}</style>" if styled else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>\n"
+        f"<title>{html.escape(title)}</title>{style}</head>\n"
         f"<body>\n{body}\n{_NOTE}\n</body></html>\n"
     ).encode()
 
@@ -73,8 +74,8 @@ def oauth_error_page(error: str, description: str) -> bytes:
     return _page("OAuth Error", f'<h1>OAuth Error</h1>\n<p id="oauth-error">{text}</p>')
 
 
-def message_page(title: str, text: str) -> bytes:
-    return _page(title, f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>")
+def message_page(title: str, text: str, *, styled: bool = True) -> bytes:
+    return _page(title, f"<h1>{html.escape(title)}</h1>\n<p>{html.escape(text)}</p>", styled=styled)
 
 
 def maintenance_page() -> bytes:
@@ -83,11 +84,15 @@ def maintenance_page() -> bytes:
         "Down for Maintenance",
         "Salesforce is down for maintenance. This service is temporarily unavailable; "
         "please try again later.",
+        # Unstyled: sf prints the whole body as the error line, so every byte shows up in its output.
+        styled=False,
     )
 
 
 def server_error_page() -> bytes:
-    return message_page("Error", "An internal server error has occurred. Please try again later.")
+    return message_page(
+        "Error", "An internal server error has occurred. Please try again later.", styled=False
+    )
 
 
 # --------------------------------------------------------------------------- REST bodies

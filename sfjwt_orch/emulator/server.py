@@ -18,6 +18,7 @@ daemon thread.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -30,6 +31,7 @@ import socketserver
 import string
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +81,8 @@ _HTML = "text/html;charset=UTF-8"
 # Salesforce access tokens: the 15-character org id, "!", then letters, digits, "." and "_".
 _TOKEN_ALPHABET = string.ascii_letters + string.digits + "._"
 # Headers worth keeping in the request log; others add noise (and Authorization is never kept raw).
+_MAX_RECORDS = 10_000
+_MAX_PENDING = 1_000
 _RECORDED_HEADERS = ("host", "content-type", "content-length", "transfer-encoding", "user-agent", "accept")
 
 
@@ -241,8 +245,8 @@ class Emulator:
         self._tokens: dict[str, IssuedToken] = {}
         self._requests: list[RecordedRequest] = []
         self._pending: dict[str, _PendingAuthorization] = {}
-        self._codes: list[str] = []
         self._token_request_count = 0
+        self._request_count = 0
         self._started_at: float | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -270,7 +274,7 @@ class Emulator:
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.5},
             name="sfjwt-orch-emulator",
             daemon=True,
         )
@@ -282,7 +286,16 @@ class Emulator:
         if server is None:
             return
         self._stopping.set()  # wakes handlers sleeping for slow_token_seconds
-        server.shutdown()
+        # shutdown() only takes effect when serve_forever's select() returns, i.e. after up to
+        # poll_interval. A throwaway connection wakes it at once, so stopping costs milliseconds
+        # (tests start and stop hundreds of emulators) while an idle server still sleeps long.
+        stopper = threading.Thread(target=server.shutdown, name="sfjwt-orch-emulator-stop", daemon=True)
+        stopper.start()
+        address = self.address
+        while stopper.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection(address, timeout=0.5).close()
+            stopper.join(0.01)
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)
@@ -433,7 +446,7 @@ class Emulator:
 
     # ----------------------------------------------------------------- request handling
 
-    def handle(self, request: _Incoming) -> _Reply:
+    def _handle(self, request: _Incoming) -> _Reply:
         reply = self._route(request)
         if reply.record:
             self._record(request, reply)
@@ -446,8 +459,9 @@ class Emulator:
             scheme = auth.split(" ", 1)[0]
             headers["authorization"] = f"{scheme} <{'valid' if self._session(request) else 'not valid'}>"
         with self._lock:
+            self._request_count += 1
             record = RecordedRequest(
-                seq=len(self._requests) + 1,
+                seq=self._request_count,
                 at=self._clock(),
                 method=request.method,
                 path=request.path,
@@ -462,8 +476,12 @@ class Emulator:
                 claims=reply.claims,
             )
             self._requests.append(record)
+            # A long-running `emulator serve` keeps the newest records only; seq still counts them all.
+            del self._requests[:-_MAX_RECORDS]
         if self._on_request is not None:
-            self._on_request(record)
+            # An observer's failure (e.g. a closed stdout) must not change what the client gets.
+            with contextlib.suppress(Exception):
+                self._on_request(record)
 
     def _route(self, req: _Incoming) -> _Reply:
         path = req.path
@@ -514,8 +532,9 @@ class Emulator:
         }
 
         delay = self.switches.slow_token_seconds
-        if delay > 0:
-            self._stopping.wait(delay)
+        if delay > 0 and self._stopping.wait(delay):
+            # Stopped mid-delay: do not hand out a token from a server that is going away.
+            return self._outcome_reply("server_error", **trace)
         with self._lock:
             self._token_request_count += 1
             count = self._token_request_count
@@ -575,7 +594,7 @@ class Emulator:
             return self._outcome_reply("inactive_org", **trace)
         if not user.active:
             return self._outcome_reply("inactive_user", **trace)
-        return self._issue(app, user, req, trace)
+        return self._issue(app, user, trace)
 
     def _pop_fail_next(self) -> str | None:
         with self._lock:
@@ -601,14 +620,16 @@ class Emulator:
     def _audience_ok(self, aud: Any, host_header: str) -> bool:
         candidates = aud if isinstance(aud, list) else [aud]  # RFC 7519 §4.1.3: a string or a list
         own = {self.url.casefold()}
-        if host_header:
-            # The login URL the client used (localhost or 127.0.0.1): Salesforce accepts the My Domain
-            # it was called on as audience, with or without a trailing slash.
-            own.add(f"http://{host_header}".casefold())
+        called = urlsplit(f"http://{host_header}")
+        with contextlib.suppress(ValueError):  # a malformed port in Host
+            if called.hostname and is_loopback_host(called.hostname) and called.port == self.address[1]:
+                # The login URL the client used (http://localhost:PORT or the numeric one): Salesforce
+                # accepts the My Domain it was called on as audience, with or without a trailing slash.
+                own.add(f"http://{host_header}".casefold())
         accepted = own | {a.removesuffix("/").casefold() for a in self.config.audiences()}
         return any(isinstance(a, str) and a.removesuffix("/").casefold() in accepted for a in candidates)
 
-    def _issue(self, app: App, user: User, req: _Incoming, trace: Mapping[str, Any]) -> _Reply:
+    def _issue(self, app: App, user: User, trace: Mapping[str, Any]) -> _Reply:
         org_id = self.config.org.org_id
         token = f"{org_id[:15]}!" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(96))
         now = self._clock()
@@ -675,6 +696,9 @@ class Emulator:
         request_id = secrets.token_urlsafe(24)
         with self._lock:
             self._pending[request_id] = pending
+            # Pages nobody answers must not pile up forever; the oldest go first.
+            while len(self._pending) > _MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
         page = pages.allow_access_page(
             app_name=app.name,
             request_id=request_id,
@@ -746,10 +770,8 @@ class Emulator:
         if app.policy == "admin-approved" and not user.preauthorized:
             return self._redirect_error(pending.redirect_uri, pending.state, AUTHORIZE_NOT_ADMIN_APPROVED)
         self.approve(app.consumer_key, user.username, refresh_token=pending.refresh_token)
-        code = secrets.token_urlsafe(32)
-        with self._lock:
-            self._codes.append(code)
-        params = {"code": code}
+        # The code is never exchanged (sf's JWT flow does not need it); the approval is what counts.
+        params = {"code": secrets.token_urlsafe(32)}
         if pending.state is not None:
             params["state"] = pending.state
         return _redirect(_with_query(pending.redirect_uri, params), outcome="approved")
@@ -934,7 +956,7 @@ class Emulator:
                 },
                 **quiet,
             )
-        except json.JSONDecodeError:
+        except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
             return _json_reply(400, {"error": "the body is not JSON", "fix": "send a JSON object"}, **quiet)
         except EmulatorError as exc:
             return _json_reply(400, {"error": exc.message, "fix": exc.fix}, **quiet)
@@ -1004,7 +1026,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
             emulator._record(request, reply)
         else:
-            reply = emulator.handle(_Incoming(self.command, split.path, query, headers, body))
+            request = _Incoming(self.command, split.path, query, headers, body)
+            try:
+                reply = emulator._handle(request)
+            except Exception:
+                # An emulator bug: answer 500 (clients see a server error, not a hung socket) and
+                # print the traceback so the bug is visible in the test or serve output.
+                traceback.print_exc()
+                reply = _json_reply(500, {"error": "emulator_error"}, outcome="emulator_error")
+                emulator._record(request, reply)
         self._send(reply)
 
     def _send(self, reply: _Reply) -> None:

@@ -13,7 +13,8 @@ from sfjwt_orch import config, flows
 from sfjwt_orch.console import Console
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.paths import Paths
-from tests.fakes import FakeClock, FakeRunner, RecordingConsole
+from sfjwt_orch.callback import Callback
+from tests.fakes import FakeClock, FakeListener, FakeRunner, RecordingConsole
 
 DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
 NOT_APPROVED = (DATA / "notapproved.json.stdout").read_text()
@@ -44,8 +45,10 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
     console = RecordingConsole()
     paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
     env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
-    deps = flows.Deps(runner, env, cast(Console, console), paths, clock=clock, sleep=clock.sleep)
-    return {"runner": runner, "clock": clock, "console": console, "deps": deps, "paths": paths, "sf": str(sf)}
+    listeners: list[FakeListener] = []
+    deps = flows.Deps(runner, env, cast(Console, console), paths, clock=clock, sleep=clock.sleep,
+                      listen=lambda url: None)  # polling unless a test installs a listener
+    return {"listeners": listeners, "runner": runner, "clock": clock, "console": console, "deps": deps, "paths": paths, "sf": str(sf)}
 
 
 def request(key_file: Path, **overrides: Any) -> flows.LoginRequest:
@@ -178,3 +181,62 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
         "instance_url": "http://127.0.0.1:8555", "login_url": "http://127.0.0.1:8555/", "is_dev_hub": False,
         "attempts": 1, "approval_url": None, "error": None,
     }  # fmt: skip
+
+
+def _with_listener(world: dict[str, Any], hits: dict[int, object]) -> FakeListener:
+    listener = FakeListener(world["clock"], hits)
+    world["deps"].listen = lambda url: listener
+    return listener
+
+
+def test_approval_callback_retries_at_once(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, NOT_APPROVED, 1)
+    runner.expect(is_login, SUCCESS, 0)
+    listener = _with_listener(world, {3: Callback(approved=True)})
+    report = flows.login(request(key_file), world["deps"])
+    assert report.attempts == 2
+    assert sum(world["clock"].sleeps) == pytest.approx(2.0)  # two quiet seconds, then the callback: no full interval
+    assert listener.stopped
+    assert any("Approval received" in line for line in world["console"].lines)
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "exit_code"),
+    [("access_denied", Code.NOT_APPROVED, 4), ("OAUTH_APP_ACCESS_DENIED", Code.NOT_ADMIN_APPROVED, 3)],
+)
+def test_deny_in_the_browser_ends_the_wait(world: dict[str, Any], key_file: Path, error: str, code: Code,
+                                           exit_code: int) -> None:  # fmt: skip
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, NOT_APPROVED, 1)
+    listener = _with_listener(world, {1: Callback(approved=False, error=error)})
+    with pytest.raises(SfjwtError) as err:
+        flows.login(request(key_file), world["deps"])
+    runner.assert_done()
+    assert err.value.code is code and err.value.exit_code == exit_code
+    assert world["clock"].sleeps == []  # promptly: no waiting for the deadline
+    assert listener.stopped
+
+
+def test_still_not_approved_after_callback_is_explained(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1), (SUCCESS, 0)):
+        runner.expect(is_login, stdout, rc)
+    _with_listener(world, {1: Callback(approved=True)})
+    flows.login(request(key_file), world["deps"])
+    assert any("refresh_token" in line for line in world["console"].lines)
+
+
+def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, NOT_APPROVED, 1)
+    runner.expect(is_login, SUCCESS, 0)
+
+    def busy(url: str) -> None:
+        raise OSError(98, "Address already in use")
+
+    world["deps"].listen = busy
+    report = flows.login(request(key_file), world["deps"])
+    assert report.attempts == 2
+    assert any("Cannot listen on http://localhost:1717/OauthRedirect" in line for line in world["console"].lines)
+    assert sum(world["clock"].sleeps) == pytest.approx(5.0)

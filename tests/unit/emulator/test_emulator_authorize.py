@@ -16,6 +16,7 @@ from sfjwt_orch.emulator import (
     EmulatorConfig,
     User,
     demo_config,
+    with_switches,
 )
 from tests.unit.emulator.emulator_testkit import (
     KeyPair,
@@ -33,9 +34,9 @@ Start = Callable[..., Emulator]
 SECOND = User("second@example.com", "005000000000002AAA")
 
 
-def _config(keys: KeyPair, **kw: object) -> EmulatorConfig:
-    config = demo_config(keys.cert_pem, policy="self-authorize", preauthorized=False, **kw)  # type: ignore[arg-type]
-    return replace(config, users=config.users + (SECOND,))
+def _config(keys: KeyPair) -> EmulatorConfig:
+    config = demo_config(keys.cert_pem, policy="self-authorize", preauthorized=False)
+    return replace(config, users=(*config.users, SECOND))
 
 
 def _authorize(emu: Emulator, **params: str) -> Response:
@@ -152,8 +153,7 @@ def test_admin_approved_app_in_the_browser(
 
 
 def test_auto_approve_skips_the_page(start_emulator: Start, keys: KeyPair) -> None:
-    config = _config(keys)
-    emu = start_emulator(replace(config, switches=replace(config.switches, auto_approve=True)))
+    emu = start_emulator(with_switches(_config(keys), auto_approve=True))
     target, params = _location(_authorize(emu, state="auto", login_hint=SECOND.username))
     assert target == DEFAULT_CALLBACK_URL and params["state"] == ["auto"] and "code" in params
     assert _login_status(emu, keys, SECOND.username) == 200

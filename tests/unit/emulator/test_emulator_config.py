@@ -18,6 +18,7 @@ from sfjwt_orch.emulator import (
     config_to_mapping,
     demo_config,
     load_config,
+    with_switches,
 )
 from tests.unit.emulator.emulator_testkit import KeyPair
 
@@ -214,3 +215,10 @@ def test_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.json")
     assert "absent.json" in info.value.message and "does not exist" in info.value.message
     assert "--app-config" in info.value.fix
+
+
+def test_with_switches_checks_like_the_file(keys: KeyPair) -> None:
+    config = with_switches(demo_config(keys.cert_pem), auto_approve=True, fail_next=["expired"])
+    assert config.switches.auto_approve and config.switches.fail_next == ("expired",)
+    with pytest.raises(EmulatorConfigError, match=r"switches\.maintenance: must be true or false"):
+        with_switches(config, maintenance="yes")

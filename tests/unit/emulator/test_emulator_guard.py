@@ -53,7 +53,8 @@ def run_node(
 
 DNS_SCRIPT = r"""
 const dns = require('dns'); const util = require('util');
-const settle = (p) => p.then((v) => ({ ok: v }), (e) => ({ code: e.code, syscall: e.syscall, message: e.message }));
+const settle = (p) => p.then((v) => ({ ok: v }),
+                             (e) => ({ code: e.code, syscall: e.syscall, message: e.message }));
 const cb = (fn) => new Promise((resolve) => fn((err, ...rest) =>
   resolve(err ? { code: err.code, hostname: err.hostname } : { ok: rest })));
 (async () => {
@@ -118,7 +119,8 @@ const attempt = (make) => new Promise((resolve) => {
     ip: await attempt(() => net.connect(443, '192.0.2.1')),
     ip_object: await attempt(() => net.connect({ host: '198.51.100.7', port: 80 })),
     mapped_v6: await attempt(() => net.connect({ host: '::ffff:8.8.8.8', port: 53 })),
-    name: await attempt(() => net.connect({ host: 'login.salesforce.com', port: 443, lookup: (h, o, cb) => cb(null, '192.0.2.9', 4) })),
+    name: await attempt(() => net.connect({ host: 'login.salesforce.com', port: 443,
+                                            lookup: (h, o, cb) => cb(null, '192.0.2.9', 4) })),
     tls: await attempt(() => tls.connect({ host: 'test.salesforce.com', port: 443 })),
     http: await new Promise((resolve) => http.get('http://203.0.113.3/', () => resolve({ ok: true }))
       .on('error', (e) => resolve({ code: e.code }))),

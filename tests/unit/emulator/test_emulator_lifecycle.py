@@ -26,7 +26,7 @@ from sfjwt_orch.emulator import (
     guard_path,
     serve_forever,
 )
-from tests.unit.emulator.emulator_testkit import JWT_GRANT, KeyPair, bearer, get, sf_claims, sign_jwt
+from tests.unit.emulator.emulator_testkit import JWT_GRANT, KeyPair, bearer, get, request, sf_claims, sign_jwt
 
 Start = Callable[..., Emulator]
 REPO = Path(__file__).resolve().parents[3]
@@ -212,3 +212,26 @@ def test_guard_path_points_at_the_shipped_file() -> None:
     path = guard_path()
     assert path.is_absolute() and path.is_file()
     assert "dns.lookup" in path.read_text()
+
+
+def test_an_emulator_bug_is_a_500_not_a_hung_socket(
+    start_emulator: Start, keys: KeyPair, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+
+    def boom(*_: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(emu, "_rest", boom)
+    resp = get(f"{emu.url}/services/data")
+    assert resp.status == 500 and resp.json() == {"error": "emulator_error"}
+    assert emu.requests[-1].outcome == "emulator_error"
+    assert "simulated bug" in capsys.readouterr().err
+
+
+def test_control_body_that_is_not_utf8(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    resp = request(
+        "POST", f"{emu.url}/__emulator/config", body=b"\xff\xfe", headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 400 and resp.json()["error"] == "the body is not JSON"

@@ -275,6 +275,18 @@ def test_localhost_login_url_is_its_own_audience(start_emulator: Start, keys: Ke
     assert resp.status == 200, resp.text
 
 
+def test_a_forged_host_header_does_not_widen_the_audience(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(replace(demo_config(keys.cert_pem), accepted_audiences=()))
+    claims = sf_claims(DEMO_CONSUMER_KEY, DEMO_USERNAME, "http://login.salesforce.com/")
+    resp = request(
+        "POST",
+        f"{emu.url}/services/oauth2/token",
+        body=f"grant_type={JWT_GRANT}&assertion={sign_jwt(keys.key, claims)}".encode(),
+        headers={"Host": "login.salesforce.com", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.json()["error_description"] == "audience is invalid"
+
+
 @pytest.mark.parametrize(
     ("exp_offset", "unit", "ok"),
     # Read as seconds, like Salesforce: sf's millisecond exp (Date.now()+300) is far in the future,
@@ -411,6 +423,8 @@ def test_stop_interrupts_a_slow_reply(keys: KeyPair) -> None:
     thread.join(5)
     assert time.monotonic() - started < 3
     assert not thread.is_alive()
+    # A server that is going away answers 500 rather than issuing a token.
+    assert result[0].status == 500 and emu.issued_tokens == ()
 
 
 def test_set_switches_validates(start_emulator: Start, keys: KeyPair) -> None:

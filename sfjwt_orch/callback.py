@@ -1,0 +1,128 @@
+"""The loopback callback listener: notices the user's Allow (or Deny) the moment it happens.
+
+After Allow, Salesforce redirects the browser to the app's callback URL with `?code=…`; after
+Deny, with `?error=access_denied`. When that URL is on this machine (the sf default,
+http://localhost:1717/OauthRedirect), we listen there while waiting, so the login is retried at
+once instead of at the next poll, and a Deny ends the wait instead of running out the clock. The
+JWT flow never needs the code itself; it is not exchanged, logged or kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>sfjwt-orch</title></head>
+<body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body></html>"""
+
+
+@dataclass(frozen=True)
+class Callback:
+    approved: bool
+    error: str = ""
+    description: str = ""
+
+
+def loopback_port(callback_url: str) -> tuple[str, int, str] | None:
+    """(host, port, path) when the callback URL is plain http on this machine, else None."""
+    parts = urlsplit(callback_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http" or not (host == "localhost" or host.startswith("127.") or host == "::1"):
+        return None
+    try:
+        port = parts.port or 80
+    except ValueError:
+        return None
+    return host, port, parts.path or "/"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True  # a previous run's TIME_WAIT socket must not block us
+
+
+class Listener:
+    """Serves the callback path on the callback's port until stopped; records the first hit."""
+
+    def __init__(self, callback_url: str) -> None:
+        where = loopback_port(callback_url)
+        if where is None:
+            raise ValueError("not a loopback http URL")
+        self.host, self.port, self.path = where
+        self.event = threading.Event()
+        self.result: Callback | None = None
+        self._servers: list[_Server] = []
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Bind, or raise OSError (EADDRINUSE when e.g. `sf org login web` holds the port)."""
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # the query holds the authorization code: never log it
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path != listener.path:
+                    self.send_error(404)
+                    return
+                query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                if "code" in query:
+                    hit = Callback(True)
+                    title, text = "Approved", "You can close this tab and return to the terminal."
+                else:
+                    hit = Callback(False, query.get("error", "unknown_error"), query.get("error_description", ""))
+                    title, text = "Not approved", f"Salesforce said: {hit.error}. Return to the terminal for details."
+                if listener.result is None:
+                    listener.result = hit
+                body = _PAGE.format(title=title, text=text).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                listener.event.set()
+
+        hosts = ["127.0.0.1", "::1"] if self.host == "localhost" else [self.host]
+        for host in hosts:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            try:
+                server_cls = type("S", (_Server,), {"address_family": family})
+                server = server_cls((host, self.port), Handler)
+            except OSError as exc:
+                # IPv6 may simply be unavailable; only the first (IPv4) bind is required.
+                if not self._servers and (host == hosts[0] or exc.errno == errno.EADDRINUSE):
+                    self.stop()
+                    raise
+                continue
+            self._servers.append(server)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def wait(self, seconds: float) -> bool:
+        return self.event.wait(seconds)
+
+    def consume(self) -> Callback | None:
+        """The callback that arrived, once; later hits are ignored until the next wait."""
+        hit, self.result = self.result, None
+        self.event.clear()
+        return hit
+
+    def stop(self) -> None:
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        self._servers.clear()
+        self._threads.clear()

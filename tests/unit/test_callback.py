@@ -1,0 +1,69 @@
+"""The loopback callback listener, on a real socket."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from sfjwt_orch.callback import Listener, loopback_port
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://localhost:1717/OauthRedirect", ("localhost", 1717, "/OauthRedirect")),
+        ("http://127.0.0.1:8080/cb", ("127.0.0.1", 8080, "/cb")),
+        ("https://localhost:1717/OauthRedirect", None),
+        ("http://example.com:1717/OauthRedirect", None),
+        ("https://app.acme.com/callback", None),
+    ],
+)
+def test_only_plain_http_loopback_is_listened_on(url: str, expected: object) -> None:
+    assert loopback_port(url) == expected
+
+
+def test_allow_then_deny_then_port_released() -> None:
+    port = free_port()
+    listener = Listener(f"http://localhost:{port}/OauthRedirect")
+    listener.start()
+    try:
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/OauthRedirect?code=abc", timeout=5).read().decode()
+        assert "Approved" in page and "close this tab" in page
+        assert listener.wait(2)
+        hit = listener.consume()
+        assert hit is not None and hit.approved
+        assert listener.consume() is None and not listener.wait(0.05)
+        urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/OauthRedirect?error=access_denied&error_description=end-user+denied", timeout=5
+        ).read()
+        assert listener.wait(2)
+        hit = listener.consume()
+        assert hit is not None and not hit.approved
+        assert (hit.error, hit.description) == ("access_denied", "end-user denied")
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/elsewhere", timeout=5)
+    finally:
+        listener.stop()
+    again = Listener(f"http://localhost:{port}/OauthRedirect")  # the port is free again
+    again.start()
+    again.stop()
+    with pytest.raises(OSError):  # and nothing answers on it any more
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+def test_busy_port_raises_oserror() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(OSError):
+            Listener(f"http://localhost:{port}/OauthRedirect").start()
