@@ -1,0 +1,197 @@
+"""End-to-end tier: real openssl, the real `sf` CLI (pinned 2.150.x), the emulator on loopback.
+
+Nothing may leave the machine. sf's fall-back attempts at the real Salesforce hosts (it tries
+test.salesforce.com and login.salesforce.com after any failure) are stopped by the Node preload
+guard (`sfjwt_orch/emulator/loopback_guard.cjs`), loaded through NODE_OPTIONS for every sf run:
+it answers every non-loopback DNS lookup with ENOTFOUND and refuses non-loopback connects, and
+logs each block. A canary at session start proves it works with this sf, and aborts the session
+if not; failing-login tests assert that the attempts were stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfjwt_orch.emulator import Emulator, demo_config, guard_path
+
+ROOT = Path(__file__).parents[2]
+PINNED = "@salesforce/cli/2.150."
+REAL_HOSTS = {"login.salesforce.com", "test.salesforce.com"}
+VISITOR = f"{sys.executable} -m sfjwt_orch.emulator.visitor"
+
+pytestmark = pytest.mark.e2e
+
+
+def _sf_version(sf: str) -> str:
+    try:
+        out = subprocess.run([sf, "--version"], capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "SF_DISABLE_AUTOUPDATE": "true", "SF_SKIP_NEW_VERSION_CHECK": "true",
+                                  "SF_DISABLE_TELEMETRY": "true"}).stdout  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.strip()
+
+
+@pytest.fixture(scope="session")
+def sf_exe() -> str:
+    """A pinned sf: the project-local one, one on PATH, or installed now by scripts/setup."""
+    candidates = [str(ROOT / ".tools" / "bin" / "sf"), shutil.which("sf") or ""]
+    for sf in candidates:
+        if sf and Path(sf).exists() and PINNED in _sf_version(sf):
+            return sf
+    subprocess.run(["bash", str(ROOT / "scripts" / "setup")], check=True)
+    sf = str(ROOT / ".tools" / "bin" / "sf")
+    assert PINNED in _sf_version(sf), "scripts/setup did not produce a working sf 2.150.x"
+    return sf
+
+
+@dataclass
+class KeyPair:
+    key: Path
+    cert: Path
+
+    @property
+    def cert_pem(self) -> str:
+        return self.cert.read_text()
+
+
+def make_keypair(directory: Path) -> KeyPair:
+    directory.mkdir(parents=True, exist_ok=True)
+    key, cert = directory / "server.key", directory / "server.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "30", "-subj", "/CN=e2e"], check=True, capture_output=True)  # fmt: skip
+    key.chmod(0o600)
+    return KeyPair(key, cert)
+
+
+@pytest.fixture(scope="session")
+def keypair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    return make_keypair(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture(scope="session")
+def other_keypair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    return make_keypair(tmp_path_factory.mktemp("other-keys"))
+
+
+def base_env(home: Path, sf: str, guard_log: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SF_", "SFDX_", "SFJWT_ORCH_")) and k not in
+           ("CI", "BROWSER", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NODE_OPTIONS", "DISPLAY")}  # fmt: skip
+    env.update(
+        HOME=str(home),
+        PATH=f"{Path(sf).parent}{os.pathsep}{env.get('PATH', '')}",
+        SF_USE_GENERIC_UNIX_KEYCHAIN="true",  # a file keychain in HOME: no OS keyring prompts
+        SF_DISABLE_TELEMETRY="true",
+        SF_DISABLE_AUTOUPDATE="true",
+        SF_AUTOUPDATE_DISABLE="true",
+        SF_SKIP_NEW_VERSION_CHECK="true",
+        SF_DISABLE_LOG_FILE="true",
+        NODE_OPTIONS=f"--require {guard_path()}",
+        SFJWT_ORCH_GUARD_LOG=str(guard_log),
+        SFJWT_ORCH_SF=sf,
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def read_guard_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def guard_canary(sf_exe: str, keypair: KeyPair, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Prove, with this sf, that a failing login's fall-back attempts are stopped on this machine."""
+    tmp = tmp_path_factory.mktemp("canary")
+    log = tmp / "guard.log"
+    (tmp / "home").mkdir()
+    with Emulator(demo_config(keypair.cert_pem)).start() as emu:
+        result = subprocess.run(
+            [sf_exe, "org", "login", "jwt", "--client-id", "CANARY_UNKNOWN_CLIENT_ID_123", "--jwt-key-file",
+             str(keypair.key), "--username", "dev@example.com", "--instance-url", emu.url, "--json"],
+            env=base_env(tmp / "home", sf_exe, log), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        seen_by_emulator = len(emu.token_requests)
+    blocked = {entry.get("host") for entry in read_guard_log(log)}
+    if result.returncode != 1 or not REAL_HOSTS <= blocked or seen_by_emulator == 0:
+        pytest.exit(
+            f"loopback guard canary failed (rc={result.returncode}, blocked={sorted(h for h in blocked if h)}, "
+            f"emulator saw {seen_by_emulator} token requests): refusing to run sf where it could reach the network",
+            returncode=3,
+        )
+
+
+@dataclass
+class E2E:
+    tmp: Path
+    env: dict[str, str]
+    sf: str
+    keypair: KeyPair
+    emulators: list[Emulator]
+
+    @property
+    def guard_log(self) -> Path:
+        return Path(self.env["SFJWT_ORCH_GUARD_LOG"])
+
+    def emulator(self, **kwargs: Any) -> Emulator:
+        """Start an emulator whose app holds this test's certificate; kwargs go to demo_config."""
+        switches = kwargs.pop("switches", None)
+        cert = kwargs.pop("cert_pem", self.keypair.cert_pem)
+        emu = Emulator(demo_config(cert, **kwargs)).start()
+        self.emulators.append(emu)
+        if switches:
+            emu.set_switches(**switches)
+        return emu
+
+    def cli(self, *args: str, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "sfjwt_orch", *args], env={**self.env, **extra},
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+
+    def sf_json(self, *args: str) -> dict[str, Any]:
+        result = subprocess.run([self.sf, *args, "--json"], env=self.env, capture_output=True, text=True, timeout=120)
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    def blocked_hosts(self) -> set[str]:
+        return {str(e.get("host")) for e in read_guard_log(self.guard_log)}
+
+    def assert_fallbacks_blocked(self) -> None:
+        """sf's attempts at the real Salesforce hosts were answered locally, never sent."""
+        assert REAL_HOSTS <= self.blocked_hosts(), read_guard_log(self.guard_log)
+
+
+@pytest.fixture
+def e2e(tmp_path: Path, sf_exe: str, keypair: KeyPair, isolated_env: dict[str, Path]) -> Iterator[E2E]:
+    env = base_env(isolated_env["home"], sf_exe, tmp_path / "guard.log")
+    env["SFJWT_ORCH_CONFIG_DIR"] = str(isolated_env["config"])
+    env["SFJWT_ORCH_DATA_DIR"] = str(isolated_env["data"])
+    # The key the app's certificate belongs to, at a 0600 path sf may keep using after the test's login.
+    key = tmp_path / "server.key"
+    shutil.copy(keypair.key, key)
+    key.chmod(0o600)
+    harness = E2E(tmp_path, env, sf_exe, KeyPair(key, keypair.cert), [])
+    yield harness
+    for emu in harness.emulators:
+        emu.stop()
+
+
+LoginArgs = Callable[..., list[str]]
+
+
+def login_args(emu: Emulator, key: Path, alias: str = "e2e", username: str = "dev@example.com",
+               client_id: str | None = None, *extra: str) -> list[str]:  # fmt: skip
+    from sfjwt_orch.emulator import DEMO_CONSUMER_KEY
+
+    return ["login", "--alias", alias, "--client-id", client_id or DEMO_CONSUMER_KEY, "--username", username,
+            "--key-file", str(key), "--instance-url", emu.url, "--json", *extra]  # fmt: skip
