@@ -132,7 +132,7 @@ def _tools(deps: Deps) -> tuple[tuple[str, Any], Status, str]:
     if version is None:
         raise SfjwtError(Code.SF_FAILED, f"{sf_exe} --version did not work (exit {result.returncode})",
                          "reinstall sf: npm install -g @salesforce/cli (needs Node 22+)")  # fmt: skip
-    return (sf_exe, openssl), "done", f"sf {version}; {openssl.version()}"
+    return (sf_exe, openssl), "done", f"sf {version}; {' '.join(openssl.version().split()[:2])}"
 
 
 def _key(req: BootstrapRequest, deps: Deps, openssl: Any) -> tuple[Path, Status, str]:
@@ -274,10 +274,13 @@ def _verify(login_req: flows.LoginRequest, deps: Deps, sf_exe: str, report: Boot
 
 
 def _save(alias: str, deps: Deps) -> tuple[None, Status, str]:
-    path = deps.paths.profile_file(alias)
-    deps.console.info(
-        f"Next:\n  sfjwt-orch login --alias {alias}        # log in again (profile: {path})\n"
-        f"  sfjwt-orch ci export {alias}          # the secrets and a workflow step for CI\n"
+    # The profile was saved as each step learnt something; this step names it and what comes next.
+    return None, "done", f"profile {deps.paths.profile_file(alias)}"
+
+
+def next_steps(alias: str) -> str:
+    return (
+        f"Next:\n  sfjwt-orch login --alias {alias}      # log in again, from the saved profile\n"
+        f"  sfjwt-orch ci export {alias}        # the secrets and a workflow step for CI\n"
         f"  sf org display --target-org {alias}"
     )
-    return None, "done", f"profile {path}"

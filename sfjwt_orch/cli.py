@@ -108,8 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
     try:
-        app(args=args, standalone_mode=False, prog_name="sfjwt-orch")
-        return 0
+        # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
+        # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
+        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch")
+        if result == Exit.INTERRUPTED:
+            raise KeyboardInterrupt
+        return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(exc.exit_code)
     except ClickException as exc:  # bad usage: unknown option, missing value, wrong type

@@ -185,9 +185,13 @@ def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
                 return
             report.sf_lines = list(outcome.lines)
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
-                _ask_for_approval(req, deps, report)
+                url = _ask_for_approval(req, deps, report)
                 if req.timeout > 0:
                     listener = _start_listener(req, deps)
+                # Only now, with the listener up: a browser that is already logged in redirects to the
+                # callback within a second, and a redirect to a closed port would go unnoticed.
+                if req.open_browser:
+                    _open_browser(url, deps)
             elif outcome.code is Code.NOT_APPROVED and approved_in_browser:
                 approved_in_browser = False
                 ui.warn(
@@ -251,17 +255,20 @@ def _start_listener(req: LoginRequest, deps: Deps) -> Waiter | None:
     return listener
 
 
-def _ask_for_approval(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
+def _ask_for_approval(req: LoginRequest, deps: Deps, report: LoginReport) -> str:
     url = approval.authorize_url(req.instance_url, req.client_id, req.callback_url)
     report.approval_url = url
     ui = deps.console
     # Always print before trying to open: the browser may be on another machine, or fail silently.
     ui.url(f"{req.username} has not approved this app yet. Open this URL, log in as that user and click Allow:", url)
-    if req.open_browser:
-        if deps.runner.open_url(url, deps.env):
-            ui.info("Opened it in your browser.")
-        else:
-            ui.warn("Could not open a browser: open the URL above yourself.")
+    return url
+
+
+def _open_browser(url: str, deps: Deps) -> None:
+    if deps.runner.open_url(url, deps.env):
+        deps.console.info("Opened it in your browser.")
+    else:
+        deps.console.warn("Could not open a browser: open the URL above yourself.")
 
 
 def _wait(seconds: float, deadline: float, code: Code, attempts: int, deps: Deps,

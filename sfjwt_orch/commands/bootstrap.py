@@ -56,7 +56,7 @@ def run(
     json: bool = json_option(),
 ) -> None:  # fmt: skip
     from sfjwt_orch import approval
-    from sfjwt_orch.bootstrap import BootstrapRequest, bootstrap
+    from sfjwt_orch.bootstrap import BootstrapRequest, bootstrap, next_steps
     from sfjwt_orch.commands._shared import check_wait
     from sfjwt_orch.console import Prompter
     from sfjwt_orch.errors import usage
@@ -84,7 +84,7 @@ def run(
         bits=bits,
         days=days,
         subject=subject,
-        open_browser=should_open_browser(browser, deps.env) and not no_input,
+        open_browser=should_open_browser(browser, deps.env) if browser is not None or not no_input else False,
         timeout=timeout,
         interval=interval,
         set_default=set_default,
@@ -94,5 +94,6 @@ def run(
     with alias_lock(deps.paths, alias):
         report = bootstrap(request, deps, Prompter(deps.console))
     deps.console.success(f"{alias} is ready.")
+    deps.console.info(next_steps(alias))
     if json:
         deps.console.emit_json(report.to_json())
