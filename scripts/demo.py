@@ -11,14 +11,15 @@ import argparse
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo_config, guard_path
+from sandbox import free_port, isolated_env
+
+from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo_config
 
 ALIAS = "demo-org"
 
@@ -37,12 +38,6 @@ def run(argv: list[str], env: dict[str, str], check: bool = True) -> int:
     return code
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--real-browser", action="store_true", help="click Allow yourself in your browser")
@@ -53,19 +48,7 @@ def main() -> int:
     if sf is None:
         raise SystemExit("demo: sf not found; run scripts/setup first")
     work = Path(tempfile.mkdtemp(prefix="sfjwt-orch-demo-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "SFDX_", "SFJWT_ORCH_"))}
-    env.update(
-        HOME=str(work / "home"),  # sf keeps its logins under $HOME/.sfdx: keep the demo's apart
-        SFJWT_ORCH_CONFIG_DIR=str(work / "config"),
-        SFJWT_ORCH_DATA_DIR=str(work / "data"),
-        SF_USE_GENERIC_UNIX_KEYCHAIN="true",
-        SF_DISABLE_TELEMETRY="true",
-        SF_DISABLE_AUTOUPDATE="true",
-        SF_SKIP_NEW_VERSION_CHECK="true",
-        # Every sf run here, not only sfjwt-orch's, stays on this machine.
-        NODE_OPTIONS=f"--require {guard_path()}",
-    )
-    (work / "home").mkdir()
+    env = isolated_env(work)
     callback = f"http://localhost:{free_port()}/OauthRedirect"
     if args.real_browser:
         env.pop("BROWSER", None)

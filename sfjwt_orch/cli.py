@@ -136,7 +136,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return _render(err, json_mode)
 
-
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())

@@ -22,6 +22,7 @@ class Console:
     def __init__(self) -> None:
         self._err: RichConsole | None = None
         self._status: Status | None = None
+        self._plain: bool | None = None
 
     @property
     def err(self) -> RichConsole:
@@ -33,12 +34,26 @@ class Console:
 
     @property
     def live(self) -> bool:
-        return self.err.is_terminal and not self.err.is_dumb_terminal
+        return not self.plain and self.err.is_terminal and not self.err.is_dumb_terminal
+
+    @property
+    def plain(self) -> bool:
+        """No terminal on stderr (a pipe, a CI log): plain lines, and rich is never imported."""
+        if self._plain is None:
+            try:
+                self._plain = not sys.stderr.isatty()
+            except (AttributeError, ValueError):
+                self._plain = True
+        return self._plain
 
     def _print(self, markup: str, text: str) -> None:
+        self.clear_status()
+        if self.plain:
+            sys.stderr.write(_strip_markup(markup).format(redact(text)) + "\n")
+            sys.stderr.flush()
+            return
         from rich.markup import escape
 
-        self.clear_status()
         self.err.print(markup.format(escape(redact(text))))
 
     def info(self, text: str) -> None:
@@ -61,6 +76,10 @@ class Console:
     def url(self, label: str, url: str) -> None:
         # Printed whole and alone on its line so terminals make it clickable and people can copy it.
         self.clear_status()
+        if self.plain:
+            sys.stderr.write(f"{label}\n\n    {url}\n\n")
+            sys.stderr.flush()
+            return
         self.err.print(f"{label}\n", highlight=False, markup=False)
         self.err.print(f"    {url}\n", highlight=False, markup=False, overflow="ignore", crop=False)
 
@@ -68,7 +87,8 @@ class Console:
         """A live status line on a terminal; elsewhere only `persistent` updates are printed."""
         if not self.live:
             if persistent:
-                self.err.print(redact(text), markup=False, highlight=False)
+                sys.stderr.write(redact(text) + "\n")
+                sys.stderr.flush()
             return
         if self._status is None:
             self._status = self.err.status(text, spinner="dots")
@@ -85,6 +105,13 @@ class Console:
         self.clear_status()
         sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")
         sys.stdout.flush()
+
+
+def _strip_markup(markup: str) -> str:
+    """'[red]error:[/] {}' -> 'error: {}' (our own templates only: no user text reaches here)."""
+    import re
+
+    return re.sub(r"\[/?[a-z ]*\]", "", markup)
 
 
 class Prompter:
