@@ -158,7 +158,7 @@ def _key(req: BootstrapRequest, deps: Deps, openssl: Any) -> tuple[Path, Status,
         else:
             detail, status = f"reusing {key.path}", "skipped"
     if cert_file is not None and cert_file.exists():
-        info = openssl.cert_info(cert_file)
+        info = keys.read_cert(cert_file)
         keys.check_pair(key, info, cert_file)
         detail += f" (certificate {cert_file} matches, fingerprint {info.fingerprint_sha256[:23]}…)"
     _remember(deps, req.alias, key_file=str(key.path), cert_file=str(cert_file) if cert_file else None)
@@ -184,7 +184,7 @@ def _app(req: BootstrapRequest, deps: Deps, asker: Asker, key_file: Path) -> tup
                              f"pass {' and '.join(missing)} (and --instance-url), or run at a terminal without --no-input")  # fmt: skip
         if not profile.client_id:
             cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
-            fingerprint = flows.openssl_for(deps).cert_info(cert).fingerprint_sha256 if cert.exists() else "n/a"
+            fingerprint = keys.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
             deps.console.info(checklist(callback, cert, fingerprint))
             client_id = asker.ask("Consumer key", approval.check_client_id)
             _remember(deps, req.alias, client_id=client_id)

@@ -107,7 +107,7 @@ def _key_checks(profile: config.Profile, openssl: object, now: datetime) -> list
         return [*out, Check("certificate", "warn", f"{cert_path} not found; cannot check it matches the key",
                             "keep the certificate you uploaded next to the key")]  # fmt: skip
     try:
-        info = openssl.cert_info(cert_path)
+        info = keys.read_cert(cert_path)
         keys.check_pair(key, info, cert_path)
         out.append(Check("key matches certificate", "pass", f"fingerprint {info.fingerprint_sha256}"))
     except SfjwtError as exc:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.openssl import CertInfo, Openssl, check_subject, pem_problem
+from sfjwt_orch.openssl import Openssl, check_subject, pem_problem
+from sfjwt_orch.x509 import CertificateError, certificate_from_pem
 
 KEY_NAME = "server.key"
 CERT_NAME = "server.crt"
@@ -79,7 +80,7 @@ def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
         files.private_temp_path(req.out_dir, ".crt") as tmp_cert,
     ):
         openssl.generate(tmp_key, tmp_cert, req.bits, req.days, req.subject)
-        info = openssl.cert_info(tmp_cert)
+        info = read_cert(tmp_cert)
         tmp_cert.chmod(0o644)  # the certificate is public: it is what users upload
         try:
             os.replace(tmp_key, key_file)
@@ -87,6 +88,27 @@ def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
         except OSError as exc:
             raise files.file_error("write", key_file, exc) from exc
     return KeygenResult(key_file, cert_file, info.fingerprint_sha256, info.not_after)
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    fingerprint_sha256: str  # AB:CD:…, as openssl prints it
+    not_after: datetime
+    modulus: int
+
+
+def read_cert(path: Path) -> CertInfo:
+    """Fingerprint, expiry and modulus of a PEM certificate, read in Python (no openssl start)."""
+    fix = "pass the server.crt made with the key, or regenerate both: sfjwt-orch keygen --alias NAME --force"
+    try:
+        info = certificate_from_pem(path.read_text(encoding="utf-8", errors="replace"))
+    except OSError as exc:
+        raise SfjwtError(Code.CERT_INVALID, f"cannot read certificate {path}: {exc.strerror}", fix) from None
+    except CertificateError as exc:
+        raise SfjwtError(Code.CERT_INVALID, f"{path} is not a usable certificate: {exc}", fix) from None
+    if info.not_after is None:
+        raise SfjwtError(Code.CERT_INVALID, f"{path} is a public key, not a certificate", fix)
+    return CertInfo(info.fingerprint_colons, info.not_after, info.public_key.n)
 
 
 @dataclass(frozen=True)
@@ -223,7 +245,7 @@ def cert_for_key(key_file: Path, cert_file: Path, days: int, subject: str, opens
     """A new self-signed certificate for an existing key (the key is kept)."""
     with files.private_temp_path(cert_file.parent, ".crt") as tmp:
         openssl.self_signed(key_file, tmp, days, subject)
-        info = openssl.cert_info(tmp)
+        info = read_cert(tmp)
         tmp.chmod(0o644)
         os.replace(tmp, cert_file)
     return info

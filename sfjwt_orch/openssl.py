@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sfjwt_orch.errors import Code, SfjwtError
@@ -42,10 +40,6 @@ def self_signed_argv(exe: str, key: Path, out: Path, days: int, subject: str) ->
             "-subj", subject, "-out", str(out)]  # fmt: skip
 
 
-def cert_info_argv(exe: str, cert: Path) -> list[str]:
-    return [exe, "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256", "-enddate", "-modulus"]
-
-
 def key_modulus_argv(exe: str, key: Path) -> list[str]:
     # An empty -passin makes an encrypted key fail at once instead of prompting on the terminal.
     return [exe, "rsa", "-in", str(key), "-passin", "pass:", "-noout", "-modulus"]
@@ -54,27 +48,9 @@ def key_modulus_argv(exe: str, key: Path) -> list[str]:
 # --- pure parsers ---
 
 
-@dataclass(frozen=True)
-class CertInfo:
-    fingerprint_sha256: str
-    not_after: datetime
-    modulus: int
-
-
 def parse_modulus(text: str) -> int | None:
     m = re.search(r"^Modulus=([0-9A-Fa-f]+)\s*$", text, re.MULTILINE)
     return int(m.group(1), 16) if m else None
-
-
-def parse_cert_info(text: str) -> CertInfo | None:
-    fp = re.search(r"^sha256 Fingerprint=([0-9A-Fa-f:]+)\s*$", text, re.MULTILINE | re.IGNORECASE)
-    end = re.search(r"^notAfter=(.+?)\s*$", text, re.MULTILINE)
-    modulus = parse_modulus(text)
-    if not (fp and end and modulus):
-        return None
-    # openssl prints e.g. "Nov 28 13:16:32 2027 GMT" (day padded with a space when < 10).
-    not_after = datetime.strptime(" ".join(end.group(1).split()), "%b %d %H:%M:%S %Y %Z")
-    return CertInfo(fp.group(1).upper(), not_after.replace(tzinfo=UTC), modulus)
 
 
 def pem_problem(text: str) -> str | None:
@@ -139,17 +115,6 @@ class Openssl:
 
     def self_signed(self, key: Path, cert_out: Path, days: int, subject: str) -> None:
         self._check(self_signed_argv(self.exe, key, cert_out, days, subject))
-
-    def cert_info(self, cert: Path) -> CertInfo:
-        result = self._run(cert_info_argv(self.exe, cert))
-        info = parse_cert_info(result.stdout) if result.returncode == 0 else None
-        if info is None:
-            raise SfjwtError(
-                Code.CERT_INVALID,
-                f"{cert} is not a readable X.509 certificate in PEM",
-                "pass the server.crt that keygen wrote, or regenerate: sfjwt-orch keygen --alias NAME --force",
-            )
-        return info
 
     def key_modulus(self, key: Path) -> int | None:
         result = self._run(key_modulus_argv(self.exe, key))

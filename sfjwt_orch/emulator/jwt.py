@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .x509 import RsaPublicKey
+from sfjwt_orch.x509 import RsaPublicKey
 
 # DER of DigestInfo{ AlgorithmIdentifier{sha256, NULL}, OCTET STRING(32) } without the digest
 # (RFC 8017 §9.2 note 1).

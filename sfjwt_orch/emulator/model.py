@@ -51,7 +51,7 @@ from typing import Any, Literal, cast, get_args
 from urllib.parse import urlsplit
 
 from .catalog import TOKEN_OUTCOMES
-from .x509 import CertificateError, certificate_from_pem
+from sfjwt_orch.x509 import CertificateError, certificate_from_pem
 
 Policy = Literal["self-authorize", "admin-approved"]
 POLICIES: tuple[str, ...] = get_args(Policy)

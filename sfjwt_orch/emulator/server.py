@@ -65,7 +65,7 @@ from .model import (
     switches_to_mapping,
     validate_config,
 )
-from .x509 import certificate_from_pem
+from sfjwt_orch.x509 import certificate_from_pem
 
 Clock = Callable[[], float]
 

@@ -121,16 +121,6 @@ def test_pem_plausible_keys_pass(kind: str) -> None:
                                f"-----END {kind}-----\r\n") is None  # fmt: skip
 
 
-def test_cert_info_parser() -> None:
-    text = "sha256 Fingerprint=ab:CD:01\nnotAfter=Nov  8 13:16:32 2027 GMT\nModulus=00C3F1\n"
-    info = openssl.parse_cert_info(text)
-    assert info is not None
-    assert info.fingerprint_sha256 == "AB:CD:01"
-    assert info.not_after.isoformat() == "2027-11-08T13:16:32+00:00"
-    assert info.modulus == 0xC3F1
-    assert openssl.parse_cert_info("garbage") is None
-
-
 @pytest.mark.parametrize("subject", ["CN=x", "/CN", "", "/=x"])
 def test_subject_refused(subject: str) -> None:
     with pytest.raises(SfjwtError):
@@ -206,3 +196,34 @@ def test_browser_flag_wins_and_default_needs_a_person() -> None:
     assert interactive.should_open_browser(False, {"BROWSER": "x"}) is False
     # pytest's stdin is not a terminal: no person, so no browser by default.
     assert interactive.should_open_browser(None, {"BROWSER": "x", "DISPLAY": ":0"}) is False
+
+
+@pytest.mark.parametrize("days", [30, 36500])  # UTCTime before 2050, GeneralizedTime after (RFC 5280)
+def test_read_cert_matches_openssl(tmp_path: Path, days: int) -> None:
+    import subprocess
+    from datetime import UTC, datetime
+
+    from sfjwt_orch.keys import read_cert
+
+    key, cert = tmp_path / "k", tmp_path / "c"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", str(days), "-subj", "/CN=t"], check=True, capture_output=True)  # fmt: skip
+    out = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-enddate", "-fingerprint", "-sha256",
+                          "-modulus"], check=True, capture_output=True, text=True).stdout  # fmt: skip
+    fields = dict(line.split("=", 1) for line in out.splitlines())
+    info = read_cert(cert)
+    end = datetime.strptime(" ".join(fields["notAfter"].split()), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+    assert info.not_after == end
+    assert info.fingerprint_sha256 == fields["sha256 Fingerprint"]
+    assert info.modulus == int(fields["Modulus"], 16)
+
+
+@pytest.mark.parametrize("text", ["", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "garbage"])
+def test_read_cert_refuses_non_certificates(tmp_path: Path, text: str) -> None:
+    from sfjwt_orch.keys import read_cert
+
+    path = tmp_path / "c.crt"
+    path.write_text(text)
+    with pytest.raises(SfjwtError) as err:
+        read_cert(path)
+    assert err.value.code is Code.CERT_INVALID

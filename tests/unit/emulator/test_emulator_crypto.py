@@ -16,7 +16,7 @@ from sfjwt_orch.emulator.jwt import (
     parse_jwt,
     verify_rs256,
 )
-from sfjwt_orch.emulator.x509 import CertificateError, RsaPublicKey, certificate_from_pem
+from sfjwt_orch.x509 import CertificateError, RsaPublicKey, certificate_from_pem
 from tests.unit.emulator.emulator_testkit import OPENSSL, KeyPair, b64url, sign_jwt
 
 

@@ -1,10 +1,11 @@
-"""Just enough DER to get an RSA public key out of a PEM certificate.
+"""Just enough DER to read a PEM certificate: its RSA public key, fingerprint and expiry.
 
 Salesforce keeps the app's certificate and verifies the JWT signature with the RSA key inside it.
-The emulator does the same without a crypto dependency: it walks the DER tree of
-``Certificate -> tbsCertificate -> subjectPublicKeyInfo`` (RFC 5280 §4.1) and reads ``n`` and ``e``
-from the ``RSAPublicKey`` inside the BIT STRING (RFC 8017 §A.1.1). A bare ``PUBLIC KEY`` PEM
-(SubjectPublicKeyInfo) is accepted too, which helps hand-written test configs.
+The emulator does the same without a crypto dependency, and keygen/doctor read the fingerprint and
+expiry here instead of starting another openssl: it walks the DER tree of
+``Certificate -> tbsCertificate -> validity, subjectPublicKeyInfo`` (RFC 5280 §4.1) and reads ``n``
+and ``e`` from the ``RSAPublicKey`` inside the BIT STRING (RFC 8017 §A.1.1). A bare ``PUBLIC KEY``
+PEM (SubjectPublicKeyInfo) is accepted too, which helps hand-written test configs.
 
 Everything here is pure: text in, value or ``CertificateError`` out.
 """
@@ -16,6 +17,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 # rsaEncryption, 1.2.840.113549.1.1.1, as DER content bytes (no tag/length).
 _RSA_ENCRYPTION_OID = bytes.fromhex("2a864886f70d010101")
@@ -52,6 +54,13 @@ class CertificateInfo:
     # SHA-256 over the DER certificate, the same value `openssl x509 -fingerprint -sha256` prints
     # (without colons): lets state dumps name a certificate without repeating it.
     sha256_fingerprint: str
+    not_after: datetime | None = None  # None for a bare public key
+
+    @property
+    def fingerprint_colons(self) -> str:
+        """As openssl prints it: AB:CD:…"""
+        fp = self.sha256_fingerprint
+        return ":".join(fp[i : i + 2] for i in range(0, len(fp), 2))
 
 
 def _read_tlv(data: bytes, pos: int) -> tuple[int, bytes, int]:
@@ -122,6 +131,28 @@ def _rsa_key_from_spki(spki_content: bytes) -> RsaPublicKey:
     return RsaPublicKey(n=n, e=e)
 
 
+_TAG_UTC_TIME = 0x17
+_TAG_GENERALIZED_TIME = 0x18
+
+
+def _time(item: tuple[int, bytes]) -> datetime:
+    """RFC 5280 §4.1.2.5: UTCTime YYMMDDHHMMSSZ (years 1950-2049) or GeneralizedTime YYYYMMDDHHMMSSZ."""
+    tag, content = item
+    try:
+        text = content.decode("ascii")
+        if tag == _TAG_UTC_TIME:
+            parsed = datetime.strptime(text, "%y%m%d%H%M%SZ")
+            if parsed.year >= 2050:  # strptime puts 69-99 in the 1900s; RFC 5280 pivots at 50
+                parsed = parsed.replace(year=parsed.year - 100)
+        elif tag == _TAG_GENERALIZED_TIME:
+            parsed = datetime.strptime(text, "%Y%m%d%H%M%SZ")
+        else:
+            raise CertificateError("validity time has an unknown type")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise CertificateError("validity time is malformed") from exc
+    return parsed.replace(tzinfo=UTC)
+
+
 def _pem_blocks(text: str) -> list[tuple[str, bytes]]:
     blocks: list[tuple[str, bytes]] = []
     for match in _PEM_RE.finditer(text):
@@ -159,7 +190,11 @@ def certificate_from_pem(text: str) -> CertificateInfo:
                 raise CertificateError("tbsCertificate is too short")
             spki = _expect(tbs[offset + 5], _TAG_SEQUENCE, "subjectPublicKeyInfo")
             key = _rsa_key_from_spki(spki)
-            return CertificateInfo(public_key=key, sha256_fingerprint=hashlib.sha256(der).hexdigest().upper())
+            validity = _children(_expect(tbs[offset + 3], _TAG_SEQUENCE, "validity"))
+            if len(validity) != 2:
+                raise CertificateError("validity must hold notBefore and notAfter")
+            return CertificateInfo(public_key=key, sha256_fingerprint=hashlib.sha256(der).hexdigest().upper(),
+                                   not_after=_time(validity[1]))  # fmt: skip
         if label == "PUBLIC KEY":
             tag, spki, _ = _read_tlv(der, 0)
             if tag != _TAG_SEQUENCE:
