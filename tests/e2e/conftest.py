@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch.emulator import Emulator, demo_config, guard_path
+from sfjwt_orch.emulator import Emulator, EmulatorConfig, demo_config, guard_path
 
 ROOT = Path(__file__).parents[2]
 PINNED = "@salesforce/cli/2.150."
@@ -146,10 +147,15 @@ class E2E:
         return Path(self.env["SFJWT_ORCH_GUARD_LOG"])
 
     def emulator(self, **kwargs: Any) -> Emulator:
-        """Start an emulator whose app holds this test's certificate; kwargs go to demo_config."""
+        """Start an emulator whose app holds this test's certificate; kwargs go to demo_config.
+
+        `tweak` (a function of the EmulatorConfig) changes what demo_config has no parameter for,
+        e.g. `lambda c: dataclasses.replace(c, accepted_audiences=())`.
+        """
         switches = kwargs.pop("switches", None)
         cert = kwargs.pop("cert_pem", self.keypair.cert_pem)
-        emu = Emulator(demo_config(cert, **kwargs)).start()
+        tweak: Callable[[EmulatorConfig], EmulatorConfig] = kwargs.pop("tweak", lambda config: config)
+        emu = Emulator(tweak(demo_config(cert, **kwargs))).start()
         self.emulators.append(emu)
         if switches:
             emu.set_switches(**switches)
@@ -184,6 +190,13 @@ def e2e(tmp_path: Path, sf_exe: str, keypair: KeyPair, isolated_env: dict[str, P
     yield harness
     for emu in harness.emulators:
         emu.stop()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now (for a callback URL, or a dead login host)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 LoginArgs = Callable[..., list[str]]

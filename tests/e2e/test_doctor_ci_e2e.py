@@ -1,0 +1,200 @@
+"""`doctor`, `profiles`, `ci export` and `logout` with real openssl and the real sf against the emulator."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME, Emulator, User, demo_config
+from tests.e2e.conftest import E2E, KeyPair, login_args
+
+HEALTHY = ["sf", "openssl", "profile", "key permissions", "key", "key matches certificate",
+           "certificate expiry", "instance URL", "sf login"]  # fmt: skip
+
+
+def profile_file(e2e: E2E, alias: str) -> Path:
+    return Path(e2e.env["SFJWT_ORCH_CONFIG_DIR"]) / "profiles" / f"{alias}.toml"
+
+
+def doctor(e2e: E2E, alias: str) -> tuple[int, dict[str, dict[str, Any]], str]:
+    result = e2e.cli("doctor", "--alias", alias, "--json")
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is (result.returncode == 0), result.stderr
+    return result.returncode, {c["name"]: c for c in doc["checks"]}, result.stderr
+
+
+def expired_cert_for(key: Path, out: Path) -> None:
+    """A certificate for `key` valid only on 1 Jan 2020: `openssl ca` takes explicit dates (OpenSSL 3.0
+    `req -x509` has no -not_after, and `-days` cannot be negative)."""
+    ca = out.parent / "ca"
+    ca.mkdir()
+    (ca / "index.txt").write_text("")
+    (ca / "serial").write_text("01\n")
+    (ca / "ca.cnf").write_text(
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
+        "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
+    )
+    subprocess.run(["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr"],
+                   cwd=ca, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(["openssl", "ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", str(key),
+                    "-in", "r.csr", "-out", str(out), "-startdate", "20200101000000Z",
+                    "-enddate", "20200102000000Z", "-notext"],
+                   cwd=ca, check=True, capture_output=True)  # fmt: skip
+
+
+def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
+    e2e: E2E, other_keypair: KeyPair
+) -> None:
+    # As a user does: keygen (a 365-day certificate), upload the certificate, log in.
+    made = e2e.cli("keygen", "--alias", "doc", "--json")
+    assert made.returncode == 0, made.stderr
+    key, cert = Path(json.loads(made.stdout)["key_file"]), Path(json.loads(made.stdout)["cert_file"])
+    emu = e2e.emulator(cert_pem=cert.read_text())
+    login = e2e.cli("login", "--alias", "doc", "--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME,
+                    "--instance-url", emu.url, "--json")  # fmt: skip
+    assert login.returncode == 0, login.stderr
+
+    rc, checks, stderr = doctor(e2e, "doc")
+    assert rc == 0, stderr
+    assert list(checks) == HEALTHY
+    assert {name: c["result"] for name, c in checks.items()} == dict.fromkeys(HEALTHY, "pass")
+    assert DEMO_ORG_ID in checks["sf login"]["detail"] and "2048 bits" in checks["key"]["detail"]
+    assert "pass" in stderr and "sf login" in stderr  # the table, for people
+
+    key.chmod(0o644)
+    rc, checks, stderr = doctor(e2e, "doc")
+    assert rc == 1
+    assert checks["key permissions"]["result"] == "fail" and "644" in checks["key permissions"]["detail"]
+    assert checks["key permissions"]["fix"] == f"chmod 600 {key}"
+    assert checks["key matches certificate"]["result"] == "pass" and checks["sf login"]["result"] == "pass"
+    key.chmod(0o600)
+
+    shutil.copy(other_keypair.cert, cert)  # a certificate made with another key
+    rc, checks, _ = doctor(e2e, "doc")
+    assert rc == 1
+    assert checks["key permissions"]["result"] == "pass"
+    assert checks["key matches certificate"]["result"] == "fail"
+    assert "does not belong to" in checks["key matches certificate"]["detail"]
+    assert "certificate expiry" not in checks  # cannot judge a certificate of another key
+
+    cert.unlink()
+    expired_cert_for(key, cert)
+    rc, checks, _ = doctor(e2e, "doc")
+    assert rc == 1
+    assert checks["key matches certificate"]["result"] == "pass"
+    assert checks["certificate expiry"]["result"] == "fail"
+    assert checks["certificate expiry"]["detail"] == "expired on 2020-01-02"
+    assert "keygen --alias doc --force" in checks["certificate expiry"]["fix"]
+
+
+def sf_aliases(e2e: E2E) -> set[str]:
+    return {entry["alias"] for entry in e2e.sf_json("alias", "list")["result"]}
+
+
+def test_profiles_list_show_remove_never_deletes_a_key_another_profile_uses(e2e: E2E) -> None:
+    # Two users of one org (sf keeps one login per username, so one alias each), one shared key file.
+    config = demo_config(e2e.keypair.cert_pem)
+    config = dataclasses.replace(config, users=(*config.users, User("ops@example.com", "005000000000002AAA",
+                                                                     preauthorized=True)))  # fmt: skip
+    emu = Emulator(config).start()
+    e2e.emulators.append(emu)
+    key = e2e.keypair.key
+    users = {"one": DEMO_USERNAME, "two": "ops@example.com"}
+    for alias, username in users.items():
+        result = e2e.cli(*login_args(emu, key, alias, username))
+        assert result.returncode == 0, result.stderr
+
+    listed = e2e.cli("profiles", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert rows == [[a, u, emu.url, DEMO_ORG_ID] for a, u in users.items()]
+    as_json = json.loads(e2e.cli("profiles", "list", "--json").stdout)
+    assert [p["alias"] for p in as_json["profiles"]] == ["one", "two"]
+
+    shown = e2e.cli("profiles", "show", "one", "--json")
+    assert shown.returncode == 0, shown.stderr
+    doc = json.loads(shown.stdout)
+    assert doc["profile"]["client_id"] == DEMO_CONSUMER_KEY and doc["profile"]["key_file"] == str(key)
+    assert doc["file"] == str(profile_file(e2e, "one"))
+    human = e2e.cli("profiles", "show", "one")
+    assert f"key_file      {key}" in human.stdout and "PRIVATE KEY" not in human.stdout + shown.stdout
+    missing = e2e.cli("profiles", "show", "nobody", "--json")
+    assert missing.returncode == 2 and json.loads(missing.stdout)["error"]["code"] == "PROFILE_NOT_FOUND"
+
+    # "one": profile gone, the shared key kept, sf keeps its login (--no-logout).
+    removed = e2e.cli("profiles", "remove", "one", "--delete-key", "--no-logout", "--json")
+    assert removed.returncode == 0, removed.stderr
+    doc = json.loads(removed.stdout)
+    assert doc["deleted"] == [] and doc["logged_out"] is False
+    assert f"kept {key}: another profile uses it" in removed.stderr
+    assert key.is_file() and not profile_file(e2e, "one").exists()
+    assert {"one", "two"} <= sf_aliases(e2e)
+
+    # "two": the last user of the key; --logout and --delete-key do both.
+    removed = e2e.cli("profiles", "remove", "two", "--delete-key", "--logout", "--json")
+    assert removed.returncode == 0, removed.stderr
+    doc = json.loads(removed.stdout)
+    assert doc["deleted"] == [str(key)] and doc["logged_out"] is True
+    assert not key.exists() and not profile_file(e2e, "two").exists()
+    aliases = sf_aliases(e2e)
+    assert "two" not in aliases and "one" in aliases
+    empty = e2e.cli("profiles", "list")
+    assert empty.stdout == "" and "No profiles yet" in empty.stderr
+
+
+def test_ci_export_formats_then_a_key_env_login_with_them_and_logout_shreds_the_key(e2e: E2E) -> None:
+    emu = e2e.emulator()
+    result = e2e.cli(*login_args(emu, e2e.keypair.key, "hub"))
+    assert result.returncode == 0, result.stderr
+    key_bytes = e2e.keypair.key.read_bytes()
+    key_b64 = base64.b64encode(key_bytes).decode()
+
+    outputs = {}
+    for fmt in ("github", "gitlab", "env"):
+        out = e2e.cli("ci", "export", "hub", "--format", fmt)
+        assert out.returncode == 0, out.stderr
+        outputs[fmt] = out.stdout
+        assert re.search(rf"SF_CLIENT_ID ?= ?{re.escape(DEMO_CONSUMER_KEY)}", out.stdout), fmt
+        assert key_b64[:40] not in out.stdout and "PRIVATE KEY" not in out.stdout + out.stderr, fmt
+        assert "run again with --include-key" in out.stdout
+    assert "${{ secrets.SF_JWT_KEY }}" in outputs["github"] and "--key-env SF_JWT_KEY" in outputs["github"]
+    assert "sfjwt-orch logout --alias hub --shred-key" in outputs["github"]
+    assert "salesforce-login:" in outputs["gitlab"] and "after_script:" in outputs["gitlab"]
+    assert "SF_JWT_KEY = <base64" in outputs["gitlab"] and "(masked, protected)" in outputs["gitlab"]
+    assert outputs["env"].splitlines()[:3] == [f"SF_CLIENT_ID={DEMO_CONSUMER_KEY}",
+                                               f"SF_USERNAME={DEMO_USERNAME}",
+                                               f"SF_INSTANCE_URL={emu.url}"]  # fmt: skip
+    bad = e2e.cli("ci", "export", "hub", "--format", "jenkins")
+    assert bad.returncode == 2 and "--format 'jenkins' is not known" in bad.stderr
+
+    with_key = e2e.cli("ci", "export", "hub", "--format", "env", "--include-key")
+    assert with_key.returncode == 0, with_key.stderr
+    assert "PRIVATE KEY" in with_key.stderr  # the warning, on stderr
+    values = dict(line.split("=", 1) for line in with_key.stdout.splitlines())
+    assert base64.b64decode(values["SF_JWT_KEY"]) == key_bytes
+    github_key = e2e.cli("ci", "export", "hub", "--include-key").stdout
+    assert f"SF_JWT_KEY = {values['SF_JWT_KEY']}" in github_key
+
+    # The pipeline: the exported values as its environment, the exported command, CI=true.
+    job = e2e.cli("login", "--alias", "ci-job", "--client-id", values["SF_CLIENT_ID"], "--username",
+                  values["SF_USERNAME"], "--instance-url", values["SF_INSTANCE_URL"],
+                  "--key-env", "SF_JWT_KEY", "--json", CI="true", **values)  # fmt: skip
+    assert job.returncode == 0, job.stderr
+    assert json.loads(job.stdout)["org_id"] == DEMO_ORG_ID
+    job_key = Path(e2e.env["SFJWT_ORCH_DATA_DIR"]) / "keys" / "ci-job" / "server.key"
+    assert job_key.read_bytes() == key_bytes and job_key.stat().st_mode & 0o777 == 0o600
+    assert "ci-job" in sf_aliases(e2e)
+
+    out = e2e.cli("logout", "--alias", "ci-job", "--shred-key", "--json", CI="true")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["shredded_key"] == str(job_key)
+    assert not job_key.exists()
+    # sf logs the *username* out, so every alias of that user goes (here "hub" too: the same user).
+    assert "ci-job" not in sf_aliases(e2e)
+    assert e2e.keypair.key.read_bytes() == key_bytes, "hub's key is not ci-job's and must be untouched"
