@@ -101,9 +101,9 @@ class Console:
             self._status.stop()
             self._status = None
 
-    def emit_json(self, doc: dict[str, Any]) -> None:
+    def emit_json(self, doc: dict[str, Any], *, one_line: bool = False) -> None:
         self.clear_status()
-        sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")
+        sys.stdout.write(redact(json.dumps(doc, indent=None if one_line else 2, default=str)) + "\n")
         sys.stdout.flush()
 
 

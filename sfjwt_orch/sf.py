@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,7 +212,7 @@ CATALOG: tuple[_Entry, ...] = (
            "Salesforce refused the JWT's audience: the login URL does not match the org",
            "pass the org's My Domain login URL as --instance-url (sandboxes: --sandbox or "
            "https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com)"),
-    _Entry(Code.SERVER_ERROR, 30, ("error_http_", "<html", "<!doctype", "data not available", "maintenance",
+    _Entry(Code.SERVER_ERROR, 30, ("error_http_", "html error page", "<html", "<!doctype", "data not available", "maintenance",
                                    "grant type not supported", "unsupported_grant_type", "service unavailable"),
            "the login server answered with an error page instead of a token (maintenance, or not a "
            "Salesforce login host)",
@@ -265,7 +265,7 @@ def attempt_lines(message: str) -> tuple[str, ...]:
     if marker in message:
         body = message.split(marker, 1)[1]
         body = body[1:] if body.startswith("\n") else body
-        return tuple(line.strip() for line in body.split("\n"))
+        return _merge_html(line.strip() for line in body.split("\n"))
     legacy = re.search(r"Error authenticating with JWT config due to:\s*(.*)", message, re.DOTALL)
     if legacy:
         return (legacy.group(1).strip(),)
@@ -273,6 +273,32 @@ def attempt_lines(message: str) -> tuple[str, ...]:
     if here:
         return (here.group(1).strip(),)
     return (message.strip(),)
+
+
+def _merge_html(lines: Iterable[str]) -> tuple[str, ...]:
+    """An HTML error page arrives as many lines (jsforce keeps the raw body): make it one."""
+    out: list[str] = []
+    page: list[str] | None = None
+    for line in lines:
+        low = line.lower()
+        if page is None and (low.startswith("<!doctype") or low.startswith("<html")):
+            page = []
+        if page is None:
+            out.append(line)
+            continue
+        page.append(line)
+        if "</html>" in low:
+            out.append(_html_summary(" ".join(page)))
+            page = None
+    if page is not None:
+        out.append(_html_summary(" ".join(page)))
+    return tuple(out)
+
+
+def _html_summary(html: str) -> str:
+    title = re.search(r"<(title|h1)[^>]*>(.*?)</\1>", html, re.IGNORECASE | re.DOTALL)
+    text = re.sub(r"<[^>]+>", " ", title.group(2)) if title else ""
+    return f"HTML error page: {' '.join(text.split())[:120] or 'no title'}"
 
 
 def classify_lines(lines: tuple[str, ...]) -> Diagnosis:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands._shared import json_option, make_deps
+from sfjwt_orch.commands._shared import make_deps
 
 app = typer.Typer(help="The offline Salesforce login emulator, for rehearsals and tests.", no_args_is_help=True)
 
@@ -34,7 +34,9 @@ def serve(
     username: str = typer.Option("dev@example.com", "--username", help="The org's user (with --cert/--alias)."),
     policy: str = typer.Option("admin-approved", "--policy", help="admin-approved or self-authorize."),
     dev_hub: bool = typer.Option(False, "--dev-hub", help="Make the org a Dev Hub."),
-    json: bool = json_option(),
+    json: bool = typer.Option(
+        False, "--json", help="Print one line of JSON (url, apps, users) on stdout once serving."
+    ),
 ) -> None:  # fmt: skip
     from sfjwt_orch import approval, config
     from sfjwt_orch.emulator import EmulatorError, demo_config, load_config, serve_forever
@@ -82,7 +84,7 @@ def serve(
         if json:
             ui.emit_json({"ok": True, "url": emu.url,
                           "apps": [{"name": a.name, "consumer_key": a.consumer_key, "policy": a.policy} for a in apps],
-                          "users": [u.username for u in emu_config.users]})  # fmt: skip
+                          "users": [u.username for u in emu_config.users]}, one_line=True)  # fmt: skip
         ui.success(f"Salesforce login emulator on {emu.url}  (Ctrl-C to stop)")
         for a in apps:
             ui.info(f"  app {a.name!r} ({a.policy}): consumer key {a.consumer_key}")

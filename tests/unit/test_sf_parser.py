@@ -255,3 +255,13 @@ def test_parse_display_connected() -> None:
                                    "accessToken": "00D000000000001!secret"}}  # fmt: skip
     outcome = sf.parse_display(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
     assert outcome == sf.OrgDisplay(True, "Connected", "00D000000000001AAA", "http://127.0.0.1:1", "u@example.com")
+
+
+def test_an_html_page_becomes_one_line() -> None:
+    page = ["<!DOCTYPE html>", "<html><head><title>Down for Maintenance</title></head>", "<body>", "<p>Back soon</p>",
+            "</body></html>"]  # fmt: skip
+    outcome = sf.parse_login(_failure(_wrapped([*page, "fetch failed", "fetch failed", *page, *page])))
+    assert isinstance(outcome, sf.Diagnosis)
+    assert outcome.code is Code.SERVER_ERROR
+    assert outcome.lines == ("HTML error page: Down for Maintenance", "fetch failed", "fetch failed",
+                             "HTML error page: Down for Maintenance", "HTML error page: Down for Maintenance")  # fmt: skip
