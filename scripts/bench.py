@@ -73,6 +73,11 @@ def main() -> int:
         raise SystemExit("bench: sf and openssl must be on PATH (scripts/bench sets that up)")
     work = Path(tempfile.mkdtemp(prefix="sfjwt-orch-bench-"))
     env = isolated_env(work)
+    # Measure what an installed copy does: from cached bytecode, as pip leaves it (this workplace
+    # sets PYTHONDONTWRITEBYTECODE, which would recompile every module on every start).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).parents[1] / "sfjwt_orch")],
+                   check=True, env=env)  # fmt: skip
     orch = [sys.executable, "-m", "sfjwt_orch"] if shutil.which("sfjwt-orch") is None else ["sfjwt-orch"]
     rows: list[Row] = []
     try:

@@ -139,7 +139,7 @@ def _key(req: BootstrapRequest, deps: Deps, openssl: Any) -> tuple[Path, Status,
     saved = config.load(deps.paths, req.alias) or config.Profile(alias=req.alias)
     default_dir = deps.paths.key_dir(req.alias)
     if req.key_env:
-        key = keys.check_key_file(flows.key_from_env(req.key_env, req.alias, deps), openssl)
+        key = keys.check_key_file(flows.key_from_env(req.key_env, req.alias, deps))  # openssl-checked there
         cert_file = req.cert_file or (Path(saved.cert_file) if saved.cert_file else None)
         detail = f"key from ${req.key_env} written to {key.path}"
         status: Status = "done"

@@ -159,7 +159,7 @@ def login(req: LoginRequest, deps: Deps) -> LoginReport:
 def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
     ui = deps.console
     # Local problems first: they are certain, and cheaper than a 2-second sf start.
-    keys.check_key_file(req.key_file, openssl_for(deps))
+    keys.check_key_file(req.key_file)
     sf_exe = find_sf(deps.env)
     argv = sf.login_argv(
         sf_exe,

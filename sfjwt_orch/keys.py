@@ -14,7 +14,7 @@ from pathlib import Path
 from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.openssl import Openssl, check_subject, pem_problem
-from sfjwt_orch.x509 import CertificateError, certificate_from_pem
+from sfjwt_orch.x509 import CertificateError, KeyFormatError, certificate_from_pem, private_key_modulus
 
 KEY_NAME = "server.key"
 CERT_NAME = "server.crt"
@@ -118,8 +118,12 @@ class KeyInfo:
     modulus: int
 
 
-def check_key_file(path: Path, openssl: Openssl, *, check_mode: bool = True) -> KeyInfo:
-    """Refuse anything sf would choke on, with the real reason, before starting sf."""
+def check_key_file(path: Path, openssl: Openssl | None = None, *, check_mode: bool = True) -> KeyInfo:
+    """Refuse anything sf would choke on, with the real reason, before starting sf.
+
+    The key is parsed in Python (no process start on every login); with `openssl`, openssl must
+    also be able to read it, for keys that came from outside (--key-env).
+    """
     fix_generic = "point --key-file at the unencrypted RSA private key (server.key) whose certificate is on the app"
     try:
         if path.is_dir():
@@ -147,8 +151,11 @@ def check_key_file(path: Path, openssl: Openssl, *, check_mode: bool = True) -> 
     problem = pem_problem(raw.decode("utf-8", errors="replace"))
     if problem is not None:
         raise SfjwtError(Code.KEY_INVALID, f"{path}: {problem}", _fix_for(problem, path))
-    modulus = openssl.key_modulus(path)
-    if modulus is None:
+    try:
+        modulus = private_key_modulus(raw.decode("utf-8", errors="replace"))
+    except KeyFormatError as exc:
+        raise SfjwtError(Code.KEY_INVALID, f"{path}: not a usable RSA private key ({exc})", fix_generic) from None
+    if openssl is not None and openssl.key_modulus(path) != modulus:
         raise SfjwtError(Code.KEY_INVALID, f"{path}: openssl cannot read it as an RSA private key", fix_generic)
     bits = modulus.bit_length()
     if bits < MIN_BITS:

@@ -203,3 +203,52 @@ def certificate_from_pem(text: str) -> CertificateInfo:
             return CertificateInfo(public_key=key, sha256_fingerprint=hashlib.sha256(der).hexdigest().upper())
     labels = ", ".join(sorted({label for label, _ in blocks}))
     raise CertificateError(f"found {labels} but no CERTIFICATE block (was the private key given instead?)")
+
+
+class KeyFormatError(ValueError):
+    """The text is not an unencrypted RSA private key in PEM."""
+
+
+def private_key_modulus(text: str) -> int:
+    """The RSA modulus ``n`` of the first private key in ``text`` (PKCS#1 or PKCS#8 PEM).
+
+    Reads the DER in Python, so checking a key before a login needs no openssl start:
+    PKCS#1 ``RSAPrivateKey ::= SEQUENCE { version, n, e, d, ... }`` (RFC 8017 §A.1.2), and PKCS#8
+    ``PrivateKeyInfo ::= SEQUENCE { version, AlgorithmIdentifier, OCTET STRING RSAPrivateKey }``
+    (RFC 5208 §5) whose algorithm must be rsaEncryption.
+    """
+    try:
+        blocks = _pem_blocks(text)
+    except CertificateError as exc:
+        raise KeyFormatError(str(exc)) from None
+    for label, der in blocks:
+        try:
+            if label == "RSA PRIVATE KEY":
+                return _pkcs1_modulus(der)
+            if label == "PRIVATE KEY":
+                tag, info, _ = _read_tlv(der, 0)
+                if tag != _TAG_SEQUENCE:
+                    raise KeyFormatError("the private key is not a DER SEQUENCE")
+                items = _children(info)
+                if len(items) < 3:
+                    raise KeyFormatError("the private key is too short")
+                algorithm = _children(_expect(items[1], _TAG_SEQUENCE, "algorithm"))
+                if not algorithm or _expect(algorithm[0], _TAG_OID, "algorithm") != _RSA_ENCRYPTION_OID:
+                    raise KeyFormatError("not an RSA key (an EC or other key type?)")
+                return _pkcs1_modulus(_expect(items[2], _TAG_OCTET_STRING, "privateKey"))
+        except CertificateError as exc:
+            raise KeyFormatError(str(exc)) from None
+    raise KeyFormatError("no unencrypted RSA private key block found")
+
+
+_TAG_OCTET_STRING = 0x04
+
+
+def _pkcs1_modulus(der: bytes) -> int:
+    tag, content, _ = _read_tlv(der, 0)
+    if tag != _TAG_SEQUENCE:
+        raise KeyFormatError("the RSA key is not a DER SEQUENCE")
+    items = _children(content)
+    if len(items) < 9:  # version, n, e, d, p, q, dp, dq, qinv
+        raise KeyFormatError("the RSA key is incomplete")
+    return _positive_int(_expect(items[1], _TAG_INTEGER, "modulus"), "modulus")

@@ -227,3 +227,35 @@ def test_read_cert_refuses_non_certificates(tmp_path: Path, text: str) -> None:
     with pytest.raises(SfjwtError) as err:
         read_cert(path)
     assert err.value.code is Code.CERT_INVALID
+
+
+@pytest.mark.parametrize(
+    ("argv", "bits"),
+    [
+        (["genrsa", "2048"], 2048),  # PKCS#8 "PRIVATE KEY" (OpenSSL 3 default)
+        (["genrsa", "-traditional", "3072"], 3072),  # PKCS#1 "RSA PRIVATE KEY"
+        (["genrsa", "1024"], 1024),
+    ],
+)
+def test_private_key_modulus_matches_openssl(argv: list[str], bits: int) -> None:
+    import subprocess
+
+    from sfjwt_orch.x509 import private_key_modulus
+
+    pem = subprocess.run(["openssl", *argv], check=True, capture_output=True, text=True).stdout
+    modulus = subprocess.run(["openssl", "rsa", "-noout", "-modulus"], input=pem, check=True, capture_output=True,
+                             text=True).stdout.split("=")[1]  # fmt: skip
+    assert private_key_modulus(pem) == int(modulus, 16)
+    assert private_key_modulus(pem).bit_length() == bits
+
+
+def test_private_key_modulus_refuses_ec_keys() -> None:
+    import subprocess
+
+    from sfjwt_orch.x509 import KeyFormatError, private_key_modulus
+
+    pem = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    assert "BEGIN PRIVATE KEY" in pem
+    with pytest.raises(KeyFormatError, match="not an RSA key"):
+        private_key_modulus(pem)
