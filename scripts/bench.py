@@ -76,25 +76,43 @@ def main() -> int:
     # Measure what an installed copy does: from cached bytecode, as pip leaves it (this workplace
     # sets PYTHONDONTWRITEBYTECODE, which would recompile every module on every start).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).parents[1] / "sfjwt_orch")],
-                   check=True, env=env)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(__file__).parents[1] / "sfjwt_orch")], check=True, env=env
+    )
     orch = [sys.executable, "-m", "sfjwt_orch"] if shutil.which("sfjwt-orch") is None else ["sfjwt-orch"]
     rows: list[Row] = []
     try:
         # 1. Start-up.
         for flag in ("--version", "--help"):
-            ours, theirs = medians(runs, lambda i, f=flag: timed([*orch, f], env),
-                                   lambda i: timed([sys.executable, "-c", "import typer"], env))  # fmt: skip
+            ours, theirs = medians(
+                runs,
+                lambda i, f=flag: timed([*orch, f], env),
+                lambda i: timed([sys.executable, "-c", "import typer"], env),
+            )
             rows.append(Row(f"sfjwt-orch {flag}", ours, theirs, 1.3 * theirs, "<= 1.3x"))
 
         # 2. keygen against the manual genrsa / req / x509 steps.
         def raw_keygen(i: int) -> float:
             d = work / f"raw{i}"
             d.mkdir()
-            steps = [[openssl, "genrsa", "-out", "server.key", "2048"],
-                     [openssl, "req", "-new", "-key", "server.key", "-subj", "/CN=bench", "-out", "server.csr"],
-                     [openssl, "x509", "-req", "-sha256", "-days", "365", "-in", "server.csr", "-signkey",
-                      "server.key", "-out", "server.crt"]]  # fmt: skip
+            steps = [
+                [openssl, "genrsa", "-out", "server.key", "2048"],
+                [openssl, "req", "-new", "-key", "server.key", "-subj", "/CN=bench", "-out", "server.csr"],
+                [
+                    openssl,
+                    "x509",
+                    "-req",
+                    "-sha256",
+                    "-days",
+                    "365",
+                    "-in",
+                    "server.csr",
+                    "-signkey",
+                    "server.key",
+                    "-out",
+                    "server.crt",
+                ],
+            ]
             return sum(timed(step, env, cwd=d) for step in steps)
 
         ours, theirs = medians(runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
@@ -107,13 +125,46 @@ def main() -> int:
         with Emulator(demo_config(cert)).start() as emu:
             # A new alias on every run, on both sides: that is what approval -> login (row 4) does too.
             def bare(i: int) -> float:
-                return timed([sf, "org", "login", "jwt", "--client-id", DEMO_CONSUMER_KEY, "--jwt-key-file", str(key),
-                              "--username", DEMO_USERNAME, "--instance-url", emu.url, "--alias", f"bare{i}",
-                              "--json"], env)  # fmt: skip
+                return timed(
+                    [
+                        sf,
+                        "org",
+                        "login",
+                        "jwt",
+                        "--client-id",
+                        DEMO_CONSUMER_KEY,
+                        "--jwt-key-file",
+                        str(key),
+                        "--username",
+                        DEMO_USERNAME,
+                        "--instance-url",
+                        emu.url,
+                        "--alias",
+                        f"bare{i}",
+                        "--json",
+                    ],
+                    env,
+                )
 
             def login(i: int) -> float:
-                return timed([*orch, "login", "--alias", f"bench{i}", "--client-id", DEMO_CONSUMER_KEY, "--username",
-                              DEMO_USERNAME, "--key-file", str(key), "--instance-url", emu.url, "--json"], env)  # fmt: skip
+                return timed(
+                    [
+                        *orch,
+                        "login",
+                        "--alias",
+                        f"bench{i}",
+                        "--client-id",
+                        DEMO_CONSUMER_KEY,
+                        "--username",
+                        DEMO_USERNAME,
+                        "--key-file",
+                        str(key),
+                        "--instance-url",
+                        emu.url,
+                        "--json",
+                    ],
+                    env,
+                )
 
             bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
             ours, bare_login = medians(sf_runs, login, bare)
@@ -125,11 +176,35 @@ def main() -> int:
             config = demo_config(cert, policy="self-authorize", callback_urls=(callback,))
             with Emulator(config).start() as emu:
                 visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay 0.5"
-                argv = [*orch, "login", "--alias", f"approve{i}", "--client-id", DEMO_CONSUMER_KEY, "--username",
-                        DEMO_USERNAME, "--key-file", str(key), "--instance-url", emu.url, "--callback-url", callback,
-                        "--browser", "--timeout", "60", "--interval", "30", "--json"]  # fmt: skip
-                subprocess.run(argv, env={**env, "BROWSER": visitor}, check=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+                argv = [
+                    *orch,
+                    "login",
+                    "--alias",
+                    f"approve{i}",
+                    "--client-id",
+                    DEMO_CONSUMER_KEY,
+                    "--username",
+                    DEMO_USERNAME,
+                    "--key-file",
+                    str(key),
+                    "--instance-url",
+                    emu.url,
+                    "--callback-url",
+                    callback,
+                    "--browser",
+                    "--timeout",
+                    "60",
+                    "--interval",
+                    "30",
+                    "--json",
+                ]
+                subprocess.run(
+                    argv,
+                    env={**env, "BROWSER": visitor},
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 done = time.time()
                 decided = [r.at for r in emu.requests if r.method == "POST" and "authorize" in r.path]
                 if not decided:
@@ -143,12 +218,16 @@ def main() -> int:
 
     sf_version = subprocess.run([sf, "--version"], capture_output=True, text=True, env=env).stdout.split()[0]
     ssl_version = " ".join(subprocess.run([openssl, "version"], capture_output=True, text=True).stdout.split()[:2])
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
-          f"Python {platform.python_version()}; {sf_version}; {ssl_version}; {runs} runs ({sf_runs} for sf)")  # fmt: skip
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}; {sf_version}; {ssl_version}; {runs} runs ({sf_runs} for sf)"
+    )
     print(f"{'what':32} {'ours':>8} {'bare':>8} {'ratio':>7}  {'target':16} result")
     for r in rows:
-        print(f"{r.what:32} {r.ours:7.3f}s {r.theirs:7.3f}s {r.ours / r.theirs:6.2f}x  {r.target:16} "
-              f"{'ok' if r.ok else 'MISSED'}")  # fmt: skip
+        print(
+            f"{r.what:32} {r.ours:7.3f}s {r.theirs:7.3f}s {r.ours / r.theirs:6.2f}x  {r.target:16} "
+            f"{'ok' if r.ok else 'MISSED'}"
+        )
     if args.json:
         print(json.dumps([{**r.__dict__, "ok": r.ok} for r in rows]))
     return 0 if all(r.ok for r in rows) else 1

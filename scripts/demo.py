@@ -25,8 +25,10 @@ ALIAS = "demo-org"
 
 
 def say(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() and not os.environ.get("NO_COLOR") else f"\n== {text}",
-          flush=True)  # fmt: skip
+    print(
+        f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() and not os.environ.get("NO_COLOR") else f"\n== {text}",
+        flush=True,
+    )
 
 
 def run(argv: list[str], env: dict[str, str], check: bool = True) -> int:
@@ -68,9 +70,27 @@ def main() -> int:
         say("3. Bootstrap: reuse the key, log in, get the approval, verify, save")
         if not args.real_browser:
             print("(the 'browser' is a scripted visitor that reads the Allow Access? page for 3 s, then clicks Allow)")
-        run(["sfjwt-orch", "bootstrap", "--alias", ALIAS, "--client-id", DEMO_CONSUMER_KEY, "--username",
-             DEMO_USERNAME, "--instance-url", emulator.url, "--callback-url", callback, "--browser",
-             "--timeout", "120", "--no-input"], env)  # fmt: skip
+        run(
+            [
+                "sfjwt-orch",
+                "bootstrap",
+                "--alias",
+                ALIAS,
+                "--client-id",
+                DEMO_CONSUMER_KEY,
+                "--username",
+                DEMO_USERNAME,
+                "--instance-url",
+                emulator.url,
+                "--callback-url",
+                callback,
+                "--browser",
+                "--timeout",
+                "120",
+                "--no-input",
+            ],
+            env,
+        )
 
         say("4. sf knows the org now")
         run([sf, "org", "display", "--target-org", ALIAS], env)
@@ -78,8 +98,10 @@ def main() -> int:
         say("5. Run it again: nothing to do but verify")
         run(["sfjwt-orch", "bootstrap", "--alias", ALIAS, "--no-input"], env)
 
-        print(f"\nDone in {time.monotonic() - started:.0f} s. The emulator saw {len(emulator.token_requests)} token "
-              f"requests and {len(emulator.approvals)} approval.")  # fmt: skip
+        print(
+            f"\nDone in {time.monotonic() - started:.0f} s. The emulator saw {len(emulator.token_requests)} token "
+            f"requests and {len(emulator.approvals)} approval."
+        )
         return 0
     finally:
         say("Clean up")

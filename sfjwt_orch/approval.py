@@ -7,8 +7,9 @@ must exactly match a callback URL on the app, or Salesforce refuses with redirec
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 from sfjwt_orch.errors import Code, SfjwtError, usage
 
@@ -20,16 +21,41 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._]{18,255}$")
 
 
+_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")  # DNS names (ASCII: Salesforce hosts are), IPv4
+
+
 def _is_loopback(host: str) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
+def _valid_host(host: str) -> bool:
+    if _HOST.fullmatch(host):
+        return True
+    try:
+        ipaddress.IPv6Address(host)  # urlsplit gives "[::1]" as "::1"
+    except ValueError:
+        return False
+    return True
+
+
+def _split(url: str, flag: str, fix: str) -> SplitResult:
+    """urlsplit, refusing what no URL holds: spaces and control characters (which would also break
+    our one-line messages), and a malformed [IPv6] host (urlsplit raises ValueError for it)."""
+    text = url.strip()
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise usage(f"{flag} {url!r} is not a URL", fix)
+    try:
+        return urlsplit(text)
+    except ValueError:
+        raise usage(f"{flag} {url!r} is not a URL", fix) from None
+
+
 def check_instance_url(url: str) -> str:
     """The login URL sf should use, normalised (no trailing slash); refused when sf would fail."""
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
     fix = "pass https://login.salesforce.com, https://test.salesforce.com (or --sandbox) or your My Domain URL"
-    if parts.scheme not in ("https", "http") or not host:
+    parts = _split(url, "--instance-url", fix)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("https", "http") or not host or not _valid_host(host):
         raise usage(f"--instance-url {url!r} is not a URL", fix)
     if host.endswith(".lightning.force.com"):
         mydomain = host.split(".lightning.force.com")[0]
@@ -41,7 +67,9 @@ def check_instance_url(url: str) -> str:
     if parts.scheme == "http" and not _is_loopback(host):
         raise usage(f"--instance-url {url} uses http://", f"use https://{parts.netloc}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise usage(f"--instance-url {url} has a path or query", f"use only the origin: {parts.scheme}://{parts.netloc}")
+        raise usage(
+            f"--instance-url {url} has a path or query", f"use only the origin: {parts.scheme}://{parts.netloc}"
+        )
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
@@ -50,13 +78,17 @@ def check_instance_url(url: str) -> str:
 
 
 def check_callback_url(url: str) -> str:
-    parts = urlsplit(url.strip())
-    host = (parts.hostname or "").lower()
     fix = f"pass the callback URL registered on the app, e.g. --callback-url {DEFAULT_CALLBACK}"
+    parts = _split(url, "--callback-url", fix)
+    host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:
         raise usage(f"--callback-url {url!r} is not a URL", fix)
     if parts.scheme == "http" and not _is_loopback(host):
         raise usage(f"--callback-url {url} uses http:// for a non-local host", fix)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise usage(f"--callback-url {url!r} has an invalid port", fix) from None
     return url.strip()
 
 

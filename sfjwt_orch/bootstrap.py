@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -58,9 +59,12 @@ class BootstrapReport:
     login: flows.LoginReport | None = None
 
     def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
-        login = self.login.to_json(error) if self.login else {"ok": error is None, "alias": self.alias,
-                                                                "error": error.to_json() if error else None}
-        return {**login, "steps": [s.__dict__ for s in self.steps]}  # fmt: skip
+        login = (
+            self.login.to_json(error)
+            if self.login
+            else {"ok": error is None, "alias": self.alias, "error": error.to_json() if error else None}
+        )
+        return {**login, "steps": [s.__dict__ for s in self.steps]}
 
 
 def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
@@ -120,7 +124,9 @@ class _Steps:
             self.report.steps.append(Step(name, "failed", exc.message))
             raise
         self.report.steps.append(Step(name, status, detail))
-        (ui.success if status == "done" else ui.info)(f"{name}: {detail}" + (" (skipped)" if status == "skipped" else ""))
+        (ui.success if status == "done" else ui.info)(
+            f"{name}: {detail}" + (" (skipped)" if status == "skipped" else "")
+        )
         return value
 
 
@@ -130,8 +136,11 @@ def _tools(deps: Deps) -> tuple[tuple[str, Any], Status, str]:
     result = deps.runner.run(sf.version_argv(sf_exe), timeout=60, env=sf.sf_env(deps.env, ""))
     version = sf.parse_version(result.stdout) if result.returncode == 0 else None
     if version is None:
-        raise SfjwtError(Code.SF_FAILED, f"{sf_exe} --version did not work (exit {result.returncode})",
-                         "reinstall sf: npm install -g @salesforce/cli (needs Node 22+)")  # fmt: skip
+        raise SfjwtError(
+            Code.SF_FAILED,
+            f"{sf_exe} --version did not work (exit {result.returncode})",
+            "reinstall sf: npm install -g @salesforce/cli (needs Node 22+)",
+        )
     return (sf_exe, openssl), "done", f"sf {version}; {' '.join(openssl.version().split()[:2])}"
 
 
@@ -147,8 +156,9 @@ def _key(req: BootstrapRequest, deps: Deps, openssl: Any) -> tuple[Path, Status,
         key_file = req.key_file or (Path(saved.key_file) if saved.key_file else default_dir / keys.KEY_NAME)
         cert_file = req.cert_file or (Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME)
         if req.key_file is None and not key_file.exists():
-            result = keys.keygen(keys.KeygenRequest(key_file.parent, req.bits, req.days,
-                                                    req.subject or f"/CN={req.alias}"), openssl)  # fmt: skip
+            result = keys.keygen(
+                keys.KeygenRequest(key_file.parent, req.bits, req.days, req.subject or f"/CN={req.alias}"), openssl
+            )
             _remember(deps, req.alias, key_file=str(result.key_file), cert_file=str(result.cert_file))
             return result.key_file, "done", f"new key {result.key_file}, certificate {result.cert_file}"
         key = keys.check_key_file(key_file, openssl)
@@ -161,6 +171,14 @@ def _key(req: BootstrapRequest, deps: Deps, openssl: Any) -> tuple[Path, Status,
         info = keys.read_cert(cert_file)
         keys.check_pair(key, info, cert_file)
         detail += f" (certificate {cert_file} matches, fingerprint {info.fingerprint_sha256[:23]}…)"
+        if info.not_after <= datetime.now(UTC):
+            # A warning, not a failure: Salesforce keeps verifying JWTs with an app certificate past its
+            # expiry, so the login works; doctor reports it, and it is worth renewing before a policy does.
+            deps.console.warn(
+                f"certificate {cert_file} expired on {info.not_after:%Y-%m-%d}; Salesforce still accepts it, but "
+                f"renew it: sfjwt-orch keygen --alias {req.alias} --force, then upload the new server.crt"
+            )
+            detail += f"; expired on {info.not_after:%Y-%m-%d}"
     _remember(deps, req.alias, key_file=str(key.path), cert_file=str(cert_file) if cert_file else None)
     return key.path, status, detail
 
@@ -172,16 +190,20 @@ def _remember(deps: Deps, alias: str, **values: str | None) -> None:
 
 def _app(req: BootstrapRequest, deps: Deps, asker: Asker, key_file: Path) -> tuple[flows.LoginRequest, Status, str]:
     saved = config.load(deps.paths, req.alias) or config.Profile(alias=req.alias)
-    profile = saved.merged(client_id=req.client_id, username=req.username, instance_url=req.instance_url,
-                           callback_url=req.callback_url)  # fmt: skip
+    profile = saved.merged(
+        client_id=req.client_id, username=req.username, instance_url=req.instance_url, callback_url=req.callback_url
+    )
     callback = approval.check_callback_url(profile.callback_url or approval.DEFAULT_CALLBACK)
     needed = [(flag, value) for flag, value in (("--client-id", profile.client_id), ("--username", profile.username))]
     missing = [flag for flag, value in needed if not value]
     asked = False
     if missing:
         if not req.can_prompt:
-            raise SfjwtError(Code.USAGE, f"{' and '.join(missing)} needed, and there is no one to ask",
-                             f"pass {' and '.join(missing)} (and --instance-url), or run at a terminal without --no-input")  # fmt: skip
+            raise SfjwtError(
+                Code.USAGE,
+                f"{' and '.join(missing)} needed, and there is no one to ask",
+                f"pass {' and '.join(missing)} (and --instance-url), or run at a terminal without --no-input",
+            )
         if not profile.client_id:
             cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
             fingerprint = keys.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
@@ -194,8 +216,11 @@ def _app(req: BootstrapRequest, deps: Deps, asker: Asker, key_file: Path) -> tup
             _remember(deps, req.alias, username=username)
             profile = profile.merged(username=username)
         if not profile.instance_url:
-            url = asker.ask(f"Login URL: 1) {approval.PRODUCTION}  2) {approval.SANDBOX}  or your My Domain URL",
-                            check_login_url, default="1")  # fmt: skip
+            url = asker.ask(
+                f"Login URL: 1) {approval.PRODUCTION}  2) {approval.SANDBOX}  or your My Domain URL",
+                check_login_url,
+                default="1",
+            )
             _remember(deps, req.alias, instance_url=url)
             profile = profile.merged(instance_url=url)
         asked = True
@@ -212,16 +237,23 @@ def _app(req: BootstrapRequest, deps: Deps, asker: Asker, key_file: Path) -> tup
         set_default=req.set_default,
         set_default_dev_hub=req.set_default_dev_hub,
     )
-    _remember(deps, req.alias, client_id=login_req.client_id, username=login_req.username,
-              instance_url=login_req.instance_url, callback_url=callback)  # fmt: skip
+    _remember(
+        deps,
+        req.alias,
+        client_id=login_req.client_id,
+        username=login_req.username,
+        instance_url=login_req.instance_url,
+        callback_url=callback,
+    )
     detail = f"client id {login_req.client_id[:8]}…, {login_req.username} at {login_req.instance_url}"
     return login_req, "done" if asked else "skipped", detail
 
 
 def _display(deps: Deps, sf_exe: str, login_req: flows.LoginRequest) -> sf.OrgDisplay | sf.Diagnosis:
     env = sf.sf_env(deps.env, login_req.instance_url)
-    return sf.parse_display(deps.runner.run(sf.display_argv(sf_exe, login_req.alias), timeout=sf.run_timeout(deps.env),
-                                            env=env))  # fmt: skip
+    return sf.parse_display(
+        deps.runner.run(sf.display_argv(sf_exe, login_req.alias), timeout=sf.run_timeout(deps.env), env=env)
+    )
 
 
 def _login(login_req: flows.LoginRequest, deps: Deps, sf_exe: str, report: BootstrapReport) -> tuple[bool, Status, str]:
@@ -230,8 +262,12 @@ def _login(login_req: flows.LoginRequest, deps: Deps, sf_exe: str, report: Boots
         # Idempotent rerun: an alias sf still holds, for this user, needs no new login.
         current = _display(deps, sf_exe, login_req)
         if isinstance(current, sf.OrgDisplay) and current.connected and current.username == login_req.username:
-            report.login = flows.LoginReport(alias=login_req.alias, username=current.username, org_id=current.org_id,
-                                             instance_url=current.instance_url)  # fmt: skip
+            report.login = flows.LoginReport(
+                alias=login_req.alias,
+                username=current.username,
+                org_id=current.org_id,
+                instance_url=current.instance_url,
+            )
             _apply_defaults(login_req, deps, sf_exe)
             return True, "skipped", f"sf already holds a working login for {login_req.alias}"
     report.login = flows.LoginReport(alias=login_req.alias, username=login_req.username)
@@ -242,7 +278,8 @@ def _login(login_req: flows.LoginRequest, deps: Deps, sf_exe: str, report: Boots
         report.login.approval_url = exc.details.get("approval_url")
         raise
     report.login = done
-    detail = f"{done.username} -> org {done.org_id} after {done.attempts} attempt(s) via {done.login_url or login_req.instance_url}"
+    via = done.login_url or login_req.instance_url
+    detail = f"{done.username} -> org {done.org_id} after {done.attempts} attempt(s) via {via}"
     return False, "done", detail
 
 
@@ -250,27 +287,42 @@ def _apply_defaults(login_req: flows.LoginRequest, deps: Deps, sf_exe: str) -> N
     env = sf.sf_env(deps.env, login_req.instance_url)
     for wanted, key in ((login_req.set_default, "target-org"), (login_req.set_default_dev_hub, "target-dev-hub")):
         if wanted:
-            result = deps.runner.run(sf.config_set_argv(sf_exe, key, login_req.alias), timeout=sf.run_timeout(deps.env),
-                                     env=env)  # fmt: skip
+            result = deps.runner.run(
+                sf.config_set_argv(sf_exe, key, login_req.alias), timeout=sf.run_timeout(deps.env), env=env
+            )
             if result.returncode != 0:
-                raise SfjwtError(Code.SF_FAILED, f"sf config set {key}={login_req.alias} failed",
-                                 f"run it yourself: sf config set {key}={login_req.alias} --global")  # fmt: skip
+                raise SfjwtError(
+                    Code.SF_FAILED,
+                    f"sf config set {key}={login_req.alias} failed",
+                    f"run it yourself: sf config set {key}={login_req.alias} --global",
+                )
 
 
-def _verify(login_req: flows.LoginRequest, deps: Deps, sf_exe: str, report: BootstrapReport,
-            already_verified: bool) -> tuple[None, Status, str]:  # fmt: skip
+def _verify(
+    login_req: flows.LoginRequest, deps: Deps, sf_exe: str, report: BootstrapReport, already_verified: bool
+) -> tuple[None, Status, str]:
     current = _display(deps, sf_exe, login_req) if not already_verified else None
     if isinstance(current, sf.Diagnosis):
         raise SfjwtError(current.code, current.message, current.fix)
     if current is not None and not current.connected:
-        raise SfjwtError(Code.SF_FAILED, f"sf logged in, but sf org display says {current.status or 'not connected'}",
-                         f"check the org: sf org display --target-org {login_req.alias}")  # fmt: skip
+        raise SfjwtError(
+            Code.SF_FAILED,
+            f"sf logged in, but sf org display says {current.status or 'not connected'}",
+            f"check the org: sf org display --target-org {login_req.alias}",
+        )
     login = report.login
     assert login is not None
     where = login.instance_url or login_req.instance_url
-    extras = [label for flag, label in ((login_req.set_default, "default org"),
-                                        (login_req.set_default_dev_hub, "default Dev Hub")) if flag]  # fmt: skip
-    return None, "done", f"Connected: org {login.org_id} at {where}" + (f"; set as {', '.join(extras)}" if extras else "")
+    extras = [
+        label
+        for flag, label in ((login_req.set_default, "default org"), (login_req.set_default_dev_hub, "default Dev Hub"))
+        if flag
+    ]
+    return (
+        None,
+        "done",
+        f"Connected: org {login.org_id} at {where}" + (f"; set as {', '.join(extras)}" if extras else ""),
+    )
 
 
 def _save(alias: str, deps: Deps) -> tuple[None, Status, str]:

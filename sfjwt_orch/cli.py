@@ -135,4 +135,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             "please report it with the log file attached",
         )
         return _render(err, json_mode)
-

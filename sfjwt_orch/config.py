@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -55,6 +56,10 @@ def load(paths: Paths, alias: str) -> Profile | None:
         return None
     except OSError as exc:
         raise files.file_error("read", path, exc) from exc
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise SfjwtError(Code.PROFILE_INVALID, f"profile {path} is not UTF-8 text (line {line})",
+                         f"delete {path} and log in again with all flags") from None  # fmt: skip
     fix = f"correct that line in {path}, or delete the file and log in again with all flags"
     try:
         data = tomllib.loads(text)
@@ -65,10 +70,19 @@ def load(paths: Paths, alias: str) -> Profile | None:
         if key not in _KNOWN:
             continue  # written by a newer sfjwt-orch, or a note someone added: not ours to judge
         if not isinstance(value, str):
-            raise SfjwtError(Code.PROFILE_INVALID, f"profile {path}: {key} must be a quoted string", fix)
+            raise SfjwtError(Code.PROFILE_INVALID, f"profile {path}{_line_of(text, key)}: {key} must be a quoted "
+                             "string", fix)  # fmt: skip
         values[key] = value
     values["alias"] = alias
     return Profile(**values)
+
+
+def _line_of(text: str, key: str) -> str:
+    """The ', line N' naming the first `key = …` line (tomllib names lines only for syntax errors)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return f", line {number}"
+    return ""
 
 
 def save(paths: Paths, profile: Profile) -> Path:

@@ -131,8 +131,11 @@ class Prompter:
             line = sys.stdin.readline()
             if not line:  # end of input: the terminal was closed
                 sys.stderr.write("\n")
-                raise SfjwtError(Code.INTERRUPTED, "input ended before an answer was given",
-                                 "run the command again; it continues where it stopped")  # fmt: skip
+                raise SfjwtError(
+                    Code.INTERRUPTED,
+                    "input ended before an answer was given",
+                    "run the command again; it continues where it stopped",
+                )
             answer = line.strip() or default
             try:
                 return check(answer)

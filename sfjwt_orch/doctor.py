@@ -14,14 +14,57 @@ from pathlib import Path
 from typing import Literal
 
 from sfjwt_orch import approval, config, files, flows, keys, sf
-from sfjwt_orch.openssl import Openssl
 from sfjwt_orch.errors import SfjwtError
 from sfjwt_orch.flows import Deps
+from sfjwt_orch.openssl import Openssl
 
 Result = Literal["pass", "warn", "fail"]
-_TLDS = {"com", "org", "net", "io", "co", "edu", "gov", "mil", "biz", "info", "dev", "app", "cloud", "ai", "us",
-         "uk", "de", "fr", "nl", "es", "it", "ch", "at", "be", "se", "no", "dk", "fi", "pl", "ie", "pt", "jp",
-         "cn", "in", "au", "ca", "br", "mx", "nz", "sg", "za", "eu", "tech", "example"}  # fmt: skip
+_TLDS = {
+    "com",
+    "org",
+    "net",
+    "io",
+    "co",
+    "edu",
+    "gov",
+    "mil",
+    "biz",
+    "info",
+    "dev",
+    "app",
+    "cloud",
+    "ai",
+    "us",
+    "uk",
+    "de",
+    "fr",
+    "nl",
+    "es",
+    "it",
+    "ch",
+    "at",
+    "be",
+    "se",
+    "no",
+    "dk",
+    "fi",
+    "pl",
+    "ie",
+    "pt",
+    "jp",
+    "cn",
+    "in",
+    "au",
+    "ca",
+    "br",
+    "mx",
+    "nz",
+    "sg",
+    "za",
+    "eu",
+    "tech",
+    "example",
+}
 
 
 @dataclass(frozen=True)
@@ -49,8 +92,11 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
         sf_exe = flows.find_sf(deps.env)
         result = deps.runner.run(sf.version_argv(sf_exe), timeout=60, env=sf.sf_env(deps.env, ""))
         version = sf.parse_version(result.stdout)
-        checks.append(Check("sf", "pass", f"{sf_exe}: {version}") if version else
-                      Check("sf", "fail", f"{sf_exe} --version failed", "reinstall: npm install -g @salesforce/cli"))  # fmt: skip
+        checks.append(
+            Check("sf", "pass", f"{sf_exe}: {version}")
+            if version
+            else Check("sf", "fail", f"{sf_exe} --version failed", "reinstall: npm install -g @salesforce/cli")
+        )
     except SfjwtError as exc:
         checks.append(Check("sf", "fail", exc.message, exc.fix))
     try:
@@ -60,9 +106,14 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
         checks.append(Check("openssl", "fail", exc.message, exc.fix))
     if alias is None:
         aliases = config.list_aliases(deps.paths)
-        checks.append(Check("profiles", "pass" if aliases else "warn",
-                            f"{len(aliases)} saved: {', '.join(aliases)}" if aliases else "none saved yet",
-                            "" if aliases else "sfjwt-orch bootstrap --alias NAME"))  # fmt: skip
+        checks.append(
+            Check(
+                "profiles",
+                "pass" if aliases else "warn",
+                f"{len(aliases)} saved: {', '.join(aliases)}" if aliases else "none saved yet",
+                "" if aliases else "sfjwt-orch bootstrap --alias NAME",
+            )
+        )
         return checks
     try:
         profile = config.load(deps.paths, alias)
@@ -71,9 +122,14 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
     if profile is None:
         return [*checks, Check("profile", "fail", f"no profile for {alias}", f"sfjwt-orch bootstrap --alias {alias}")]
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
-    checks.append(Check("profile", "fail" if missing else "pass",
-                        f"missing {', '.join(missing)}" if missing else str(deps.paths.profile_file(alias)),
-                        f"sfjwt-orch bootstrap --alias {alias}" if missing else ""))  # fmt: skip
+    checks.append(
+        Check(
+            "profile",
+            "fail" if missing else "pass",
+            f"missing {', '.join(missing)}" if missing else str(deps.paths.profile_file(alias)),
+            f"sfjwt-orch bootstrap --alias {alias}" if missing else "",
+        )
+    )
     checks.extend(_key_checks(profile, openssl, now))
     checks.extend(_url_checks(profile))
     if sf_exe is not None:
@@ -90,8 +146,9 @@ def _key_checks(profile: config.Profile, openssl: object, now: datetime) -> list
     out: list[Check] = []
     if files.is_group_or_world_readable(key_path):
         mode = oct(key_path.stat().st_mode & 0o777)[2:]
-        out.append(Check("key permissions", "fail", f"{key_path} is mode {mode}: readable by others",
-                         f"chmod 600 {key_path}"))  # fmt: skip
+        out.append(
+            Check("key permissions", "fail", f"{key_path} is mode {mode}: readable by others", f"chmod 600 {key_path}")
+        )
     else:
         out.append(Check("key permissions", "pass", "0600"))
     if openssl is None:
@@ -104,8 +161,15 @@ def _key_checks(profile: config.Profile, openssl: object, now: datetime) -> list
         return [*out, Check("key", "fail", exc.message, exc.fix)]
     cert_path = Path(profile.cert_file) if profile.cert_file else key_path.parent / keys.CERT_NAME
     if not cert_path.is_file():
-        return [*out, Check("certificate", "warn", f"{cert_path} not found; cannot check it matches the key",
-                            "keep the certificate you uploaded next to the key")]  # fmt: skip
+        return [
+            *out,
+            Check(
+                "certificate",
+                "warn",
+                f"{cert_path} not found; cannot check it matches the key",
+                "keep the certificate you uploaded next to the key",
+            ),
+        ]
     try:
         info = keys.read_cert(cert_path)
         keys.check_pair(key, info, cert_path)
@@ -117,7 +181,9 @@ def _key_checks(profile: config.Profile, openssl: object, now: datetime) -> list
     if left <= timedelta(0):
         out.append(Check("certificate expiry", "fail", f"expired on {info.not_after:%Y-%m-%d}", renew))
     elif left < timedelta(days=30):
-        out.append(Check("certificate expiry", "warn", f"expires in {left.days} days ({info.not_after:%Y-%m-%d})", renew))
+        out.append(
+            Check("certificate expiry", "warn", f"expires in {left.days} days ({info.not_after:%Y-%m-%d})", renew)
+        )
     else:
         out.append(Check("certificate expiry", "pass", f"valid until {info.not_after:%Y-%m-%d}"))
     return out
@@ -138,7 +204,9 @@ def _url_checks(profile: config.Profile) -> list[Check]:
 
 def _sf_auth(alias: str, profile: config.Profile, sf_exe: str, deps: Deps) -> Check:
     env = sf.sf_env(deps.env, profile.instance_url)
-    outcome = sf.parse_display(deps.runner.run(sf.display_argv(sf_exe, alias), timeout=sf.run_timeout(deps.env), env=env))
+    outcome = sf.parse_display(
+        deps.runner.run(sf.display_argv(sf_exe, alias), timeout=sf.run_timeout(deps.env), env=env)
+    )
     fix = f"log in again: sfjwt-orch login --alias {alias}"
     if isinstance(outcome, sf.Diagnosis):
         return Check("sf login", "fail", f"sf holds no working login for {alias}", fix)

@@ -6,7 +6,7 @@ README and tested one by one. Add codes; never rename or renumber them.
 
 from __future__ import annotations
 
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -20,7 +20,7 @@ class Exit(IntEnum):
     INTERRUPTED = 130
 
 
-class Code(str, Enum):
+class Code(StrEnum):
     # Salesforce answered, and said no.
     NOT_APPROVED = "NOT_APPROVED"
     NOT_ADMIN_APPROVED = "NOT_ADMIN_APPROVED"

@@ -57,14 +57,19 @@ def private_temp_path(directory: Path, suffix: str) -> Iterator[Path]:
             tmp.unlink()
 
 
+def write_synced(path: Path, raw: bytes) -> None:
+    """Write and fsync, so that a rename that follows never publishes an empty or partial file."""
+    with open(path, "wb") as fh:
+        fh.write(raw)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     with private_temp_path(path.parent, path.suffix) as tmp:
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
+            write_synced(tmp, raw)
             tmp.chmod(mode)
             os.replace(tmp, path)
         except OSError as exc:

@@ -89,9 +89,13 @@ def key_from_env(var: str, alias: str, deps: Deps) -> Path:
     """--key-env: the key from an environment variable, checked and written to the alias's key file."""
     raw = deps.env.get(var, "")
     if not raw:
-        raise SfjwtError(Code.USAGE, f"--key-env {var}: that variable is not set or is empty",
-                         f"export {var} with the private key (PEM, or base64 of it), or drop --key-env")  # fmt: skip
-    return keys.materialise_key(raw, deps.paths.key_dir(alias) / keys.KEY_NAME, openssl_for(deps)).path
+        raise SfjwtError(
+            Code.USAGE,
+            f"--key-env {var}: that variable is not set or is empty",
+            f"export {var} with the private key (PEM, or base64 of it), or drop --key-env",
+        )
+    key_file = deps.paths.key_dir(alias) / keys.KEY_NAME
+    return keys.materialise_key(raw, key_file, openssl_for(deps), source=f"the key in ${var}").path
 
 
 @dataclass(frozen=True)
@@ -163,8 +167,15 @@ def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
     sf_exe = find_sf(deps.env)
     argv = sf.login_argv(
         sf_exe,
-        sf.LoginArgs(req.client_id, req.username, req.key_file, req.instance_url, req.alias,
-                     req.set_default, req.set_default_dev_hub),  # fmt: skip
+        sf.LoginArgs(
+            req.client_id,
+            req.username,
+            req.key_file,
+            req.instance_url,
+            req.alias,
+            req.set_default,
+            req.set_default_dev_hub,
+        ),
     )
     env = sf.sf_env(deps.env, req.instance_url)
     deadline = deps.clock() + req.timeout
@@ -271,8 +282,9 @@ def _open_browser(url: str, deps: Deps) -> None:
         deps.console.warn("Could not open a browser: open the URL above yourself.")
 
 
-def _wait(seconds: float, deadline: float, code: Code, attempts: int, deps: Deps,
-          listener: Waiter | None) -> Callback | None:  # fmt: skip
+def _wait(
+    seconds: float, deadline: float, code: Code, attempts: int, deps: Deps, listener: Waiter | None
+) -> Callback | None:
     """Wait for the next try; return early with the browser's callback when it arrives."""
     why = {
         Code.NOT_APPROVED: "Waiting for the approval",

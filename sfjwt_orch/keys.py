@@ -118,7 +118,9 @@ class KeyInfo:
     modulus: int
 
 
-def check_key_file(path: Path, openssl: Openssl | None = None, *, check_mode: bool = True) -> KeyInfo:
+def check_key_file(
+    path: Path, openssl: Openssl | None = None, *, check_mode: bool = True, name: str | None = None
+) -> KeyInfo:
     """Refuse anything sf would choke on, with the real reason, before starting sf.
 
     The key is parsed in Python (no process start on every login); with `openssl`, openssl must
@@ -148,20 +150,21 @@ def check_key_file(path: Path, openssl: Openssl | None = None, *, check_mode: bo
             f"key file {path} is readable by other users",
             f"restrict it: chmod 600 {path}",
         )
+    shown = name or str(path)
     problem = pem_problem(raw.decode("utf-8", errors="replace"))
     if problem is not None:
-        raise SfjwtError(Code.KEY_INVALID, f"{path}: {problem}", _fix_for(problem, path))
+        raise SfjwtError(Code.KEY_INVALID, f"{shown}: {problem}", _fix_for(problem, path))
     try:
         modulus = private_key_modulus(raw.decode("utf-8", errors="replace"))
     except KeyFormatError as exc:
-        raise SfjwtError(Code.KEY_INVALID, f"{path}: not a usable RSA private key ({exc})", fix_generic) from None
+        raise SfjwtError(Code.KEY_INVALID, f"{shown}: not a usable RSA private key ({exc})", fix_generic) from None
     if openssl is not None and openssl.key_modulus(path) != modulus:
-        raise SfjwtError(Code.KEY_INVALID, f"{path}: openssl cannot read it as an RSA private key", fix_generic)
+        raise SfjwtError(Code.KEY_INVALID, f"{shown}: openssl cannot read it as an RSA private key", fix_generic)
     bits = modulus.bit_length()
     if bits < MIN_BITS:
         raise SfjwtError(
             Code.KEY_INVALID,
-            f"{path}: RSA key of {bits} bits; sf needs at least {MIN_BITS}",
+            f"{shown}: RSA key of {bits} bits; sf needs at least {MIN_BITS}",
             "generate a new key (sfjwt-orch keygen --alias NAME --force) and upload its certificate",
         )
     return KeyInfo(path, bits, modulus)
@@ -188,8 +191,6 @@ def check_pair(key: KeyInfo, cert: CertInfo, cert_file: Path) -> None:
         )
 
 
-
-
 def normalise_pem(raw: str) -> str:
     """Rebuild a PEM private key from what CI secret stores make of one.
 
@@ -210,8 +211,11 @@ def normalise_pem(raw: str) -> str:
             raise SfjwtError(Code.KEY_INVALID, "the key is base64, but not of a PEM key", fix)
     text = text.replace("\\r\\n", "\n").replace("\\n", "\n").replace("\r\n", "\n")
     if "Proc-Type: 4,ENCRYPTED" in text or "ENCRYPTED PRIVATE KEY" in text:
-        raise SfjwtError(Code.KEY_INVALID, "the key is protected by a passphrase, which sf cannot use",
-                         "store a decrypted key: openssl rsa -in enc.key -out server.key")  # fmt: skip
+        raise SfjwtError(
+            Code.KEY_INVALID,
+            "the key is protected by a passphrase, which sf cannot use",
+            "store a decrypted key: openssl rsa -in enc.key -out server.key",
+        )
     m = re.search(r"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", text, re.DOTALL)
     if m is None:
         raise SfjwtError(Code.KEY_INVALID, "the key has no complete -----BEGIN/END----- block", fix)
@@ -222,7 +226,7 @@ def normalise_pem(raw: str) -> str:
     return f"-----BEGIN {label}-----\n{lines}\n-----END {label}-----\n"
 
 
-def materialise_key(raw: str, key_file: Path, openssl: Openssl) -> KeyInfo:
+def materialise_key(raw: str, key_file: Path, openssl: Openssl, source: str = "the key") -> KeyInfo:
     """Write a key from an environment variable to a durable 0600 file, checked before it lands.
 
     sf keeps the key *path* and re-reads it at every token refresh, so the file must outlive this
@@ -234,8 +238,11 @@ def materialise_key(raw: str, key_file: Path, openssl: Openssl) -> KeyInfo:
     files.ensure_private_dir(folder)
     try:
         with files.private_temp_path(folder, ".key") as tmp:
-            tmp.write_text(pem, encoding="ascii")
-            info = check_key_file(tmp, openssl)
+            try:
+                files.write_synced(tmp, pem.encode("ascii"))
+            except OSError as exc:  # a full disk is a FILE_ERROR, not a crash
+                raise files.file_error("write", key_file, exc) from exc
+            info = check_key_file(tmp, openssl, name=source)
             try:
                 os.replace(tmp, key_file)
             except OSError as exc:

@@ -36,8 +36,21 @@ def genrsa_argv(exe: str, out: Path, bits: int) -> list[str]:
 
 def self_signed_argv(exe: str, key: Path, out: Path, days: int, subject: str) -> list[str]:
     # `req -x509` is the manual `req` + `x509 -req -signkey` pair in one process.
-    return [exe, "req", "-new", "-x509", "-sha256", "-key", str(key), "-days", str(days),
-            "-subj", subject, "-out", str(out)]  # fmt: skip
+    return [
+        exe,
+        "req",
+        "-new",
+        "-x509",
+        "-sha256",
+        "-key",
+        str(key),
+        "-days",
+        str(days),
+        "-subj",
+        subject,
+        "-out",
+        str(out),
+    ]
 
 
 def key_modulus_argv(exe: str, key: Path) -> list[str]:

@@ -42,9 +42,7 @@ class Paths:
 
         config = env.get("SFJWT_ORCH_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME)
         data = env.get("SFJWT_ORCH_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
-        logs = (
-            str(Path(data) / "logs") if env.get("SFJWT_ORCH_DATA_DIR") else platformdirs.user_log_dir(APP_NAME)
-        )
+        logs = str(Path(data) / "logs") if env.get("SFJWT_ORCH_DATA_DIR") else platformdirs.user_log_dir(APP_NAME)
         return cls(Path(config).expanduser(), Path(data).expanduser(), Path(logs).expanduser())
 
     def profile_file(self, alias: str) -> Path:

@@ -9,14 +9,19 @@ from __future__ import annotations
 import re
 
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL),
-     "[REDACTED PRIVATE KEY]"),
-    # A Salesforce session id / access token: org id, '!', then the opaque part.
-    (re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"), "[REDACTED TOKEN]"),
-    (re.compile(r'("(?:accessToken|access_token|refreshToken|refresh_token|clientSecret)"\s*:\s*)"[^"]*"'),
-     r'\1"[REDACTED]"'),
+    (
+        re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|\Z)", re.DOTALL),
+        "[REDACTED PRIVATE KEY]",
+    ),
+    # A Salesforce session id / access token: org id, '!', then the opaque part. No word boundary
+    # before it: a token glued to other text (`sid00D…`, `x_00D…`) must still go (fail closed).
+    (re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"), "[REDACTED TOKEN]"),
+    (
+        re.compile(r'("(?:accessToken|access_token|refreshToken|refresh_token|clientSecret)"\s*:\s*)"[^"]*"'),
+        r'\1"[REDACTED]"',
+    ),
     (re.compile(r"(\bBearer\s+)[A-Za-z0-9._!\-]{16,}"), r"\1[REDACTED]"),
-)  # fmt: skip
+)
 
 
 def redact(text: str) -> str:

@@ -7,6 +7,7 @@ program that may leave helpers behind, and a half-finished login must not outliv
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
@@ -65,10 +66,8 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
             proc.wait(timeout=2)
             # The leader is gone; helpers it started may not be. SIGKILL them all.
             if sig is signal.SIGTERM:
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
             return
         except subprocess.TimeoutExpired:
             continue

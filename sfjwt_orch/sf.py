@@ -14,6 +14,7 @@ What `sf org login jwt --json` prints, and why the classifier looks the way it d
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -46,8 +47,22 @@ class LoginArgs:
 
 
 def login_argv(sf: str, a: LoginArgs) -> list[str]:
-    argv = [sf, "org", "login", "jwt", "--client-id", a.client_id, "--jwt-key-file", str(a.key_file),
-            "--username", a.username, "--instance-url", a.instance_url, "--alias", a.alias]  # fmt: skip
+    argv = [
+        sf,
+        "org",
+        "login",
+        "jwt",
+        "--client-id",
+        a.client_id,
+        "--jwt-key-file",
+        str(a.key_file),
+        "--username",
+        a.username,
+        "--instance-url",
+        a.instance_url,
+        "--alias",
+        a.alias,
+    ]
     if a.set_default:
         argv.append("--set-default")
     if a.set_default_dev_hub:
@@ -165,84 +180,187 @@ class _Entry:
 
 # Order matters only for lines that match several patterns: the first entry wins.
 CATALOG: tuple[_Entry, ...] = (
-    _Entry(Code.KEY_NOT_FOUND, 100, ("enoent", "no such file or directory"),
-           "sf cannot read the key file",
-           "keep the key at the path sf was given (sf re-reads it at every token refresh)"),
-    _Entry(Code.KEY_INVALID, 100, ("secretorprivatekey", "minimum key size", '"alg" parameter for "ec"',
-                                   "pem routines", "no start line", "bad decrypt", "asymmetric key"),
-           "the key is not an unencrypted RSA private key of at least 2048 bits",
-           "pass the unencrypted PEM server.key (check: openssl rsa -in server.key -check -noout)"),
-    _Entry(Code.LIGHTNING_URL, 100, ("lightning domain",),
-           "the instance URL is a Lightning (*.lightning.force.com) domain",
-           "use the My Domain login URL, https://<MyDomain>.my.salesforce.com"),
-    _Entry(Code.RATE_LIMITED, 90, ("number of logins exceeded", "rate_limit_exceeded", "login rate exceeded",
-                                   "rate limit"),
-           "Salesforce refused: too many logins for this user",
-           "wait a few minutes, then log in once per job and reuse the sf auth instead of logging in per step"),
-    _Entry(Code.IP_RESTRICTED, 90, ("ip restricted", "invalid login hours"),
-           "Salesforce refused: this machine's IP or the time of day is outside the user's login policy",
-           "add this runner's IP range to the profile's Login IP Ranges, or set the app's IP Relaxation "
-           "to 'Relax IP restrictions'; check Login Hours"),
-    _Entry(Code.INACTIVE_USER, 85, ("user is inactive", "inactive_user", "user is frozen"),
-           "Salesforce refused: the user is inactive",
-           "reactivate the user in Setup > Users, or log in as another user"),
-    _Entry(Code.INACTIVE_ORG, 85, ("org is locked", "inactive_org", "closed, or suspended"),
-           "Salesforce refused: the org is locked, closed or suspended (an expired scratch org or trial?)",
-           "recreate the scratch org or ask the org's admin to unlock it"),
-    _Entry(Code.AUTH_FAILURE, 80, ("authentication failure", "invalid user credentials"),
-           "Salesforce refused the user's login (authentication failure)",
-           "open Setup > Login History for the user: its Status column names the real reason "
-           "(frozen user, login flow, high-assurance session)"),
-    _Entry(Code.NOT_ADMIN_APPROVED, 70, ("not admin approved", "oauth_app_access_denied"),
-           "Salesforce refused: the app is 'Admin approved users are pre-authorized' and this user is not",
-           "in the app's Policies, add the user's profile or a permission set assigned to the user"),
-    _Entry(Code.NOT_APPROVED, 70, ("hasn't approved this consumer", "has not approved this consumer",
-                                   "hasn't approved"),
-           "the user has not approved the app yet (user hasn't approved this consumer)",
-           "open the authorize URL once as this user and click Allow, or set the app's Permitted Users to "
-           "'Admin approved users are pre-authorized' and add the user's profile"),
-    _Entry(Code.EXPIRED_ASSERTION, 60, ("expired authorization code",),
-           "Salesforce says the signed assertion has expired",
-           "sync this machine's clock (NTP): its time is far off"),
-    _Entry(Code.INVALID_ASSERTION, 50, ("invalid assertion",),
-           "Salesforce could not verify the JWT: the key does not match the certificate on the app",
-           "upload the server.crt made with this key to the app (Use digital signatures / Enable JWT Bearer "
-           "Flow), and check that --client-id is that app's consumer key"),
-    _Entry(Code.AUDIENCE_INVALID, 40, ("audience is invalid", "audience validation failed"),
-           "Salesforce refused the JWT's audience: the login URL does not match the org",
-           "pass the org's My Domain login URL as --instance-url (sandboxes: --sandbox or "
-           "https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com)"),
-    _Entry(Code.SERVER_ERROR, 30, ("error_http_", "html error page", "<html", "<!doctype", "data not available", "maintenance",
-                                   "grant type not supported", "unsupported_grant_type", "service unavailable"),
-           "the login server answered with an error page instead of a token (maintenance, or not a "
-           "Salesforce login host)",
-           "check --instance-url; if it is right, Salesforce may be in maintenance: retry later"),
-    _Entry(Code.APP_NOT_INSTALLED, 21, ("external client app is not installed", "app_not_found",
-                                        "app must be installed"),
-           "the app is not installed in this org (or has not reached every Salesforce server yet)",
-           "create or install the External Client App in this org, use its My Domain as --instance-url, "
-           "and allow 2-10 minutes after creating or editing it"),
-    _Entry(Code.CLIENT_ID_INVALID, 20, ("client identifier invalid", "invalid_client_id"),
-           "Salesforce does not know this consumer key (client identifier invalid)",
-           "copy the Consumer Key again from the app (it belongs to one org: sandboxes need their own), "
-           "and allow 2-10 minutes after creating the app"),
-    _Entry(Code.NETWORK, 0, ("fetch failed", "enotfound", "econnrefused", "econnreset", "etimedout", "eai_again",
-                             "getaddrinfo", "self-signed certificate", "self signed certificate",
-                             "unable to get local issuer certificate", "certificate has expired", "socket hang up",
-                             "operation was aborted", "timed out", "timeout", "proxy", "network"),
-           "could not reach the Salesforce login server",
-           "check the network, --instance-url, and proxy settings (set SFJWT_ORCH_KEEP_PROXY=1 to pass "
-           "HTTPS_PROXY to sf; for TLS interception set NODE_EXTRA_CA_CERTS, never disable TLS checks)"),
-)  # fmt: skip
+    _Entry(
+        Code.KEY_NOT_FOUND,
+        100,
+        ("enoent", "no such file or directory"),
+        "sf cannot read the key file",
+        "keep the key at the path sf was given (sf re-reads it at every token refresh)",
+    ),
+    _Entry(
+        Code.KEY_INVALID,
+        100,
+        (
+            "secretorprivatekey",
+            "minimum key size",
+            '"alg" parameter for "ec"',
+            "pem routines",
+            "no start line",
+            "bad decrypt",
+            "asymmetric key",
+        ),
+        "the key is not an unencrypted RSA private key of at least 2048 bits",
+        "pass the unencrypted PEM server.key (check: openssl rsa -in server.key -check -noout)",
+    ),
+    _Entry(
+        Code.LIGHTNING_URL,
+        100,
+        ("lightning domain",),
+        "the instance URL is a Lightning (*.lightning.force.com) domain",
+        "use the My Domain login URL, https://<MyDomain>.my.salesforce.com",
+    ),
+    _Entry(
+        Code.RATE_LIMITED,
+        90,
+        ("number of logins exceeded", "rate_limit_exceeded", "login rate exceeded", "rate limit"),
+        "Salesforce refused: too many logins for this user",
+        "wait a few minutes, then log in once per job and reuse the sf auth instead of logging in per step",
+    ),
+    _Entry(
+        Code.IP_RESTRICTED,
+        90,
+        ("ip restricted", "invalid login hours"),
+        "Salesforce refused: this machine's IP or the time of day is outside the user's login policy",
+        "add this runner's IP range to the profile's Login IP Ranges, or set the app's IP Relaxation "
+        "to 'Relax IP restrictions'; check Login Hours",
+    ),
+    _Entry(
+        Code.INACTIVE_USER,
+        85,
+        ("user is inactive", "inactive_user", "user is frozen"),
+        "Salesforce refused: the user is inactive",
+        "reactivate the user in Setup > Users, or log in as another user",
+    ),
+    _Entry(
+        Code.INACTIVE_ORG,
+        85,
+        ("org is locked", "inactive_org", "closed, or suspended"),
+        "Salesforce refused: the org is locked, closed or suspended (an expired scratch org or trial?)",
+        "recreate the scratch org or ask the org's admin to unlock it",
+    ),
+    _Entry(
+        Code.AUTH_FAILURE,
+        80,
+        ("authentication failure", "invalid user credentials"),
+        "Salesforce refused the user's login (authentication failure)",
+        "open Setup > Login History for the user: its Status column names the real reason "
+        "(frozen user, login flow, high-assurance session)",
+    ),
+    _Entry(
+        Code.NOT_ADMIN_APPROVED,
+        70,
+        ("not admin approved", "oauth_app_access_denied"),
+        "Salesforce refused: the app is 'Admin approved users are pre-authorized' and this user is not",
+        "in the app's Policies, add the user's profile or a permission set assigned to the user",
+    ),
+    _Entry(
+        Code.NOT_APPROVED,
+        70,
+        ("hasn't approved this consumer", "has not approved this consumer", "hasn't approved"),
+        "the user has not approved the app yet (user hasn't approved this consumer)",
+        "open the authorize URL once as this user and click Allow, or set the app's Permitted Users to "
+        "'Admin approved users are pre-authorized' and add the user's profile",
+    ),
+    _Entry(
+        Code.EXPIRED_ASSERTION,
+        60,
+        ("expired authorization code",),
+        "Salesforce says the signed assertion has expired",
+        "sync this machine's clock (NTP): its time is far off",
+    ),
+    _Entry(
+        Code.INVALID_ASSERTION,
+        50,
+        ("invalid assertion",),
+        "Salesforce could not verify the JWT: the key does not match the certificate on the app",
+        "upload the server.crt made with this key to the app (Use digital signatures / Enable JWT Bearer "
+        "Flow), and check that --client-id is that app's consumer key",
+    ),
+    _Entry(
+        Code.AUDIENCE_INVALID,
+        40,
+        ("audience is invalid", "audience validation failed"),
+        "Salesforce refused the JWT's audience: the login URL does not match the org",
+        "pass the org's My Domain login URL as --instance-url (sandboxes: --sandbox or "
+        "https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com)",
+    ),
+    _Entry(
+        Code.SERVER_ERROR,
+        30,
+        (
+            "error_http_",
+            "html error page",
+            "<html",
+            "<!doctype",
+            "data not available",
+            "maintenance",
+            "grant type not supported",
+            "unsupported_grant_type",
+            "service unavailable",
+        ),
+        "the login server answered with an error page instead of a token (maintenance, or not a Salesforce login host)",
+        "check --instance-url; if it is right, Salesforce may be in maintenance: retry later",
+    ),
+    _Entry(
+        Code.APP_NOT_INSTALLED,
+        21,
+        ("external client app is not installed", "app_not_found", "app must be installed"),
+        "the app is not installed in this org (or has not reached every Salesforce server yet)",
+        "create or install the External Client App in this org, use its My Domain as --instance-url, "
+        "and allow 2-10 minutes after creating or editing it",
+    ),
+    _Entry(
+        Code.CLIENT_ID_INVALID,
+        20,
+        ("client identifier invalid", "invalid_client_id"),
+        "Salesforce does not know this consumer key (client identifier invalid)",
+        "copy the Consumer Key again from the app (it belongs to one org: sandboxes need their own), "
+        "and allow 2-10 minutes after creating the app",
+    ),
+    _Entry(
+        Code.NETWORK,
+        0,
+        (
+            "fetch failed",
+            "enotfound",
+            "econnrefused",
+            "econnreset",
+            "etimedout",
+            "eai_again",
+            "getaddrinfo",
+            "self-signed certificate",
+            "self signed certificate",
+            "unable to get local issuer certificate",
+            "certificate has expired",
+            "socket hang up",
+            "operation was aborted",
+            "timed out",
+            "timeout",
+            "proxy",
+            "network",
+        ),
+        "could not reach the Salesforce login server",
+        "check the network, --instance-url, and proxy settings (set SFJWT_ORCH_KEEP_PROXY=1 to pass "
+        "HTTPS_PROXY to sf; for TLS interception set NODE_EXTRA_CA_CERTS, never disable TLS checks)",
+    ),
+)
 
 CATALOG_BY_CODE = _BY_CODE = {e.code: e for e in CATALOG}
 # An empty line is what sf keeps of an error reply that had no error_description (e.g. a 404).
-_EMPTY = _Entry(Code.SERVER_ERROR, 30, (), "the login server answered without an error description "
-                "(wrong host, or not a Salesforce login endpoint?)",
-                "check --instance-url: use https://login.salesforce.com, https://test.salesforce.com or the "
-                "org's My Domain")  # fmt: skip
-_UNKNOWN = _Entry(Code.UNKNOWN, 10, (), "sf could not log in, for a reason sfjwt-orch does not recognise",
-                  "read sf's message above; run sfjwt-orch doctor, and check Setup > Login History")
+_EMPTY = _Entry(
+    Code.SERVER_ERROR,
+    30,
+    (),
+    "the login server answered without an error description (wrong host, or not a Salesforce login endpoint?)",
+    "check --instance-url: use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain",
+)
+_UNKNOWN = _Entry(
+    Code.UNKNOWN,
+    10,
+    (),
+    "sf could not log in, for a reason sfjwt-orch does not recognise",
+    "read sf's message above; run sfjwt-orch doctor, and check Setup > Login History",
+)
 
 
 def _normalise(line: str) -> str:
@@ -324,15 +442,24 @@ def _load_json(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting is not sf's JSON either
         # Something (a Node warning, a plugin notice) printed before the document.
         start, end = text.find("{"), text.rfind("}")
         if 0 <= start < end:
             try:
                 return json.loads(text[start : end + 1])
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
         return None
+
+
+def _scrubbed(result: CommandResult) -> CommandResult:
+    """sf's output with tokens and key blocks removed *before* it is parsed and split into lines.
+
+    A PEM block that sf echoes in a multi-line message would otherwise be split into one line per
+    64 characters, and redact() cannot recognise a lone base64 line as part of a key.
+    """
+    return dataclasses.replace(result, stdout=redact(result.stdout), stderr=redact(result.stderr))
 
 
 def _excerpt(result: CommandResult) -> str:
@@ -377,6 +504,7 @@ def _parse_human(result: CommandResult) -> LoginSuccess | Diagnosis | None:
 
 
 def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
+    result = _scrubbed(result)
     failed = sf_failed(result, "sf org login jwt")
     if failed is not None:
         if failed.code is Code.SF_FAILED and not result.timed_out and result.returncode >= 0:
@@ -384,14 +512,18 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
         return failed
     doc = _load_json(result.stdout)
     if not isinstance(doc, dict):
-        return Diagnosis(Code.SF_FAILED, f"sf org login jwt printed unexpected JSON: {_excerpt(result)}",
-                         "check sf works: sf --version")  # fmt: skip
+        return Diagnosis(
+            Code.SF_FAILED,
+            f"sf org login jwt printed unexpected JSON: {_excerpt(result)}",
+            "check sf works: sf --version",
+        )
     res = doc.get("result")
     if doc.get("status") == 0 and result.returncode == 0 and isinstance(res, dict):
         org_id, username = res.get("orgId"), res.get("username")
         if not (isinstance(org_id, str) and isinstance(username, str)):
-            return Diagnosis(Code.SF_FAILED, "sf reported success without an org id or username",
-                             "check sf works: sf --version")  # fmt: skip
+            return Diagnosis(
+                Code.SF_FAILED, "sf reported success without an org id or username", "check sf works: sf --version"
+            )
         return LoginSuccess(
             username=username,
             org_id=org_id,
@@ -406,12 +538,18 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
     if name == "LightningDomain":
         return _diagnosis(_BY_CODE[Code.LIGHTNING_URL], (message,))
     if exit_code == 2 or name.endswith("FlagsError") or "FlagValidation" in name or name == "RequiredFlagsError":
-        return Diagnosis(Code.SF_FAILED, f"sf rejected the command line: {redact(message)[:200]}",
-                         "this sf may be too old or too new for sfjwt-orch: check sf --version")  # fmt: skip
+        return Diagnosis(
+            Code.SF_FAILED,
+            f"sf rejected the command line: {redact(message)[:200]}",
+            "this sf may be too old or too new for sfjwt-orch: check sf --version",
+        )
     if exit_code in (10, 20) and "Errors encountered" not in message:
         kind = "crashed (TypeError)" if exit_code == 10 else "hit a Salesforce internal error"
-        return Diagnosis(Code.SF_FAILED, f"sf {kind}: {redact(message)[:200] or _excerpt(result)}",
-                         "retry; if it persists, update sf: npm install -g @salesforce/cli")  # fmt: skip
+        return Diagnosis(
+            Code.SF_FAILED,
+            f"sf {kind}: {redact(message)[:200] or _excerpt(result)}",
+            "retry; if it persists, update sf: npm install -g @salesforce/cli",
+        )
     return classify_lines(attempt_lines(message))
 
 
@@ -428,6 +566,7 @@ class OrgDisplay:
 
 
 def parse_display(result: CommandResult) -> OrgDisplay | Diagnosis:
+    result = _scrubbed(result)
     failed = sf_failed(result, "sf org display")
     if failed is not None:
         return failed
@@ -435,8 +574,11 @@ def parse_display(result: CommandResult) -> OrgDisplay | Diagnosis:
     res = doc.get("result") if isinstance(doc, dict) else None
     if not (isinstance(doc, dict) and doc.get("status") == 0 and isinstance(res, dict)):
         message = str(doc.get("message") or "") if isinstance(doc, dict) else ""
-        return Diagnosis(Code.SF_FAILED, f"sf org display failed: {redact(message)[:200] or _excerpt(result)}",
-                         "log in again: sfjwt-orch login --alias NAME")  # fmt: skip
+        return Diagnosis(
+            Code.SF_FAILED,
+            f"sf org display failed: {redact(message)[:200] or _excerpt(result)}",
+            "log in again: sfjwt-orch login --alias NAME",
+        )
     status = str(res.get("connectedStatus") or "")
     return OrgDisplay(
         connected=status == "Connected",

@@ -193,8 +193,9 @@ def certificate_from_pem(text: str) -> CertificateInfo:
             validity = _children(_expect(tbs[offset + 3], _TAG_SEQUENCE, "validity"))
             if len(validity) != 2:
                 raise CertificateError("validity must hold notBefore and notAfter")
-            return CertificateInfo(public_key=key, sha256_fingerprint=hashlib.sha256(der).hexdigest().upper(),
-                                   not_after=_time(validity[1]))  # fmt: skip
+            return CertificateInfo(
+                public_key=key, sha256_fingerprint=hashlib.sha256(der).hexdigest().upper(), not_after=_time(validity[1])
+            )
         if label == "PUBLIC KEY":
             tag, spki, _ = _read_tlv(der, 0)
             if tag != _TAG_SEQUENCE:

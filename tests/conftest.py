@@ -12,9 +12,27 @@ from pathlib import Path
 import pytest
 
 _SCRUB_PREFIXES = ("SF_", "SFDX_", "SFJWT_ORCH_")
-_SCRUB = {"CI", "GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE", "CIRCLECI", "TF_BUILD", "JENKINS_URL", "BROWSER",
-          "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy", "NODE_OPTIONS",
-          "DISPLAY", "WAYLAND_DISPLAY", "NO_COLOR", "FORCE_COLOR"}  # fmt: skip
+_SCRUB = {
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "BUILDKITE",
+    "CIRCLECI",
+    "TF_BUILD",
+    "JENKINS_URL",
+    "BROWSER",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "NODE_OPTIONS",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "NO_COLOR",
+    "FORCE_COLOR",
+}
 
 
 @pytest.fixture(autouse=True)

@@ -28,8 +28,9 @@ class FakeRunner(Runner):
     def expect(self, match: Callable[[Sequence[str]], bool], stdout: str = "", rc: int = 0, stderr: str = "") -> None:
         self.stubs.append(Stub(match, CommandResult(("stub",), rc, stdout, stderr, 0.01)))
 
-    def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None,
-            cwd: str | None = None) -> CommandResult:  # fmt: skip
+    def run(
+        self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> CommandResult:
         if self.passthrough(argv):
             return Runner().run(argv, timeout=timeout, env=env, cwd=cwd)
         self.calls.append(tuple(argv))

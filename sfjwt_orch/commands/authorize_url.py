@@ -40,8 +40,9 @@ def run(
         raise usage("no client id", "pass --client-id (the app's consumer key)")
     url = approval.authorize_url(
         approval.check_instance_url(
-            approval.SANDBOX if sandbox else instance_url or (profile.instance_url if profile else "")
-            or approval.PRODUCTION
+            approval.SANDBOX
+            if sandbox
+            else instance_url or (profile.instance_url if profile else "") or approval.PRODUCTION
         ),
         approval.check_client_id(cid),
         approval.check_callback_url(

@@ -40,9 +40,12 @@ def run(
     ),
     bits: int = typer.Option(2048, "--bits", help="RSA key size for a new key."),
     days: int = typer.Option(365, "--days", help="Lifetime of a new certificate, in days."),
-    subject: str | None = typer.Option(None, "--subject", help='Subject of a new certificate. [default: "/CN=<alias>"]'),
+    subject: str | None = typer.Option(
+        None, "--subject", help='Subject of a new certificate. [default: "/CN=<alias>"]'
+    ),
     browser: bool | None = typer.Option(
-        None, "--browser/--no-browser",
+        None,
+        "--browser/--no-browser",
         help="Open the approval URL in a browser. [default: only for a person at a terminal with a display]",
         show_default=False,
     ),
@@ -54,13 +57,14 @@ def run(
     set_default_dev_hub: bool = typer.Option(False, "--set-default-dev-hub", help="Make it sf's default Dev Hub."),
     no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
     json: bool = json_option(),
-) -> None:  # fmt: skip
+) -> None:
     from sfjwt_orch import approval
     from sfjwt_orch.bootstrap import BootstrapRequest, bootstrap, next_steps
     from sfjwt_orch.commands._shared import check_wait
     from sfjwt_orch.console import Prompter
     from sfjwt_orch.errors import usage
     from sfjwt_orch.interactive import person_present, should_open_browser
+    from sfjwt_orch.keys import KeygenRequest, check_keygen_request
     from sfjwt_orch.locks import alias_lock
     from sfjwt_orch.paths import check_alias
 
@@ -72,6 +76,8 @@ def run(
         raise usage("--key-env and --key-file cannot be used together", "pass only one of them")
     can_prompt = person_present(deps.env, no_input)
     timeout, interval = check_wait(timeout, interval, can_prompt)
+    # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
+    check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
     request = BootstrapRequest(
         alias=alias,
         client_id=client_id,

@@ -36,35 +36,54 @@ def export(
         raise usage(f"--format {fmt!r} is not known", "use --format github, gitlab or env")
     profile = config.load(deps.paths, alias)
     if profile is None or not (profile.client_id and profile.username):
-        raise SfjwtError(Code.PROFILE_NOT_FOUND, f"no complete profile for alias {alias!r}",
-                         f"set it up first: sfjwt-orch bootstrap --alias {alias}")  # fmt: skip
+        raise SfjwtError(
+            Code.PROFILE_NOT_FOUND,
+            f"no complete profile for alias {alias!r}",
+            f"set it up first: sfjwt-orch bootstrap --alias {alias}",
+        )
     key_b64 = "<base64 of the key: run again with --include-key>"
     if include_key:
         try:
             key_b64 = base64.b64encode(Path(profile.key_file).read_bytes()).decode("ascii")
         except OSError as exc:
-            raise SfjwtError(Code.KEY_NOT_FOUND, f"cannot read {profile.key_file}: {exc.strerror}",
-                             f"sfjwt-orch doctor --alias {alias}") from None  # fmt: skip
-        deps.console.warn("The output below contains the PRIVATE KEY. Paste it into your CI secret store only; "
-                          "clear your terminal scrollback afterwards.")  # fmt: skip
-    values = {"SF_CLIENT_ID": profile.client_id, "SF_USERNAME": profile.username,
-              "SF_INSTANCE_URL": profile.instance_url or "https://login.salesforce.com", "SF_JWT_KEY": key_b64}  # fmt: skip
-    login = (f"sfjwt-orch login --alias {alias} --client-id \"$SF_CLIENT_ID\" --username \"$SF_USERNAME\" "
-             f"--instance-url \"$SF_INSTANCE_URL\" --key-env SF_JWT_KEY --json")  # fmt: skip
+            raise SfjwtError(
+                Code.KEY_NOT_FOUND,
+                f"cannot read {profile.key_file}: {exc.strerror}",
+                f"sfjwt-orch doctor --alias {alias}",
+            ) from None
+        deps.console.warn(
+            "The output below contains the PRIVATE KEY. Paste it into your CI secret store only; "
+            "clear your terminal scrollback afterwards."
+        )
+    values = {
+        "SF_CLIENT_ID": profile.client_id,
+        "SF_USERNAME": profile.username,
+        "SF_INSTANCE_URL": profile.instance_url or "https://login.salesforce.com",
+        "SF_JWT_KEY": key_b64,
+    }
+    login = (
+        f'sfjwt-orch login --alias {alias} --client-id "$SF_CLIENT_ID" --username "$SF_USERNAME" '
+        f'--instance-url "$SF_INSTANCE_URL" --key-env SF_JWT_KEY --json'
+    )
     install = "npm install --global @salesforce/cli && pip install sfjwt-orch"
     if fmt == "env":
         out = "".join(f"{k}={v}\n" for k, v in values.items())
     elif fmt == "github":
         secrets = "".join(f"#   {k} = {v}\n" for k, v in values.items())
         env = "".join(f"    {k}: ${{{{ secrets.{k} }}}}\n" for k in values)
-        out = (f"# Repository secrets (Settings > Secrets and variables > Actions):\n{secrets}"
-               f"- name: Log in to Salesforce ({alias})\n  env:\n{env}  run: |\n    {install}\n    {login}\n"
-               f"# At the end of the job:\n- name: Log out\n  if: always()\n"
-               f"  run: sfjwt-orch logout --alias {alias} --shred-key\n")  # fmt: skip
+        out = (
+            f"# Repository secrets (Settings > Secrets and variables > Actions):\n{secrets}"
+            f"- name: Log in to Salesforce ({alias})\n  env:\n{env}  run: |\n    {install}\n    {login}\n"
+            f"# At the end of the job:\n- name: Log out\n  if: always()\n"
+            f"  run: sfjwt-orch logout --alias {alias} --shred-key\n"
+        )
     else:
-        variables = "".join(f"#   {k} = {v}   (masked{', protected' if k == 'SF_JWT_KEY' else ''})\n"
-                            for k, v in values.items())  # fmt: skip
-        out = (f"# CI/CD variables (Settings > CI/CD > Variables):\n{variables}"
-               f"salesforce-login:\n  script:\n    - {install}\n    - {login}\n"
-               f"  after_script:\n    - sfjwt-orch logout --alias {alias} --shred-key\n")  # fmt: skip
+        variables = "".join(
+            f"#   {k} = {v}   (masked{', protected' if k == 'SF_JWT_KEY' else ''})\n" for k, v in values.items()
+        )
+        out = (
+            f"# CI/CD variables (Settings > CI/CD > Variables):\n{variables}"
+            f"salesforce-login:\n  script:\n    - {install}\n    - {login}\n"
+            f"  after_script:\n    - sfjwt-orch logout --alias {alias} --shred-key\n"
+        )
     typer.echo(out, nl=False)

@@ -37,7 +37,7 @@ def serve(
     json: bool = typer.Option(
         False, "--json", help="Print one line of JSON (url, apps, users) on stdout once serving."
     ),
-) -> None:  # fmt: skip
+) -> None:
     from sfjwt_orch import approval, config
     from sfjwt_orch.emulator import EmulatorError, demo_config, load_config, serve_forever
     from sfjwt_orch.errors import Code, SfjwtError, usage
@@ -60,12 +60,17 @@ def serve(
                 saved = config.load(deps.paths, alias)
                 cert = Path(saved.cert_file) if saved and saved.cert_file else deps.paths.key_dir(alias) / CERT_NAME
             if cert is None:
-                raise usage("no app to serve", "pass --alias NAME (after keygen), --cert server.crt or --app-config FILE")
+                raise usage(
+                    "no app to serve", "pass --alias NAME (after keygen), --cert server.crt or --app-config FILE"
+                )
             try:
                 pem = cert.read_text(encoding="utf-8")
             except OSError as exc:
-                raise SfjwtError(Code.CERT_INVALID, f"cannot read certificate {cert}: {exc.strerror}",
-                                 "make one first: sfjwt-orch keygen --alias NAME") from None  # fmt: skip
+                raise SfjwtError(
+                    Code.CERT_INVALID,
+                    f"cannot read certificate {cert}: {exc.strerror}",
+                    "make one first: sfjwt-orch keygen --alias NAME",
+                ) from None
             emu_config = demo_config(
                 pem,
                 username=approval.check_username(username),
@@ -82,16 +87,24 @@ def serve(
         ui = deps.console
         apps = emu_config.apps
         if json:
-            ui.emit_json({"ok": True, "url": emu.url,
-                          "apps": [{"name": a.name, "consumer_key": a.consumer_key, "policy": a.policy} for a in apps],
-                          "users": [u.username for u in emu_config.users]}, one_line=True)  # fmt: skip
+            ui.emit_json(
+                {
+                    "ok": True,
+                    "url": emu.url,
+                    "apps": [{"name": a.name, "consumer_key": a.consumer_key, "policy": a.policy} for a in apps],
+                    "users": [u.username for u in emu_config.users],
+                },
+                one_line=True,
+            )
         ui.success(f"Salesforce login emulator on {emu.url}  (Ctrl-C to stop)")
         for a in apps:
             ui.info(f"  app {a.name!r} ({a.policy}): consumer key {a.consumer_key}")
         ui.info(f"  users: {', '.join(u.username for u in emu_config.users)}")
         first = apps[0].consumer_key
-        ui.info(f"Try: sfjwt-orch login --alias emu --client-id {first} --username "
-                f"{emu_config.users[0].username} --instance-url {emu.url}")  # fmt: skip
+        ui.info(
+            f"Try: sfjwt-orch login --alias emu --client-id {first} --username "
+            f"{emu_config.users[0].username} --instance-url {emu.url}"
+        )
 
     try:
         serve_forever(emu_config, "127.0.0.1", port, on_ready=ready)

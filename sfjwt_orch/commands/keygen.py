@@ -39,14 +39,13 @@ def run(
 
     deps = make_deps()
     check_alias(alias)
-    target = (out_dir.expanduser().absolute() if out_dir else deps.paths.key_dir(alias))
+    target = out_dir.expanduser().absolute() if out_dir else deps.paths.key_dir(alias)
     request = keys.KeygenRequest(target, bits, days, subject or f"/CN={alias}", force)
     keys.check_keygen_request(request)
+    # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
+    saved = config.load(deps.paths, alias) or config.Profile(alias=alias)
     result = keys.keygen(request, openssl_for(deps))
-    profile = (config.load(deps.paths, alias) or config.Profile(alias=alias)).merged(
-        key_file=str(result.key_file), cert_file=str(result.cert_file)
-    )
-    config.save(deps.paths, profile)
+    config.save(deps.paths, saved.merged(key_file=str(result.key_file), cert_file=str(result.cert_file)))
     ui = deps.console
     ui.success(f"Private key:  {result.key_file} (mode 0600; keep it secret, keep it at this path)")
     ui.success(f"Certificate:  {result.cert_file}")

@@ -35,16 +35,20 @@ def run(
         None, "--instance-url", help="Login URL: My Domain or login host. [default: https://login.salesforce.com]"
     ),
     key_env: str | None = typer.Option(
-        None, "--key-env", help="Read the key from this environment variable (PEM, one-line PEM or base64); "
+        None,
+        "--key-env",
+        help="Read the key from this environment variable (PEM, one-line PEM or base64); "
         "it is written to the alias's key file, which sf re-reads at every token refresh.",
     ),
     sandbox: bool = typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com."),
     callback_url: str | None = typer.Option(
-        None, "--callback-url",
+        None,
+        "--callback-url",
         help="A callback URL of the app, used in the approval URL. [default: http://localhost:1717/OauthRedirect]",
     ),
     browser: bool | None = typer.Option(
-        None, "--browser/--no-browser",
+        None,
+        "--browser/--no-browser",
         help="Open the approval URL in a browser. [default: only for a person at a terminal with a display]",
         show_default=False,
     ),
@@ -57,7 +61,7 @@ def run(
         False, "--set-default-dev-hub", help="Make this org sf's default Dev Hub."
     ),
     json: bool = json_option(),
-) -> None:  # fmt: skip
+) -> None:
     from sfjwt_orch import approval, config, flows
     from sfjwt_orch.commands._shared import check_wait
     from sfjwt_orch.errors import Code, SfjwtError, usage
@@ -80,8 +84,9 @@ def run(
         key_file=str(key_file.expanduser().absolute()) if key_file else None,
         callback_url=callback_url,
     )
-    missing = [flag for flag, value in (("--client-id", profile.client_id), ("--username", profile.username))
-               if not value]  # fmt: skip
+    missing = [
+        flag for flag, value in (("--client-id", profile.client_id), ("--username", profile.username)) if not value
+    ]
     if missing:
         if saved is None:
             raise SfjwtError(

@@ -31,8 +31,11 @@ def sf_logout(alias: str, profile: Profile | None, deps: Deps) -> None:
     result = deps.runner.run(sf.logout_argv(exe, alias), timeout=sf.run_timeout(deps.env), env=env)
     failed = sf.sf_failed(result, "sf org logout")
     if failed is not None or result.returncode not in (0, 1):
-        raise SfjwtError(Code.SF_FAILED, failed.message if failed else "sf org logout failed",
-                         f"run it yourself: sf org logout --target-org {alias} --no-prompt")  # fmt: skip
+        raise SfjwtError(
+            Code.SF_FAILED,
+            failed.message if failed else "sf org logout failed",
+            f"run it yourself: sf org logout --target-org {alias} --no-prompt",
+        )
 
 
 def run(
@@ -54,8 +57,11 @@ def run(
         sf_logout(alias, profile, deps)
         if shred_key:
             key = Path(profile.key_file) if profile and profile.key_file else deps.paths.key_dir(alias) / keys.KEY_NAME
-            users = [a for a in config.list_aliases(deps.paths)
-                     if a != alias and (p := config.load(deps.paths, a)) and p.key_file == str(key)]  # fmt: skip
+            users = [
+                a
+                for a in config.list_aliases(deps.paths)
+                if a != alias and (p := config.load(deps.paths, a)) and p.key_file == str(key)
+            ]
             if users:
                 deps.console.warn(f"kept {key}: profile(s) {', '.join(users)} use it")
             else:

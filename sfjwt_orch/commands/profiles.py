@@ -43,12 +43,16 @@ def show(alias: str = typer.Argument(..., help="The alias."), json: bool = json_
 def remove(
     alias: str = typer.Argument(..., help="The alias."),
     logout: bool | None = typer.Option(
-        None, "--logout/--no-logout", help="Also run sf org logout for the alias. [default: ask at a terminal, else no]",
+        None,
+        "--logout/--no-logout",
+        help="Also run sf org logout for the alias. [default: ask at a terminal, else no]",
         show_default=False,
     ),
-    delete_key: bool = typer.Option(False, "--delete-key", help="Also delete the key and certificate (never one another profile uses)."),
+    delete_key: bool = typer.Option(
+        False, "--delete-key", help="Also delete the key and certificate (never one another profile uses)."
+    ),
     json: bool = json_option(),
-) -> None:  # fmt: skip
+) -> None:
     from pathlib import Path
 
     from sfjwt_orch import config, keys

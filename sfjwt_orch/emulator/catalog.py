@@ -29,16 +29,12 @@ class TokenOutcome:
 
 _OUTCOMES = (
     TokenOutcome("client_id_invalid", 400, "invalid_client_id", "client identifier invalid"),
-    TokenOutcome(
-        "app_not_installed", 400, "app_not_found", "External client app is not installed in this org"
-    ),
+    TokenOutcome("app_not_installed", 400, "app_not_found", "External client app is not installed in this org"),
     TokenOutcome("invalid_assertion", 400, "invalid_grant", "invalid assertion"),
     TokenOutcome("audience_invalid", 400, "invalid_grant", "audience is invalid"),
     TokenOutcome("expired", 400, "invalid_grant", "expired authorization code"),
     TokenOutcome("not_approved", 400, "invalid_grant", "user hasn't approved this consumer"),
-    TokenOutcome(
-        "not_admin_approved", 400, "invalid_app_access", "user is not admin approved to access this app"
-    ),
+    TokenOutcome("not_admin_approved", 400, "invalid_app_access", "user is not admin approved to access this app"),
     TokenOutcome("inactive_user", 400, "inactive_user", "User is inactive"),
     TokenOutcome("inactive_org", 400, "inactive_org", "Org is locked, closed, or suspended"),
     TokenOutcome("rate_limited", 400, "rate_limit_exceeded", "Number of logins exceeded"),
@@ -49,9 +45,7 @@ _OUTCOMES = (
     TokenOutcome("ip_restricted", 400, "invalid_grant", "IP restricted or invalid login hours"),
     TokenOutcome("app_not_installed_connected", 400, "invalid_client", "app must be installed into org"),
     TokenOutcome("maintenance", 503, "maintenance", "Salesforce is down for maintenance", json_body=False),
-    TokenOutcome(
-        "server_error", 500, "server_error", "An internal server error has occurred", json_body=False
-    ),
+    TokenOutcome("server_error", 500, "server_error", "An internal server error has occurred", json_body=False),
 )
 
 TOKEN_OUTCOMES: Mapping[str, TokenOutcome] = MappingProxyType({o.key: o for o in _OUTCOMES})

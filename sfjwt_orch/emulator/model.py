@@ -50,8 +50,9 @@ from pathlib import Path
 from typing import Any, Literal, cast, get_args
 from urllib.parse import urlsplit
 
-from .catalog import TOKEN_OUTCOMES
 from sfjwt_orch.x509 import CertificateError, certificate_from_pem
+
+from .catalog import TOKEN_OUTCOMES
 
 Policy = Literal["self-authorize", "admin-approved"]
 POLICIES: tuple[str, ...] = get_args(Policy)
@@ -214,13 +215,9 @@ def _is_url(text: str, schemes: Iterable[str] | None = None) -> bool:
 
 def validate_switches(switches: Switches, source: str = "emulator config", where: str = "switches") -> None:
     if not math.isfinite(switches.slow_token_seconds) or switches.slow_token_seconds < 0:
-        raise _fail(
-            source, f"{where}.slow_token_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 2.5"
-        )
+        raise _fail(source, f"{where}.slow_token_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 2.5")
     if switches.rate_limit_after is not None and switches.rate_limit_after < 0:
-        raise _fail(
-            source, f"{where}.rate_limit_after", "must be null or an integer >= 0", "use null for no limit"
-        )
+        raise _fail(source, f"{where}.rate_limit_after", "must be null or an integer >= 0", "use null for no limit")
     for i, key in enumerate(switches.fail_next):
         if key not in TOKEN_OUTCOMES:
             raise _fail(
@@ -247,9 +244,7 @@ def validate_config(config: EmulatorConfig, source: str = "emulator config") -> 
             raise _fail(source, f"org.{name}", "must not be empty", "give it a short text value")
 
     if not config.users:
-        raise _fail(
-            source, "users", "the org needs at least one user", f"add {{'username': {DEMO_USERNAME!r}, ...}}"
-        )
+        raise _fail(source, "users", "the org needs at least one user", f"add {{'username': {DEMO_USERNAME!r}, ...}}")
     seen_names: set[str] = set()
     seen_ids: set[str] = set()
     for i, user in enumerate(config.users):
@@ -276,9 +271,7 @@ def validate_config(config: EmulatorConfig, source: str = "emulator config") -> 
                 f"use e.g. {DEMO_USER_ID!r}",
             )
         if user.user_id in seen_ids:
-            raise _fail(
-                source, f"{where}.user_id", f"{user.user_id!r} appears twice", "user ids are unique per org"
-            )
+            raise _fail(source, f"{where}.user_id", f"{user.user_id!r} appears twice", "user ids are unique per org")
         seen_names.add(user.username.casefold())
         seen_ids.add(user.user_id)
 
@@ -462,9 +455,7 @@ def switches_from_mapping(
     return result
 
 
-def config_from_mapping(
-    raw: object, source: str = "emulator config", base_dir: Path | None = None
-) -> EmulatorConfig:
+def config_from_mapping(raw: object, source: str = "emulator config", base_dir: Path | None = None) -> EmulatorConfig:
     """Build and validate a config from parsed JSON. Certificate paths resolve against ``base_dir``."""
     base_dir = base_dir or Path.cwd()
     top = _Reader(raw, "", source)
@@ -607,6 +598,4 @@ def switches_to_mapping(switches: Switches) -> dict[str, Any]:
 
 def with_switches(config: EmulatorConfig, **changes: Any) -> EmulatorConfig:
     """A copy of ``config`` with some switches changed, checked like the JSON file's ``switches``."""
-    return replace(
-        config, switches=switches_from_mapping(changes, "with_switches", "switches", base=config.switches)
-    )
+    return replace(config, switches=switches_from_mapping(changes, "with_switches", "switches", base=config.switches))

@@ -82,17 +82,14 @@ def maintenance_page() -> bytes:
     # An HTML body, not JSON: jsforce then reports ERROR_HTTP_503 with this text, as for the real thing.
     return message_page(
         "Down for Maintenance",
-        "Salesforce is down for maintenance. This service is temporarily unavailable; "
-        "please try again later.",
+        "Salesforce is down for maintenance. This service is temporarily unavailable; please try again later.",
         # Unstyled: sf prints the whole body as the error line, so every byte shows up in its output.
         styled=False,
     )
 
 
 def server_error_page() -> bytes:
-    return message_page(
-        "Error", "An internal server error has occurred. Please try again later.", styled=False
-    )
+    return message_page("Error", "An internal server error has occurred. Please try again later.", styled=False)
 
 
 # --------------------------------------------------------------------------- REST bodies
@@ -152,9 +149,7 @@ def rest_error(error_code: str, message: str) -> list[dict[str, str]]:
     return [{"message": message, "errorCode": error_code}]
 
 
-_QUERY_RE = re.compile(
-    r"^SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+(?P<rest>.*))?$", re.I | re.S
-)
+_QUERY_RE = re.compile(r"^SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+(?P<rest>.*))?$", re.I | re.S)
 
 
 def _organization_fields(org: Org) -> Mapping[str, Any]:

@@ -39,6 +39,8 @@ from types import FrameType, MappingProxyType, TracebackType
 from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sfjwt_orch.x509 import certificate_from_pem
+
 from . import pages
 from .catalog import (
     AUTHORIZE_BAD_RESPONSE_TYPE,
@@ -65,7 +67,6 @@ from .model import (
     switches_to_mapping,
     validate_config,
 )
-from sfjwt_orch.x509 import certificate_from_pem
 
 Clock = Callable[[], float]
 
@@ -190,9 +191,7 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
 
 
 def _redirect(location: str, outcome: str = OK, **kw: Any) -> _Reply:
-    return _Reply(
-        status=302, body=b"", content_type=_HTML, headers=(("Location", location),), outcome=outcome, **kw
-    )
+    return _Reply(status=302, body=b"", content_type=_HTML, headers=(("Location", location),), outcome=outcome, **kw)
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -365,15 +364,11 @@ class Emulator:
     def approve(self, client_id: str, username: str, *, refresh_token: bool = True) -> Approval:
         """Record that ``username`` approved the app, as clicking Allow does."""
         if self.config.find_app(client_id) is None:
-            raise EmulatorError(
-                f"no app with consumer key {client_id!r}", "use a consumer key from the config"
-            )
+            raise EmulatorError(f"no app with consumer key {client_id!r}", "use a consumer key from the config")
         with self._lock:
             user = self._users.get(username.casefold())
             if user is None:
-                raise EmulatorError(
-                    f"no user {username!r} in the emulated org", "use a username from the config"
-                )
+                raise EmulatorError(f"no user {username!r} in the emulated org", "use a username from the config")
             approval = Approval(client_id=client_id, username=user.username, refresh_token=refresh_token)
             key = (client_id, user.username.casefold())
             previous = self._approvals.get(key)
@@ -382,17 +377,13 @@ class Emulator:
                 self._approvals[key] = approval
             return self._approvals[key]
 
-    def update_user(
-        self, username: str, *, active: bool | None = None, preauthorized: bool | None = None
-    ) -> User:
+    def update_user(self, username: str, *, active: bool | None = None, preauthorized: bool | None = None) -> User:
         """Flip a user's active / pre-authorized flags while running (e.g. "the admin assigned the
         permission set")."""
         with self._lock:
             user = self._users.get(username.casefold())
             if user is None:
-                raise EmulatorError(
-                    f"no user {username!r} in the emulated org", "use a username from the config"
-                )
+                raise EmulatorError(f"no user {username!r} in the emulated org", "use a username from the config")
             if active is not None:
                 user = replace(user, active=active)
             if preauthorized is not None:
@@ -655,9 +646,7 @@ class Emulator:
 
     def _authorize(self, req: _Incoming) -> _Reply:
         if req.method != "GET":
-            return _html_reply(
-                405, pages.message_page("Method Not Allowed", "Use GET."), outcome="method_not_allowed"
-            )
+            return _html_reply(405, pages.message_page("Method Not Allowed", "Use GET."), outcome="method_not_allowed")
         q = req.query
         app, unavailable = self._lookup_app(q.get("client_id", ""))
         if app is None:
@@ -711,9 +700,7 @@ class Emulator:
 
     def _decision(self, req: _Incoming) -> _Reply:
         if req.method != "POST":
-            return _html_reply(
-                405, pages.message_page("Method Not Allowed", "Use POST."), outcome="method_not_allowed"
-            )
+            return _html_reply(405, pages.message_page("Method Not Allowed", "Use POST."), outcome="method_not_allowed")
         form = _form(req.body)
         request_id = form.get("request_id", "")
         with self._lock:
@@ -722,9 +709,7 @@ class Emulator:
         if pending is None:
             return _html_reply(
                 400,
-                pages.message_page(
-                    "Request Expired", "This approval request is unknown or was already answered."
-                ),
+                pages.message_page("Request Expired", "This approval request is unknown or was already answered."),
                 outcome="unknown_request",
                 params=recorded,
             )
@@ -764,9 +749,7 @@ class Emulator:
             user = self._users.get(username.casefold())
         if app is None or user is None:
             outcome = TOKEN_OUTCOMES["client_id_invalid" if app is None else "not_approved"]
-            return _html_reply(
-                400, pages.oauth_error_page(outcome.error, outcome.description), outcome=outcome.key
-            )
+            return _html_reply(400, pages.oauth_error_page(outcome.error, outcome.description), outcome=outcome.key)
         if app.policy == "admin-approved" and not user.preauthorized:
             return self._redirect_error(pending.redirect_uri, pending.state, AUTHORIZE_NOT_ADMIN_APPROVED)
         self.approve(app.consumer_key, user.username, refresh_token=pending.refresh_token)
@@ -781,9 +764,7 @@ class Emulator:
         params = {"error": error, "error_description": description}
         if state is not None:
             params["state"] = state
-        return _redirect(
-            _with_query(redirect_uri, params), outcome=error, error=error, error_description=description
-        )
+        return _redirect(_with_query(redirect_uri, params), outcome=error, error=error, error_description=description)
 
     # ----------------------------------------------------------------- REST API
 
@@ -893,13 +874,9 @@ class Emulator:
                 return _json_reply(200, self.state(), **quiet)
             if action == "tokens" and self._expose_tokens:
                 return _json_reply(200, {"tokens": list(self.issued_tokens)}, **quiet)
-            return _json_reply(
-                404, {"error": "unknown control endpoint", "fix": "see GET /__emulator/state"}, **quiet
-            )
+            return _json_reply(404, {"error": "unknown control endpoint", "fix": "see GET /__emulator/state"}, **quiet)
         if req.method != "POST" or action not in ("approve", "config", "user"):
-            return _json_reply(
-                404, {"error": "unknown control endpoint", "fix": "see GET /__emulator/state"}, **quiet
-            )
+            return _json_reply(404, {"error": "unknown control endpoint", "fix": "see GET /__emulator/state"}, **quiet)
         # Requiring JSON keeps a web page in a browser from driving the emulator with a plain form
         # post (a cross-origin application/json request needs a CORS preflight, which we never grant).
         if not req.headers.get("content-type", "").lower().startswith("application/json"):

@@ -13,6 +13,7 @@ Only loopback URLs are visited: this is for the offline emulator, never a real o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import urllib.error
@@ -64,10 +65,8 @@ def _open(url: str, data: bytes | None = None) -> tuple[int, str, str]:
 
 def _follow(location: str) -> None:
     """Visit the callback as the browser would; nothing listening there is fine (the approval is stored)."""
-    try:
+    with contextlib.suppress(urllib.error.URLError, OSError):
         _open(location)
-    except (urllib.error.URLError, OSError):
-        pass
 
 
 def visit(url: str, *, allow: bool = True) -> str:
@@ -112,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RuntimeError, ValueError, OSError) as exc:
         print(f"visitor: {exc}", file=sys.stderr)
         return 1
-    print(f"visitor: {'allowed' if not args.deny else 'denied'}; redirected to {location.split('?')[0]}", file=sys.stderr)
+    print(
+        f"visitor: {'allowed' if not args.deny else 'denied'}; redirected to {location.split('?')[0]}", file=sys.stderr
+    )
     return 0
 
 

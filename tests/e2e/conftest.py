@@ -35,9 +35,18 @@ pytestmark = pytest.mark.e2e
 
 def _sf_version(sf: str) -> str:
     try:
-        out = subprocess.run([sf, "--version"], capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "SF_DISABLE_AUTOUPDATE": "true", "SF_SKIP_NEW_VERSION_CHECK": "true",
-                                  "SF_DISABLE_TELEMETRY": "true"}).stdout  # fmt: skip
+        out = subprocess.run(
+            [sf, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                **os.environ,
+                "SF_DISABLE_AUTOUPDATE": "true",
+                "SF_SKIP_NEW_VERSION_CHECK": "true",
+                "SF_DISABLE_TELEMETRY": "true",
+            },
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return out.strip()
@@ -69,8 +78,26 @@ class KeyPair:
 def make_keypair(directory: Path) -> KeyPair:
     directory.mkdir(parents=True, exist_ok=True)
     key, cert = directory / "server.key", directory / "server.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "30", "-subj", "/CN=e2e"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=e2e",
+        ],
+        check=True,
+        capture_output=True,
+    )
     key.chmod(0o600)
     return KeyPair(key, cert)
 
@@ -86,9 +113,13 @@ def other_keypair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
 
 
 def base_env(home: Path, sf: str, guard_log: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SF_", "SFDX_", "SFJWT_ORCH_")) and k not in
-           ("CI", "BROWSER", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NODE_OPTIONS", "DISPLAY")}  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SF_", "SFDX_", "SFJWT_ORCH_"))
+        and k
+        not in ("CI", "BROWSER", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NODE_OPTIONS", "DISPLAY")
+    }
     env.update(
         HOME=str(home),
         PATH=f"{Path(sf).parent}{os.pathsep}{env.get('PATH', '')}",
@@ -120,13 +151,29 @@ def guard_canary(sf_exe: str, keypair: KeyPair, tmp_path_factory: pytest.TempPat
     (tmp / "home").mkdir()
     with Emulator(demo_config(keypair.cert_pem)).start() as emu:
         result = subprocess.run(
-            [sf_exe, "org", "login", "jwt", "--client-id", "CANARY_UNKNOWN_CLIENT_ID_123", "--jwt-key-file",
-             str(keypair.key), "--username", "dev@example.com", "--instance-url", emu.url, "--json"],
-            env=base_env(tmp / "home", sf_exe, log), capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sf_exe,
+                "org",
+                "login",
+                "jwt",
+                "--client-id",
+                "CANARY_UNKNOWN_CLIENT_ID_123",
+                "--jwt-key-file",
+                str(keypair.key),
+                "--username",
+                "dev@example.com",
+                "--instance-url",
+                emu.url,
+                "--json",
+            ],
+            env=base_env(tmp / "home", sf_exe, log),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         seen_by_emulator = len(emu.token_requests)
     blocked = {entry.get("host") for entry in read_guard_log(log)}
-    if result.returncode != 1 or not REAL_HOSTS <= blocked or seen_by_emulator == 0:
+    if result.returncode != 1 or not blocked >= REAL_HOSTS or seen_by_emulator == 0:
         pytest.exit(
             f"loopback guard canary failed (rc={result.returncode}, blocked={sorted(h for h in blocked if h)}, "
             f"emulator saw {seen_by_emulator} token requests): refusing to run sf where it could reach the network",
@@ -162,8 +209,14 @@ class E2E:
         return emu
 
     def cli(self, *args: str, timeout: float = 180, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "sfjwt_orch", *args], env={**self.env, **extra},
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "sfjwt_orch", *args],
+            env={**self.env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def sf_json(self, *args: str) -> dict[str, Any]:
         result = subprocess.run([self.sf, *args, "--json"], env=self.env, capture_output=True, text=True, timeout=120)
@@ -174,7 +227,7 @@ class E2E:
 
     def assert_fallbacks_blocked(self) -> None:
         """sf's attempts at the real Salesforce hosts were answered locally, never sent."""
-        assert REAL_HOSTS <= self.blocked_hosts(), read_guard_log(self.guard_log)
+        assert self.blocked_hosts() >= REAL_HOSTS, read_guard_log(self.guard_log)
 
 
 @pytest.fixture
@@ -202,9 +255,28 @@ def free_port() -> int:
 LoginArgs = Callable[..., list[str]]
 
 
-def login_args(emu: Emulator, key: Path, alias: str = "e2e", username: str = "dev@example.com",
-               client_id: str | None = None, *extra: str) -> list[str]:  # fmt: skip
+def login_args(
+    emu: Emulator,
+    key: Path,
+    alias: str = "e2e",
+    username: str = "dev@example.com",
+    client_id: str | None = None,
+    *extra: str,
+) -> list[str]:
     from sfjwt_orch.emulator import DEMO_CONSUMER_KEY
 
-    return ["login", "--alias", alias, "--client-id", client_id or DEMO_CONSUMER_KEY, "--username", username,
-            "--key-file", str(key), "--instance-url", emu.url, "--json", *extra]  # fmt: skip
+    return [
+        "login",
+        "--alias",
+        alias,
+        "--client-id",
+        client_id or DEMO_CONSUMER_KEY,
+        "--username",
+        username,
+        "--key-file",
+        str(key),
+        "--instance-url",
+        emu.url,
+        "--json",
+        *extra,
+    ]

@@ -58,7 +58,10 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     assert doc["ok"] is False and doc["error"]["code"] == "USAGE"
     assert "--client-id and --username" in doc["error"]["message"]
     assert [(s["name"], s["status"]) for s in doc["steps"]] == [
-        ("Tools", "done"), ("Key and certificate", "done"), ("The app in Salesforce", "failed")]  # fmt: skip
+        ("Tools", "done"),
+        ("Key and certificate", "done"),
+        ("The app in Salesforce", "failed"),
+    ]
     key, cert = key_dir(e2e, alias) / "server.key", key_dir(e2e, alias) / "server.crt"
     assert key.stat().st_mode & 0o777 == 0o600 and cert.is_file()
     key_before, cert_before = file_state(key), file_state(cert)
@@ -72,9 +75,14 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     assert doc["ok"] is True and doc["error"] is None
     assert doc["org_id"] == DEMO_ORG_ID and doc["attempts"] == 1
     assert [s["name"] for s in doc["steps"]] == STEPS
-    assert step_statuses(doc) == {"Tools": "done", "Key and certificate": "skipped",
-                                  "The app in Salesforce": "skipped", "Login": "done", "Verify": "done",
-                                  "Save": "done"}  # fmt: skip
+    assert step_statuses(doc) == {
+        "Tools": "done",
+        "Key and certificate": "skipped",
+        "The app in Salesforce": "skipped",
+        "Login": "done",
+        "Verify": "done",
+        "Save": "done",
+    }
     verify = next(s for s in doc["steps"] if s["name"] == "Verify")
     assert "Connected" in verify["detail"] and "default org" in verify["detail"]
     assert (file_state(key), file_state(cert)) == (key_before, cert_before), "run 1's key was not reused"
@@ -89,9 +97,14 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     assert third.returncode == 0, third.stderr
     doc = json.loads(third.stdout)
     assert doc["ok"] is True and doc["org_id"] == DEMO_ORG_ID
-    assert step_statuses(doc) == {"Tools": "done", "Key and certificate": "skipped",
-                                  "The app in Salesforce": "skipped", "Login": "skipped", "Verify": "done",
-                                  "Save": "done"}  # fmt: skip
+    assert step_statuses(doc) == {
+        "Tools": "done",
+        "Key and certificate": "skipped",
+        "The app in Salesforce": "skipped",
+        "Login": "skipped",
+        "Verify": "done",
+        "Save": "done",
+    }
     assert (file_state(key), file_state(cert)) == (key_before, cert_before)
     assert len(emu.token_requests) == 1, "a rerun must not log in again"
     assert profile_file(e2e, alias).read_text() == profile_text
@@ -103,8 +116,14 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
 
 def spawn_bootstrap(e2e: E2E, *args: str, log: io.StringIO) -> pexpect.spawn:
     env = {**e2e.env, "TERM": "xterm-256color"}
-    child = pexpect.spawn(sys.executable, ["-m", "sfjwt_orch", "bootstrap", *args], env=env, encoding="utf-8",
-                          timeout=60, dimensions=(50, 200))  # fmt: skip
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sfjwt_orch", "bootstrap", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(50, 200),
+    )
     child.logfile_read = log
     return child
 
@@ -161,11 +180,15 @@ def test_interactive_bootstrap_reasks_and_resumes_after_ctrl_c_and_a_closed_term
     child.expect(r"is not a Salesforce username")
     child.expect(r"\? Username to log in as")
     child.sendline(DEMO_USERNAME)
-    child.expect(r"\? Login URL: 1\) https://login\.salesforce\.com  2\) https://test\.salesforce\.com  "
-                 r"or your My Domain URL \[1\]: ")  # fmt: skip
+    child.expect(
+        r"\? Login URL: 1\) https://login\.salesforce\.com  2\) https://test\.salesforce\.com  "
+        r"or your My Domain URL \[1\]: "
+    )
     child.sendline("https://acme.lightning.force.com")
-    child.expect(r"is a Lightning domain; sf refuses those: use the My Domain login URL instead: "
-                 r"https://acme\.my\.salesforce\.com")  # fmt: skip
+    child.expect(
+        r"is a Lightning domain; sf refuses those: use the My Domain login URL instead: "
+        r"https://acme\.my\.salesforce\.com"
+    )
     child.expect(r"\? Login URL")
     child.sendline(emu.url)
     child.expect(r"Verify: Connected: org " + DEMO_ORG_ID)
@@ -202,9 +225,21 @@ def test_login_key_env_accepts_each_encoding_and_writes_a_durable_0600_key(e2e: 
     value = ENCODINGS[encoding](pem)
     emu = e2e.emulator()
     alias = "kenv"
-    result = e2e.cli("login", "--alias", alias, "--client-id", DEMO_CONSUMER_KEY, "--username",
-                     DEMO_USERNAME, "--instance-url", emu.url, "--key-env", "SF_JWT_KEY", "--json",
-                     SF_JWT_KEY=value)  # fmt: skip
+    result = e2e.cli(
+        "login",
+        "--alias",
+        alias,
+        "--client-id",
+        DEMO_CONSUMER_KEY,
+        "--username",
+        DEMO_USERNAME,
+        "--instance-url",
+        emu.url,
+        "--key-env",
+        "SF_JWT_KEY",
+        "--json",
+        SF_JWT_KEY=value,
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["ok"] is True and doc["org_id"] == DEMO_ORG_ID
@@ -226,7 +261,7 @@ def _truncated(pem: str) -> str:
 BROKEN = {
     "no-end-line": (lambda pem, cert: pem.split("-----END")[0], "no complete -----BEGIN/END----- block"),
     "mangled-body": (lambda pem, cert: pem.replace(pem_body(pem)[100:110], "%%%%%%%%%%"), "not base64"),
-    "truncated-body": (lambda pem, cert: _truncated(pem), "openssl cannot read it"),
+    "truncated-body": (lambda pem, cert: _truncated(pem), "not a usable RSA private key"),
     "base64-of-junk": (lambda pem, cert: base64.b64encode(b"hello, no key").decode(), "not of a PEM key"),
     "certificate-not-key": (lambda pem, cert: one_line(cert), "this is a certificate"),
 }
@@ -237,12 +272,25 @@ def test_login_key_env_refuses_a_broken_key_before_sf_and_writes_nothing(e2e: E2
     make, reason = BROKEN[case]
     value = make(e2e.keypair.key.read_text(), e2e.keypair.cert_pem)
     emu = e2e.emulator()
-    result = e2e.cli("login", "--alias", "broken", "--client-id", DEMO_CONSUMER_KEY, "--username",
-                     DEMO_USERNAME, "--instance-url", emu.url, "--key-env", "SF_JWT_KEY", "--json",
-                     SF_JWT_KEY=value)  # fmt: skip
+    result = e2e.cli(
+        "login",
+        "--alias",
+        "broken",
+        "--client-id",
+        DEMO_CONSUMER_KEY,
+        "--username",
+        DEMO_USERNAME,
+        "--instance-url",
+        emu.url,
+        "--key-env",
+        "SF_JWT_KEY",
+        "--json",
+        SF_JWT_KEY=value,
+    )
     assert result.returncode == 2, result.stderr
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "KEY_INVALID" and reason in error["message"], error
+    assert ".tmp-" not in error["message"], "name the variable, not a temp file the user never sees"
     assert error["fix"]
     assert not key_dir(e2e, "broken").exists(), "a refused key must leave no key folder behind"
     assert not profile_file(e2e, "broken").exists()
@@ -253,8 +301,21 @@ def test_bootstrap_key_env_broken_then_good_then_broken_never_touches_the_good_k
     alias = "pipeline"
     pem = e2e.keypair.key.read_text()
     emu = e2e.emulator()
-    args = ["bootstrap", "--alias", alias, "--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME,
-            "--instance-url", emu.url, "--key-env", "SF_JWT_KEY", "--no-input", "--json"]  # fmt: skip
+    args = [
+        "bootstrap",
+        "--alias",
+        alias,
+        "--client-id",
+        DEMO_CONSUMER_KEY,
+        "--username",
+        DEMO_USERNAME,
+        "--instance-url",
+        emu.url,
+        "--key-env",
+        "SF_JWT_KEY",
+        "--no-input",
+        "--json",
+    ]
     folder = key_dir(e2e, alias)
 
     broken = e2e.cli(*args, SF_JWT_KEY=pem.replace(pem_body(pem)[200:208], "~~~~~~~~"))

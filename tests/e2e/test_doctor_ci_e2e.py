@@ -14,8 +14,17 @@ from typing import Any
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME, Emulator, User, demo_config
 from tests.e2e.conftest import E2E, KeyPair, login_args
 
-HEALTHY = ["sf", "openssl", "profile", "key permissions", "key", "key matches certificate",
-           "certificate expiry", "instance URL", "sf login"]  # fmt: skip
+HEALTHY = [
+    "sf",
+    "openssl",
+    "profile",
+    "key permissions",
+    "key",
+    "key matches certificate",
+    "certificate expiry",
+    "instance URL",
+    "sf login",
+]
 
 
 def profile_file(e2e: E2E, alias: str) -> Path:
@@ -40,12 +49,36 @@ def expired_cert_for(key: Path, out: Path) -> None:
         "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
         "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
     )
-    subprocess.run(["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr"],
-                   cwd=ca, check=True, capture_output=True)  # fmt: skip
-    subprocess.run(["openssl", "ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", str(key),
-                    "-in", "r.csr", "-out", str(out), "-startdate", "20200101000000Z",
-                    "-enddate", "20200102000000Z", "-notext"],
-                   cwd=ca, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr"],
+        cwd=ca,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-selfsign",
+            "-keyfile",
+            str(key),
+            "-in",
+            "r.csr",
+            "-out",
+            str(out),
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200102000000Z",
+            "-notext",
+        ],
+        cwd=ca,
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
@@ -56,8 +89,18 @@ def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
     assert made.returncode == 0, made.stderr
     key, cert = Path(json.loads(made.stdout)["key_file"]), Path(json.loads(made.stdout)["cert_file"])
     emu = e2e.emulator(cert_pem=cert.read_text())
-    login = e2e.cli("login", "--alias", "doc", "--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME,
-                    "--instance-url", emu.url, "--json")  # fmt: skip
+    login = e2e.cli(
+        "login",
+        "--alias",
+        "doc",
+        "--client-id",
+        DEMO_CONSUMER_KEY,
+        "--username",
+        DEMO_USERNAME,
+        "--instance-url",
+        emu.url,
+        "--json",
+    )
     assert login.returncode == 0, login.stderr
 
     rc, checks, stderr = doctor(e2e, "doc")
@@ -100,8 +143,9 @@ def sf_aliases(e2e: E2E) -> set[str]:
 def test_profiles_list_show_remove_never_deletes_a_key_another_profile_uses(e2e: E2E) -> None:
     # Two users of one org (sf keeps one login per username, so one alias each), one shared key file.
     config = demo_config(e2e.keypair.cert_pem)
-    config = dataclasses.replace(config, users=(*config.users, User("ops@example.com", "005000000000002AAA",
-                                                                     preauthorized=True)))  # fmt: skip
+    config = dataclasses.replace(
+        config, users=(*config.users, User("ops@example.com", "005000000000002AAA", preauthorized=True))
+    )
     emu = Emulator(config).start()
     e2e.emulators.append(emu)
     key = e2e.keypair.key
@@ -167,9 +211,11 @@ def test_ci_export_formats_then_a_key_env_login_with_them_and_logout_shreds_the_
     assert "sfjwt-orch logout --alias hub --shred-key" in outputs["github"]
     assert "salesforce-login:" in outputs["gitlab"] and "after_script:" in outputs["gitlab"]
     assert "SF_JWT_KEY = <base64" in outputs["gitlab"] and "(masked, protected)" in outputs["gitlab"]
-    assert outputs["env"].splitlines()[:3] == [f"SF_CLIENT_ID={DEMO_CONSUMER_KEY}",
-                                               f"SF_USERNAME={DEMO_USERNAME}",
-                                               f"SF_INSTANCE_URL={emu.url}"]  # fmt: skip
+    assert outputs["env"].splitlines()[:3] == [
+        f"SF_CLIENT_ID={DEMO_CONSUMER_KEY}",
+        f"SF_USERNAME={DEMO_USERNAME}",
+        f"SF_INSTANCE_URL={emu.url}",
+    ]
     bad = e2e.cli("ci", "export", "hub", "--format", "jenkins")
     assert bad.returncode == 2 and "--format 'jenkins' is not known" in bad.stderr
 
@@ -182,9 +228,22 @@ def test_ci_export_formats_then_a_key_env_login_with_them_and_logout_shreds_the_
     assert f"SF_JWT_KEY = {values['SF_JWT_KEY']}" in github_key
 
     # The pipeline: the exported values as its environment, the exported command, CI=true.
-    job = e2e.cli("login", "--alias", "ci-job", "--client-id", values["SF_CLIENT_ID"], "--username",
-                  values["SF_USERNAME"], "--instance-url", values["SF_INSTANCE_URL"],
-                  "--key-env", "SF_JWT_KEY", "--json", CI="true", **values)  # fmt: skip
+    job = e2e.cli(
+        "login",
+        "--alias",
+        "ci-job",
+        "--client-id",
+        values["SF_CLIENT_ID"],
+        "--username",
+        values["SF_USERNAME"],
+        "--instance-url",
+        values["SF_INSTANCE_URL"],
+        "--key-env",
+        "SF_JWT_KEY",
+        "--json",
+        CI="true",
+        **values,
+    )
     assert job.returncode == 0, job.stderr
     assert json.loads(job.stdout)["org_id"] == DEMO_ORG_ID
     job_key = Path(e2e.env["SFJWT_ORCH_DATA_DIR"]) / "keys" / "ci-job" / "server.key"

@@ -42,11 +42,29 @@ ALIAS = "e2e"
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s+at \S.*:\d+:\d+\)?$", re.MULTILINE)
 
 
-def login_argv(emu_url: str, key: Path, *extra: str, client_id: str = DEMO_CONSUMER_KEY,
-               username: str = DEMO_USERNAME, alias: str = ALIAS, json_out: bool = True,
-               ) -> list[str]:  # fmt: skip
-    argv = ["login", "--alias", alias, "--client-id", client_id, "--username", username,
-            "--key-file", str(key), "--instance-url", emu_url, *extra]  # fmt: skip
+def login_argv(
+    emu_url: str,
+    key: Path,
+    *extra: str,
+    client_id: str = DEMO_CONSUMER_KEY,
+    username: str = DEMO_USERNAME,
+    alias: str = ALIAS,
+    json_out: bool = True,
+) -> list[str]:
+    argv = [
+        "login",
+        "--alias",
+        alias,
+        "--client-id",
+        client_id,
+        "--username",
+        username,
+        "--key-file",
+        str(key),
+        "--instance-url",
+        emu_url,
+        *extra,
+    ]
     return [*argv, "--json"] if json_out else argv
 
 
@@ -85,10 +103,11 @@ def _browser_login(
     visits = e2e.tmp / "visits.log"
     started = time.monotonic()
     result = e2e.cli(
-        *login_argv(emu.url, e2e.keypair.key, "--callback-url", callback, "--browser", "--timeout", "60",
-                    "--interval", "5"),
+        *login_argv(
+            emu.url, e2e.keypair.key, "--callback-url", callback, "--browser", "--timeout", "60", "--interval", "5"
+        ),
         BROWSER=" ".join([VISITOR, *visitor_flags, "--log", str(visits)]),
-    )  # fmt: skip
+    )
     return emu, result, visits, time.monotonic() - started, callback
 
 
@@ -142,9 +161,7 @@ def test_deny_in_browser_ends_the_wait_promptly(e2e: E2E) -> None:
 
 
 def _inactive_user(config: EmulatorConfig) -> EmulatorConfig:
-    return dataclasses.replace(
-        config, users=tuple(dataclasses.replace(u, active=False) for u in config.users)
-    )
+    return dataclasses.replace(config, users=tuple(dataclasses.replace(u, active=False) for u in config.users))
 
 
 def _inactive_org(config: EmulatorConfig) -> EmulatorConfig:
@@ -180,34 +197,55 @@ def _forced(key: str, code: str, *, also: tuple[str, ...] = ()) -> Case:
 
 
 CASES = [
-    Case("unknown-consumer-key", "CLIENT_ID_INVALID", 3, frozenset({"client_id_invalid"}),
-         client_id="3MVG9NoSuchAppInThisOrg000000000000000000"),
-    Case("key-not-matching-certificate", "INVALID_ASSERTION", 3, frozenset({"invalid_assertion"}),
-         other_key=True),
-    Case("admin-approved-user-not-preauthorized", "NOT_ADMIN_APPROVED", 3,
-         frozenset({"not_admin_approved", "audience_invalid"}), emulator={"preauthorized": False}),
-    Case("self-authorize-no-wait", "NOT_APPROVED", 4, frozenset({"not_approved", "audience_invalid"}),
-         emulator={"policy": "self-authorize"}),
-    Case("inactive-user", "INACTIVE_USER", 3, frozenset({"inactive_user", "audience_invalid"}),
-         tweak=_inactive_user),
-    Case("inactive-org", "INACTIVE_ORG", 3, frozenset({"inactive_org", "audience_invalid"}),
-         tweak=_inactive_org),
-    Case("rate-limited", "RATE_LIMITED", 3, frozenset({"rate_limited"}),
-         switches={"rate_limit_after": 0}),
-    Case("maintenance-html-503", "SERVER_ERROR", 3, frozenset({"maintenance"}),
-         switches={"maintenance": True}),
+    Case(
+        "unknown-consumer-key",
+        "CLIENT_ID_INVALID",
+        3,
+        frozenset({"client_id_invalid"}),
+        client_id="3MVG9NoSuchAppInThisOrg000000000000000000",
+    ),
+    Case("key-not-matching-certificate", "INVALID_ASSERTION", 3, frozenset({"invalid_assertion"}), other_key=True),
+    Case(
+        "admin-approved-user-not-preauthorized",
+        "NOT_ADMIN_APPROVED",
+        3,
+        frozenset({"not_admin_approved", "audience_invalid"}),
+        emulator={"preauthorized": False},
+    ),
+    Case(
+        "self-authorize-no-wait",
+        "NOT_APPROVED",
+        4,
+        frozenset({"not_approved", "audience_invalid"}),
+        emulator={"policy": "self-authorize"},
+    ),
+    Case("inactive-user", "INACTIVE_USER", 3, frozenset({"inactive_user", "audience_invalid"}), tweak=_inactive_user),
+    Case("inactive-org", "INACTIVE_ORG", 3, frozenset({"inactive_org", "audience_invalid"}), tweak=_inactive_org),
+    Case("rate-limited", "RATE_LIMITED", 3, frozenset({"rate_limited"}), switches={"rate_limit_after": 0}),
+    Case("maintenance-html-503", "SERVER_ERROR", 3, frozenset({"maintenance"}), switches={"maintenance": True}),
     # The first attempt's aud is the emulator's own URL, which it always accepts: that one is forced.
-    Case("audience", "AUDIENCE_INVALID", 3, frozenset({"audience_invalid"}), tweak=_my_domain_only,
-         switches={"fail_next": ["audience_invalid"]}),
+    Case(
+        "audience",
+        "AUDIENCE_INVALID",
+        3,
+        frozenset({"audience_invalid"}),
+        tweak=_my_domain_only,
+        switches={"fail_next": ["audience_invalid"]},
+    ),
     _forced("expired", "EXPIRED_ASSERTION"),
     _forced("authentication_failure", "AUTH_FAILURE"),
     _forced("ip_restricted", "IP_RESTRICTED"),
     _forced("app_not_installed_connected", "APP_NOT_INSTALLED"),
     # An External Client App that has not propagated yet answers app_not_found by itself.
-    Case("eca-not-installed", "APP_NOT_INSTALLED", 3, frozenset({"app_not_installed"}),
-         emulator={"propagation_seconds": 3600}),
+    Case(
+        "eca-not-installed",
+        "APP_NOT_INSTALLED",
+        3,
+        frozenset({"app_not_installed"}),
+        emulator={"propagation_seconds": 3600},
+    ),
     Case("dead-port", "NETWORK", 3, frozenset(), dead_port=True),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -229,9 +267,7 @@ def test_each_refusal_is_classified(e2e: E2E, case: Case, other_keypair: Any) ->
     assert "fix:" in result.stderr
     assert not TRACEBACK.search(output(result)), output(result)
     if case.code == "NOT_APPROVED":
-        assert doc["approval_url"] == authorize_url(
-            emu.url, DEMO_CONSUMER_KEY, "http://localhost:1717/OauthRedirect"
-        )
+        assert doc["approval_url"] == authorize_url(emu.url, DEMO_CONSUMER_KEY, "http://localhost:1717/OauthRedirect")
         assert doc["approval_url"] in result.stderr  # printed for the person, too
     else:
         assert doc["approval_url"] is None
@@ -272,12 +308,8 @@ def test_set_default_dev_hub_on_a_dev_hub_org(e2e: E2E) -> None:
     assert token.outcome == "ok"
     assert_good_jwt(token, emu)
     # sf asked the org whether it is a Dev Hub (a ScratchOrgInfo query) with the session it got.
-    queries = [
-        r for r in emu.requests if r.path.endswith("/query") and "ScratchOrgInfo" in r.query.get("q", "")
-    ]
-    assert queries and all(
-        r.status == 200 and r.headers.get("authorization", "").endswith("<valid>") for r in queries
-    )
+    queries = [r for r in emu.requests if r.path.endswith("/query") and "ScratchOrgInfo" in r.query.get("q", "")]
+    assert queries and all(r.status == 200 and r.headers.get("authorization", "").endswith("<valid>") for r in queries)
     hub = e2e.sf_json("config", "get", "target-dev-hub")
     assert [(e["name"], e["value"]) for e in hub["result"]] == [("target-dev-hub", ALIAS)]
 
@@ -288,16 +320,32 @@ def test_set_default_dev_hub_on_a_dev_hub_org(e2e: E2E) -> None:
 def _spawn(e2e: E2E, argv: list[str]) -> pexpect.spawn:
     env = {**e2e.env, "TERM": "xterm-256color"}
     return pexpect.spawn(
-        sys.executable, ["-m", "sfjwt_orch", *argv], env=env, cwd=str(e2e.tmp), dimensions=(40, 200),
-        encoding="utf-8", codec_errors="replace", timeout=60,
-    )  # fmt: skip
+        sys.executable,
+        ["-m", "sfjwt_orch", *argv],
+        env=env,
+        cwd=str(e2e.tmp),
+        dimensions=(40, 200),
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=60,
+    )
 
 
 def test_person_at_terminal_approves_while_it_waits(e2e: E2E) -> None:
     callback = f"http://localhost:{free_port()}/OauthRedirect"
     emu = e2e.emulator(policy="self-authorize", callback_urls=(callback,))
-    argv = login_argv(emu.url, e2e.keypair.key, "--callback-url", callback, "--no-browser", "--timeout", "60",
-                      "--interval", "5", json_out=False)  # fmt: skip
+    argv = login_argv(
+        emu.url,
+        e2e.keypair.key,
+        "--callback-url",
+        callback,
+        "--no-browser",
+        "--timeout",
+        "60",
+        "--interval",
+        "5",
+        json_out=False,
+    )
     child = _spawn(e2e, argv)
     try:
         child.expect_exact(authorize_url(emu.url, DEMO_CONSUMER_KEY, callback))
@@ -320,8 +368,18 @@ def test_ctrl_c_while_waiting_exits_130_and_frees_the_callback_port(e2e: E2E) ->
     port = free_port()
     callback = f"http://localhost:{port}/OauthRedirect"
     emu = e2e.emulator(policy="self-authorize", callback_urls=(callback,))
-    argv = login_argv(emu.url, e2e.keypair.key, "--callback-url", callback, "--no-browser",
-                      "--timeout", "120", "--interval", "30", json_out=False)  # fmt: skip
+    argv = login_argv(
+        emu.url,
+        e2e.keypair.key,
+        "--callback-url",
+        callback,
+        "--no-browser",
+        "--timeout",
+        "120",
+        "--interval",
+        "30",
+        json_out=False,
+    )
     child = _spawn(e2e, argv)
     try:
         child.expect("next try in")
@@ -369,8 +427,13 @@ def test_no_token_or_key_material_in_anything_printed(e2e: E2E) -> None:
     for request in emu.token_requests:
         assert_good_jwt(request, emu)
     # The needle is real: sf itself, asked directly with secrets shown, prints the stored token.
-    raw = subprocess.run([e2e.sf, "org", "display", "--target-org", ALIAS, "--json"], env={**e2e.env, **show},
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    raw = subprocess.run(
+        [e2e.sf, "org", "display", "--target-org", ALIAS, "--json"],
+        env={**e2e.env, **show},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert json.loads(raw.stdout)["result"]["connectedStatus"] == "Connected"
     assert any(token in raw.stdout for token in tokens), "sf did not show the token: the scan proves nothing"
     body = [line for line in key.read_text().splitlines() if line and not line.startswith("-----")]

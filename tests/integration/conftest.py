@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from tests.integration.keymaterial import KeySet
+from tests.integration.keymaterial import build as build_keyset
+
 HERE = Path(__file__).parent
 SF_OUT = HERE.parent / "data" / "sf-outputs"
 
@@ -45,8 +48,12 @@ class Cli:
         env = {**self.env, **extra_env}
         return subprocess.run(
             [sys.executable, "-m", "sfjwt_orch", *args],
-            env=env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
 
 def _script(path: Path, body: str) -> None:
@@ -58,8 +65,8 @@ def _script(path: Path, body: str) -> None:
 def cli(tmp_path: Path, isolated_env: dict[str, Path]) -> Cli:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    _script(bin_dir / "sf", f"#!/bin/sh\nexec {sys.executable} {HERE / 'fake_sf.py'} \"$@\"\n")
-    _script(bin_dir / "fake-browser", f"#!/bin/sh\necho \"$1\" >> {tmp_path / 'browser.log'}\n")
+    _script(bin_dir / "sf", f'#!/bin/sh\nexec {sys.executable} {HERE / "fake_sf.py"} "$@"\n')
+    _script(bin_dir / "fake-browser", f'#!/bin/sh\necho "$1" >> {tmp_path / "browser.log"}\n')
     openssl = subprocess.run(["sh", "-c", "command -v openssl"], capture_output=True, text=True).stdout.strip()
     os.symlink(openssl, bin_dir / "openssl")
     env = dict(os.environ)
@@ -87,7 +94,24 @@ LoginArgs = Callable[..., list[str]]
 @pytest.fixture
 def login_args(key_file: Path) -> LoginArgs:
     def build(*extra: str) -> list[str]:
-        return ["login", "--alias", "hub", "--client-id", "3MVG9CLIENTID1234567", "--username", "user@example.com",
-                "--instance-url", "https://acme.my.salesforce.com", "--json", *extra]  # fmt: skip
+        return [
+            "login",
+            "--alias",
+            "hub",
+            "--client-id",
+            "3MVG9CLIENTID1234567",
+            "--username",
+            "user@example.com",
+            "--instance-url",
+            "https://acme.my.salesforce.com",
+            "--json",
+            *extra,
+        ]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def keyset(tmp_path_factory: pytest.TempPathFactory) -> KeySet:
+    """Keys and certificates of every shape, made once with the real openssl (tests copy them)."""
+    return build_keyset(tmp_path_factory.mktemp("keyset"))

@@ -17,10 +17,25 @@ from tests.integration.conftest import Cli
 def test_serve_prints_url_and_key_serves_and_stops_on_ctrl_c(cli: Cli) -> None:
     assert cli.run("keygen", "--alias", "rehearsal").returncode == 0
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sfjwt_orch", "emulator", "serve", "--alias", "rehearsal", "--port", "0",
-         "--policy", "self-authorize", "--json"],
-        env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "sfjwt_orch",
+            "emulator",
+            "serve",
+            "--alias",
+            "rehearsal",
+            "--port",
+            "0",
+            "--policy",
+            "self-authorize",
+            "--json",
+        ],
+        env=cli.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         doc = json.loads(proc.stdout.readline())

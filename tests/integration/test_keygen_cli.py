@@ -12,8 +12,9 @@ from tests.integration.conftest import Cli
 
 
 def modulus(kind: str, path: Path) -> str:
-    return subprocess.run(["openssl", kind, "-in", str(path), "-noout", "-modulus"], capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["openssl", kind, "-in", str(path), "-noout", "-modulus"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def mode(path: Path) -> int:
@@ -28,8 +29,16 @@ def test_keygen_writes_a_private_matching_pair(cli: Cli) -> None:
     assert key.name == "server.key" and cert.name == "server.crt" and key.parent == cert.parent
     assert mode(key) == 0o600 and mode(key.parent) == 0o700
     assert modulus("rsa", key) == modulus("x509", cert)
-    fingerprint = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
-                                 capture_output=True, text=True, check=True).stdout.split("=")[1].strip()  # fmt: skip
+    fingerprint = (
+        subprocess.run(
+            ["openssl", "x509", "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.split("=")[1]
+        .strip()
+    )
     assert doc["fingerprint_sha256"] == fingerprint
     not_after = datetime.fromisoformat(doc["not_after"])
     assert abs(not_after - (datetime.now(UTC) + timedelta(days=30))) < timedelta(hours=1)
@@ -56,8 +65,12 @@ def test_keygen_out_dir_and_subject(cli: Cli) -> None:
     out = cli.tmp / "keys-here"
     result = cli.run("keygen", "--alias", "ci", "--out-dir", str(out), "--subject", "/CN=ci/O=Acme", "--bits", "3072")
     assert result.returncode == 0, result.stderr
-    text = subprocess.run(["openssl", "x509", "-in", str(out / "server.crt"), "-noout", "-subject", "-text"],
-                          capture_output=True, text=True, check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["openssl", "x509", "-in", str(out / "server.crt"), "-noout", "-subject", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "CN = ci" in text and "O = Acme" in text and "3072 bit" in text
     assert mode(out) == 0o700 and mode(out / "server.key") == 0o600
 

@@ -17,8 +17,9 @@ SUCCESS = {"stdout": sf_output("success.login.stdout"), "rc": 0}
 
 def test_not_approved_twice_then_success(cli: Cli, login_args: LoginArgs) -> None:
     cli.scenario(NOT_APPROVED, NOT_APPROVED, SUCCESS)
-    result = cli.run(*login_args("--timeout", "30", "--interval", "0.5", "--browser"),
-                     BROWSER=str(cli.bin / "fake-browser"))  # fmt: skip
+    result = cli.run(
+        *login_args("--timeout", "30", "--interval", "0.5", "--browser"), BROWSER=str(cli.bin / "fake-browser")
+    )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)  # exactly one JSON document on stdout
     assert doc["ok"] is True and doc["attempts"] == 3 and doc["org_id"] == "00D000000000001AAA"
@@ -63,7 +64,7 @@ def test_each_outcome_has_its_code_and_exit_code(
     assert result.returncode == exit_code, result.stderr
     doc = json.loads(result.stdout)
     assert doc["ok"] is False and doc["error"]["code"] == code and doc["error"]["fix"]
-    assert f"error: " in result.stderr and "Traceback" not in result.stderr
+    assert "error: " in result.stderr and "Traceback" not in result.stderr
     assert len(cli.sf_calls()) == 1
 
 

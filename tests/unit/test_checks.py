@@ -100,15 +100,19 @@ PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n"
         ("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "certificate"),
         ("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n", "public key"),
         ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n", "passphrase"),
-        ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: x\n\nMIIB\n-----END RSA PRIVATE KEY-----\n",
-         "passphrase"),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: x\n\nMIIB\n-----END RSA PRIVATE KEY-----\n",
+            "passphrase",
+        ),
         ("-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n", "EC key"),
         ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n", "OpenSSH"),
-        ("-----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC BKcwggSjAgEAAoIBAQC7 -----END PRIVATE KEY-----",
-         "line breaks"),
+        (
+            "-----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC BKcwggSjAgEAAoIBAQC7 -----END PRIVATE KEY-----",
+            "line breaks",
+        ),
         ("just some text", "no PEM"),
     ],
-)  # fmt: skip
+)
 def test_pem_problems(text: str, words: str) -> None:
     problem = openssl.pem_problem(text)
     assert problem is not None and words in problem
@@ -117,8 +121,12 @@ def test_pem_problems(text: str, words: str) -> None:
 @pytest.mark.parametrize("kind", ["PRIVATE KEY", "RSA PRIVATE KEY"])
 def test_pem_plausible_keys_pass(kind: str) -> None:
     assert openssl.pem_problem(f"-----BEGIN {kind}-----\n{PEM_BODY}-----END {kind}-----\n") is None
-    assert openssl.pem_problem(f"-----BEGIN {kind}-----\r\n{PEM_BODY.replace(chr(10), chr(13) + chr(10))}"
-                               f"-----END {kind}-----\r\n") is None  # fmt: skip
+    assert (
+        openssl.pem_problem(
+            f"-----BEGIN {kind}-----\r\n{PEM_BODY.replace(chr(10), chr(13) + chr(10))}-----END {kind}-----\r\n"
+        )
+        is None
+    )
 
 
 @pytest.mark.parametrize("subject", ["CN=x", "/CN", "", "/=x"])
@@ -140,11 +148,21 @@ def test_redact_tokens_keys_and_json_fields() -> None:
 
 
 def test_every_code_has_a_documented_exit_code() -> None:
-    expected = {Code.NOT_APPROVED: Exit.NOT_APPROVED, Code.SF_NOT_FOUND: Exit.TOOL, Code.OPENSSL_NOT_FOUND: Exit.TOOL,
-                Code.SF_FAILED: Exit.TOOL, Code.KEY_INVALID: Exit.USAGE, Code.KEY_NOT_FOUND: Exit.USAGE,
-                Code.LIGHTNING_URL: Exit.USAGE, Code.USAGE: Exit.USAGE, Code.INTERRUPTED: Exit.INTERRUPTED,
-                Code.INTERNAL: Exit.UNEXPECTED, Code.NETWORK: Exit.REFUSED, Code.CLIENT_ID_INVALID: Exit.REFUSED,
-                Code.UNKNOWN: Exit.REFUSED}  # fmt: skip
+    expected = {
+        Code.NOT_APPROVED: Exit.NOT_APPROVED,
+        Code.SF_NOT_FOUND: Exit.TOOL,
+        Code.OPENSSL_NOT_FOUND: Exit.TOOL,
+        Code.SF_FAILED: Exit.TOOL,
+        Code.KEY_INVALID: Exit.USAGE,
+        Code.KEY_NOT_FOUND: Exit.USAGE,
+        Code.LIGHTNING_URL: Exit.USAGE,
+        Code.USAGE: Exit.USAGE,
+        Code.INTERRUPTED: Exit.INTERRUPTED,
+        Code.INTERNAL: Exit.UNEXPECTED,
+        Code.NETWORK: Exit.REFUSED,
+        Code.CLIENT_ID_INVALID: Exit.REFUSED,
+        Code.UNKNOWN: Exit.REFUSED,
+    }
     for code, exit_code in expected.items():
         assert exit_code_for(code) is exit_code
     assert {int(exit_code_for(c)) for c in Code} <= {0, 1, 2, 3, 4, 5, 130}
@@ -184,9 +202,15 @@ def test_corrupt_profile_names_file_and_line_and_is_left_alone(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("env", "ci"),
-    [({}, False), ({"CI": "true"}, True), ({"CI": "false"}, False), ({"GITHUB_ACTIONS": "true"}, True),
-     ({"JENKINS_URL": "http://j"}, True), ({"CI": "0"}, False)],
-)  # fmt: skip
+    [
+        ({}, False),
+        ({"CI": "true"}, True),
+        ({"CI": "false"}, False),
+        ({"GITHUB_ACTIONS": "true"}, True),
+        ({"JENKINS_URL": "http://j"}, True),
+        ({"CI": "0"}, False),
+    ],
+)
 def test_ci_detection(env: dict[str, str], ci: bool) -> None:
     assert interactive.is_ci(env) is ci
 
@@ -206,10 +230,32 @@ def test_read_cert_matches_openssl(tmp_path: Path, days: int) -> None:
     from sfjwt_orch.keys import read_cert
 
     key, cert = tmp_path / "k", tmp_path / "c"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", str(days), "-subj", "/CN=t"], check=True, capture_output=True)  # fmt: skip
-    out = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-enddate", "-fingerprint", "-sha256",
-                          "-modulus"], check=True, capture_output=True, text=True).stdout  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            str(days),
+            "-subj",
+            "/CN=t",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    out = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-enddate", "-fingerprint", "-sha256", "-modulus"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     fields = dict(line.split("=", 1) for line in out.splitlines())
     info = read_cert(cert)
     end = datetime.strptime(" ".join(fields["notAfter"].split()), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
@@ -243,8 +289,9 @@ def test_private_key_modulus_matches_openssl(argv: list[str], bits: int) -> None
     from sfjwt_orch.x509 import private_key_modulus
 
     pem = subprocess.run(["openssl", *argv], check=True, capture_output=True, text=True).stdout
-    modulus = subprocess.run(["openssl", "rsa", "-noout", "-modulus"], input=pem, check=True, capture_output=True,
-                             text=True).stdout.split("=")[1]  # fmt: skip
+    modulus = subprocess.run(
+        ["openssl", "rsa", "-noout", "-modulus"], input=pem, check=True, capture_output=True, text=True
+    ).stdout.split("=")[1]
     assert private_key_modulus(pem) == int(modulus, 16)
     assert private_key_modulus(pem).bit_length() == bits
 
@@ -254,8 +301,12 @@ def test_private_key_modulus_refuses_ec_keys() -> None:
 
     from sfjwt_orch.x509 import KeyFormatError, private_key_modulus
 
-    pem = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-                         check=True, capture_output=True, text=True).stdout  # fmt: skip
+    pem = subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert "BEGIN PRIVATE KEY" in pem
     with pytest.raises(KeyFormatError, match="not an RSA key"):
         private_key_modulus(pem)

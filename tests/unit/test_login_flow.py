@@ -10,10 +10,10 @@ from typing import Any, cast
 import pytest
 
 from sfjwt_orch import config, flows
+from sfjwt_orch.callback import Callback
 from sfjwt_orch.console import Console
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.paths import Paths
-from sfjwt_orch.callback import Callback
 from tests.fakes import FakeClock, FakeListener, FakeRunner, RecordingConsole
 
 DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
@@ -46,17 +46,32 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
     paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
     env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
     listeners: list[FakeListener] = []
-    deps = flows.Deps(runner, env, cast(Console, console), paths, clock=clock, sleep=clock.sleep,
-                      listen=lambda url: None)  # polling unless a test installs a listener
-    return {"listeners": listeners, "runner": runner, "clock": clock, "console": console, "deps": deps, "paths": paths, "sf": str(sf)}
+    deps = flows.Deps(
+        runner, env, cast(Console, console), paths, clock=clock, sleep=clock.sleep, listen=lambda url: None
+    )  # polling unless a test installs a listener
+    return {
+        "listeners": listeners,
+        "runner": runner,
+        "clock": clock,
+        "console": console,
+        "deps": deps,
+        "paths": paths,
+        "sf": str(sf),
+    }
 
 
 def request(key_file: Path, **overrides: Any) -> flows.LoginRequest:
     values: dict[str, Any] = dict(
-        alias="hub", client_id="3MVG9CLIENTID1234567", username="user@example.com", key_file=key_file,
-        instance_url="https://acme.my.salesforce.com", callback_url="http://localhost:1717/OauthRedirect",
-        open_browser=True, timeout=600.0, interval=5.0,
-    )  # fmt: skip
+        alias="hub",
+        client_id="3MVG9CLIENTID1234567",
+        username="user@example.com",
+        key_file=key_file,
+        instance_url="https://acme.my.salesforce.com",
+        callback_url="http://localhost:1717/OauthRedirect",
+        open_browser=True,
+        timeout=600.0,
+        interval=5.0,
+    )
     values.update(overrides)
     return flows.LoginRequest(**values)
 
@@ -81,8 +96,11 @@ def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) 
     assert argv[argv.index("--jwt-key-file") + 1] == str(key_file)
     saved = config.load(world["paths"], "hub")
     assert saved is not None
-    assert (saved.client_id, saved.username, saved.org_id) == ("3MVG9CLIENTID1234567", "user@example.com",
-                                                                "00D000000000001AAA")  # fmt: skip
+    assert (saved.client_id, saved.username, saved.org_id) == (
+        "3MVG9CLIENTID1234567",
+        "user@example.com",
+        "00D000000000001AAA",
+    )
 
 
 def test_url_printed_before_browser_and_failure_to_open_is_survived(world: dict[str, Any], key_file: Path) -> None:
@@ -177,10 +195,17 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
     world["runner"].expect(is_login, SUCCESS, 0)
     doc = flows.login(request(key_file), world["deps"]).to_json()
     assert json.loads(json.dumps(doc)) == {
-        "ok": True, "alias": "hub", "username": "user@example.com", "org_id": "00D000000000001AAA",
-        "instance_url": "http://127.0.0.1:8555", "login_url": "http://127.0.0.1:8555/", "is_dev_hub": False,
-        "attempts": 1, "approval_url": None, "error": None,
-    }  # fmt: skip
+        "ok": True,
+        "alias": "hub",
+        "username": "user@example.com",
+        "org_id": "00D000000000001AAA",
+        "instance_url": "http://127.0.0.1:8555",
+        "login_url": "http://127.0.0.1:8555/",
+        "is_dev_hub": False,
+        "attempts": 1,
+        "approval_url": None,
+        "error": None,
+    }
 
 
 def _with_listener(world: dict[str, Any], hits: dict[int, object]) -> FakeListener:
@@ -205,8 +230,9 @@ def test_approval_callback_retries_at_once(world: dict[str, Any], key_file: Path
     ("error", "code", "exit_code"),
     [("access_denied", Code.NOT_APPROVED, 4), ("OAUTH_APP_ACCESS_DENIED", Code.NOT_ADMIN_APPROVED, 3)],
 )
-def test_deny_in_the_browser_ends_the_wait(world: dict[str, Any], key_file: Path, error: str, code: Code,
-                                           exit_code: int) -> None:  # fmt: skip
+def test_deny_in_the_browser_ends_the_wait(
+    world: dict[str, Any], key_file: Path, error: str, code: Code, exit_code: int
+) -> None:
     runner: FakeRunner = world["runner"]
     runner.expect(is_login, NOT_APPROVED, 1)
     listener = _with_listener(world, {1: Callback(approved=False, error=error)})

@@ -91,7 +91,9 @@ def test_real_success_human() -> None:
 
 
 def _wrapped(lines: list[str], *, legacy: bool = False) -> str:
-    prefix = "We encountered a JSON web token error, which is likely not an issue with Salesforce CLI. Here’s the error: "
+    prefix = (
+        "We encountered a JSON web token error, which is likely not an issue with Salesforce CLI. Here’s the error: "
+    )
     inner = "Error authenticating with JWT.\nErrors encountered:\n" + "\n".join(lines)
     return prefix + (inner if legacy else "JwtAuthError::" + inner)
 
@@ -109,8 +111,10 @@ def _failure(message: str, name: str = "JwtGrantError", exit_code: int = 1) -> C
     ("lines", "code"),
     [
         # The org's own answer beats the noise from sf's fall-back hosts.
-        (["user hasn't approved this consumer", "client identifier invalid", "client identifier invalid"],
-         Code.NOT_APPROVED),
+        (
+            ["user hasn't approved this consumer", "client identifier invalid", "client identifier invalid"],
+            Code.NOT_APPROVED,
+        ),
         (["client identifier invalid", "fetch failed", "user hasn’t approved this consumer"], Code.NOT_APPROVED),
         (["audience is invalid  [audience=x login=y]", "client identifier invalid"], Code.AUDIENCE_INVALID),
         (["invalid assertion", "audience is invalid  [audience=x login=y]"], Code.INVALID_ASSERTION),
@@ -123,8 +127,10 @@ def _failure(message: str, name: str = "JwtGrantError", exit_code: int = 1) -> C
         (["Org is locked, closed, or suspended"], Code.INACTIVE_ORG),
         (["authentication failure", "client identifier invalid"], Code.AUTH_FAILURE),
         (["Number of logins exceeded", "fetch failed"], Code.RATE_LIMITED),
-        (["fetch failed", "request to https://x/services/oauth2/token failed, reason: getaddrinfo ENOTFOUND x"],
-         Code.NETWORK),
+        (
+            ["fetch failed", "request to https://x/services/oauth2/token failed, reason: getaddrinfo ENOTFOUND x"],
+            Code.NETWORK,
+        ),
         (["self-signed certificate in certificate chain"] * 3, Code.NETWORK),
         (["<html><body>Down for maintenance</body></html>", "fetch failed"], Code.SERVER_ERROR),
         (["ERROR_HTTP_503", "client identifier invalid"], Code.SERVER_ERROR),
@@ -133,7 +139,7 @@ def _failure(message: str, name: str = "JwtGrantError", exit_code: int = 1) -> C
         (['"alg" parameter for "ec" key type must be one of: ES256, ES384, ES512.'] * 5, Code.KEY_INVALID),
         (["something nobody has seen before", "fetch failed"], Code.UNKNOWN),
     ],
-)  # fmt: skip
+)
 def test_mixed_lines_report_the_deepest_stage(lines: list[str], code: Code) -> None:
     outcome = sf.parse_login(_failure(_wrapped(lines)))
     assert isinstance(outcome, sf.Diagnosis)
@@ -149,14 +155,22 @@ def test_no_lines_at_all_is_unknown() -> None:
     [
         (_wrapped(["user hasn't approved this consumer", "client identifier invalid"], legacy=True), Code.NOT_APPROVED),
         ("Error authenticating with JWT config due to: user hasn't approved this consumer", Code.NOT_APPROVED),
-        ("ERROR running force:auth:jwt:grant: This org appears to have a problem with its OAuth configuration. "
-         "Reason: invalid_grant - invalid assertion", Code.INVALID_ASSERTION),
-        ("An error occurred authorizing this org. name: invalid_grant message: user hasn't approved this consumer",
-         Code.NOT_APPROVED),
-        ("We encountered a JSON web token error, which is likely not an issue with Salesforce CLI. Here’s the error: "
-         "Error::ENOENT: no such file or directory, open '/tmp/gone/server.key'", Code.KEY_NOT_FOUND),
+        (
+            "ERROR running force:auth:jwt:grant: This org appears to have a problem with its OAuth configuration. "
+            "Reason: invalid_grant - invalid assertion",
+            Code.INVALID_ASSERTION,
+        ),
+        (
+            "An error occurred authorizing this org. name: invalid_grant message: user hasn't approved this consumer",
+            Code.NOT_APPROVED,
+        ),
+        (
+            "We encountered a JSON web token error, which is likely not an issue with Salesforce CLI. Here’s the error: "
+            "Error::ENOENT: no such file or directory, open '/tmp/gone/server.key'",
+            Code.KEY_NOT_FOUND,
+        ),
     ],
-)  # fmt: skip
+)
 def test_legacy_wrappers(message: str, code: Code) -> None:
     outcome = sf.parse_login(_failure(message))
     assert isinstance(outcome, sf.Diagnosis)
@@ -166,21 +180,39 @@ def test_legacy_wrappers(message: str, code: Code) -> None:
 @pytest.mark.parametrize(
     ("result", "code", "words"),
     [
-        (_result({"name": "LightningDomain", "message": "Invalid instance URL. It should NOT be a lightning domain.",
-                  "exitCode": 1}), Code.LIGHTNING_URL, "Lightning"),
-        (_result({"name": "NonExistentFlagsError", "message": "Nonexistent flag: --nope", "exitCode": 2}, rc=2),
-         Code.SF_FAILED, "rejected the command line"),
-        (_result({"name": "TypeError", "message": "Cannot read properties of undefined", "exitCode": 10}, rc=10),
-         Code.SF_FAILED, "crashed"),
+        (
+            _result(
+                {
+                    "name": "LightningDomain",
+                    "message": "Invalid instance URL. It should NOT be a lightning domain.",
+                    "exitCode": 1,
+                }
+            ),
+            Code.LIGHTNING_URL,
+            "Lightning",
+        ),
+        (
+            _result({"name": "NonExistentFlagsError", "message": "Nonexistent flag: --nope", "exitCode": 2}, rc=2),
+            Code.SF_FAILED,
+            "rejected the command line",
+        ),
+        (
+            _result({"name": "TypeError", "message": "Cannot read properties of undefined", "exitCode": 10}, rc=10),
+            Code.SF_FAILED,
+            "crashed",
+        ),
         (_result(None, rc=1, stdout="", stderr=""), Code.SF_FAILED, "printed nothing"),
-        (_result(None, rc=1, stdout="Segmentation fault\n", stderr="node: bad things"), Code.SF_FAILED,
-         "printed no JSON"),
+        (
+            _result(None, rc=1, stdout="Segmentation fault\n", stderr="node: bad things"),
+            Code.SF_FAILED,
+            "printed no JSON",
+        ),
         (_result(None, rc=0, stdout="<html>proxy says hi</html>"), Code.SF_FAILED, "printed no JSON"),
         (CommandResult(("sf",), -9, "", "", 3.0), Code.SF_FAILED, "killed by signal 9"),
         (CommandResult(("sf",), -15, "", "", 120.0, timed_out=True), Code.SF_FAILED, "did not finish"),
         (_result({"status": 0, "result": {"orgId": "00D"}}, rc=0), Code.SF_FAILED, "without an org id"),
     ],
-)  # fmt: skip
+)
 def test_sf_own_failures(result: CommandResult, code: Code, words: str) -> None:
     outcome = sf.parse_login(result)
     assert isinstance(outcome, sf.Diagnosis)
@@ -212,8 +244,15 @@ def test_tokens_in_sf_output_never_reach_the_diagnosis() -> None:
 
 
 def test_login_argv_has_no_secrets_and_ends_with_json(tmp_path: Path) -> None:
-    args = sf.LoginArgs("CID1234567890ABCDEFG", "u@example.com", tmp_path / "server.key", "https://login.salesforce.com",
-                        "a1", set_default=True, set_default_dev_hub=True)  # fmt: skip
+    args = sf.LoginArgs(
+        "CID1234567890ABCDEFG",
+        "u@example.com",
+        tmp_path / "server.key",
+        "https://login.salesforce.com",
+        "a1",
+        set_default=True,
+        set_default_dev_hub=True,
+    )
     argv = sf.login_argv("/bin/sf", args)
     assert argv[:4] == ["/bin/sf", "org", "login", "jwt"]
     assert argv[argv.index("--jwt-key-file") + 1] == str(tmp_path / "server.key")  # a path, never the key
@@ -222,8 +261,14 @@ def test_login_argv_has_no_secrets_and_ends_with_json(tmp_path: Path) -> None:
 
 
 def test_sf_env_quiet_local_and_without_inherited_proxy_or_audience() -> None:
-    base = {"PATH": "/bin", "HTTPS_PROXY": "http://proxy:3128", "http_proxy": "http://p:1", "SF_AUDIENCE_URL": "x",
-            "SF_TEMP_SHOW_SECRETS": "true", "NODE_OPTIONS": "--max-old-space-size=512"}  # fmt: skip
+    base = {
+        "PATH": "/bin",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "http_proxy": "http://p:1",
+        "SF_AUDIENCE_URL": "x",
+        "SF_TEMP_SHOW_SECRETS": "true",
+        "NODE_OPTIONS": "--max-old-space-size=512",
+    }
     env = sf.sf_env(base, "https://login.salesforce.com")
     for name in ("SF_DISABLE_TELEMETRY", "SF_DISABLE_AUTOUPDATE", "SF_AUTOUPDATE_DISABLE", "SF_SKIP_NEW_VERSION_CHECK"):
         assert env[name] == "true"
@@ -235,8 +280,11 @@ def test_sf_env_quiet_local_and_without_inherited_proxy_or_audience() -> None:
 
 
 def test_sf_env_keeps_proxy_and_sets_audience_when_asked() -> None:
-    base = {"HTTPS_PROXY": "http://proxy:3128", "SFJWT_ORCH_KEEP_PROXY": "1",
-            "SFJWT_ORCH_AUDIENCE_URL": "https://test.salesforce.com"}  # fmt: skip
+    base = {
+        "HTTPS_PROXY": "http://proxy:3128",
+        "SFJWT_ORCH_KEEP_PROXY": "1",
+        "SFJWT_ORCH_AUDIENCE_URL": "https://test.salesforce.com",
+    }
     env = sf.sf_env(base, "https://acme.my.salesforce.com")
     assert env["HTTPS_PROXY"] == "http://proxy:3128"
     assert env["SF_AUDIENCE_URL"] == "https://test.salesforce.com"
@@ -250,18 +298,35 @@ def test_sf_env_guards_loopback_logins() -> None:
 
 
 def test_parse_display_connected() -> None:
-    doc = {"status": 0, "result": {"id": "00D000000000001AAA", "connectedStatus": "Connected",
-                                   "instanceUrl": "http://127.0.0.1:1", "username": "u@example.com",
-                                   "accessToken": "00D000000000001!secret"}}  # fmt: skip
+    doc = {
+        "status": 0,
+        "result": {
+            "id": "00D000000000001AAA",
+            "connectedStatus": "Connected",
+            "instanceUrl": "http://127.0.0.1:1",
+            "username": "u@example.com",
+            "accessToken": "00D000000000001!secret",
+        },
+    }
     outcome = sf.parse_display(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
     assert outcome == sf.OrgDisplay(True, "Connected", "00D000000000001AAA", "http://127.0.0.1:1", "u@example.com")
 
 
 def test_an_html_page_becomes_one_line() -> None:
-    page = ["<!DOCTYPE html>", "<html><head><title>Down for Maintenance</title></head>", "<body>", "<p>Back soon</p>",
-            "</body></html>"]  # fmt: skip
+    page = [
+        "<!DOCTYPE html>",
+        "<html><head><title>Down for Maintenance</title></head>",
+        "<body>",
+        "<p>Back soon</p>",
+        "</body></html>",
+    ]
     outcome = sf.parse_login(_failure(_wrapped([*page, "fetch failed", "fetch failed", *page, *page])))
     assert isinstance(outcome, sf.Diagnosis)
     assert outcome.code is Code.SERVER_ERROR
-    assert outcome.lines == ("HTML error page: Down for Maintenance", "fetch failed", "fetch failed",
-                             "HTML error page: Down for Maintenance", "HTML error page: Down for Maintenance")  # fmt: skip
+    assert outcome.lines == (
+        "HTML error page: Down for Maintenance",
+        "fetch failed",
+        "fetch failed",
+        "HTML error page: Down for Maintenance",
+        "HTML error page: Down for Maintenance",
+    )

@@ -178,9 +178,7 @@ class FormParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "form" and self.form is None:
-            self.form = Form(
-                action=a.get("action", ""), method=a.get("method", "get").lower(), inputs={}, buttons=[]
-            )
+            self.form = Form(action=a.get("action", ""), method=a.get("method", "get").lower(), inputs={}, buttons=[])
             self._in_form = True
         elif self._in_form and self.form is not None:
             if tag == "input" and "name" in a:

@@ -103,9 +103,7 @@ def test_redirect_uri_mismatch_never_redirects(start_emulator: Start, keys: KeyP
     emu = start_emulator(_config(keys))
     resp = _authorize(emu, redirect_uri="https://evil.example/steal")
     assert resp.status == 400 and "location" not in resp.headers
-    assert (
-        "error=redirect_uri_mismatch&amp;error_description=redirect_uri must match configuration" in resp.text
-    )
+    assert "error=redirect_uri_mismatch&amp;error_description=redirect_uri must match configuration" in resp.text
 
 
 @pytest.mark.parametrize(
@@ -118,9 +116,7 @@ def test_redirect_uri_mismatch_never_redirects(start_emulator: Start, keys: KeyP
         ("", "client identifier invalid"),
     ],
 )
-def test_unknown_client_id_is_an_error_page(
-    start_emulator: Start, keys: KeyPair, client_id: str, words: str
-) -> None:
+def test_unknown_client_id_is_an_error_page(start_emulator: Start, keys: KeyPair, client_id: str, words: str) -> None:
     emu = start_emulator(_config(keys))
     resp = _authorize(emu, client_id=client_id)
     assert resp.status == 400 and "location" not in resp.headers

@@ -78,9 +78,7 @@ def test_good_file_loads_with_relative_certificate(config_dir: Path, keys: KeyPa
     assert app.policy == "self-authorize" and app.eca and app.propagation_seconds == 1.5
     assert app.callback_urls == ("http://localhost:1717/OauthRedirect", "https://example.com/cb")
     assert config.audiences() == ("https://login.salesforce.com",)
-    assert config.switches == Switches(
-        slow_token_seconds=0.5, rate_limit_after=3, fail_next=("not_approved",)
-    )
+    assert config.switches == Switches(slow_token_seconds=0.5, rate_limit_after=3, fail_next=("not_approved",))
 
 
 def test_inline_pem_and_defaults(keys: KeyPair) -> None:
@@ -183,9 +181,7 @@ BAD_CASES: list[tuple[str, Mutation, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("change", "field", "words"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES]
-)
+@pytest.mark.parametrize(("change", "field", "words"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
 def test_bad_config_names_file_and_field(config_dir: Path, change: Mutation, field: str, words: str) -> None:
     data = _good()
     change(data)

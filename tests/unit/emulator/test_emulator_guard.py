@@ -23,9 +23,7 @@ from tests.unit.emulator.emulator_testkit import KeyPair, sf_claims, sign_jwt
 
 NODE = "/usr/bin/node" if Path("/usr/bin/node").exists() else shutil.which("node")
 
-pytestmark = pytest.mark.skipif(
-    NODE is None, reason="node is not installed: the guard is a Node preload script"
-)
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed: the guard is a Node preload script")
 
 
 def _node_major() -> int:
@@ -34,18 +32,14 @@ def _node_major() -> int:
     return int(out.strip().lstrip("v").split(".")[0])
 
 
-def run_node(
-    script: str, tmp_path: Path, *args: str, log: bool = True, requires: int = 1
-) -> tuple[Any, list[Any]]:
+def run_node(script: str, tmp_path: Path, *args: str, log: bool = True, requires: int = 1) -> tuple[Any, list[Any]]:
     """Run ``script`` under the guard; it prints one JSON value. Returns (that value, log lines)."""
     assert NODE is not None
     log_file = tmp_path / "guard.log"
     env = {"PATH": "/usr/bin:/bin", "NODE_OPTIONS": " ".join([f"--require {guard_path()}"] * requires)}
     if log:
         env[GUARD_LOG_ENV] = str(log_file)
-    proc = subprocess.run(
-        [NODE, "-e", script, "--", *args], capture_output=True, text=True, env=env, timeout=30
-    )
+    proc = subprocess.run([NODE, "-e", script, "--", *args], capture_output=True, text=True, env=env, timeout=30)
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in log_file.read_text().splitlines()] if log_file.exists() else []
     return json.loads(proc.stdout.strip().splitlines()[-1]), lines
@@ -186,10 +180,7 @@ def test_fetch_reaches_the_emulator_and_nothing_else(
 
 
 def test_guard_without_a_log_file_still_blocks(tmp_path: Path) -> None:
-    script = (
-        "require('dns').lookup('login.salesforce.com', (e) => "
-        "console.log(JSON.stringify({ code: e && e.code })));"
-    )
+    script = "require('dns').lookup('login.salesforce.com', (e) => console.log(JSON.stringify({ code: e && e.code })));"
     out, log = run_node(script, tmp_path, log=False)
     assert out == {"code": "ENOTFOUND"} and log == []
 

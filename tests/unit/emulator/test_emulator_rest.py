@@ -32,8 +32,7 @@ Start = Callable[..., Emulator]
 
 SCRATCH_QUERY = "SELECT Id FROM ScratchOrgInfo limit 1"
 ORG_QUERY = (
-    "SELECT Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix, OrganizationType "
-    "FROM Organization"
+    "SELECT Name, InstanceName, IsSandbox, TrialExpirationDate, NamespacePrefix, OrganizationType FROM Organization"
 )
 
 
@@ -45,9 +44,7 @@ def _token(emu: Emulator, keys: KeyPair) -> str:
     return token
 
 
-def _query(
-    emu: Emulator, token: str, soql: str, version: str = "62.0", tooling: bool = False
-) -> tuple[int, object]:
+def _query(emu: Emulator, token: str, soql: str, version: str = "62.0", tooling: bool = False) -> tuple[int, object]:
     path = "tooling/query" if tooling else "query"
     resp = get(f"{emu.url}/services/data/v{version}/{path}?q={quote(soql)}", bearer(token))
     return resp.status, resp.json()
@@ -158,9 +155,7 @@ def test_rest_needs_an_issued_token(start_emulator: Start, keys: KeyPair, auth: 
 
 def test_oauth_scheme_is_accepted_too(start_emulator: Start, keys: KeyPair) -> None:
     emu = start_emulator(demo_config(keys.cert_pem))
-    assert (
-        get(f"{emu.url}/services/data/v62.0", {"Authorization": f"OAuth {_token(emu, keys)}"}).status == 200
-    )
+    assert get(f"{emu.url}/services/data/v62.0", {"Authorization": f"OAuth {_token(emu, keys)}"}).status == 200
 
 
 def test_userinfo_and_id(start_emulator: Start, keys: KeyPair) -> None:
@@ -180,18 +175,14 @@ def test_userinfo_and_id(start_emulator: Start, keys: KeyPair) -> None:
 
 def test_state_shows_requests_and_approvals_but_no_tokens(start_emulator: Start, keys: KeyPair) -> None:
     emu = start_emulator(demo_config(keys.cert_pem, policy="self-authorize"))
-    approve = post_json(
-        f"{emu.url}/__emulator/approve", {"client_id": DEMO_CONSUMER_KEY, "username": DEMO_USERNAME}
-    )
+    approve = post_json(f"{emu.url}/__emulator/approve", {"client_id": DEMO_CONSUMER_KEY, "username": DEMO_USERNAME})
     assert approve.status == 200
     token = _token(emu, keys)
     state_resp = get(f"{emu.url}/__emulator/state")
     assert token not in state_resp.text  # a state dump is safe to print or attach to a CI log
     state = state_resp.json()
     assert state["issued_token_count"] == 1 and state["token_request_count"] == 1
-    assert state["approvals"] == [
-        {"client_id": DEMO_CONSUMER_KEY, "username": DEMO_USERNAME, "refresh_token": True}
-    ]
+    assert state["approvals"] == [{"client_id": DEMO_CONSUMER_KEY, "username": DEMO_USERNAME, "refresh_token": True}]
     assert [r["outcome"] for r in state["requests"]] == ["ok"]  # control calls are not logged
     assert state["requests"][0]["claims"]["sub"] == DEMO_USERNAME
     assert state["apps"][0]["propagated"] is True
@@ -223,9 +214,7 @@ def test_user_endpoint_flips_flags(start_emulator: Start, keys: KeyPair) -> None
         ({"client_id": DEMO_CONSUMER_KEY}, "required"),
     ],
 )
-def test_approve_endpoint_errors(
-    start_emulator: Start, keys: KeyPair, payload: dict[str, str], words: str
-) -> None:
+def test_approve_endpoint_errors(start_emulator: Start, keys: KeyPair, payload: dict[str, str], words: str) -> None:
     emu = start_emulator(demo_config(keys.cert_pem))
     resp = post_json(f"{emu.url}/__emulator/approve", payload)
     assert resp.status == 400 and words in resp.json()["error"]

@@ -48,9 +48,7 @@ def _login(emu: Emulator, keys: KeyPair, *, chunked: bool = True, **claim_change
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked-like-sf", "content-length"])
-def test_success_issues_a_token_that_works_on_rest(
-    start_emulator: Start, keys: KeyPair, chunked: bool
-) -> None:
+def test_success_issues_a_token_that_works_on_rest(start_emulator: Start, keys: KeyPair, chunked: bool) -> None:
     emu = start_emulator(demo_config(keys.cert_pem))
     status, body = _login(emu, keys, chunked=chunked)
     assert status == 200, body
@@ -245,9 +243,7 @@ def test_token_endpoint_requires_post(start_emulator: Start, keys: KeyPair) -> N
         ("https://test.salesforce.com/", ("https://test.salesforce.com",), True),
     ],
 )
-def test_audiences(
-    start_emulator: Start, keys: KeyPair, aud: Any, accepted: tuple[str, ...] | None, ok: bool
-) -> None:
+def test_audiences(start_emulator: Start, keys: KeyPair, aud: Any, accepted: tuple[str, ...] | None, ok: bool) -> None:
     emu = start_emulator(replace(demo_config(keys.cert_pem), accepted_audiences=accepted))
     filled = [a.format(url=emu.url) for a in aud] if isinstance(aud, list) else aud.format(url=emu.url)
     status, body = _login(emu, keys, aud=filled)
@@ -391,9 +387,7 @@ def test_fail_next_answers_in_order_then_recovers(start_emulator: Start, keys: K
 
 
 def _login_raw(emu: Emulator, keys: KeyPair) -> Any:
-    return token_request(
-        emu.url, sign_jwt(keys.key, sf_claims(DEMO_CONSUMER_KEY, DEMO_USERNAME, emu.url + "/"))
-    )
+    return token_request(emu.url, sign_jwt(keys.key, sf_claims(DEMO_CONSUMER_KEY, DEMO_USERNAME, emu.url + "/")))
 
 
 def test_slow_token_reply(start_emulator: Start, keys: KeyPair) -> None:
