@@ -14,8 +14,9 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         "[REDACTED PRIVATE KEY]",
     ),
     # A Salesforce session id / access token: org id, '!', then the opaque part. No word boundary
-    # before it: a token glued to other text (`sid00D…`, `x_00D…`) must still go (fail closed).
-    (re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"), "[REDACTED TOKEN]"),
+    # before it, and '!' inside it: a token glued to other text (`sid00D…`) or to another token
+    # must still go whole (fail closed).
+    (re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._!\-]+"), "[REDACTED TOKEN]"),
     (
         re.compile(r'("(?:accessToken|access_token|refreshToken|refresh_token|clientSecret)"\s*:\s*)"[^"]*"'),
         r'\1"[REDACTED]"',

@@ -432,7 +432,7 @@ def _diagnosis(entry: _Entry, lines: tuple[str, ...], line: str = "") -> Diagnos
     clean = tuple(redact(x)[:300] for x in lines)
     message = entry.message
     if entry is _UNKNOWN and line:
-        message = f"{message}: {redact(line)[:200]}"
+        message = f"{message}: {_one_line(redact(line))[:200]}"
     return Diagnosis(entry.code, message, entry.fix, clean)
 
 
@@ -462,9 +462,15 @@ def _scrubbed(result: CommandResult) -> CommandResult:
     return dataclasses.replace(result, stdout=redact(result.stdout), stderr=redact(result.stderr))
 
 
+def _one_line(text: str) -> str:
+    """Our error messages are one line: sf's multi-line text is joined with " | " (splitlines also
+    breaks at CR, the ASCII separators FS/GS/RS and U+2028, which would otherwise reach the terminal)."""
+    return " | ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def _excerpt(result: CommandResult) -> str:
-    text = (result.stderr.strip() or result.stdout.strip()).replace("\n", " | ")
-    return redact(text)[:300] or "no output"
+    text = result.stderr.strip() or result.stdout.strip()
+    return _one_line(redact(text))[:300] or "no output"
 
 
 def sf_failed(result: CommandResult, what: str) -> Diagnosis | None:
@@ -540,14 +546,14 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
     if exit_code == 2 or name.endswith("FlagsError") or "FlagValidation" in name or name == "RequiredFlagsError":
         return Diagnosis(
             Code.SF_FAILED,
-            f"sf rejected the command line: {redact(message)[:200]}",
+            f"sf rejected the command line: {_one_line(redact(message))[:200]}",
             "this sf may be too old or too new for sfjwt-orch: check sf --version",
         )
     if exit_code in (10, 20) and "Errors encountered" not in message:
         kind = "crashed (TypeError)" if exit_code == 10 else "hit a Salesforce internal error"
         return Diagnosis(
             Code.SF_FAILED,
-            f"sf {kind}: {redact(message)[:200] or _excerpt(result)}",
+            f"sf {kind}: {_one_line(redact(message))[:200] or _excerpt(result)}",
             "retry; if it persists, update sf: npm install -g @salesforce/cli",
         )
     return classify_lines(attempt_lines(message))
@@ -576,7 +582,7 @@ def parse_display(result: CommandResult) -> OrgDisplay | Diagnosis:
         message = str(doc.get("message") or "") if isinstance(doc, dict) else ""
         return Diagnosis(
             Code.SF_FAILED,
-            f"sf org display failed: {redact(message)[:200] or _excerpt(result)}",
+            f"sf org display failed: {_one_line(redact(message))[:200] or _excerpt(result)}",
             "log in again: sfjwt-orch login --alias NAME",
         )
     status = str(res.get("connectedStatus") or "")

@@ -1,0 +1,159 @@
+"""Keys and certificates of every shape a user can hand us, made with the real openssl.
+
+Built once per session (`keyset` fixture in conftest.py); tests copy what they need, so every
+test owns its files and their modes.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+# Secrets that must never be shown: an access token of the Salesforce shape (org id, '!', opaque
+# part) and a private key block. Their distinctive parts are what tests look for in any output.
+TOKEN_SECRET = "AQ4AQFakeSessionSecretPart.9xY_zW-12345"
+TOKEN = f"00D5g000004XyZ1!{TOKEN_SECRET}"
+PEM_BODY = (
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDSecretLine1xx",
+    "Q2VjcmV0TGluZTJTZWNyZXRMaW5lMlNlY3JldExpbmUyU2VjcmV0TGluZTJTZWNy",
+    "ZXRMaW5lM1NlY3JldExpbmUzU2VjcmV0TGluZTM=",
+)
+PEM = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(PEM_BODY) + "\n-----END PRIVATE KEY-----\n"
+SECRETS = (TOKEN, TOKEN_SECRET, *PEM_BODY)
+
+
+def leaked(text: str) -> list[str]:
+    """The secrets (or distinctive parts of them) that appear in `text`."""
+    return [s for s in SECRETS if s in text]
+
+
+@dataclass(frozen=True)
+class KeySet:
+    key: Path  # RSA 2048, PKCS#8, unencrypted: what keygen makes
+    cert: Path  # its self-signed certificate, valid 30 days
+    expired_cert: Path  # a certificate for `key` valid only on 1 Jan 2020
+    other_cert: Path  # a certificate for another key
+    rsa1024: Path
+    ec_key: Path  # PKCS#8 "PRIVATE KEY": only the key inside says it is not RSA
+    ec_traditional: Path  # "EC PRIVATE KEY"
+    encrypted_key: Path  # PKCS#8 with a passphrase
+    encrypted_traditional: Path  # "Proc-Type: 4,ENCRYPTED" PEM
+    public_key: Path
+    garbage: Path  # random bytes
+
+    @property
+    def one_line_key(self) -> bytes:
+        """The key with its newlines stripped, as a careless secret store keeps it."""
+        lines = self.key.read_text().strip().splitlines()
+        return f"{lines[0]}{''.join(lines[1:-1])}{lines[-1]}\n".encode()
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def expired_cert_for(key: Path, out: Path, workdir: Path) -> None:
+    """`openssl ca` takes explicit dates (OpenSSL 3.0 `req -x509` has no -not_after, `-days` no negatives)."""
+    ca = workdir / "ca"
+    ca.mkdir()
+    (ca / "index.txt").write_text("")
+    (ca / "serial").write_text("01\n")
+    (ca / "ca.cnf").write_text(
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
+        "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
+    )
+    _openssl("req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr", cwd=ca)
+    _openssl(
+        "ca",
+        "-batch",
+        "-config",
+        "ca.cnf",
+        "-selfsign",
+        "-keyfile",
+        str(key),
+        "-in",
+        "r.csr",
+        "-out",
+        str(out),
+        "-startdate",
+        "20200101000000Z",
+        "-enddate",
+        "20200102000000Z",
+        "-notext",
+        cwd=ca,
+    )
+
+
+def build(d: Path) -> KeySet:
+    ks = KeySet(
+        *(
+            d / name
+            for name in (
+                "server.key",
+                "server.crt",
+                "expired.crt",
+                "other.crt",
+                "rsa1024.key",
+                "ec.key",
+                "ec-trad.key",
+                "enc.key",
+                "enc-trad.key",
+                "public.pem",
+                "garbage.bin",
+            )
+        )
+    )
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(ks.key),
+        "-out",
+        str(ks.cert),
+        "-days",
+        "30",
+        "-subj",
+        "/CN=matrix",
+        cwd=d,
+    )
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(d / "other.key"),
+        "-out",
+        str(ks.other_cert),
+        "-days",
+        "30",
+        "-subj",
+        "/CN=other",
+        cwd=d,
+    )
+    expired_cert_for(ks.key, ks.expired_cert, d)
+    _openssl("genrsa", "-out", str(ks.rsa1024), "1024", cwd=d)
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(ks.ec_key), cwd=d)
+    _openssl("ec", "-in", str(ks.ec_key), "-out", str(ks.ec_traditional), cwd=d)
+    _openssl("pkcs8", "-topk8", "-in", str(ks.key), "-out", str(ks.encrypted_key), "-passout", "pass:secret", cwd=d)
+    _openssl(
+        "rsa",
+        "-in",
+        str(ks.key),
+        "-aes256",
+        "-traditional",
+        "-out",
+        str(ks.encrypted_traditional),
+        "-passout",
+        "pass:secret",
+        cwd=d,
+    )
+    _openssl("rsa", "-in", str(ks.key), "-pubout", "-out", str(ks.public_key), cwd=d)
+    ks.garbage.write_bytes(random.Random(6).randbytes(1200))
+    return ks

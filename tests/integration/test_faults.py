@@ -1,0 +1,413 @@
+"""Faults: sf crashing, Ctrl-C at the worst moments, two runs at once, folders that cannot be written,
+a full disk. Each ends with the documented code, and leaves no half-written key or profile behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfjwt_orch import cli as sfjwt_cli
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.locks import alias_lock
+from sfjwt_orch.paths import Paths
+from tests.integration.conftest import Cli, LoginArgs, sf_output
+from tests.integration.keymaterial import PEM, TOKEN, KeySet, leaked
+from tests.integration.procs import alive, snapshot, temp_files, wait_until
+
+NOT_APPROVED = {"stdout": sf_output("notapproved.json.stdout"), "rc": 1}
+SUCCESS = {"stdout": sf_output("success.login.stdout"), "rc": 0}
+
+
+def start(cli: Cli, *args: str, **extra_env: str) -> subprocess.Popen[str]:
+    """sfjwt-orch as a process we can signal, as a terminal's Ctrl-C does (SIGINT to the process)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sfjwt_orch", *args],
+        env={**cli.env, **extra_env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def interrupt(proc: subprocess.Popen[str]) -> tuple[int, dict[str, Any], str, float]:
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    return proc.returncode, json.loads(out), err, time.monotonic() - sent
+
+
+def assert_interrupted(rc: int, doc: dict[str, Any], err: str, took: float) -> None:
+    assert rc == 130, err
+    assert doc["ok"] is False and doc["error"]["code"] == "INTERRUPTED"
+    assert "error: interrupted" in err and "Traceback" not in err
+    assert took < 10, f"Ctrl-C took {took:.1f} s to take effect"
+
+
+# --- sf itself failing ---
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV], ids=["SIGKILL", "SIGSEGV"])
+def test_sf_killed_by_a_signal_is_sf_failed_with_what_it_printed_redacted(
+    cli: Cli, login_args: LoginArgs, sig: signal.Signals
+) -> None:
+    cli.scenario({"stderr": f"FATAL ERROR: heap limit, session {TOKEN}\n{PEM}aborting\n", "signal": int(sig)})
+    result = cli.run(*login_args())
+    assert result.returncode == 5, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["error"]["code"] == "SF_FAILED"
+    message = doc["error"]["message"]
+    assert f"killed by signal {int(sig)}" in message
+    assert "FATAL ERROR: heap limit" in message and "[REDACTED TOKEN]" in message and "aborting" in message
+    assert leaked(result.stdout + result.stderr) == []
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        (
+            {
+                "stdout": json.dumps(
+                    {
+                        "status": 10,
+                        "name": "TypeError",
+                        "exitCode": 10,
+                        "message": "Cannot read properties of undefined (reading 'x')",
+                    }
+                ),
+                "rc": 10,
+            },
+            "crashed (TypeError): Cannot read properties",
+        ),
+        (
+            {
+                "stdout": json.dumps(
+                    {"status": 20, "name": "UnexpectedError", "exitCode": 20, "message": "An unexpected error occurred"}
+                ),
+                "rc": 20,
+            },
+            "hit a Salesforce internal error: An unexpected error occurred",
+        ),
+        ({"stdout": "Segmentation fault (core dumped)\n", "rc": 139}, "printed no JSON (exit 139)"),
+        ({"stdout": "", "stderr": "", "rc": 1}, "exited 1 and printed nothing"),
+        ({"stdout": "", "stderr": "", "rc": 0}, "exited 0 and printed nothing"),
+        ({"stdout": json.dumps({"status": 0, "result": {"orgId": 5}}), "rc": 0}, "without an org id"),
+    ],
+    ids=["exit-10", "exit-20", "not-json", "nothing-exit-1", "nothing-exit-0", "success-without-org"],
+)
+def test_broken_sf_is_sf_failed(cli: Cli, login_args: LoginArgs, step: dict[str, Any], words: str) -> None:
+    cli.scenario(step)
+    result = cli.run(*login_args("--timeout", "30", "--interval", "0.5"))  # SF_FAILED is never retried
+    assert result.returncode == 5, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["error"]["code"] == "SF_FAILED" and words in doc["error"]["message"], doc
+    assert len(cli.sf_calls()) == 1 and "Traceback" not in result.stderr
+
+
+# --- Ctrl-C ---
+
+
+def test_ctrl_c_while_sf_runs_stops_sf_and_its_children_and_writes_nothing(cli: Cli, login_args: LoginArgs) -> None:
+    roots = (Path(cli.env["SFJWT_ORCH_CONFIG_DIR"]), Path(cli.env["SFJWT_ORCH_DATA_DIR"]))
+    cli.scenario({"hang": True, "spawn_child": True})
+    before = snapshot(*roots)
+    pids_file = cli.tmp / "sf.log.pids"
+    proc = start(cli, *login_args())
+    wait_until(pids_file.exists, what="sf to start")
+    pids = [int(p) for p in pids_file.read_text().split()]
+    assert len(pids) == 2 and all(alive(p) for p in pids)
+
+    assert_interrupted(*interrupt(proc))
+    wait_until(lambda: not any(alive(p) for p in pids), timeout=5, what="sf and its child to be gone")
+    assert snapshot(*roots) == before
+    assert temp_files(*roots) == []
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def test_ctrl_c_while_waiting_for_approval_releases_the_callback_port(cli: Cli, login_args: LoginArgs) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    roots = (Path(cli.env["SFJWT_ORCH_CONFIG_DIR"]), Path(cli.env["SFJWT_ORCH_DATA_DIR"]))
+    before = snapshot(*roots)
+    cli.scenario(NOT_APPROVED)
+    proc = start(
+        cli,
+        *login_args(
+            "--timeout",
+            "120",
+            "--interval",
+            "60",
+            "--no-browser",
+            "--callback-url",
+            f"http://127.0.0.1:{port}/OauthRedirect",
+        ),
+    )
+    wait_until(lambda: _port_taken(port), what="the callback listener")
+
+    assert_interrupted(*interrupt(proc))
+    with socket.socket() as s:  # no SO_REUSEADDR: the port must be truly free again
+        s.bind(("127.0.0.1", port))
+    assert [c["argv"][:3] for c in cli.sf_calls()] == [["org", "login", "jwt"]]
+    assert snapshot(*roots) == before
+
+
+FAKE_OPENSSL = """#!{python}
+# openssl that writes half a key to its -out file, then hangs: Ctrl-C lands mid-write.
+import os, sys, time
+args = sys.argv[1:]
+if "-out" in args:
+    with open(args[args.index("-out") + 1], "w") as fh:
+        fh.write("-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\\n")
+with open(os.environ["FAKE_OPENSSL_PIDFILE"], "w") as fh:
+    fh.write(str(os.getpid()))
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize("old_key", [True, False], ids=["replacing-a-key", "first-key"])
+def test_ctrl_c_during_keygen_leaves_the_old_key_or_none(cli: Cli, old_key: bool) -> None:
+    data, config = Path(cli.env["SFJWT_ORCH_DATA_DIR"]), Path(cli.env["SFJWT_ORCH_CONFIG_DIR"])
+    if old_key:
+        assert cli.run("keygen", "--alias", "hub").returncode == 0
+    before = snapshot(config, data)
+    fake = cli.tmp / "slow-openssl"
+    fake.write_text(FAKE_OPENSSL.format(python=sys.executable))
+    fake.chmod(0o755)
+    pidfile = cli.tmp / "openssl.pid"
+    proc = start(
+        cli,
+        "keygen",
+        "--alias",
+        "hub",
+        "--force",
+        "--json",
+        SFJWT_ORCH_OPENSSL=str(fake),
+        FAKE_OPENSSL_PIDFILE=str(pidfile),
+    )
+    wait_until(lambda: pidfile.exists() and pidfile.read_text() != "", what="openssl to start")
+    pid = int(pidfile.read_text())
+    partial = [p for p in (data / "keys" / "hub").glob(".tmp-*") if "BEGIN PRIVATE KEY" in p.read_text()]
+    assert partial, "the fake openssl should be writing into a temp file next to server.key"
+
+    assert_interrupted(*interrupt(proc))
+    wait_until(lambda: not alive(pid), timeout=5, what="openssl to be gone")
+    after = snapshot(config, data)
+    if old_key:
+        assert after == before  # the old pair and the profile, byte for byte
+    else:
+        assert not (data / "keys" / "hub" / "server.key").exists()
+        assert not (data / "keys" / "hub" / "server.crt").exists()
+        assert not (config / "profiles").exists()
+    assert temp_files(config, data) == []
+
+
+# --- two runs for one alias ---
+
+
+def test_two_runs_for_one_alias_never_overlap(cli: Cli, key_file: Path) -> None:
+    """The second run waits for the first's lock, then logs in itself: sf never runs twice at once,
+    and the profile ends as the last run left it, whole."""
+    cli.scenario({**SUCCESS, "sleep": 3}, SUCCESS)
+
+    def login(user: str) -> subprocess.Popen[str]:
+        return start(
+            cli,
+            "login",
+            "--alias",
+            "hub",
+            "--client-id",
+            "3MVG9CLIENTID1234567",
+            "--username",
+            user,
+            "--instance-url",
+            "https://acme.my.salesforce.com",
+            "--json",
+        )
+
+    first = login("first@example.com")
+    wait_until(lambda: len(cli.sf_calls()) == 1, what="the first run's sf")
+    second = login("second@example.com")
+    outs = [p.communicate(timeout=30) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], [err for _, err in outs]
+    starts = [c["start"] for c in cli.sf_calls()]
+    ends = [json.loads(line)["end"] for line in (cli.tmp / "sf.log.ends").read_text().splitlines()]
+    assert len(starts) == 2 and len(ends) == 2
+    assert starts[1] >= ends[0], "the second run's sf started while the first's was still running"
+    profile = (Path(cli.env["SFJWT_ORCH_CONFIG_DIR"]) / "profiles" / "hub.toml").read_text()
+    assert 'username = "second@example.com"' in profile and profile.endswith("\n")
+
+
+def test_a_held_lock_is_refused_after_the_wait_and_freed_when_its_holder_dies(isolated_env: dict[str, Path]) -> None:
+    paths = Paths.from_env()
+    lock = paths.lock_file("hub")
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time\n"
+            f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT, 0o600)\nfcntl.flock(fd, fcntl.LOCK_EX)\n"
+            "os.pwrite(fd, str(os.getpid()).encode(), 0)\nprint('held', flush=True)\ntime.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        started = time.monotonic()
+        with pytest.raises(SfjwtError) as err, alias_lock(paths, "hub", wait=0.5):
+            pytest.fail("the lock was taken while another process held it")
+        assert time.monotonic() - started >= 0.5  # it waited before refusing
+        assert err.value.code is Code.LOCKED and err.value.exit_code == 2
+        assert f"pid {holder.pid}" in err.value.message and "'hub'" in err.value.message
+    finally:
+        holder.kill()
+        holder.wait()
+    # The kernel dropped the dead holder's lock: no stale lock, no waiting.
+    started = time.monotonic()
+    with alias_lock(paths, "hub", wait=0.0):
+        assert lock.read_text() == str(os.getpid())
+    assert time.monotonic() - started < 0.5
+
+
+# --- folders that cannot be written ---
+
+
+def _under_a_file(cli: Cli, name: str) -> Path:
+    blocker = cli.tmp / f"{name}-is-a-file"
+    blocker.write_text("a regular file where a folder should be\n")
+    return blocker / name  # any path below it fails with ENOTDIR, even for root
+
+
+def test_config_dir_that_cannot_exist_is_file_error_and_the_keys_are_kept(cli: Cli, keyset: KeySet) -> None:
+    assert cli.run("keygen", "--alias", "hub").returncode == 0
+    data = Path(cli.env["SFJWT_ORCH_DATA_DIR"])
+    before = snapshot(data)
+    config = _under_a_file(cli, "config")
+    for args in (
+        ["login", "--alias", "hub", "--client-id", "3MVG9CLIENTID1234567", "--username", "u@example.com"],
+        ["keygen", "--alias", "hub", "--force"],
+    ):
+        result = cli.run(*args, "--json", SFJWT_ORCH_CONFIG_DIR=str(config))
+        assert result.returncode == 2, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["error"]["code"] == "FILE_ERROR", doc
+        assert str(config) in doc["error"]["message"] and "Not a directory" in doc["error"]["message"]
+        assert "SFJWT_ORCH_CONFIG_DIR" in doc["error"]["fix"]
+    assert snapshot(data) == before  # keygen --force did not replace the key it could not record
+    assert cli.sf_calls() == []
+
+
+def test_data_dir_that_cannot_exist_is_file_error_and_the_profile_is_kept(cli: Cli, keyset: KeySet) -> None:
+    key = cli.tmp / "server.key"
+    key.write_bytes(keyset.key.read_bytes())
+    key.chmod(0o600)
+    config = Path(cli.env["SFJWT_ORCH_CONFIG_DIR"])
+    profile = config / "profiles" / "hub.toml"
+    profile.parent.mkdir(mode=0o700)
+    profile.write_text('client_id = "3MVG9CLIENTID1234567"\nusername = "u@example.com"\n')
+    before = snapshot(config)
+    data = _under_a_file(cli, "data")
+    for args in (["login", "--alias", "hub", "--key-file", str(key)], ["keygen", "--alias", "hub"]):
+        result = cli.run(*args, "--json", SFJWT_ORCH_DATA_DIR=str(data))
+        assert result.returncode == 2, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["error"]["code"] == "FILE_ERROR" and str(data) in doc["error"]["message"], doc
+    assert snapshot(config) == before
+    assert cli.sf_calls() == []
+
+
+# --- a full disk, simulated in-process at the fsync of every atomic write ---
+
+
+@pytest.fixture
+def in_process(cli: Cli, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Run sfjwt-orch's main() in this process, with the fake sf on PATH; returns (rc, JSON, stderr)."""
+    for name in ("PATH", "FAKE_SF_SCENARIO", "FAKE_SF_LOG"):
+        monkeypatch.setenv(name, cli.env[name])
+
+    def run(*args: str) -> tuple[int, dict[str, Any], str]:
+        capsys.readouterr()
+        rc = sfjwt_cli.main([*args, "--json"])
+        out, err = capsys.readouterr()
+        return rc, json.loads(out), err
+
+    return run
+
+
+def _disk_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fsync(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def test_disk_full_while_saving_the_profile_keeps_the_old_one(
+    cli: Cli, key_file: Path, in_process: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli.scenario(SUCCESS, SUCCESS)
+    args = [
+        "login",
+        "--alias",
+        "hub",
+        "--client-id",
+        "3MVG9CLIENTID1234567",
+        "--instance-url",
+        "https://acme.my.salesforce.com",
+        "--username",
+    ]
+    rc, _, err = in_process(*args, "first@example.com")
+    assert rc == 0, err
+    profiles = Path(cli.env["SFJWT_ORCH_CONFIG_DIR"]) / "profiles"
+    old = (profiles / "hub.toml").read_bytes()
+
+    _disk_full(monkeypatch)
+    rc, doc, err = in_process(*args, "second@example.com")
+    assert rc == 2, err
+    assert doc["error"]["code"] == "FILE_ERROR" and "No space left on device" in doc["error"]["message"]
+    assert "disk is not full" in doc["error"]["fix"] and "Traceback" not in err
+    assert (profiles / "hub.toml").read_bytes() == old
+    assert temp_files(profiles) == []
+
+
+def test_disk_full_while_writing_a_key_from_the_environment_leaves_no_key(
+    cli: Cli, keyset: KeySet, in_process: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SF_JWT_KEY", keyset.key.read_text())
+    _disk_full(monkeypatch)
+    rc, doc, err = in_process(
+        "login",
+        "--alias",
+        "ci",
+        "--key-env",
+        "SF_JWT_KEY",
+        "--client-id",
+        "3MVG9CLIENTID1234567",
+        "--username",
+        "ci@example.com",
+    )
+    assert rc == 2, err
+    assert doc["error"]["code"] == "FILE_ERROR" and "No space left on device" in doc["error"]["message"]
+    data = Path(cli.env["SFJWT_ORCH_DATA_DIR"])
+    assert not (data / "keys" / "ci").exists()  # the folder it created is gone again
+    assert temp_files(data) == [] and cli.sf_calls() == []
