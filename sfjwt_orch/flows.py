@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -94,6 +94,8 @@ def key_from_env(var: str, alias: str, deps: Deps) -> Path:
             f"--key-env {var}: that variable is not set or is empty",
             f"export {var} with the private key (PEM, or base64 of it), or drop --key-env",
         )
+    # The key has been read: it must not travel on in the environment of sf or a browser we start.
+    deps.env = {name: value for name, value in deps.env.items() if name != var}
     key_file = deps.paths.key_dir(alias) / keys.KEY_NAME
     return keys.materialise_key(raw, key_file, openssl_for(deps), source=f"the key in ${var}").path
 
@@ -123,7 +125,6 @@ class LoginReport:
     is_dev_hub: bool = False
     attempts: int = 0
     approval_url: str | None = None
-    sf_lines: list[str] = field(default_factory=list)
 
     def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
         return {
@@ -194,7 +195,6 @@ def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
                 report.username = outcome.username
                 _save_profile(req, report, deps)
                 return
-            report.sf_lines = list(outcome.lines)
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
                 url = _ask_for_approval(req, deps, report)
                 if req.timeout > 0:

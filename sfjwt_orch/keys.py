@@ -157,7 +157,8 @@ def check_key_file(
     try:
         modulus = private_key_modulus(raw.decode("utf-8", errors="replace"))
     except KeyFormatError as exc:
-        raise SfjwtError(Code.KEY_INVALID, f"{shown}: not a usable RSA private key ({exc})", fix_generic) from None
+        fix = _fix_for("EC key", path) if "not an RSA key" in str(exc) else fix_generic
+        raise SfjwtError(Code.KEY_INVALID, f"{shown}: not a usable RSA private key ({exc})", fix) from None
     if openssl is not None and openssl.key_modulus(path) != modulus:
         raise SfjwtError(Code.KEY_INVALID, f"{shown}: openssl cannot read it as an RSA private key", fix_generic)
     bits = modulus.bit_length()

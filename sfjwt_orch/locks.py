@@ -10,7 +10,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
@@ -18,7 +18,9 @@ from sfjwt_orch.paths import Paths
 
 
 @contextlib.contextmanager
-def alias_lock(paths: Paths, alias: str, wait: float = 10.0) -> Iterator[None]:
+def alias_lock(
+    paths: Paths, alias: str, wait: float = 10.0, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
     path = paths.lock_file(alias)
     files.ensure_private_dir(path.parent)
     try:
@@ -32,8 +34,11 @@ def alias_lock(paths: Paths, alias: str, wait: float = 10.0) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+                if on_wait is not None:
+                    on_wait(f"Waiting up to {wait:.0f} s for another sfjwt-orch run (pid {holder}) on {alias!r}…")
+                    on_wait = None  # say it once
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
                     raise SfjwtError(
                         Code.LOCKED,
                         f"another sfjwt-orch run (pid {holder}) is working on alias {alias!r}",

@@ -97,7 +97,7 @@ def run(
         set_default_dev_hub=set_default_dev_hub,
         can_prompt=can_prompt,
     )
-    with alias_lock(deps.paths, alias):
+    with alias_lock(deps.paths, alias, on_wait=deps.console.info):
         report = bootstrap(request, deps, Prompter(deps.console))
     deps.console.success(f"{alias} is ready.")
     deps.console.info(next_steps(alias))

@@ -35,6 +35,7 @@ def run(
 ) -> None:
     from sfjwt_orch import config, keys
     from sfjwt_orch.flows import openssl_for
+    from sfjwt_orch.locks import alias_lock
     from sfjwt_orch.paths import check_alias
 
     deps = make_deps()
@@ -42,10 +43,11 @@ def run(
     target = out_dir.expanduser().absolute() if out_dir else deps.paths.key_dir(alias)
     request = keys.KeygenRequest(target, bits, days, subject or f"/CN={alias}", force)
     keys.check_keygen_request(request)
-    # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
-    saved = config.load(deps.paths, alias) or config.Profile(alias=alias)
-    result = keys.keygen(request, openssl_for(deps))
-    config.save(deps.paths, saved.merged(key_file=str(result.key_file), cert_file=str(result.cert_file)))
+    with alias_lock(deps.paths, alias, on_wait=deps.console.info):
+        # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
+        saved = config.load(deps.paths, alias) or config.Profile(alias=alias)
+        result = keys.keygen(request, openssl_for(deps))
+        config.save(deps.paths, saved.merged(key_file=str(result.key_file), cert_file=str(result.cert_file)))
     ui = deps.console
     ui.success(f"Private key:  {result.key_file} (mode 0600; keep it secret, keep it at this path)")
     ui.success(f"Certificate:  {result.cert_file}")

@@ -109,7 +109,7 @@ def run(
         set_default=set_default,
         set_default_dev_hub=set_default_dev_hub,
     )
-    with alias_lock(deps.paths, alias):
+    with alias_lock(deps.paths, alias, on_wait=deps.console.info):
         if key_env:
             request = dataclasses.replace(request, key_file=flows.key_from_env(key_env, alias, deps))
         report = flows.login(request, deps)

@@ -53,7 +53,7 @@ def run(
     check_alias(alias)
     profile = config.load(deps.paths, alias)
     shredded = None
-    with alias_lock(deps.paths, alias):
+    with alias_lock(deps.paths, alias, on_wait=deps.console.info):
         sf_logout(alias, profile, deps)
         if shred_key:
             key = Path(profile.key_file) if profile and profile.key_file else deps.paths.key_dir(alias) / keys.KEY_NAME

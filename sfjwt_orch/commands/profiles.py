@@ -68,7 +68,7 @@ def remove(
     if logout is None:
         logout = person_present(deps.env) and typer.confirm(f"Also log {alias} out of sf?", default=False, err=True)
     done: dict[str, object] = {"ok": True, "alias": alias, "logged_out": False, "deleted": []}
-    with alias_lock(deps.paths, alias):
+    with alias_lock(deps.paths, alias, on_wait=deps.console.info):
         if logout:
             sf_logout(alias, profile, deps)
             done["logged_out"] = True

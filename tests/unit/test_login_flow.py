@@ -266,3 +266,14 @@ def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) 
     assert report.attempts == 2
     assert any("Cannot listen on http://localhost:1717/OauthRedirect" in line for line in world["console"].lines)
     assert sum(world["clock"].sleeps) == pytest.approx(5.0)
+
+
+def test_key_env_variable_does_not_reach_sf(world: dict[str, Any], key_file: Path) -> None:
+    deps = world["deps"]
+    deps.env["CI_JWT_KEY"] = key_file.read_text()
+    path = flows.key_from_env("CI_JWT_KEY", "hub", deps)
+    assert path.read_text() == key_file.read_text() and path.stat().st_mode & 0o777 == 0o600
+    world["runner"].expect(is_login, SUCCESS, 0)
+    flows.login(request(path), deps)
+    assert "CI_JWT_KEY" not in world["runner"].envs[-1]
+    assert not any("PRIVATE KEY" in value for value in world["runner"].envs[-1].values())
