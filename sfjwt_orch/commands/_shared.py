@@ -48,3 +48,83 @@ def check_wait(timeout: float | None, interval: float, person: bool) -> tuple[fl
     if not 0.5 <= interval <= 3600:
         raise usage(f"--interval {interval:g} is out of range", "use 0.5 to 3600 seconds (5 is a good start)")
     return timeout, interval
+
+
+# --- the login options that login and bootstrap share (one definition, one help text) ---
+
+
+def client_id_option() -> str | None:
+    return typer.Option(None, "--client-id", help="The app's consumer key.")  # type: ignore[no-any-return]
+
+
+def username_option() -> str | None:
+    return typer.Option(None, "--username", help="The Salesforce username to log in as.")  # type: ignore[no-any-return]
+
+
+def instance_url_option() -> str | None:
+    return typer.Option(  # type: ignore[no-any-return]
+        None, "--instance-url", help="Login URL: My Domain or login host. [default: https://login.salesforce.com]"
+    )
+
+
+def sandbox_option() -> bool:
+    return typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com.")  # type: ignore[no-any-return]
+
+
+def callback_url_option() -> str | None:
+    return typer.Option(  # type: ignore[no-any-return]
+        None,
+        "--callback-url",
+        help="A callback URL of the app, used in the approval URL. [default: http://localhost:1717/OauthRedirect]",
+    )
+
+
+def key_env_option() -> str | None:
+    return typer.Option(  # type: ignore[no-any-return]
+        None,
+        "--key-env",
+        help="Read the key from this environment variable (PEM, one-line PEM or base64); it is written to the "
+        "alias's key file, which sf re-reads at every token refresh.",
+    )
+
+
+def browser_option() -> bool | None:
+    return typer.Option(  # type: ignore[no-any-return]
+        None,
+        "--browser/--no-browser",
+        help="Open the approval URL in a browser. [default: only for a person at a terminal with a display]",
+        show_default=False,
+    )
+
+
+def timeout_option() -> float | None:
+    return typer.Option(  # type: ignore[no-any-return]
+        None, "--timeout", help="Seconds to keep retrying. [default: 600 at a terminal, 0 in scripts and CI]"
+    )
+
+
+def interval_option() -> float:
+    return typer.Option(  # type: ignore[no-any-return]
+        5.0, "--interval", help="Seconds between tries at first (backs off to 30)."
+    )
+
+
+def set_default_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False, "--set-default", help="Make this org sf's default target org."
+    )
+
+
+def set_default_dev_hub_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False, "--set-default-dev-hub", help="Make this org sf's default Dev Hub."
+    )
+
+
+def check_exclusive(*pairs: tuple[str, object, str, object]) -> None:
+    """Refuse two flags that cannot go together, e.g. ("--sandbox", sandbox, "--instance-url", url)."""
+    from sfjwt_orch.errors import usage
+
+    for flag_a, a, flag_b, b in pairs:
+        if a and b:
+            raise usage(f"{flag_a} and {flag_b} cannot be used together", "pass only one of them")

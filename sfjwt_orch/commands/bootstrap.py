@@ -4,7 +4,23 @@ from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands._shared import alias_option, json_option, make_deps
+from sfjwt_orch.commands._shared import (
+    alias_option,
+    browser_option,
+    callback_url_option,
+    check_exclusive,
+    client_id_option,
+    instance_url_option,
+    interval_option,
+    json_option,
+    key_env_option,
+    make_deps,
+    sandbox_option,
+    set_default_dev_hub_option,
+    set_default_option,
+    timeout_option,
+    username_option,
+)
 
 HELP = """\
 Onboard an org in one command: tools, key and certificate, the app, login, verify, save.
@@ -24,37 +40,24 @@ Examples:
 
 def run(
     alias: str = alias_option(),
-    client_id: str | None = typer.Option(None, "--client-id", help="The app's consumer key."),
-    username: str | None = typer.Option(None, "--username", help="The Salesforce username to log in as."),
-    instance_url: str | None = typer.Option(
-        None, "--instance-url", help="Login URL: My Domain or login host. [default: https://login.salesforce.com]"
-    ),
-    sandbox: bool = typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com."),
-    callback_url: str | None = typer.Option(
-        None, "--callback-url", help="The app's callback URL. [default: http://localhost:1717/OauthRedirect]"
-    ),
+    client_id: str | None = client_id_option(),
+    username: str | None = username_option(),
+    instance_url: str | None = instance_url_option(),
+    sandbox: bool = sandbox_option(),
+    callback_url: str | None = callback_url_option(),
     key_file: Path | None = typer.Option(None, "--key-file", help="Bring your own private key (checked)."),
     cert_file: Path | None = typer.Option(None, "--cert-file", help="Its certificate (checked against the key)."),
-    key_env: str | None = typer.Option(
-        None, "--key-env", help="Read the key from this environment variable (PEM, one-line PEM or base64)."
-    ),
+    key_env: str | None = key_env_option(),
     bits: int = typer.Option(2048, "--bits", help="RSA key size for a new key."),
     days: int = typer.Option(365, "--days", help="Lifetime of a new certificate, in days."),
     subject: str | None = typer.Option(
         None, "--subject", help='Subject of a new certificate. [default: "/CN=<alias>"]'
     ),
-    browser: bool | None = typer.Option(
-        None,
-        "--browser/--no-browser",
-        help="Open the approval URL in a browser. [default: only for a person at a terminal with a display]",
-        show_default=False,
-    ),
-    timeout: float | None = typer.Option(
-        None, "--timeout", help="Seconds to keep retrying the login. [default: 600 at a terminal, 0 otherwise]"
-    ),
-    interval: float = typer.Option(5.0, "--interval", help="Seconds between tries at first (backs off to 30)."),
-    set_default: bool = typer.Option(False, "--set-default", help="Make this org sf's default target org."),
-    set_default_dev_hub: bool = typer.Option(False, "--set-default-dev-hub", help="Make it sf's default Dev Hub."),
+    browser: bool | None = browser_option(),
+    timeout: float | None = timeout_option(),
+    interval: float = interval_option(),
+    set_default: bool = set_default_option(),
+    set_default_dev_hub: bool = set_default_dev_hub_option(),
     no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
     json: bool = json_option(),
 ) -> None:
@@ -62,7 +65,6 @@ def run(
     from sfjwt_orch.bootstrap import BootstrapRequest, bootstrap, next_steps
     from sfjwt_orch.commands._shared import check_wait
     from sfjwt_orch.console import Prompter
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.interactive import person_present, should_open_browser
     from sfjwt_orch.keys import KeygenRequest, check_keygen_request
     from sfjwt_orch.locks import alias_lock
@@ -70,10 +72,9 @@ def run(
 
     deps = make_deps()
     check_alias(alias)
-    if sandbox and instance_url:
-        raise usage("--sandbox and --instance-url cannot be used together", "pass only one of them")
-    if key_env and key_file:
-        raise usage("--key-env and --key-file cannot be used together", "pass only one of them")
+    check_exclusive(
+        ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
+    )
     can_prompt = person_present(deps.env, no_input)
     timeout, interval = check_wait(timeout, interval, can_prompt)
     # Flag values are refused before any step runs, whether or not a new key turns out to be needed.

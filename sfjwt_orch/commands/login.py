@@ -5,7 +5,23 @@ from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands._shared import alias_option, json_option, make_deps
+from sfjwt_orch.commands._shared import (
+    alias_option,
+    browser_option,
+    callback_url_option,
+    check_exclusive,
+    client_id_option,
+    instance_url_option,
+    interval_option,
+    json_option,
+    key_env_option,
+    make_deps,
+    sandbox_option,
+    set_default_dev_hub_option,
+    set_default_option,
+    timeout_option,
+    username_option,
+)
 
 HELP = """\
 Log in with `sf org login jwt`, getting the user's approval and retrying until it works.
@@ -26,40 +42,20 @@ Examples:
 
 def run(
     alias: str = alias_option(),
-    client_id: str | None = typer.Option(None, "--client-id", help="The app's consumer key."),
-    username: str | None = typer.Option(None, "--username", help="The Salesforce username to log in as."),
+    client_id: str | None = client_id_option(),
+    username: str | None = username_option(),
     key_file: Path | None = typer.Option(
         None, "--key-file", help="The private key. [default: the alias's key from keygen]"
     ),
-    instance_url: str | None = typer.Option(
-        None, "--instance-url", help="Login URL: My Domain or login host. [default: https://login.salesforce.com]"
-    ),
-    key_env: str | None = typer.Option(
-        None,
-        "--key-env",
-        help="Read the key from this environment variable (PEM, one-line PEM or base64); "
-        "it is written to the alias's key file, which sf re-reads at every token refresh.",
-    ),
-    sandbox: bool = typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com."),
-    callback_url: str | None = typer.Option(
-        None,
-        "--callback-url",
-        help="A callback URL of the app, used in the approval URL. [default: http://localhost:1717/OauthRedirect]",
-    ),
-    browser: bool | None = typer.Option(
-        None,
-        "--browser/--no-browser",
-        help="Open the approval URL in a browser. [default: only for a person at a terminal with a display]",
-        show_default=False,
-    ),
-    timeout: float | None = typer.Option(
-        None, "--timeout", help="Seconds to keep retrying. [default: 600 at a terminal, 0 in scripts and CI]"
-    ),
-    interval: float = typer.Option(5.0, "--interval", help="Seconds between tries at first (backs off to 30)."),
-    set_default: bool = typer.Option(False, "--set-default", help="Make this org sf's default target org."),
-    set_default_dev_hub: bool = typer.Option(
-        False, "--set-default-dev-hub", help="Make this org sf's default Dev Hub."
-    ),
+    key_env: str | None = key_env_option(),
+    instance_url: str | None = instance_url_option(),
+    sandbox: bool = sandbox_option(),
+    callback_url: str | None = callback_url_option(),
+    browser: bool | None = browser_option(),
+    timeout: float | None = timeout_option(),
+    interval: float = interval_option(),
+    set_default: bool = set_default_option(),
+    set_default_dev_hub: bool = set_default_dev_hub_option(),
     json: bool = json_option(),
 ) -> None:
     from sfjwt_orch import approval, config, flows
@@ -72,10 +68,9 @@ def run(
 
     deps = make_deps()
     check_alias(alias)
-    if sandbox and instance_url:
-        raise usage("--sandbox and --instance-url cannot be used together", "pass only one of them")
-    if key_env and key_file:
-        raise usage("--key-env and --key-file cannot be used together", "pass only one of them")
+    check_exclusive(
+        ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
+    )
     saved = config.load(deps.paths, alias)
     profile = (saved or config.Profile(alias=alias)).merged(
         client_id=client_id,
