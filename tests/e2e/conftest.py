@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from sfjwt_orch.emulator import Emulator, EmulatorConfig, demo_config, guard_path
+from tests.keypairs import KeyPair, make_keypair
 
 ROOT = Path(__file__).parents[2]
 PINNED = "@salesforce/cli/2.150."
@@ -63,43 +64,6 @@ def sf_exe() -> str:
     sf = str(ROOT / ".tools" / "bin" / "sf")
     assert PINNED in _sf_version(sf), "scripts/setup did not produce a working sf 2.150.x"
     return sf
-
-
-@dataclass
-class KeyPair:
-    key: Path
-    cert: Path
-
-    @property
-    def cert_pem(self) -> str:
-        return self.cert.read_text()
-
-
-def make_keypair(directory: Path) -> KeyPair:
-    directory.mkdir(parents=True, exist_ok=True)
-    key, cert = directory / "server.key", directory / "server.crt"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "30",
-            "-subj",
-            "/CN=e2e",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    key.chmod(0o600)
-    return KeyPair(key, cert)
 
 
 @pytest.fixture(scope="session")

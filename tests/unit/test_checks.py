@@ -11,6 +11,7 @@ from sfjwt_orch import approval, config, interactive, openssl
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for
 from sfjwt_orch.paths import Paths, check_alias
 from sfjwt_orch.redact import redact
+from tests.keypairs import make_keypair
 
 
 @pytest.mark.parametrize(
@@ -229,27 +230,7 @@ def test_read_cert_matches_openssl(tmp_path: Path, days: int) -> None:
 
     from sfjwt_orch.keys import read_cert
 
-    key, cert = tmp_path / "k", tmp_path / "c"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            str(days),
-            "-subj",
-            "/CN=t",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert = make_keypair(tmp_path, "t", days=days).cert
     out = subprocess.run(
         ["openssl", "x509", "-in", str(cert), "-noout", "-enddate", "-fingerprint", "-sha256", "-modulus"],
         check=True,

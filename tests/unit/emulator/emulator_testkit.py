@@ -19,43 +19,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from tests import keypairs
+from tests.keypairs import KeyPair
+
 OPENSSL = "/usr/bin/openssl"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
-@dataclass(frozen=True)
-class KeyPair:
-    key: Path
-    cert: Path
-
-    @property
-    def cert_pem(self) -> str:
-        return self.cert.read_text()
-
-
 def make_keypair(directory: Path, name: str = "server") -> KeyPair:
-    key, cert = directory / f"{name}.key", directory / f"{name}.crt"
-    subprocess.run(
-        [
-            OPENSSL,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            f"/CN={name}",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return KeyPair(key, cert)
+    return keypairs.make_keypair(directory, name, days=2)
 
 
 def b64url(data: bytes) -> str:
