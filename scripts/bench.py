@@ -63,10 +63,10 @@ def medians(runs: int, ours: Callable[[int], float], theirs: Callable[[int], flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=7, help="runs per measurement (sf ones use half, at least 3)")
+    parser.add_argument("--runs", type=int, default=9, help="runs per measurement (at least 3 for the sf ones)")
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON on stdout")
     args = parser.parse_args()
-    runs, sf_runs = max(1, args.runs), max(3, args.runs // 2)
+    runs, sf_runs = max(1, args.runs), max(3, args.runs)
     sf = shutil.which("sf")
     openssl = shutil.which("openssl")
     if sf is None or openssl is None:
@@ -122,97 +122,43 @@ def main() -> int:
         timed([*orch, "keygen", "--alias", "bench"], env)
         key = work / "data" / "keys" / "bench" / "server.key"
         cert = (key.parent / "server.crt").read_text()
-        with Emulator(demo_config(cert)).start() as emu:
+        who = ["--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME]
+        with Emulator(demo_config(cert)).start() as org:
             # A new alias on every run, on both sides: that is what approval -> login (row 4) does too.
             def bare(i: int) -> float:
-                return timed(
-                    [
-                        sf,
-                        "org",
-                        "login",
-                        "jwt",
-                        "--client-id",
-                        DEMO_CONSUMER_KEY,
-                        "--jwt-key-file",
-                        str(key),
-                        "--username",
-                        DEMO_USERNAME,
-                        "--instance-url",
-                        emu.url,
-                        "--alias",
-                        f"bare{i}",
-                        "--json",
-                    ],
-                    env,
-                )
+                argv = [sf, "org", "login", "jwt", *who, "--jwt-key-file", str(key), "--instance-url", org.url]
+                return timed([*argv, "--alias", f"bare{i}", "--json"], env)
 
             def login(i: int) -> float:
-                return timed(
-                    [
-                        *orch,
-                        "login",
-                        "--alias",
-                        f"bench{i}",
-                        "--client-id",
-                        DEMO_CONSUMER_KEY,
-                        "--username",
-                        DEMO_USERNAME,
-                        "--key-file",
-                        str(key),
-                        "--instance-url",
-                        emu.url,
-                        "--json",
-                    ],
-                    env,
-                )
+                argv = [*orch, "login", "--alias", f"bench{i}", *who, "--key-file", str(key)]
+                return timed([*argv, "--instance-url", org.url, "--json"], env)
 
-            bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
-            ours, bare_login = medians(sf_runs, login, bare)
-        rows.append(Row("sfjwt-orch login (success)", ours, bare_login, 1.10 * bare_login, "<= 1.10x"))
-
-        # 4. From the approval (the browser's callback) to a finished login.
-        def approval_to_login(i: int) -> float:
-            callback = f"http://localhost:{free_port()}/OauthRedirect"
-            config = demo_config(cert, policy="self-authorize", callback_urls=(callback,))
-            with Emulator(config).start() as emu:
+            # 4. From the approval (the browser's callback) to a finished login.
+            def approval_to_login(i: int) -> float:
+                callback = f"http://localhost:{free_port()}/OauthRedirect"
+                config = demo_config(cert, policy="self-authorize", callback_urls=(callback,))
                 visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay 0.5"
-                argv = [
-                    *orch,
-                    "login",
-                    "--alias",
-                    f"approve{i}",
-                    "--client-id",
-                    DEMO_CONSUMER_KEY,
-                    "--username",
-                    DEMO_USERNAME,
-                    "--key-file",
-                    str(key),
-                    "--instance-url",
-                    emu.url,
-                    "--callback-url",
-                    callback,
-                    "--browser",
-                    "--timeout",
-                    "60",
-                    "--interval",
-                    "30",
-                    "--json",
-                ]
-                subprocess.run(
-                    argv,
-                    env={**env, "BROWSER": visitor},
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-                done = time.time()
-                decided = [r.at for r in emu.requests if r.method == "POST" and "authorize" in r.path]
+                with Emulator(config).start() as emu:
+                    argv = [*orch, "login", "--alias", f"approve{i}", *who, "--key-file", str(key)]
+                    argv += ["--instance-url", emu.url, "--callback-url", callback, "--browser", "--timeout", "60"]
+                    subprocess.run(
+                        [*argv, "--interval", "30", "--json"],
+                        env={**env, "BROWSER": visitor},
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                    done = time.time()
+                    decided = [r.at for r in emu.requests if r.method == "POST" and "authorize" in r.path]
                 if not decided:
                     raise SystemExit("bench: the visitor never submitted the approval")
                 return done - decided[0]
 
-        ours = statistics.median(approval_to_login(i) for i in range(sf_runs))
-        rows.append(Row("approval -> logged in", ours, bare_login, bare_login + 0.5, "<= 1.0x + 0.5 s"))
+            bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
+            ours, bare_login = medians(sf_runs, login, bare)
+            rows.append(Row("sfjwt-orch login (success)", ours, bare_login, 1.10 * bare_login, "<= 1.10x"))
+            ours, bare_login = medians(sf_runs, approval_to_login, lambda i: bare(100 + i))
+            rows.append(Row("approval -> logged in", ours, bare_login, bare_login + 0.5, "<= 1.0x + 0.5 s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
