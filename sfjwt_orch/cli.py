@@ -14,7 +14,6 @@ from collections.abc import Sequence
 import typer
 
 from sfjwt_orch import __version__
-from sfjwt_orch.commands import authorize_url, bootstrap, ci, doctor, emulator, keygen, login, logout, profiles
 from sfjwt_orch.errors import Code, Exit, SfjwtError
 
 HELP = """\
@@ -34,16 +33,20 @@ Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 Salesforce refused, 4 not approve
 5 sf/openssl missing or broken, 130 interrupted. Every command has --json.
 """
 
-app = typer.Typer(
-    name="sfjwt-orch",
-    help=HELP,
-    add_completion=False,
-    rich_markup_mode=None,  # plain click help: honours \b blocks, and --help never imports rich
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,  # tracebacks go to the log file (see main)
-    pretty_exceptions_show_locals=False,  # and never with locals: they can hold keys
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# name -> (module in sfjwt_orch.commands, attribute, is a group of subcommands). Only the command
+# being run is imported and built: Typer inspects every parameter of every command it registers,
+# which would cost each start ~20 ms for commands that are not run.
+COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "bootstrap": ("bootstrap", "run", False),
+    "keygen": ("keygen", "run", False),
+    "login": ("login", "run", False),
+    "logout": ("logout", "run", False),
+    "doctor": ("doctor", "run", False),
+    "authorize-url": ("authorize_url", "run", False),
+    "profiles": ("profiles", "app", True),
+    "ci": ("ci", "app", True),
+    "emulator": ("emulator", "app", True),
+}
 
 
 def _version(value: bool) -> None:
@@ -52,7 +55,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
@@ -61,15 +63,30 @@ def _root(
     pass
 
 
-app.command("bootstrap", help=bootstrap.HELP)(bootstrap.run)
-app.command("keygen", help=keygen.HELP)(keygen.run)
-app.command("login", help=login.HELP)(login.run)
-app.command("logout", help=logout.HELP)(logout.run)
-app.command("doctor", help=doctor.HELP)(doctor.run)
-app.command("authorize-url", help=authorize_url.HELP)(authorize_url.run)
-app.add_typer(profiles.app, name="profiles")
-app.add_typer(ci.app, name="ci")
-app.add_typer(emulator.app, name="emulator")
+def build_app(args: Sequence[str]) -> typer.Typer:
+    """The app with the command `args` names, or with every command (for help and unknown names)."""
+    import importlib
+
+    app = typer.Typer(
+        name="sfjwt-orch",
+        help=HELP,
+        add_completion=False,
+        rich_markup_mode=None,  # plain click help: honours \b blocks, and --help never imports rich
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,  # tracebacks go to the log file (see main)
+        pretty_exceptions_show_locals=False,  # and never with locals: they can hold keys
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)  # a callback keeps it a group even when one command is registered
+    first = next((a for a in args if not a.startswith("-")), None)
+    for name in [first] if first in COMMANDS else COMMANDS:
+        module_name, attribute, is_group = COMMANDS[name]
+        module = importlib.import_module(f"sfjwt_orch.commands.{module_name}")
+        if is_group:
+            app.add_typer(getattr(module, attribute), name=name)
+        else:
+            app.command(name, help=module.HELP)(getattr(module, attribute))
+    return app
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
@@ -110,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
-        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch")
+        result = build_app(args)(args=args, standalone_mode=False, prog_name="sfjwt-orch")
         if result == Exit.INTERRUPTED:
             raise KeyboardInterrupt
         return result if isinstance(result, int) else 0

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -131,6 +130,12 @@ def _rsa_key_from_spki(spki_content: bytes) -> RsaPublicKey:
     return RsaPublicKey(n=n, e=e)
 
 
+def _sha256(der: bytes) -> str:
+    import hashlib  # here: it loads OpenSSL's libcrypto, which a login never needs
+
+    return hashlib.sha256(der).hexdigest().upper()
+
+
 _TAG_UTC_TIME = 0x17
 _TAG_GENERALIZED_TIME = 0x18
 
@@ -193,15 +198,13 @@ def certificate_from_pem(text: str) -> CertificateInfo:
             validity = _children(_expect(tbs[offset + 3], _TAG_SEQUENCE, "validity"))
             if len(validity) != 2:
                 raise CertificateError("validity must hold notBefore and notAfter")
-            return CertificateInfo(
-                public_key=key, sha256_fingerprint=hashlib.sha256(der).hexdigest().upper(), not_after=_time(validity[1])
-            )
+            return CertificateInfo(public_key=key, sha256_fingerprint=_sha256(der), not_after=_time(validity[1]))
         if label == "PUBLIC KEY":
             tag, spki, _ = _read_tlv(der, 0)
             if tag != _TAG_SEQUENCE:
                 raise CertificateError("public key is not a DER SEQUENCE")
             key = _rsa_key_from_spki(spki)
-            return CertificateInfo(public_key=key, sha256_fingerprint=hashlib.sha256(der).hexdigest().upper())
+            return CertificateInfo(public_key=key, sha256_fingerprint=_sha256(der))
     labels = ", ".join(sorted({label for label, _ in blocks}))
     raise CertificateError(f"found {labels} but no CERTIFICATE block (was the private key given instead?)")
 

@@ -225,7 +225,8 @@ def test_an_unexpected_error_shows_no_traceback_or_locals_and_logs_it_redacted(
         raise RuntimeError("signing failed for " + access_token + " with " + private_key)
 
     monkeypatch.setattr(approval, "authorize_url", exploding)
-    assert sfjwt_cli.app.pretty_exceptions_enable is False and sfjwt_cli.app.pretty_exceptions_show_locals is False
+    app = sfjwt_cli.build_app([])
+    assert app.pretty_exceptions_enable is False and app.pretty_exceptions_show_locals is False
     log = isolated_env["data"] / "logs" / "crash.log"
     for json_mode in (False, True):
         rc = sfjwt_cli.main(["authorize-url", "--client-id", CID, *(["--json"] if json_mode else [])])
