@@ -7,7 +7,8 @@
 | `keygen`                               | the three raw openssl commands         | <= 1.2x       |
 
 Everything runs against the emulator on 127.0.0.1 with the real sf and openssl; no network.
-Timings are medians of wall-clock runs, both sides interleaved so drift hits both alike.
+Both sides run interleaved, pair by pair, and each target is judged on the median pair, so a slow
+stretch of a shared machine hits both sides alike.
 """
 
 from __future__ import annotations
@@ -33,15 +34,33 @@ from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo
 
 @dataclass
 class Row:
+    """Interleaved pairs (ours[i] ran right after theirs[i]); judged on the median per-pair figure,
+    which a slow stretch of a shared machine hits on both sides alike."""
+
     what: str
-    ours: float
-    theirs: float
-    limit: float  # the most `ours` may take
+    ours: list[float]
+    theirs: list[float]
+    slack: float  # the target: ours <= theirs * ratio + slack
+    ratio: float
     target: str
 
     @property
+    def ours_median(self) -> float:
+        return statistics.median(self.ours)
+
+    @property
+    def theirs_median(self) -> float:
+        return statistics.median(self.theirs)
+
+    @property
+    def pair_ratio(self) -> float:
+        return statistics.median(a / b for a, b in zip(self.ours, self.theirs, strict=True))
+
+    @property
     def ok(self) -> bool:
-        return self.ours <= self.limit
+        # Each pair's excess over its own allowance; the median pair must be within it.
+        excess = [a - (b * self.ratio + self.slack) for a, b in zip(self.ours, self.theirs, strict=True)]
+        return statistics.median(excess) <= 0
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
@@ -53,12 +72,12 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> floa
     return elapsed
 
 
-def medians(runs: int, ours: Callable[[int], float], theirs: Callable[[int], float]) -> tuple[float, float]:
+def pairs(runs: int, ours: Callable[[int], float], theirs: Callable[[int], float]) -> tuple[list[float], list[float]]:
     a, b = [], []
     for i in range(runs):
         b.append(theirs(i))
         a.append(ours(i))
-    return statistics.median(a), statistics.median(b)
+    return a, b
 
 
 def main() -> int:
@@ -84,12 +103,12 @@ def main() -> int:
     try:
         # 1. Start-up.
         for flag in ("--version", "--help"):
-            ours, theirs = medians(
+            ours, theirs = pairs(
                 runs,
                 lambda i, f=flag: timed([*orch, f], env),
                 lambda i: timed([sys.executable, "-c", "import typer"], env),
             )
-            rows.append(Row(f"sfjwt-orch {flag}", ours, theirs, 1.3 * theirs, "<= 1.3x"))
+            rows.append(Row(f"sfjwt-orch {flag}", ours, theirs, 0.0, 1.3, "<= 1.3x"))
 
         # 2. keygen against the manual genrsa / req / x509 steps.
         def raw_keygen(i: int) -> float:
@@ -115,8 +134,8 @@ def main() -> int:
             ]
             return sum(timed(step, env, cwd=d) for step in steps)
 
-        ours, theirs = medians(runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
-        rows.append(Row("sfjwt-orch keygen", ours, theirs, 1.2 * theirs, "<= 1.2x"))
+        ours, theirs = pairs(runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
+        rows.append(Row("sfjwt-orch keygen", ours, theirs, 0.0, 1.2, "<= 1.2x"))
 
         # 3. login on the success path, against a bare sf login to the same pre-authorized org.
         timed([*orch, "keygen", "--alias", "bench"], env)
@@ -155,10 +174,10 @@ def main() -> int:
                 return done - decided[0]
 
             bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
-            ours, bare_login = medians(sf_runs, login, bare)
-            rows.append(Row("sfjwt-orch login (success)", ours, bare_login, 1.10 * bare_login, "<= 1.10x"))
-            ours, bare_login = medians(sf_runs, approval_to_login, lambda i: bare(100 + i))
-            rows.append(Row("approval -> logged in", ours, bare_login, bare_login + 0.5, "<= 1.0x + 0.5 s"))
+            ours, theirs = pairs(sf_runs, login, bare)
+            rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
+            ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
+            rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -168,14 +187,15 @@ def main() -> int:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; {sf_version}; {ssl_version}; {runs} runs ({sf_runs} for sf)"
     )
-    print(f"{'what':32} {'ours':>8} {'bare':>8} {'ratio':>7}  {'target':16} result")
+    print("medians of interleaved runs; 'pair' is the median of the per-pair ratios, which the verdict uses")
+    print(f"{'what':28} {'ours':>8} {'bare':>8} {'pair':>6}  {'target':16} result")
     for r in rows:
         print(
-            f"{r.what:32} {r.ours:7.3f}s {r.theirs:7.3f}s {r.ours / r.theirs:6.2f}x  {r.target:16} "
+            f"{r.what:28} {r.ours_median:7.3f}s {r.theirs_median:7.3f}s {r.pair_ratio:5.2f}x  {r.target:16} "
             f"{'ok' if r.ok else 'MISSED'}"
         )
     if args.json:
-        print(json.dumps([{**r.__dict__, "ok": r.ok} for r in rows]))
+        print(json.dumps([{**r.__dict__, "ok": r.ok, "pair_ratio": r.pair_ratio} for r in rows]))
     return 0 if all(r.ok for r in rows) else 1
 
 
