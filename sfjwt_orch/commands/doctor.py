@@ -42,6 +42,9 @@ def run(
     for c in checks:
         table.add_row(escape(c.name), style[c.result], escape(c.detail), escape(c.fix))
     deps.console.err.print(table)
+    counts = {result: sum(c.result == result for c in checks) for result in ("pass", "warn", "fail")}
+    summary = f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed"
+    (deps.console.success if ok else deps.console.warn)(summary)
     if json:
         deps.console.emit_json({"ok": ok, "alias": alias, "checks": [c.__dict__ for c in checks]})
     if not ok:
