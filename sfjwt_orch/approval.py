@@ -24,8 +24,14 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._]{18,255}$")
 _HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")  # DNS names (ASCII: Salesforce hosts are), IPv4
 
 
-def _is_loopback(host: str) -> bool:
-    return host == "localhost" or host == "::1" or host.startswith("127.")
+def is_loopback_host(host: str) -> bool:
+    """localhost or a loopback IP literal (127.0.0.0/8, ::1); never a name that merely starts with 127."""
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _valid_host(host: str) -> bool:
@@ -64,7 +70,7 @@ def check_instance_url(url: str) -> str:
             f"--instance-url {url} is a Lightning domain; sf refuses those",
             f"use the My Domain login URL instead: https://{mydomain}.my.salesforce.com",
         )
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise usage(f"--instance-url {url} uses http://", f"use https://{parts.netloc}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise usage(
@@ -83,7 +89,7 @@ def check_callback_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("https", "http") or not host:
         raise usage(f"--callback-url {url!r} is not a URL", fix)
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise usage(f"--callback-url {url} uses http:// for a non-local host", fix)
     try:
         parts.port  # noqa: B018 - raises ValueError for a bad port

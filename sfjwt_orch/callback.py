@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sfjwt_orch.approval import is_loopback_host
+
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>sfjwt-orch</title></head>
 <body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body></html>"""
 
@@ -33,7 +35,7 @@ def loopback_port(callback_url: str) -> tuple[str, int, str] | None:
     """(host, port, path) when the callback URL is plain http on this machine, else None."""
     parts = urlsplit(callback_url)
     host = (parts.hostname or "").lower()
-    if parts.scheme != "http" or not (host == "localhost" or host.startswith("127.") or host == "::1"):
+    if parts.scheme != "http" or not is_loopback_host(host):
         return None
     try:
         port = parts.port or 80

@@ -100,8 +100,9 @@ _GUARD = Path(__file__).parent / "emulator" / "loopback_guard.cjs"
 
 
 def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
+    from sfjwt_orch.approval import is_loopback_host
+
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def run_timeout(env: Mapping[str, str]) -> float:
@@ -142,8 +143,8 @@ def sf_env(base: Mapping[str, str], instance_url: str) -> dict[str, str]:
     # Logging in to a loopback emulator: sf's fall-back attempts at the real Salesforce hosts
     # would leave the machine. The guard answers them locally with ENOTFOUND.
     if is_loopback_url(instance_url) and _GUARD.is_file():
-        require = f"--require {_GUARD}"
-        if require not in env.get("NODE_OPTIONS", ""):
+        require = f'--require "{_GUARD}"'  # quoted: Node splits NODE_OPTIONS on spaces
+        if str(_GUARD) not in env.get("NODE_OPTIONS", ""):
             env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} {require}".strip()
     return env
 

@@ -21,7 +21,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import json
 import math
 import secrets
@@ -39,6 +38,7 @@ from types import FrameType, MappingProxyType, TracebackType
 from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sfjwt_orch.approval import is_loopback_host as is_loopback_host  # re-exported: one definition for all
 from sfjwt_orch.x509 import certificate_from_pem
 
 from . import pages
@@ -197,15 +197,6 @@ def _redirect(location: str, outcome: str = OK, **kw: Any) -> _Reply:
 def _form(body: bytes) -> dict[str, str]:
     # keep_blank_values: an empty "state=" must round-trip. Latin-1 never fails; bad bytes just won't match.
     return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
-
-
-def is_loopback_host(host: str) -> bool:
-    if host.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 # --------------------------------------------------------------------------- the emulator

@@ -293,7 +293,7 @@ def test_sf_env_keeps_proxy_and_sets_audience_when_asked() -> None:
 def test_sf_env_guards_loopback_logins() -> None:
     env = sf.sf_env({"NODE_OPTIONS": "--x"}, "http://127.0.0.1:8555")
     assert env["NODE_OPTIONS"].startswith("--x --require ")
-    assert env["NODE_OPTIONS"].endswith("loopback_guard.cjs")
+    assert env["NODE_OPTIONS"].endswith('loopback_guard.cjs"')  # quoted: install paths may hold spaces
     assert sf.sf_env(env, "http://localhost:1")["NODE_OPTIONS"].count("--require") == 1
 
 
