@@ -116,7 +116,28 @@ def _log_traceback() -> str:
         return "(could not write the log)"
 
 
+def _as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end it like Ctrl-C:
+    children killed, listener closed, nothing half-written, exit 130."""
+    import signal
+    import threading
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, _as_interrupt)
+    try:
+        return _main(argv)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         from typer._click.exceptions import ClickException  # typer >= 0.24 vendors click
     except ImportError:  # pragma: no cover - older typer

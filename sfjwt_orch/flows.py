@@ -236,7 +236,14 @@ def _final(outcome: sf.Diagnosis, req: LoginRequest, report: LoginReport, deps: 
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     if outcome.code is Code.NOT_APPROVED and report.approval_url:
-        fix = f"open the URL above as {req.username}, click Allow, then run this again with --timeout 600"
+        # Nothing is saved until a login works, so the command to rerun carries every value.
+        again = (
+            f"sfjwt-orch login --alias {req.alias} --client-id {req.client_id} --username {req.username} "
+            f"--instance-url {req.instance_url} --key-file {req.key_file} --timeout 600"
+        )
+        if req.callback_url != approval.DEFAULT_CALLBACK:
+            again += f" --callback-url {req.callback_url}"
+        fix = f"open the URL above as {req.username}, click Allow, then run: {again}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
 
 

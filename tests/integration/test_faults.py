@@ -41,9 +41,9 @@ def start(cli: Cli, *args: str, **extra_env: str) -> subprocess.Popen[str]:
     )
 
 
-def interrupt(proc: subprocess.Popen[str]) -> tuple[int, dict[str, Any], str, float]:
+def interrupt(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[int, dict[str, Any], str, float]:
     sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
     return proc.returncode, json.loads(out), err, time.monotonic() - sent
 
@@ -118,7 +118,11 @@ def test_broken_sf_is_sf_failed(cli: Cli, login_args: LoginArgs, step: dict[str,
 # --- Ctrl-C ---
 
 
-def test_ctrl_c_while_sf_runs_stops_sf_and_its_children_and_writes_nothing(cli: Cli, login_args: LoginArgs) -> None:
+# SIGTERM is how CI cancels a job (and `timeout`, `docker stop`); SIGHUP, a closed terminal.
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_ctrl_c_while_sf_runs_stops_sf_and_its_children_and_writes_nothing(
+    cli: Cli, login_args: LoginArgs, sig: int
+) -> None:
     roots = (Path(cli.env["SFJWT_ORCH_CONFIG_DIR"]), Path(cli.env["SFJWT_ORCH_DATA_DIR"]))
     cli.scenario({"hang": True, "spawn_child": True})
     before = snapshot(*roots)
@@ -128,7 +132,7 @@ def test_ctrl_c_while_sf_runs_stops_sf_and_its_children_and_writes_nothing(cli: 
     pids = [int(p) for p in pids_file.read_text().split()]
     assert len(pids) == 2 and all(alive(p) for p in pids)
 
-    assert_interrupted(*interrupt(proc))
+    assert_interrupted(*interrupt(proc, sig))
     wait_until(lambda: not any(alive(p) for p in pids), timeout=5, what="sf and its child to be gone")
     assert snapshot(*roots) == before
     assert temp_files(*roots) == []
