@@ -33,7 +33,8 @@ class BootstrapRequest:
     callback_url: str | None = None
     key_file: Path | None = None
     cert_file: Path | None = None
-    key_env: str | None = None
+    key_env: str | None = None  # the variable's name, for messages
+    key_text: str | None = None  # its value, taken out of the environment before any step runs
     bits: int = 2048
     days: int = 365
     subject: str | None = None
@@ -147,8 +148,8 @@ def _tools(deps: Deps) -> tuple[tuple[str, Any], Status, str]:
 def _key(req: BootstrapRequest, deps: Deps, openssl: Any) -> tuple[Path, Status, str]:
     saved = config.load(deps.paths, req.alias) or config.Profile(alias=req.alias)
     default_dir = deps.paths.key_dir(req.alias)
-    if req.key_env:
-        key = keys.check_key_file(flows.key_from_env(req.key_env, req.alias, deps))  # openssl-checked there
+    if req.key_env and req.key_text is not None:
+        key = keys.check_key_file(flows.key_from_text(req.key_text, req.key_env, req.alias, deps))
         cert_file = req.cert_file or (Path(saved.cert_file) if saved.cert_file else None)
         detail = f"key from ${req.key_env} written to {key.path}"
         status: Status = "done"

@@ -85,19 +85,28 @@ def openssl_for(deps: Deps) -> Openssl:
     return Openssl(deps.runner, exe, deps.env)
 
 
-def key_from_env(var: str, alias: str, deps: Deps) -> Path:
-    """--key-env: the key from an environment variable, checked and written to the alias's key file."""
+def take_key_env(var: str, deps: Deps) -> str:
+    """Read --key-env's variable, and drop it from the environment of everything we start later
+    (sf, openssl, a browser): the key must not travel on."""
     raw = deps.env.get(var, "")
+    deps.env = {name: value for name, value in deps.env.items() if name != var}
     if not raw:
         raise SfjwtError(
             Code.USAGE,
             f"--key-env {var}: that variable is not set or is empty",
             f"export {var} with the private key (PEM, or base64 of it), or drop --key-env",
         )
-    # The key has been read: it must not travel on in the environment of sf or a browser we start.
-    deps.env = {name: value for name, value in deps.env.items() if name != var}
+    return raw
+
+
+def key_from_text(raw: str, var: str, alias: str, deps: Deps) -> Path:
+    """--key-env: the key, checked (openssl too) and written to the alias's durable key file."""
     key_file = deps.paths.key_dir(alias) / keys.KEY_NAME
     return keys.materialise_key(raw, key_file, openssl_for(deps), source=f"the key in ${var}").path
+
+
+def key_from_env(var: str, alias: str, deps: Deps) -> Path:
+    return key_from_text(take_key_env(var, deps), var, alias, deps)
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,14 @@ def materialise_key(raw: str, key_file: Path, openssl: Openssl, source: str = "t
     command (forcedotcom/cli #81): it goes to the alias's key folder, not to a temp dir.
     """
     pem = normalise_pem(raw)
+    if key_file.exists() and _normalised_or_none(key_file) != pem:
+        # Replacing it would orphan the certificate uploaded for it; CI machines start empty anyway.
+        raise SfjwtError(
+            Code.KEY_EXISTS,
+            f"{key_file} already holds a different key than {source}",
+            "use another --alias for the key from the environment, or remove that key first "
+            "(sfjwt-orch logout --alias NAME --shred-key)",
+        )
     folder = key_file.parent
     created = not folder.exists()
     files.ensure_private_dir(folder)
@@ -254,6 +262,13 @@ def materialise_key(raw: str, key_file: Path, openssl: Openssl, source: str = "t
                 folder.rmdir()
         raise
     return KeyInfo(key_file, info.bits, info.modulus)
+
+
+def _normalised_or_none(path: Path) -> str | None:
+    try:
+        return normalise_pem(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, SfjwtError):
+        return None
 
 
 def cert_for_key(key_file: Path, cert_file: Path, days: int, subject: str, openssl: Openssl) -> CertInfo:

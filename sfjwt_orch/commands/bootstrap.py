@@ -61,7 +61,7 @@ def run(
     no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
     json: bool = json_option(),
 ) -> None:
-    from sfjwt_orch import approval
+    from sfjwt_orch import approval, flows
     from sfjwt_orch.bootstrap import BootstrapRequest, bootstrap, next_steps
     from sfjwt_orch.commands._shared import check_wait
     from sfjwt_orch.console import Prompter
@@ -71,6 +71,7 @@ def run(
     from sfjwt_orch.paths import check_alias
 
     deps = make_deps()
+    key_text = flows.take_key_env(key_env, deps) if key_env else None  # before any step runs
     check_alias(alias)
     check_exclusive(
         ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
@@ -88,6 +89,7 @@ def run(
         key_file=key_file.expanduser().absolute() if key_file else None,
         cert_file=cert_file.expanduser().absolute() if cert_file else None,
         key_env=key_env,
+        key_text=key_text,
         bits=bits,
         days=days,
         subject=subject,

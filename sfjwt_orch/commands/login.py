@@ -67,6 +67,7 @@ def run(
     from sfjwt_orch.paths import check_alias
 
     deps = make_deps()
+    key_text = flows.take_key_env(key_env, deps) if key_env else None  # before anything runs
     check_alias(alias)
     check_exclusive(
         ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
@@ -105,8 +106,8 @@ def run(
         set_default_dev_hub=set_default_dev_hub,
     )
     with alias_lock(deps.paths, alias, on_wait=deps.console.info):
-        if key_env:
-            request = dataclasses.replace(request, key_file=flows.key_from_env(key_env, alias, deps))
+        if key_env and key_text is not None:
+            request = dataclasses.replace(request, key_file=flows.key_from_text(key_text, key_env, alias, deps))
         report = flows.login(request, deps)
     ui = deps.console
     ui.success(

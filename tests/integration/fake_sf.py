@@ -21,6 +21,8 @@ with open(os.environ["FAKE_SF_LOG"], "a") as log:
             {
                 "argv": sys.argv[1:],
                 "env": {k: os.environ.get(k) for k in keep},
+                # names of variables whose value holds key material: there must never be any
+                "secret_env": sorted(k for k, v in os.environ.items() if "PRIVATE KEY" in v),
                 "pid": os.getpid(),
                 "start": time.time(),
             }
