@@ -180,7 +180,8 @@ def _key(req: BootstrapRequest, deps: Deps, openssl: Any) -> tuple[Path, Status,
                 f"renew it: sfjwt-orch keygen --alias {req.alias} --force, then upload the new server.crt"
             )
             detail += f"; expired on {info.not_after:%Y-%m-%d}"
-    _remember(deps, req.alias, key_file=str(key.path), cert_file=str(cert_file) if cert_file else None)
+    known_cert = str(cert_file) if cert_file is not None and cert_file.exists() else None
+    _remember(deps, req.alias, key_file=str(key.path), cert_file=known_cert)
     return key.path, status, detail
 
 

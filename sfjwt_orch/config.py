@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, fields
@@ -98,6 +99,35 @@ def list_aliases(paths: Paths) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(p.stem for p in folder.glob("*.toml"))
+
+
+def load_all(paths: Paths) -> tuple[list[Profile], list[SfjwtError]]:
+    """Every readable profile, and the problems of the others: one broken file must not block
+    work on the rest (listing them, or cleaning up a key at the end of a CI job)."""
+    profiles: list[Profile] = []
+    problems: list[SfjwtError] = []
+    for alias in list_aliases(paths):
+        try:
+            profile = load(paths, alias)
+        except SfjwtError as exc:
+            problems.append(exc)
+            continue
+        if profile is not None:
+            profiles.append(profile)
+    return profiles, problems
+
+
+def _same_file(a: str, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them is gone: compare the spelled-out paths
+        return Path(a).expanduser().resolve() == b.expanduser().resolve()
+
+
+def key_users(paths: Paths, key_file: Path, *, besides: str) -> list[str]:
+    """The aliases other than `besides` whose profile uses `key_file` (symlinks and `..` resolved)."""
+    profiles, _ = load_all(paths)
+    return [p.alias for p in profiles if p.alias != besides and p.key_file and _same_file(p.key_file, key_file)]
 
 
 def remove(paths: Paths, alias: str) -> bool:

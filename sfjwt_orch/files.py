@@ -30,11 +30,13 @@ def file_error(action: str, path: Path, exc: OSError) -> SfjwtError:
     )
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) with mode 0700 for the leaf; tighten an existing leaf we own."""
+def ensure_private_dir(path: Path, *, tighten: bool = True) -> Path:
+    """Create `path` (and parents) with mode 0700 for the leaf; with `tighten`, also an existing
+    leaf (our own folders). A folder the user named (--out-dir) is left as it is."""
     try:
+        existed = path.is_dir()
         path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
-        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        if (tighten or not existed) and stat.S_IMODE(path.stat().st_mode) & 0o077:
             path.chmod(PRIVATE_DIR)
     except OSError as exc:
         raise file_error("create folder", path, exc) from exc

@@ -29,6 +29,7 @@ class KeygenRequest:
     days: int = 365
     subject: str = "/CN=sfjwt-orch"
     force: bool = False
+    own_dir: bool = True  # our alias folder (kept 0700), not a folder the user named
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
             f"{key_file} already exists",
             "reuse it, or pass --force to replace it (then upload the new server.crt to the app)",
         )
-    files.ensure_private_dir(req.out_dir)
+    files.ensure_private_dir(req.out_dir, tighten=req.own_dir)
     with (
         files.private_temp_path(req.out_dir, ".key") as tmp_key,
         files.private_temp_path(req.out_dir, ".crt") as tmp_cert,

@@ -40,8 +40,8 @@ def run(
 
     deps = make_deps()
     check_alias(alias)
-    target = out_dir.expanduser().absolute() if out_dir else deps.paths.key_dir(alias)
-    request = keys.KeygenRequest(target, bits, days, subject or f"/CN={alias}", force)
+    target = out_dir.expanduser().resolve() if out_dir else deps.paths.key_dir(alias)
+    request = keys.KeygenRequest(target, bits, days, subject or f"/CN={alias}", force, own_dir=out_dir is None)
     keys.check_keygen_request(request)
     with alias_lock(deps.paths, alias, on_wait=deps.console.info):
         # Read the profile first: a broken or unreadable one must stop us before the key is replaced.

@@ -77,7 +77,7 @@ def run(
         client_id=client_id,
         username=username,
         instance_url=approval.SANDBOX if sandbox else instance_url,
-        key_file=str(key_file.expanduser().absolute()) if key_file else None,
+        key_file=str(key_file.expanduser().resolve()) if key_file else None,
         callback_url=callback_url,
     )
     missing = [

@@ -30,7 +30,9 @@ def sf_logout(alias: str, profile: Profile | None, deps: Deps) -> None:
     env = sf.sf_env(deps.env, profile.instance_url if profile else "")
     result = deps.runner.run(sf.logout_argv(exe, alias), timeout=sf.run_timeout(deps.env), env=env)
     failed = sf.sf_failed(result, "sf org logout")
-    if failed is not None or result.returncode not in (0, 1):
+    # Exit 1 with NoAuthFoundForTargetOrgError means there was nothing to log out: the goal is met.
+    nothing_to_do = result.returncode == 1 and "NoAuthFound" in result.stdout
+    if failed is not None or not (result.returncode == 0 or nothing_to_do):
         raise SfjwtError(
             Code.SF_FAILED,
             failed.message if failed else "sf org logout failed",
@@ -57,11 +59,7 @@ def run(
         sf_logout(alias, profile, deps)
         if shred_key:
             key = Path(profile.key_file) if profile and profile.key_file else deps.paths.key_dir(alias) / keys.KEY_NAME
-            users = [
-                a
-                for a in config.list_aliases(deps.paths)
-                if a != alias and (p := config.load(deps.paths, a)) and p.key_file == str(key)
-            ]
+            users = config.key_users(deps.paths, key, besides=alias)
             if users:
                 deps.console.warn(f"kept {key}: profile(s) {', '.join(users)} use it")
             else:

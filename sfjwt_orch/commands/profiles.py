@@ -12,8 +12,9 @@ def list_(json: bool = json_option()) -> None:
     from sfjwt_orch import config
 
     deps = make_deps()
-    profiles = [config.load(deps.paths, a) for a in config.list_aliases(deps.paths)]
-    rows = [p for p in profiles if p is not None]
+    rows, problems = config.load_all(deps.paths)
+    for problem in problems:
+        deps.console.warn(f"skipped: {problem.message}")
     if json:
         deps.console.emit_json({"ok": True, "profiles": [p.__dict__ for p in rows]})
         return
@@ -72,20 +73,19 @@ def remove(
         if logout:
             sf_logout(alias, profile, deps)
             done["logged_out"] = True
-        if delete_key:
-            others = {
-                p.key_file
-                for a in config.list_aliases(deps.paths)
-                if a != alias and (p := config.load(deps.paths, a)) is not None
-            }
-            for name in (profile.key_file, profile.cert_file):
-                if not name:
-                    continue
-                if name in others or (name == profile.cert_file and str(Path(name).with_name(keys.KEY_NAME)) in others):
-                    deps.console.warn(f"kept {name}: another profile uses it")
-                    continue
-                keys.shred(Path(name)) if name == profile.key_file else Path(name).unlink(missing_ok=True)
-                done["deleted"].append(name)  # type: ignore[attr-defined]
+        if delete_key and profile.key_file:
+            # The certificate goes with its key: both stay while another profile uses the key.
+            users = config.key_users(deps.paths, Path(profile.key_file), besides=alias)
+            if users:
+                deps.console.warn(
+                    f"kept {profile.key_file}: another profile uses it ({', '.join(users)}); its certificate stays too"
+                )
+            else:
+                keys.shred(Path(profile.key_file))
+                done["deleted"].append(profile.key_file)  # type: ignore[attr-defined]
+                if profile.cert_file:
+                    Path(profile.cert_file).unlink(missing_ok=True)
+                    done["deleted"].append(profile.cert_file)  # type: ignore[attr-defined]
         config.remove(deps.paths, alias)
     deps.console.success(f"Removed profile {alias}")
     if json:
