@@ -225,7 +225,11 @@ def test_ci_export_formats_then_a_key_env_login_with_them_and_logout_shreds_the_
     values = dict(line.split("=", 1) for line in with_key.stdout.splitlines())
     assert base64.b64decode(values["SF_JWT_KEY"]) == key_bytes
     github_key = e2e.cli("ci", "export", "hub", "--include-key").stdout
-    assert f"SF_JWT_KEY = {values['SF_JWT_KEY']}" in github_key
+    snippet, _, secret = github_key.partition("# ---- the secret value")
+    assert values["SF_JWT_KEY"] not in snippet  # a pasted snippet must never carry the key
+    assert f"SF_JWT_KEY={values['SF_JWT_KEY']}" in secret
+    as_json = json.loads(e2e.cli("ci", "export", "hub", "--include-key", "--json").stdout)
+    assert as_json["variables"]["SF_JWT_KEY"] == values["SF_JWT_KEY"] and as_json["format"] == "github"
 
     # The pipeline: the exported values as its environment, the exported command, CI=true.
     job = e2e.cli(
