@@ -11,15 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from sfjwt_orch.interactive import _CI_VARS
+
 _SCRUB_PREFIXES = ("SF_", "SFDX_", "SFJWT_ORCH_")
 _SCRUB = {
-    "CI",
-    "GITHUB_ACTIONS",
-    "GITLAB_CI",
-    "BUILDKITE",
-    "CIRCLECI",
-    "TF_BUILD",
-    "JENKINS_URL",
+    *_CI_VARS,  # every CI marker the tool knows: a test never runs "in CI" by accident
     "BROWSER",
     "HTTP_PROXY",
     "HTTPS_PROXY",

@@ -291,3 +291,18 @@ def test_private_key_modulus_refuses_ec_keys() -> None:
     assert "BEGIN PRIVATE KEY" in pem
     with pytest.raises(KeyFormatError, match="not an RSA key"):
         private_key_modulus(pem)
+
+
+def test_readme_outcome_table_matches_the_exit_code_of_every_code() -> None:
+    import re
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("## Outcome codes", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `([A-Z_]+)` \| (\d+) \|", table, re.MULTILINE))
+    assert set(rows) == {c.value for c in Code}, "the README table and errors.Code disagree"
+    wrong = {
+        code: (rows[code.value], int(exit_code_for(code)))
+        for code in Code
+        if int(rows[code.value]) != exit_code_for(code)
+    }
+    assert not wrong, f"README exit codes differ from the code's: {wrong}"

@@ -349,10 +349,12 @@ def test_propagating_app_answers_unknown_until_ready(
 
 
 def test_propagation_with_the_real_clock(start_emulator: Start, keys: KeyPair) -> None:
-    emu = start_emulator(demo_config(keys.cert_pem, propagation_seconds=0.3))
+    emu = start_emulator(demo_config(keys.cert_pem, propagation_seconds=1.0))
     assert _login(emu, keys)[1]["error"] == "app_not_found"
-    time.sleep(0.35)
-    assert _login(emu, keys)[0] == 200
+    deadline = time.monotonic() + 10  # a wait for the default clock to move on, not a speed check
+    while _login(emu, keys)[0] != 200:
+        assert time.monotonic() < deadline, "the app never finished propagating"
+        time.sleep(0.1)
 
 
 def test_maintenance_is_an_html_503(start_emulator: Start, keys: KeyPair) -> None:
@@ -398,10 +400,13 @@ def test_slow_token_reply(start_emulator: Start, keys: KeyPair) -> None:
     resp = token_request(emu.url, assertion)
     assert resp.status == 200
     assert time.monotonic() - started >= 0.4
-    # Only the token endpoint is slowed.
-    started = time.monotonic()
+    # Only the token endpoint is slowed: REST answers while a slow token reply is still pending.
+    emu.set_switches(slow_token_seconds=5)
+    pending = threading.Thread(target=lambda: token_request(emu.url, assertion))
+    pending.start()
     assert get(f"{emu.url}/services/data").status == 200
-    assert time.monotonic() - started < 0.3
+    assert pending.is_alive()
+    emu.set_switches(slow_token_seconds=0)
 
 
 def test_stop_interrupts_a_slow_reply(keys: KeyPair) -> None:
@@ -409,14 +414,16 @@ def test_stop_interrupts_a_slow_reply(keys: KeyPair) -> None:
     emu.set_switches(slow_token_seconds=30)
     result: list[Any] = []
     assertion = sign_jwt(keys.key, sf_claims(DEMO_CONSUMER_KEY, DEMO_USERNAME, emu.url + "/"))
+    before = threading.active_count()
     thread = threading.Thread(target=lambda: result.append(token_request(emu.url, assertion)))
     thread.start()
-    time.sleep(0.2)
-    started = time.monotonic()
+    deadline = time.monotonic() + 5  # until the server's handler thread holds the request
+    while threading.active_count() < before + 2:
+        assert time.monotonic() < deadline, "the request never reached the emulator"
+        time.sleep(0.02)
     emu.stop()
-    thread.join(5)
-    assert time.monotonic() - started < 3
-    assert not thread.is_alive()
+    thread.join(10)
+    assert not thread.is_alive()  # well before the 30 s the reply was slowed by
     # A server that is going away answers 500 rather than issuing a token.
     assert result[0].status == 500 and emu.issued_tokens == ()
 
