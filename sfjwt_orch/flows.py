@@ -164,6 +164,11 @@ def login(req: LoginRequest, deps: Deps) -> LoginReport:
     report = LoginReport(alias=req.alias, username=req.username)
     try:
         _login(req, deps, report)
+    except KeyboardInterrupt:
+        # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
+        exc = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+        exc.details = report.to_json(exc)
+        raise exc from None
     except SfjwtError as exc:
         exc.details = {**report.to_json(exc), **exc.details}
         raise

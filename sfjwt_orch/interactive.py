@@ -6,7 +6,6 @@ pipe: a script must get an answer (or an error naming the flag to pass), not a h
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 
@@ -51,7 +50,3 @@ def should_open_browser(flag: bool | None, env: Mapping[str, str]) -> bool:
     if flag is not None:
         return flag
     return person_present(env) and has_display(env)
-
-
-def environ() -> dict[str, str]:
-    return dict(os.environ)

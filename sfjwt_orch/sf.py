@@ -346,7 +346,7 @@ CATALOG: tuple[_Entry, ...] = (
     ),
 )
 
-CATALOG_BY_CODE = _BY_CODE = {e.code: e for e in CATALOG}
+CATALOG_BY_CODE = {e.code: e for e in CATALOG}
 # An empty line is what sf keeps of an error reply that had no error_description (e.g. a 404).
 _EMPTY = _Entry(
     Code.SERVER_ERROR,
@@ -505,7 +505,7 @@ def _parse_human(result: CommandResult) -> LoginSuccess | Diagnosis | None:
         # Drop sf's trailing "Warning: ..." lines and the blank lines before them.
         body = "\n".join(line for line in text.splitlines() if not line.startswith("Warning:")).rstrip()
         if "LightningDomain" in body:
-            return _diagnosis(_BY_CODE[Code.LIGHTNING_URL], (body,))
+            return _diagnosis(CATALOG_BY_CODE[Code.LIGHTNING_URL], (body,))
         return classify_lines(attempt_lines(body))
     return None
 
@@ -543,7 +543,7 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
     message = str(doc.get("message") or "")
     exit_code = doc.get("exitCode", result.returncode)
     if name == "LightningDomain":
-        return _diagnosis(_BY_CODE[Code.LIGHTNING_URL], (message,))
+        return _diagnosis(CATALOG_BY_CODE[Code.LIGHTNING_URL], (message,))
     if exit_code == 2 or name.endswith("FlagsError") or "FlagValidation" in name or name == "RequiredFlagsError":
         return Diagnosis(
             Code.SF_FAILED,

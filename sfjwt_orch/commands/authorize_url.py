@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands._shared import json_option, make_deps
+from sfjwt_orch.commands._shared import (
+    callback_url_option,
+    check_exclusive,
+    client_id_option,
+    instance_url_option,
+    json_option,
+    make_deps,
+    sandbox_option,
+)
 
 HELP = """\
 Print the one-time approval URL for an app, and nothing else.
@@ -17,14 +25,10 @@ Example:
 
 
 def run(
-    client_id: str | None = typer.Option(None, "--client-id", help="The app's consumer key."),
-    instance_url: str | None = typer.Option(
-        None, "--instance-url", help="Login URL. [default: https://login.salesforce.com]"
-    ),
-    sandbox: bool = typer.Option(False, "--sandbox", help="Use https://test.salesforce.com."),
-    callback_url: str | None = typer.Option(
-        None, "--callback-url", help="A callback URL of the app. [default: http://localhost:1717/OauthRedirect]"
-    ),
+    client_id: str | None = client_id_option(),
+    instance_url: str | None = instance_url_option(),
+    sandbox: bool = sandbox_option(),
+    callback_url: str | None = callback_url_option(),
     alias: str | None = typer.Option(None, "--alias", "-a", help="Fill missing values from this saved profile."),
     json: bool = json_option(),
 ) -> None:
@@ -33,8 +37,7 @@ def run(
 
     deps = make_deps()
     profile = config.load(deps.paths, alias) if alias else None
-    if sandbox and instance_url:
-        raise usage("--sandbox and --instance-url cannot be used together", "pass only one of them")
+    check_exclusive(("--sandbox", sandbox, "--instance-url", instance_url))
     cid = client_id or (profile.client_id if profile else "")
     if not cid:
         raise usage("no client id", "pass --client-id (the app's consumer key)")

@@ -67,48 +67,54 @@ def run(
     from sfjwt_orch.paths import check_alias
 
     deps = make_deps()
-    key_text = flows.take_key_env(key_env, deps) if key_env else None  # before anything runs
-    check_alias(alias)
-    check_exclusive(
-        ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
-    )
-    saved = config.load(deps.paths, alias)
-    profile = (saved or config.Profile(alias=alias)).merged(
-        client_id=client_id,
-        username=username,
-        instance_url=approval.SANDBOX if sandbox else instance_url,
-        key_file=str(key_file.expanduser().resolve()) if key_file else None,
-        callback_url=callback_url,
-    )
-    missing = [
-        flag for flag, value in (("--client-id", profile.client_id), ("--username", profile.username)) if not value
-    ]
-    if missing:
-        if saved is None:
-            raise SfjwtError(
-                Code.PROFILE_NOT_FOUND,
-                f"no saved profile for alias {alias!r}, and {' and '.join(missing)} not given",
-                f"pass {' and '.join(missing)}, or set it up with: sfjwt-orch keygen --alias {alias}",
-            )
-        raise usage(f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {' and '.join(missing)}")
-    timeout, interval = check_wait(timeout, interval, person_present(deps.env))
-    request = flows.LoginRequest(
-        alias=alias,
-        client_id=approval.check_client_id(profile.client_id),
-        username=approval.check_username(profile.username),
-        key_file=Path(profile.key_file) if profile.key_file else deps.paths.key_dir(alias) / KEY_NAME,
-        instance_url=approval.check_instance_url(profile.instance_url or approval.PRODUCTION),
-        callback_url=approval.check_callback_url(profile.callback_url or approval.DEFAULT_CALLBACK),
-        open_browser=should_open_browser(browser, deps.env),
-        timeout=timeout,
-        interval=interval,
-        set_default=set_default,
-        set_default_dev_hub=set_default_dev_hub,
-    )
-    with alias_lock(deps.paths, alias, on_wait=deps.console.info):
-        if key_env and key_text is not None:
-            request = dataclasses.replace(request, key_file=flows.key_from_text(key_text, key_env, alias, deps))
-        report = flows.login(request, deps)
+    try:
+        key_text = flows.take_key_env(key_env, deps) if key_env else None  # before anything runs
+        check_alias(alias)
+        check_exclusive(
+            ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
+        )
+        saved = config.load(deps.paths, alias)
+        profile = (saved or config.Profile(alias=alias)).merged(
+            client_id=client_id,
+            username=username,
+            instance_url=approval.SANDBOX if sandbox else instance_url,
+            key_file=str(key_file.expanduser().resolve()) if key_file else None,
+            callback_url=callback_url,
+        )
+        missing = [
+            flag for flag, value in (("--client-id", profile.client_id), ("--username", profile.username)) if not value
+        ]
+        if missing:
+            if saved is None:
+                raise SfjwtError(
+                    Code.PROFILE_NOT_FOUND,
+                    f"no saved profile for alias {alias!r}, and {' and '.join(missing)} not given",
+                    f"pass {' and '.join(missing)}, or set it up with: sfjwt-orch keygen --alias {alias}",
+                )
+            raise usage(f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {' and '.join(missing)}")
+        timeout, interval = check_wait(timeout, interval, person_present(deps.env))
+        request = flows.LoginRequest(
+            alias=alias,
+            client_id=approval.check_client_id(profile.client_id),
+            username=approval.check_username(profile.username),
+            key_file=Path(profile.key_file) if profile.key_file else deps.paths.key_dir(alias) / KEY_NAME,
+            instance_url=approval.check_instance_url(profile.instance_url or approval.PRODUCTION),
+            callback_url=approval.check_callback_url(profile.callback_url or approval.DEFAULT_CALLBACK),
+            open_browser=should_open_browser(browser, deps.env),
+            timeout=timeout,
+            interval=interval,
+            set_default=set_default,
+            set_default_dev_hub=set_default_dev_hub,
+        )
+        with alias_lock(deps.paths, alias, on_wait=deps.console.info):
+            if key_env and key_text is not None:
+                request = dataclasses.replace(request, key_file=flows.key_from_text(key_text, key_env, alias, deps))
+            report = flows.login(request, deps)
+    except SfjwtError as exc:
+        # Every --json failure of login has the login document's shape, whatever stage it failed at.
+        shape = flows.LoginReport(alias=alias, username=username or "").to_json(exc)
+        exc.details = {**shape, **exc.details}
+        raise
     ui = deps.console
     ui.success(
         f"Logged in as {report.username} to org {report.org_id} ({report.instance_url}); sf alias: {alias}"

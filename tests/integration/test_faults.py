@@ -168,7 +168,11 @@ def test_ctrl_c_while_waiting_for_approval_releases_the_callback_port(cli: Cli, 
     )
     wait_until(lambda: _port_taken(port), what="the callback listener")
 
-    assert_interrupted(*interrupt(proc))
+    rc, doc, err, took = interrupt(proc)
+    assert_interrupted(rc, doc, err, took)
+    # What the run learnt survives the interruption: the URL to approve at, the attempts made.
+    assert doc["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
+    assert doc["attempts"] == 1
     with socket.socket() as s:  # no SO_REUSEADDR: the port must be truly free again
         s.bind(("127.0.0.1", port))
     assert [c["argv"][:3] for c in cli.sf_calls()] == [["org", "login", "jwt"]]
