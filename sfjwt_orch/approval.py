@@ -116,6 +116,11 @@ def check_username(username: str) -> str:
     return username.strip()
 
 
-def authorize_url(instance_url: str, client_id: str, callback_url: str) -> str:
-    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": callback_url})
+def authorize_url(instance_url: str, client_id: str, callback_url: str, state: str | None = None) -> str:
+    """The one-time approval URL; `state` (echoed back to the callback) lets our listener tell the
+    browser's return from this login apart from any other request to that port."""
+    params = {"response_type": "code", "client_id": client_id, "redirect_uri": callback_url}
+    if state:
+        params["state"] = state
+    query = urlencode(params)
     return f"{instance_url.rstrip('/')}/services/oauth2/authorize?{query}"

@@ -52,11 +52,12 @@ class _Server(ThreadingHTTPServer):
 class Listener:
     """Serves the callback path on the callback's port until stopped; records the first hit."""
 
-    def __init__(self, callback_url: str) -> None:
+    def __init__(self, callback_url: str, state: str | None = None) -> None:
         where = loopback_port(callback_url)
         if where is None:
             raise ValueError("not a loopback http URL")
         self.host, self.port, self.path = where
+        self.state = state
         self.event = threading.Event()
         self.result: Callback | None = None
         self._servers: list[_Server] = []
@@ -76,6 +77,10 @@ class Listener:
                     self.send_error(404)
                     return
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+                if listener.state is not None and query.get("state") != listener.state:
+                    # Not the return from our approval URL (another page, another login): not ours to judge.
+                    self.send_error(400, "Unknown state")
+                    return
                 if "code" in query:
                     hit = Callback(True)
                     title, text = "Approved", "You can close this tab and return to the terminal."

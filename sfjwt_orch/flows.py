@@ -6,6 +6,7 @@ tests drive every path with fakes and never really sleep [fastapi-cloud-cli `_fl
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -40,13 +41,13 @@ class Waiter(Protocol):
     def stop(self) -> None: ...
 
 
-def listen(callback_url: str) -> Waiter | None:
+def listen(callback_url: str, state: str | None) -> Waiter | None:
     """Start listening on a loopback callback URL; None for other URLs; OSError if the port is taken."""
     from sfjwt_orch.callback import Listener, loopback_port
 
     if loopback_port(callback_url) is None:
         return None
-    listener = Listener(callback_url)
+    listener = Listener(callback_url, state)
     listener.start()
     return listener
 
@@ -59,7 +60,8 @@ class Deps:
     paths: Paths
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    listen: Callable[[str], Waiter | None] = listen
+    listen: Callable[[str, str | None], Waiter | None] = listen
+    new_state: Callable[[], str] = lambda: secrets.token_urlsafe(16)
 
 
 def find_sf(env: Mapping[str, str]) -> str:
@@ -210,9 +212,11 @@ def _login(req: LoginRequest, deps: Deps, report: LoginReport) -> None:
                 _save_profile(req, report, deps)
                 return
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
-                url = _ask_for_approval(req, deps, report)
+                # A state only when we will wait for the browser: it is what our listener checks.
+                state = deps.new_state() if req.timeout > 0 else None
+                url = _ask_for_approval(req, deps, report, state)
                 if req.timeout > 0:
-                    listener = _start_listener(req, deps)
+                    listener = _start_listener(req, deps, state)
                 # Only now, with the listener up: a browser that is already logged in redirects to the
                 # callback within a second, and a redirect to a closed port would go unnoticed.
                 if req.open_browser:
@@ -273,9 +277,9 @@ def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
     )
 
 
-def _start_listener(req: LoginRequest, deps: Deps) -> Waiter | None:
+def _start_listener(req: LoginRequest, deps: Deps, state: str | None) -> Waiter | None:
     try:
-        listener = deps.listen(req.callback_url)
+        listener = deps.listen(req.callback_url, state)
     except OSError as exc:
         deps.console.warn(
             f"Cannot listen on {req.callback_url} ({exc.strerror or exc}; is `sf org login web` running?): "
@@ -287,8 +291,8 @@ def _start_listener(req: LoginRequest, deps: Deps) -> Waiter | None:
     return listener
 
 
-def _ask_for_approval(req: LoginRequest, deps: Deps, report: LoginReport) -> str:
-    url = approval.authorize_url(req.instance_url, req.client_id, req.callback_url)
+def _ask_for_approval(req: LoginRequest, deps: Deps, report: LoginReport, state: str | None) -> str:
+    url = approval.authorize_url(req.instance_url, req.client_id, req.callback_url, state)
     report.approval_url = url
     ui = deps.console
     # Always print before trying to open: the browser may be on another machine, or fail silently.

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pexpect
 import pytest
@@ -116,7 +117,9 @@ def test_self_authorize_allow_in_browser_is_noticed_by_the_listener(e2e: E2E) ->
     assert result.returncode == 0, output(result)
     doc = json.loads(result.stdout)
     assert doc["ok"] is True and doc["attempts"] == 2 and doc["error"] is None
-    assert doc["approval_url"] == authorize_url(emu.url, DEMO_CONSUMER_KEY, callback)
+    state = parse_qs(urlsplit(doc["approval_url"]).query)["state"][0]  # what the listener checks
+    assert len(state) >= 16
+    assert doc["approval_url"] == authorize_url(emu.url, DEMO_CONSUMER_KEY, callback, state)
     assert visits.read_text().splitlines() == [doc["approval_url"]]  # opened exactly once
     assert emu.approvals == (Approval(DEMO_CONSUMER_KEY, DEMO_USERNAME, refresh_token=True),)
     assert "Approval received in the browser" in result.stderr

@@ -67,3 +67,21 @@ def test_busy_port_raises_oserror() -> None:
         port = holder.getsockname()[1]
         with pytest.raises(OSError):
             Listener(f"http://localhost:{port}/OauthRedirect").start()
+
+
+def test_a_hit_without_our_state_is_ignored() -> None:
+    port = free_port()
+    listener = Listener(f"http://localhost:{port}/OauthRedirect", state="ours")
+    listener.start()
+    try:
+        for query in ("error=access_denied", "code=x&state=theirs"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/OauthRedirect?{query}", timeout=5)
+            assert err.value.code == 400
+        assert not listener.wait(0.1) and listener.consume() is None
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/OauthRedirect?code=x&state=ours", timeout=5).read()
+        assert listener.wait(2)
+        hit = listener.consume()
+        assert hit is not None and hit.approved
+    finally:
+        listener.stop()

@@ -47,7 +47,14 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
     env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
     listeners: list[FakeListener] = []
     deps = flows.Deps(
-        runner, env, cast(Console, console), paths, clock=clock, sleep=clock.sleep, listen=lambda url: None
+        runner,
+        env,
+        cast(Console, console),
+        paths,
+        clock=clock,
+        sleep=clock.sleep,
+        listen=lambda url, state: None,
+        new_state=lambda: "S1",
     )  # polling unless a test installs a listener
     return {
         "listeners": listeners,
@@ -86,7 +93,7 @@ def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) 
     assert report.org_id == "00D000000000001AAA"
     assert report.approval_url == (
         "https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9CLIENTID1234567"
-        "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect"
+        "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect&state=S1"
     )
     assert runner.opened == [report.approval_url]  # opened once, not at every retry
     assert any(report.approval_url in line for line in world["console"].lines)
@@ -210,7 +217,7 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
 
 def _with_listener(world: dict[str, Any], hits: dict[int, object]) -> FakeListener:
     listener = FakeListener(world["clock"], hits)
-    world["deps"].listen = lambda url: listener
+    world["deps"].listen = lambda url, state: listener
     return listener
 
 
@@ -258,7 +265,7 @@ def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) 
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
 
-    def busy(url: str) -> None:
+    def busy(url: str, state: str | None) -> None:
         raise OSError(98, "Address already in use")
 
     world["deps"].listen = busy
