@@ -235,14 +235,6 @@ def materialise_key(raw: str, key_file: Path, openssl: Openssl, source: str = "t
     command (forcedotcom/cli #81): it goes to the alias's key folder, not to a temp dir.
     """
     pem = normalise_pem(raw)
-    if key_file.exists() and _normalised_or_none(key_file) != pem:
-        # Replacing it would orphan the certificate uploaded for it; CI machines start empty anyway.
-        raise SfjwtError(
-            Code.KEY_EXISTS,
-            f"{key_file} already holds a different key than {source}",
-            "use another --alias for the key from the environment, or remove that key first "
-            "(sfjwt-orch logout --alias NAME --shred-key)",
-        )
     folder = key_file.parent
     created = not folder.exists()
     files.ensure_private_dir(folder)
@@ -252,7 +244,15 @@ def materialise_key(raw: str, key_file: Path, openssl: Openssl, source: str = "t
                 files.write_synced(tmp, pem.encode("ascii"))
             except OSError as exc:  # a full disk is a FILE_ERROR, not a crash
                 raise files.file_error("write", key_file, exc) from exc
-            info = check_key_file(tmp, openssl, name=source)
+            info = check_key_file(tmp, openssl, name=source)  # a broken key is KEY_INVALID, whatever exists
+            if key_file.exists() and _normalised_or_none(key_file) != pem:
+                # Replacing it would orphan the certificate uploaded for it; CI machines start empty anyway.
+                raise SfjwtError(
+                    Code.KEY_EXISTS,
+                    f"{key_file} already holds a different key than {source}",
+                    "use another --alias for the key from the environment, or remove that key first "
+                    "(sfjwt-orch logout --alias NAME --shred-key)",
+                )
             try:
                 os.replace(tmp, key_file)
             except OSError as exc:
