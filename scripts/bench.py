@@ -91,7 +91,8 @@ def main() -> int:
     if sf is None or openssl is None:
         raise SystemExit("bench: sf and openssl must be on PATH (scripts/bench sets that up)")
     work = Path(tempfile.mkdtemp(prefix="sfjwt-orch-bench-"))
-    env = isolated_env(work)
+    # Folders found the way they are on a user's machine (platformdirs, under a throw-away HOME).
+    env = isolated_env(work, platform_dirs=True)
     # Measure what an installed copy does: from cached bytecode, as pip leaves it (this workplace
     # sets PYTHONDONTWRITEBYTECODE, which would recompile every module on every start).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -139,7 +140,13 @@ def main() -> int:
 
         # 3. login on the success path, against a bare sf login to the same pre-authorized org.
         timed([*orch, "keygen", "--alias", "bench"], env)
-        key = work / "data" / "keys" / "bench" / "server.key"
+        key = Path(
+            json.loads(
+                subprocess.run(
+                    [*orch, "profiles", "show", "bench", "--json"], env=env, capture_output=True, text=True, check=True
+                ).stdout
+            )["profile"]["key_file"]
+        )
         cert = (key.parent / "server.crt").read_text()
         who = ["--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME]
         with Emulator(demo_config(cert)).start() as org:

@@ -11,14 +11,14 @@ from pathlib import Path
 from sfjwt_orch.emulator import guard_path
 
 
-def isolated_env(work: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "SFDX_", "SFJWT_ORCH_"))}
+def isolated_env(work: Path, *, platform_dirs: bool = False) -> dict[str, str]:
+    """With `platform_dirs`, sfjwt-orch finds its folders as on a user's machine (under this HOME)
+    instead of through SFJWT_ORCH_CONFIG_DIR / SFJWT_ORCH_DATA_DIR."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SF_", "SFDX_", "SFJWT_ORCH_", "XDG_"))}
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "BROWSER"):
         env.pop(name, None)
     env.update(
         HOME=str(work / "home"),
-        SFJWT_ORCH_CONFIG_DIR=str(work / "config"),
-        SFJWT_ORCH_DATA_DIR=str(work / "data"),
         SF_USE_GENERIC_UNIX_KEYCHAIN="true",
         SF_DISABLE_TELEMETRY="true",
         SF_DISABLE_AUTOUPDATE="true",
@@ -26,6 +26,8 @@ def isolated_env(work: Path) -> dict[str, str]:
         SF_SKIP_NEW_VERSION_CHECK="true",
         NODE_OPTIONS=f"--require {guard_path()}",
     )
+    if not platform_dirs:
+        env.update(SFJWT_ORCH_CONFIG_DIR=str(work / "config"), SFJWT_ORCH_DATA_DIR=str(work / "data"))
     (work / "home").mkdir(parents=True, exist_ok=True)
     return env
 

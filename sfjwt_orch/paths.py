@@ -38,11 +38,14 @@ class Paths:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Paths:
         env = os.environ if env is None else env
-        import platformdirs  # not at import time: keeps --help fast
+        config, data = env.get("SFJWT_ORCH_CONFIG_DIR"), env.get("SFJWT_ORCH_DATA_DIR")
+        if config and data:  # set in CI and tests: no need to ask the platform (platformdirs costs ~8 ms)
+            return cls(Path(config).expanduser(), Path(data).expanduser(), Path(data).expanduser() / "logs")
+        import platformdirs
 
-        config = env.get("SFJWT_ORCH_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME)
-        data = env.get("SFJWT_ORCH_DATA_DIR") or platformdirs.user_data_dir(APP_NAME)
-        logs = str(Path(data) / "logs") if env.get("SFJWT_ORCH_DATA_DIR") else platformdirs.user_log_dir(APP_NAME)
+        config = config or platformdirs.user_config_dir(APP_NAME)
+        logs = str(Path(data) / "logs") if data else platformdirs.user_log_dir(APP_NAME)
+        data = data or platformdirs.user_data_dir(APP_NAME)
         return cls(Path(config).expanduser(), Path(data).expanduser(), Path(logs).expanduser())
 
     def profile_file(self, alias: str) -> Path:
