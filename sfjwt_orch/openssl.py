@@ -91,7 +91,7 @@ def pem_problem(text: str) -> str | None:
         return "this is an OpenSSH key, not a PEM RSA key"
     m = re.search(r"-----BEGIN (RSA )?PRIVATE KEY-----(.*?)-----END (RSA )?PRIVATE KEY-----", text, re.DOTALL)
     if m is None:
-        return "no PEM private key block (-----BEGIN PRIVATE KEY-----) found"
+        return "no PEM private key block (BEGIN PRIVATE KEY ... END PRIVATE KEY) found"
     if "\n" not in m.group(2).strip("\r\n"):
         return "the PEM body has lost its line breaks (a one-line secret?)"
     return None

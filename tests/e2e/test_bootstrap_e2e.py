@@ -21,6 +21,7 @@ import pytest
 
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME
 from tests.e2e.conftest import E2E
+from tests.fakesecrets import pem_block
 
 STEPS = ["Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save"]
 
@@ -255,7 +256,7 @@ def test_login_key_env_accepts_each_encoding_and_writes_a_durable_0600_key(e2e: 
 
 def _truncated(pem: str) -> str:
     body = pem_body(pem)
-    return f"-----BEGIN PRIVATE KEY-----\n{body[: len(body) // 2]}\n-----END PRIVATE KEY-----\n"
+    return pem_block("PRIVATE KEY", [body[: len(body) // 2]])
 
 
 BROKEN = {
@@ -334,7 +335,7 @@ def test_bootstrap_key_env_broken_then_good_then_broken_never_touches_the_good_k
     assert pem_body(key.read_text()) == pem_body(pem) and key.stat().st_mode & 0o777 == 0o600
     before, listing = file_state(key), sorted(p.name for p in folder.iterdir())
 
-    again = e2e.cli(*args, SF_JWT_KEY="-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----")
+    again = e2e.cli(*args, SF_JWT_KEY=pem_block("PRIVATE KEY", ["AAAA"], newline="\\n"))
     assert again.returncode == 2, again.stderr
     assert json.loads(again.stdout)["error"]["code"] == "KEY_INVALID"
     assert file_state(key) == before and sorted(p.name for p in folder.iterdir()) == listing

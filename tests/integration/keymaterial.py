@@ -11,16 +11,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.fakesecrets import fake_token, pem_block, random_body
+
 # Secrets that must never be shown: an access token of the Salesforce shape (org id, '!', opaque
 # part) and a private key block. Their distinctive parts are what tests look for in any output.
-TOKEN_SECRET = "AQ4AQFakeSessionSecretPart.9xY_zW-12345"
-TOKEN = f"00D5g000004XyZ1!{TOKEN_SECRET}"
-PEM_BODY = (
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDSecretLine1xx",
-    "Q2VjcmV0TGluZTJTZWNyZXRMaW5lMlNlY3JldExpbmUyU2VjcmV0TGluZTJTZWNy",
-    "ZXRMaW5lM1NlY3JldExpbmUzU2VjcmV0TGluZTM=",
-)
-PEM = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(PEM_BODY) + "\n-----END PRIVATE KEY-----\n"
+TOKEN = fake_token()
+TOKEN_SECRET = TOKEN.split("!", 1)[1]
+PEM_BODY = tuple(random_body(3))
+PEM = pem_block("PRIVATE KEY", list(PEM_BODY))
 SECRETS = (TOKEN, TOKEN_SECRET, *PEM_BODY)
 
 

@@ -21,6 +21,7 @@ from sfjwt_orch import cli as sfjwt_cli
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.locks import alias_lock
 from sfjwt_orch.paths import Paths
+from tests.fakesecrets import pem_block, random_body
 from tests.integration.conftest import Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, TOKEN, KeySet, leaked
 from tests.integration.procs import alive, snapshot, temp_files, wait_until
@@ -185,7 +186,7 @@ import os, sys, time
 args = sys.argv[1:]
 if "-out" in args:
     with open(args[args.index("-out") + 1], "w") as fh:
-        fh.write("-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\\n")
+        fh.write({partial!r})
 with open(os.environ["FAKE_OPENSSL_PIDFILE"], "w") as fh:
     fh.write(str(os.getpid()))
 time.sleep(300)
@@ -199,7 +200,8 @@ def test_ctrl_c_during_keygen_leaves_the_old_key_or_none(cli: Cli, old_key: bool
         assert cli.run("keygen", "--alias", "hub").returncode == 0
     before = snapshot(config, data)
     fake = cli.tmp / "slow-openssl"
-    fake.write_text(FAKE_OPENSSL.format(python=sys.executable))
+    half_a_key = pem_block("PRIVATE KEY", random_body(2)).split("-----END")[0]
+    fake.write_text(FAKE_OPENSSL.format(python=sys.executable, partial=half_a_key))
     fake.chmod(0o755)
     pidfile = cli.tmp / "openssl.pid"
     proc = start(

@@ -11,6 +11,7 @@ from sfjwt_orch import approval, config, interactive, openssl
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for
 from sfjwt_orch.paths import Paths, check_alias
 from sfjwt_orch.redact import redact
+from tests.fakesecrets import fake_token, pem_block, random_body
 from tests.keypairs import make_keypair
 
 
@@ -98,19 +99,13 @@ PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n"
     [
         ("", "empty"),
         ("\x00\x01\x02garbage", "binary"),
-        ("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "certificate"),
-        ("-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n", "public key"),
-        ("-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n", "passphrase"),
-        (
-            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: x\n\nMIIB\n-----END RSA PRIVATE KEY-----\n",
-            "passphrase",
-        ),
-        ("-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n", "EC key"),
-        ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl\n-----END OPENSSH PRIVATE KEY-----\n", "OpenSSH"),
-        (
-            "-----BEGIN PRIVATE KEY----- MIIEvQIBADANBgkqhkiG9w0BAQEFAASC BKcwggSjAgEAAoIBAQC7 -----END PRIVATE KEY-----",
-            "line breaks",
-        ),
+        (pem_block("CERTIFICATE", ["MIIB"]), "certificate"),
+        (pem_block("PUBLIC KEY", ["MIIB"]), "public key"),
+        (pem_block("ENCRYPTED PRIVATE KEY", ["MIIB"]), "passphrase"),
+        (pem_block("RSA PRIVATE KEY", ["Proc-Type: 4,ENCRYPTED", "DEK-Info: x", "", "MIIB"]), "passphrase"),
+        (pem_block("EC PRIVATE KEY", ["MHcC"]), "EC key"),
+        (pem_block("OPENSSH PRIVATE KEY", ["b3Bl"]), "OpenSSH"),
+        (pem_block("PRIVATE KEY", random_body(2), newline=" "), "line breaks"),
         ("just some text", "no PEM"),
     ],
 )
@@ -137,13 +132,14 @@ def test_subject_refused(subject: str) -> None:
 
 
 def test_redact_tokens_keys_and_json_fields() -> None:
+    token, body = fake_token(), random_body(1)
     text = (
-        'token 00D5g000004ABCD!AQcAQH0dMHZfz972Szr.bPEcu9wQ and "accessToken": "abc" and "access_token":"q" '
+        f'token {token} and "accessToken": "abc" and "access_token":"q" '
         "Authorization: Bearer abcdefghijklmnopqrstuvwx "
-        "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY----- tail, Enable JWT Bearer Flow"
+        f"{pem_block('PRIVATE KEY', body).rstrip()} tail, Enable JWT Bearer Flow"
     )
     out = redact(text)
-    for secret in ("AQcAQH0dMHZfz972Szr", '"abc"', '"q"', "abcdefghijklmnopqrstuvwx", "MIIEvQ"):
+    for secret in (token.split("!")[1], '"abc"', '"q"', "abcdefghijklmnopqrstuvwx", body[0]):
         assert secret not in out
     assert out.endswith("tail, Enable JWT Bearer Flow")
 
@@ -245,7 +241,7 @@ def test_read_cert_matches_openssl(tmp_path: Path, days: int) -> None:
     assert info.modulus == int(fields["Modulus"], 16)
 
 
-@pytest.mark.parametrize("text", ["", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "garbage"])
+@pytest.mark.parametrize("text", ["", pem_block("PRIVATE KEY", ["AAAA"]), "garbage"])
 def test_read_cert_refuses_non_certificates(tmp_path: Path, text: str) -> None:
     from sfjwt_orch.keys import read_cert
 

@@ -23,6 +23,7 @@ from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.redact import redact
 from sfjwt_orch.runner import CommandResult
 from sfjwt_orch.x509 import CertificateError, KeyFormatError, certificate_from_pem, private_key_modulus
+from tests.fakesecrets import fake_token, pem_block, random_body
 
 # The autouse isolated_env fixture only points dirs at tmp_path; no example depends on per-test state.
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -30,12 +31,10 @@ FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 ALNUM = string.ascii_letters + string.digits
 B64 = ALNUM + "+/"
 WRAP = "Here’s the error: JwtAuthError::Error authenticating with JWT.\nErrors encountered:\n"
-TOKEN = "00D5g000004XyZ1!AQ4AQFakeSessionSecretPart.9xY_zW-12345"
-PEM_BODY = (
-    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDSecretLine1xx",
-    "Q2VjcmV0TGluZTJTZWNyZXRMaW5lMlNlY3JldExpbmUyU2VjcmV0TGluZTJTZWNy",
-)
-PEM = "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(PEM_BODY) + "\n-----END RSA PRIVATE KEY-----\n"
+TOKEN = fake_token()
+PEM_BODY = tuple(random_body(2))
+PEM = pem_block("RSA PRIVATE KEY", list(PEM_BODY))
+GLUED = fake_token("00D5g000004XyZ1")  # for the explicit examples below
 CODES = set(Code)
 
 
@@ -370,8 +369,8 @@ tokens = st.builds(
 
 @FAST
 @given(prefix=st.text(), token=tokens, suffix=st.text())
-@example(prefix="sid", token="00D5g000004XyZ1!AQ4AQFakeSessionSecret", suffix="")  # glued to a word
-@example(prefix="00D5g000004XyZ2!first", token="00D5g000004XyZ1!AQ4AQFakeSessionSecret", suffix="")  # two, glued
+@example(prefix="sid", token=GLUED, suffix="")  # glued to a word
+@example(prefix="00D5g000004XyZ2!first", token=GLUED, suffix="")  # two, glued
 def test_redact_removes_any_salesforce_token(prefix: str, token: str, suffix: str) -> None:
     secret = token.split("!", 1)[1]
     assume(secret not in prefix and secret not in suffix)

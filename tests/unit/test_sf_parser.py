@@ -10,6 +10,7 @@ import pytest
 from sfjwt_orch import sf
 from sfjwt_orch.errors import Code
 from sfjwt_orch.runner import CommandResult
+from tests.fakesecrets import fake_token
 
 OUT = Path(__file__).parents[1] / "data" / "sf-outputs"
 
@@ -236,7 +237,7 @@ def test_unknown_json_keys_are_ignored() -> None:
 
 
 def test_tokens_in_sf_output_never_reach_the_diagnosis() -> None:
-    token = "00D000000000001!AQ4AQFakeTokenValue.abcdefghijklmnopqrstuvwxyz0123456789"
+    token = fake_token()
     outcome = sf.parse_login(_result(None, rc=1, stdout=f"weird: {token}", stderr=""))
     assert isinstance(outcome, sf.Diagnosis)
     assert token not in outcome.message
