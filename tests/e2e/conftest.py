@@ -244,3 +244,11 @@ def login_args(
         "--json",
         *extra,
     ]
+
+
+def demo_login(emu: Emulator, alias: str) -> list[str]:
+    """`login` as the emulator's demo user of its demo app; the key comes from the alias or a flag added after."""
+    from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME
+
+    return ["login", "--alias", alias, "--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME,
+            "--instance-url", emu.url]  # fmt: skip

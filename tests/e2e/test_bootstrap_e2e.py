@@ -20,7 +20,7 @@ import pexpect
 import pytest
 
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME
-from tests.e2e.conftest import E2E
+from tests.e2e.conftest import E2E, demo_login
 from tests.fakesecrets import pem_block
 
 STEPS = ["Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save"]
@@ -227,15 +227,7 @@ def test_login_key_env_accepts_each_encoding_and_writes_a_durable_0600_key(e2e: 
     emu = e2e.emulator()
     alias = "kenv"
     result = e2e.cli(
-        "login",
-        "--alias",
-        alias,
-        "--client-id",
-        DEMO_CONSUMER_KEY,
-        "--username",
-        DEMO_USERNAME,
-        "--instance-url",
-        emu.url,
+        *demo_login(emu, alias),
         "--key-env",
         "SF_JWT_KEY",
         "--json",
@@ -274,15 +266,7 @@ def test_login_key_env_refuses_a_broken_key_before_sf_and_writes_nothing(e2e: E2
     value = make(e2e.keypair.key.read_text(), e2e.keypair.cert_pem)
     emu = e2e.emulator()
     result = e2e.cli(
-        "login",
-        "--alias",
-        "broken",
-        "--client-id",
-        DEMO_CONSUMER_KEY,
-        "--username",
-        DEMO_USERNAME,
-        "--instance-url",
-        emu.url,
+        *demo_login(emu, "broken"),
         "--key-env",
         "SF_JWT_KEY",
         "--json",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME, Emulator, User, demo_config
-from tests.e2e.conftest import E2E, KeyPair, login_args
+from tests.e2e.conftest import E2E, KeyPair, demo_login, login_args
 
 HEALTHY = [
     "sf",
@@ -90,15 +90,7 @@ def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
     key, cert = Path(json.loads(made.stdout)["key_file"]), Path(json.loads(made.stdout)["cert_file"])
     emu = e2e.emulator(cert_pem=cert.read_text())
     login = e2e.cli(
-        "login",
-        "--alias",
-        "doc",
-        "--client-id",
-        DEMO_CONSUMER_KEY,
-        "--username",
-        DEMO_USERNAME,
-        "--instance-url",
-        emu.url,
+        *demo_login(emu, "doc"),
         "--json",
     )
     assert login.returncode == 0, login.stderr
