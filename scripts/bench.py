@@ -84,8 +84,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=9, help="runs per measurement (at least 3 for the sf ones)")
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON on stdout")
+    parser.add_argument(
+        "--only", choices=("startup", "keygen", "login", "approval"), action="append", help="measure only these rows"
+    )
     args = parser.parse_args()
     runs, sf_runs = max(1, args.runs), max(3, args.runs)
+    only = set(args.only or ("startup", "keygen", "login", "approval"))
     sf = shutil.which("sf")
     openssl = shutil.which("openssl")
     if sf is None or openssl is None:
@@ -103,7 +107,7 @@ def main() -> int:
     rows: list[Row] = []
     try:
         # 1. Start-up.
-        for flag in ("--version", "--help"):
+        for flag in ("--version", "--help") if "startup" in only else ():
             ours, theirs = pairs(
                 runs,
                 lambda i, f=flag: timed([*orch, f], env),
@@ -135,8 +139,9 @@ def main() -> int:
             ]
             return sum(timed(step, env, cwd=d) for step in steps)
 
-        ours, theirs = pairs(runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
-        rows.append(Row("sfjwt-orch keygen", ours, theirs, 0.0, 1.2, "<= 1.2x"))
+        if "keygen" in only:
+            ours, theirs = pairs(runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
+            rows.append(Row("sfjwt-orch keygen", ours, theirs, 0.0, 1.2, "<= 1.2x"))
 
         # 3. login on the success path, against a bare sf login to the same pre-authorized org.
         timed([*orch, "keygen", "--alias", "bench"], env)
@@ -181,10 +186,12 @@ def main() -> int:
                 return done - decided[0]
 
             bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
-            ours, theirs = pairs(sf_runs, login, bare)
-            rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
-            ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
-            rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))
+            if "login" in only:
+                ours, theirs = pairs(sf_runs, login, bare)
+                rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
+            if "approval" in only:
+                ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
+                rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

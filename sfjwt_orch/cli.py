@@ -8,6 +8,7 @@ hold keys and tokens in their locals.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -90,13 +91,20 @@ def build_app(args: Sequence[str]) -> typer.Typer:
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
-    from sfjwt_orch.console import Console
+    from sfjwt_orch.console import Console, OutputError
 
     console = Console()
     console.error(exc.message, exc.fix)
     if json_mode:
-        console.emit_json({"ok": False, **exc.details, "error": exc.to_json()})
+        with contextlib.suppress(OutputError):  # stdout is gone; the message is on stderr already
+            console.emit_json({"ok": False, **exc.details, "error": exc.to_json()})
     return exc.exit_code
+
+
+def _output_lost(reason: str) -> SfjwtError:
+    # stdout is gone, so this goes to stderr only (never --json).
+    fix = "check where the output goes: a full disk, or a reader that closed the pipe (| head)"
+    return SfjwtError(Code.INTERNAL, f"could not write the output: {reason}", fix)
 
 
 def _log_traceback() -> str:
@@ -126,13 +134,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     import signal
     import threading
 
+    from sfjwt_orch.console import GuardedStdout
+
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGHUP):
             previous[sig] = signal.signal(sig, _as_interrupt)
+    stdout, sys.stdout = sys.stdout, GuardedStdout(sys.stdout)
     try:
         return _main(argv)
     finally:
+        sys.stdout = stdout
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -143,6 +155,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except ImportError:  # pragma: no cover - older typer
         from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found]
 
+    from sfjwt_orch.console import OutputError
+
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
     try:
@@ -151,6 +165,7 @@ def _main(argv: Sequence[str] | None) -> int:
         result = build_app(args)(args=args, standalone_mode=False, prog_name="sfjwt-orch")
         if result == Exit.INTERRUPTED:
             raise KeyboardInterrupt
+        sys.stdout.flush()  # inside the boundary: a result that cannot be written is an error
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(exc.exit_code)
@@ -162,6 +177,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.exit_code)
     except SfjwtError as exc:
         return _render(exc, json_mode)
+    except OutputError as exc:
+        return _render(_output_lost(str(exc)), json_mode=False)
     except (KeyboardInterrupt, typer.Abort):
         err = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
         return _render(err, json_mode)

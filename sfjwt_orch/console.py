@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sfjwt_orch.redact import redact
 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
     from rich.status import Status
+
+
+class OutputError(Exception):
+    """stdout cannot be written (a full disk, a reader that has gone): the result is lost, and the
+    error boundary says so on stderr instead of trying stdout again."""
 
 
 class Console:
@@ -102,9 +107,37 @@ class Console:
             self._status = None
 
     def emit_json(self, doc: dict[str, Any], *, one_line: bool = False) -> None:
+        self.out(redact(json.dumps(doc, indent=None if one_line else 2, default=str)) + "\n")
+
+    def out(self, text: str) -> None:
+        """The result, on stdout, as given (the caller has chosen what may appear in it)."""
         self.clear_status()
-        sys.stdout.write(redact(json.dumps(doc, indent=None if one_line else 2, default=str)) + "\n")
+        sys.stdout.write(text)
         sys.stdout.flush()
+
+
+class GuardedStdout:
+    """sys.stdout while a command runs (cli.main): a write or flush that fails raises OutputError,
+    whoever writes (us, or click printing help), so the error boundary can tell a lost result from
+    an unexpected error."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise OutputError(exc.strerror or str(exc)) from None
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno, buffer...
+        return getattr(self._stream, name)
 
 
 def _strip_markup(markup: str) -> str:

@@ -55,4 +55,4 @@ def run(
     if json:
         deps.console.emit_json({"ok": True, "url": url})
     else:
-        typer.echo(url)
+        deps.console.out(url + "\n")

@@ -83,7 +83,7 @@ def export(
         secrets = {**variables, **({"SF_JWT_KEY": key_b64} if key_b64 else {})}
         deps.console.emit_json({"ok": True, "alias": alias, "format": fmt, "variables": secrets, "snippet": snippet})
         return
-    typer.echo(snippet, nl=False)
+    deps.console.out(snippet)
 
 
 def _snippet(fmt: str, alias: str, values: dict[str, str], pip_spec: str) -> str:

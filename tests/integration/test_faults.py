@@ -421,3 +421,42 @@ def test_disk_full_while_writing_a_key_from_the_environment_leaves_no_key(
     data = Path(cli.env["SFJWT_ORCH_DATA_DIR"])
     assert not (data / "keys" / "ci").exists()  # the folder it created is gone again
     assert temp_files(data) == [] and cli.sf_calls() == []
+
+
+# --- our own output going nowhere ---
+
+
+AUTHORIZE = ("authorize-url", "--client-id", "3MVG9CLIENTID1234567")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--version",), ("--help",), ("profiles", "list", "--json"), AUTHORIZE, (*AUTHORIZE, "--json")],
+    ids=lambda a: " ".join(a),
+)
+def test_output_that_cannot_be_written_is_exit_1_without_a_traceback(cli: Cli, args: tuple[str, ...]) -> None:
+    # The process skips the interpreter's tear-down (sfjwt_orch.__main__._exit), so it must notice a
+    # failed write or final flush itself: stdout on a full disk, or a pipe whose reader has gone (| head).
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        with open("/dev/full", "w") as full:
+            for stdout in (full, write):
+                rc = subprocess.run(
+                    [sys.executable, "-m", "sfjwt_orch", *args],
+                    env=cli.env,
+                    stdout=stdout,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                assert rc.returncode == 1 and "Traceback" not in rc.stderr, rc.stderr
+                if args != ("--version",):  # the probe's fast path says nothing
+                    assert rc.stderr.startswith("error: could not write the output: "), rc.stderr
+                    assert len(rc.stderr.splitlines()) == 2  # the message and its fix
+    finally:
+        os.close(write)
+
+
+def test_output_is_complete_when_it_goes_to_a_pipe(cli: Cli) -> None:
+    full = subprocess.run([sys.executable, "-m", "sfjwt_orch", "login", "--help"], env=cli.env, capture_output=True)
+    assert full.returncode == 0 and full.stdout.rstrip().endswith(b"Show this message and exit.")
