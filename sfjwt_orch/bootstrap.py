@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sfjwt_orch import approval, config, flows, keys, sf
+from sfjwt_orch.deps import Deps, find_sf, openssl_for
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import Deps
 
 Status = Literal["done", "skipped", "failed"]
 
@@ -132,8 +132,8 @@ class _Steps:
 
 
 def _tools(deps: Deps) -> tuple[tuple[str, Any], Status, str]:
-    sf_exe = flows.find_sf(deps.env)
-    openssl = flows.openssl_for(deps)
+    sf_exe = find_sf(deps.env)
+    openssl = openssl_for(deps)
     result = deps.runner.run(sf.version_argv(sf_exe), timeout=60, env=sf.sf_env(deps.env, ""))
     version = sf.parse_version(result.stdout) if result.returncode == 0 else None
     if version is None:

@@ -80,14 +80,25 @@ def build_app(args: Sequence[str]) -> typer.Typer:
     )
     app.callback()(_root)  # a callback keeps it a group even when one command is registered
     first = next((a for a in args if not a.startswith("-")), None)
-    for name in [first] if first in COMMANDS else COMMANDS:
-        module_name, attribute, is_group = COMMANDS[name]
-        module = importlib.import_module(f"sfjwt_orch.commands.{module_name}")
-        if is_group:
-            app.add_typer(getattr(module, attribute), name=name)
-        else:
-            app.command(name, help=module.HELP)(getattr(module, attribute))
+    if first not in COMMANDS:
+        # Only the list of commands will be shown (help, or "No such command"): each is listed by
+        # name and help text alone, without the cost of declaring its options.
+        for name, (module_name, attribute, is_group) in COMMANDS.items():
+            module = importlib.import_module(f"sfjwt_orch.commands.{module_name}")
+            listed = getattr(module, attribute).info.help if is_group else module.HELP
+            app.command(name, help=listed)(_listed_only)
+        return app
+    module_name, attribute, is_group = COMMANDS[first]
+    module = importlib.import_module(f"sfjwt_orch.commands.{module_name}")
+    if is_group:
+        app.add_typer(getattr(module, attribute), name=first)
+    else:
+        app.command(first, help=module.HELP)(getattr(module, attribute))
     return app
+
+
+def _listed_only() -> None:  # never run: build_app registers these only when no command is named
+    raise AssertionError("a command listed only for help was run")
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import re
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -61,6 +60,8 @@ def load(paths: Paths, alias: str) -> Profile | None:
         line = exc.object[: exc.start].count(b"\n") + 1
         raise SfjwtError(Code.PROFILE_INVALID, f"profile {path} is not UTF-8 text (line {line})",
                          f"delete {path} and log in again with all flags") from None  # fmt: skip
+    import tomllib  # here: a first login, which has no profile yet, is spared its ~2 ms import
+
     fix = f"correct that line in {path}, or delete the file and log in again with all flags"
     try:
         data = tomllib.loads(text)

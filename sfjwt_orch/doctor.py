@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from sfjwt_orch import approval, config, files, flows, keys, sf
+from sfjwt_orch import approval, config, files, keys, sf
+from sfjwt_orch.deps import Deps, find_sf, openssl_for
 from sfjwt_orch.errors import SfjwtError
-from sfjwt_orch.flows import Deps
 from sfjwt_orch.openssl import Openssl
 
 Result = Literal["pass", "warn", "fail"]
@@ -89,7 +89,7 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
     sf_exe: str | None = None
     openssl = None
     try:
-        sf_exe = flows.find_sf(deps.env)
+        sf_exe = find_sf(deps.env)
         result = deps.runner.run(sf.version_argv(sf_exe), timeout=60, env=sf.sf_env(deps.env, ""))
         version = sf.parse_version(result.stdout)
         checks.append(
@@ -100,7 +100,7 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
     except SfjwtError as exc:
         checks.append(Check("sf", "fail", exc.message, exc.fix))
     try:
-        openssl = flows.openssl_for(deps)
+        openssl = openssl_for(deps)
         checks.append(Check("openssl", "pass", openssl.version()))
     except SfjwtError as exc:
         checks.append(Check("openssl", "fail", exc.message, exc.fix))

@@ -1,25 +1,18 @@
 """Orchestration: check locally -> sf login -> classify -> approve -> retry -> save.
 
-Flows take their collaborators (runner, environment, console, clock, sleep) as arguments, so
-tests drive every path with fakes and never really sleep [fastapi-cloud-cli `_flow`].
+Flows take their collaborators as a Deps (sfjwt_orch.deps), so tests drive every path with fakes.
 """
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections import Counter
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch import approval, config, keys, sf
-from sfjwt_orch.console import Console
+from sfjwt_orch.deps import Deps, Waiter, find_sf, openssl_for
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.openssl import Openssl
-from sfjwt_orch.paths import Paths
-from sfjwt_orch.runner import ProgramNotFound, Runner, find_program
 
 if TYPE_CHECKING:
     from sfjwt_orch.callback import Callback
@@ -29,62 +22,6 @@ BACKOFF = 1.5
 # A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
 # answers as if it did not know it. Worth waiting for, when the user asked us to wait.
 _PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
-
-
-class Waiter(Protocol):
-    """What the loop needs of a callback listener (sfjwt_orch.callback.Listener)."""
-
-    port: int
-
-    def wait(self, seconds: float) -> bool: ...
-    def consume(self) -> Callback | None: ...
-    def stop(self) -> None: ...
-
-
-def listen(callback_url: str, state: str | None) -> Waiter | None:
-    """Start listening on a loopback callback URL; None for other URLs; OSError if the port is taken."""
-    from sfjwt_orch.callback import Listener, loopback_port
-
-    if loopback_port(callback_url) is None:
-        return None
-    listener = Listener(callback_url, state)
-    listener.start()
-    return listener
-
-
-@dataclass
-class Deps:
-    runner: Runner
-    env: Mapping[str, str]
-    console: Console
-    paths: Paths
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    listen: Callable[[str, str | None], Waiter | None] = listen
-    new_state: Callable[[], str] = lambda: secrets.token_urlsafe(16)
-
-
-def find_sf(env: Mapping[str, str]) -> str:
-    try:
-        return find_program("sf", "SFJWT_ORCH_SF", env)
-    except ProgramNotFound as exc:
-        raise SfjwtError(
-            Code.SF_NOT_FOUND,
-            f"the Salesforce CLI (sf) cannot be used: {exc.reason}",
-            "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
-        ) from None
-
-
-def openssl_for(deps: Deps) -> Openssl:
-    try:
-        exe = find_program("openssl", "SFJWT_ORCH_OPENSSL", deps.env)
-    except ProgramNotFound as exc:
-        raise SfjwtError(
-            Code.OPENSSL_NOT_FOUND,
-            f"openssl cannot be used: {exc.reason}",
-            "install it (apt-get install openssl, brew install openssl), or set SFJWT_ORCH_OPENSSL to its path",
-        ) from None
-    return Openssl(deps.runner, exe, deps.env)
 
 
 def take_key_env(var: str, deps: Deps) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 if TYPE_CHECKING:
-    from sfjwt_orch.flows import Deps
+    from sfjwt_orch.deps import Deps
 
 JSON_HELP = "Print one JSON document on stdout; messages for people stay on stderr."
 
@@ -29,7 +29,7 @@ def alias_option(required: bool = True) -> str:
 
 def make_deps() -> Deps:
     from sfjwt_orch.console import Console
-    from sfjwt_orch.flows import Deps
+    from sfjwt_orch.deps import Deps
     from sfjwt_orch.paths import Paths
     from sfjwt_orch.runner import Runner
 

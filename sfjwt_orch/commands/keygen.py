@@ -34,7 +34,7 @@ def run(
     json: bool = json_option(),
 ) -> None:
     from sfjwt_orch import config, keys
-    from sfjwt_orch.flows import openssl_for
+    from sfjwt_orch.deps import openssl_for
     from sfjwt_orch.locks import alias_lock
     from sfjwt_orch.paths import check_alias
 

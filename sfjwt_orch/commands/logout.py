@@ -8,7 +8,7 @@ from sfjwt_orch.commands._shared import alias_option, json_option, make_deps
 
 if TYPE_CHECKING:
     from sfjwt_orch.config import Profile
-    from sfjwt_orch.flows import Deps
+    from sfjwt_orch.deps import Deps
 
 HELP = """\
 Log the alias out of sf (sf org logout --no-prompt); for the end of a CI job.
@@ -23,8 +23,8 @@ Example:
 
 def sf_logout(alias: str, profile: Profile | None, deps: Deps) -> None:
     from sfjwt_orch import sf
+    from sfjwt_orch.deps import find_sf
     from sfjwt_orch.errors import Code, SfjwtError
-    from sfjwt_orch.flows import find_sf
 
     exe = find_sf(deps.env)
     env = sf.sf_env(deps.env, profile.instance_url if profile else "")

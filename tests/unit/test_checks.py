@@ -241,6 +241,48 @@ def test_read_cert_matches_openssl(tmp_path: Path, days: int) -> None:
     assert info.modulus == int(fields["Modulus"], 16)
 
 
+UTC_TIME, GENERALIZED_TIME = 0x17, 0x18
+
+
+@pytest.mark.parametrize(
+    ("tag", "raw", "expected"),
+    [
+        (UTC_TIME, b"491231235959Z", (2049, 12, 31, 23, 59, 59)),  # RFC 5280: YY < 50 is 20YY
+        (UTC_TIME, b"500101000000Z", (1950, 1, 1, 0, 0, 0)),  # and YY >= 50 is 19YY
+        (UTC_TIME, b"240229120000Z", (2024, 2, 29, 12, 0, 0)),
+        (GENERALIZED_TIME, b"20510615083000Z", (2051, 6, 15, 8, 30, 0)),
+    ],
+)
+def test_certificate_times_are_read_as_rfc_5280_says(tag: int, raw: bytes, expected: tuple[int, ...]) -> None:
+    from datetime import UTC, datetime
+
+    from sfjwt_orch.x509 import _time
+
+    assert _time((tag, raw)) == datetime(*expected, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("tag", "raw"),
+    [
+        (UTC_TIME, b"230229120000Z"),  # no 29 February in 2023
+        (UTC_TIME, b"241301000000Z"),  # month 13
+        (UTC_TIME, b"240101240000Z"),  # hour 24
+        (UTC_TIME, b"2401011200Z"),  # no seconds
+        (UTC_TIME, b"240101120000"),  # no Z
+        (UTC_TIME, b"240101120000+0100"),  # an offset, which RFC 5280 forbids
+        (UTC_TIME, b"24-1-1120000Z"),  # signs are not digits
+        (UTC_TIME, "24０1011200００Z".encode()),  # nor are fullwidth digits
+        (GENERALIZED_TIME, b"240101120000Z"),  # a UTCTime in a GeneralizedTime
+        (0x04, b"240101120000Z"),  # not a time at all
+    ],
+)
+def test_malformed_certificate_times_are_refused(tag: int, raw: bytes) -> None:
+    from sfjwt_orch.x509 import CertificateError, _time
+
+    with pytest.raises(CertificateError):
+        _time((tag, raw))
+
+
 @pytest.mark.parametrize("text", ["", pem_block("PRIVATE KEY", ["AAAA"]), "garbage"])
 def test_read_cert_refuses_non_certificates(tmp_path: Path, text: str) -> None:
     from sfjwt_orch.keys import read_cert

@@ -12,6 +12,7 @@ import pytest
 from sfjwt_orch import config, flows
 from sfjwt_orch.callback import Callback
 from sfjwt_orch.console import Console
+from sfjwt_orch.deps import Deps
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.paths import Paths
 from tests.fakes import FakeClock, FakeListener, FakeRunner, RecordingConsole
@@ -46,7 +47,7 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
     paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
     env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
     listeners: list[FakeListener] = []
-    deps = flows.Deps(
+    deps = Deps(
         runner,
         env,
         cast(Console, console),
