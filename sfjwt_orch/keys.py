@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.openssl import Openssl, check_subject, pem_problem
+from sfjwt_orch.openssl import Openssl, PendingPair, check_subject, pem_problem
 from sfjwt_orch.x509 import CertificateError, KeyFormatError, certificate_from_pem, private_key_modulus
 
 KEY_NAME = "server.key"
@@ -61,11 +61,13 @@ def check_keygen_request(req: KeygenRequest) -> None:
     check_subject(req.subject)
 
 
-def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
+def keygen(req: KeygenRequest, openssl: Openssl, pending: PendingPair | None = None) -> KeygenResult:
     """Write server.key (0600) and server.crt into req.out_dir (0700), never half-written.
 
-    openssl writes into 0600 temp files in the same folder; both are renamed into place only
-    after the certificate has been read back, so an interrupted run leaves the old pair (or none).
+    `pending` is a pair already being made (sfjwt_orch.headstart), used if it is the one asked
+    for. openssl hands both over through a pipe; they are written to 0600 temp files in the same
+    folder and renamed into place only after the certificate has been read back and matched to the
+    key, so an interrupted run leaves the old pair (or none).
     """
     check_keygen_request(req)
     key_file, cert_file = req.out_dir / KEY_NAME, req.out_dir / CERT_NAME
@@ -76,12 +78,21 @@ def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
             "reuse it, or pass --force to replace it (then upload the new server.crt to the app)",
         )
     files.ensure_private_dir(req.out_dir, tighten=req.own_dir)
+    wanted = (req.bits, req.days, req.subject)
+    if pending is None or (pending.bits, pending.days, pending.subject) != wanted:
+        pending = openssl.start_pair(*wanted)
+    key_pem, cert_pem = openssl.finish_pair(pending)
     with (
         files.private_temp_path(req.out_dir, ".key") as tmp_key,
         files.private_temp_path(req.out_dir, ".crt") as tmp_cert,
     ):
-        openssl.generate(tmp_key, tmp_cert, req.bits, req.days, req.subject)
+        try:
+            files.write_synced(tmp_key, key_pem.encode("ascii"))
+            files.write_synced(tmp_cert, cert_pem.encode("ascii"))
+        except OSError as exc:  # a full disk is a FILE_ERROR, not a crash
+            raise files.file_error("write", key_file, exc) from exc
         info = read_cert(tmp_cert)
+        check_pair(check_key_file(tmp_key, name=str(key_file)), info, cert_file)
         tmp_cert.chmod(0o644)  # the certificate is public: it is what users upload
         try:
             os.replace(tmp_key, key_file)

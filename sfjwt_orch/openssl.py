@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.runner import CommandResult, Runner
+from sfjwt_orch.runner import CommandResult, Runner, Running
 
 TIMEOUT = 120.0  # a 4096-bit genrsa can take a few seconds on a slow machine; never minutes
 _SUBJECT = re.compile(r"^(/[A-Za-z]+=[^/]*)+$")
@@ -30,11 +31,12 @@ def check_subject(subject: str) -> str:
 # --- argv builders (the manual genrsa / req / x509 steps, without prompts) ---
 
 
-def new_pair_argv(exe: str, key_out: Path, cert_out: Path, bits: int, days: int, subject: str) -> list[str]:
+def new_pair_argv(exe: str, bits: int, days: int, subject: str) -> list[str]:
     # The manual genrsa + req + x509 -signkey steps in one process: a new unencrypted (-nodes) RSA
-    # key and its self-signed SHA-256 certificate. Each openssl start costs ~10 ms; a person waits.
-    argv = [exe, "req", "-x509", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", str(key_out), "-sha256"]
-    return [*argv, "-days", str(days), "-subj", subject, "-out", str(cert_out)]
+    # key and its self-signed SHA-256 certificate. Both go to stdout, a pipe to us (we write the
+    # files, 0600 for the key); never a terminal, and never a file anyone could catch half-written.
+    argv = [exe, "req", "-x509", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", "/dev/stdout", "-sha256"]
+    return [*argv, "-days", str(days), "-subj", subject, "-out", "/dev/stdout"]
 
 
 def self_signed_argv(exe: str, key: Path, out: Path, days: int, subject: str) -> list[str]:
@@ -100,6 +102,16 @@ def pem_problem(text: str) -> str | None:
 # --- the adapter ---
 
 
+@dataclass(frozen=True)
+class PendingPair:
+    """A key and certificate being made: openssl searches for two primes, 0.05-0.5 s at random."""
+
+    bits: int
+    days: int
+    subject: str
+    running: Running
+
+
 class Openssl:
     def __init__(self, runner: Runner, exe: str, env: Mapping[str, str]) -> None:
         self.runner = runner
@@ -107,26 +119,29 @@ class Openssl:
         self.env = env
 
     def _run(self, argv: list[str]) -> CommandResult:
-        result = self.runner.run(argv, timeout=TIMEOUT, env=self.env)
-        if result.timed_out:
-            raise SfjwtError(
-                Code.OPENSSL_FAILED,
-                f"openssl {argv[1]} did not finish in {TIMEOUT:.0f} s",
-                "check that openssl works: openssl version",
-            )
-        return result
+        return _in_time(self.runner.run(argv, timeout=TIMEOUT, env=self.env))
 
     def _check(self, argv: list[str]) -> None:
-        result = self._run(argv)
-        if result.returncode != 0:
+        _succeeded(self._run(argv))
+
+    def start_pair(self, bits: int, days: int, subject: str) -> PendingPair:
+        argv = new_pair_argv(self.exe, bits, days, subject)
+        return PendingPair(bits, days, subject, self.runner.start(argv, env=self.env))
+
+    def finish_pair(self, pending: PendingPair) -> tuple[str, str]:
+        """The key's and the certificate's PEM; the process is stopped if anything goes wrong."""
+        try:
+            result = _succeeded(_in_time(pending.running.finish(TIMEOUT)))
+        finally:
+            pending.running.cancel()
+        key, marker, cert = result.stdout.partition("-----BEGIN CERTIFICATE-----")
+        if pem_problem(key) is not None or not marker:
             raise SfjwtError(
                 Code.OPENSSL_FAILED,
-                f"openssl {argv[1]} failed: {_last_line(result.stderr)}",
-                "check that openssl works (openssl version) and the arguments are valid",
+                "openssl req did not write a private key and a certificate",
+                "check that openssl works: openssl version",
             )
-
-    def generate(self, key_out: Path, cert_out: Path, bits: int, days: int, subject: str) -> None:
-        self._check(new_pair_argv(self.exe, key_out, cert_out, bits, days, subject))
+        return key, marker + cert
 
     def self_signed(self, key: Path, cert_out: Path, days: int, subject: str) -> None:
         self._check(self_signed_argv(self.exe, key, cert_out, days, subject))
@@ -138,6 +153,26 @@ class Openssl:
     def version(self) -> str:
         result = self._run([self.exe, "version"])
         return result.stdout.strip()
+
+
+def _in_time(result: CommandResult) -> CommandResult:
+    if result.timed_out:
+        raise SfjwtError(
+            Code.OPENSSL_FAILED,
+            f"openssl {result.argv[1]} did not finish in {TIMEOUT:.0f} s",
+            "check that openssl works: openssl version",
+        )
+    return result
+
+
+def _succeeded(result: CommandResult) -> CommandResult:
+    if result.returncode != 0:
+        raise SfjwtError(
+            Code.OPENSSL_FAILED,
+            f"openssl {result.argv[1]} failed: {_last_line(result.stderr)}",
+            "check that openssl works (openssl version) and the arguments are valid",
+        )
+    return result
 
 
 def _last_line(text: str) -> str:

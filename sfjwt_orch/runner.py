@@ -1,5 +1,8 @@
 """The only module that starts processes.
 
+Its imports are kept to what starting one needs: keygen starts openssl before the CLI is
+imported (sfjwt_orch.headstart), and everything imported here delays that start.
+
 argv is always a list (never a shell), stdout and stderr are kept apart, every run has a hard
 timeout, and on timeout or Ctrl-C the child's whole process group is killed: `sf` is a Node
 program that may leave helpers behind, and a half-finished login must not outlive us.
@@ -9,15 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
-import shutil
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -43,12 +42,16 @@ def find_program(name: str, override_var: str, env: Mapping[str, str]) -> str:
     """Resolve `name` on PATH, or from the path in `override_var` when that is set."""
     override = env.get(override_var)
     if override:
+        from pathlib import Path
+
         path = Path(override).expanduser()
         if not path.is_file():
             raise ProgramNotFound(name, f"{override_var}={override} does not exist or is not a file")
         if not os.access(path, os.X_OK):
             raise ProgramNotFound(name, f"{override_var}={override} is not executable")
         return str(path)
+    import shutil
+
     found = shutil.which(name, path=env.get("PATH", os.defpath))
     if found is None:
         raise ProgramNotFound(name, "not found on PATH")
@@ -73,6 +76,44 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
             continue
 
 
+class Running:
+    """A program that has been started: `finish` waits for it, `cancel` stops it.
+
+    Either way the process is reaped, and on a timeout or Ctrl-C while waiting its whole process
+    group is killed first.
+    """
+
+    def __init__(self, proc: subprocess.Popen[str], argv: Sequence[str]) -> None:
+        self._proc = proc
+        self._argv = tuple(argv)
+        self._started = time.monotonic()
+        self._result: CommandResult | None = None
+
+    def finish(self, timeout: float) -> CommandResult:
+        if self._result is not None:
+            return self._result
+        proc, timed_out = self._proc, False
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            timed_out = True
+        except BaseException:  # Ctrl-C or anything else: never leave the child running
+            _kill_group(proc)
+            proc.communicate()
+            raise
+        self._result = CommandResult(self._argv, proc.returncode, out, err, time.monotonic() - self._started, timed_out)
+        return self._result
+
+    def cancel(self) -> None:
+        """Stop it if it is still running; a no-op once it has finished."""
+        if self._result is None and self._proc.poll() is None:
+            _kill_group(self._proc)
+        if self._result is None:
+            self._proc.communicate()
+
+
 class Runner:
     """Runs programs. Flows receive one of these; tests pass a fake with the same methods."""
 
@@ -84,7 +125,10 @@ class Runner:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
     ) -> CommandResult:
-        started = time.monotonic()
+        return self.start(argv, env=env, cwd=cwd).finish(timeout)
+
+    def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Running:
+        """Start `argv` without waiting for it (stdin closed, stdout and stderr piped)."""
         try:
             proc = subprocess.Popen(
                 list(argv),
@@ -104,17 +148,7 @@ class Runner:
             raise ProgramNotFound(argv[0], "not executable") from exc
         except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
             raise ProgramNotFound(argv[0], exc.strerror or str(exc)) from exc
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
-            return CommandResult(tuple(argv), proc.returncode, out, err, time.monotonic() - started, True)
-        except BaseException:  # Ctrl-C or anything else: never leave the child running
-            _kill_group(proc)
-            proc.communicate()
-            raise
-        return CommandResult(tuple(argv), proc.returncode, out, err, time.monotonic() - started)
+        return Running(proc, argv)
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
         """Open `url` in a browser without ever blocking the caller for long.
@@ -134,6 +168,8 @@ class Runner:
 
     def _launch(self, command: str, url: str, env: Mapping[str, str], wait: float) -> bool:
         try:
+            import shlex
+
             parts = shlex.split(command)
         except ValueError:
             return False
@@ -169,6 +205,8 @@ def _stdlib_open(url: str, wait: float) -> bool:
             result.append(webbrowser.open(url, new=2))
         except Exception:  # a broken browser registration must not break the login
             result.append(False)
+
+    import threading
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()

@@ -5,13 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sfjwt_orch.runner import CommandResult, Runner
+from sfjwt_orch.runner import CommandResult, Runner, Running
 
 
 @dataclass
 class Stub:
     match: Callable[[Sequence[str]], bool]
     result: CommandResult
+
+
+@dataclass
+class _Answered:
+    """What FakeRunner.start gives for a stubbed program: already finished with the stub's result."""
+
+    result: CommandResult
+
+    def finish(self, timeout: float) -> CommandResult:
+        return self.result
+
+    def cancel(self) -> None:
+        pass
 
 
 @dataclass
@@ -41,6 +54,11 @@ class FakeRunner(Runner):
         if not stub.match(argv):
             raise AssertionError(f"run {list(argv)} does not match the next stub")
         return stub.result
+
+    def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Running:
+        if self.passthrough(argv):
+            return Runner().start(argv, env=env, cwd=cwd)
+        return _Answered(self.run(argv, timeout=0, env=env, cwd=cwd))  # type: ignore[return-value]
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
         self.opened.append(url)

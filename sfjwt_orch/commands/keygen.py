@@ -25,6 +25,7 @@ def run(
     out_dir: Path | None = typer.Option(
         None, "--out-dir", help="Write the pair here instead of the alias's folder in the data dir."
     ),
+    # The defaults are headstart's (tests/unit/test_checks.py holds them together).
     bits: int = typer.Option(2048, "--bits", help="RSA key size; at least 2048 (sf refuses less)."),
     days: int = typer.Option(365, "--days", help="Certificate lifetime in days."),
     subject: str | None = typer.Option(
@@ -33,7 +34,7 @@ def run(
     force: bool = typer.Option(False, "--force", help="Replace an existing key (the old one is lost)."),
     json: bool = json_option(),
 ) -> None:
-    from sfjwt_orch import config, keys
+    from sfjwt_orch import config, headstart, keys
     from sfjwt_orch.deps import openssl_for
     from sfjwt_orch.locks import alias_lock
     from sfjwt_orch.paths import check_alias
@@ -46,7 +47,7 @@ def run(
     with alias_lock(deps.paths, alias, on_wait=deps.console.info):
         # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
         saved = config.load(deps.paths, alias) or config.Profile(alias=alias)
-        result = keys.keygen(request, openssl_for(deps))
+        result = keys.keygen(request, openssl_for(deps), headstart.pending())
         config.save(deps.paths, saved.merged(key_file=str(result.key_file), cert_file=str(result.cert_file)))
     ui = deps.console
     ui.success(f"Private key:  {result.key_file} (mode 0600; keep it secret, keep it at this path)")

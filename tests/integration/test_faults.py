@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from sfjwt_orch import cli as sfjwt_cli
+from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.locks import alias_lock
 from sfjwt_orch.paths import Paths
-from tests.fakesecrets import pem_block, random_body
 from tests.integration.conftest import Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, TOKEN, KeySet, leaked
 from tests.integration.procs import alive, snapshot, temp_files, wait_until
@@ -181,12 +181,8 @@ def test_ctrl_c_while_waiting_for_approval_releases_the_callback_port(cli: Cli, 
 
 
 FAKE_OPENSSL = """#!{python}
-# openssl that writes half a key to its -out file, then hangs: Ctrl-C lands mid-write.
+# openssl that hangs while "generating" the pair, so that Ctrl-C lands there.
 import os, sys, time
-args = sys.argv[1:]
-if "-out" in args:
-    with open(args[args.index("-out") + 1], "w") as fh:
-        fh.write({partial!r})
 with open(os.environ["FAKE_OPENSSL_PIDFILE"], "w") as fh:
     fh.write(str(os.getpid()))
 time.sleep(300)
@@ -194,14 +190,13 @@ time.sleep(300)
 
 
 @pytest.mark.parametrize("old_key", [True, False], ids=["replacing-a-key", "first-key"])
-def test_ctrl_c_during_keygen_leaves_the_old_key_or_none(cli: Cli, old_key: bool) -> None:
+def test_ctrl_c_while_the_pair_is_generated_leaves_the_old_key_or_none(cli: Cli, old_key: bool) -> None:
     data, config = Path(cli.env["SFJWT_ORCH_DATA_DIR"]), Path(cli.env["SFJWT_ORCH_CONFIG_DIR"])
     if old_key:
         assert cli.run("keygen", "--alias", "hub").returncode == 0
     before = snapshot(config, data)
     fake = cli.tmp / "slow-openssl"
-    half_a_key = pem_block("PRIVATE KEY", random_body(2)).split("-----END")[0]
-    fake.write_text(FAKE_OPENSSL.format(python=sys.executable, partial=half_a_key))
+    fake.write_text(FAKE_OPENSSL.format(python=sys.executable))
     fake.chmod(0o755)
     pidfile = cli.tmp / "openssl.pid"
     proc = start(
@@ -216,8 +211,10 @@ def test_ctrl_c_during_keygen_leaves_the_old_key_or_none(cli: Cli, old_key: bool
     )
     wait_until(lambda: pidfile.exists() and pidfile.read_text() != "", what="openssl to start")
     pid = int(pidfile.read_text())
-    partial = [p for p in (data / "keys" / "hub").glob(".tmp-*") if "BEGIN PRIVATE KEY" in p.read_text()]
-    assert partial, "the fake openssl should be writing into a temp file next to server.key"
+    # The pair's generation starts before the CLI is up (sfjwt_orch.headstart); the command holds the
+    # alias's lock once it waits for the pair.
+    lock = data / "locks" / "hub.lock"
+    wait_until(lambda: lock.exists() and lock.read_text().strip() == str(proc.pid), what="keygen to take its lock")
 
     assert_interrupted(*interrupt(proc))
     wait_until(lambda: not alive(pid), timeout=5, what="openssl to be gone")
@@ -229,6 +226,60 @@ def test_ctrl_c_during_keygen_leaves_the_old_key_or_none(cli: Cli, old_key: bool
         assert not (data / "keys" / "hub" / "server.crt").exists()
         assert not (config / "profiles").exists()
     assert temp_files(config, data) == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "rc", "code"),
+    [(KeyboardInterrupt, 130, "INTERRUPTED"), (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), 2, "FILE_ERROR")],
+    ids=["ctrl-c", "disk-full"],
+)
+def test_a_fault_while_the_new_pair_is_written_keeps_the_old_one(
+    cli: Cli, in_process: Any, monkeypatch: pytest.MonkeyPatch, fault: BaseException, rc: int, code: str
+) -> None:
+    """The worst moment: the new key is in its 0600 temp file next to server.key, the certificate not yet."""
+    data, config = Path(cli.env["SFJWT_ORCH_DATA_DIR"]), Path(cli.env["SFJWT_ORCH_CONFIG_DIR"])
+    assert in_process("keygen", "--alias", "hub")[0] == 0
+    before = snapshot(config, data)
+    seen: list[tuple[str, int]] = []
+    write_synced = files.write_synced
+
+    def failing(path: Path, raw: bytes) -> None:
+        if path.suffix == ".crt":
+            key_tmp = next(path.parent.glob(".tmp-*.key"))
+            seen.append((key_tmp.read_text().split("\n")[0], key_tmp.stat().st_mode & 0o777))
+            raise fault
+        write_synced(path, raw)
+
+    monkeypatch.setattr(files, "write_synced", failing)
+    got, doc, err = in_process("keygen", "--alias", "hub", "--force")
+    assert (got, doc["error"]["code"]) == (rc, code), err
+    assert seen == [("-----BEGIN PRIVATE KEY-----", 0o600)]
+    assert snapshot(config, data) == before and temp_files(config, data) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "started"),
+    [
+        (("keygen", "--alias", ".hidden"), True),  # started early, then the alias is refused
+        (("keygen", "--alias", "hub", "--out-dir", "/dev/null/x"), True),  # a folder that cannot exist
+        (("keygen", "--help"), False),
+        (("keygen", "--alias", "hub", "--days", "0"), False),  # not the default lifetime: no head start
+    ],
+    ids=["bad-alias", "bad-out-dir", "help", "other-days"],
+)
+def test_a_pair_nobody_adopts_is_stopped(cli: Cli, args: tuple[str, ...], started: bool) -> None:
+    # A shell fake: it has written its pid long before the CLI (~60 ms of imports) can fail.
+    fake = cli.tmp / "slow-openssl"
+    fake.write_text('#!/bin/sh\necho $$ > "$FAKE_OPENSSL_PIDFILE"\nexec sleep 300\n')
+    fake.chmod(0o755)
+    pidfile = cli.tmp / "openssl.pid"
+    result = cli.run(*args, SFJWT_ORCH_OPENSSL=str(fake), FAKE_OPENSSL_PIDFILE=str(pidfile))
+    assert result.returncode == (0 if "--help" in args else 2), result.stderr
+    if started:
+        assert pidfile.exists(), "keygen should have started making the pair before checking its options"
+        wait_until(lambda: not alive(int(pidfile.read_text())), timeout=5, what="openssl to be gone")
+    else:
+        assert not pidfile.exists()
 
 
 # --- two runs for one alias ---

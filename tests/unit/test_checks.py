@@ -344,3 +344,47 @@ def test_readme_outcome_table_matches_the_exit_code_of_every_code() -> None:
         if int(rows[code.value]) != exit_code_for(code)
     }
     assert not wrong, f"README exit codes differ from the code's: {wrong}"
+
+
+@pytest.mark.parametrize(
+    ("args", "plan"),
+    [
+        (["keygen", "--alias", "hub"], (2048, 365, "/CN=hub")),
+        (["keygen", "-a", "hub", "--force", "--json"], (2048, 365, "/CN=hub")),
+        (["keygen", "--alias=my-hub.org_2", "--out-dir", "keys"], (2048, 365, "/CN=my-hub.org_2")),
+        (["keygen", "--out-dir=keys", "--alias", "a", "--alias", "b"], (2048, 365, "/CN=b")),  # the last wins
+        (["keygen"], None),  # no alias: the CLI says so
+        (["keygen", "--alias"], None),
+        (["keygen", "--alias", "../x"], None),  # nothing that is not a plain alias reaches -subj
+        (["keygen", "--alias", "a/b"], None),
+        (["keygen", "--alias", "hub", "--bits", "4096"], None),  # other sizes, lifetimes, subjects
+        (["keygen", "--alias", "hub", "--bits=3072"], None),
+        (["keygen", "--alias", "hub", "--days", "30"], None),
+        (["keygen", "--alias", "hub", "--subject", "/CN=x"], None),
+        (["keygen", "--alias", "hub", "--help"], None),
+        (["keygen", "-h"], None),
+        (["keygen", "--alias", "hub", "--frce"], None),  # a typo
+        (["keygen", "-a=hub"], None),  # click would read the alias as "=hub"
+        (["login", "--alias", "hub"], None),
+        (["bootstrap", "--alias", "hub"], None),  # makes its pair after questions, if at all
+        ([], None),
+    ],
+)
+def test_a_pair_gets_a_head_start_only_for_a_keygen_with_the_defaults(
+    args: list[str], plan: tuple[int, int, str] | None
+) -> None:
+    from sfjwt_orch import headstart
+
+    assert headstart.plan(args) == plan
+
+
+def test_the_head_start_makes_the_pair_keygen_defaults_to() -> None:
+    import inspect
+
+    from sfjwt_orch import headstart
+    from sfjwt_orch.commands import keygen
+
+    params = inspect.signature(keygen.run).parameters
+    assert params["bits"].default.default == headstart.DEFAULT_BITS
+    assert params["days"].default.default == headstart.DEFAULT_DAYS
+    assert params["subject"].default.default is None  # and the subject is /CN=<alias>, as plan() makes it
