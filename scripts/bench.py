@@ -82,7 +82,12 @@ def pairs(runs: int, ours: Callable[[int], float], theirs: Callable[[int], float
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=9, help="runs per measurement (at least 3 for the sf ones)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=15,
+        help="pairs per measurement (at least 3 for the sf ones); sf alone swings by ~1 s",
+    )
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON on stdout")
     parser.add_argument(
         "--only", choices=("startup", "keygen", "login", "approval"), action="append", help="measure only these rows"
