@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.runner import CommandResult, Runner, Running
+
+if TYPE_CHECKING:  # only annotations here: pathlib is not loaded before keygen's head start
+    from pathlib import Path
 
 TIMEOUT = 120.0  # a 4096-bit genrsa can take a few seconds on a slow machine; never minutes
 _SUBJECT = re.compile(r"^(/[A-Za-z]+=[^/]*)+$")
@@ -102,8 +104,7 @@ def pem_problem(text: str) -> str | None:
 # --- the adapter ---
 
 
-@dataclass(frozen=True)
-class PendingPair:
+class PendingPair(NamedTuple):
     """A key and certificate being made: openssl searches for two primes, 0.05-0.5 s at random."""
 
     bits: int

@@ -14,7 +14,6 @@ What `sf org login jwt --json` prints, and why the classifier looks the way it d
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -460,7 +459,7 @@ def _scrubbed(result: CommandResult) -> CommandResult:
     A PEM block that sf echoes in a multi-line message would otherwise be split into one line per
     64 characters, and redact() cannot recognise a lone base64 line as part of a key.
     """
-    return dataclasses.replace(result, stdout=redact(result.stdout), stderr=redact(result.stderr))
+    return result._replace(stdout=redact(result.stdout), stderr=redact(result.stderr))
 
 
 def _one_line(text: str) -> str:
