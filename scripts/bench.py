@@ -7,8 +7,10 @@
 | `keygen`                               | the three raw openssl commands         | <= 1.2x       |
 
 Everything runs against the emulator on 127.0.0.1 with the real sf and openssl; no network.
-Both sides run interleaved, pair by pair, and each target is judged on the median pair, so a slow
-stretch of a shared machine hits both sides alike.
+Both sides run interleaved, pair by pair, so a slow stretch of a shared machine hits both alike,
+and each target is judged on the two medians: the typical wait on each side. (Not on the median
+of per-pair ratios, which is also shown: sf alone sometimes takes ~1 s longer, on either side and
+independently, and one such run makes its pair's ratio meaningless.)
 """
 
 from __future__ import annotations
@@ -34,8 +36,7 @@ from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo
 
 @dataclass
 class Row:
-    """Interleaved pairs (ours[i] ran right after theirs[i]); judged on the median per-pair figure,
-    which a slow stretch of a shared machine hits on both sides alike."""
+    """Interleaved pairs (ours[i] ran right after theirs[i]), judged on the two sides' medians."""
 
     what: str
     ours: list[float]
@@ -57,10 +58,12 @@ class Row:
         return statistics.median(a / b for a, b in zip(self.ours, self.theirs, strict=True))
 
     @property
+    def ratio_of_medians(self) -> float:
+        return self.ours_median / self.theirs_median
+
+    @property
     def ok(self) -> bool:
-        # Each pair's excess over its own allowance; the median pair must be within it.
-        excess = [a - (b * self.ratio + self.slack) for a, b in zip(self.ours, self.theirs, strict=True)]
-        return statistics.median(excess) <= 0
+        return self.ours_median <= self.theirs_median * self.ratio + self.slack
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
@@ -72,10 +75,20 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> floa
     return elapsed
 
 
-def pairs(runs: int, ours: Callable[[int], float], theirs: Callable[[int], float]) -> tuple[list[float], list[float]]:
+# sf run right after another sf run sometimes spends ~1 s more before it exits (something the
+# previous run left behind; measured: never after a 2 s pause, sometimes after 1 s). People do not
+# log in twice within a second, so each side's sf run starts from a quiet machine.
+SF_SETTLE = 2.0
+
+
+def pairs(
+    runs: int, ours: Callable[[int], float], theirs: Callable[[int], float], settle: float = 0.0
+) -> tuple[list[float], list[float]]:
     a, b = [], []
     for i in range(runs):
+        time.sleep(settle)
         b.append(theirs(i))
+        time.sleep(settle)
         a.append(ours(i))
     return a, b
 
@@ -173,7 +186,9 @@ def main() -> int:
             def approval_to_login(i: int) -> float:
                 callback = f"http://localhost:{free_port()}/OauthRedirect"
                 config = demo_config(cert, policy="self-authorize", callback_urls=(callback,))
-                visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay 0.5"
+                # The "person" reads the page for 2 s before Allow (outside the measured window): the
+                # second sf run starts from a quiet machine, as SF_SETTLE gives the bare side.
+                visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay {SF_SETTLE}"
                 with Emulator(config).start() as emu:
                     argv = [*orch, "login", "--alias", f"approve{i}", *who, "--key-file", str(key)]
                     argv += ["--instance-url", emu.url, "--callback-url", callback, "--browser", "--timeout", "60"]
@@ -192,10 +207,10 @@ def main() -> int:
 
             bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
             if "login" in only:
-                ours, theirs = pairs(sf_runs, login, bare)
+                ours, theirs = pairs(sf_runs, login, bare, settle=SF_SETTLE)
                 rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
             if "approval" in only:
-                ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
+                ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i), settle=SF_SETTLE)
                 rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -206,15 +221,17 @@ def main() -> int:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; {sf_version}; {ssl_version}; {runs} runs ({sf_runs} for sf)"
     )
-    print("medians of interleaved runs; 'pair' is the median of the per-pair ratios, which the verdict uses")
-    print(f"{'what':28} {'ours':>8} {'bare':>8} {'pair':>6}  {'target':16} result")
+    print("medians of interleaved runs; the verdict compares them ('ratio'); 'pair' is the median per-pair ratio")
+    print(f"{'what':28} {'ours':>8} {'bare':>8} {'ratio':>6} {'pair':>6}  {'target':16} result")
     for r in rows:
         print(
-            f"{r.what:28} {r.ours_median:7.3f}s {r.theirs_median:7.3f}s {r.pair_ratio:5.2f}x  {r.target:16} "
+            f"{r.what:28} {r.ours_median:7.3f}s {r.theirs_median:7.3f}s {r.ratio_of_medians:5.2f}x "
+            f"{r.pair_ratio:5.2f}x  {r.target:16} "
             f"{'ok' if r.ok else 'MISSED'}"
         )
     if args.json:
-        print(json.dumps([{**r.__dict__, "ok": r.ok, "pair_ratio": r.pair_ratio} for r in rows]))
+        extra = [{"ok": r.ok, "measured_ratio": r.ratio_of_medians, "pair_ratio": r.pair_ratio} for r in rows]
+        print(json.dumps([{**r.__dict__, **e} for r, e in zip(rows, extra, strict=True)]))
     return 0 if all(r.ok for r in rows) else 1
 
 
