@@ -158,7 +158,9 @@ def main() -> int:
             return sum(timed(step, env, cwd=d) for step in steps)
 
         if "keygen" in only:
-            ours, theirs = pairs(runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
+            # Most of either side is openssl's prime search, which takes 0.05-0.5 s at random: a
+            # median of few runs swings by tens of percent, so keygen gets three times the pairs.
+            ours, theirs = pairs(3 * runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
             rows.append(Row("sfjwt-orch keygen", ours, theirs, 0.0, 1.2, "<= 1.2x"))
 
         # 3. login on the success path, against a bare sf login to the same pre-authorized org.

@@ -88,6 +88,7 @@ class Running:
         self._argv = tuple(argv)
         self._started = time.monotonic()
         self._result: CommandResult | None = None
+        self._reaped = False
 
     def finish(self, timeout: float) -> CommandResult:
         if self._result is not None:
@@ -100,18 +101,20 @@ class Running:
             out, err = proc.communicate()
             timed_out = True
         except BaseException:  # Ctrl-C or anything else: never leave the child running
-            _kill_group(proc)
-            proc.communicate()
+            self.cancel()
             raise
+        self._reaped = True
         self._result = CommandResult(self._argv, proc.returncode, out, err, time.monotonic() - self._started, timed_out)
         return self._result
 
     def cancel(self) -> None:
-        """Stop it if it is still running; a no-op once it has finished."""
-        if self._result is None and self._proc.poll() is None:
+        """Stop it if it is still running, and reap it; a no-op once it has been."""
+        if self._reaped:
+            return
+        if self._proc.poll() is None:
             _kill_group(self._proc)
-        if self._result is None:
-            self._proc.communicate()
+        self._proc.communicate()  # drains and closes the pipes; what it read is dropped
+        self._reaped = True
 
 
 class Runner:
