@@ -8,9 +8,9 @@
 
 Everything runs against the emulator on 127.0.0.1 with the real sf and openssl; no network.
 Both sides run interleaved, pair by pair, so a slow stretch of a shared machine hits both alike,
-and each target is judged on the two medians: the typical wait on each side. (Not on the median
-of per-pair ratios, which is also shown: sf alone sometimes takes ~1 s longer, on either side and
-independently, and one such run makes its pair's ratio meaningless.)
+and each target is judged on the two medians: the typical wait on each side (the median of the
+per-pair ratios is shown too). Both sides run sf in the same quiet environment (scripts/sandbox.py:
+no telemetry, updater or log file), so the figures are sfjwt-orch's own cost.
 """
 
 from __future__ import annotations
@@ -75,20 +75,10 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> floa
     return elapsed
 
 
-# sf run right after another sf run sometimes spends ~1 s more before it exits (something the
-# previous run left behind; measured: never after a 2 s pause, sometimes after 1 s). People do not
-# log in twice within a second, so each side's sf run starts from a quiet machine.
-SF_SETTLE = 2.0
-
-
-def pairs(
-    runs: int, ours: Callable[[int], float], theirs: Callable[[int], float], settle: float = 0.0
-) -> tuple[list[float], list[float]]:
+def pairs(runs: int, ours: Callable[[int], float], theirs: Callable[[int], float]) -> tuple[list[float], list[float]]:
     a, b = [], []
     for i in range(runs):
-        time.sleep(settle)
         b.append(theirs(i))
-        time.sleep(settle)
         a.append(ours(i))
     return a, b
 
@@ -96,9 +86,7 @@ def pairs(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="pairs per start-up row (keygen gets three times as many)")
-    # sf alone stalls ~1 s before it exits in roughly one run in four, on either side: with 21 pairs
-    # a side's median lands on a stalled run only when 11 or more of its 21 stall (~3 % of runs).
-    parser.add_argument("--sf-runs", type=int, default=21, help="pairs per sf row (at least 3)")
+    parser.add_argument("--sf-runs", type=int, default=15, help="pairs per sf row (at least 3)")
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON on stdout")
     parser.add_argument(
         "--only", choices=("startup", "keygen", "login", "approval"), action="append", help="measure only these rows"
@@ -186,9 +174,7 @@ def main() -> int:
             def approval_to_login(i: int) -> float:
                 callback = f"http://localhost:{free_port()}/OauthRedirect"
                 config = demo_config(cert, policy="self-authorize", callback_urls=(callback,))
-                # The "person" reads the page for 2 s before Allow (outside the measured window): the
-                # second sf run starts from a quiet machine, as SF_SETTLE gives the bare side.
-                visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay {SF_SETTLE}"
+                visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay 0.5"
                 with Emulator(config).start() as emu:
                     argv = [*orch, "login", "--alias", f"approve{i}", *who, "--key-file", str(key)]
                     argv += ["--instance-url", emu.url, "--callback-url", callback, "--browser", "--timeout", "60"]
@@ -207,10 +193,10 @@ def main() -> int:
 
             bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
             if "login" in only:
-                ours, theirs = pairs(sf_runs, login, bare, settle=SF_SETTLE)
+                ours, theirs = pairs(sf_runs, login, bare)
                 rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
             if "approval" in only:
-                ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i), settle=SF_SETTLE)
+                ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
                 rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)

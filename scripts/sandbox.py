@@ -24,6 +24,7 @@ def isolated_env(work: Path, *, platform_dirs: bool = False) -> dict[str, str]:
         SF_DISABLE_AUTOUPDATE="true",
         SF_AUTOUPDATE_DISABLE="true",
         SF_SKIP_NEW_VERSION_CHECK="true",
+        SF_DISABLE_LOG_FILE="true",  # as sfjwt-orch runs sf: the bench compares like with like
         NODE_OPTIONS=f"--require {guard_path()}",
     )
     if not platform_dirs:

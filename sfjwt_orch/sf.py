@@ -127,6 +127,9 @@ def sf_env(base: Mapping[str, str], instance_url: str) -> dict[str, str]:
     )
     # jsforce waits 300 s on a host that accepts but never answers; sf tries up to 5 hosts.
     env.setdefault("HTTP_TIMEOUT", HTTP_TIMEOUT_MS)
+    # sf writes its log file from a worker thread that it waits for before exiting: measured, ~1 s
+    # more in a quarter to nine tenths of runs. Off unless the user set it (=false keeps the file).
+    env.setdefault("SF_DISABLE_LOG_FILE", "true")
     # Never let a token be printed unredacted, whatever the user's shell has set.
     env.pop("SF_TEMP_SHOW_SECRETS", None)
     # sf honours proxies but ignores NO_PROXY, so an inherited proxy breaks logins to hosts the

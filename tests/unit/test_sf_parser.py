@@ -274,6 +274,8 @@ def test_sf_env_quiet_local_and_without_inherited_proxy_or_audience() -> None:
     for name in ("SF_DISABLE_TELEMETRY", "SF_DISABLE_AUTOUPDATE", "SF_AUTOUPDATE_DISABLE", "SF_SKIP_NEW_VERSION_CHECK"):
         assert env[name] == "true"
     assert env["HTTP_TIMEOUT"].isdigit()
+    assert env["SF_DISABLE_LOG_FILE"] == "true"  # sf's log worker costs up to 1 s at exit
+    assert sf.sf_env({"SF_DISABLE_LOG_FILE": "false"}, "https://login.salesforce.com")["SF_DISABLE_LOG_FILE"] == "false"
     for name in ("HTTPS_PROXY", "http_proxy", "SF_AUDIENCE_URL", "SF_TEMP_SHOW_SECRETS"):
         assert name not in env
     assert env["NODE_OPTIONS"] == "--max-old-space-size=512"  # no guard for a real host
