@@ -21,6 +21,7 @@ from sfjwt_orch import cli as sfjwt_cli
 from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.locks import alias_lock
+from sfjwt_orch.openssl import pem_problem
 from sfjwt_orch.paths import Paths
 from tests.integration.conftest import Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, TOKEN, KeySet, leaked
@@ -240,20 +241,21 @@ def test_a_fault_while_the_new_pair_is_written_keeps_the_old_one(
     data, config = Path(cli.env["SFJWT_ORCH_DATA_DIR"]), Path(cli.env["SFJWT_ORCH_CONFIG_DIR"])
     assert in_process("keygen", "--alias", "hub")[0] == 0
     before = snapshot(config, data)
-    seen: list[tuple[str, int]] = []
+    seen: list[tuple[str | None, int]] = []
     write_synced = files.write_synced
 
     def failing(path: Path, raw: bytes) -> None:
         if path.suffix == ".crt":
             key_tmp = next(path.parent.glob(".tmp-*.key"))
-            seen.append((key_tmp.read_text().split("\n")[0], key_tmp.stat().st_mode & 0o777))
+            # What is wrong with it as an unencrypted RSA key in PEM (None: nothing), and its mode.
+            seen.append((pem_problem(key_tmp.read_text()), key_tmp.stat().st_mode & 0o777))
             raise fault
         write_synced(path, raw)
 
     monkeypatch.setattr(files, "write_synced", failing)
     got, doc, err = in_process("keygen", "--alias", "hub", "--force")
     assert (got, doc["error"]["code"]) == (rc, code), err
-    assert seen == [("-----BEGIN PRIVATE KEY-----", 0o600)]
+    assert seen == [(None, 0o600)]
     assert snapshot(config, data) == before and temp_files(config, data) == []
 
 

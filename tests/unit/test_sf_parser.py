@@ -308,7 +308,7 @@ def test_parse_display_connected() -> None:
             "connectedStatus": "Connected",
             "instanceUrl": "http://127.0.0.1:1",
             "username": "u@example.com",
-            "accessToken": "00D000000000001!secret",
+            "accessToken": fake_token(),
         },
     }
     outcome = sf.parse_display(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))

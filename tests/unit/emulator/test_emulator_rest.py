@@ -17,6 +17,7 @@ from sfjwt_orch.emulator import (
     Org,
     demo_config,
 )
+from tests.fakesecrets import fake_token
 from tests.unit.emulator.emulator_testkit import (
     KeyPair,
     bearer,
@@ -145,7 +146,9 @@ def test_unknown_paths_are_json_404(start_emulator: Start, keys: KeyPair, path: 
     assert resp.json() == [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
 
 
-@pytest.mark.parametrize("auth", [None, "Bearer ", "Bearer 00D000000000001!forged", "Basic abc"])
+@pytest.mark.parametrize(
+    "auth", [None, "Bearer ", f"Bearer {fake_token()}", "Basic abc"], ids=["none", "empty", "forged", "basic"]
+)
 def test_rest_needs_an_issued_token(start_emulator: Start, keys: KeyPair, auth: str | None) -> None:
     emu = start_emulator(demo_config(keys.cert_pem))
     resp = get(f"{emu.url}/services/data/v62.0/query?q=x", {"Authorization": auth} if auth else None)
