@@ -25,3 +25,21 @@ def make_keypair(directory: Path, name: str = "server", *, days: int = 30, bits:
     subprocess.run([*argv, "-days", str(days), "-subj", f"/CN={name}"], check=True, capture_output=True)
     key.chmod(0o600)
     return KeyPair(key, cert)
+
+
+def expired_cert_for(key: Path, out: Path, workdir: Path) -> None:
+    """A certificate for `key` valid only on 1 Jan 2020. `openssl ca` takes explicit dates (OpenSSL 3.0
+    `req -x509` has no -not_after, and `-days` cannot be negative); its files go to `workdir`/ca."""
+    ca = workdir / "ca"
+    ca.mkdir()
+    (ca / "index.txt").write_text("")
+    (ca / "serial").write_text("01\n")
+    (ca / "ca.cnf").write_text(
+        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
+        "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
+    )
+    request = ["req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr"]
+    sign = ["ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", str(key), "-in", "r.csr", "-out", str(out)]
+    dates = ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-notext"]
+    for step in (request, [*sign, *dates]):
+        subprocess.run(["openssl", *step], cwd=ca, check=True, capture_output=True)

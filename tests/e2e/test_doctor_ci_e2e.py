@@ -7,12 +7,12 @@ import dataclasses
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME, Emulator, User, demo_config
 from tests.e2e.conftest import E2E, KeyPair, demo_login, login_args
+from tests.keypairs import expired_cert_for
 
 HEALTHY = [
     "sf",
@@ -36,49 +36,6 @@ def doctor(e2e: E2E, alias: str) -> tuple[int, dict[str, dict[str, Any]], str]:
     doc = json.loads(result.stdout)
     assert doc["ok"] is (result.returncode == 0), result.stderr
     return result.returncode, {c["name"]: c for c in doc["checks"]}, result.stderr
-
-
-def expired_cert_for(key: Path, out: Path) -> None:
-    """A certificate for `key` valid only on 1 Jan 2020: `openssl ca` takes explicit dates (OpenSSL 3.0
-    `req -x509` has no -not_after, and `-days` cannot be negative)."""
-    ca = out.parent / "ca"
-    ca.mkdir()
-    (ca / "index.txt").write_text("")
-    (ca / "serial").write_text("01\n")
-    (ca / "ca.cnf").write_text(
-        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
-        "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
-    )
-    subprocess.run(
-        ["openssl", "req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr"],
-        cwd=ca,
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            "openssl",
-            "ca",
-            "-batch",
-            "-config",
-            "ca.cnf",
-            "-selfsign",
-            "-keyfile",
-            str(key),
-            "-in",
-            "r.csr",
-            "-out",
-            str(out),
-            "-startdate",
-            "20200101000000Z",
-            "-enddate",
-            "20200102000000Z",
-            "-notext",
-        ],
-        cwd=ca,
-        check=True,
-        capture_output=True,
-    )
 
 
 def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
@@ -119,7 +76,7 @@ def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
     assert "certificate expiry" not in checks  # cannot judge a certificate of another key
 
     cert.unlink()
-    expired_cert_for(key, cert)
+    expired_cert_for(key, cert, cert.parent)
     rc, checks, _ = doctor(e2e, "doc")
     assert rc == 1
     assert checks["key matches certificate"]["result"] == "pass"

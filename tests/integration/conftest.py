@@ -20,6 +20,13 @@ HERE = Path(__file__).parent
 SF_OUT = HERE.parent / "data" / "sf-outputs"
 
 
+# A CI-style login: the key comes from $SF_JWT_KEY (--key-env), the rest from flags.
+KEY_ENV_LOGIN = (
+    *("login", "--alias", "ci", "--key-env", "SF_JWT_KEY"),
+    *("--client-id", "3MVG9CLIENTID1234567", "--username", "ci@example.com"),
+)
+
+
 def sf_output(case: str) -> str:
     return (SF_OUT / case).read_text()
 

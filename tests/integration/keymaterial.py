@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.fakesecrets import fake_token, pem_block, random_body
+from tests.keypairs import expired_cert_for, make_keypair
 
 # Secrets that must never be shown: an access token of the Salesforce shape (org id, '!', opaque
 # part) and a private key block. Their distinctive parts are what tests look for in any output.
@@ -52,38 +53,6 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def expired_cert_for(key: Path, out: Path, workdir: Path) -> None:
-    """`openssl ca` takes explicit dates (OpenSSL 3.0 `req -x509` has no -not_after, `-days` no negatives)."""
-    ca = workdir / "ca"
-    ca.mkdir()
-    (ca / "index.txt").write_text("")
-    (ca / "serial").write_text("01\n")
-    (ca / "ca.cnf").write_text(
-        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
-        "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
-    )
-    _openssl("req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr", cwd=ca)
-    _openssl(
-        "ca",
-        "-batch",
-        "-config",
-        "ca.cnf",
-        "-selfsign",
-        "-keyfile",
-        str(key),
-        "-in",
-        "r.csr",
-        "-out",
-        str(out),
-        "-startdate",
-        "20200101000000Z",
-        "-enddate",
-        "20200102000000Z",
-        "-notext",
-        cwd=ca,
-    )
-
-
 def build(d: Path) -> KeySet:
     ks = KeySet(
         *(
@@ -103,38 +72,8 @@ def build(d: Path) -> KeySet:
             )
         )
     )
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        str(ks.key),
-        "-out",
-        str(ks.cert),
-        "-days",
-        "30",
-        "-subj",
-        "/CN=matrix",
-        cwd=d,
-    )
-    _openssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        str(d / "other.key"),
-        "-out",
-        str(ks.other_cert),
-        "-days",
-        "30",
-        "-subj",
-        "/CN=other",
-        cwd=d,
-    )
+    make_keypair(d, "server")  # ks.key, ks.cert
+    make_keypair(d, "other")  # other.key, ks.other_cert
     expired_cert_for(ks.key, ks.expired_cert, d)
     _openssl("genrsa", "-out", str(ks.rsa1024), "1024", cwd=d)
     _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(ks.ec_key), cwd=d)

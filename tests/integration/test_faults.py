@@ -23,7 +23,7 @@ from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.locks import alias_lock
 from sfjwt_orch.openssl import pem_problem
 from sfjwt_orch.paths import Paths
-from tests.integration.conftest import Cli, LoginArgs, sf_output
+from tests.integration.conftest import KEY_ENV_LOGIN, Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, TOKEN, KeySet, leaked
 from tests.integration.procs import alive, snapshot, temp_files, wait_until
 
@@ -458,17 +458,7 @@ def test_disk_full_while_writing_a_key_from_the_environment_leaves_no_key(
 ) -> None:
     monkeypatch.setenv("SF_JWT_KEY", keyset.key.read_text())
     _disk_full(monkeypatch)
-    rc, doc, err = in_process(
-        "login",
-        "--alias",
-        "ci",
-        "--key-env",
-        "SF_JWT_KEY",
-        "--client-id",
-        "3MVG9CLIENTID1234567",
-        "--username",
-        "ci@example.com",
-    )
+    rc, doc, err = in_process(*KEY_ENV_LOGIN)
     assert rc == 2, err
     assert doc["error"]["code"] == "FILE_ERROR" and "No space left on device" in doc["error"]["message"]
     data = Path(cli.env["SFJWT_ORCH_DATA_DIR"])

@@ -19,7 +19,7 @@ import pytest
 from sfjwt_orch import approval
 from sfjwt_orch import cli as sfjwt_cli
 from sfjwt_orch.runner import CommandResult, Runner
-from tests.integration.conftest import Cli, LoginArgs, sf_output
+from tests.integration.conftest import KEY_ENV_LOGIN, Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, PEM_BODY, TOKEN, TOKEN_SECRET, KeySet, leaked
 
 CID = "3MVG9CLIENTID1234567"
@@ -34,15 +34,7 @@ def mode(path: Path) -> int:
 def test_key_env_writes_a_0600_key_in_a_0700_folder_and_sf_only_gets_its_path(cli: Cli, keyset: KeySet) -> None:
     cli.scenario(SUCCESS)
     result = cli.run(
-        "login",
-        "--alias",
-        "ci",
-        "--key-env",
-        "SF_JWT_KEY",
-        "--client-id",
-        CID,
-        "--username",
-        "ci@example.com",
+        *KEY_ENV_LOGIN,
         "--json",
         SF_JWT_KEY=base64.b64encode(keyset.key.read_bytes()).decode(),
     )
@@ -91,15 +83,7 @@ def test_no_key_or_token_on_any_command_line(
     cli.scenario({"stdout": json.dumps(not_approved), "rc": 1}, SUCCESS)
     rc = sfjwt_cli.main(
         [
-            "login",
-            "--alias",
-            "ci",
-            "--key-env",
-            "SF_JWT_KEY",
-            "--client-id",
-            CID,
-            "--username",
-            "ci@example.com",
+            *KEY_ENV_LOGIN,
             "--browser",
             "--timeout",
             "30",
