@@ -167,6 +167,8 @@ def _main(argv: Sequence[str] | None) -> int:
         from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found]
 
     from sfjwt_orch.console import OutputError
+    from sfjwt_orch.deps import sf_unusable
+    from sfjwt_orch.runner import ProgramNotFound
 
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
@@ -188,6 +190,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.exit_code)
     except SfjwtError as exc:
         return _render(exc, json_mode)
+    except ProgramNotFound as exc:
+        # Found but not startable (a broken shebang, a noexec mount). openssl's adapter says so
+        # itself, and a browser launch catches its own failure: what is left here is sf.
+        return _render(sf_unusable(exc.reason), json_mode)
     except OutputError as exc:
         return _render(_output_lost(str(exc)), json_mode=False)
     except (KeyboardInterrupt, typer.Abort):

@@ -62,26 +62,27 @@ class Deps:
     new_state: Callable[[], str] = new_state
 
 
+def sf_unusable(reason: str) -> SfjwtError:
+    """sf is missing, or was found but cannot be started (a broken shebang, a noexec mount)."""
+    return SfjwtError(
+        Code.SF_NOT_FOUND,
+        f"the Salesforce CLI (sf) cannot be used: {reason}",
+        "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
+    )
+
+
 def find_sf(env: Mapping[str, str]) -> str:
     try:
         return find_program("sf", "SFJWT_ORCH_SF", env)
     except ProgramNotFound as exc:
-        raise SfjwtError(
-            Code.SF_NOT_FOUND,
-            f"the Salesforce CLI (sf) cannot be used: {exc.reason}",
-            "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
-        ) from None
+        raise sf_unusable(exc.reason) from None
 
 
 def openssl_for(deps: Deps) -> Openssl:
-    from sfjwt_orch.openssl import Openssl
+    from sfjwt_orch.openssl import Openssl, openssl_unusable
 
     try:
         exe = find_program("openssl", "SFJWT_ORCH_OPENSSL", deps.env)
     except ProgramNotFound as exc:
-        raise SfjwtError(
-            Code.OPENSSL_NOT_FOUND,
-            f"openssl cannot be used: {exc.reason}",
-            "install it (apt-get install openssl, brew install openssl), or set SFJWT_ORCH_OPENSSL to its path",
-        ) from None
+        raise openssl_unusable(exc.reason) from None
     return Openssl(deps.runner, exe, deps.env)

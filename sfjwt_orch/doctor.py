@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Literal
 
 from sfjwt_orch import approval, config, files, keys, sf
-from sfjwt_orch.deps import Deps, find_sf, openssl_for
+from sfjwt_orch.deps import Deps, find_sf, openssl_for, sf_unusable
 from sfjwt_orch.errors import SfjwtError
 from sfjwt_orch.openssl import Openssl
+from sfjwt_orch.runner import ProgramNotFound
 
 Result = Literal["pass", "warn", "fail"]
 _TLDS = {
@@ -87,7 +88,7 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
     now = now or datetime.now(UTC)
     checks: list[Check] = []
     sf_exe: str | None = None
-    openssl = None
+    openssl: Openssl | None = None
     try:
         sf_exe = find_sf(deps.env)
         result = deps.runner.run(sf.version_argv(sf_exe), timeout=60, env=sf.sf_env(deps.env, ""))
@@ -99,6 +100,9 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
         )
     except SfjwtError as exc:
         checks.append(Check("sf", "fail", exc.message, exc.fix))
+    except ProgramNotFound as exc:  # found, but it cannot be started: no sf check below can run
+        sf_exe, err = None, sf_unusable(exc.reason)
+        checks.append(Check("sf", "fail", err.message, err.fix))
     try:
         openssl = openssl_for(deps)
         checks.append(Check("openssl", "pass", openssl.version()))
@@ -137,7 +141,7 @@ def run(alias: str | None, deps: Deps, now: datetime | None = None) -> list[Chec
     return checks
 
 
-def _key_checks(profile: config.Profile, openssl: object, now: datetime) -> list[Check]:
+def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> list[Check]:
     if not profile.key_file:
         return []
     key_path = Path(profile.key_file)
@@ -151,10 +155,7 @@ def _key_checks(profile: config.Profile, openssl: object, now: datetime) -> list
         )
     else:
         out.append(Check("key permissions", "pass", "0600"))
-    if openssl is None:
-        return out
-    assert isinstance(openssl, Openssl)
-    try:
+    try:  # read in Python; openssl, when there is one, must be able to read it too
         key = keys.check_key_file(key_path, openssl, check_mode=False)
         out.append(Check("key", "pass", f"unencrypted RSA, {key.bits} bits"))
     except SfjwtError as exc:

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch import approval, config, keys, sf
-from sfjwt_orch.deps import Deps, Waiter, find_sf, openssl_for
+from sfjwt_orch.deps import Deps, Waiter, find_sf, openssl_for, sf_unusable
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.runner import ProgramNotFound
 
 if TYPE_CHECKING:
     from sfjwt_orch.callback import Callback
@@ -111,6 +112,10 @@ def login(req: LoginRequest, deps: Deps) -> LoginReport:
     except SfjwtError as exc:
         exc.details = {**report.to_json(exc), **exc.details}
         raise
+    except ProgramNotFound as exc:  # sf was found but cannot be started
+        err = sf_unusable(exc.reason)
+        err.details = report.to_json(err)
+        raise err from None
     return report
 
 

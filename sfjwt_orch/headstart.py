@@ -54,14 +54,15 @@ def begin(args: Sequence[str]) -> None:
     wanted = plan(args)
     if wanted is None:
         return
+    from sfjwt_orch.errors import SfjwtError
     from sfjwt_orch.openssl import Openssl
     from sfjwt_orch.runner import ProgramNotFound, Runner, find_program
 
     env = dict(os.environ)
     try:
         _pending = Openssl(Runner(), find_program("openssl", "SFJWT_ORCH_OPENSSL", env), env).start_pair(*wanted)
-    except ProgramNotFound:
-        return  # keygen itself finds the same and says so, with the fix
+    except (ProgramNotFound, SfjwtError):
+        return  # keygen itself runs into the same and says so, with the fix
 
 
 def pending() -> PendingPair | None:

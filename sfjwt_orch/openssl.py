@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.runner import CommandResult, Runner, Running
+from sfjwt_orch.runner import CommandResult, ProgramNotFound, Runner, Running
 
 if TYPE_CHECKING:  # only annotations here: pathlib is not loaded before keygen's head start
     from pathlib import Path
@@ -120,14 +120,20 @@ class Openssl:
         self.env = env
 
     def _run(self, argv: list[str]) -> CommandResult:
-        return _in_time(self.runner.run(argv, timeout=TIMEOUT, env=self.env))
+        return _in_time(self._start(argv).finish(TIMEOUT))
+
+    def _start(self, argv: list[str]) -> Running:
+        try:
+            return self.runner.start(argv, env=self.env)
+        except ProgramNotFound as exc:  # found, but it cannot be started (a broken file, a noexec mount)
+            raise openssl_unusable(exc.reason) from None
 
     def _check(self, argv: list[str]) -> None:
         _succeeded(self._run(argv))
 
     def start_pair(self, bits: int, days: int, subject: str) -> PendingPair:
         argv = new_pair_argv(self.exe, bits, days, subject)
-        return PendingPair(bits, days, subject, self.runner.start(argv, env=self.env))
+        return PendingPair(bits, days, subject, self._start(argv))
 
     def finish_pair(self, pending: PendingPair) -> tuple[str, str]:
         """The key's and the certificate's PEM; the process is stopped if anything goes wrong."""
@@ -154,6 +160,15 @@ class Openssl:
     def version(self) -> str:
         result = self._run([self.exe, "version"])
         return result.stdout.strip()
+
+
+def openssl_unusable(reason: str) -> SfjwtError:
+    """openssl is missing, or was found but cannot be started."""
+    return SfjwtError(
+        Code.OPENSSL_NOT_FOUND,
+        f"openssl cannot be used: {reason}",
+        "install it (apt-get install openssl, brew install openssl), or set SFJWT_ORCH_OPENSSL to its path",
+    )
 
 
 def _in_time(result: CommandResult) -> CommandResult:

@@ -132,6 +132,46 @@ def test_sf_override_that_cannot_run_is_exit_5(cli: Cli, login_args: LoginArgs, 
     assert cli.sf_calls() == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [("login",), ("doctor", "--alias", "hub"), ("keygen", "--alias", "fresh")],
+    ids=["login", "doctor", "keygen"],
+)
+def test_a_program_that_is_found_but_cannot_start_is_named_with_its_fix(
+    cli: Cli, login_args: LoginArgs, args: tuple[str, ...]
+) -> None:
+    """An executable file whose interpreter does not exist: found on the path, refused by exec()."""
+    broken = cli.tmp / "broken-program"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    cli.scenario(SUCCESS)
+    assert cli.run(*login_args()).returncode == 0  # a profile for doctor
+    argv = login_args() if args == ("login",) else [*args, "--json"]
+    result = cli.run(*argv, SFJWT_ORCH_SF=str(broken), SFJWT_ORCH_OPENSSL=str(broken))
+    assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr, result.stderr
+    doc = json.loads(result.stdout)
+    if args[0] == "doctor":  # a failed check, not a failed command
+        assert result.returncode == 1
+        checks = {c["name"]: c for c in doc["checks"]}
+        assert checks["sf"]["result"] == "fail" and "cannot be used" in checks["sf"]["detail"]
+        assert checks["key"]["result"] == "fail"  # openssl must be able to read the key when it is there
+    else:
+        code = "OPENSSL_NOT_FOUND" if args[0] == "keygen" else "SF_NOT_FOUND"
+        assert (result.returncode, doc["error"]["code"]) == (5, code), result.stderr
+    if args[0] == "login":
+        assert doc["alias"] == "hub" and doc["attempts"] == 1  # still the login document
+
+
+def test_doctor_without_openssl_still_checks_the_key_and_certificate(cli: Cli, login_args: LoginArgs) -> None:
+    cli.scenario(SUCCESS)
+    assert cli.run(*login_args()).returncode == 0
+    (cli.bin / "openssl").unlink()
+    doc = json.loads(cli.run("doctor", "--alias", "hub", "--json", PATH=str(cli.bin)).stdout)
+    checks = {c["name"]: c for c in doc["checks"]}
+    assert checks["openssl"]["result"] == "fail"
+    assert checks["key"]["result"] == "pass" and checks["key matches certificate"]["result"] == "pass"
+
+
 def test_openssl_missing_is_exit_5_for_keygen_but_login_needs_none(cli: Cli, login_args: LoginArgs) -> None:
     (cli.bin / "openssl").unlink()
     result = cli.run("keygen", "--alias", "other", "--json")
