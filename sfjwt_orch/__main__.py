@@ -6,11 +6,27 @@ tool, and it needs nothing but the version string.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sys
 
 
+class _ClosedStdout(io.TextIOBase):
+    """stdout when the process was started with it closed (`>&-`), where Python leaves None: a
+    write fails like any lost output ("could not write the output", exit 1) instead of crashing."""
+
+    encoding = "utf-8"
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "stdout is closed")
+
+
 def run() -> None:
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
+    if sys.stderr is None:  # nobody to tell anything to
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     if sys.argv[1:] in (["--version"], ["-V"]):
         from sfjwt_orch import __version__
 

@@ -50,6 +50,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True  # a previous run's TIME_WAIT socket must not block us
     timeout = 0  # handle_request runs only when a connection waits; one that vanished must not block it
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a browser that hung up mid-reply: nothing to print on the user's terminal
+
 
 class Listener:
     """Serves the callback path on the callback's port until stopped; records the first hit."""
@@ -92,6 +95,7 @@ class Listener:
                     title, text = "Not approved", f"Salesforce said: {hit.error}. Return to the terminal for details."
                 if listener.result is None:
                     listener.result = hit
+                listener.event.set()  # before the reply: a browser that leaves early still counts
                 body = _PAGE.format(title=title, text=text).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -99,7 +103,6 @@ class Listener:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(body)
-                listener.event.set()
 
         hosts = ["127.0.0.1", "::1"] if self.host == "localhost" else [self.host]
         for host in hosts:
@@ -108,8 +111,9 @@ class Listener:
                 server_cls = type("S", (_Server,), {"address_family": family})
                 server = server_cls((host, self.port), Handler)
             except OSError as exc:
-                # IPv6 may simply be unavailable; only the first (IPv4) bind is required.
-                if not self._servers and (host == hosts[0] or exc.errno == errno.EADDRINUSE):
+                # IPv6 may simply be unavailable (then only IPv4 is served); but a port that another
+                # program holds on either address would take the browsers that resolve to it.
+                if host == hosts[0] or exc.errno == errno.EADDRINUSE:
                     self.stop()
                     raise
                 continue

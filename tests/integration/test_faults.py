@@ -479,19 +479,16 @@ AUTHORIZE = ("authorize-url", "--client-id", "3MVG9CLIENTID1234567")
 )
 def test_output_that_cannot_be_written_is_exit_1_without_a_traceback(cli: Cli, args: tuple[str, ...]) -> None:
     # The process skips the interpreter's tear-down (sfjwt_orch.__main__._exit), so it must notice a
-    # failed write or final flush itself: stdout on a full disk, or a pipe whose reader has gone (| head).
+    # failed write or final flush itself: stdout on a full disk, a pipe whose reader has gone (| head),
+    # or no stdout at all (>&-, where Python leaves sys.stdout None).
     read, write = os.pipe()
     os.close(read)
+    ours = [sys.executable, "-m", "sfjwt_orch", *args]
+    closed = ["/bin/sh", "-c", 'exec "$@" >&-', "sh", *ours]
     try:
         with open("/dev/full", "w") as full:
-            for stdout in (full, write):
-                rc = subprocess.run(
-                    [sys.executable, "-m", "sfjwt_orch", *args],
-                    env=cli.env,
-                    stdout=stdout,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
+            for argv, stdout in ((ours, full), (ours, write), (closed, None)):
+                rc = subprocess.run(argv, env=cli.env, stdout=stdout, stderr=subprocess.PIPE, text=True)
                 assert rc.returncode == 1 and "Traceback" not in rc.stderr, rc.stderr
                 if args != ("--version",):  # the probe's fast path says nothing
                     assert rc.stderr.startswith("error: could not write the output: "), rc.stderr

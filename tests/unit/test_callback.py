@@ -69,6 +69,30 @@ def test_busy_port_raises_oserror() -> None:
             Listener(f"http://localhost:{port}/OauthRedirect").start()
 
 
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_a_port_held_on_ipv6_only_is_busy_too() -> None:
+    """Browsers that resolve localhost to ::1 would reach the other program, not us."""
+    with socket.socket(socket.AF_INET6) as holder:
+        holder.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        holder.bind(("::1", free_port()))
+        holder.listen()
+        port = holder.getsockname()[1]
+        listener = Listener(f"http://localhost:{port}/OauthRedirect")
+        with pytest.raises(OSError):
+            listener.start()
+    with socket.socket() as s:  # and what it had bound on 127.0.0.1 is released again
+        s.bind(("127.0.0.1", port))
+
+
 def test_a_hit_without_our_state_is_ignored() -> None:
     port = free_port()
     listener = Listener(f"http://localhost:{port}/OauthRedirect", state="ours")
