@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from shlex import quote
 from typing import Literal
 
 from sfjwt_orch import approval, config, files, keys, sf
@@ -151,7 +152,12 @@ def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime)
     if files.is_group_or_world_readable(key_path):
         mode = oct(key_path.stat().st_mode & 0o777)[2:]
         out.append(
-            Check("key permissions", "fail", f"{key_path} is mode {mode}: readable by others", f"chmod 600 {key_path}")
+            Check(
+                "key permissions",
+                "fail",
+                f"{key_path} is mode {mode}: readable by others",
+                f"chmod 600 {quote(str(key_path))}",
+            )
         )
     else:
         out.append(Check("key permissions", "pass", "0600"))

@@ -197,9 +197,11 @@ def _final(outcome: sf.Diagnosis, req: LoginRequest, report: LoginReport, deps: 
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     if outcome.code is Code.NOT_APPROVED and report.approval_url:
         # Nothing is saved until a login works, so the command to rerun carries every value.
+        from shlex import quote  # the default key folder on macOS has a space in it
+
         again = (
             f"sfjwt-orch login --alias {req.alias} --client-id {req.client_id} --username {req.username} "
-            f"--instance-url {req.instance_url} --key-file {req.key_file} --timeout 600"
+            f"--instance-url {req.instance_url} --key-file {quote(str(req.key_file))} --timeout 600"
         )
         if req.callback_url != approval.DEFAULT_CALLBACK:
             again += f" --callback-url {req.callback_url}"

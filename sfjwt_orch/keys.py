@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from shlex import quote  # paths in the fixes we print: they must paste into a shell
 
 from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
@@ -151,7 +152,9 @@ def check_key_file(
         ) from None
     except PermissionError:
         raise SfjwtError(
-            Code.KEY_INVALID, f"key file {path} is not readable by you", f"fix its owner or mode: chmod 600 {path}"
+            Code.KEY_INVALID,
+            f"key file {path} is not readable by you",
+            f"fix its owner or mode: chmod 600 {quote(str(path))}",
         ) from None
     except OSError as exc:
         raise SfjwtError(Code.KEY_INVALID, f"cannot read key file {path}: {exc.strerror}", fix_generic) from None
@@ -160,7 +163,7 @@ def check_key_file(
         raise SfjwtError(
             Code.KEY_INVALID,
             f"key file {path} is readable by other users",
-            f"restrict it: chmod 600 {path}",
+            f"restrict it: chmod 600 {quote(str(path))}",
         )
     shown = name or str(path)
     problem = pem_problem(raw.decode("utf-8", errors="replace"))
@@ -187,7 +190,7 @@ def _fix_for(problem: str, path: Path) -> str:
     if "certificate" in problem or "public key" in problem:
         return "pass the private key (server.key), not the certificate or public key"
     if "passphrase" in problem:
-        return f"write a decrypted copy: openssl rsa -in {path} -out server.key (then chmod 600 server.key)"
+        return f"write a decrypted copy: openssl rsa -in {quote(str(path))} -out server.key (then chmod 600 server.key)"
     if "line breaks" in problem:
         return "restore the newlines (64-character lines between BEGIN and END), or store the key base64-encoded"
     if "EC key" in problem or "OpenSSH" in problem:

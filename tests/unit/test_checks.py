@@ -388,3 +388,16 @@ def test_the_head_start_makes_the_pair_keygen_defaults_to() -> None:
     assert params["bits"].default.default == headstart.DEFAULT_BITS
     assert params["days"].default.default == headstart.DEFAULT_DAYS
     assert params["subject"].default.default is None  # and the subject is /CN=<alias>, as plan() makes it
+
+
+def test_a_printed_fix_quotes_a_path_with_a_space(tmp_path: Path) -> None:
+    """The default data folder on macOS is ~/Library/Application Support: the fix must paste as is."""
+    import shlex
+
+    from sfjwt_orch.keys import check_key_file
+
+    pair = make_keypair(tmp_path / "Application Support", "server")
+    pair.key.chmod(0o644)
+    with pytest.raises(SfjwtError) as caught:
+        check_key_file(pair.key)
+    assert shlex.split(caught.value.fix.split(": ", 1)[1]) == ["chmod", "600", str(pair.key)]
