@@ -149,55 +149,60 @@ def main() -> int:
             ours, theirs = pairs(3 * runs, lambda i: timed([*orch, "keygen", "--alias", f"k{i}"], env), raw_keygen)
             rows.append(Row("sfjwt-orch keygen", ours, theirs, 0.0, 1.2, "<= 1.2x"))
 
-        # 3. login on the success path, against a bare sf login to the same pre-authorized org.
-        timed([*orch, "keygen", "--alias", "bench"], env)
-        key = Path(
-            json.loads(
-                subprocess.run(
-                    [*orch, "profiles", "show", "bench", "--json"], env=env, capture_output=True, text=True, check=True
-                ).stdout
-            )["profile"]["key_file"]
-        )
-        cert = (key.parent / "server.crt").read_text()
-        who = ["--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME]
-        with Emulator(demo_config(cert)).start() as org:
-            # A new alias on every run, on both sides: that is what approval -> login (row 4) does too.
-            def bare(i: int) -> float:
-                argv = [sf, "org", "login", "jwt", *who, "--jwt-key-file", str(key), "--instance-url", org.url]
-                return timed([*argv, "--alias", f"bare{i}", "--json"], env)
-
-            def login(i: int) -> float:
-                argv = [*orch, "login", "--alias", f"bench{i}", *who, "--key-file", str(key)]
-                return timed([*argv, "--instance-url", org.url, "--json"], env)
-
-            # 4. From the approval (the browser's callback) to a finished login.
-            def approval_to_login(i: int) -> float:
-                callback = f"http://localhost:{free_port()}/OauthRedirect"
-                config = demo_config(cert, policy="self-authorize", callback_urls=(callback,))
-                visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay 0.5"
-                with Emulator(config).start() as emu:
-                    argv = [*orch, "login", "--alias", f"approve{i}", *who, "--key-file", str(key)]
-                    argv += ["--instance-url", emu.url, "--callback-url", callback, "--browser", "--timeout", "60"]
+        if only & {"login", "approval"}:
+            # 3. login on the success path, against a bare sf login to the same pre-authorized org.
+            timed([*orch, "keygen", "--alias", "bench"], env)
+            key = Path(
+                json.loads(
                     subprocess.run(
-                        [*argv, "--interval", "30", "--json"],
-                        env={**env, "BROWSER": visitor},
+                        [*orch, "profiles", "show", "bench", "--json"],
+                        env=env,
+                        capture_output=True,
+                        text=True,
                         check=True,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                    done = time.time()
-                    decided = [r.at for r in emu.requests if r.method == "POST" and "authorize" in r.path]
-                if not decided:
-                    raise SystemExit("bench: the visitor never submitted the approval")
-                return done - decided[0]
+                    ).stdout
+                )["profile"]["key_file"]
+            )
+            cert = (key.parent / "server.crt").read_text()
+            who = ["--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME]
+            with Emulator(demo_config(cert)).start() as org:
+                # A new alias on every run, on both sides: that is what approval -> login (row 4) does too.
+                def bare(i: int) -> float:
+                    argv = [sf, "org", "login", "jwt", *who, "--jwt-key-file", str(key), "--instance-url", org.url]
+                    return timed([*argv, "--alias", f"bare{i}", "--json"], env)
 
-            bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
-            if "login" in only:
-                ours, theirs = pairs(sf_runs, login, bare)
-                rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
-            if "approval" in only:
-                ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
-                rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))
+                def login(i: int) -> float:
+                    argv = [*orch, "login", "--alias", f"bench{i}", *who, "--key-file", str(key)]
+                    return timed([*argv, "--instance-url", org.url, "--json"], env)
+
+                # 4. From the approval (the browser's callback) to a finished login.
+                def approval_to_login(i: int) -> float:
+                    callback = f"http://localhost:{free_port()}/OauthRedirect"
+                    config = demo_config(cert, policy="self-authorize", callback_urls=(callback,))
+                    visitor = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay 0.5"
+                    with Emulator(config).start() as emu:
+                        argv = [*orch, "login", "--alias", f"approve{i}", *who, "--key-file", str(key)]
+                        argv += ["--instance-url", emu.url, "--callback-url", callback, "--browser", "--timeout", "60"]
+                        subprocess.run(
+                            [*argv, "--interval", "30", "--json"],
+                            env={**env, "BROWSER": visitor},
+                            check=True,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL,
+                        )
+                        done = time.time()
+                        decided = [r.at for r in emu.requests if r.method == "POST" and "authorize" in r.path]
+                    if not decided:
+                        raise SystemExit("bench: the visitor never submitted the approval")
+                    return done - decided[0]
+
+                bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
+                if "login" in only:
+                    ours, theirs = pairs(sf_runs, login, bare)
+                    rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
+                if "approval" in only:
+                    ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
+                    rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
