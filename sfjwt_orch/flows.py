@@ -45,10 +45,6 @@ def key_from_text(raw: str, var: str, alias: str, deps: Deps) -> Path:
     return keys.materialise_key(raw, key_file, openssl_for(deps), source=f"the key in ${var}").path
 
 
-def key_from_env(var: str, alias: str, deps: Deps) -> Path:
-    return key_from_text(take_key_env(var, deps), var, alias, deps)
-
-
 @dataclass(frozen=True)
 class LoginRequest:
     alias: str

@@ -279,7 +279,7 @@ def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) 
 def test_key_env_variable_does_not_reach_sf(world: dict[str, Any], key_file: Path) -> None:
     deps = world["deps"]
     deps.env["CI_JWT_KEY"] = key_file.read_text()
-    path = flows.key_from_env("CI_JWT_KEY", "hub", deps)
+    path = flows.key_from_text(flows.take_key_env("CI_JWT_KEY", deps), "CI_JWT_KEY", "hub", deps)
     assert path.read_text() == key_file.read_text() and path.stat().st_mode & 0o777 == 0o600
     world["runner"].expect(is_login, SUCCESS, 0)
     flows.login(request(path), deps)
