@@ -185,7 +185,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except ClickException as exc:  # bad usage: unknown option, missing value, wrong type
         if json_mode:
             err = SfjwtError(Code.USAGE, exc.format_message(), "see: sfjwt-orch COMMAND --help")
-            return _render(err, json_mode=True) or Exit.USAGE
+            return _render(err, json_mode=True)
         exc.show()
         return int(exc.exit_code)
     except SfjwtError as exc:
