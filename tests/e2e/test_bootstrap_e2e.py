@@ -22,6 +22,7 @@ import pytest
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME
 from tests.e2e.conftest import E2E, demo_login
 from tests.fakesecrets import pem_block
+from tests.signals import as_foreground_job
 
 STEPS = ["Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save"]
 
@@ -124,6 +125,7 @@ def spawn_bootstrap(e2e: E2E, *args: str, log: io.StringIO) -> pexpect.spawn:
         encoding="utf-8",
         timeout=60,
         dimensions=(50, 200),
+        preexec_fn=as_foreground_job,
     )
     child.logfile_read = log
     return child

@@ -35,6 +35,7 @@ from sfjwt_orch.emulator import (
     RecordedRequest,
 )
 from tests.e2e.conftest import E2E, VISITOR, free_port
+from tests.signals import as_foreground_job
 
 pytestmark = pytest.mark.e2e
 
@@ -331,6 +332,7 @@ def _spawn(e2e: E2E, argv: list[str]) -> pexpect.spawn:
         encoding="utf-8",
         codec_errors="replace",
         timeout=60,
+        preexec_fn=as_foreground_job,
     )
 
 

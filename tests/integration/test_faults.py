@@ -26,6 +26,7 @@ from sfjwt_orch.paths import Paths
 from tests.integration.conftest import KEY_ENV_LOGIN, Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, TOKEN, KeySet, leaked
 from tests.integration.procs import alive, snapshot, temp_files, wait_until
+from tests.signals import as_foreground_job
 
 NOT_APPROVED = {"stdout": sf_output("notapproved.json.stdout"), "rc": 1}
 SUCCESS = {"stdout": sf_output("success.login.stdout"), "rc": 0}
@@ -40,6 +41,7 @@ def start(cli: Cli, *args: str, **extra_env: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_foreground_job,
     )
 
 
