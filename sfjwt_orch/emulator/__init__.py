@@ -8,7 +8,7 @@ Typical use::
         # sf org login jwt --instance-url {emu.url} --client-id {DEMO_CONSUMER_KEY} ...
         assert emu.token_requests[-1].outcome == "ok"
 
-``load_config(path)`` reads the JSON file documented in ``sfjwt_orch.emulator.model``;
+``load_config(path)`` reads the JSON file documented in ``sfjwt_orch.emulator.config_file``;
 ``serve_forever`` runs the server until SIGINT/SIGTERM (for ``sfjwt-orch emulator serve``);
 ``guard_path()`` is the Node preload that keeps the real sf on loopback.
 
@@ -19,7 +19,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sfjwt_orch.validate import is_loopback_host
+
 from .catalog import OK, TOKEN_OUTCOMES, TokenOutcome
+from .config_checks import validate_config
+from .config_file import config_from_mapping, config_to_mapping, demo_config, load_config, with_switches
+from .errors import EmulatorConfigError, EmulatorError
 from .model import (
     DEFAULT_CALLBACK_URL,
     DEMO_CONSUMER_KEY,
@@ -27,32 +32,16 @@ from .model import (
     DEMO_USER_ID,
     DEMO_USERNAME,
     App,
+    Approval,
     EmulatorConfig,
-    EmulatorConfigError,
-    EmulatorError,
+    IssuedToken,
     Org,
     Policy,
+    RecordedRequest,
     Switches,
     User,
-    config_from_mapping,
-    config_to_mapping,
-    demo_config,
-    load_config,
-    validate_config,
-    with_switches,
 )
-from .server import (
-    AUTHORIZE_PATH,
-    CONTROL_PREFIX,
-    DECISION_PATH,
-    TOKEN_PATH,
-    Approval,
-    Emulator,
-    IssuedToken,
-    RecordedRequest,
-    is_loopback_host,
-    serve_forever,
-)
+from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, serve_forever
 
 GUARD_LOG_ENV = "SFJWT_ORCH_GUARD_LOG"  # the guard appends one JSON line per blocked attempt here
 

@@ -1,28 +1,23 @@
-"""Pure JWT helpers: base64url, parsing a compact JWS, and RS256 verification.
+"""JWT helpers: base64url, parsing a compact JWS, and RS256 verification.
 
-RS256 is RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3). Verification needs no crypto library:
-``pow(signature, e, n)`` must equal the EMSA-PKCS1-v1_5 encoding of the SHA-256 digest of
-``header.payload`` (RFC 8017 §8.2.2 and §9.2). Comparing the whole encoded block, instead of
-parsing it, avoids the classic Bleichenbacher-style lenient-parsing bugs.
+RS256 is RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3). The signature check is pyca/cryptography's
+(OpenSSL underneath): a standard, well-kept verifier instead of a hand-written one, so padding and
+length edge cases are someone's full-time job. Parsing stays here because it is plain base64url and
+JSON, and the emulator needs the claims even when the signature is bad (the request log shows them).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sfjwt_orch.x509 import RsaPublicKey
-
-# DER of DigestInfo{ AlgorithmIdentifier{sha256, NULL}, OCTET STRING(32) } without the digest
-# (RFC 8017 §9.2 note 1).
-_SHA256_DIGEST_INFO_PREFIX = bytes.fromhex("3031300d060960864801650304020105000420")
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*$")
 
@@ -79,22 +74,14 @@ def parse_jwt(token: str) -> ParsedJwt:
     )
 
 
-def emsa_pkcs1_v15_sha256(message: bytes, size_bytes: int) -> bytes:
-    """The block an RS256 signature must decrypt to (RFC 8017 §9.2)."""
-    t = _SHA256_DIGEST_INFO_PREFIX + hashlib.sha256(message).digest()
-    if size_bytes < len(t) + 11:
-        raise ValueError("RSA modulus too short for SHA-256 PKCS#1 v1.5")
-    return b"\x00\x01" + b"\xff" * (size_bytes - len(t) - 3) + b"\x00" + t
-
-
-def verify_rs256(signing_input: bytes, signature: bytes, key: RsaPublicKey) -> bool:
+def verify_rs256(signing_input: bytes, signature: bytes, key: RSAPublicKey) -> bool:
     """True when ``signature`` is a valid RS256 signature of ``signing_input`` under ``key``."""
-    k = key.size_bytes
-    # RFC 8017 §8.2.2 step 1: the signature is exactly k octets, and as an integer it is below n.
-    if len(signature) != k or k < 62:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    try:
+        key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:  # also a signature of the wrong length, or a key too small for SHA-256
         return False
-    s = int.from_bytes(signature, "big")
-    if s >= key.n:
-        return False
-    em = pow(s, key.e, key.n).to_bytes(k, "big")
-    return hmac.compare_digest(em, emsa_pkcs1_v15_sha256(signing_input, k))
+    return True

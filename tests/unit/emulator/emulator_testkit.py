@@ -1,8 +1,8 @@
 """Helpers for the emulator tests: real openssl keys, JWT signing, and a plain HTTP client.
 
 Keys and certificates are generated into a temporary directory at test time (never committed).
-JWTs are signed with `openssl dgst -sha256 -sign`, so the emulator's pure-Python RS256 check is
-tested against an independent implementation.
+JWTs are signed with `openssl dgst -sha256 -sign`, so the emulator's RS256 check (pyca/cryptography)
+is tested against signatures it did not make.
 """
 
 from __future__ import annotations

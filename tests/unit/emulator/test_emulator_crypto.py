@@ -1,4 +1,4 @@
-"""Pure parts: base64url, JWT parsing, RS256 verification, certificate parsing (against real openssl)."""
+"""Pure parts: base64url, JWT parsing, RS256 verification, reading the app's certificate (against real openssl)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 
-from sfjwt_orch.emulator.jwt import (
-    JwtFormatError,
-    b64url_decode,
-    b64url_encode,
-    emsa_pkcs1_v15_sha256,
-    parse_jwt,
-    verify_rs256,
-)
-from sfjwt_orch.x509 import CertificateError, RsaPublicKey, certificate_from_pem
+from sfjwt_orch.emulator.certificate import CertificateError, load_certificate
+from sfjwt_orch.emulator.jwt import JwtFormatError, b64url_decode, b64url_encode, parse_jwt, verify_rs256
 from tests.unit.emulator.emulator_testkit import OPENSSL, KeyPair, b64url, sign_jwt
 
 
@@ -71,9 +65,9 @@ def _modulus(cert: Path) -> int:
 
 
 def test_certificate_key_matches_openssl(keys: KeyPair) -> None:
-    info = certificate_from_pem(keys.cert_pem)
-    assert info.public_key.n == _modulus(keys.cert)
-    assert info.public_key.e == 65537
+    info = load_certificate(keys.cert_pem)
+    assert info.public_key.public_numbers().n == _modulus(keys.cert)
+    assert info.public_key.public_numbers().e == 65537
     fingerprint = subprocess.run(
         [OPENSSL, "x509", "-noout", "-fingerprint", "-sha256", "-in", str(keys.cert)],
         check=True,
@@ -90,12 +84,12 @@ def test_public_key_pem_is_accepted_too(keys: KeyPair) -> None:
         capture_output=True,
         text=True,
     ).stdout
-    assert certificate_from_pem(pem).public_key.n == _modulus(keys.cert)
+    assert load_certificate(pem).public_key.public_numbers().n == _modulus(keys.cert)
 
 
 def test_certificate_with_crlf_and_surrounding_text_parses(keys: KeyPair) -> None:
     text = "Bag Attributes\r\n" + keys.cert_pem.replace("\n", "\r\n") + "trailing words\r\n"
-    assert certificate_from_pem(text).public_key.n == _modulus(keys.cert)
+    assert load_certificate(text).public_key.public_numbers().n == _modulus(keys.cert)
 
 
 @pytest.fixture(scope="module")
@@ -135,23 +129,30 @@ def ec_cert(tmp_path_factory: pytest.TempPathFactory) -> str:
         (lambda k, ec: "-----BEGIN CERTIFICATE-----\n@@@@\n-----END CERTIFICATE-----\n", "not valid base64"),
         (
             lambda k, ec: "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n",
-            "must have tbsCertificate",
+            "not a valid DER-encoded X.509 certificate",
         ),
-        (lambda k, ec: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "bad DER length"),
+        (
+            lambda k, ec: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            "not a valid DER-encoded X.509 certificate",
+        ),
+        (
+            lambda k, ec: "-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----\n",
+            "not a valid DER-encoded public key",
+        ),
         (lambda k, ec: ec, "not RSA"),
     ],
-    ids=["empty", "text", "private-key", "bad-base64", "empty-seq", "truncated", "ec-key"],
+    ids=["empty", "text", "private-key", "bad-base64", "empty-seq", "truncated", "bad-public-key", "ec-key"],
 )
 def test_certificate_errors_say_why(
     keys: KeyPair, ec_cert: str, make_text: Callable[[KeyPair, str], str], message: str
 ) -> None:
     with pytest.raises(CertificateError) as info:
-        certificate_from_pem(make_text(keys, ec_cert))
+        load_certificate(make_text(keys, ec_cert))
     assert message in str(info.value)
 
 
 def test_rs256_accepts_an_openssl_signature_and_rejects_tampering(keys: KeyPair, other_keys: KeyPair) -> None:
-    key = certificate_from_pem(keys.cert_pem).public_key
+    key = load_certificate(keys.cert_pem).public_key
     parsed = parse_jwt(sign_jwt(keys.key, {"iss": "x", "exp": 1}))
     assert verify_rs256(parsed.signing_input, parsed.signature, key)
     # A changed payload, a flipped signature bit, a wrong length, or another key all fail.
@@ -166,13 +167,5 @@ def test_rs256_accepts_an_openssl_signature_and_rejects_tampering(keys: KeyPair,
 
 def test_rs256_rejects_a_tiny_key() -> None:
     # A 256-bit "key" cannot hold a SHA-256 PKCS#1 block; it must fail closed, not raise.
-    assert not verify_rs256(b"x", b"\x01" * 32, RsaPublicKey(n=(1 << 255) + 1, e=3))
-
-
-def test_emsa_encoding_has_the_pkcs1_shape() -> None:
-    em = emsa_pkcs1_v15_sha256(b"abc", 256)
-    assert len(em) == 256
-    assert em[:2] == b"\x00\x01"
-    assert em.index(b"\x00", 2) == 256 - 51 - 1  # padding, then 0x00, then 19-byte DigestInfo + 32-byte hash
-    with pytest.raises(ValueError):
-        emsa_pkcs1_v15_sha256(b"abc", 40)
+    tiny = RSAPublicNumbers(e=3, n=(1 << 255) + 1).public_key()
+    assert not verify_rs256(b"x", b"\x01" * 32, tiny)

@@ -26,6 +26,7 @@ from sfjwt_orch.emulator import (
     guard_path,
     serve_forever,
 )
+from sfjwt_orch.emulator.endpoints import rest as rest_endpoints
 from tests.unit.emulator.emulator_testkit import JWT_GRANT, KeyPair, bearer, get, request, sf_claims, sign_jwt
 
 Start = Callable[..., Emulator]
@@ -222,7 +223,7 @@ def test_an_emulator_bug_is_a_500_not_a_hung_socket(
     def boom(*_: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(emu, "_rest", boom)
+    monkeypatch.setattr(rest_endpoints, "handle", boom)
     resp = get(f"{emu.url}/services/data")
     assert resp.status == 500 and resp.json() == {"error": "emulator_error"}
     assert emu.requests[-1].outcome == "emulator_error"

@@ -1,0 +1,176 @@
+"""The checks every emulator config passes, however it was built (JSON file, ``demo_config``, code).
+
+Each check raises ``EmulatorConfigError`` on the first problem, with a one-line message naming the
+source and the field (``apps[0].certificate: ...``) and one concrete fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from .catalog import TOKEN_OUTCOMES
+from .certificate import CertificateError, load_certificate
+from .errors import EmulatorConfigError
+from .model import (
+    DEFAULT_CALLBACK_URL,
+    DEMO_ORG_ID,
+    DEMO_USER_ID,
+    DEMO_USERNAME,
+    POLICIES,
+    App,
+    EmulatorConfig,
+    Switches,
+)
+
+_ORG_ID_RE = re.compile(r"^00D[A-Za-z0-9]{15}$")
+_USER_ID_RE = re.compile(r"^005[A-Za-z0-9]{15}$")
+# Salesforce usernames must look like an email address (they need not be a real mailbox).
+_USERNAME_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_CONSUMER_KEY_RE = re.compile(r"^[\x21-\x7e]{18,256}$")
+_API_VERSION_RE = re.compile(r"^(\d{2,3})\.0$")
+
+CERT_FIX = (
+    "point 'certificate' at the PEM certificate uploaded to the app, e.g. make one with "
+    "`openssl req -x509 -newkey rsa:2048 -nodes -keyout server.key -out server.crt -days 365 "
+    "-subj /CN=emulator`"
+)
+
+
+def fail(source: str, where: str, problem: str, fix: str) -> EmulatorConfigError:
+    return EmulatorConfigError(f"{source}: {where}: {problem}", fix)
+
+
+def _is_url(text: str, schemes: Iterable[str] | None = None) -> bool:
+    parts = urlsplit(text)
+    if not parts.scheme or (schemes is not None and parts.scheme not in schemes):
+        return False
+    return bool(parts.netloc or parts.path)
+
+
+def validate_switches(switches: Switches, source: str = "emulator config", where: str = "switches") -> None:
+    if not math.isfinite(switches.slow_token_seconds) or switches.slow_token_seconds < 0:
+        raise fail(source, f"{where}.slow_token_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 2.5")
+    if switches.rate_limit_after is not None and switches.rate_limit_after < 0:
+        raise fail(source, f"{where}.rate_limit_after", "must be null or an integer >= 0", "use null for no limit")
+    for i, key in enumerate(switches.fail_next):
+        if key not in TOKEN_OUTCOMES:
+            raise fail(
+                source,
+                f"{where}.fail_next[{i}]",
+                f"unknown outcome {key!r}",
+                "use one of: " + ", ".join(TOKEN_OUTCOMES),
+            )
+
+
+def validate_config(config: EmulatorConfig, source: str = "emulator config") -> None:
+    """Check an ``EmulatorConfig`` however it was built; raise ``EmulatorConfigError`` on the first
+    problem."""
+    _check_org(config, source)
+    _check_users(config, source)
+    seen_keys: set[str] = set()
+    for i, app in enumerate(config.apps):
+        _check_app(app, f"apps[{i}]", seen_keys, source)
+        seen_keys.add(app.consumer_key)
+    for i, aud in enumerate(config.accepted_audiences or ()):
+        if not _is_url(aud, ("http", "https")) or not urlsplit(aud).netloc:
+            raise fail(
+                source,
+                f"accepted_audiences[{i}]",
+                f"{aud!r} is not an http(s) URL",
+                "use e.g. 'https://login.salesforce.com'",
+            )
+    match = _API_VERSION_RE.match(config.api_version)
+    # sf asks for v51.0 (the Dev Hub probe), so an older highest version would break a login.
+    if not match or int(match.group(1)) < 51:
+        raise fail(
+            source,
+            "api_version",
+            f"{config.api_version!r} is not a version like '62.0' (51.0 or later)",
+            "use '62.0'",
+        )
+    validate_switches(config.switches, source)
+
+
+def _check_org(config: EmulatorConfig, source: str) -> None:
+    org = config.org
+    if not _ORG_ID_RE.match(org.org_id):
+        raise fail(
+            source,
+            "org.org_id",
+            f"{org.org_id!r} is not an 18-character org id starting with 00D",
+            f"use e.g. {DEMO_ORG_ID!r}",
+        )
+    for name in ("name", "instance_name", "edition"):
+        if not str(getattr(org, name)).strip():
+            raise fail(source, f"org.{name}", "must not be empty", "give it a short text value")
+
+
+def _check_users(config: EmulatorConfig, source: str) -> None:
+    if not config.users:
+        raise fail(source, "users", "the org needs at least one user", f"add {{'username': {DEMO_USERNAME!r}, ...}}")
+    seen_names: set[str] = set()
+    seen_ids: set[str] = set()
+    for i, user in enumerate(config.users):
+        where = f"users[{i}]"
+        if not _USERNAME_RE.match(user.username):
+            raise fail(
+                source,
+                f"{where}.username",
+                f"{user.username!r} is not a Salesforce username",
+                "usernames look like an email address, e.g. dev@example.com",
+            )
+        if user.username.casefold() in seen_names:
+            raise fail(source, f"{where}.username", f"{user.username!r} appears twice", "usernames are unique per org")
+        if not _USER_ID_RE.match(user.user_id):
+            raise fail(
+                source,
+                f"{where}.user_id",
+                f"{user.user_id!r} is not an 18-character user id starting with 005",
+                f"use e.g. {DEMO_USER_ID!r}",
+            )
+        if user.user_id in seen_ids:
+            raise fail(source, f"{where}.user_id", f"{user.user_id!r} appears twice", "user ids are unique per org")
+        seen_names.add(user.username.casefold())
+        seen_ids.add(user.user_id)
+
+
+def _check_app(app: App, where: str, seen_keys: set[str], source: str) -> None:
+    if not app.name.strip():
+        raise fail(source, f"{where}.name", "must not be empty", "name the app as it appears in Setup")
+    if not _CONSUMER_KEY_RE.match(app.consumer_key):
+        raise fail(
+            source,
+            f"{where}.consumer_key",
+            f"must be 18+ printable characters without spaces (got {len(app.consumer_key)} characters)",
+            "paste the app's Consumer Key exactly, with no surrounding spaces",
+        )
+    if app.consumer_key in seen_keys:
+        raise fail(source, f"{where}.consumer_key", "the same consumer key is used twice", "give each app its own key")
+    try:
+        load_certificate(app.certificate_pem)
+    except CertificateError as exc:
+        raise fail(source, f"{where}.certificate", str(exc), CERT_FIX) from exc
+    if not app.callback_urls:
+        raise fail(source, f"{where}.callback_urls", "needs at least one callback URL", f"add {DEFAULT_CALLBACK_URL!r}")
+    for j, url in enumerate(app.callback_urls):
+        if not _is_url(url):
+            raise fail(
+                source,
+                f"{where}.callback_urls[{j}]",
+                f"{url!r} is not an absolute URL",
+                f"use e.g. {DEFAULT_CALLBACK_URL!r}",
+            )
+    if app.policy not in POLICIES:
+        raise fail(
+            source, f"{where}.policy", f"unknown policy {app.policy!r}", "use 'self-authorize' or 'admin-approved'"
+        )
+    if not math.isfinite(app.propagation_seconds) or app.propagation_seconds < 0:
+        raise fail(
+            source,
+            f"{where}.propagation_seconds",
+            "must be a number of seconds >= 0",
+            "use 0 for an app that works at once",
+        )

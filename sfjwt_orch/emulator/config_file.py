@@ -1,0 +1,354 @@
+"""Reading and checking the emulated org's configuration: the ``--app-config`` JSON file, or one built in code.
+
+Config file, JSON, every key except ``org``, ``users`` and ``apps`` optional::
+
+    {
+      "org": {
+        "org_id": "00D000000000001AAA",          # 18 characters, starts with 00D
+        "name": "Emulated Org",
+        "instance_name": "EMU1",
+        "edition": "Developer Edition",          # OrganizationType in the Organization query
+        "is_dev_hub": false,
+        "is_sandbox": false,
+        "active": true,                          # false: every login gets inactive_org
+        "namespace_prefix": null,
+        "trial_expiration_date": null
+      },
+      "users": [
+        {"username": "dev@example.com", "user_id": "005000000000001AAA",
+         "active": true, "preauthorized": true}  # preauthorized: for admin-approved apps
+      ],
+      "apps": [
+        {"name": "CI login",
+         "consumer_key": "3MVG9...",             # 18+ characters, no spaces
+         "certificate": "server.crt",            # a path (relative to this file) or inline PEM text
+         "callback_urls": ["http://localhost:1717/OauthRedirect"],
+         "policy": "admin-approved",             # or "self-authorize"
+         "propagation_seconds": 0,               # answers as unknown for this long after start
+         "eca": true}                            # External Client App: unknown -> app_not_found
+      ],
+      "accepted_audiences": ["https://login.salesforce.com"],   # besides the emulator's own URL;
+                                                # null/absent: login (production) or test (sandbox)
+      "api_version": "62.0",
+      "switches": {"slow_token_seconds": 0, "maintenance": false, "rate_limit_after": null,
+                   "auto_approve": false, "fail_next": []}
+    }
+
+(The ``#`` notes are for this docstring only; JSON has no comments.) Unknown keys are errors, so a
+typo never silently turns a behaviour off. Every problem raises ``EmulatorConfigError`` whose message
+names the file and the field, and whose ``fix`` says what to change. The checks live in
+``config_checks`` and apply however a config was built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
+
+from .config_checks import CERT_FIX, fail, validate_config, validate_switches
+from .errors import EmulatorConfigError
+from .model import (
+    DEFAULT_API_VERSION,
+    DEFAULT_CALLBACK_URL,
+    DEMO_CONSUMER_KEY,
+    DEMO_USER_ID,
+    DEMO_USERNAME,
+    App,
+    EmulatorConfig,
+    Org,
+    Policy,
+    Switches,
+    User,
+)
+
+_MISSING: Any = object()
+
+_JSON_NAMES: Mapping[type, str] = {
+    str: "a string",
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    list: "a list",
+    tuple: "a list",
+    dict: "an object",
+    type(None): "null",
+}
+
+
+class _Reader:
+    """Reads one JSON object, checking types and remembering which keys were used."""
+
+    def __init__(self, raw: object, where: str, source: str) -> None:
+        if not isinstance(raw, dict):
+            raise fail(source, where or "top level", "must be a JSON object", "wrap the fields in { }")
+        self.raw: dict[str, Any] = raw
+        self.where = where
+        self.source = source
+        self.used: set[str] = set()
+
+    def _path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
+        self.used.add(key)
+        if key not in self.raw:
+            if default is _MISSING:
+                raise fail(self.source, self._path(key), "is required", f"add {key!r} to the file")
+            return default
+        value = self.raw[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # bool is an int in Python; a JSON true must never pass as a number (or the reverse).
+        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if not ok:
+            names = " or ".join(dict.fromkeys(_JSON_NAMES.get(k, k.__name__) for k in kinds))
+            raise fail(self.source, self._path(key), f"must be {names}", f"write {key!r} as {names}")
+        return value
+
+    def sub(self, key: str) -> _Reader:
+        return _Reader(self.get(key, dict), self._path(key), self.source)
+
+    def subs(self, key: str, default: Any = _MISSING) -> list[_Reader]:
+        items = self.get(key, list, default)
+        return [_Reader(item, f"{self._path(key)}[{i}]", self.source) for i, item in enumerate(items)]
+
+    def strings(self, key: str, default: Any = _MISSING) -> tuple[str, ...]:
+        items = self.get(key, (list, tuple), default)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise fail(self.source, f"{self._path(key)}[{i}]", "must be a string", "quote the value")
+        return tuple(items)
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.raw) - self.used)
+        if unknown:
+            raise fail(
+                self.source,
+                self._path(unknown[0]),
+                "unknown key",
+                "remove it or fix its spelling; allowed here: " + ", ".join(sorted(self.used)),
+            )
+
+
+# --------------------------------------------------------------------------- JSON -> config
+
+
+def _read_certificate(value: str, base_dir: Path, source: str, where: str) -> str:
+    if "-----BEGIN" in value:
+        return value
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        # Relative to the config file, so a config and its certificate can move together.
+        path = base_dir / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail(source, where, f"file {str(path)!r} does not exist", CERT_FIX) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(source, where, f"cannot read {str(path)!r}: {exc}", CERT_FIX) from None
+
+
+def _org(o: _Reader) -> Org:
+    default = Org()
+    org = Org(
+        org_id=o.get("org_id", str, default.org_id),
+        name=o.get("name", str, default.name),
+        instance_name=o.get("instance_name", str, default.instance_name),
+        edition=o.get("edition", str, default.edition),
+        is_dev_hub=o.get("is_dev_hub", bool, False),
+        is_sandbox=o.get("is_sandbox", bool, False),
+        active=o.get("active", bool, True),
+        namespace_prefix=o.get("namespace_prefix", (str, type(None)), None),
+        trial_expiration_date=o.get("trial_expiration_date", (str, type(None)), None),
+    )
+    o.finish()
+    return org
+
+
+def _user(u: _Reader) -> User:
+    user = User(
+        username=u.get("username", str),
+        user_id=u.get("user_id", str),
+        active=u.get("active", bool, True),
+        preauthorized=u.get("preauthorized", bool, False),
+    )
+    u.finish()
+    return user
+
+
+def _app(a: _Reader, base_dir: Path) -> App:
+    cert_value = a.get("certificate", str)
+    app = App(
+        name=a.get("name", str),
+        consumer_key=a.get("consumer_key", str),
+        certificate_pem=_read_certificate(cert_value, base_dir, a.source, f"{a.where}.certificate"),
+        callback_urls=a.strings("callback_urls", [DEFAULT_CALLBACK_URL]),
+        policy=cast(Policy, a.get("policy", str, "admin-approved")),
+        propagation_seconds=float(a.get("propagation_seconds", (int, float), 0)),
+        eca=a.get("eca", bool, False),
+    )
+    a.finish()
+    return app
+
+
+def switches_from_mapping(
+    raw: object, source: str = "emulator config", where: str = "switches", base: Switches | None = None
+) -> Switches:
+    """Apply a JSON object of switch changes on top of ``base`` (all keys optional)."""
+    base = base or Switches()
+    r = _Reader(raw, where, source)
+    slow = r.get("slow_token_seconds", (int, float), base.slow_token_seconds)
+    rate = r.get("rate_limit_after", (int, type(None)), base.rate_limit_after)
+    result = Switches(
+        slow_token_seconds=float(slow),
+        maintenance=r.get("maintenance", bool, base.maintenance),
+        rate_limit_after=rate,
+        auto_approve=r.get("auto_approve", bool, base.auto_approve),
+        fail_next=r.strings("fail_next", list(base.fail_next)),
+    )
+    r.finish()
+    validate_switches(result, source, where)
+    return result
+
+
+def config_from_mapping(raw: object, source: str = "emulator config", base_dir: Path | None = None) -> EmulatorConfig:
+    """Build and validate a config from parsed JSON. Certificate paths resolve against ``base_dir``."""
+    base_dir = base_dir or Path.cwd()
+    top = _Reader(raw, "", source)
+    # The keys are read in the file's documented order, so the first problem reported is the first one there.
+    org = _org(top.sub("org"))
+    users = tuple(_user(u) for u in top.subs("users"))
+    apps = tuple(_app(a, base_dir) for a in top.subs("apps"))
+    switches = switches_from_mapping(top.get("switches", dict, {}), source)
+    config = EmulatorConfig(
+        org=org,
+        users=users,
+        apps=apps,
+        accepted_audiences=None
+        if top.get("accepted_audiences", (list, type(None)), None) is None
+        else top.strings("accepted_audiences"),
+        api_version=top.get("api_version", str, DEFAULT_API_VERSION),
+        switches=switches,
+    )
+    top.finish()
+    validate_config(config, source)
+    return config
+
+
+def load_config(path: str | Path) -> EmulatorConfig:
+    """Read and validate a JSON config file (see the module docstring for the schema)."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EmulatorConfigError(
+            f"{source}: the emulator config file does not exist", "check the --app-config path"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EmulatorConfigError(
+            f"{source}: cannot read the emulator config: {exc}",
+            "check the file's permissions and that it is UTF-8 text",
+        ) from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EmulatorConfigError(
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            "fix the JSON syntax; comments and trailing commas are not allowed",
+        ) from None
+    return config_from_mapping(raw, source, path.parent)
+
+
+# --------------------------------------------------------------------------- config -> JSON
+
+
+def config_to_mapping(config: EmulatorConfig) -> dict[str, Any]:
+    """The JSON form of ``config`` (certificates inline); ``config_from_mapping`` reads it back."""
+    org = config.org
+    return {
+        "org": {
+            "org_id": org.org_id,
+            "name": org.name,
+            "instance_name": org.instance_name,
+            "edition": org.edition,
+            "is_dev_hub": org.is_dev_hub,
+            "is_sandbox": org.is_sandbox,
+            "active": org.active,
+            "namespace_prefix": org.namespace_prefix,
+            "trial_expiration_date": org.trial_expiration_date,
+        },
+        "users": [
+            {"username": u.username, "user_id": u.user_id, "active": u.active, "preauthorized": u.preauthorized}
+            for u in config.users
+        ],
+        "apps": [
+            {
+                "name": a.name,
+                "consumer_key": a.consumer_key,
+                "certificate": a.certificate_pem,
+                "callback_urls": list(a.callback_urls),
+                "policy": a.policy,
+                "propagation_seconds": a.propagation_seconds,
+                "eca": a.eca,
+            }
+            for a in config.apps
+        ],
+        "accepted_audiences": None if config.accepted_audiences is None else list(config.accepted_audiences),
+        "api_version": config.api_version,
+        "switches": switches_to_mapping(config.switches),
+    }
+
+
+def switches_to_mapping(switches: Switches) -> dict[str, Any]:
+    return {
+        "slow_token_seconds": switches.slow_token_seconds,
+        "maintenance": switches.maintenance,
+        "rate_limit_after": switches.rate_limit_after,
+        "auto_approve": switches.auto_approve,
+        "fail_next": list(switches.fail_next),
+    }
+
+
+# --------------------------------------------------------------------------- configs built in code
+
+
+def with_switches(config: EmulatorConfig, **changes: Any) -> EmulatorConfig:
+    """A copy of ``config`` with some switches changed, checked like the JSON file's ``switches``."""
+    return replace(config, switches=switches_from_mapping(changes, "with_switches", "switches", base=config.switches))
+
+
+def demo_config(
+    cert_pem: str,
+    *,
+    consumer_key: str = DEMO_CONSUMER_KEY,
+    username: str = DEMO_USERNAME,
+    policy: Policy = "admin-approved",
+    preauthorized: bool = True,
+    eca: bool = True,
+    callback_urls: tuple[str, ...] = (DEFAULT_CALLBACK_URL,),
+    propagation_seconds: float = 0.0,
+    is_dev_hub: bool = False,
+) -> EmulatorConfig:
+    """A one-app, one-user org. The defaults let ``sf org login jwt`` succeed at once: an External
+    Client App with Permitted Users = admin approved and the user pre-authorized, which is what the
+    sf docs mark as required for JWT."""
+    config = EmulatorConfig(
+        org=Org(is_dev_hub=is_dev_hub),
+        users=(User(username=username, user_id=DEMO_USER_ID, preauthorized=preauthorized),),
+        apps=(
+            App(
+                name="sfjwt-orch demo",
+                consumer_key=consumer_key,
+                certificate_pem=cert_pem,
+                callback_urls=callback_urls,
+                policy=policy,
+                propagation_seconds=propagation_seconds,
+                eca=eca,
+            ),
+        ),
+    )
+    validate_config(config)
+    return config

@@ -1,0 +1,211 @@
+"""``POST /services/oauth2/token``: the JWT bearer grant (RFC 7523), as Salesforce checks it.
+
+The checks run in the order Salesforce appears to use, so a JWT with several faults gets the
+answer a real org gives: server-side faults first (maintenance, rate limit, forced outcomes), the
+request's shape, then the app (iss), signature, audience, expiry, the user's authorization for the
+app, and last the org and user state. Each check raises ``_Refused`` with a ``catalog.TOKEN_OUTCOMES``
+key; the answers are the exact ``error`` / ``error_description`` pairs Salesforce sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import math
+import secrets
+import string
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from sfjwt_orch.validate import is_loopback_host
+
+from .. import pages
+from ..catalog import OK, TOKEN_OUTCOMES
+from ..http import Reply, Request, form, html_reply, json_reply
+from ..jwt import JwtFormatError, ParsedJwt, parse_jwt, verify_rs256
+from ..model import App, IssuedToken, User
+from .context import Context
+
+TOKEN_PATH = "/services/oauth2/token"
+JWT_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+# Salesforce access tokens: the 15-character org id, "!", then letters, digits, "." and "_".
+_TOKEN_ALPHABET = string.ascii_letters + string.digits + "._"
+# RFC 6749 §5.1: token responses must not be cached.
+_NO_STORE = (("Cache-Control", "no-store"),)
+
+
+class _Refused(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def outcome_reply(key: str, **trace: Any) -> Reply:
+    """The answer for a ``TOKEN_OUTCOMES`` key, recorded with ``trace`` (params, JWT header, claims)."""
+    outcome = TOKEN_OUTCOMES[key]
+    common = {"outcome": key, "error": outcome.error, "error_description": outcome.description}
+    if not outcome.json_body:
+        body = pages.maintenance_page() if key == "maintenance" else pages.server_error_page()
+        return html_reply(outcome.status, body, **common, **trace)
+    payload = {"error": outcome.error, "error_description": outcome.description}
+    return json_reply(outcome.status, payload, headers=_NO_STORE, **common, **trace)
+
+
+def handle(ctx: Context, req: Request) -> Reply:
+    if req.method != "POST":
+        return outcome_reply("post_required")
+    params = form(req.body)
+    parsed = _parse_assertion(params)
+    trace = _trace(params, parsed)
+    try:
+        _check_faults(ctx)
+        parsed = _check_shape(params, parsed)
+        claims = parsed.claims
+        app = _check_app(ctx, claims)  # 1. iss is the consumer key
+        _check_signature(ctx, app, parsed)  # 2. against the certificate uploaded to that app
+        _check_audience(ctx, claims, req.headers.get("host", ""))  # 3.
+        _check_expiry(ctx, claims)  # 4.
+        user = _check_authorization(ctx, app, claims)  # 5. the user, and their approval for the app
+        _check_standing(ctx, user)  # 6. org and user state
+    except _Refused as refused:
+        return outcome_reply(refused.key, **trace)
+    return _issue(ctx, app, user, trace)
+
+
+def _parse_assertion(params: Mapping[str, str]) -> ParsedJwt | None:
+    if "assertion" not in params:
+        return None
+    try:
+        return parse_jwt(params["assertion"])
+    except JwtFormatError:
+        return None
+
+
+def _trace(params: Mapping[str, str], parsed: ParsedJwt | None) -> dict[str, Any]:
+    recorded = dict(params)
+    if "assertion" in params:
+        # The assertion is a live credential (sf's exp is in ms, so it never expires): log its size only.
+        recorded["assertion"] = f"<JWT, {len(params['assertion'])} characters>"
+    return {
+        "params": recorded,
+        "jwt_header": None if parsed is None else MappingProxyType(dict(parsed.header)),
+        "claims": None if parsed is None else MappingProxyType(dict(parsed.claims)),
+    }
+
+
+def _check_faults(ctx: Context) -> None:
+    """The switches a test sets: slowness, maintenance, a rate limit, forced outcomes."""
+    delay = ctx.state.switches.slow_token_seconds
+    if delay > 0 and ctx.stopping.wait(delay):
+        # Stopped mid-delay: do not hand out a token from a server that is going away.
+        raise _Refused("server_error")
+    count, switches = ctx.state.count_token_request()
+    if switches.maintenance:
+        raise _Refused("maintenance")
+    if switches.rate_limit_after is not None and count > switches.rate_limit_after:
+        raise _Refused("rate_limited")
+    forced = ctx.state.pop_fail_next()
+    if forced is not None:
+        raise _Refused(forced)
+
+
+def _check_shape(params: Mapping[str, str], parsed: ParsedJwt | None) -> ParsedJwt:
+    if params.get("grant_type") != JWT_GRANT_TYPE:
+        raise _Refused("unsupported_grant_type")
+    if parsed is None or parsed.header.get("alg") != "RS256":
+        raise _Refused("invalid_assertion")
+    return parsed
+
+
+def _check_app(ctx: Context, claims: Mapping[str, Any]) -> App:
+    iss = claims.get("iss")
+    app, unavailable = ctx.lookup_app(iss if isinstance(iss, str) else "")
+    if app is None:
+        raise _Refused(unavailable or "client_id_invalid")
+    return app
+
+
+def _check_signature(ctx: Context, app: App, parsed: ParsedJwt) -> None:
+    if not verify_rs256(parsed.signing_input, parsed.signature, ctx.certificates[app.consumer_key].public_key):
+        raise _Refused("invalid_assertion")
+
+
+def _check_audience(ctx: Context, claims: Mapping[str, Any], host_header: str) -> None:
+    aud = claims.get("aud")
+    candidates = aud if isinstance(aud, list) else [aud]  # RFC 7519 §4.1.3: a string or a list
+    own = {ctx.url.casefold()}
+    called = urlsplit(f"http://{host_header}")
+    with contextlib.suppress(ValueError):  # a malformed port in Host
+        if called.hostname and is_loopback_host(called.hostname) and called.port == ctx.port:
+            # The login URL the client used (http://localhost:PORT or the numeric one): Salesforce
+            # accepts the My Domain it was called on as audience, with or without a trailing slash.
+            own.add(f"http://{host_header}".casefold())
+    accepted = own | {a.removesuffix("/").casefold() for a in ctx.config.audiences()}
+    if not any(isinstance(a, str) and a.removesuffix("/").casefold() in accepted for a in candidates):
+        raise _Refused("audience_invalid")
+
+
+def _check_expiry(ctx: Context, claims: Mapping[str, Any]) -> None:
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+        raise _Refused("invalid_assertion")
+    if not math.isfinite(exp):  # Python's json accepts NaN and Infinity
+        raise _Refused("invalid_assertion")
+    # exp is read as seconds, as Salesforce does. sf sends Date.now()+300, i.e. milliseconds, which
+    # read as seconds lies millennia ahead: accepted. Read as milliseconds it would expire 0.3 s
+    # after signing, so a busy machine (or slow_token_seconds) would fail logins Salesforce accepts.
+    if exp <= ctx.clock():
+        raise _Refused("expired")
+
+
+def _check_authorization(ctx: Context, app: App, claims: Mapping[str, Any]) -> User:
+    # "prn" is the legacy name of "sub" and wins.
+    subject = claims.get("prn", claims.get("sub"))
+    if not isinstance(subject, str) or not subject:
+        raise _Refused("invalid_assertion")
+    user = ctx.state.user(subject)
+    approval = ctx.state.approval(app.consumer_key, subject)
+    if user is None:
+        # Salesforce does not say "no such user"; a sub outside the org reads as not approved.
+        raise _Refused("not_approved")
+    if app.policy == "admin-approved" and not user.preauthorized:
+        raise _Refused("not_admin_approved")
+    if app.policy == "self-authorize" and (approval is None or not approval.refresh_token):
+        raise _Refused("not_approved")
+    return user
+
+
+def _check_standing(ctx: Context, user: User) -> None:
+    # The catalog ranks these after authorization.
+    if not ctx.config.org.active:
+        raise _Refused("inactive_org")
+    if not user.active:
+        raise _Refused("inactive_user")
+
+
+def _issue(ctx: Context, app: App, user: User, trace: Mapping[str, Any]) -> Reply:
+    org_id = ctx.config.org.org_id
+    token = f"{org_id[:15]}!" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(96))
+    now = ctx.clock()
+    issued_at = str(int(now * 1000))
+    id_url = f"{ctx.url}/id/{org_id}/{user.user_id}"
+    # Salesforce signs id + issued_at so a client can tell the reply was not altered.
+    signature = base64.b64encode(
+        hmac.new(ctx.signing_secret, (id_url + issued_at).encode(), hashlib.sha256).digest()
+    ).decode()
+    ctx.state.add_token(IssuedToken(token, app.consumer_key, user.username, user.user_id, now))
+    payload = {
+        "access_token": token,
+        "signature": signature,
+        "scope": "api refresh_token",
+        "instance_url": ctx.url,
+        "id": id_url,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+    }
+    return json_reply(200, payload, headers=_NO_STORE, outcome=OK, **trace)

@@ -1,0 +1,227 @@
+"""HTTP plumbing: the loopback-only threaded server, requests in, replies out.
+
+The stdlib server is enough for a test double and needs no framework. This module knows nothing
+about Salesforce: ``Listener`` hands each ``Request`` to a ``handle`` callable and writes back the
+``Reply`` it returns; what a path means is ``server.Emulator``'s router and ``endpoints/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import socketserver
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, BinaryIO, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sfjwt_orch.validate import is_loopback_host
+
+from .catalog import OK
+from .errors import EmulatorConfigError, EmulatorError
+from .httpbody import BodyError, read_body
+
+JSON_TYPE = "application/json;charset=UTF-8"
+HTML_TYPE = "text/html;charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to send, plus what to write in the request log about it."""
+
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+    outcome: str = OK
+    error: str | None = None
+    error_description: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    jwt_header: Mapping[str, Any] | None = None
+    claims: Mapping[str, Any] | None = None
+    record: bool = True
+
+
+def json_reply(status: int, payload: Any, **kw: Any) -> Reply:
+    return Reply(status=status, body=json.dumps(payload).encode(), **kw)
+
+
+def html_reply(status: int, body: bytes, **kw: Any) -> Reply:
+    return Reply(status=status, body=body, content_type=HTML_TYPE, **kw)
+
+
+def redirect(location: str, outcome: str = OK, **kw: Any) -> Reply:
+    return Reply(status=302, body=b"", content_type=HTML_TYPE, headers=(("Location", location),), outcome=outcome, **kw)
+
+
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` added to its query string (what a redirect back to a client carries)."""
+    parts = urlsplit(url)
+    extra = urlencode(params)
+    return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+
+
+def form(body: bytes) -> dict[str, str]:
+    # keep_blank_values: an empty "state=" must round-trip. Latin-1 never fails; bad bytes just won't match.
+    return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+
+
+Handle = Callable[[Request], Reply]
+Record = Callable[[Request, Reply], None]
+
+
+class Listener:
+    """A bound loopback socket served by a daemon thread. ``bind`` then ``serve``; ``stop`` ends both."""
+
+    def __init__(self, server: _Server) -> None:
+        self._server = server
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def bind(cls, host: str, port: int, handle: Handle, record: Record, *, allow_non_loopback: bool) -> Listener:
+        if not allow_non_loopback and not is_loopback_host(host):
+            raise EmulatorConfigError(
+                f"refusing to listen on {host!r}: the emulator binds loopback only",
+                "use 127.0.0.1 (or allow a non-loopback address explicitly)",
+            )
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            server = _Server((host.strip("[]"), port), family, handle, record)
+        except OSError as exc:
+            raise EmulatorError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                "pick another port, or use port 0 for a free one",
+            ) from None
+        return cls(server)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def serve(self) -> None:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.5},
+            name="sfjwt-orch-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        server = self._server
+        # shutdown() only takes effect when serve_forever's select() returns, i.e. after up to
+        # poll_interval. A throwaway connection wakes it at once, so stopping costs milliseconds
+        # (tests start and stop hundreds of emulators) while an idle server still sleeps long.
+        stopper = threading.Thread(target=server.shutdown, name="sfjwt-orch-emulator-stop", daemon=True)
+        stopper.start()
+        address = self.address
+        while stopper.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection(address, timeout=0.5).close()
+            stopper.join(0.01)
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a stuck client must never keep the process alive
+
+    def __init__(self, address: tuple[str, int], family: socket.AddressFamily, handle: Handle, record: Record) -> None:
+        self.address_family = family
+        self.respond = handle
+        self.record = record
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can take seconds
+        # (and leaves loopback). The name is only used for CGI variables, so skip it.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = "sfjwt-orch-emulator"
+    sys_version = ""
+    timeout = 30  # an idle or stalled client frees its thread after this long
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Requests are recorded structurally (Emulator.requests, on_request); no stderr noise.
+        return
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        try:
+            body = read_body(cast(BinaryIO, self.rfile), headers)
+        except BodyError as exc:
+            request = Request(self.command, split.path, query, headers, b"")
+            reply = json_reply(
+                exc.status,
+                {"error": "invalid_request", "error_description": str(exc)},
+                outcome="bad_body",
+                error="invalid_request",
+                error_description=str(exc),
+            )
+            self.server.record(request, reply)
+        else:
+            request = Request(self.command, split.path, query, headers, body)
+            try:
+                reply = self.server.respond(request)
+            except Exception:
+                # An emulator bug: answer 500 (clients see a server error, not a hung socket) and
+                # print the traceback so the bug is visible in the test or serve output.
+                traceback.print_exc()
+                reply = json_reply(500, {"error": "emulator_error"}, outcome="emulator_error")
+                self.server.record(request, reply)
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        # One request per connection: simpler than keep-alive bookkeeping, and every client copes.
+        self.close_connection = True
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.send_header("Connection", "close")
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (e.g. sf's HTTP_TIMEOUT during slow_token_seconds); it is recorded anyway.
+            pass

@@ -1,0 +1,191 @@
+"""What changes while the emulator runs, behind one lock: users' flags, approvals, pending approval
+pages, issued tokens, the request log and the behaviour switches.
+
+Handler threads and the test or script driving the emulator read and write it at the same time;
+every method takes the lock for exactly the values it touches and returns immutable values.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from .errors import EmulatorError
+from .model import (
+    App,
+    Approval,
+    EmulatorConfig,
+    IssuedToken,
+    PendingAuthorization,
+    RecordedRequest,
+    Switches,
+    User,
+)
+
+Clock = Callable[[], float]
+
+_MAX_RECORDS = 10_000
+_MAX_PENDING = 1_000
+
+
+class State:
+    def __init__(self, config: EmulatorConfig, clock: Clock) -> None:
+        self._config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._switches = config.switches
+        self._users: dict[str, User] = {u.username.casefold(): u for u in config.users}
+        self._approvals: dict[tuple[str, str], Approval] = {}
+        self._tokens: dict[str, IssuedToken] = {}
+        self._requests: list[RecordedRequest] = []
+        self._pending: dict[str, PendingAuthorization] = {}
+        self._token_request_count = 0
+        self._request_count = 0
+        # Set by Emulator.start before the first request; apps propagate from then on.
+        self.started_at: float | None = None
+
+    # ----------------------------------------------------------------- switches
+
+    @property
+    def switches(self) -> Switches:
+        with self._lock:
+            return self._switches
+
+    def change_switches(self, change: Callable[[Switches], Switches]) -> Switches:
+        """Replace the switches with ``change(current)``, atomically; returns the new set."""
+        with self._lock:
+            self._switches = change(self._switches)
+            return self._switches
+
+    def count_token_request(self) -> tuple[int, Switches]:
+        """Count one more token request; returns the count and the switches it must obey."""
+        with self._lock:
+            self._token_request_count += 1
+            return self._token_request_count, self._switches
+
+    def pop_fail_next(self) -> str | None:
+        with self._lock:
+            if not self._switches.fail_next:
+                return None
+            first, *rest = self._switches.fail_next
+            self._switches = replace(self._switches, fail_next=tuple(rest))
+            return first
+
+    # ----------------------------------------------------------------- apps, users and approvals
+
+    def propagated(self, app: App) -> bool:
+        started = self.started_at if self.started_at is not None else self._clock()
+        return self._clock() - started >= app.propagation_seconds
+
+    def user(self, username: str) -> User | None:
+        with self._lock:
+            return self._users.get(username.casefold())
+
+    def users(self) -> tuple[User, ...]:
+        with self._lock:
+            return tuple(self._users.values())
+
+    def update_user(self, username: str, *, active: bool | None = None, preauthorized: bool | None = None) -> User:
+        with self._lock:
+            user = self._users.get(username.casefold())
+            if user is None:
+                raise EmulatorError(f"no user {username!r} in the emulated org", "use a username from the config")
+            if active is not None:
+                user = replace(user, active=active)
+            if preauthorized is not None:
+                user = replace(user, preauthorized=preauthorized)
+            self._users[username.casefold()] = user
+            return user
+
+    def approval(self, client_id: str, username: str) -> Approval | None:
+        with self._lock:
+            return self._approvals.get((client_id, username.casefold()))
+
+    def approvals(self) -> tuple[Approval, ...]:
+        with self._lock:
+            return tuple(self._approvals.values())
+
+    def approve(self, client_id: str, username: str, *, refresh_token: bool = True) -> Approval:
+        if self._config.find_app(client_id) is None:
+            raise EmulatorError(f"no app with consumer key {client_id!r}", "use a consumer key from the config")
+        with self._lock:
+            user = self._users.get(username.casefold())
+            if user is None:
+                raise EmulatorError(f"no user {username!r} in the emulated org", "use a username from the config")
+            approval = Approval(client_id=client_id, username=user.username, refresh_token=refresh_token)
+            key = (client_id, user.username.casefold())
+            previous = self._approvals.get(key)
+            # Approved scopes accumulate: once refresh_token was granted it stays granted.
+            if previous is None or not previous.refresh_token:
+                self._approvals[key] = approval
+            return self._approvals[key]
+
+    def add_pending(self, request_id: str, pending: PendingAuthorization) -> None:
+        with self._lock:
+            self._pending[request_id] = pending
+            # Pages nobody answers must not pile up forever; the oldest go first.
+            while len(self._pending) > _MAX_PENDING:
+                del self._pending[next(iter(self._pending))]
+
+    def pending(self, request_id: str) -> PendingAuthorization | None:
+        with self._lock:
+            return self._pending.get(request_id)
+
+    def drop_pending(self, request_id: str) -> None:
+        with self._lock:
+            self._pending.pop(request_id, None)
+
+    # ----------------------------------------------------------------- tokens
+
+    def add_token(self, token: IssuedToken) -> None:
+        with self._lock:
+            self._tokens[token.access_token] = token
+
+    def tokens(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._tokens)
+
+    def session(self, authorization: str) -> IssuedToken | None:
+        """The token an ``Authorization`` header carries, if it is one we issued."""
+        scheme, _, token = authorization.partition(" ")
+        # jsforce sends "Bearer"; Salesforce also accepts the older "OAuth" scheme.
+        if scheme.casefold() not in ("bearer", "oauth") or not token.strip():
+            return None
+        with self._lock:
+            return self._tokens.get(token.strip())
+
+    # ----------------------------------------------------------------- the request log
+
+    def record(self, draft: RecordedRequest) -> RecordedRequest:
+        """Log ``draft`` with the next sequence number and the current time; returns what was logged."""
+        with self._lock:
+            self._request_count += 1
+            record = replace(draft, seq=self._request_count, at=self._clock())
+            self._requests.append(record)
+            # A long-running `emulator serve` keeps the newest records only; seq still counts them all.
+            del self._requests[:-_MAX_RECORDS]
+            return record
+
+    def requests(self) -> tuple[RecordedRequest, ...]:
+        with self._lock:
+            return tuple(self._requests)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The changing half of ``GET /__emulator/state``, read under one lock so it is consistent."""
+        with self._lock:
+            return {
+                "users": [
+                    {"username": u.username, "user_id": u.user_id, "active": u.active, "preauthorized": u.preauthorized}
+                    for u in self._users.values()
+                ],
+                "approvals": [
+                    {"client_id": a.client_id, "username": a.username, "refresh_token": a.refresh_token}
+                    for a in self._approvals.values()
+                ],
+                "switches": self._switches,
+                "token_request_count": self._token_request_count,
+                "issued_token_count": len(self._tokens),
+                "requests": [r.to_dict() for r in self._requests],
+            }
