@@ -7,10 +7,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sfjwt_orch import approval, config, interactive, openssl
+from sfjwt_orch import config, interactive, validate
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for
 from sfjwt_orch.paths import Paths, check_alias
 from sfjwt_orch.redact import redact
+from sfjwt_orch.tools import openssl
 from tests.fakesecrets import fake_token, pem_block, random_body
 from tests.keypairs import make_keypair
 
@@ -26,7 +27,7 @@ from tests.keypairs import make_keypair
     ],
 )
 def test_instance_url_accepted(url: str, expected: str) -> None:
-    assert approval.check_instance_url(url) == expected
+    assert validate.check_instance_url(url) == expected
 
 
 @pytest.mark.parametrize(
@@ -44,36 +45,36 @@ def test_instance_url_accepted(url: str, expected: str) -> None:
 )
 def test_instance_url_refused(url: str, code: Code) -> None:
     with pytest.raises(SfjwtError) as err:
-        approval.check_instance_url(url)
+        validate.check_instance_url(url)
     assert err.value.code is code
     assert err.value.fix
 
 
 def test_lightning_fix_names_the_my_domain() -> None:
     with pytest.raises(SfjwtError) as err:
-        approval.check_instance_url("https://acme.lightning.force.com")
+        validate.check_instance_url("https://acme.lightning.force.com")
     assert "https://acme.my.salesforce.com" in err.value.fix
 
 
 @pytest.mark.parametrize("value", ["short", "has spaces in it 1234567890", "", "x" * 300])
 def test_client_id_refused(value: str) -> None:
     with pytest.raises(SfjwtError):
-        approval.check_client_id(value)
+        validate.check_client_id(value)
 
 
 @pytest.mark.parametrize("value", ["not-an-email", "a@b", "a b@c.com", "@acme.com"])
 def test_username_refused(value: str) -> None:
     with pytest.raises(SfjwtError):
-        approval.check_username(value)
+        validate.check_username(value)
 
 
 def test_username_and_client_id_accepted() -> None:
-    assert approval.check_username(" ci@acme.com.uat ") == "ci@acme.com.uat"
-    assert approval.check_client_id("3MVG9abcdefghijklmnop.QRS") == "3MVG9abcdefghijklmnop.QRS"
+    assert validate.check_username(" ci@acme.com.uat ") == "ci@acme.com.uat"
+    assert validate.check_client_id("3MVG9abcdefghijklmnop.QRS") == "3MVG9abcdefghijklmnop.QRS"
 
 
 def test_authorize_url_round_trips() -> None:
-    url = approval.authorize_url("https://acme.my.salesforce.com/", "3MVG9KEY", "http://localhost:1717/OauthRedirect")
+    url = validate.authorize_url("https://acme.my.salesforce.com/", "3MVG9KEY", "http://localhost:1717/OauthRedirect")
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "acme.my.salesforce.com", "/services/oauth2/authorize")
     assert parse_qs(parts.query) == {
@@ -174,7 +175,8 @@ def test_readme_documents_every_code() -> None:
 def test_profile_round_trip_and_override(tmp_path: Path) -> None:
     paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
     profile = config.Profile(alias="a1", client_id='we"ird\\id', username="u@example.com", key_file="/k/server.key")
-    path = config.save(paths, profile)
+    assert config.save(paths, profile) is True
+    path = paths.profile_file("a1")
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert config.load(paths, "a1") == profile
@@ -219,118 +221,6 @@ def test_browser_flag_wins_and_default_needs_a_person() -> None:
     assert interactive.should_open_browser(None, {"BROWSER": "x", "DISPLAY": ":0"}) is False
 
 
-@pytest.mark.parametrize("days", [30, 36500])  # UTCTime before 2050, GeneralizedTime after (RFC 5280)
-def test_read_cert_matches_openssl(tmp_path: Path, days: int) -> None:
-    import subprocess
-    from datetime import UTC, datetime
-
-    from sfjwt_orch.keys import read_cert
-
-    cert = make_keypair(tmp_path, "t", days=days).cert
-    out = subprocess.run(
-        ["openssl", "x509", "-in", str(cert), "-noout", "-enddate", "-fingerprint", "-sha256", "-modulus"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    fields = dict(line.split("=", 1) for line in out.splitlines())
-    info = read_cert(cert)
-    end = datetime.strptime(" ".join(fields["notAfter"].split()), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
-    assert info.not_after == end
-    assert info.fingerprint_sha256 == fields["sha256 Fingerprint"]
-    assert info.modulus == int(fields["Modulus"], 16)
-
-
-UTC_TIME, GENERALIZED_TIME = 0x17, 0x18
-
-
-@pytest.mark.parametrize(
-    ("tag", "raw", "expected"),
-    [
-        (UTC_TIME, b"491231235959Z", (2049, 12, 31, 23, 59, 59)),  # RFC 5280: YY < 50 is 20YY
-        (UTC_TIME, b"500101000000Z", (1950, 1, 1, 0, 0, 0)),  # and YY >= 50 is 19YY
-        (UTC_TIME, b"240229120000Z", (2024, 2, 29, 12, 0, 0)),
-        (GENERALIZED_TIME, b"20510615083000Z", (2051, 6, 15, 8, 30, 0)),
-    ],
-)
-def test_certificate_times_are_read_as_rfc_5280_says(tag: int, raw: bytes, expected: tuple[int, ...]) -> None:
-    from datetime import UTC, datetime
-
-    from sfjwt_orch.x509 import _time
-
-    assert _time((tag, raw)) == datetime(*expected, tzinfo=UTC)
-
-
-@pytest.mark.parametrize(
-    ("tag", "raw"),
-    [
-        (UTC_TIME, b"230229120000Z"),  # no 29 February in 2023
-        (UTC_TIME, b"241301000000Z"),  # month 13
-        (UTC_TIME, b"240101240000Z"),  # hour 24
-        (UTC_TIME, b"2401011200Z"),  # no seconds
-        (UTC_TIME, b"240101120000"),  # no Z
-        (UTC_TIME, b"240101120000+0100"),  # an offset, which RFC 5280 forbids
-        (UTC_TIME, b"24-1-1120000Z"),  # signs are not digits
-        (UTC_TIME, "24０1011200００Z".encode()),  # nor are fullwidth digits
-        (GENERALIZED_TIME, b"240101120000Z"),  # a UTCTime in a GeneralizedTime
-        (0x04, b"240101120000Z"),  # not a time at all
-    ],
-)
-def test_malformed_certificate_times_are_refused(tag: int, raw: bytes) -> None:
-    from sfjwt_orch.x509 import CertificateError, _time
-
-    with pytest.raises(CertificateError):
-        _time((tag, raw))
-
-
-@pytest.mark.parametrize("text", ["", pem_block("PRIVATE KEY", ["AAAA"]), "garbage"])
-def test_read_cert_refuses_non_certificates(tmp_path: Path, text: str) -> None:
-    from sfjwt_orch.keys import read_cert
-
-    path = tmp_path / "c.crt"
-    path.write_text(text)
-    with pytest.raises(SfjwtError) as err:
-        read_cert(path)
-    assert err.value.code is Code.CERT_INVALID
-
-
-@pytest.mark.parametrize(
-    ("argv", "bits"),
-    [
-        (["genrsa", "2048"], 2048),  # PKCS#8 "PRIVATE KEY" (OpenSSL 3 default)
-        (["genrsa", "-traditional", "3072"], 3072),  # PKCS#1 "RSA PRIVATE KEY"
-        (["genrsa", "1024"], 1024),
-    ],
-)
-def test_private_key_modulus_matches_openssl(argv: list[str], bits: int) -> None:
-    import subprocess
-
-    from sfjwt_orch.x509 import private_key_modulus
-
-    pem = subprocess.run(["openssl", *argv], check=True, capture_output=True, text=True).stdout
-    modulus = subprocess.run(
-        ["openssl", "rsa", "-noout", "-modulus"], input=pem, check=True, capture_output=True, text=True
-    ).stdout.split("=")[1]
-    assert private_key_modulus(pem) == int(modulus, 16)
-    assert private_key_modulus(pem).bit_length() == bits
-
-
-def test_private_key_modulus_refuses_ec_keys() -> None:
-    import subprocess
-
-    from sfjwt_orch.x509 import KeyFormatError, private_key_modulus
-
-    pem = subprocess.run(
-        ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    assert "BEGIN PRIVATE KEY" in pem
-    with pytest.raises(KeyFormatError, match="not an RSA key"):
-        private_key_modulus(pem)
-
-
 def test_readme_outcome_table_matches_the_exit_code_of_every_code() -> None:
     import re
 
@@ -344,50 +234,6 @@ def test_readme_outcome_table_matches_the_exit_code_of_every_code() -> None:
         if int(rows[code.value]) != exit_code_for(code)
     }
     assert not wrong, f"README exit codes differ from the code's: {wrong}"
-
-
-@pytest.mark.parametrize(
-    ("args", "plan"),
-    [
-        (["keygen", "--alias", "hub"], (2048, 365, "/CN=hub")),
-        (["keygen", "-a", "hub", "--force", "--json"], (2048, 365, "/CN=hub")),
-        (["keygen", "--alias=my-hub.org_2", "--out-dir", "keys"], (2048, 365, "/CN=my-hub.org_2")),
-        (["keygen", "--out-dir=keys", "--alias", "a", "--alias", "b"], (2048, 365, "/CN=b")),  # the last wins
-        (["keygen"], None),  # no alias: the CLI says so
-        (["keygen", "--alias"], None),
-        (["keygen", "--alias", "../x"], None),  # nothing that is not a plain alias reaches -subj
-        (["keygen", "--alias", "a/b"], None),
-        (["keygen", "--alias", "hub", "--bits", "4096"], None),  # other sizes, lifetimes, subjects
-        (["keygen", "--alias", "hub", "--bits=3072"], None),
-        (["keygen", "--alias", "hub", "--days", "30"], None),
-        (["keygen", "--alias", "hub", "--subject", "/CN=x"], None),
-        (["keygen", "--alias", "hub", "--help"], None),
-        (["keygen", "-h"], None),
-        (["keygen", "--alias", "hub", "--frce"], None),  # a typo
-        (["keygen", "-a=hub"], None),  # click would read the alias as "=hub"
-        (["login", "--alias", "hub"], None),
-        (["bootstrap", "--alias", "hub"], None),  # makes its pair after questions, if at all
-        ([], None),
-    ],
-)
-def test_a_pair_gets_a_head_start_only_for_a_keygen_with_the_defaults(
-    args: list[str], plan: tuple[int, int, str] | None
-) -> None:
-    from sfjwt_orch import headstart
-
-    assert headstart.plan(args) == plan
-
-
-def test_the_head_start_makes_the_pair_keygen_defaults_to() -> None:
-    import inspect
-
-    from sfjwt_orch import headstart
-    from sfjwt_orch.commands import keygen
-
-    params = inspect.signature(keygen.run).parameters
-    assert params["bits"].default.default == headstart.DEFAULT_BITS
-    assert params["days"].default.default == headstart.DEFAULT_DAYS
-    assert params["subject"].default.default is None  # and the subject is /CN=<alias>, as plan() makes it
 
 
 def test_a_printed_fix_quotes_a_path_with_a_space(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ redaction.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import re
 import string
@@ -18,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from sfjwt_orch import approval, keys, sf
+from sfjwt_orch import keys, validate
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.redact import redact
-from sfjwt_orch.runner import CommandResult
-from sfjwt_orch.x509 import CertificateError, KeyFormatError, certificate_from_pem, private_key_modulus
+from sfjwt_orch.tools.runner import CommandResult
+from sfjwt_orch.tools.sf import catalog, parse
 from tests.fakesecrets import fake_token, pem_block, random_body
 
 # The autouse isolated_env fixture only points dirs at tmp_path; no example depends on per-test state.
@@ -40,7 +39,7 @@ CODES = set(Code)
 
 # --- strategies ---
 
-PATTERNS = sorted({p for entry in sf.CATALOG for p in entry.patterns})
+PATTERNS = sorted({p for entry in catalog.CATALOG for p in entry.patterns})
 lines = st.one_of(
     st.text(max_size=60),
     st.sampled_from(PATTERNS),
@@ -100,7 +99,7 @@ stderrs = st.one_of(st.text(), messages.map(lambda m: f"Error (1): {m}\nWarning:
 returncodes = st.sampled_from([0, 1, 2, 10, 20, 127, -9, -11]) | st.integers(-64, 255)
 
 
-def _assert_diagnosis(out: sf.Diagnosis) -> None:
+def _assert_diagnosis(out: catalog.Diagnosis) -> None:
     assert out.code in CODES
     assert isinstance(out.message, str) and out.message and isinstance(out.fix, str) and out.fix
     assert len(out.message.splitlines()) == 1, "an error message must stay one line"
@@ -117,8 +116,8 @@ def _assert_diagnosis(out: sf.Diagnosis) -> None:
 def test_parse_login_never_raises_and_always_maps_to_a_known_code(
     stdout: str, stderr: str, rc: int, timed_out: bool
 ) -> None:
-    out = sf.parse_login(CommandResult(("sf",), rc, stdout, stderr, 1.0, timed_out))
-    if isinstance(out, sf.LoginSuccess):
+    out = parse.parse_login(CommandResult(("sf",), rc, stdout, stderr, 1.0, timed_out))
+    if isinstance(out, parse.LoginSuccess):
         assert rc == 0 and not timed_out and out.org_id and out.username
     else:
         _assert_diagnosis(out)
@@ -127,8 +126,8 @@ def test_parse_login_never_raises_and_always_maps_to_a_known_code(
 @FAST
 @given(stdout=stdouts, stderr=stderrs, rc=returncodes, timed_out=st.booleans())
 def test_parse_display_never_raises(stdout: str, stderr: str, rc: int, timed_out: bool) -> None:
-    out = sf.parse_display(CommandResult(("sf",), rc, stdout, stderr, 1.0, timed_out))
-    if isinstance(out, sf.Diagnosis):
+    out = parse.parse_display(CommandResult(("sf",), rc, stdout, stderr, 1.0, timed_out))
+    if isinstance(out, catalog.Diagnosis):
         _assert_diagnosis(out)
     else:
         assert isinstance(out.connected, bool) and isinstance(out.org_id, str)
@@ -137,17 +136,17 @@ def test_parse_display_never_raises(stdout: str, stderr: str, rc: int, timed_out
 @FAST
 @given(st.lists(lines, max_size=8).map(tuple))
 def test_classify_lines_always_gives_a_known_code_for_every_line(attempts: tuple[str, ...]) -> None:
-    out = sf.classify_lines(attempts)
+    out = catalog.classify_lines(attempts)
     _assert_diagnosis(out)
     assert len(out.lines) == len(attempts)
-    if any(sf.classify_line(line).code is Code.NOT_APPROVED for line in attempts):
+    if any(catalog.classify_line(line).code is Code.NOT_APPROVED for line in attempts):
         assert out.code is not Code.NETWORK  # an answer from Salesforce beats "no answer"
 
 
 @FAST
 @given(messages)
 def test_attempt_lines_never_raises(message: str) -> None:
-    out = sf.attempt_lines(message)
+    out = catalog.attempt_lines(message)
     assert isinstance(out, tuple) and out and all(isinstance(line, str) for line in out)
 
 
@@ -160,8 +159,8 @@ def test_no_token_or_key_line_survives_the_parser(before: list[str], after: list
         if human
         else CommandResult(("sf",), 1, json.dumps({"status": 1, "name": "JwtGrantError", "message": message}), "", 1.0)
     )
-    out = sf.parse_login(result)
-    assert isinstance(out, sf.Diagnosis)
+    out = parse.parse_login(result)
+    assert isinstance(out, catalog.Diagnosis)
     shown = "\n".join([out.message, out.fix, *out.lines])
     assert TOKEN.split("!")[1] not in shown
     assert not [line for line in PEM_BODY if line in shown]
@@ -282,8 +281,8 @@ def _der(pem: str) -> bytes:
 
 @FAST
 @given(data=st.data(), label=st.sampled_from(["CERTIFICATE", "PUBLIC KEY", "PRIVATE KEY", "RSA PRIVATE KEY"]))
-def test_der_readers_fail_only_with_their_own_errors(
-    real_pems: dict[str, str], data: st.DataObject, label: str
+def test_key_and_certificate_readers_refuse_mangled_der_with_their_own_code(
+    real_pems: dict[str, str], data: st.DataObject, label: str, tmp_path: Path
 ) -> None:
     """Keys are read in Python before every login: mangled DER must be a clean refusal, never a crash."""
     der = bytearray(_der(real_pems[data.draw(st.sampled_from(["pkcs8", "pkcs1", "cert"]))]))
@@ -291,11 +290,14 @@ def test_der_readers_fail_only_with_their_own_errors(
         der[data.draw(st.integers(0, len(der) - 1))] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(der)))
     blob = data.draw(st.sampled_from([bytes(der[:cut]), bytes(der), data.draw(st.binary(max_size=64))]))
-    text = f"-----BEGIN {label}-----\n{base64.encodebytes(blob).decode()}-----END {label}-----\n"
-    with contextlib.suppress(CertificateError):
-        certificate_from_pem(text)
-    with contextlib.suppress(KeyFormatError):
-        assert private_key_modulus(text) > 0
+    path = tmp_path / "drawn.pem"
+    path.write_text(f"-----BEGIN {label}-----\n{base64.encodebytes(blob).decode()}-----END {label}-----\n")
+    path.chmod(0o600)
+    for read, code in ((keys.read_cert, Code.CERT_INVALID), (keys.check_key_file, Code.KEY_INVALID)):
+        try:
+            read(path)
+        except SfjwtError as exc:
+            assert exc.code is code and "\n" not in exc.message, exc
 
 
 # --- URLs ---
@@ -321,11 +323,11 @@ loopback_urls = st.builds(
 )
 def test_authorize_url_round_trips_through_urllib(instance: str, client_id: str, callback: str) -> None:
     try:
-        base = approval.check_instance_url(instance)
+        base = validate.check_instance_url(instance)
     except SfjwtError:
         assume(False)  # a Lightning host drawn by chance
         return
-    url = approval.authorize_url(base, client_id, callback)
+    url = validate.authorize_url(base, client_id, callback)
     parts = urlsplit(url)
     assert f"{parts.scheme}://{parts.netloc}" == base
     assert parts.path == "/services/oauth2/authorize" and parts.fragment == ""
@@ -347,8 +349,8 @@ url_texts = st.builds(
 @example("https://acme.my.salesforce.com\n/evil")
 def test_url_checks_refuse_only_with_usage_and_one_line(url: str) -> None:
     for check, codes in (
-        (approval.check_instance_url, {Code.USAGE, Code.LIGHTNING_URL}),
-        (approval.check_callback_url, {Code.USAGE}),
+        (validate.check_instance_url, {Code.USAGE, Code.LIGHTNING_URL}),
+        (validate.check_callback_url, {Code.USAGE}),
     ):
         try:
             accepted = check(url)
