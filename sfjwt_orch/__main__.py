@@ -35,9 +35,6 @@ def run() -> None:
         except OSError:  # see _exit
             _exit(1)
         _exit(0)
-    from sfjwt_orch import headstart
-
-    headstart.begin(sys.argv[1:])  # before the CLI's ~60 ms of imports: keygen's key search
     try:
         from sfjwt_orch.cli import main
 
@@ -45,8 +42,6 @@ def run() -> None:
     except KeyboardInterrupt:  # Ctrl-C before the CLI (and its error boundary) was up: nothing ran yet
         sys.stderr.write("error: interrupted\n")
         code = 130
-    finally:
-        headstart.cancel()
     _exit(code)
 
 

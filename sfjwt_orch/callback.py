@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from sfjwt_orch.approval import is_loopback_host
+from sfjwt_orch.validate import is_loopback_host
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>sfjwt-orch</title></head>
 <body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body></html>"""

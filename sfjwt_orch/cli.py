@@ -11,11 +11,15 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import typer
 
 from sfjwt_orch import __version__
 from sfjwt_orch.errors import Code, Exit, SfjwtError
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
 
 HELP = """\
 Set up Salesforce JWT bearer-flow logins in one command.
@@ -139,9 +143,10 @@ def _as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
     """Run the CLI; SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end it like Ctrl-C:
-    children killed, listener closed, nothing half-written, exit 130."""
+    children killed, listener closed, nothing half-written, exit 130. `context` replaces the one
+    commands would build from the environment (the CliRunner test tier hands in fakes)."""
     import signal
     import threading
 
@@ -153,29 +158,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             previous[sig] = signal.signal(sig, _as_interrupt)
     stdout, sys.stdout = sys.stdout, GuardedStdout(sys.stdout)
     try:
-        return _main(argv)
+        return _main(argv, context)
     finally:
         sys.stdout = stdout
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     try:
         from typer._click.exceptions import ClickException  # typer >= 0.24 vendors click
     except ImportError:  # pragma: no cover - older typer
         from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found]
 
     from sfjwt_orch.console import OutputError
-    from sfjwt_orch.deps import sf_unusable
-    from sfjwt_orch.runner import ProgramNotFound
+    from sfjwt_orch.tools.runner import ProgramNotFound
 
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
     try:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
-        result = build_app(args)(args=args, standalone_mode=False, prog_name="sfjwt-orch")
+        app = build_app(args)
+        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=context)
         if result == Exit.INTERRUPTED:
             raise KeyboardInterrupt
         sys.stdout.flush()  # inside the boundary: a result that cannot be written is an error
@@ -190,10 +195,9 @@ def _main(argv: Sequence[str] | None) -> int:
         return int(exc.exit_code)
     except SfjwtError as exc:
         return _render(exc, json_mode)
-    except ProgramNotFound as exc:
-        # Found but not startable (a broken shebang, a noexec mount). openssl's adapter says so
-        # itself, and a browser launch catches its own failure: what is left here is sf.
-        return _render(sf_unusable(exc.reason), json_mode)
+    except ProgramNotFound as exc:  # the adapters translate their own; this is a last resort
+        err = SfjwtError(Code.INTERNAL, f"{exc.program} cannot be started: {exc.reason}", "check the program named")
+        return _render(err, json_mode)
     except OutputError as exc:
         return _render(_output_lost(str(exc)), json_mode=False)
     except (KeyboardInterrupt, typer.Abort):

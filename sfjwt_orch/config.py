@@ -1,22 +1,31 @@
-"""Profiles: what a login needs, saved per alias so `sfjwt-orch login --alias NAME` is enough.
+"""Profiles: the user's answers, saved per alias so `sfjwt-orch login --alias NAME` is enough.
 
 One small TOML file per alias in the config dir, human-editable, mode 0600 (it names the key's
-path and the username, which are not secrets but are nobody else's business). Written
-atomically; a file someone broke by hand is reported with its line, and left as it was.
+path and the username: not secrets, but nobody else's business). It holds only what the user told
+us (consumer key, username, login URL, key and certificate paths, callback URL); what the tool
+learns (org id, last login) lives in the state file (state.py).
+
+Read with the stdlib's tomllib; written with tomlkit, round-trip, and only when a value changed,
+so a user's comments and hand edits survive. A `schema` number names the layout; older files are
+migrated in memory (schema 0, before 0.2: `org_id` was kept here, and is handed to state.py).
+A file someone broke by hand is reported with its line, and left as it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.paths import Paths, check_alias
+
+SCHEMA = 1
+_LEARNT_IN_SCHEMA_0 = ("org_id",)  # facts older files kept beside the answers (moved to the state file)
 
 
 @dataclass(frozen=True)
@@ -28,27 +37,31 @@ class Profile:
     key_file: str = ""
     cert_file: str = ""
     callback_url: str = ""
-    org_id: str = ""
 
     def merged(self, **overrides: str | None) -> Profile:
         """Flags override saved values; a flag not given (None or "") keeps the saved one."""
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v})
 
-    def to_toml(self) -> str:
-        lines = [
-            f"# sfjwt-orch profile for alias {self.alias!r}. Edit freely: command-line flags override it.",
-        ]
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value:
-                lines.append(f"{f.name} = {json.dumps(value)}")  # a JSON string is a valid TOML basic string
-        return "\n".join(lines) + "\n"
+    def answers(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "alias"}
+
+    def to_json(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-_KNOWN = {f.name for f in fields(Profile)}
+_ANSWERS = {f.name for f in fields(Profile)} - {"alias"}
 
 
-def load(paths: Paths, alias: str) -> Profile | None:
+@dataclass(frozen=True)
+class _File:
+    """A profile file as read: the profile, the facts an old schema kept in it, and its text."""
+
+    profile: Profile
+    legacy: dict[str, str]
+    text: str
+
+
+def _read(paths: Paths, alias: str) -> _File | None:
     path = paths.profile_file(alias)
     try:
         text = path.read_text(encoding="utf-8")
@@ -60,7 +73,7 @@ def load(paths: Paths, alias: str) -> Profile | None:
         line = exc.object[: exc.start].count(b"\n") + 1
         raise SfjwtError(Code.PROFILE_INVALID, f"profile {path} is not UTF-8 text (line {line})",
                          f"delete {path} and log in again with all flags") from None  # fmt: skip
-    import tomllib  # here: a first login, which has no profile yet, is spared its ~2 ms import
+    import tomllib  # here: a first login, which has no profile yet, is spared its import
 
     fix = f"correct that line in {path}, or delete the file and log in again with all flags"
     try:
@@ -68,15 +81,33 @@ def load(paths: Paths, alias: str) -> Profile | None:
     except tomllib.TOMLDecodeError as exc:
         raise SfjwtError(Code.PROFILE_INVALID, f"profile {path} is not valid TOML: {exc}", fix) from None
     values: dict[str, str] = {}
+    legacy: dict[str, str] = {}
     for key, value in data.items():
-        if key not in _KNOWN:
-            continue  # written by a newer sfjwt-orch, or a note someone added: not ours to judge
+        if key not in _ANSWERS and key not in _LEARNT_IN_SCHEMA_0:
+            continue  # `schema`, a key from a newer sfjwt-orch, or a note someone added: not ours to judge
         if not isinstance(value, str):
             raise SfjwtError(Code.PROFILE_INVALID, f"profile {path}{_line_of(text, key)}: {key} must be a quoted "
                              "string", fix)  # fmt: skip
-        values[key] = value
-    values["alias"] = alias
-    return Profile(**values)
+        (values if key in _ANSWERS else legacy)[key] = value
+    return _File(Profile(alias=alias, **values), legacy, text)
+
+
+def load(paths: Paths, alias: str) -> Profile | None:
+    found = _read(paths, alias)
+    return found.profile if found else None
+
+
+def load_or_new(paths: Paths, alias: str) -> Profile:
+    return load(paths, alias) or Profile(alias=alias)
+
+
+def legacy_facts(paths: Paths, alias: str) -> dict[str, str]:
+    """What a schema-0 profile knew that now belongs to the state file (its org id)."""
+    try:
+        found = _read(paths, alias)
+    except SfjwtError:
+        return {}
+    return found.legacy if found else {}
 
 
 def _line_of(text: str, key: str) -> str:
@@ -87,12 +118,38 @@ def _line_of(text: str, key: str) -> str:
     return ""
 
 
-def save(paths: Paths, profile: Profile) -> Path:
+def save(paths: Paths, profile: Profile) -> bool:
+    """Write the profile if any answer differs from the file's; True when it was written.
+
+    The file's own text is updated in place (tomlkit), so comments, key order and keys we do
+    not know stay as the user left them.
+    """
     check_alias(profile.alias)
     path = paths.profile_file(profile.alias)
+    found = _read(paths, profile.alias)
+    if found is not None and found.profile == profile and not found.legacy and _has_schema(found.text):
+        return False
+    import tomlkit  # only when something changes: ~50 ms to import
+
+    doc: Any = tomlkit.parse(found.text) if found else tomlkit.document()
+    if found is None:
+        doc.add(tomlkit.comment(f"sfjwt-orch profile for alias {profile.alias!r}. Edit freely: flags override it."))
+    doc["schema"] = SCHEMA
+    for key, value in profile.answers().items():
+        if value:
+            doc[key] = value
+        elif key in doc:
+            del doc[key]
+    for key in _LEARNT_IN_SCHEMA_0:
+        if key in doc:
+            del doc[key]  # migrated: the state file keeps it now (state.py reads it from here first)
     files.ensure_private_dir(path.parent)
-    files.atomic_write(path, profile.to_toml())
-    return path
+    files.atomic_write(path, tomlkit.dumps(doc))
+    return True
+
+
+def _has_schema(text: str) -> bool:
+    return re.search(r"^\s*schema\s*=", text, re.MULTILINE) is not None
 
 
 def list_aliases(paths: Paths) -> list[str]:

@@ -78,6 +78,12 @@ class Console:
         if fix:
             self._print("[cyan]  fix:[/] {}", fix)
 
+    def trace(self, text: str) -> None:
+        """--verbose: what ran, how it ended (secrets redacted by the caller and again here)."""
+        self.clear_status()
+        sys.stderr.write(f"[debug] {redact(text)}\n")
+        sys.stderr.flush()
+
     def url(self, label: str, url: str) -> None:
         # Printed whole and alone on its line so terminals make it clickable and people can copy it.
         self.clear_status()

@@ -57,5 +57,8 @@ class Paths:
     def key_dir(self, alias: str) -> Path:
         return self.data_dir / "keys" / check_alias(alias)
 
+    def state_file(self, alias: str) -> Path:
+        return self.data_dir / "state" / f"{check_alias(alias)}.json"
+
     def lock_file(self, alias: str) -> Path:
         return self.data_dir / "locks" / f"{check_alias(alias)}.lock"

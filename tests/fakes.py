@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sfjwt_orch.runner import CommandResult, Runner, Running
+from sfjwt_orch.tools.runner import CommandResult, Runner, Running
 
 
 @dataclass
@@ -37,6 +37,9 @@ class FakeRunner(Runner):
     opened: list[str] = field(default_factory=list)
     open_ok: bool = True
     passthrough: Callable[[Sequence[str]], bool] = lambda argv: False
+    # What went wrong, kept apart from the AssertionError: inside the CLI the error boundary turns
+    # that into "unexpected error", so the CliRunner tier checks this list as well.
+    errors: list[str] = field(default_factory=list)
 
     def expect(self, match: Callable[[Sequence[str]], bool], stdout: str = "", rc: int = 0, stderr: str = "") -> None:
         self.stubs.append(Stub(match, CommandResult(("stub",), rc, stdout, stderr, 0.01)))
@@ -49,10 +52,12 @@ class FakeRunner(Runner):
         self.calls.append(tuple(argv))
         self.envs.append(dict(env or {}))
         if not self.stubs:
-            raise AssertionError(f"unexpected run: {list(argv)}")
+            self.errors.append(f"unexpected run: {list(argv)}")
+            raise AssertionError(self.errors[-1])
         stub = self.stubs.pop(0)
         if not stub.match(argv):
-            raise AssertionError(f"run {list(argv)} does not match the next stub")
+            self.errors.append(f"run {list(argv)} does not match the next stub")
+            raise AssertionError(self.errors[-1])
         return stub.result
 
     def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Running:
@@ -65,6 +70,7 @@ class FakeRunner(Runner):
         return self.open_ok
 
     def assert_done(self) -> None:
+        assert not self.errors, self.errors
         assert not self.stubs, f"{len(self.stubs)} stub(s) never used"
 
 

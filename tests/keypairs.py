@@ -27,9 +27,10 @@ def make_keypair(directory: Path, name: str = "server", *, days: int = 30, bits:
     return KeyPair(key, cert)
 
 
-def expired_cert_for(key: Path, out: Path, workdir: Path) -> None:
-    """A certificate for `key` valid only on 1 Jan 2020. `openssl ca` takes explicit dates (OpenSSL 3.0
-    `req -x509` has no -not_after, and `-days` cannot be negative); its files go to `workdir`/ca."""
+def dated_cert_for(key: Path, out: Path, workdir: Path, start: str, end: str, cn: str = "dated") -> None:
+    """A self-signed certificate for `key` valid from `start` to `end` (YYYYMMDDHHMMSSZ). `openssl ca`
+    takes explicit dates (OpenSSL 3.0 `req -x509` has no -not_after, and `-days` cannot be negative);
+    its files go to `workdir`/ca."""
     ca = workdir / "ca"
     ca.mkdir()
     (ca / "index.txt").write_text("")
@@ -38,8 +39,13 @@ def expired_cert_for(key: Path, out: Path, workdir: Path) -> None:
         "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
         "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
     )
-    request = ["req", "-new", "-key", str(key), "-subj", "/CN=expired", "-out", "r.csr"]
+    request = ["req", "-new", "-key", str(key), "-subj", f"/CN={cn}", "-out", "r.csr"]
     sign = ["ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", str(key), "-in", "r.csr", "-out", str(out)]
-    dates = ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-notext"]
+    dates = ["-startdate", start, "-enddate", end, "-notext"]
     for step in (request, [*sign, *dates]):
         subprocess.run(["openssl", *step], cwd=ca, check=True, capture_output=True)
+
+
+def expired_cert_for(key: Path, out: Path, workdir: Path) -> None:
+    """A certificate for `key` valid only on 1 Jan 2020."""
+    dated_cert_for(key, out, workdir, "20200101000000Z", "20200102000000Z", cn="expired")

@@ -1,14 +1,17 @@
+"""sfjwt-orch authorize-url: the approval URL for a profile or flags, and nothing else."""
+
 from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands._shared import (
+from sfjwt_orch.commands.options import (
     callback_url_option,
     check_exclusive,
     client_id_option,
+    context_of,
     instance_url_option,
     json_option,
-    make_deps,
+    json_shape,
     sandbox_option,
 )
 
@@ -25,6 +28,7 @@ Example:
 
 
 def run(
+    tctx: typer.Context,
     client_id: str | None = client_id_option(),
     instance_url: str | None = instance_url_option(),
     sandbox: bool = sandbox_option(),
@@ -32,27 +36,24 @@ def run(
     alias: str | None = typer.Option(None, "--alias", "-a", help="Fill missing values from this saved profile."),
     json: bool = json_option(),
 ) -> None:
-    from sfjwt_orch import approval, config
+    from sfjwt_orch import config, validate
     from sfjwt_orch.errors import usage
+    from sfjwt_orch.flows import resolve
 
-    deps = make_deps()
-    profile = config.load(deps.paths, alias) if alias else None
-    check_exclusive(("--sandbox", sandbox, "--instance-url", instance_url))
-    cid = client_id or (profile.client_id if profile else "")
-    if not cid:
-        raise usage("no client id", "pass --client-id (the app's consumer key)")
-    url = approval.authorize_url(
-        approval.check_instance_url(
-            approval.SANDBOX
-            if sandbox
-            else instance_url or (profile.instance_url if profile else "") or approval.PRODUCTION
-        ),
-        approval.check_client_id(cid),
-        approval.check_callback_url(
-            callback_url or (profile.callback_url if profile else "") or approval.DEFAULT_CALLBACK
-        ),
-    )
+    ctx = context_of(tctx)
+    with json_shape(lambda exc: {"url": None}):
+        saved = (config.load(ctx.paths, alias) if alias else None) or config.Profile(alias=alias or "")
+        check_exclusive(("--sandbox", sandbox, "--instance-url", instance_url))
+        flags = resolve.LoginFlags.of(
+            client_id=client_id, instance_url=instance_url, sandbox=sandbox, callback_url=callback_url
+        )
+        profile = resolve.merged(saved, flags)
+        if not profile.client_id:
+            raise usage("no client id", "pass --client-id (the app's consumer key)")
+        url = validate.authorize_url(
+            resolve.instance_url(profile), validate.check_client_id(profile.client_id), resolve.callback_url(profile)
+        )
     if json:
-        deps.console.emit_json({"ok": True, "url": url})
+        ctx.console.emit_json({"ok": True, "url": url})
     else:
-        deps.console.out(url + "\n")
+        ctx.console.out(url + "\n")

@@ -1,26 +1,32 @@
+"""sfjwt-orch bootstrap: options -> BootstrapRequest -> flows.bootstrap -> output."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands._shared import (
+from sfjwt_orch.commands.options import (
     alias_option,
     browser_option,
     callback_url_option,
-    check_exclusive,
+    check_wait,
     client_id_option,
+    context_of,
     instance_url_option,
     interval_option,
     json_option,
+    json_shape,
     key_env_option,
-    make_deps,
+    login_flags,
     sandbox_option,
     set_default_dev_hub_option,
     set_default_option,
     timeout_option,
     username_option,
+    verbose_option,
 )
+from sfjwt_orch.keys import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
 Onboard an org in one command: tools, key and certificate, the app, login, verify, save.
@@ -39,6 +45,7 @@ Examples:
 
 
 def run(
+    tctx: typer.Context,
     alias: str = alias_option(),
     client_id: str | None = client_id_option(),
     username: str | None = username_option(),
@@ -48,8 +55,8 @@ def run(
     key_file: Path | None = typer.Option(None, "--key-file", help="Bring your own private key (checked)."),
     cert_file: Path | None = typer.Option(None, "--cert-file", help="Its certificate (checked against the key)."),
     key_env: str | None = key_env_option(),
-    bits: int = typer.Option(2048, "--bits", help="RSA key size for a new key."),
-    days: int = typer.Option(365, "--days", help="Lifetime of a new certificate, in days."),
+    bits: int = typer.Option(DEFAULT_BITS, "--bits", help="RSA key size for a new key."),
+    days: int = typer.Option(DEFAULT_DAYS, "--days", help="Lifetime of a new certificate, in days."),
     subject: str | None = typer.Option(
         None, "--subject", help='Subject of a new certificate. [default: "/CN=<alias>"]'
     ),
@@ -60,49 +67,48 @@ def run(
     set_default_dev_hub: bool = set_default_dev_hub_option(),
     no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
     json: bool = json_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
-    from sfjwt_orch import approval, flows
-    from sfjwt_orch.bootstrap import BootstrapRequest, bootstrap, next_steps
-    from sfjwt_orch.commands._shared import check_wait
     from sfjwt_orch.console import Prompter
+    from sfjwt_orch.flows import bootstrap, resolve
+    from sfjwt_orch.flows import key_env as key_env_flow
     from sfjwt_orch.interactive import person_present, should_open_browser
     from sfjwt_orch.keys import KeygenRequest, check_keygen_request
     from sfjwt_orch.locks import alias_lock
     from sfjwt_orch.paths import check_alias
 
-    deps = make_deps()
-    key_text = flows.take_key_env(key_env, deps) if key_env else None  # before any step runs
-    check_alias(alias)
-    check_exclusive(
-        ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
-    )
-    can_prompt = person_present(deps.env, no_input)
-    timeout, interval = check_wait(timeout, interval, can_prompt)
-    # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
-    check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
-    request = BootstrapRequest(
-        alias=alias,
-        client_id=client_id,
-        username=username,
-        instance_url=approval.SANDBOX if sandbox else instance_url,
-        callback_url=callback_url,
-        key_file=key_file.expanduser().resolve() if key_file else None,
-        cert_file=cert_file.expanduser().resolve() if cert_file else None,
-        key_env=key_env,
-        key_text=key_text,
-        bits=bits,
-        days=days,
-        subject=subject,
-        open_browser=should_open_browser(browser, deps.env) if browser is not None or not no_input else False,
-        timeout=timeout,
-        interval=interval,
-        set_default=set_default,
-        set_default_dev_hub=set_default_dev_hub,
-        can_prompt=can_prompt,
-    )
-    with alias_lock(deps.paths, alias, on_wait=deps.console.info):
-        report = bootstrap(request, deps, Prompter(deps.console))
-    deps.console.success(f"{alias} is ready.")
-    deps.console.info(next_steps(alias))
+    ctx = context_of(tctx, verbose)
+    with json_shape(bootstrap.BootstrapReport(alias=alias).to_json):
+        key_text = key_env_flow.take(key_env, ctx) if key_env else None  # before any step runs
+        check_alias(alias)
+        flags = login_flags(
+            client_id=client_id,
+            username=username,
+            instance_url=instance_url,
+            sandbox=sandbox,
+            key_file=key_file,
+            key_env=key_env,
+            callback_url=callback_url,
+            cert_file=cert_file,
+        )
+        can_prompt = person_present(ctx.env, no_input)
+        timeout, interval = check_wait(timeout, interval, can_prompt)
+        # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
+        check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
+        open_browser = should_open_browser(browser, ctx.env) if browser is not None or not no_input else False
+        request = bootstrap.BootstrapRequest(
+            alias=alias,
+            flags=flags,
+            wait=resolve.Wait(open_browser, timeout, interval),
+            defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
+            new_key=bootstrap.NewKey(bits, days, subject),
+            key_env=key_env,
+            key_text=key_text,
+            can_prompt=can_prompt,
+        )
+        with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
+            report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console))
+    ctx.console.success(f"{alias} is ready.")
+    ctx.console.info(bootstrap.next_steps(alias))
     if json:
-        deps.console.emit_json(report.to_json())
+        ctx.console.emit_json(report.to_json())

@@ -1,8 +1,10 @@
+"""sfjwt-orch doctor: options -> flows.doctor -> a table (and JSON)."""
+
 from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands._shared import json_option, make_deps
+from sfjwt_orch.commands.options import context_of, json_option, json_shape, verbose_option
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -20,32 +22,33 @@ Examples:
 
 
 def run(
+    tctx: typer.Context,
     alias: str | None = typer.Option(None, "--alias", "-a", help="Check this alias's profile, key and sf login."),
     json: bool = json_option(),
+    verbose: bool = verbose_option(),
 ) -> None:
-    from sfjwt_orch import doctor
-    from sfjwt_orch.paths import check_alias
-
-    deps = make_deps()
-    if alias is not None:
-        check_alias(alias)
-    checks = doctor.run(alias, deps)
-    ok = not any(c.result == "fail" for c in checks)
+    from rich.markup import escape
     from rich.table import Table
 
+    from sfjwt_orch.flows.doctor import diagnose
+    from sfjwt_orch.paths import check_alias
+
+    ctx = context_of(tctx, verbose)
+    with json_shape(lambda exc: {"alias": alias, "checks": []}):
+        if alias is not None:
+            check_alias(alias)
+        report = diagnose(alias, ctx)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("check", "result", "detail", "fix"):
         table.add_column(column, overflow="fold")
     style = {"pass": "[green]pass[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
-    from rich.markup import escape
-
-    for c in checks:
+    for c in report.checks:
         table.add_row(escape(c.name), style[c.result], escape(c.detail), escape(c.fix))
-    deps.console.err.print(table)
-    counts = {result: sum(c.result == result for c in checks) for result in ("pass", "warn", "fail")}
+    ctx.console.err.print(table)
+    counts = report.counts()
     summary = f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed"
-    (deps.console.success if ok else deps.console.warn)(summary)
+    (ctx.console.success if report.ok else ctx.console.warn)(summary)
     if json:
-        deps.console.emit_json({"ok": ok, "alias": alias, "checks": [c.__dict__ for c in checks]})
-    if not ok:
+        ctx.console.emit_json(report.to_json())
+    if not report.ok:
         raise typer.Exit(1)

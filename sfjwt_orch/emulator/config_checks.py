@@ -11,6 +11,8 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from sfjwt_orch.validate import EMAIL
+
 from .catalog import TOKEN_OUTCOMES
 from .certificate import CertificateError, load_certificate
 from .errors import EmulatorConfigError
@@ -28,7 +30,6 @@ from .model import (
 _ORG_ID_RE = re.compile(r"^00D[A-Za-z0-9]{15}$")
 _USER_ID_RE = re.compile(r"^005[A-Za-z0-9]{15}$")
 # Salesforce usernames must look like an email address (they need not be a real mailbox).
-_USERNAME_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _CONSUMER_KEY_RE = re.compile(r"^[\x21-\x7e]{18,256}$")
 _API_VERSION_RE = re.compile(r"^(\d{2,3})\.0$")
 
@@ -115,7 +116,7 @@ def _check_users(config: EmulatorConfig, source: str) -> None:
     seen_ids: set[str] = set()
     for i, user in enumerate(config.users):
         where = f"users[{i}]"
-        if not _USERNAME_RE.match(user.username):
+        if not EMAIL.match(user.username):
             raise fail(
                 source,
                 f"{where}.username",

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from sfjwt_orch.validate import DEFAULT_CALLBACK
+
 Policy = Literal["self-authorize", "admin-approved"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 
@@ -19,7 +21,7 @@ DEMO_USER_ID = "005000000000001AAA"
 DEMO_USERNAME = "dev@example.com"
 # Shaped like a real consumer key (85 characters, starts 3MVG9) so length checks downstream agree.
 DEMO_CONSUMER_KEY = "3MVG9sfjwtOrchEmulatorDemo.ConsumerKey" + "0" * 47
-DEFAULT_CALLBACK_URL = "http://localhost:1717/OauthRedirect"  # the callback the sf docs tell people to use
+DEFAULT_CALLBACK_URL = DEFAULT_CALLBACK  # the callback the sf docs tell people to use: one constant for all
 DEFAULT_API_VERSION = "62.0"
 
 

@@ -92,7 +92,10 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     target = e2e.sf_json("config", "get", "target-org")["result"]
     assert target[0]["value"] == alias, target
     profile_text = profile_file(e2e, alias).read_text()
-    assert f'org_id = "{DEMO_ORG_ID}"' in profile_text and f'key_file = "{key}"' in profile_text
+    assert f'key_file = "{key}"' in profile_text
+    # The org id is a fact the tool learnt, kept in the state file, not among the user's answers.
+    state_file = Path(e2e.env["SFJWT_ORCH_DATA_DIR"]) / "state" / f"{alias}.json"
+    assert json.loads(state_file.read_text())["org_id"] == DEMO_ORG_ID and "org_id" not in profile_text
 
     # 3. A rerun on the working profile: nothing asked, no new key, no new login; only Verify runs.
     third = e2e.cli("bootstrap", "--alias", alias, "--no-input", "--json")

@@ -22,7 +22,6 @@ from urllib.parse import parse_qs, urlsplit
 import pexpect
 import pytest
 
-from sfjwt_orch.approval import authorize_url
 from sfjwt_orch.emulator import (
     AUTHORIZE_PATH,
     DECISION_PATH,
@@ -34,6 +33,7 @@ from sfjwt_orch.emulator import (
     EmulatorConfig,
     RecordedRequest,
 )
+from sfjwt_orch.validate import authorize_url
 from tests.e2e.conftest import E2E, VISITOR, free_port
 from tests.signals import as_foreground_job
 
@@ -287,7 +287,7 @@ def test_each_refusal_is_classified(e2e: E2E, case: Case, other_keypair: Any) ->
 
 
 def test_propagating_app_starts_working_within_the_wait(e2e: E2E) -> None:
-    emu = e2e.emulator(propagation_seconds=4, eca=True)
+    emu = e2e.emulator(propagation_seconds=8, eca=True)  # more than a CLI start and a first sf run on a busy machine
     result = e2e.cli(*login_argv(emu.url, e2e.keypair.key, "--timeout", "60", "--interval", "1"))
     assert result.returncode == 0, output(result)
     doc = json.loads(result.stdout)

@@ -426,14 +426,14 @@ def test_bad_input_is_refused_cleanly_and_changes_nothing(world: World, row: Row
 def test_unreadable_key_is_refused_with_the_chmod_fix(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The chmod 000 row, in-process: root reads any file, so the PermissionError is raised for it."""
     key = world.put("key.pem", world.keyset.key, mode=0o000)
-    real = Path.read_bytes
+    real = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self == key:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self)
+    def refuse(file: str | os.PathLike[str], *args: int) -> int:  # the key is read with a bounded os.open
+        if os.fspath(file) == str(key):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real(file, *args)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(SfjwtError) as err:
         keys.check_key_file(key)
     assert err.value.code is Code.KEY_INVALID and err.value.exit_code == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sfjwt_orch.runner import Runner
+from sfjwt_orch.tools.runner import Runner
 from tests.integration.procs import alive, wait_until
 
 # A parent that starts a grandchild in its group, says both pids, then waits forever.

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch import approval
 from sfjwt_orch import cli as sfjwt_cli
-from sfjwt_orch.runner import Runner, Running
+from sfjwt_orch import validate
+from sfjwt_orch.tools.runner import Runner, Running
 from tests.integration.conftest import KEY_ENV_LOGIN, Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, PEM_BODY, TOKEN, TOKEN_SECRET, KeySet, leaked
 
@@ -203,7 +203,7 @@ def test_an_unexpected_error_shows_no_traceback_or_locals_and_logs_it_redacted(
         private_key = PEM
         raise RuntimeError("signing failed for " + access_token + " with " + private_key)
 
-    monkeypatch.setattr(approval, "authorize_url", exploding)
+    monkeypatch.setattr(validate, "authorize_url", exploding)
     app = sfjwt_cli.build_app([])
     assert app.pretty_exceptions_enable is False and app.pretty_exceptions_show_locals is False
     log = isolated_env["data"] / "logs" / "crash.log"

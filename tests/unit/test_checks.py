@@ -13,7 +13,6 @@ from sfjwt_orch.paths import Paths, check_alias
 from sfjwt_orch.redact import redact
 from sfjwt_orch.tools import openssl
 from tests.fakesecrets import fake_token, pem_block, random_body
-from tests.keypairs import make_keypair
 
 
 @pytest.mark.parametrize(
@@ -234,16 +233,3 @@ def test_readme_outcome_table_matches_the_exit_code_of_every_code() -> None:
         if int(rows[code.value]) != exit_code_for(code)
     }
     assert not wrong, f"README exit codes differ from the code's: {wrong}"
-
-
-def test_a_printed_fix_quotes_a_path_with_a_space(tmp_path: Path) -> None:
-    """The default data folder on macOS is ~/Library/Application Support: the fix must paste as is."""
-    import shlex
-
-    from sfjwt_orch.keys import check_key_file
-
-    pair = make_keypair(tmp_path / "Application Support", "server")
-    pair.key.chmod(0o644)
-    with pytest.raises(SfjwtError) as caught:
-        check_key_file(pair.key)
-    assert shlex.split(caught.value.fix.split(": ", 1)[1]) == ["chmod", "600", str(pair.key)]

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import sf
 from sfjwt_orch.errors import Code
-from sfjwt_orch.runner import CommandResult
+from sfjwt_orch.tools import sf as sfadapter
+from sfjwt_orch.tools.runner import CommandResult
+from sfjwt_orch.tools.sf import catalog, parse
+from sfjwt_orch.tools.sf import env as sfenv
 from tests.fakesecrets import fake_token
 
 OUT = Path(__file__).parents[1] / "data" / "sf-outputs"
@@ -54,16 +56,16 @@ def captured(case: str) -> CommandResult:
     ],
 )
 def test_real_failures_are_classified(case: str, code: Code) -> None:
-    outcome = sf.parse_login(captured(case))
-    assert isinstance(outcome, sf.Diagnosis)
+    outcome = parse.parse_login(captured(case))
+    assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.code is code
     assert outcome.message and outcome.fix
     assert "<sf-install>" not in outcome.message  # no stack traces in what people read
 
 
 def test_real_failure_keeps_every_attempt_line() -> None:
-    outcome = sf.parse_login(captured("notapproved.json"))
-    assert isinstance(outcome, sf.Diagnosis)
+    outcome = parse.parse_login(captured("notapproved.json"))
+    assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.lines == (
         "user hasn't approved this consumer",
         "fetch failed",
@@ -74,8 +76,8 @@ def test_real_failure_keeps_every_attempt_line() -> None:
 
 
 def test_real_success_json() -> None:
-    outcome = sf.parse_login(captured("success.login"))
-    assert outcome == sf.LoginSuccess(
+    outcome = parse.parse_login(captured("success.login"))
+    assert outcome == parse.LoginSuccess(
         username="user@example.com",
         org_id="00D000000000001AAA",
         instance_url="http://127.0.0.1:8555",
@@ -86,8 +88,8 @@ def test_real_success_json() -> None:
 
 
 def test_real_success_human() -> None:
-    outcome = sf.parse_login(captured("success.login_human"))
-    assert isinstance(outcome, sf.LoginSuccess)
+    outcome = parse.parse_login(captured("success.login_human"))
+    assert isinstance(outcome, parse.LoginSuccess)
     assert (outcome.username, outcome.org_id) == ("user@example.com", "00D000000000001AAA")
 
 
@@ -142,13 +144,13 @@ def _failure(message: str, name: str = "JwtGrantError", exit_code: int = 1) -> C
     ],
 )
 def test_mixed_lines_report_the_deepest_stage(lines: list[str], code: Code) -> None:
-    outcome = sf.parse_login(_failure(_wrapped(lines)))
-    assert isinstance(outcome, sf.Diagnosis)
+    outcome = parse.parse_login(_failure(_wrapped(lines)))
+    assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.code is code
 
 
 def test_no_lines_at_all_is_unknown() -> None:
-    assert sf.classify_lines(()).code is Code.UNKNOWN
+    assert catalog.classify_lines(()).code is Code.UNKNOWN
 
 
 @pytest.mark.parametrize(
@@ -173,8 +175,8 @@ def test_no_lines_at_all_is_unknown() -> None:
     ],
 )
 def test_legacy_wrappers(message: str, code: Code) -> None:
-    outcome = sf.parse_login(_failure(message))
-    assert isinstance(outcome, sf.Diagnosis)
+    outcome = parse.parse_login(_failure(message))
+    assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.code is code
 
 
@@ -215,8 +217,8 @@ def test_legacy_wrappers(message: str, code: Code) -> None:
     ],
 )
 def test_sf_own_failures(result: CommandResult, code: Code, words: str) -> None:
-    outcome = sf.parse_login(result)
-    assert isinstance(outcome, sf.Diagnosis)
+    outcome = parse.parse_login(result)
+    assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.code is code
     assert words in outcome.message
 
@@ -224,28 +226,28 @@ def test_sf_own_failures(result: CommandResult, code: Code, words: str) -> None:
 def test_json_after_a_warning_line_is_still_read() -> None:
     doc = json.loads((OUT / "success.login.stdout").read_text())
     noisy = "(node:123) Warning: something deprecated\n" + json.dumps(doc)
-    outcome = sf.parse_login(CommandResult(("sf",), 0, noisy, "", 1.0))
-    assert isinstance(outcome, sf.LoginSuccess)
+    outcome = parse.parse_login(CommandResult(("sf",), 0, noisy, "", 1.0))
+    assert isinstance(outcome, parse.LoginSuccess)
 
 
 def test_unknown_json_keys_are_ignored() -> None:
     doc = json.loads((OUT / "success.login.stdout").read_text())
     doc["result"]["somethingNew"] = {"nested": [1, 2]}
     doc["brandNewTopLevel"] = True
-    outcome = sf.parse_login(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
-    assert isinstance(outcome, sf.LoginSuccess)
+    outcome = parse.parse_login(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
+    assert isinstance(outcome, parse.LoginSuccess)
 
 
 def test_tokens_in_sf_output_never_reach_the_diagnosis() -> None:
     token = fake_token()
-    outcome = sf.parse_login(_result(None, rc=1, stdout=f"weird: {token}", stderr=""))
-    assert isinstance(outcome, sf.Diagnosis)
+    outcome = parse.parse_login(_result(None, rc=1, stdout=f"weird: {token}", stderr=""))
+    assert isinstance(outcome, catalog.Diagnosis)
     assert token not in outcome.message
     assert "[REDACTED TOKEN]" in outcome.message
 
 
 def test_login_argv_has_no_secrets_and_ends_with_json(tmp_path: Path) -> None:
-    args = sf.LoginArgs(
+    args = sfadapter.LoginArgs(
         "CID1234567890ABCDEFG",
         "u@example.com",
         tmp_path / "server.key",
@@ -254,8 +256,8 @@ def test_login_argv_has_no_secrets_and_ends_with_json(tmp_path: Path) -> None:
         set_default=True,
         set_default_dev_hub=True,
     )
-    argv = sf.login_argv("/bin/sf", args)
-    assert argv[:4] == ["/bin/sf", "org", "login", "jwt"]
+    argv = args.argv()
+    assert argv[:3] == ["org", "login", "jwt"]
     assert argv[argv.index("--jwt-key-file") + 1] == str(tmp_path / "server.key")  # a path, never the key
     assert "--set-default" in argv and "--set-default-dev-hub" in argv
     assert argv[-1] == "--json"
@@ -270,12 +272,12 @@ def test_sf_env_quiet_local_and_without_inherited_proxy_or_audience() -> None:
         "SF_TEMP_SHOW_SECRETS": "true",
         "NODE_OPTIONS": "--max-old-space-size=512",
     }
-    env = sf.sf_env(base, "https://login.salesforce.com")
+    env = sfenv.sf_env(base)
     for name in ("SF_DISABLE_TELEMETRY", "SF_DISABLE_AUTOUPDATE", "SF_AUTOUPDATE_DISABLE", "SF_SKIP_NEW_VERSION_CHECK"):
         assert env[name] == "true"
     assert env["HTTP_TIMEOUT"].isdigit()
     assert env["SF_DISABLE_LOG_FILE"] == "true"  # sf's log worker costs up to 1 s at exit
-    assert sf.sf_env({"SF_DISABLE_LOG_FILE": "false"}, "https://login.salesforce.com")["SF_DISABLE_LOG_FILE"] == "false"
+    assert sfenv.sf_env({"SF_DISABLE_LOG_FILE": "false"})["SF_DISABLE_LOG_FILE"] == "false"
     for name in ("HTTPS_PROXY", "http_proxy", "SF_AUDIENCE_URL", "SF_TEMP_SHOW_SECRETS"):
         assert name not in env
     assert env["NODE_OPTIONS"] == "--max-old-space-size=512"  # no guard for a real host
@@ -288,16 +290,17 @@ def test_sf_env_keeps_proxy_and_sets_audience_when_asked() -> None:
         "SFJWT_ORCH_KEEP_PROXY": "1",
         "SFJWT_ORCH_AUDIENCE_URL": "https://test.salesforce.com",
     }
-    env = sf.sf_env(base, "https://acme.my.salesforce.com")
+    env = sfenv.sf_env(base)
     assert env["HTTPS_PROXY"] == "http://proxy:3128"
     assert env["SF_AUDIENCE_URL"] == "https://test.salesforce.com"
 
 
-def test_sf_env_guards_loopback_logins() -> None:
-    env = sf.sf_env({"NODE_OPTIONS": "--x"}, "http://127.0.0.1:8555")
-    assert env["NODE_OPTIONS"].startswith("--x --require ")
-    assert env["NODE_OPTIONS"].endswith('loopback_guard.cjs"')  # quoted: install paths may hold spaces
-    assert sf.sf_env(env, "http://localhost:1")["NODE_OPTIONS"].count("--require") == 1
+def test_sf_env_passes_node_options_through_untouched() -> None:
+    # The emulator's loopback guard is handed in by whoever starts the emulator (tests, demo) through
+    # NODE_OPTIONS; the adapter knows nothing about it and must keep what it is given.
+    guard = '--x --require "/opt/my tools/loopback_guard.cjs"'
+    assert sfenv.sf_env({"NODE_OPTIONS": guard})["NODE_OPTIONS"] == guard
+    assert "NODE_OPTIONS" not in sfenv.sf_env({})
 
 
 def test_parse_display_connected() -> None:
@@ -311,8 +314,8 @@ def test_parse_display_connected() -> None:
             "accessToken": fake_token(),
         },
     }
-    outcome = sf.parse_display(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
-    assert outcome == sf.OrgDisplay(True, "Connected", "00D000000000001AAA", "http://127.0.0.1:1", "u@example.com")
+    outcome = parse.parse_display(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
+    assert outcome == parse.OrgDisplay(True, "Connected", "00D000000000001AAA", "http://127.0.0.1:1", "u@example.com")
 
 
 def test_an_html_page_becomes_one_line() -> None:
@@ -323,8 +326,8 @@ def test_an_html_page_becomes_one_line() -> None:
         "<p>Back soon</p>",
         "</body></html>",
     ]
-    outcome = sf.parse_login(_failure(_wrapped([*page, "fetch failed", "fetch failed", *page, *page])))
-    assert isinstance(outcome, sf.Diagnosis)
+    outcome = parse.parse_login(_failure(_wrapped([*page, "fetch failed", "fetch failed", *page, *page])))
+    assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.code is Code.SERVER_ERROR
     assert outcome.lines == (
         "HTML error page: Down for Maintenance",
@@ -333,3 +336,21 @@ def test_an_html_page_becomes_one_line() -> None:
         "HTML error page: Down for Maintenance",
         "HTML error page: Down for Maintenance",
     )
+
+
+@pytest.mark.parametrize(
+    ("reported", "kept"),
+    [
+        ("https://acme.my.salesforce.com", "https://acme.my.salesforce.com"),
+        ("http://127.0.0.1:8555/", "http://127.0.0.1:8555/"),
+        ("https://user:pw@evil.example", ""),  # credentials in a URL are never shown or saved
+        ("javascript:alert(1)", ""),
+        ("https://acme.my.salesforce.com\x1b[2J", ""),  # control characters would reach the terminal
+        ("https://acme.my.salesforce.com:99999", ""),
+        ("", ""),
+    ],
+)
+def test_urls_sf_reports_go_through_the_same_parser(reported: str, kept: str) -> None:
+    doc = {"status": 0, "result": {"orgId": "00D000000000001AAA", "username": "u@example.com", "instanceUrl": reported}}
+    outcome = parse.parse_login(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
+    assert isinstance(outcome, parse.LoginSuccess) and outcome.instance_url == kept

@@ -1,20 +1,58 @@
-"""What every command needs: its collaborators, and the options they all share."""
+"""What every command needs: its Context, and the options commands share (one definition, one help text)."""
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from sfjwt_orch.validate import DEFAULT_CALLBACK
+
 if TYPE_CHECKING:
-    from sfjwt_orch.deps import Deps
+    from pathlib import Path
+
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.errors import SfjwtError
+    from sfjwt_orch.flows.resolve import LoginFlags
 
 JSON_HELP = "Print one JSON document on stdout; messages for people stay on stderr."
 
 
 def json_option() -> bool:
     return typer.Option(False, "--json", help=JSON_HELP)  # type: ignore[no-any-return]
+
+
+def verbose_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False,
+        "--verbose",
+        "-v",
+        help="Show each program run (argv, secrets redacted), its exit code and time; also SFJWT_ORCH_DEBUG=1.",
+    )
+
+
+def context_of(tctx: typer.Context, verbose: bool = False) -> Context:
+    """The run's Context: the one cli.main was handed (tests), else built from the environment."""
+    from sfjwt_orch.context import Context
+
+    given = tctx.find_root().obj
+    if isinstance(given, Context):
+        return given
+    return Context.from_environ(verbose=verbose)
+
+
+@contextlib.contextmanager
+def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
+    """Every --json failure keeps the command's document shape, whatever stage it failed at."""
+    from sfjwt_orch.errors import SfjwtError
+
+    try:
+        yield
+    except SfjwtError as exc:
+        exc.details = {**shape(exc), **exc.details}
+        raise
 
 
 def alias_option(required: bool = True) -> str:
@@ -25,16 +63,6 @@ def alias_option(required: bool = True) -> str:
         help="The sf alias for the org; also names sfjwt-orch's saved profile and key folder.",
         show_default=False,
     )
-
-
-def make_deps() -> Deps:
-    from sfjwt_orch.console import Console
-    from sfjwt_orch.deps import Deps
-    from sfjwt_orch.paths import Paths
-    from sfjwt_orch.runner import Runner
-
-    env = dict(os.environ)
-    return Deps(runner=Runner(), env=env, console=Console(), paths=Paths.from_env(env))
 
 
 def check_wait(timeout: float | None, interval: float, person: bool) -> tuple[float, float]:
@@ -75,7 +103,7 @@ def callback_url_option() -> str | None:
     return typer.Option(  # type: ignore[no-any-return]
         None,
         "--callback-url",
-        help="A callback URL of the app, used in the approval URL. [default: http://localhost:1717/OauthRedirect]",
+        help=f"A callback URL of the app, used in the approval URL. [default: {DEFAULT_CALLBACK}]",
     )
 
 
@@ -128,3 +156,31 @@ def check_exclusive(*pairs: tuple[str, object, str, object]) -> None:
     for flag_a, a, flag_b, b in pairs:
         if a and b:
             raise usage(f"{flag_a} and {flag_b} cannot be used together", "pass only one of them")
+
+
+def login_flags(
+    *,
+    client_id: str | None,
+    username: str | None,
+    instance_url: str | None,
+    sandbox: bool,
+    key_file: Path | None,
+    key_env: str | None,
+    callback_url: str | None,
+    cert_file: Path | None = None,
+) -> LoginFlags:
+    """The login values login and bootstrap were given, after refusing flags that exclude each other."""
+    from sfjwt_orch.flows.resolve import LoginFlags
+
+    check_exclusive(
+        ("--sandbox", sandbox, "--instance-url", instance_url), ("--key-env", key_env, "--key-file", key_file)
+    )
+    return LoginFlags.of(
+        client_id=client_id,
+        username=username,
+        instance_url=instance_url,
+        sandbox=sandbox,
+        key_file=key_file,
+        cert_file=cert_file,
+        callback_url=callback_url,
+    )

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicNumbers
 
 from sfjwt_orch.emulator.certificate import CertificateError, load_certificate
 from sfjwt_orch.emulator.jwt import JwtFormatError, b64url_decode, b64url_encode, parse_jwt, verify_rs256
-from tests.unit.emulator.emulator_testkit import OPENSSL, KeyPair, b64url, sign_jwt
+from tests.integration.emulator.emulator_testkit import OPENSSL, KeyPair, b64url, sign_jwt
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from sfjwt_orch.emulator import (
     demo_config,
     with_switches,
 )
-from tests.unit.emulator.emulator_testkit import (
+from tests.integration.emulator.emulator_testkit import (
     KeyPair,
     Response,
     get,

@@ -18,7 +18,7 @@ from sfjwt_orch.emulator import (
     demo_config,
 )
 from tests.fakesecrets import fake_token
-from tests.unit.emulator.emulator_testkit import (
+from tests.integration.emulator.emulator_testkit import (
     KeyPair,
     bearer,
     get,

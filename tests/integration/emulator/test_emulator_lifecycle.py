@@ -27,7 +27,7 @@ from sfjwt_orch.emulator import (
     serve_forever,
 )
 from sfjwt_orch.emulator.endpoints import rest as rest_endpoints
-from tests.unit.emulator.emulator_testkit import JWT_GRANT, KeyPair, bearer, get, request, sf_claims, sign_jwt
+from tests.integration.emulator.emulator_testkit import JWT_GRANT, KeyPair, bearer, get, request, sf_claims, sign_jwt
 
 Start = Callable[..., Emulator]
 REPO = Path(__file__).resolve().parents[3]

@@ -23,6 +23,7 @@ from sfjwt_orch import keys
 from sfjwt_orch.errors import Code, SfjwtError
 from tests.fakesecrets import pem_block
 from tests.integration.keymaterial import KeySet, build
+from tests.keypairs import dated_cert_for, make_keypair
 
 
 def openssl(*args: str, cwd: Path | None = None, stdin: str | None = None) -> str:
@@ -299,19 +300,8 @@ def test_key_and_login_modules_do_not_import_cryptography(material: Material, tm
 
 
 def _ca_signed(key: Path, workdir: Path, start: str, end: str) -> Path:
-    """A self-signed certificate for `key` with explicit validity dates. `openssl ca` takes them (OpenSSL
-    3.0's `req -x509` has no -not_after); the recipe is tests.keypairs.expired_cert_for's."""
-    ca = workdir / "ca"
-    ca.mkdir()
-    (ca / "index.txt").write_text("")
-    (ca / "serial").write_text("01\n")
-    (ca / "ca.cnf").write_text(
-        "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n"
-        "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n"
-    )
-    openssl("req", "-new", "-key", str(key), "-subj", "/CN=dated", "-out", "r.csr", cwd=ca)
-    sign = ["-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", str(key), "-in", "r.csr", "-notext"]
-    openssl("ca", *sign, "-startdate", start, "-enddate", end, "-out", str(workdir / "dated.crt"), cwd=ca)
+    """A self-signed certificate for `key` with explicit validity dates."""
+    dated_cert_for(key, workdir / "dated.crt", workdir, start, end)
     return workdir / "dated.crt"
 
 
@@ -423,3 +413,16 @@ def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
     with pytest.raises(SfjwtError) as err:
         keys.keygen(keys.KeygenRequest(out), Openssl.find(Runner(), dict(os.environ)))
     assert err.value.code is Code.KEY_EXISTS
+
+
+def test_a_printed_fix_quotes_a_path_with_a_space(tmp_path: Path) -> None:
+    """The default data folder on macOS is ~/Library/Application Support: the fix must paste as is."""
+    import shlex
+
+    from sfjwt_orch.keys import check_key_file
+
+    pair = make_keypair(tmp_path / "Application Support", "server")
+    pair.key.chmod(0o644)
+    with pytest.raises(SfjwtError) as caught:
+        check_key_file(pair.key)
+    assert shlex.split(caught.value.fix.split(": ", 1)[1]) == ["chmod", "600", str(pair.key)]

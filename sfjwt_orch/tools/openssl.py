@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import dataclass
+from pathlib import Path
 
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.runner import CommandResult, ProgramNotFound, Runner, Running
-
-if TYPE_CHECKING:  # only annotations here: pathlib is not loaded before keygen's head start
-    from pathlib import Path
+from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, Running, find_program
 
 TIMEOUT = 120.0  # a 4096-bit genrsa can take a few seconds on a slow machine; never minutes
 _SUBJECT = re.compile(r"^(/[A-Za-z]+=[^/]*)+$")
@@ -104,7 +102,8 @@ def pem_problem(text: str) -> str | None:
 # --- the adapter ---
 
 
-class PendingPair(NamedTuple):
+@dataclass(frozen=True)
+class PendingPair:
     """A key and certificate being made: openssl searches for two primes, 0.05-0.5 s at random."""
 
     bits: int
@@ -118,6 +117,14 @@ class Openssl:
         self.runner = runner
         self.exe = exe
         self.env = env
+
+    @classmethod
+    def find(cls, runner: Runner, env: Mapping[str, str]) -> Openssl:
+        """openssl on PATH (or at $SFJWT_ORCH_OPENSSL); OPENSSL_NOT_FOUND when there is none."""
+        try:
+            return cls(runner, find_program("openssl", "SFJWT_ORCH_OPENSSL", env), env)
+        except ProgramNotFound as exc:
+            raise openssl_unusable(exc.reason) from None
 
     def _run(self, argv: list[str]) -> CommandResult:
         return _in_time(self._start(argv).finish(TIMEOUT))

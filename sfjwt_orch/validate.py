@@ -17,7 +17,7 @@ PRODUCTION = "https://login.salesforce.com"
 SANDBOX = "https://test.salesforce.com"
 DEFAULT_CALLBACK = "http://localhost:1717/OauthRedirect"  # what the sf docs tell users to register
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._]{18,255}$")
 
 
@@ -83,6 +83,20 @@ def check_instance_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def reported_url(url: str) -> str:
+    """A URL sf reported (instanceUrl, loginUrl), through the same parser as the user's, before it is
+    saved or shown: an http(s) URL with a valid host and no credentials, else "" (never shown)."""
+    try:
+        parts = _split(url, "sf's URL", "")
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except (SfjwtError, ValueError):
+        return ""
+    if parts.scheme not in ("https", "http") or not host or not _valid_host(host) or "@" in parts.netloc:
+        return ""
+    return url.strip()
+
+
 def check_callback_url(url: str) -> str:
     fix = f"pass the callback URL registered on the app, e.g. --callback-url {DEFAULT_CALLBACK}"
     parts = _split(url, "--callback-url", fix)
@@ -108,7 +122,7 @@ def check_client_id(client_id: str) -> str:
 
 
 def check_username(username: str) -> str:
-    if not _EMAIL.fullmatch(username.strip()):
+    if not EMAIL.fullmatch(username.strip()):
         raise usage(
             f"--username {username!r} is not a Salesforce username",
             "Salesforce usernames look like an email address, e.g. ci-bot@acme.com(.sandbox)",

@@ -20,7 +20,7 @@ from sfjwt_orch.emulator import (
     load_config,
     with_switches,
 )
-from tests.unit.emulator.emulator_testkit import KeyPair
+from tests.integration.emulator.emulator_testkit import KeyPair
 
 KEY = "3MVG9configTestKey.0123456789abcdef"
 

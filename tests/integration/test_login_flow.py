@@ -9,11 +9,14 @@ from typing import Any, cast
 
 import pytest
 
-from sfjwt_orch import config, flows
+from sfjwt_orch import config, state
 from sfjwt_orch.callback import Callback
 from sfjwt_orch.console import Console
-from sfjwt_orch.deps import Deps
+from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.flows import key_env, login
+from sfjwt_orch.flows.login import LoginReport
+from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.paths import Paths
 from tests.fakes import FakeClock, FakeListener, FakeRunner, RecordingConsole
 
@@ -47,7 +50,7 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
     paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
     env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
     listeners: list[FakeListener] = []
-    deps = Deps(
+    ctx = Context(
         runner,
         env,
         cast(Console, console),
@@ -62,13 +65,20 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
         "runner": runner,
         "clock": clock,
         "console": console,
-        "deps": deps,
+        "ctx": ctx,
         "paths": paths,
         "sf": str(sf),
     }
 
 
-def request(key_file: Path, **overrides: Any) -> flows.LoginRequest:
+def log_in(req: LoginRequest, ctx: Context) -> LoginReport:
+    """What login and bootstrap do: the approve-and-retry loop, then remember what worked."""
+    report = login.log_in(req, ctx)
+    login.remember(req, report, ctx)
+    return report
+
+
+def request(key_file: Path, **overrides: Any) -> LoginRequest:
     values: dict[str, Any] = dict(
         alias="hub",
         client_id="3MVG9CLIENTID1234567",
@@ -81,14 +91,14 @@ def request(key_file: Path, **overrides: Any) -> flows.LoginRequest:
         interval=5.0,
     )
     values.update(overrides)
-    return flows.LoginRequest(**values)
+    return LoginRequest(**values)
 
 
 def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) -> None:
     runner: FakeRunner = world["runner"]
     for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1), (SUCCESS, 0)):
         runner.expect(is_login, stdout, rc)
-    report = flows.login(request(key_file), world["deps"])
+    report = log_in(request(key_file), world["ctx"])
     runner.assert_done()
     assert report.attempts == 3
     assert report.org_id == "00D000000000001AAA"
@@ -104,7 +114,7 @@ def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) 
     assert argv[argv.index("--jwt-key-file") + 1] == str(key_file)
     saved = config.load(world["paths"], "hub")
     assert saved is not None
-    assert (saved.client_id, saved.username, saved.org_id) == (
+    assert (saved.client_id, saved.username, state.load(world["paths"], "hub").org_id) == (
         "3MVG9CLIENTID1234567",
         "user@example.com",
         "00D000000000001AAA",
@@ -116,7 +126,7 @@ def test_url_printed_before_browser_and_failure_to_open_is_survived(world: dict[
     runner.open_ok = False
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
-    flows.login(request(key_file), world["deps"])
+    log_in(request(key_file), world["ctx"])
     lines = world["console"].lines
     url_at = next(i for i, line in enumerate(lines) if "/services/oauth2/authorize?" in line)
     warn_at = next(i for i, line in enumerate(lines) if "Could not open a browser" in line)
@@ -127,7 +137,7 @@ def test_no_browser_means_print_only(world: dict[str, Any], key_file: Path) -> N
     runner: FakeRunner = world["runner"]
     runner.expect(is_login, NOT_APPROVED, 1)
     with pytest.raises(SfjwtError) as err:
-        flows.login(request(key_file, open_browser=False, timeout=0), world["deps"])
+        log_in(request(key_file, open_browser=False, timeout=0), world["ctx"])
     assert err.value.code is Code.NOT_APPROVED and err.value.exit_code == 4
     assert runner.opened == []
     assert err.value.details["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
@@ -140,7 +150,7 @@ def test_deadline_ends_the_wait_with_exit_4(world: dict[str, Any], key_file: Pat
     for _ in range(5):
         runner.expect(is_login, NOT_APPROVED, 1)
     with pytest.raises(SfjwtError) as err:
-        flows.login(request(key_file, timeout=40.0), world["deps"])
+        log_in(request(key_file, timeout=40.0), world["ctx"])
     runner.assert_done()
     assert err.value.code is Code.NOT_APPROVED
     assert "40 s" in err.value.message
@@ -153,7 +163,7 @@ def test_backoff_caps_at_30_seconds(world: dict[str, Any], key_file: Path) -> No
     for _ in range(8):
         runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
-    flows.login(request(key_file, timeout=3600.0), world["deps"])
+    log_in(request(key_file, timeout=3600.0), world["ctx"])
     waits = [line for line in world["console"].lines if "next try in" in line]
     assert [w.split("next try in ")[1].split(" s")[0] for w in waits] == ["5", "8", "11", "17", "25", "30", "30", "30"]
 
@@ -162,13 +172,13 @@ def test_propagation_is_waited_for_only_when_waiting(world: dict[str, Any], key_
     runner: FakeRunner = world["runner"]
     runner.expect(is_login, CLIENT_ID, 1)
     runner.expect(is_login, SUCCESS, 0)
-    report = flows.login(request(key_file), world["deps"])
+    report = log_in(request(key_file), world["ctx"])
     assert report.attempts == 2
     assert any("2-10 minutes" in line for line in world["console"].lines)
 
     runner.expect(is_login, CLIENT_ID, 1)
     with pytest.raises(SfjwtError) as err:
-        flows.login(request(key_file, timeout=0), world["deps"])
+        log_in(request(key_file, timeout=0), world["ctx"])
     assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
 
 
@@ -176,7 +186,7 @@ def test_final_errors_are_not_retried(world: dict[str, Any], key_file: Path) -> 
     runner: FakeRunner = world["runner"]
     runner.expect(is_login, ASSERTION, 1)
     with pytest.raises(SfjwtError) as err:
-        flows.login(request(key_file), world["deps"])
+        log_in(request(key_file), world["ctx"])
     runner.assert_done()
     assert err.value.code is Code.INVALID_ASSERTION
     assert world["clock"].sleeps == []
@@ -185,23 +195,23 @@ def test_final_errors_are_not_retried(world: dict[str, Any], key_file: Path) -> 
 
 def test_local_problems_stop_before_sf(world: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(SfjwtError) as err:
-        flows.login(request(tmp_path / "missing.key"), world["deps"])
+        log_in(request(tmp_path / "missing.key"), world["ctx"])
     assert err.value.code is Code.KEY_NOT_FOUND
     assert world["runner"].calls == []  # sf never started
 
 
 def test_sf_runs_in_the_quiet_environment(world: dict[str, Any], key_file: Path) -> None:
     runner: FakeRunner = world["runner"]
-    world["deps"].env["HTTPS_PROXY"] = "http://corp:3128"
+    world["ctx"].env["HTTPS_PROXY"] = "http://corp:3128"
     runner.expect(is_login, SUCCESS, 0)
-    flows.login(request(key_file), world["deps"])
+    log_in(request(key_file), world["ctx"])
     env = runner.envs[0]
     assert env["SF_DISABLE_TELEMETRY"] == "true" and "HTTPS_PROXY" not in env
 
 
 def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
     world["runner"].expect(is_login, SUCCESS, 0)
-    doc = flows.login(request(key_file), world["deps"]).to_json()
+    doc = log_in(request(key_file), world["ctx"]).to_json()
     assert json.loads(json.dumps(doc)) == {
         "ok": True,
         "alias": "hub",
@@ -218,7 +228,7 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
 
 def _with_listener(world: dict[str, Any], hits: dict[int, object]) -> FakeListener:
     listener = FakeListener(world["clock"], hits)
-    world["deps"].listen = lambda url, state: listener
+    world["ctx"].listen = lambda url, state: listener
     return listener
 
 
@@ -227,7 +237,7 @@ def test_approval_callback_retries_at_once(world: dict[str, Any], key_file: Path
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
     listener = _with_listener(world, {3: Callback(approved=True)})
-    report = flows.login(request(key_file), world["deps"])
+    report = log_in(request(key_file), world["ctx"])
     assert report.attempts == 2
     assert sum(world["clock"].sleeps) == pytest.approx(2.0)  # two quiet seconds, then the callback: no full interval
     assert listener.stopped
@@ -245,7 +255,7 @@ def test_deny_in_the_browser_ends_the_wait(
     runner.expect(is_login, NOT_APPROVED, 1)
     listener = _with_listener(world, {1: Callback(approved=False, error=error)})
     with pytest.raises(SfjwtError) as err:
-        flows.login(request(key_file), world["deps"])
+        log_in(request(key_file), world["ctx"])
     runner.assert_done()
     assert err.value.code is code and err.value.exit_code == exit_code
     assert world["clock"].sleeps == []  # promptly: no waiting for the deadline
@@ -257,7 +267,7 @@ def test_still_not_approved_after_callback_is_explained(world: dict[str, Any], k
     for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1), (SUCCESS, 0)):
         runner.expect(is_login, stdout, rc)
     _with_listener(world, {1: Callback(approved=True)})
-    flows.login(request(key_file), world["deps"])
+    log_in(request(key_file), world["ctx"])
     assert any("refresh_token" in line for line in world["console"].lines)
 
 
@@ -269,19 +279,19 @@ def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) 
     def busy(url: str, state: str | None) -> None:
         raise OSError(98, "Address already in use")
 
-    world["deps"].listen = busy
-    report = flows.login(request(key_file), world["deps"])
+    world["ctx"].listen = busy
+    report = log_in(request(key_file), world["ctx"])
     assert report.attempts == 2
     assert any("Cannot listen on http://localhost:1717/OauthRedirect" in line for line in world["console"].lines)
     assert sum(world["clock"].sleeps) == pytest.approx(5.0)
 
 
 def test_key_env_variable_does_not_reach_sf(world: dict[str, Any], key_file: Path) -> None:
-    deps = world["deps"]
-    deps.env["CI_JWT_KEY"] = key_file.read_text()
-    path = flows.key_from_text(flows.take_key_env("CI_JWT_KEY", deps), "CI_JWT_KEY", "hub", deps)
+    deps = world["ctx"]
+    deps.env = {**deps.env, "CI_JWT_KEY": key_file.read_text()}
+    path = key_env.key_path(key_env.take("CI_JWT_KEY", deps), "CI_JWT_KEY", "hub", deps)
     assert path.read_text() == key_file.read_text() and path.stat().st_mode & 0o777 == 0o600
     world["runner"].expect(is_login, SUCCESS, 0)
-    flows.login(request(path), deps)
+    log_in(request(path), deps)
     assert "CI_JWT_KEY" not in world["runner"].envs[-1]
     assert not any("PRIVATE KEY" in value for value in world["runner"].envs[-1].values())

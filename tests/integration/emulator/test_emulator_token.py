@@ -22,7 +22,7 @@ from sfjwt_orch.emulator import (
     User,
     demo_config,
 )
-from tests.unit.emulator.emulator_testkit import (
+from tests.integration.emulator.emulator_testkit import (
     JWT_GRANT,
     FakeClock,
     KeyPair,

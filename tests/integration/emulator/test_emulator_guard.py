@@ -19,7 +19,7 @@ from sfjwt_orch.emulator import (
     demo_config,
     guard_path,
 )
-from tests.unit.emulator.emulator_testkit import KeyPair, sf_claims, sign_jwt
+from tests.integration.emulator.emulator_testkit import KeyPair, sf_claims, sign_jwt
 
 NODE = "/usr/bin/node" if Path("/usr/bin/node").exists() else shutil.which("node")
 

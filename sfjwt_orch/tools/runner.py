@@ -1,9 +1,5 @@
 """The only module that starts processes.
 
-Its imports are kept to what starting one needs: keygen starts openssl before the CLI is
-imported (sfjwt_orch.headstart), and everything imported here delays that start (dataclasses
-alone, with the inspect module it loads, costs ~7 ms).
-
 argv is always a list (never a shell), stdout and stderr are kept apart, every run has a hard
 timeout, and on timeout or Ctrl-C the child's whole process group is killed: `sf` is a Node
 program that may leave helpers behind, and a half-finished login must not outlive us.
@@ -16,11 +12,12 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 
-class CommandResult(NamedTuple):  # a NamedTuple, not a dataclass: see the module docstring
+@dataclass(frozen=True)
+class CommandResult:
     argv: tuple[str, ...]
     returncode: int  # negative: killed by that signal (subprocess convention)
     stdout: str
@@ -83,7 +80,10 @@ class Running:
     group is killed first.
     """
 
-    def __init__(self, proc: subprocess.Popen[str], argv: Sequence[str]) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[str], argv: Sequence[str], trace: Callable[[str], None] | None = None
+    ) -> None:
+        self._trace = trace
         self._proc = proc
         self._argv = tuple(argv)
         self._started = time.monotonic()
@@ -105,6 +105,9 @@ class Running:
             raise
         self._reaped = True
         self._result = CommandResult(self._argv, proc.returncode, out, err, time.monotonic() - self._started, timed_out)
+        if self._trace is not None:
+            why = " (timed out)" if timed_out else ""
+            self._trace(f"exit {proc.returncode}{why} after {self._result.duration:.2f} s: {_shown(self._argv)}")
         return self._result
 
     def cancel(self) -> None:
@@ -118,7 +121,18 @@ class Running:
 
 
 class Runner:
-    """Runs programs. Flows receive one of these; tests pass a fake with the same methods."""
+    """Runs programs. Flows receive one of these; tests pass a fake with the same methods.
+
+    With `trace` (--verbose, SFJWT_ORCH_DEBUG=1) each run is reported: its argv with secrets
+    redacted, its exit code and how long it took.
+    """
+
+    def __init__(self, trace: Callable[[str], None] | None = None) -> None:
+        self._trace = trace
+
+    def _trace_start(self, argv: Sequence[str]) -> None:
+        if self._trace is not None:
+            self._trace(f"run: {_shown(argv)}")
 
     def run(
         self,
@@ -151,37 +165,21 @@ class Runner:
             raise ProgramNotFound(argv[0], "not executable") from exc
         except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
             raise ProgramNotFound(argv[0], exc.strerror or str(exc)) from exc
-        return Running(proc, argv)
+        self._trace_start(argv)
+        return Running(proc, argv, self._trace)
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
-        """Open `url` in a browser without ever blocking the caller for long.
+        """Open `url` in a browser (tools/browser.py decides how); True when a launch worked."""
+        from sfjwt_orch.tools.browser import open_url
 
-        `BROWSER` (a os.pathsep-separated list of commands, `%s` for the URL, as Python's
-        webbrowser reads it) is run directly so that a command that hangs or fails is noticed;
-        otherwise the standard library picks the platform's opener. Returns whether a launch
-        was reported to have worked; the caller has printed the URL already either way.
-        """
-        browser = env.get("BROWSER", "")
-        if browser:
-            for command in browser.split(os.pathsep):
-                if command.strip() and self._launch(command, url, env, wait):
-                    return True
-            return False
-        return _stdlib_open(url, wait)
+        return open_url(url, env, self, wait=wait)
 
-    def _launch(self, command: str, url: str, env: Mapping[str, str], wait: float) -> bool:
-        try:
-            import shlex
-
-            parts = shlex.split(command)
-        except ValueError:
-            return False
-        if not parts:
-            return False
-        argv = [p.replace("%s", url) for p in parts] if "%s" in command else [*parts, url]
+    def launch(self, argv: Sequence[str], env: Mapping[str, str], *, wait: float) -> bool:
+        """Start a program that outlives us (a browser), detached from our terminal and never
+        killed with us; True when it is still running after `wait` seconds or exited 0 by then."""
         try:
             proc = subprocess.Popen(
-                argv,
+                list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -190,28 +188,16 @@ class Runner:
             )
         except OSError:
             return False
+        self._trace_start(argv)
         try:
-            # A browser that is still running after `wait` seconds has taken the URL; one that
-            # exited non-zero by then has not.
             return proc.wait(timeout=wait) == 0
         except subprocess.TimeoutExpired:
             return True
 
 
-def _stdlib_open(url: str, wait: float) -> bool:
-    import webbrowser  # only here: it probes the platform's browsers at import
+def _shown(argv: Sequence[str]) -> str:
+    import shlex
 
-    result: list[bool] = []
+    from sfjwt_orch.redact import redact
 
-    def target() -> None:
-        try:
-            result.append(webbrowser.open(url, new=2))
-        except Exception:  # a broken browser registration must not break the login
-            result.append(False)
-
-    import threading
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(wait)
-    return bool(result and result[0])
+    return redact(shlex.join(argv))

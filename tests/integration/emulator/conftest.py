@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sfjwt_orch.emulator import Emulator, EmulatorConfig
-from tests.unit.emulator.emulator_testkit import OPENSSL, KeyPair, make_keypair
+from tests.integration.emulator.emulator_testkit import OPENSSL, KeyPair, make_keypair
 
 
 @pytest.fixture(scope="session")

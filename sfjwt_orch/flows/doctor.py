@@ -1,0 +1,110 @@
+"""Preflight and health checks, each with pass/warn/fail and the fix.
+
+Everything that makes `sf org login jwt` fail locally or fail later (a key others can read, a
+certificate that no longer matches or is about to expire, a Lightning URL, a sandbox user on the
+production login host) is found here without a request to Salesforce, except the last check,
+which asks sf whether it still holds a working login for the alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sfjwt_orch import config, keys
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.flows import probes
+from sfjwt_orch.flows.probes import Finding
+from sfjwt_orch.tools.openssl import Openssl
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    alias: str | None
+    checks: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.result == "fail" for c in self.checks)
+
+    def counts(self) -> dict[str, int]:
+        return {result: sum(c.result == result for c in self.checks) for result in ("pass", "warn", "fail")}
+
+    def to_json(self) -> dict[str, Any]:
+        failed = next((c for c in self.checks if c.result == "fail"), None)
+        return {
+            "ok": self.ok,
+            "alias": self.alias,
+            "checks": [c.to_json() for c in self.checks],
+            "error": failed.error().to_json() if failed else None,
+        }
+
+
+def diagnose(alias: str | None, ctx: Context, now: datetime | None = None) -> DoctorReport:
+    now = now or datetime.now(UTC)
+    checks = [probes.sf_tool(ctx)[0]]
+    found, openssl = probes.openssl_tool(ctx)
+    checks.append(found)
+    if alias is None:
+        aliases = config.list_aliases(ctx.paths)
+        checks.append(
+            Finding("profiles", "pass", f"{len(aliases)} saved: {', '.join(aliases)}")
+            if aliases
+            else Finding("profiles", "warn", "none saved yet", "sfjwt-orch bootstrap --alias NAME")
+        )
+        return DoctorReport(alias, tuple(checks))
+    # sf found but failing `--version` may still answer `org display`; sf missing cannot.
+    sf_found = checks[0].code is not Code.SF_NOT_FOUND
+    checks.extend(_alias_checks(alias, ctx, openssl, now, sf_found))
+    return DoctorReport(alias, tuple(checks))
+
+
+def _alias_checks(alias: str, ctx: Context, openssl: Openssl | None, now: datetime, sf_found: bool) -> list[Finding]:
+    try:
+        profile = config.load(ctx.paths, alias)
+    except SfjwtError as exc:
+        return [Finding("profile", "fail", exc.message, exc.fix, exc.code)]
+    bootstrap = f"sfjwt-orch bootstrap --alias {alias}"
+    if profile is None:
+        return [Finding("profile", "fail", f"no profile for {alias}", bootstrap)]
+    missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
+    checks = [
+        Finding("profile", "fail", f"missing {', '.join(missing)}", bootstrap)
+        if missing
+        else Finding("profile", "pass", str(ctx.paths.profile_file(alias)))
+    ]
+    checks.extend(_key_checks(profile, openssl, now))
+    if profile.instance_url:
+        checks.append(probes.instance_url(profile.instance_url, profile.username))
+    if sf_found:
+        checks.append(probes.sf_login(alias, ctx)[0])
+    return checks
+
+
+def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> list[Finding]:
+    if not profile.key_file:
+        return []
+    key_path = Path(profile.key_file)
+    if not key_path.is_file():
+        return [Finding("key", "fail", f"{key_path} does not exist", f"sfjwt-orch bootstrap --alias {profile.alias}")]
+    out = [probes.key_mode(key_path)]
+    try:  # read in Python; openssl, when there is one, must be able to read it too
+        key = keys.check_key_file(key_path, openssl, check_mode=False)
+        out.append(Finding("key", "pass", f"unencrypted RSA, {key.bits} bits"))
+    except SfjwtError as exc:
+        return [*out, Finding("key", "fail", exc.message, exc.fix, exc.code)]
+    cert_path = Path(profile.cert_file) if profile.cert_file else key_path.parent / keys.CERT_NAME
+    if not cert_path.is_file():
+        return [
+            *out,
+            Finding(
+                "certificate",
+                "warn",
+                f"{cert_path} not found; cannot check it matches the key",
+                "keep the certificate you uploaded next to the key",
+            ),
+        ]
+    return [*out, *probes.certificate(key, cert_path, profile.alias, now)[0]]

@@ -1,0 +1,317 @@
+"""Logging in: check the key -> sf org login jwt -> classify -> approve -> retry -> remember.
+
+`log_in` is the approve-and-retry loop shared by login and bootstrap; `run` is the login
+command's whole job (the profile merged with the flags, --key-env, the alias lock, what is saved).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sfjwt_orch import config, keys, state, validate
+from sfjwt_orch.context import Context, Waiter
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.flows import key_env, resolve
+from sfjwt_orch.flows.resolve import LoginRequest
+from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, LoginArgs, LoginSuccess
+
+if TYPE_CHECKING:
+    from sfjwt_orch.callback import Callback
+
+MAX_INTERVAL = 30.0
+BACKOFF = 1.5
+# A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
+# answers as if it did not know it. Worth waiting for, when the user asked us to wait.
+_PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
+
+
+@dataclass
+class LoginReport:
+    alias: str
+    username: str
+    org_id: str = ""
+    instance_url: str = ""
+    login_url: str = ""
+    is_dev_hub: bool = False
+    attempts: int = 0
+    approval_url: str | None = None
+    key_bits: int = 0  # found by the key check; for the state file, not the JSON document
+
+    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+        return {
+            "ok": error is None,
+            "alias": self.alias,
+            "username": self.username,
+            "org_id": self.org_id or None,
+            "instance_url": self.instance_url or None,
+            "login_url": self.login_url or None,
+            "is_dev_hub": self.is_dev_hub,
+            "attempts": self.attempts,
+            "approval_url": self.approval_url,
+            "error": error.to_json() if error else None,
+        }
+
+
+@dataclass(frozen=True)
+class LoginCommand:
+    """What `sfjwt-orch login` was asked."""
+
+    alias: str
+    flags: resolve.LoginFlags
+    wait: resolve.Wait
+    defaults: resolve.SfDefaults = field(default_factory=resolve.SfDefaults)
+    key_env: str | None = None
+
+
+def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginReport:
+    """The login command: raises SfjwtError with the login document's fields in `details`, so
+    `--json` has the same shape whatever stage failed. `key_text` is --key-env's value, taken
+    out of the environment by the caller before anything ran."""
+    from sfjwt_orch.locks import alias_lock
+
+    try:
+        profile = resolve.merged(config.load_or_new(ctx.paths, cmd.alias), cmd.flags)
+        missing = resolve.missing_flags(profile)
+        if missing:
+            raise _incomplete(cmd.alias, missing, saved=config.load(ctx.paths, cmd.alias) is not None)
+        req = resolve.login_request(profile, resolve.default_key_file(profile, ctx.paths), cmd.wait, cmd.defaults)
+        with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
+            if cmd.key_env and key_text is not None:
+                req = dataclasses.replace(req, key_file=key_env.key_path(key_text, cmd.key_env, cmd.alias, ctx))
+            report = log_in(req, ctx)
+            remember(req, report, ctx)
+    except SfjwtError as exc:
+        shape = LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
+        exc.details = {**shape, **exc.details}
+        raise
+    return report
+
+
+def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
+    flags = " and ".join(missing)
+    if not saved:
+        return SfjwtError(
+            Code.PROFILE_NOT_FOUND,
+            f"no saved profile for alias {alias!r}, and {flags} not given",
+            f"pass {flags}, or set it up with: sfjwt-orch keygen --alias {alias}",
+        )
+    return SfjwtError(Code.USAGE, f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {flags}")
+
+
+def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> None:
+    """After a login that worked: the answers that worked go to the profile (written only when one
+    changed), the facts to the state file (a warning, never a failure, when it cannot be written)."""
+    saved = config.load_or_new(ctx.paths, req.alias)
+    config.save(
+        ctx.paths,
+        saved.merged(
+            client_id=req.client_id,
+            username=req.username,
+            instance_url=req.instance_url,
+            key_file=str(req.key_file),
+            callback_url=req.callback_url,
+        ),
+    )
+    before = state.load(ctx.paths, req.alias)
+    seen = before.key_seen if state.key_known_good(before, req.key_file) else None
+    after = before.with_(
+        org_id=report.org_id,
+        instance_url=report.instance_url,
+        last_login=datetime.now(UTC).isoformat(timespec="seconds"),
+        key_seen=seen or state.KeySeen.of(req.key_file, report.key_bits),
+    )
+    problem = state.save(ctx.paths, after)
+    if problem:
+        ctx.console.warn(f"could not record the login in sfjwt-orch's state file ({problem}); the login itself worked")
+
+
+def log_in(req: LoginRequest, ctx: Context) -> LoginReport:
+    """Log in with sf, getting the approval and waiting out propagation until the deadline.
+
+    Raises SfjwtError with the report's fields in `details`.
+    """
+    report = LoginReport(alias=req.alias, username=req.username)
+    try:
+        _loop(req, ctx, report)
+    except KeyboardInterrupt:
+        # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
+        exc = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+        exc.details = report.to_json(exc)
+        raise exc from None
+    except SfjwtError as exc:
+        exc.details = {**report.to_json(exc), **exc.details}
+        raise
+    return report
+
+
+def check_key(path: Path, ctx: Context, alias: str) -> int:
+    """Local problems first: they are certain, and cheaper than a 2-second sf start. A key file
+    that logged in before, unchanged since, gets the quick check (no cryptography import).
+    Returns the key's size in bits."""
+    known = state.load(ctx.paths, alias)
+    if state.key_known_good(known, path) and known.key_seen is not None:
+        keys.quick_check_key_file(path)
+        return known.key_seen.bits
+    return keys.check_key_file(path).bits
+
+
+def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
+    ui = ctx.console
+    report.key_bits = check_key(req.key_file, ctx, req.alias)
+    sf = ctx.sf()
+    args = LoginArgs(
+        req.client_id,
+        req.username,
+        req.key_file,
+        req.instance_url,
+        req.alias,
+        req.set_default,
+        req.set_default_dev_hub,
+    )
+    sf.find()  # a missing sf is SF_NOT_FOUND before the first status line
+    deadline = ctx.clock() + req.timeout
+    interval = req.interval
+    listener: Waiter | None = None
+    approved_in_browser = False
+    try:
+        while True:
+            report.attempts += 1
+            ui.status(f"Logging in to {req.instance_url} as {req.username} (attempt {report.attempts})…")
+            outcome = sf.login_jwt(args)
+            if isinstance(outcome, LoginSuccess):
+                ui.clear_status()
+                report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
+                report.login_url, report.is_dev_hub = outcome.login_url, outcome.is_dev_hub
+                report.username = outcome.username
+                return
+            if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
+                listener = _ask_for_approval(req, ctx, report)
+            elif outcome.code is Code.NOT_APPROVED and approved_in_browser:
+                approved_in_browser = False
+                ui.warn(
+                    "The browser approval arrived, but Salesforce still says not approved: the approval may "
+                    "not include the refresh_token scope (add 'Perform requests at any time' to the app), or "
+                    "the app is still propagating. Retrying until the deadline."
+                )
+            remaining = deadline - ctx.clock()
+            retry = outcome.code is Code.NOT_APPROVED or (outcome.code in _PROPAGATING and req.timeout > 0)
+            if not retry or remaining <= 0:
+                raise _final(outcome, req, report, ctx)
+            hit = _wait(min(interval, remaining), deadline, outcome.code, report.attempts, ctx, listener)
+            if hit is not None and not hit.approved:
+                raise _denied(hit, req)
+            if hit is not None:
+                approved_in_browser = True
+                ui.success("Approval received in the browser; logging in now.")
+            else:
+                interval = min(interval * BACKOFF, MAX_INTERVAL)
+    finally:
+        if listener is not None:
+            listener.stop()
+
+
+def _ask_for_approval(req: LoginRequest, ctx: Context, report: LoginReport) -> Waiter | None:
+    # A state only when we will wait for the browser: it is what our listener checks.
+    state_ = ctx.new_state() if req.timeout > 0 else None
+    url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_)
+    report.approval_url = url
+    # Always print before trying to open: the browser may be on another machine, or fail silently.
+    ctx.console.url(
+        f"{req.username} has not approved this app yet. Open this URL, log in as that user and click Allow:", url
+    )
+    listener = _start_listener(req, ctx, state_) if req.timeout > 0 else None
+    # Only now, with the listener up: a browser that is already logged in redirects to the
+    # callback within a second, and a redirect to a closed port would go unnoticed.
+    if req.open_browser:
+        if ctx.runner.open_url(url, ctx.env):
+            ctx.console.info("Opened it in your browser.")
+        else:
+            ctx.console.warn("Could not open a browser: open the URL above yourself.")
+    return listener
+
+
+def _summarise(lines: tuple[str, ...]) -> str:
+    counts = Counter(line or "(empty reply)" for line in lines)
+    return "; ".join(f"{line} (x{n})" if n > 1 else line for line, n in counts.items())
+
+
+def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> SfjwtError:
+    ui = ctx.console
+    ui.clear_status()
+    if outcome.lines:
+        ui.info(f"sf said: {_summarise(outcome.lines)}")
+    message, fix = outcome.message, outcome.fix
+    if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
+        message = f"still not approved after {req.timeout:.0f} s: {message}"
+    if outcome.code is Code.NOT_APPROVED and report.approval_url:
+        # Nothing is saved until a login works, so the command to rerun carries every value.
+        from shlex import quote  # the default key folder on macOS has a space in it
+
+        again = (
+            f"sfjwt-orch login --alias {req.alias} --client-id {req.client_id} --username {req.username} "
+            f"--instance-url {req.instance_url} --key-file {quote(str(req.key_file))} --timeout 600"
+        )
+        if req.callback_url != validate.DEFAULT_CALLBACK:
+            again += f" --callback-url {req.callback_url}"
+        fix = f"open the URL above as {req.username}, click Allow, then run: {again}"
+    return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
+
+
+def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
+    if hit.error.upper() == "OAUTH_APP_ACCESS_DENIED":
+        entry = CATALOG_BY_CODE[Code.NOT_ADMIN_APPROVED]
+        return SfjwtError(Code.NOT_ADMIN_APPROVED, f"Salesforce refused the approval: {entry.message}", entry.fix)
+    detail = f" ({hit.description})" if hit.description else ""
+    return SfjwtError(
+        Code.NOT_APPROVED,
+        f"you denied access in the browser: {hit.error}{detail}",
+        f"run it again and click Allow as {req.username}, or pre-authorize the user in the app's policies",
+    )
+
+
+def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Waiter | None:
+    try:
+        listener = ctx.listen(req.callback_url, state_)
+    except OSError as exc:
+        ctx.console.warn(
+            f"Cannot listen on {req.callback_url} ({exc.strerror or exc}; is `sf org login web` running?): "
+            f"checking every {req.interval:g} s instead."
+        )
+        return None
+    if listener is not None:
+        ctx.console.info(f"Listening on {req.callback_url} to notice your approval at once.")
+    return listener
+
+
+_WHY = {
+    Code.NOT_APPROVED: "Waiting for the approval",
+    Code.CLIENT_ID_INVALID: "The org does not know this app yet (new apps take 2-10 minutes to propagate)",
+    Code.APP_NOT_INSTALLED: "The app is not installed yet (new apps take 2-10 minutes to propagate)",
+}
+
+
+def _wait(
+    seconds: float, deadline: float, code: Code, attempts: int, ctx: Context, listener: Waiter | None
+) -> Callback | None:
+    """Wait for the next try; return early with the browser's callback when it arrives."""
+    why = _WHY[code]
+    wake = ctx.clock() + seconds
+    ctx.console.status(
+        f"{why}: attempt {attempts} said {code.value}; next try in {seconds:.0f} s, "
+        f"{max(0.0, deadline - ctx.clock()):.0f} s left",
+        persistent=True,
+    )
+    while (left := wake - ctx.clock()) > 0:
+        ctx.console.status(
+            f"{why} — next try in {left:.0f} s, {max(0.0, deadline - ctx.clock()):.0f} s left (Ctrl-C to stop)"
+        )
+        if listener is None:
+            ctx.sleep(min(1.0, left))
+        elif listener.wait(min(1.0, left)):
+            return listener.consume()
+    return None

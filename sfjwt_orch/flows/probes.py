@@ -1,0 +1,151 @@
+"""The checks bootstrap and doctor share, with one policy for each finding.
+
+Each probe returns Findings (pass / warn / fail, with the fix) and never raises for what it was
+asked to judge; bootstrap turns a failed finding into its error, doctor lists them all.
+Policies, stated once:
+- sf works only if `sf --version` exits 0 and names the CLI's version.
+- An expired app certificate is a warning, not a failure: Salesforce keeps verifying JWTs with it
+  past its expiry, so the login works; it is worth renewing before a policy notices. The same from
+  30 days before the expiry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from shlex import quote
+from typing import Literal
+
+from sfjwt_orch import files, keys, validate
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.tools.openssl import Openssl
+from sfjwt_orch.tools.sf import OrgDisplay
+
+Result = Literal["pass", "warn", "fail"]
+EXPIRY_WARNING = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    result: Result
+    detail: str
+    fix: str = ""
+    code: Code | None = None  # the error code a failed finding stands for
+
+    def to_json(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if k != "code"}
+
+    def error(self) -> SfjwtError:
+        return SfjwtError(self.code or Code.UNKNOWN, self.detail, self.fix)
+
+
+def _failed(name: str, exc: SfjwtError) -> Finding:
+    return Finding(name, "fail", exc.message, exc.fix, exc.code)
+
+
+def sf_tool(ctx: Context) -> tuple[Finding, str | None]:
+    """sf's finding, and its version when it works."""
+    try:
+        sf = ctx.sf()
+        exe = sf.find()
+        version = sf.version()
+    except SfjwtError as exc:
+        return _failed("sf", exc), None
+    if version is None:
+        fix = "reinstall sf: npm install -g @salesforce/cli (needs Node 22+)"
+        return Finding("sf", "fail", f"{exe} --version did not work", fix, Code.SF_FAILED), None
+    return Finding("sf", "pass", f"{exe}: {version}"), version
+
+
+def openssl_tool(ctx: Context) -> tuple[Finding, Openssl | None]:
+    """openssl's finding, and openssl when it was found (even if it does not run: a key check
+    that needs it then fails with the reason, instead of passing without it)."""
+    try:
+        openssl = ctx.openssl()
+    except SfjwtError as exc:
+        return _failed("openssl", exc), None
+    try:
+        return Finding("openssl", "pass", openssl.version()), openssl
+    except SfjwtError as exc:
+        return _failed("openssl", exc), openssl
+
+
+def key_mode(key_path: Path) -> Finding:
+    if files.is_group_or_world_readable(key_path):
+        mode = oct(key_path.stat().st_mode & 0o777)[2:]
+        detail = f"{key_path} is mode {mode}: readable by others"
+        return Finding("key permissions", "fail", detail, f"chmod 600 {quote(str(key_path))}", Code.KEY_INVALID)
+    return Finding("key permissions", "pass", "0600")
+
+
+def certificate(
+    key: keys.KeyInfo, cert_path: Path, alias: str, now: datetime
+) -> tuple[list[Finding], keys.CertInfo | None]:
+    """Does the certificate belong to the key, and how long has it left?"""
+    try:
+        info = keys.read_cert(cert_path)
+        keys.check_pair(key, info, cert_path)
+    except SfjwtError as exc:
+        return [_failed("key matches certificate", exc)], None
+    return [
+        Finding("key matches certificate", "pass", f"fingerprint {info.fingerprint_sha256}"),
+        expiry(info, alias, now),
+    ], info
+
+
+def expiry(info: keys.CertInfo, alias: str, now: datetime) -> Finding:
+    left = info.not_after - now
+    renew = f"make a new one: sfjwt-orch keygen --alias {alias} --force, upload it, log in again"
+    if left <= timedelta(0):
+        fix = f"Salesforce still accepts an expired app certificate, but renew it: {renew}"
+        return Finding("certificate expiry", "warn", f"expired on {info.not_after:%Y-%m-%d}", fix)
+    if left < EXPIRY_WARNING:
+        return Finding("certificate expiry", "warn", f"expires in {left.days} days ({info.not_after:%Y-%m-%d})", renew)
+    return Finding("certificate expiry", "pass", f"valid until {info.not_after:%Y-%m-%d}")
+
+
+# The last label of ordinary email domains: anything else at the end of a username hints at a sandbox suffix.
+_TLDS = frozenset(
+    {
+        *("com", "org", "net", "io", "co", "edu", "gov", "mil", "biz", "info", "dev", "app", "cloud", "ai"),
+        *("us", "uk", "de", "fr", "nl", "es", "it", "ch", "at", "be", "se", "no", "dk", "fi", "pl", "ie"),
+        *("pt", "jp", "cn", "in", "au", "ca", "br", "mx", "nz", "sg", "za", "eu", "tech", "example"),
+    }
+)
+
+
+def sandbox_hint(username: str, instance_url: str) -> str | None:
+    """Sandbox usernames carry the sandbox name as a suffix (me@acme.com.uat)."""
+    last = username.rsplit(".", 1)[-1].lower()
+    if instance_url.rstrip("/") == validate.PRODUCTION and "@" in username and last not in _TLDS:
+        return f"{username} looks like a sandbox username (suffix .{last}) but logs in at {instance_url}"
+    return None
+
+
+def instance_url(url: str, username: str) -> Finding:
+    try:
+        url = validate.check_instance_url(url)
+    except SfjwtError as exc:
+        return _failed("instance URL", exc)
+    hint = sandbox_hint(username, url)
+    if hint:
+        return Finding("instance URL", "warn", hint, "use --sandbox or the sandbox's My Domain URL")
+    return Finding("instance URL", "pass", url)
+
+
+def sf_login(alias: str, ctx: Context) -> tuple[Finding, OrgDisplay | None]:
+    """Does sf still hold a working login for the alias?"""
+    fix = f"log in again: sfjwt-orch login --alias {alias}"
+    try:
+        outcome = ctx.sf().display(alias)
+    except SfjwtError as exc:
+        return _failed("sf login", exc), None
+    if not isinstance(outcome, OrgDisplay):
+        return Finding("sf login", "fail", f"sf holds no working login for {alias}", fix, outcome.code), None
+    if not outcome.connected:
+        detail = f"sf org display says {outcome.status or 'not connected'}"
+        return Finding("sf login", "fail", detail, fix, Code.SF_FAILED), outcome
+    return Finding("sf login", "pass", f"Connected: {outcome.username} in org {outcome.org_id}"), outcome

@@ -1,0 +1,1 @@
+"""The programs sfjwt-orch drives: the one process starter, openssl, sf, a browser."""

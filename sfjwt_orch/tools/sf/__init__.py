@@ -1,0 +1,100 @@
+"""The sf adapter: every run of the Salesforce CLI goes through `Sf`.
+
+Its methods build the argv, run it in sf's quiet environment (env.py) with a hard timeout, and
+return typed results or a Diagnosis (parse.py, catalog.py). Flows never see argv, environments or
+raw output. A missing sf, or one that cannot be started, is SF_NOT_FOUND from one place (`unusable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
+from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
+from sfjwt_orch.tools.sf.env import run_timeout, sf_env
+from sfjwt_orch.tools.sf.parse import (
+    LoginSuccess,
+    OrgDisplay,
+    parse_config_set,
+    parse_display,
+    parse_login,
+    parse_logout,
+    parse_version,
+)
+
+__all__ = ["CATALOG_BY_CODE", "Diagnosis", "LoginArgs", "LoginSuccess", "OrgDisplay", "Sf", "unusable"]
+
+
+def unusable(reason: str) -> SfjwtError:
+    """sf is missing, or was found but cannot be started (a broken shebang, a noexec mount)."""
+    return SfjwtError(
+        Code.SF_NOT_FOUND,
+        f"the Salesforce CLI (sf) cannot be used: {reason}",
+        "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
+    )
+
+
+@dataclass(frozen=True)
+class LoginArgs:
+    client_id: str
+    username: str
+    key_file: Path
+    instance_url: str
+    alias: str
+    set_default: bool = False
+    set_default_dev_hub: bool = False
+
+    def argv(self) -> list[str]:
+        argv = ["org", "login", "jwt", "--client-id", self.client_id, "--jwt-key-file", str(self.key_file)]
+        argv += ["--username", self.username, "--instance-url", self.instance_url, "--alias", self.alias]
+        if self.set_default:
+            argv.append("--set-default")
+        if self.set_default_dev_hub:
+            argv.append("--set-default-dev-hub")
+        return [*argv, "--json"]  # a path to the key, never the key: argv is visible to every user (ps)
+
+
+class Sf:
+    """sf, found on PATH (or at $SFJWT_ORCH_SF) the first time it is needed."""
+
+    def __init__(self, runner: Runner, env: Mapping[str, str]) -> None:
+        self._runner = runner
+        self._env = env
+        self._exe: str | None = None
+
+    def find(self) -> str:
+        """sf's path; SF_NOT_FOUND when there is none."""
+        if self._exe is None:
+            try:
+                self._exe = find_program("sf", "SFJWT_ORCH_SF", self._env)
+            except ProgramNotFound as exc:
+                raise unusable(exc.reason) from None
+        return self._exe
+
+    def _run(self, args: list[str], timeout: float | None = None) -> CommandResult:
+        argv = [self.find(), *args]
+        try:
+            return self._runner.run(argv, timeout=timeout or run_timeout(self._env), env=sf_env(self._env))
+        except ProgramNotFound as exc:
+            raise unusable(exc.reason) from None
+
+    def login_jwt(self, args: LoginArgs) -> LoginSuccess | Diagnosis:
+        return parse_login(self._run(args.argv()))
+
+    def display(self, alias: str) -> OrgDisplay | Diagnosis:
+        return parse_display(self._run(["org", "display", "--target-org", alias, "--json"]))
+
+    def logout(self, alias: str) -> bool | Diagnosis:
+        """True: logged out; False: sf held no login for the alias."""
+        return parse_logout(self._run(["org", "logout", "--target-org", alias, "--no-prompt", "--json"]))
+
+    def config_set(self, key: str, value: str) -> Diagnosis | None:
+        return parse_config_set(self._run(["config", "set", f"{key}={value}", "--global", "--json"]))
+
+    def version(self) -> str | None:
+        """ "2.150.6 (node v24.19.0)", or None when `sf --version` does not work."""
+        result = self._run(["--version"], timeout=60)
+        return parse_version(result.stdout) if result.returncode == 0 else None

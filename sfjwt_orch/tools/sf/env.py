@@ -1,0 +1,55 @@
+"""The one place that decides the environment `sf` runs in (measured against sf 2.150).
+
+Each variable is set or dropped for a reason given beside it. Nothing here knows about the
+emulator: a rehearsal that must not leave the machine hands sf its loopback guard through
+NODE_OPTIONS (tests, scripts/demo, the `emulator serve` hint), which is passed through untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# One sf run: sf tries up to 5 (host, aud) pairs, each bounded by HTTP_TIMEOUT, plus its start-up.
+RUN_TIMEOUT = 150.0
+HTTP_TIMEOUT_MS = "20000"
+_PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
+
+
+def run_timeout(env: Mapping[str, str]) -> float:
+    """Seconds one sf run may take before its process group is killed (SFJWT_ORCH_SF_TIMEOUT)."""
+    try:
+        value = float(env.get("SFJWT_ORCH_SF_TIMEOUT", RUN_TIMEOUT))
+    except ValueError:
+        return RUN_TIMEOUT
+    return value if 0 < value <= 3600 else RUN_TIMEOUT
+
+
+def sf_env(base: Mapping[str, str]) -> dict[str, str]:
+    env = dict(base)
+    # Telemetry would send a report per run; the updater and version check spawn detached
+    # children that reach the network after we are gone (SF_AUTOUPDATE_DISABLE alone is not enough).
+    env.update(
+        SF_DISABLE_TELEMETRY="true",
+        SF_DISABLE_AUTOUPDATE="true",
+        SF_AUTOUPDATE_DISABLE="true",
+        SF_SKIP_NEW_VERSION_CHECK="true",
+        SF_JSON_TO_STDOUT="true",
+    )
+    # jsforce waits 300 s on a host that accepts but never answers; sf tries up to 5 hosts.
+    env.setdefault("HTTP_TIMEOUT", HTTP_TIMEOUT_MS)
+    # sf writes its log file from a worker thread that it waits for before exiting: measured, ~1 s
+    # more in a quarter to nine tenths of runs. Off unless the user set it (=false keeps the file).
+    env.setdefault("SF_DISABLE_LOG_FILE", "true")
+    # Never let a token be printed unredacted, whatever the user's shell has set.
+    env.pop("SF_TEMP_SHOW_SECRETS", None)
+    # sf honours proxies but ignores NO_PROXY, so an inherited proxy breaks logins to hosts the
+    # proxy cannot reach (a local emulator always). Keep them only when asked.
+    if base.get("SFJWT_ORCH_KEEP_PROXY") != "1":
+        for name in _PROXY_VARS:
+            env.pop(name, None)
+    # SF_AUDIENCE_URL silently adds (host, aud) pairs; only our own variable sets it.
+    for name in ("SF_AUDIENCE_URL", "SFDX_AUDIENCE_URL"):
+        env.pop(name, None)
+    if base.get("SFJWT_ORCH_AUDIENCE_URL"):
+        env["SF_AUDIENCE_URL"] = base["SFJWT_ORCH_AUDIENCE_URL"]
+    return env

@@ -1,0 +1,93 @@
+"""The CliRunner tier: each command run in-process through the real error boundary (cli.main),
+with a Context whose runner is a strict fake: an unexpected argv fails, an unused stub fails."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from sfjwt_orch.cli import main
+from sfjwt_orch.console import Console
+from sfjwt_orch.context import Context
+from sfjwt_orch.paths import Paths
+from tests.fakes import FakeClock, FakeRunner
+from tests.keypairs import KeyPair, make_keypair
+
+DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
+
+
+def sf_output(name: str) -> str:
+    return (DATA / name).read_text()
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def doc(self) -> dict[str, Any]:
+        parsed = json.loads(self.stdout)
+        assert isinstance(parsed, dict)
+        return parsed
+
+
+@dataclass
+class World:
+    runner: FakeRunner
+    ctx: Context
+    paths: Paths
+    keypair: KeyPair
+    sf: str
+
+    def expect_sf(self, *args: str, stdout: str = "", rc: int = 0) -> None:
+        """The next sf run must start with `args` (after the sf executable)."""
+        self.runner.expect(lambda argv: list(argv[1 : 1 + len(args)]) == list(args), stdout, rc)
+
+    def invoke(self, *args: str) -> Result:
+        with CliRunner().isolation() as (out, err, _):
+            code = main(list(args), context=self.ctx)
+            stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
+        assert "Traceback" not in stderr, stderr
+        assert not self.runner.errors, self.runner.errors  # a strict runner's complaint, not a crash
+        return Result(code, stdout, stderr)
+
+    def done(self) -> None:
+        self.runner.assert_done()
+
+
+@pytest.fixture(scope="session")
+def session_keypair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
+    return make_keypair(tmp_path_factory.mktemp("keys"))
+
+
+@pytest.fixture
+def world(tmp_path: Path, session_keypair: KeyPair) -> Iterator[World]:
+    sf = tmp_path / "bin" / "sf"
+    sf.parent.mkdir()
+    sf.write_text("#!/bin/sh\nexit 99\n")  # found on PATH, never run: the fake runner answers
+    sf.chmod(0o755)
+    openssl = subprocess.run(["sh", "-c", "command -v openssl"], capture_output=True, text=True).stdout.strip()
+    runner = FakeRunner(passthrough=lambda argv: Path(argv[0]).name == "openssl")
+    clock = FakeClock()
+    paths = Paths(tmp_path / "config", tmp_path / "data", tmp_path / "logs")
+    env = {"PATH": f"{sf.parent}:{Path(openssl).parent}", "SFJWT_ORCH_SF": str(sf), "HOME": str(tmp_path)}
+    ctx = Context(
+        runner,
+        env,
+        Console(),
+        paths,
+        clock=clock,
+        sleep=clock.sleep,
+        listen=lambda url, state: None,
+        new_state=lambda: "S1",
+    )
+    yield World(runner, ctx, paths, session_keypair, str(sf))

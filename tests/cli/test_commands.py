@@ -1,0 +1,246 @@
+"""Every command, in-process through cli.main with a strict fake runner: a success and a documented
+failure each, asserting the exit code and the JSON document."""
+
+from __future__ import annotations
+
+import json
+
+from sfjwt_orch import config, state
+from tests.cli.conftest import World, sf_output
+
+CID = "3MVG9CLIENTID1234567"
+USER = "user@example.com"
+SUCCESS = sf_output("success.login.stdout")
+NOT_APPROVED = sf_output("notapproved.json.stdout")
+DISPLAY = json.dumps(
+    {
+        "status": 0,
+        "result": {
+            "id": "00D000000000001AAA",
+            "connectedStatus": "Connected",
+            "instanceUrl": "http://127.0.0.1:8555",
+            "username": USER,
+        },
+    }
+)
+VERSION = "@salesforce/cli/2.150.6 linux-x64 node-v24.19.0\n"
+LOGIN_KEYS = {
+    "ok",
+    "alias",
+    "username",
+    "org_id",
+    "instance_url",
+    "login_url",
+    "is_dev_hub",
+    "attempts",
+    "approval_url",
+    "error",
+}
+
+
+def login_args(world: World, *extra: str) -> tuple[str, ...]:
+    return ("login", "--alias", "hub", "--client-id", CID, "--username", USER, "--key-file", str(world.keypair.key),
+            "--instance-url", "https://acme.my.salesforce.com", *extra)  # fmt: skip
+
+
+# --- login ---
+
+
+def test_login_succeeds_saves_the_answers_and_the_org(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    result = world.invoke(*login_args(world), "--json")
+    assert result.code == 0, result.stderr
+    assert set(result.doc) == LOGIN_KEYS and result.doc["ok"] is True and result.doc["org_id"] == "00D000000000001AAA"
+    world.done()
+    saved = config.load(world.paths, "hub")
+    assert saved is not None and (saved.client_id, saved.username) == (CID, USER)
+    assert state.load(world.paths, "hub").org_id == "00D000000000001AAA"
+
+
+def test_login_not_approved_without_waiting_is_exit_4_with_the_url(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)
+    result = world.invoke(*login_args(world), "--timeout", "0", "--json")
+    assert result.code == 4
+    doc = result.doc
+    assert set(doc) == {*LOGIN_KEYS, "sf_lines"} and doc["ok"] is False and doc["error"]["code"] == "NOT_APPROVED"
+    assert doc["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
+    world.done()
+    assert config.load(world.paths, "hub") is None, "nothing is saved until a login works"
+
+
+def test_login_bad_alias_keeps_the_login_document_shape(world: World) -> None:
+    result = world.invoke("login", "--alias", "../x", "--json")
+    assert result.code == 2
+    assert set(result.doc) == LOGIN_KEYS and result.doc["error"]["code"] == "USAGE"
+    world.done()
+
+
+def test_a_second_login_with_the_same_key_needs_no_deep_key_check(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke(*login_args(world)).code == 0
+    seen = state.load(world.paths, "hub").key_seen
+    assert seen is not None and seen.bits == 2048 and seen.path == str(world.keypair.key)
+    assert state.key_known_good(state.load(world.paths, "hub"), world.keypair.key)
+    assert world.invoke("login", "--alias", "hub").code == 0
+    world.done()
+
+
+# --- bootstrap ---
+
+
+def test_bootstrap_with_every_value_given_logs_in_and_verifies(world: World) -> None:
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=DISPLAY)
+    args = login_args(world)[1:]
+    result = world.invoke("bootstrap", *args, "--cert-file", str(world.keypair.cert), "--no-input", "--json")
+    assert result.code == 0, result.stderr
+    doc = result.doc
+    assert set(doc) == {*LOGIN_KEYS, "steps"} and doc["ok"] is True
+    assert [s["name"] for s in doc["steps"]] == [
+        "Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save",
+    ]  # fmt: skip
+    world.done()
+
+
+def test_bootstrap_early_failure_keeps_the_bootstrap_document_shape(world: World) -> None:
+    result = world.invoke("bootstrap", "--alias", "hub", "--sandbox", "--instance-url", "https://x.my.salesforce.com",
+                          "--json")  # fmt: skip
+    assert result.code == 2
+    assert set(result.doc) == {*LOGIN_KEYS, "steps"} and result.doc["error"]["code"] == "USAGE"
+    world.done()
+
+
+def test_bootstrap_missing_values_without_a_person_is_exit_2_naming_the_flags(world: World) -> None:
+    world.expect_sf("--version", stdout=VERSION)
+    result = world.invoke("bootstrap", "--alias", "hub", "--key-file", str(world.keypair.key), "--no-input", "--json")
+    assert result.code == 2
+    assert "--client-id and --username" in result.doc["error"]["message"]
+    world.done()
+
+
+# --- keygen ---
+
+
+def test_keygen_writes_a_pair_and_records_it(world: World) -> None:
+    result = world.invoke("keygen", "--alias", "hub", "--json")
+    assert result.code == 0, result.stderr
+    doc = result.doc
+    assert doc["ok"] is True and doc["fingerprint_sha256"].count(":") == 31
+    saved = config.load(world.paths, "hub")
+    assert saved is not None and saved.key_file == doc["key_file"]
+    world.done()
+
+
+def test_keygen_refuses_to_overwrite(world: World) -> None:
+    assert world.invoke("keygen", "--alias", "hub").code == 0
+    result = world.invoke("keygen", "--alias", "hub", "--json")
+    assert result.code == 2 and result.doc["error"]["code"] == "KEY_EXISTS"
+
+
+# --- logout ---
+
+
+def test_logout_runs_sf_logout(world: World) -> None:
+    world.expect_sf("org", "logout", "--target-org", "hub", stdout='{"status": 0, "result": {}}')
+    result = world.invoke("logout", "--alias", "hub", "--json")
+    assert result.code == 0 and result.doc == {"ok": True, "alias": "hub", "shredded_key": None}
+    world.done()
+
+
+def test_logout_failure_is_sf_failed(world: World) -> None:
+    world.expect_sf("org", "logout", stdout='{"status": 1, "name": "SfError", "message": "boom"}', rc=1)
+    result = world.invoke("logout", "--alias", "hub", "--json")
+    assert result.code == 5 and result.doc["error"]["code"] == "SF_FAILED"
+    world.done()
+
+
+# --- doctor ---
+
+
+def test_doctor_healthy_alias(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke(*login_args(world), "--key-file", str(world.keypair.key)).code == 0
+    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(cert_file=str(world.keypair.cert)))
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
+    result = world.invoke("doctor", "--alias", "hub", "--json")
+    assert result.code == 0, result.stderr
+    assert result.doc["ok"] is True and result.doc["error"] is None
+    assert {c["name"]: c["result"] for c in result.doc["checks"]}["sf login"] == "pass"
+    world.done()
+
+
+def test_doctor_failed_check_is_exit_1_with_an_error_object(world: World) -> None:
+    world.expect_sf("--version", stdout=VERSION)
+    result = world.invoke("doctor", "--alias", "nobody", "--json")
+    assert result.code == 1
+    assert result.doc["ok"] is False and result.doc["error"]["message"] == "no profile for nobody"
+    world.done()
+
+
+# --- authorize-url ---
+
+
+def test_authorize_url_from_flags(world: World) -> None:
+    result = world.invoke("authorize-url", "--client-id", CID, "--sandbox", "--json")
+    assert result.code == 0
+    assert result.doc["url"].startswith("https://test.salesforce.com/services/oauth2/authorize?response_type=code")
+
+
+def test_authorize_url_without_a_client_id_is_usage(world: World) -> None:
+    result = world.invoke("authorize-url", "--json")
+    assert result.code == 2 and result.doc["error"]["message"] == "no client id"
+
+
+# --- profiles and ci export ---
+
+
+def _saved(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke(*login_args(world)).code == 0
+
+
+def test_profiles_list_show_remove(world: World) -> None:
+    _saved(world)
+    listed = world.invoke("profiles", "list", "--json")
+    assert listed.code == 0 and [p["alias"] for p in listed.doc["profiles"]] == ["hub"]
+    assert listed.doc["profiles"][0]["org_id"] == "00D000000000001AAA"
+    shown = world.invoke("profiles", "show", "hub", "--json")
+    assert shown.code == 0 and shown.doc["profile"]["client_id"] == CID
+    removed = world.invoke("profiles", "remove", "hub", "--no-logout", "--json")
+    assert removed.code == 0 and removed.doc == {"ok": True, "alias": "hub", "logged_out": False, "deleted": []}
+    assert config.load(world.paths, "hub") is None
+    world.done()
+
+
+def test_profiles_show_unknown_alias_is_profile_not_found(world: World) -> None:
+    result = world.invoke("profiles", "show", "nobody", "--json")
+    assert result.code == 2 and result.doc["error"]["code"] == "PROFILE_NOT_FOUND"
+
+
+def test_ci_export_gives_the_variables_without_the_key(world: World) -> None:
+    _saved(world)
+    result = world.invoke("ci", "export", "hub", "--json")
+    assert result.code == 0
+    assert result.doc["variables"] == {
+        "SF_CLIENT_ID": CID,
+        "SF_USERNAME": USER,
+        "SF_INSTANCE_URL": "https://acme.my.salesforce.com",
+    }
+    assert "--key-env SF_JWT_KEY" in result.doc["snippet"]
+    world.done()
+
+
+def test_ci_export_unknown_format_is_usage(world: World) -> None:
+    result = world.invoke("ci", "export", "hub", "--format", "jenkins", "--json")
+    assert result.code == 2 and "--format 'jenkins'" in result.doc["error"]["message"]
+
+
+# --- emulator serve (its success, serving until Ctrl-C, is in tests/integration/test_emulator_cli.py) ---
+
+
+def test_emulator_serve_bad_policy_is_usage(world: World) -> None:
+    result = world.invoke("emulator", "serve", "--policy", "open")
+    assert result.code == 2 and "--policy 'open' is not known" in result.stderr

@@ -1,0 +1,109 @@
+"""Profiles hold the user's answers (config.py); the facts the tool learns live in the state file
+(state.py). Written round-trip and only when something changed; old files migrate in memory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sfjwt_orch import config, state
+from sfjwt_orch.paths import Paths
+
+# A profile as sfjwt-orch 0.1 wrote it (schema 0: no schema key, the org id beside the answers),
+# with a comment and a note a user added by hand.
+SCHEMA_0 = """\
+# sfjwt-orch profile for alias 'hub'. Edit freely: command-line flags override it.
+client_id = "3MVG9CLIENTID1234567"
+username = "ci@example.com"
+# our sandbox is refreshed every month
+instance_url = "https://acme.my.salesforce.com"
+key_file = "/keys/hub/server.key"
+org_id = "00D000000000001AAA"
+team = "platform"
+"""
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> Paths:
+    return Paths(tmp_path / "config", tmp_path / "data", tmp_path / "logs")
+
+
+def _write(paths: Paths, text: str) -> Path:
+    path = paths.profile_file("hub")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_schema_0_profile_reads_its_answers_and_hands_its_org_id_to_the_state(paths: Paths) -> None:
+    _write(paths, SCHEMA_0)
+    profile = config.load(paths, "hub")
+    assert profile == config.Profile(
+        alias="hub",
+        client_id="3MVG9CLIENTID1234567",
+        username="ci@example.com",
+        instance_url="https://acme.my.salesforce.com",
+        key_file="/keys/hub/server.key",
+    )
+    assert state.load(paths, "hub").org_id == "00D000000000001AAA"
+
+
+def test_saving_a_migrated_profile_keeps_comments_and_unknown_keys_and_drops_the_learnt_ones(paths: Paths) -> None:
+    path = _write(paths, SCHEMA_0)
+    profile = config.load(paths, "hub")
+    assert profile is not None
+    assert config.save(paths, profile.merged(username="other@example.com")) is True
+    text = path.read_text()
+    assert "# our sandbox is refreshed every month" in text and 'team = "platform"' in text
+    assert 'username = "other@example.com"' in text and "org_id" not in text
+    assert f"schema = {config.SCHEMA}" in text
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_unchanged_profile_is_not_rewritten(paths: Paths) -> None:
+    profile = config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567", username="ci@example.com")
+    assert config.save(paths, profile) is True
+    path = paths.profile_file("hub")
+    path.chmod(0o400)  # read-only: a write would fail loudly
+    before = path.stat().st_mtime_ns
+    assert config.save(paths, profile) is False
+    assert path.stat().st_mtime_ns == before
+
+
+def test_a_value_cleared_by_hand_stays_cleared(paths: Paths) -> None:
+    assert config.save(paths, config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567", cert_file="/c")) is True
+    profile = config.load(paths, "hub")
+    assert profile is not None
+    assert config.save(paths, profile.merged(cert_file=None)) is False  # None keeps the saved value
+    assert config.save(paths, config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567")) is True
+    assert "cert_file" not in paths.profile_file("hub").read_text()
+
+
+def test_state_round_trip_and_unknown_keys_survive(paths: Paths, tmp_path: Path) -> None:
+    key = tmp_path / "server.key"
+    key.write_text("k")
+    seen = state.KeySeen.of(key, 2048)
+    new = state.State(alias="hub", org_id="00D000000000001AAA", last_login="2026-12-01T00:00:00+00:00", key_seen=seen)
+    assert state.save(paths, new) is None
+    loaded = state.load(paths, "hub")
+    assert loaded == new and state.key_known_good(loaded, key)
+    key.write_text("changed")  # another size and mtime: not the key that logged in
+    assert not state.key_known_good(loaded, key)
+    path = paths.state_file("hub")
+    path.write_text(path.read_text().replace('"org_id"', '"future": 1, "org_id"'))
+    assert state.load(paths, "hub").extra == {"future": 1}
+
+
+def test_state_that_cannot_be_written_is_a_reason_not_an_error(paths: Paths) -> None:
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    (paths.data_dir / "state").write_text("a file where the folder should be")
+    reason = state.save(paths, state.State(alias="hub", org_id="00D000000000001AAA"))
+    assert reason is not None and "state" in reason
+
+
+def test_unreadable_state_starts_from_nothing(paths: Paths) -> None:
+    path = paths.state_file("hub")
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    assert state.load(paths, "hub") == state.State(alias="hub")
