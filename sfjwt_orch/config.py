@@ -14,6 +14,7 @@ A file someone broke by hand is reported with its line, and left as it was.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from dataclasses import dataclass, fields
@@ -121,19 +122,30 @@ def _line_of(text: str, key: str) -> str:
 def save(paths: Paths, profile: Profile) -> bool:
     """Write the profile if any answer differs from the file's; True when it was written.
 
-    The file's own text is updated in place (tomlkit), so comments, key order and keys we do
-    not know stay as the user left them.
+    A new file is written from a template; an existing one is updated in place (tomlkit), so
+    comments, key order and keys we do not know stay as the user left them.
     """
     check_alias(profile.alias)
     path = paths.profile_file(profile.alias)
     found = _read(paths, profile.alias)
     if found is not None and found.profile == profile and not found.legacy and _has_schema(found.text):
         return False
-    import tomlkit  # only when something changes: ~50 ms to import
+    files.ensure_private_dir(path.parent)
+    files.atomic_write(path, _updated(found.text, profile) if found else _new(profile))
+    return True
 
-    doc: Any = tomlkit.parse(found.text) if found else tomlkit.document()
-    if found is None:
-        doc.add(tomlkit.comment(f"sfjwt-orch profile for alias {profile.alias!r}. Edit freely: flags override it."))
+
+def _new(profile: Profile) -> str:
+    lines = [f"# sfjwt-orch profile for alias {profile.alias!r}. Edit freely: flags override it.", f"schema = {SCHEMA}"]
+    # A JSON string is a valid TOML basic string: the same escapes, the same quotes.
+    lines += [f"{key} = {json.dumps(value)}" for key, value in profile.answers().items() if value]
+    return "\n".join(lines) + "\n"
+
+
+def _updated(text: str, profile: Profile) -> str:
+    import tomlkit  # only to change an existing file (~50 ms to import): it keeps what the user wrote
+
+    doc: Any = tomlkit.parse(text)
     doc["schema"] = SCHEMA
     for key, value in profile.answers().items():
         if value:
@@ -143,9 +155,7 @@ def save(paths: Paths, profile: Profile) -> bool:
     for key in _LEARNT_IN_SCHEMA_0:
         if key in doc:
             del doc[key]  # migrated: the state file keeps it now (state.py reads it from here first)
-    files.ensure_private_dir(path.parent)
-    files.atomic_write(path, tomlkit.dumps(doc))
-    return True
+    return str(tomlkit.dumps(doc))
 
 
 def _has_schema(text: str) -> bool:

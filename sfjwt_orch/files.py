@@ -8,6 +8,7 @@ the target: a crash, Ctrl-C or full disk leaves either the old file or the new o
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -80,3 +81,34 @@ def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE) -> Non
 
 def is_group_or_world_readable(path: Path) -> bool:
     return bool(stat.S_IMODE(path.stat().st_mode) & 0o077)
+
+
+# A 16384-bit RSA key is about 12 KiB of PEM, a certificate for it less: a bigger file is neither.
+MAX_SMALL_FILE = 64 * 1024
+
+
+class NotAFileToRead(Exception):
+    """The path is not one we read: a pipe or device (reading could hang), or far too large."""
+
+
+def read_small_file(path: Path, what: str) -> tuple[bytes, int]:
+    """The bytes (at most MAX_SMALL_FILE) and the permission bits of a regular file.
+
+    The stat comes first, so a FIFO (whose open waits for a writer) or a device is never opened,
+    and a huge file never read. O_NONBLOCK keeps a FIFO swapped in after the stat from hanging us,
+    and the bounded read holds whatever the file became. Raises OSError (IsADirectoryError for a
+    folder) or NotAFileToRead.
+    """
+    st = path.stat()
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAFileToRead("is not a regular file (a pipe, socket or device?)")
+    if st.st_size > MAX_SMALL_FILE:
+        raise NotAFileToRead(f"is too large to be a {what} ({st.st_size} bytes)")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # no O_NONBLOCK on Windows
+    with os.fdopen(fd, "rb") as fh:
+        raw = fh.read(MAX_SMALL_FILE + 1)
+    if len(raw) > MAX_SMALL_FILE:  # it grew after the stat
+        raise NotAFileToRead(f"is too large to be a {what}")
+    return raw, stat.S_IMODE(st.st_mode)

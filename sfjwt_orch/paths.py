@@ -60,5 +60,9 @@ class Paths:
     def state_file(self, alias: str) -> Path:
         return self.data_dir / "state" / f"{check_alias(alias)}.json"
 
+    def keys_state_file(self) -> Path:
+        # Beside the aliases' state files; an alias starts with a letter or digit, so none is "_keys".
+        return self.data_dir / "state" / "_keys.json"
+
     def lock_file(self, alias: str) -> Path:
         return self.data_dir / "locks" / f"{check_alias(alias)}.lock"

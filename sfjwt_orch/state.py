@@ -1,7 +1,9 @@
 """What the tool has learnt about an alias, kept apart from the user's answers (config.py).
 
-One JSON file per alias in the data folder: the org behind the alias, when it last logged in, and
-which key file logged in (so a later login can skip the deep key check that needs cryptography).
+One JSON file per alias in the data folder (the org behind the alias, when it last logged in), and
+one for the key files that logged in (_keys.json): a key file sf logged in with, unchanged since,
+needs only the quick check before the next login, which spares it cryptography's import (~70 ms of
+a ~1.5 s login, on every login of every alias that uses the key).
 It is a cache of facts, never a source of truth for a login: failing to read it means starting
 from nothing, and failing to write it is a warning, never a failed command.
 """
@@ -9,7 +11,6 @@ from nothing, and failing to write it is a warning, never a failed command.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,6 @@ class State:
     org_id: str = ""
     instance_url: str = ""
     last_login: str = ""  # ISO 8601, UTC
-    key_seen: KeySeen | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # keys written by a newer sfjwt-orch: kept
 
     def with_(self, **changes: Any) -> State:
@@ -67,15 +67,8 @@ def load(paths: Paths, alias: str) -> State:
         return State(alias=alias, org_id=config.legacy_facts(paths, alias).get("org_id", ""))
     known = {"org_id", "instance_url", "last_login"}
     values = {k: str(v) for k, v in raw.items() if k in known and isinstance(v, str)}
-    key_seen = None
-    seen = raw.get("key_seen")
-    if isinstance(seen, dict):
-        try:
-            key_seen = KeySeen(**seen)
-        except TypeError:
-            key_seen = None
-    extra = {k: v for k, v in raw.items() if k not in known and k != "key_seen"}
-    return State(alias=alias, key_seen=key_seen, extra=extra, **values)
+    extra = {k: v for k, v in raw.items() if k not in known}
+    return State(alias=alias, extra=extra, **values)
 
 
 def save(paths: Paths, state: State) -> str | None:
@@ -84,7 +77,10 @@ def save(paths: Paths, state: State) -> str | None:
         return None
     doc = {k: v for k, v in asdict(state).items() if k not in ("alias", "extra")}
     doc.update(state.extra)
-    path = _path(paths, state.alias)
+    return _write(_path(paths, state.alias), doc)
+
+
+def _write(path: Path, doc: dict[str, Any]) -> str | None:
     try:
         files.ensure_private_dir(path.parent)
         files.atomic_write(path, json.dumps(doc, indent=2) + "\n")
@@ -93,10 +89,36 @@ def save(paths: Paths, state: State) -> str | None:
     return None
 
 
-def key_known_good(state: State, path: Path) -> bool:
-    """True when `path` is, byte for byte as far as stat can tell, the key sf last logged in with."""
-    seen = state.key_seen
-    if seen is None or seen.path != str(path):
-        return False
-    now = KeySeen.of(path, seen.bits)
-    return now == seen and os.access(path, os.R_OK)
+_MAX_KEYS = 64  # keys.json remembers this many key files, the most recent
+
+
+def _keys(paths: Paths) -> dict[str, Any]:
+    try:
+        raw = json.loads(paths.keys_state_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def known_key_bits(paths: Paths, path: Path) -> int | None:
+    """The size of the key in `path` when sf logged in with that very file (same device, inode,
+    size and mtime: a rewrite through a temp file and a rename is a new inode), else None."""
+    entry = _keys(paths).get(str(path))
+    if not isinstance(entry, dict):
+        return None
+    try:
+        seen = KeySeen(**entry)
+    except TypeError:
+        return None
+    return seen.bits if KeySeen.of(path, seen.bits) == seen else None
+
+
+def remember_key(paths: Paths, path: Path, bits: int) -> str | None:
+    """Record that sf logged in with this key file; the reason when it could not be written."""
+    seen = KeySeen.of(path, bits)
+    known = _keys(paths)
+    if seen is None or known.get(str(path)) == asdict(seen):
+        return None
+    known.pop(str(path), None)
+    known[str(path)] = asdict(seen)
+    return _write(paths.keys_state_file(), dict(list(known.items())[-_MAX_KEYS:]))

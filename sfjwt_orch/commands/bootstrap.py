@@ -73,7 +73,7 @@ def run(
     from sfjwt_orch.flows import bootstrap, resolve
     from sfjwt_orch.flows import key_env as key_env_flow
     from sfjwt_orch.interactive import person_present, should_open_browser
-    from sfjwt_orch.keys import KeygenRequest, check_keygen_request
+    from sfjwt_orch.keypair import KeygenRequest, check_keygen_request
     from sfjwt_orch.locks import alias_lock
     from sfjwt_orch.paths import check_alias
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from sfjwt_orch import config, keys, state, validate
+from sfjwt_orch import certs, config, keypair, keys, state, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, login, probes, resolve
@@ -131,13 +131,13 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[Path, S
         key_file = flags.key_file or resolve.default_key_file(saved, ctx.paths)
         cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME)
         if flags.key_file is None and not key_file.exists():
-            new = keys.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
-            made = keys.keygen(new, openssl)
+            new = keypair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
+            made = keypair.keygen(new, openssl)
             _remember(ctx, req.alias, key_file=str(made.key_file), cert_file=str(made.cert_file))
             return made.key_file, "done", f"new key {made.key_file}, certificate {made.cert_file}"
         key = keys.check_key_file(key_file, openssl)
         if flags.key_file is None and not cert_file.exists():
-            keys.cert_for_key(key.path, cert_file, req.new_key.days, subject, openssl)
+            keypair.cert_for_key(key.path, cert_file, req.new_key.days, subject, openssl)
             detail, status = f"reusing {key.path}; new certificate {cert_file}", "done"
         else:
             detail, status = f"reusing {key.path}", "skipped"
@@ -190,7 +190,7 @@ def check_login_url(answer: str) -> str:
 def _ask_missing(profile: config.Profile, ctx: Context, asker: Asker, key_file: Path, callback: str) -> config.Profile:
     if not profile.client_id:
         cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
-        fingerprint = keys.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
+        fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
         ctx.console.info(checklist(callback, cert, fingerprint))
         client_id = asker.ask("Consumer key", validate.check_client_id)
         _remember(ctx, profile.alias, client_id=client_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sfjwt_orch import config, keys
+from sfjwt_orch import config, keypair, keys
 from sfjwt_orch.context import Context
 from sfjwt_orch.locks import alias_lock
 
@@ -20,20 +20,20 @@ class KeygenCommand:
     force: bool = False
 
 
-def request_for(cmd: KeygenCommand, ctx: Context) -> keys.KeygenRequest:
+def request_for(cmd: KeygenCommand, ctx: Context) -> keypair.KeygenRequest:
     """The checked request (bad --bits, --days or --subject are refused before anything runs)."""
     target = cmd.out_dir.expanduser().resolve() if cmd.out_dir else ctx.paths.key_dir(cmd.alias)
     subject = cmd.subject or f"/CN={cmd.alias}"
-    request = keys.KeygenRequest(target, cmd.bits, cmd.days, subject, cmd.force, own_dir=cmd.out_dir is None)
-    keys.check_keygen_request(request)
+    request = keypair.KeygenRequest(target, cmd.bits, cmd.days, subject, cmd.force, own_dir=cmd.out_dir is None)
+    keypair.check_keygen_request(request)
     return request
 
 
-def keygen(cmd: KeygenCommand, ctx: Context) -> keys.KeygenResult:
+def keygen(cmd: KeygenCommand, ctx: Context) -> keypair.KeygenResult:
     request = request_for(cmd, ctx)
     with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
         # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
         saved = config.load_or_new(ctx.paths, cmd.alias)
-        result = keys.keygen(request, ctx.openssl())
+        result = keypair.keygen(request, ctx.openssl())
         config.save(ctx.paths, saved.merged(key_file=str(result.key_file), cert_file=str(result.cert_file)))
     return result

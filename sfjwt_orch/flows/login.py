@@ -118,14 +118,12 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> None:
         ),
     )
     before = state.load(ctx.paths, req.alias)
-    seen = before.key_seen if state.key_known_good(before, req.key_file) else None
     after = before.with_(
         org_id=report.org_id,
         instance_url=report.instance_url,
         last_login=datetime.now(UTC).isoformat(timespec="seconds"),
-        key_seen=seen or state.KeySeen.of(req.key_file, report.key_bits),
     )
-    problem = state.save(ctx.paths, after)
+    problem = state.save(ctx.paths, after) or state.remember_key(ctx.paths, req.key_file, report.key_bits)
     if problem:
         ctx.console.warn(f"could not record the login in sfjwt-orch's state file ({problem}); the login itself worked")
 
@@ -149,20 +147,20 @@ def log_in(req: LoginRequest, ctx: Context) -> LoginReport:
     return report
 
 
-def check_key(path: Path, ctx: Context, alias: str) -> int:
+def check_key(path: Path, ctx: Context) -> int:
     """Local problems first: they are certain, and cheaper than a 2-second sf start. A key file
     that logged in before, unchanged since, gets the quick check (no cryptography import).
     Returns the key's size in bits."""
-    known = state.load(ctx.paths, alias)
-    if state.key_known_good(known, path) and known.key_seen is not None:
+    bits = state.known_key_bits(ctx.paths, path)
+    if bits is not None:
         keys.quick_check_key_file(path)
-        return known.key_seen.bits
+        return bits
     return keys.check_key_file(path).bits
 
 
 def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
     ui = ctx.console
-    report.key_bits = check_key(req.key_file, ctx, req.alias)
+    report.key_bits = check_key(req.key_file, ctx)
     sf = ctx.sf()
     args = LoginArgs(
         req.client_id,

@@ -17,7 +17,7 @@ from pathlib import Path
 from shlex import quote
 from typing import Literal
 
-from sfjwt_orch import files, keys, validate
+from sfjwt_orch import certs, files, keys, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.openssl import Openssl
@@ -83,11 +83,11 @@ def key_mode(key_path: Path) -> Finding:
 
 def certificate(
     key: keys.KeyInfo, cert_path: Path, alias: str, now: datetime
-) -> tuple[list[Finding], keys.CertInfo | None]:
+) -> tuple[list[Finding], certs.CertInfo | None]:
     """Does the certificate belong to the key, and how long has it left?"""
     try:
-        info = keys.read_cert(cert_path)
-        keys.check_pair(key, info, cert_path)
+        info = certs.read_cert(cert_path)
+        certs.check_pair(key, info, cert_path)
     except SfjwtError as exc:
         return [_failed("key matches certificate", exc)], None
     return [
@@ -96,7 +96,7 @@ def certificate(
     ], info
 
 
-def expiry(info: keys.CertInfo, alias: str, now: datetime) -> Finding:
+def expiry(info: certs.CertInfo, alias: str, now: datetime) -> Finding:
     left = info.not_after - now
     renew = f"make a new one: sfjwt-orch keygen --alias {alias} --force, upload it, log in again"
     if left <= timedelta(0):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfjwt_orch import keys
+from sfjwt_orch import certs, keys
 from sfjwt_orch.errors import Code, SfjwtError
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -100,7 +100,7 @@ def test_key_and_certificate_readers_refuse_mangled_der_with_their_own_code(
     path = tmp_path / "drawn.pem"
     path.write_text(f"-----BEGIN {label}-----\n{base64.encodebytes(blob).decode()}-----END {label}-----\n")
     path.chmod(0o600)
-    for read, code in ((keys.read_cert, Code.CERT_INVALID), (keys.check_key_file, Code.KEY_INVALID)):
+    for read, code in ((certs.read_cert, Code.CERT_INVALID), (keys.check_key_file, Code.KEY_INVALID)):
         try:
             read(path)
         except SfjwtError as exc:

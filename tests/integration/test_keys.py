@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import keys
+from sfjwt_orch import certs, files, keypair, keys
 from sfjwt_orch.errors import Code, SfjwtError
 from tests.fakesecrets import pem_block
 from tests.integration.keymaterial import KeySet, build
@@ -150,7 +150,7 @@ CASES = {
     "oversize-sparse": Case(sparse_gigabyte, Code.KEY_INVALID, "is too large to be a key"),
     # A valid key with padding: only the size refuses it.
     "oversize-padded-key": Case(
-        data(lambda m: m.ks.key.read_bytes() + b"\n" * keys.MAX_FILE_BYTES),
+        data(lambda m: m.ks.key.read_bytes() + b"\n" * files.MAX_SMALL_FILE),
         Code.KEY_INVALID,
         "is too large to be a key",
     ),
@@ -229,7 +229,7 @@ def test_a_file_that_is_no_key_is_never_opened(
         return real_open(file, *args)
 
     monkeypatch.setattr(os, "open", spy)
-    for check in (keys.check_key_file, keys.quick_check_key_file, keys.read_cert):
+    for check in (keys.check_key_file, keys.quick_check_key_file, certs.read_cert):
         with pytest.raises(SfjwtError, match=r"not a regular file|too large"):
             check(path)
     assert str(path) not in opened
@@ -305,11 +305,11 @@ def _ca_signed(key: Path, workdir: Path, start: str, end: str) -> Path:
     return workdir / "dated.crt"
 
 
-def _as_openssl_prints_it(cert: Path) -> keys.CertInfo:
+def _as_openssl_prints_it(cert: Path) -> certs.CertInfo:
     out = openssl("x509", "-in", str(cert), "-noout", "-enddate", "-fingerprint", "-sha256", "-modulus")
     fields = dict(line.split("=", 1) for line in out.splitlines())
     end = datetime.strptime(" ".join(fields["notAfter"].split()), "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
-    return keys.CertInfo(fields["sha256 Fingerprint"], end, int(fields["Modulus"], 16))
+    return certs.CertInfo(fields["sha256 Fingerprint"], end, int(fields["Modulus"], 16))
 
 
 @pytest.mark.parametrize(
@@ -324,7 +324,7 @@ def _as_openssl_prints_it(cert: Path) -> keys.CertInfo:
 def test_read_cert_matches_openssl(material: Material, tmp_path: Path, end: str, expected: datetime) -> None:
     """RFC 5280 §4.1.2.5: fingerprint, expiry (an aware UTC datetime) and modulus as openssl reads them."""
     cert = _ca_signed(material.ks.key, tmp_path, "19500101000000Z", end)
-    info = keys.read_cert(cert)
+    info = certs.read_cert(cert)
     assert info == _as_openssl_prints_it(cert)
     assert info.not_after == expected and info.not_after.tzinfo is UTC
 
@@ -349,7 +349,7 @@ def test_a_certificate_with_a_malformed_time_is_refused(material: Material, tmp_
     body = base64.b64encode(der.replace(b"491231235959Z", bad)).decode()
     cert.write_text(pem_block("CERTIFICATE", [body[i : i + 64] for i in range(0, len(body), 64)]))
     with pytest.raises(SfjwtError) as err:
-        keys.read_cert(cert)
+        certs.read_cert(cert)
     assert err.value.code is Code.CERT_INVALID and "not a usable certificate" in err.value.message
 
 
@@ -379,7 +379,7 @@ def test_read_cert_refuses(material: Material, tmp_path: Path, case: str) -> Non
     make, words = CERT_CASES[case]
     path = make(material, tmp_path / "app.crt")
     with pytest.raises(SfjwtError) as err:
-        keys.read_cert(path)
+        certs.read_cert(path)
     assert err.value.code is Code.CERT_INVALID
     assert words in err.value.message.replace(str(path), "PATH") and "\n" not in err.value.message
     assert "keygen" in err.value.fix
@@ -387,9 +387,9 @@ def test_read_cert_refuses(material: Material, tmp_path: Path, case: str) -> Non
 
 def test_check_pair_matches_a_key_to_its_certificate(material: Material) -> None:
     key = keys.check_key_file(material.ks.key)
-    keys.check_pair(key, keys.read_cert(material.ks.cert), material.ks.cert)
+    certs.check_pair(key, certs.read_cert(material.ks.cert), material.ks.cert)
     with pytest.raises(SfjwtError) as err:
-        keys.check_pair(key, keys.read_cert(material.ks.other_cert), material.ks.other_cert)
+        certs.check_pair(key, certs.read_cert(material.ks.other_cert), material.ks.other_cert)
     assert err.value.code is Code.CERT_INVALID and "does not belong to" in err.value.message
 
 
@@ -401,17 +401,17 @@ def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
     from sfjwt_orch.tools.runner import Runner
 
     out = tmp_path / "keys"
-    result = keys.keygen(keys.KeygenRequest(out, subject="/CN=unit"), Openssl.find(Runner(), dict(os.environ)))
+    result = keypair.keygen(keypair.KeygenRequest(out, subject="/CN=unit"), Openssl.find(Runner(), dict(os.environ)))
     assert (result.key_file, result.cert_file) == (out / keys.KEY_NAME, out / keys.CERT_NAME)
     assert (out.stat().st_mode & 0o777, result.key_file.stat().st_mode & 0o777) == (0o700, 0o600)
     assert result.cert_file.stat().st_mode & 0o777 == 0o644
     assert sorted(p.name for p in out.iterdir()) == [keys.CERT_NAME, keys.KEY_NAME]  # no temp file left
-    info = keys.read_cert(result.cert_file)
+    info = certs.read_cert(result.cert_file)
     assert info == _as_openssl_prints_it(result.cert_file)
     assert (result.fingerprint_sha256, result.not_after) == (info.fingerprint_sha256, info.not_after)
     assert keys.check_key_file(result.key_file).modulus == info.modulus
     with pytest.raises(SfjwtError) as err:
-        keys.keygen(keys.KeygenRequest(out), Openssl.find(Runner(), dict(os.environ)))
+        keypair.keygen(keypair.KeygenRequest(out), Openssl.find(Runner(), dict(os.environ)))
     assert err.value.code is Code.KEY_EXISTS
 
 

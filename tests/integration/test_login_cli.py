@@ -215,3 +215,27 @@ def test_authorize_url_prints_only_the_url(cli: Cli) -> None:
         "https://test.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9CLIENTID1234567"
         "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect\n"
     )
+
+
+def _imported(stderr: str) -> set[str]:
+    """Top-level packages named by -X importtime's lines on stderr."""
+    lines = [line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")]
+    return {name.split(".")[0] for name in lines}
+
+
+def test_the_success_path_loads_neither_cryptography_nor_tomlkit(cli: Cli, login_args: LoginArgs) -> None:
+    """cryptography (~70 ms) and tomlkit (~55 ms) would be most of sfjwt-orch's own cost on a ~1.5 s
+    login: a key file sf logged in with before gets the quick check, and a new profile is written
+    from a template. The first login of a key file does load cryptography, to check the key fully."""
+    cli.scenario(SUCCESS, SUCCESS)
+    first = cli.run(*login_args(), PYTHONPROFILEIMPORTTIME="1")
+    assert first.returncode == 0, first.stderr
+    assert "cryptography" in _imported(first.stderr)  # a key file never seen logging in: the full check
+    other_alias = [a if a != "hub" else "hub2" for a in login_args()]
+    key = json.loads(cli.run("profiles", "show", "hub", "--json").stdout)["profile"]["key_file"]
+    second = cli.run(*other_alias, "--key-file", key, PYTHONPROFILEIMPORTTIME="1")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["ok"] is True
+    assert not _imported(second.stderr) & {"cryptography", "tomlkit"}
+    for argv in (["--help"], ["--version"], ["login", "--help"]):
+        assert not _imported(cli.run(*argv, PYTHONPROFILEIMPORTTIME="1").stderr) & {"cryptography", "tomlkit"}

@@ -80,19 +80,28 @@ def test_a_value_cleared_by_hand_stays_cleared(paths: Paths) -> None:
     assert "cert_file" not in paths.profile_file("hub").read_text()
 
 
-def test_state_round_trip_and_unknown_keys_survive(paths: Paths, tmp_path: Path) -> None:
-    key = tmp_path / "server.key"
-    key.write_text("k")
-    seen = state.KeySeen.of(key, 2048)
-    new = state.State(alias="hub", org_id="00D000000000001AAA", last_login="2026-12-01T00:00:00+00:00", key_seen=seen)
+def test_state_round_trip_and_unknown_keys_survive(paths: Paths) -> None:
+    new = state.State(alias="hub", org_id="00D000000000001AAA", last_login="2026-12-01T00:00:00+00:00")
     assert state.save(paths, new) is None
-    loaded = state.load(paths, "hub")
-    assert loaded == new and state.key_known_good(loaded, key)
-    key.write_text("changed")  # another size and mtime: not the key that logged in
-    assert not state.key_known_good(loaded, key)
+    assert state.load(paths, "hub") == new
     path = paths.state_file("hub")
     path.write_text(path.read_text().replace('"org_id"', '"future": 1, "org_id"'))
     assert state.load(paths, "hub").extra == {"future": 1}
+
+
+def test_a_key_file_is_known_only_while_it_is_unchanged(paths: Paths, tmp_path: Path) -> None:
+    key = tmp_path / "server.key"
+    key.write_text("k")
+    assert state.known_key_bits(paths, key) is None
+    assert state.remember_key(paths, key, 2048) is None
+    assert state.known_key_bits(paths, key) == 2048
+    replacement = tmp_path / "new.key"
+    replacement.write_text("k")
+    replacement.replace(key)  # the same bytes, but another file (what keygen --force does)
+    assert state.known_key_bits(paths, key) is None
+    assert state.remember_key(paths, key, 4096) is None
+    key.write_text("changed!")  # edited in place: another size
+    assert state.known_key_bits(paths, key) is None
 
 
 def test_state_that_cannot_be_written_is_a_reason_not_an_error(paths: Paths) -> None:

@@ -1,0 +1,117 @@
+"""Making a key pair: a new RSA key and its self-signed certificate with openssl, written whole or
+not at all; and a new certificate for a key that has none."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sfjwt_orch import files
+from sfjwt_orch.certs import CertInfo, check_pair, read_cert
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys import CERT_NAME, DEFAULT_BITS, DEFAULT_DAYS, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
+from sfjwt_orch.tools.openssl import Openssl, check_subject
+
+
+@dataclass(frozen=True)
+class KeygenRequest:
+    out_dir: Path
+    bits: int = DEFAULT_BITS
+    days: int = DEFAULT_DAYS
+    subject: str = "/CN=sfjwt-orch"
+    force: bool = False
+    own_dir: bool = True  # our alias folder (kept 0700), not a folder the user named
+
+
+@dataclass(frozen=True)
+class KeygenResult:
+    key_file: Path
+    cert_file: Path
+    fingerprint_sha256: str
+    not_after: datetime
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": True,
+            "key_file": str(self.key_file),
+            "cert_file": str(self.cert_file),
+            "fingerprint_sha256": self.fingerprint_sha256,
+            "not_after": self.not_after.isoformat(),
+        }
+
+
+def check_keygen_request(req: KeygenRequest) -> None:
+    if not MIN_BITS <= req.bits <= MAX_BITS:
+        raise SfjwtError(
+            Code.USAGE,
+            f"--bits {req.bits} is out of range",
+            f"use --bits 2048 (or 3072, 4096); sf refuses RSA keys under {MIN_BITS} bits",
+        )
+    if not 1 <= req.days <= 36500:
+        raise SfjwtError(Code.USAGE, f"--days {req.days} is out of range", "use --days between 1 and 36500")
+    check_subject(req.subject)
+
+
+def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
+    """Write server.key (0600) and server.crt into req.out_dir (0700), never half-written.
+
+    openssl hands both over through a pipe; they are written to 0600 temp files in the same
+    folder and renamed into place only after the certificate has been read back and matched to the
+    key, so an interrupted run leaves the old pair (or none).
+    """
+    check_keygen_request(req)
+    key_file, cert_file = req.out_dir / KEY_NAME, req.out_dir / CERT_NAME
+    if key_file.exists() and not req.force:
+        raise SfjwtError(
+            Code.KEY_EXISTS,
+            f"{key_file} already exists",
+            "reuse it, or pass --force to replace it (then upload the new server.crt to the app)",
+        )
+    files.ensure_private_dir(req.out_dir, tighten=req.own_dir)
+    pending = openssl.start_pair(req.bits, req.days, req.subject)
+    try:
+        _import_cryptography()  # now, while openssl searches for primes, not after it in the read-back below
+    except BaseException:  # Ctrl-C during the import: openssl must not outlive us
+        pending.running.cancel()
+        raise
+    key_pem, cert_pem = openssl.finish_pair(pending)
+    with (
+        files.private_temp_path(req.out_dir, ".key") as tmp_key,
+        files.private_temp_path(req.out_dir, ".crt") as tmp_cert,
+    ):
+        try:
+            files.write_synced(tmp_key, key_pem.encode("ascii"))
+            files.write_synced(tmp_cert, cert_pem.encode("ascii"))
+        except OSError as exc:  # a full disk is a FILE_ERROR, not a crash
+            raise files.file_error("write", key_file, exc) from exc
+        info = read_cert(tmp_cert)
+        # openssl made this key a moment ago: read it back, but skip re-proving its primes.
+        key = checked_key(tmp_key, None, check_mode=True, name=str(key_file), validate=False)
+        check_pair(key, info, cert_file)
+        tmp_cert.chmod(0o644)  # the certificate is public: it is what users upload
+        try:
+            os.replace(tmp_key, key_file)
+            os.replace(tmp_cert, cert_file)
+        except OSError as exc:
+            raise files.file_error("write", key_file, exc) from exc
+    return KeygenResult(key_file, cert_file, info.fingerprint_sha256, info.not_after)
+
+
+def _import_cryptography() -> None:
+    """Load what read_cert and check_key_file import, so their own imports are then look-ups."""
+    import importlib
+
+    for module in ("cryptography.x509", "cryptography.hazmat.primitives.serialization"):
+        importlib.import_module(module)
+
+
+def cert_for_key(key_file: Path, cert_file: Path, days: int, subject: str, openssl: Openssl) -> CertInfo:
+    """A new self-signed certificate for an existing key (the key is kept)."""
+    with files.private_temp_path(cert_file.parent, ".crt") as tmp:
+        openssl.self_signed(key_file, tmp, days, subject)
+        info = read_cert(tmp)
+        tmp.chmod(0o644)
+        os.replace(tmp, cert_file)
+    return info
