@@ -37,6 +37,12 @@ class Code(StrEnum):
     NETWORK = "NETWORK"
     SERVER_ERROR = "SERVER_ERROR"
     UNKNOWN = "UNKNOWN"
+    # Creating the app (app create): what the org said to the admin's deploy and assignment.
+    INTEGRATION_USER_NOT_FOUND = "INTEGRATION_USER_NOT_FOUND"
+    DEPLOY_FAILED = "DEPLOY_FAILED"
+    ECA_DISABLED = "ECA_DISABLED"
+    CONNECTED_APP_BLOCKED = "CONNECTED_APP_BLOCKED"
+    PERMSET_ASSIGN_FAILED = "PERMSET_ASSIGN_FAILED"
     # Found locally, before or instead of a request.
     KEY_INVALID = "KEY_INVALID"
     KEY_NOT_FOUND = "KEY_NOT_FOUND"
@@ -48,6 +54,8 @@ class Code(StrEnum):
     PROFILE_INVALID = "PROFILE_INVALID"
     FILE_ERROR = "FILE_ERROR"
     LOCKED = "LOCKED"
+    ADMIN_ORG_NOT_FOUND = "ADMIN_ORG_NOT_FOUND"
+    APP_EXISTS = "APP_EXISTS"
     # The programs we drive.
     SF_NOT_FOUND = "SF_NOT_FOUND"
     SF_FAILED = "SF_FAILED"
@@ -69,6 +77,8 @@ _LOCAL = {
     Code.PROFILE_INVALID,
     Code.FILE_ERROR,
     Code.LOCKED,
+    Code.ADMIN_ORG_NOT_FOUND,
+    Code.APP_EXISTS,
 }
 _TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
 

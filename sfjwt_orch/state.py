@@ -47,6 +47,10 @@ class State:
     org_id: str = ""
     instance_url: str = ""
     last_login: str = ""  # ISO 8601, UTC
+    # The app `app create` made for this alias, and the admin alias it was made with.
+    app_name: str = ""
+    app_kind: str = ""
+    admin_org: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # keys written by a newer sfjwt-orch: kept
 
     def with_(self, **changes: Any) -> State:
@@ -65,7 +69,7 @@ def load(paths: Paths, alias: str) -> State:
         raw = None
     if not isinstance(raw, dict):
         return State(alias=alias, org_id=config.legacy_facts(paths, alias).get("org_id", ""))
-    known = {"org_id", "instance_url", "last_login"}
+    known = {"org_id", "instance_url", "last_login", "app_name", "app_kind", "admin_org"}
     values = {k: str(v) for k, v in raw.items() if k in known and isinstance(v, str)}
     extra = {k: v for k, v in raw.items() if k not in known}
     return State(alias=alias, extra=extra, **values)

@@ -12,6 +12,7 @@ from sfjwt_orch.tools.runner import CommandResult, Runner, Running
 class Stub:
     match: Callable[[Sequence[str]], bool]
     result: CommandResult
+    effect: Callable[[Sequence[str]], None] | None = None  # what the program leaves behind (files it writes)
 
 
 @dataclass
@@ -41,8 +42,15 @@ class FakeRunner(Runner):
     # that into "unexpected error", so the CliRunner tier checks this list as well.
     errors: list[str] = field(default_factory=list)
 
-    def expect(self, match: Callable[[Sequence[str]], bool], stdout: str = "", rc: int = 0, stderr: str = "") -> None:
-        self.stubs.append(Stub(match, CommandResult(("stub",), rc, stdout, stderr, 0.01)))
+    def expect(
+        self,
+        match: Callable[[Sequence[str]], bool],
+        stdout: str = "",
+        rc: int = 0,
+        stderr: str = "",
+        effect: Callable[[Sequence[str]], None] | None = None,
+    ) -> None:
+        self.stubs.append(Stub(match, CommandResult(("stub",), rc, stdout, stderr, 0.01), effect))
 
     def run(
         self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: str | None = None
@@ -58,6 +66,8 @@ class FakeRunner(Runner):
         if not stub.match(argv):
             self.errors.append(f"run {list(argv)} does not match the next stub")
             raise AssertionError(self.errors[-1])
+        if stub.effect is not None:
+            stub.effect(argv)
         return stub.result
 
     def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Running:

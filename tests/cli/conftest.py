@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,11 @@ class World:
     keypair: KeyPair
     sf: str
 
-    def expect_sf(self, *args: str, stdout: str = "", rc: int = 0) -> None:
+    def expect_sf(
+        self, *args: str, stdout: str = "", rc: int = 0, effect: Callable[[Sequence[str]], None] | None = None
+    ) -> None:
         """The next sf run must start with `args` (after the sf executable)."""
-        self.runner.expect(lambda argv: list(argv[1 : 1 + len(args)]) == list(args), stdout, rc)
+        self.runner.expect(lambda argv: list(argv[1 : 1 + len(args)]) == list(args), stdout, rc, effect=effect)
 
     def invoke(self, *args: str) -> Result:
         with CliRunner().isolation() as (out, err, _):

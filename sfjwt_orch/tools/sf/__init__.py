@@ -13,6 +13,14 @@ from pathlib import Path
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
+from sfjwt_orch.tools.sf.admin import (
+    Assigned,
+    Deployed,
+    parse_assign,
+    parse_deploy,
+    parse_list_metadata,
+    parse_retrieve,
+)
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env
 from sfjwt_orch.tools.sf.parse import (
@@ -25,7 +33,20 @@ from sfjwt_orch.tools.sf.parse import (
     parse_version,
 )
 
-__all__ = ["CATALOG_BY_CODE", "Diagnosis", "LoginArgs", "LoginSuccess", "OrgDisplay", "Sf", "unusable"]
+__all__ = [
+    "CATALOG_BY_CODE",
+    "Assigned",
+    "Deployed",
+    "Diagnosis",
+    "LoginArgs",
+    "LoginSuccess",
+    "OrgDisplay",
+    "Sf",
+    "unusable",
+]
+
+# A deploy waits for the org (sf polls every second); a small app takes seconds, a busy org minutes.
+DEPLOY_WAIT_MINUTES = 10
 
 
 def unusable(reason: str) -> SfjwtError:
@@ -93,6 +114,28 @@ class Sf:
 
     def config_set(self, key: str, value: str) -> Diagnosis | None:
         return parse_config_set(self._run(["config", "set", f"{key}={value}", "--global", "--json"]))
+
+    def deploy(self, metadata_dir: Path, target_org: str) -> Deployed | Diagnosis:
+        argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
+        argv += ["--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
+        return parse_deploy(self._run(argv, timeout=DEPLOY_WAIT_MINUTES * 60 + 60))
+
+    def list_metadata(self, metadata_type: str, target_org: str) -> list[str] | Diagnosis:
+        """The full names of the org's components of one type."""
+        return parse_list_metadata(
+            self._run(
+                ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
+            )
+        )
+
+    def retrieve(self, member: str, target_dir: Path, target_org: str) -> Diagnosis | None:
+        """Retrieve one component ("Type:Name") into `target_dir`, unzipped (metadata format)."""
+        argv = ["project", "retrieve", "start", "--metadata", member, "--target-metadata-dir", str(target_dir)]
+        return parse_retrieve(self._run([*argv, "--unzip", "--target-org", target_org, "--json"]))
+
+    def assign_permset(self, name: str, username: str, target_org: str) -> Assigned | Diagnosis:
+        argv = ["org", "assign", "permset", "--name", name, "--on-behalf-of", username, "--target-org", target_org]
+        return parse_assign(self._run([*argv, "--json"]))
 
     def version(self) -> str | None:
         """ "2.150.6 (node v24.19.0)", or None when `sf --version` does not work."""

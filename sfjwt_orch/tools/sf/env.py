@@ -35,6 +35,9 @@ def sf_env(base: Mapping[str, str]) -> dict[str, str]:
         SF_SKIP_NEW_VERSION_CHECK="true",
         SF_JSON_TO_STDOUT="true",
     )
+    # Deploys go over SOAP (sf's default), the API the emulator and every org speak; a user's
+    # config could switch them to the REST deployRequest pair.
+    env["SF_ORG_METADATA_REST_DEPLOY"] = "false"
     # jsforce waits 300 s on a host that accepts but never answers; sf tries up to 5 hosts.
     env.setdefault("HTTP_TIMEOUT", HTTP_TIMEOUT_MS)
     # sf writes its log file from a worker thread that it waits for before exiting: measured, ~1 s

@@ -1,0 +1,95 @@
+"""sfjwt-orch app create: options -> AppCreateRequest -> flows.app_create -> output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from sfjwt_orch.commands.options import (
+    alias_option,
+    check_wait,
+    context_of,
+    interval_option,
+    json_option,
+    json_shape,
+    verbose_option,
+)
+
+app = typer.Typer(help="Create the JWT app in the org from the command line.", no_args_is_help=True)
+
+CREATE_HELP = """\
+Create the org's JWT app by deploying its metadata as an admin: no Setup clicks, no approval.
+
+From an admin login that sf already holds (sf org login web --alias admin), it makes or reuses the
+alias's key and certificate, deploys an External Client App with the certificate, pre-authorized
+through a small permission set, assigns that permission set to the integration user, saves the
+profile, then logs in as that user (waiting through the org's propagation delay) and verifies.
+A rerun finds the app it created and only checks the login; an app of the same name that it did
+not create is never overwritten. --dry-run writes the metadata and lists the sf commands, and
+contacts no org.
+
+\b
+Examples:
+  sfjwt-orch app create --alias ci --target-org admin --username ci-bot@acme.com
+  sfjwt-orch app create --alias ci --target-org admin --username ci-bot@acme.com --dry-run --output-dir app-md
+  sfjwt-orch app create --alias hub --target-org admin --username ci@acme.com --kind connected-app
+"""
+
+
+@app.command("create", help=CREATE_HELP)
+def create(
+    tctx: typer.Context,
+    alias: str = alias_option(),
+    target_org: str = typer.Option(
+        ..., "--target-org", help="An admin's org alias that sf already knows (sf org login web --alias NAME)."
+    ),
+    username: str = typer.Option(..., "--username", help="The integration user who will log in with JWT."),
+    name: str | None = typer.Option(None, "--name", help="The app's API name. [default: SfjwtOrch_<alias>]"),
+    permission_set: str | None = typer.Option(
+        None, "--permission-set", help="The gate permission set's API name. [default: <name>_Jwt]"
+    ),
+    kind: str = typer.Option(
+        "eca", "--kind", help="eca (External Client App), or connected-app for a Dev Hub that creates scratch orgs."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Write the metadata and list the sf commands; deploy nothing."
+    ),
+    output_dir: Path | None = typer.Option(None, "--output-dir", help="With --dry-run: where to write the metadata."),
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for the new app to reach the login."),
+    interval: float = interval_option(),
+    json: bool = json_option(),
+    verbose: bool = verbose_option(),
+) -> None:
+    from sfjwt_orch import metadata, validate
+    from sfjwt_orch.errors import usage
+    from sfjwt_orch.flows import app_create, resolve
+    from sfjwt_orch.paths import check_alias
+
+    ctx = context_of(tctx, verbose)
+    app_name = name or metadata.default_app_name(alias)
+    shape = app_create.AppReport(alias, app_name, kind).to_json
+    with json_shape(shape):
+        check_alias(alias)
+        chosen = next((k for k in ("eca", "connected-app") if k == kind), None)
+        if chosen is None:
+            raise usage(f"--kind {kind!r} is not known", "use --kind eca or --kind connected-app")
+        if output_dir is not None and not dry_run:
+            raise usage("--output-dir goes with --dry-run", "add --dry-run, or drop --output-dir")
+        timeout, interval = check_wait(timeout, interval, person=True)
+        request = app_create.AppCreateRequest(
+            alias=alias,
+            target_org=target_org,
+            username=validate.check_username(username),
+            name=metadata.check_name(app_name, "--name"),
+            permission_set=metadata.check_name(permission_set or f"{app_name}_Jwt"[:80], "--permission-set"),
+            kind=chosen,
+            wait=resolve.Wait(open_browser=False, timeout=timeout, interval=interval),
+            dry_run=dry_run,
+            output_dir=output_dir.expanduser().resolve() if output_dir else None,
+        )
+        report = app_create.create(request, ctx)
+    if not dry_run:
+        ctx.console.success(f"{alias} logs in with the app {report.app_name}: sfjwt-orch login --alias {alias}")
+    if json:
+        ctx.console.emit_json(report.to_json())

@@ -1,0 +1,174 @@
+"""app create: from "an admin is logged in to the org in sf" to a working JWT login, no Setup clicks.
+
+Key pair (the alias's, or a new one) -> is the app there already? -> one metadata-API directory
+(the app with the certificate, pre-authorized through a small gate permission set) -> deploy ->
+assign the permission set to the integration user -> save the profile -> log in (waiting through
+the org's propagation delay) -> verify. Where the org's rules are not settled (a consumer key the
+deployer chooses; the order of the permission set and the policy naming it), both paths are built
+and the org's answer picks one.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sfjwt_orch import config, metadata, state, validate
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.flows import app_deploy, login, resolve
+from sfjwt_orch.tools.sf import Assigned, Diagnosis, OrgDisplay
+
+
+@dataclass(frozen=True)
+class AppCreateRequest:
+    alias: str
+    target_org: str
+    username: str
+    name: str
+    permission_set: str
+    kind: metadata.Kind = "eca"
+    wait: resolve.Wait = field(default_factory=lambda: resolve.Wait(timeout=600.0))
+    dry_run: bool = False
+    output_dir: Path | None = None
+
+
+@dataclass
+class AppReport:
+    alias: str
+    app_name: str
+    kind: str
+    client_id: str = ""
+    consumer_key_source: str | None = None  # "chosen" | "read back"
+    created: bool = False
+    login: login.LoginReport | None = None
+    files: list[str] = field(default_factory=list)  # --dry-run: what would be deployed
+    commands: list[str] = field(default_factory=list)  # --dry-run: what would run
+
+    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "ok": error is None,
+            "alias": self.alias,
+            "app_name": self.app_name,
+            "kind": self.kind,
+            "client_id": self.client_id or None,
+            "consumer_key_source": self.consumer_key_source,
+            "created": self.created,
+            "login": self.login.to_json() if self.login else None,
+            "error": error.to_json() if error else None,
+        }
+        if self.files or self.commands:
+            doc.update(dry_run=True, files=self.files, commands=self.commands)
+        return doc
+
+
+def create(req: AppCreateRequest, ctx: Context) -> AppReport:
+    report = AppReport(req.alias, req.name, req.kind)
+    try:
+        _create(req, ctx, report)
+    except SfjwtError as exc:
+        exc.details = {**report.to_json(exc), **exc.details}
+        raise
+    return report
+
+
+def _create(req: AppCreateRequest, ctx: Context, report: AppReport) -> None:
+    ui = ctx.console
+    org_url = app_deploy.admin_org_url(req.target_org, ctx, offline=req.dry_run)
+    key_file, cert_file = app_deploy.key_pair(req.alias, ctx)
+    app = metadata.AppMetadata(
+        name=req.name,
+        permission_set=req.permission_set,
+        certificate_pem=cert_file.read_text(encoding="utf-8"),
+        callback_url=validate.DEFAULT_CALLBACK,
+        contact_email=req.username,
+        consumer_key=metadata.new_consumer_key(),
+        kind=req.kind,
+    )
+    if req.dry_run:
+        _dry_run(req, app, ctx, report)
+        return
+    known = state.load(ctx.paths, req.alias)
+    saved = config.load_or_new(ctx.paths, req.alias)
+    if app_deploy.exists(req, ctx):
+        if known.app_name != req.name or not saved.client_id:
+            raise app_deploy.app_exists(req)
+        ui.info(f"The app {req.name} exists already (sfjwt-orch made it): checking the login only.")
+        report.client_id = saved.client_id
+    else:
+        report.client_id, report.consumer_key_source = app_deploy.deploy(app, req.target_org, ctx)
+        report.created = True
+        ui.success(f"Deployed {req.name} to {req.target_org} (consumer key {report.consumer_key_source}).")
+        _assign(req, ctx)
+    _remember(req, report, org_url, key_file, cert_file, ctx)
+    report.login = _log_in(req, report, org_url, key_file, ctx)
+
+
+def _assign(req: AppCreateRequest, ctx: Context) -> None:
+    outcome = ctx.sf().assign_permset(req.permission_set, req.username, req.target_org)
+    if isinstance(outcome, Diagnosis):
+        fix = f"assign it yourself: sf org assign permset --name {req.permission_set} --on-behalf-of {req.username} "
+        fix += f"--target-org {req.target_org}"
+        if outcome.code is Code.INTEGRATION_USER_NOT_FOUND:
+            message = f"{req.username} is not a user of the org behind {req.target_org}"
+            fix = "check --username: it must be an active user of that org (Setup > Users)"
+        else:
+            message = f"could not assign {req.permission_set} to {req.username}: {outcome.message}"
+        code = outcome.code if outcome.code is Code.INTEGRATION_USER_NOT_FOUND else Code.PERMSET_ASSIGN_FAILED
+        raise SfjwtError(code, message, fix)
+    assert isinstance(outcome, Assigned)
+    already = " (it had it already)" if outcome.already else ""
+    ctx.console.success(f"Assigned {req.permission_set} to {req.username}{already}.")
+
+
+def _remember(
+    req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, cert_file: Path, ctx: Context
+) -> None:
+    saved = config.load_or_new(ctx.paths, req.alias)
+    config.save(
+        ctx.paths,
+        saved.merged(
+            client_id=report.client_id,
+            username=req.username,
+            instance_url=org_url,
+            key_file=str(key_file),
+            cert_file=str(cert_file),
+        ),
+    )
+    known = state.load(ctx.paths, req.alias)
+    problem = state.save(ctx.paths, known.with_(app_name=req.name, app_kind=req.kind, admin_org=req.target_org))
+    if problem:
+        ctx.console.warn(f"could not record the app in sfjwt-orch's state file ({problem})")
+
+
+def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, ctx: Context) -> login.LoginReport:
+    profile = config.load_or_new(ctx.paths, req.alias).merged(
+        client_id=report.client_id, username=req.username, instance_url=org_url
+    )
+    login_req = resolve.login_request(profile, key_file, req.wait)
+    ctx.console.info("Logging in as the integration user (a new app takes a few minutes to reach every server).")
+    done = login.log_in(login_req, ctx)
+    login.remember(login_req, done, ctx)
+    current = ctx.sf().display(req.alias)
+    if not (isinstance(current, OrgDisplay) and current.connected):
+        status = current.status if isinstance(current, OrgDisplay) else current.message
+        raise SfjwtError(
+            Code.SF_FAILED,
+            f"sf logged in, but sf org display says {status or 'not connected'}",
+            f"check the org: sf org display --target-org {req.alias}",
+        )
+    return done
+
+
+def _dry_run(req: AppCreateRequest, app: metadata.AppMetadata, ctx: Context, report: AppReport) -> None:
+    folder = req.output_dir or Path(tempfile.mkdtemp(prefix="sfjwt-orch-app-"))
+    written = metadata.write(folder, app.files())
+    report.files = [str(p) for p in written]
+    report.client_id = app.consumer_key or ""
+    report.consumer_key_source = "chosen"
+    report.commands = app_deploy.planned_commands(req, folder)
+    ctx.console.info(f"Wrote the app's metadata to {folder} ({len(written)} files); nothing was deployed.")
+    for command in report.commands:
+        ctx.console.info(f"  {command}")

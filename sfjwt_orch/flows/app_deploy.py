@@ -1,0 +1,209 @@
+"""The org side of app create: the admin org, the key pair, whether the app exists, and the deploy
+with its fallbacks (the permission set first; a consumer key the org generates, read back).
+
+Shared with certificate rotation, which deploys a new certificate the same way.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sfjwt_orch import config, keypair, keys, metadata
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.flows import resolve
+from sfjwt_orch.tools.sf import Deployed, Diagnosis
+
+if TYPE_CHECKING:
+    from sfjwt_orch.flows.app_create import AppCreateRequest
+
+APP_TYPE = {"eca": "ExternalClientApplication", "connected-app": "ConnectedApp"}
+
+
+def _admin_missing(target_org: str, why: str) -> SfjwtError:
+    return SfjwtError(
+        Code.ADMIN_ORG_NOT_FOUND,
+        f"sf knows no org for the admin alias {target_org!r}{why}",
+        f"log in as an admin of the org first: sf org login web --alias {target_org} "
+        "--instance-url https://login.salesforce.com (or your My Domain URL), then run this again",
+    )
+
+
+def admin_org_url(target_org: str, ctx: Context, *, offline: bool) -> str:
+    """The admin org's instance URL: the integration user logs in there. `offline` reads sf's local
+    files instead of asking the org (--dry-run contacts no org)."""
+    if offline:
+        from sfjwt_orch.tools.sf.local import org_url
+
+        url = org_url(target_org, ctx.env)
+        if url is None:
+            raise _admin_missing(target_org, " on this machine")
+        return url
+    shown = ctx.sf().display(target_org)
+    if isinstance(shown, Diagnosis):
+        raise _admin_missing(target_org, "")
+    if not (shown.connected and shown.instance_url):
+        raise _admin_missing(target_org, f" that works (sf org display says {shown.status or 'not connected'})")
+    return shown.instance_url.rstrip("/")
+
+
+def key_pair(alias: str, ctx: Context) -> tuple[Path, Path]:
+    """The alias's key and certificate: reused when they exist (the key checked), made when not."""
+    saved = config.load_or_new(ctx.paths, alias)
+    key_file = resolve.default_key_file(saved, ctx.paths)
+    cert_file = Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME
+    if not key_file.exists():
+        made = keypair.keygen(keypair.KeygenRequest(key_file.parent, subject=f"/CN={alias}"), ctx.openssl())
+        ctx.console.success(f"New key {made.key_file} and certificate {made.cert_file}")
+        config.save(ctx.paths, saved.merged(key_file=str(made.key_file), cert_file=str(made.cert_file)))
+        return made.key_file, made.cert_file
+    keys.check_key_file(key_file)
+    if not cert_file.exists():
+        keypair.cert_for_key(key_file, cert_file, keys.DEFAULT_DAYS, f"/CN={alias}", ctx.openssl())
+    return key_file, cert_file
+
+
+def exists(req: AppCreateRequest, ctx: Context) -> bool:
+    """Does the org already hold an app of this name? Asked of the org, not of the local profile."""
+    names = ctx.sf().list_metadata(APP_TYPE[req.kind], req.target_org)
+    if isinstance(names, Diagnosis):
+        raise SfjwtError(Code.SF_FAILED, f"could not list the org's apps: {names.message}", names.fix or "retry")
+    return req.name in names
+
+
+def app_exists(req: AppCreateRequest) -> SfjwtError:
+    where = "External Client App Manager" if req.kind == "eca" else "App Manager"
+    return SfjwtError(
+        Code.APP_EXISTS,
+        f"the org already has an app named {req.name}, and sfjwt-orch did not create it for {req.alias!r}",
+        f"pick another name with --name, or look at that app in Setup > {where}; it is never overwritten",
+    )
+
+
+def deploy(app: metadata.AppMetadata, target_org: str, ctx: Context) -> tuple[str, str]:
+    """Deploy the app; returns (consumer key, "chosen" or "read back")."""
+    outcome = _deploy(app.files(), target_org, ctx)
+    if not outcome.ok and _names_missing_permission_set(outcome, app):
+        ctx.console.info(f"The org wants {app.permission_set} before the policy that names it: deploying it first.")
+        _raise_unless_ok(_deploy(app.permission_set_only(), target_org, ctx), app)
+        outcome = _deploy(app.files(), target_org, ctx)
+    if not outcome.ok and _refuses_chosen_key(outcome):
+        ctx.console.info("The org does not take a consumer key chosen by the deployer: letting it generate one.")
+        generated = replace(app, consumer_key=None)
+        _raise_unless_ok(_deploy(generated.files(), target_org, ctx), app)
+        return read_back_key(generated, target_org, ctx), "read back"
+    _raise_unless_ok(outcome, app)
+    assert app.consumer_key is not None
+    return app.consumer_key, "chosen"
+
+
+def _deploy(texts: dict[str, str], target_org: str, ctx: Context) -> Deployed:
+    with tempfile.TemporaryDirectory(prefix="sfjwt-orch-deploy-") as folder:
+        metadata.write(Path(folder), texts)
+        ctx.console.status(f"Deploying {len(texts) - 1} component(s) to {target_org}…")
+        outcome = ctx.sf().deploy(Path(folder), target_org)
+        ctx.console.clear_status()
+    if isinstance(outcome, Diagnosis):
+        if outcome.code is Code.ADMIN_ORG_NOT_FOUND:
+            raise _admin_missing(target_org, "")
+        raise SfjwtError(outcome.code, outcome.message, outcome.fix)
+    return outcome
+
+
+def _problems(outcome: Deployed) -> str:
+    return "; ".join(str(p) for p in outcome.problems)
+
+
+def _names_missing_permission_set(outcome: Deployed, app: metadata.AppMetadata) -> bool:
+    text = _problems(outcome).lower()
+    return app.permission_set.lower() in text and ("not found" in text or "does not exist" in text or "no " in text)
+
+
+def _refuses_chosen_key(outcome: Deployed) -> bool:
+    text = _problems(outcome).lower()
+    return "consumer key" in text or "consumerkey" in text
+
+
+def _raise_unless_ok(outcome: Deployed, app: metadata.AppMetadata) -> None:
+    if outcome.ok:
+        return
+    text = _problems(outcome)
+    low = text.lower()
+    if "can't create a connected app" in low or "cannot create a connected app" in low:
+        raise SfjwtError(
+            Code.CONNECTED_APP_BLOCKED,
+            f"the org does not allow new Connected Apps: {text}",
+            "ask Salesforce Support to enable Connected App creation for this org, or create an External "
+            "Client App instead (--kind eca)",
+        )
+    if "external client app" in low and ("not enabled" in low or "disabled" in low or "not org-enabled" in low):
+        raise SfjwtError(
+            Code.ECA_DISABLED,
+            f"External Client Apps are turned off in this org: {text}",
+            "turn them on in Setup > External Client App Settings (or ask an admin), then run this again",
+        )
+    raise SfjwtError(
+        Code.DEPLOY_FAILED,
+        f"the org refused the app's metadata: {text}",
+        f"fix what the message names (see it with --dry-run --output-dir DIR), or create {app.name} by hand: "
+        "sfjwt-orch bootstrap prints the Setup steps",
+    )
+
+
+_COPY_IT = (
+    "copy the Consumer Key from Setup (the app's OAuth settings), then: sfjwt-orch login --alias NAME --client-id KEY"
+)
+
+
+def read_back_key(app: metadata.AppMetadata, target_org: str, ctx: Context) -> str:
+    """The consumer key the org generated, read from the retrieved OAuth settings."""
+    if app.kind == "connected-app":
+        member = f"ConnectedApp:{app.name}"
+    else:
+        member = f"ExtlClntAppGlobalOauthSettings:{app.name}_glbloauth"
+    with tempfile.TemporaryDirectory(prefix="sfjwt-orch-retrieve-") as folder:
+        outcome = ctx.sf().retrieve(member, Path(folder), target_org)
+        if isinstance(outcome, Diagnosis):
+            why = f"the app was deployed, but its consumer key could not be read back: {outcome.message}"
+            raise SfjwtError(Code.DEPLOY_FAILED, why, _COPY_IT)
+        key = _consumer_key_in(Path(folder))
+    if key is None:
+        raise SfjwtError(
+            Code.DEPLOY_FAILED, "the app was deployed, but its retrieved settings hold no consumer key", _COPY_IT
+        )
+    return key
+
+
+def _consumer_key_in(folder: Path) -> str | None:
+    from defusedxml import ElementTree  # type: ignore[import-untyped]  # the org's text: parse it hardened
+
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in (".ecaGlblOauth", ".connectedApp", ".xml") or not path.is_file():
+            continue
+        try:
+            root = ElementTree.parse(path).getroot()
+        except ElementTree.ParseError:
+            continue
+        for element in root.iter():
+            text = str(element.text or "").strip()
+            if str(element.tag).rsplit("}", 1)[-1] == "consumerKey" and text:
+                return text
+    return None
+
+
+def planned_commands(req: AppCreateRequest, folder: Path) -> list[str]:
+    """What app create would run, as a person would type it (for --dry-run)."""
+    q = shlex.quote
+    return [
+        f"sf org list metadata --metadata-type {APP_TYPE[req.kind]} --target-org {q(req.target_org)} --json",
+        f"sf project deploy start --metadata-dir {q(str(folder))} --target-org {q(req.target_org)} --json",
+        f"sf org assign permset --name {q(req.permission_set)} --on-behalf-of {q(req.username)} "
+        f"--target-org {q(req.target_org)} --json",
+        "sf org login jwt --client-id <the consumer key> --jwt-key-file <the alias's key> "
+        f"--username {q(req.username)} --alias {q(req.alias)} --instance-url <the org's URL> --json",
+        f"sf org display --target-org {q(req.alias)} --json",
+    ]
