@@ -65,6 +65,11 @@ def run(
     interval: float = interval_option(),
     set_default: bool = set_default_option(),
     set_default_dev_hub: bool = set_default_dev_hub_option(),
+    target_org: str | None = typer.Option(
+        None,
+        "--target-org",
+        help="An admin's org alias in sf: when no consumer key is known, create the app (as app create does).",
+    ),
     no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
@@ -105,6 +110,7 @@ def run(
             key_env=key_env,
             key_text=key_text,
             can_prompt=can_prompt,
+            target_org=target_org,
         )
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
             report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console))

@@ -19,6 +19,11 @@ POLICIES: tuple[str, ...] = get_args(Policy)
 DEMO_ORG_ID = "00D000000000001AAA"
 DEMO_USER_ID = "005000000000001AAA"
 DEMO_USERNAME = "dev@example.com"
+DEMO_ADMIN_USER_ID = "005000000000000AAA"
+DEMO_ADMIN_USERNAME = "admin@example.com"
+# The profiles every org has; users' own profiles are added to them (commaSeparatedProfile names these).
+ADMIN_PROFILE = "System Administrator"
+STANDARD_PROFILE = "Standard User"
 # Shaped like a real consumer key (85 characters, starts 3MVG9) so length checks downstream agree.
 DEMO_CONSUMER_KEY = "3MVG9sfjwtOrchEmulatorDemo.ConsumerKey" + "0" * 47
 DEFAULT_CALLBACK_URL = DEFAULT_CALLBACK  # the callback the sf docs tell people to use: one constant for all
@@ -46,7 +51,30 @@ class User:
     username: str
     user_id: str
     active: bool = True
+    # Pre-authorized for every admin-approved app, as the "Use Any API Client" permission does
+    # (Salesforce Help xcloud.preauth_user_app_access_through_eca). Apps that name permission sets
+    # or profiles also let in the users holding one of those.
     preauthorized: bool = False
+    # A System Administrator: may deploy metadata and assign permission sets. The emulator hands
+    # out an access token for the first admin (``Emulator.admin_token``).
+    admin: bool = False
+    profile: str | None = None  # None: "System Administrator" for an admin, else "Standard User"
+    permission_sets: tuple[str, ...] = ()  # names of permission sets assigned from the start
+
+    @property
+    def profile_name(self) -> str:
+        if self.profile is not None:
+            return self.profile
+        return ADMIN_PROFILE if self.admin else STANDARD_PROFILE
+
+
+@dataclass(frozen=True)
+class PermissionSet:
+    """A permission set that exists in the org from the start (deploys add more)."""
+
+    name: str  # the API name (PermissionSet.Name), what `sf org assign permset --name` takes
+    perm_set_id: str  # 18 characters, starts with 0PS
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +86,12 @@ class App:
     policy: Policy = "admin-approved"
     propagation_seconds: float = 0.0
     eca: bool = False
+    description: str = ""
+    # An admin-approved app also admits users holding one of these permission sets (names or
+    # 0PS ids) or profiles: what a policy's commaSeparatedPermissionSet / commaSeparatedProfile
+    # (or a connected app's permissionSetName / profileName) says.
+    permission_sets: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +107,22 @@ class Switches:
     auto_approve: bool = False
     # Outcome keys (catalog.TOKEN_OUTCOMES) answered to the next token requests, one each, in order.
     fail_next: tuple[str, ...] = ()
+    # --- the admin side (Metadata API deploys) ---
+    # An app created by a deploy answers as unknown for this long, as a new app does until it
+    # replicates (Salesforce says 2-10 minutes).
+    deploy_propagation_seconds: float = 0.0
+    # checkDeployStatus answers "InProgress" this many times before the result (sf polls each second).
+    deploy_pending_polls: int = 0
+    # "Opt in to External Client Apps" is off: deploys of the five ECA types fail.
+    external_client_apps_disabled: bool = False
+    # Spring '26: new connected apps cannot be created (Help article 005228017), the default of
+    # today's orgs. False is an org where Salesforce Support re-enabled creation.
+    connected_app_creation_blocked: bool = True
+    # The org refuses a consumer key chosen by the deployer (reference B1): a deploy carrying
+    # consumerKey fails; without one the key is generated.
+    consumer_key_refused: bool = False
+    # A policy's commaSeparatedPermissionSet takes permission set ids only, not names (reference B2).
+    permission_set_ids_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +136,7 @@ class EmulatorConfig:
     accepted_audiences: tuple[str, ...] | None = None
     api_version: str = DEFAULT_API_VERSION
     switches: Switches = field(default_factory=Switches)
+    permission_sets: tuple[PermissionSet, ...] = ()
 
     def audiences(self) -> tuple[str, ...]:
         if self.accepted_audiences is not None:
@@ -98,7 +149,13 @@ class EmulatorConfig:
         return next((u for u in self.users if u.username.casefold() == wanted), None)
 
     def find_app(self, consumer_key: str) -> App | None:
+        """A configured app (apps created by deploys live in ``State.setup``)."""
         return next((a for a in self.apps if a.consumer_key == consumer_key), None)
+
+    @property
+    def admin(self) -> User | None:
+        """The first admin user: the one ``Emulator.admin_token`` belongs to."""
+        return next((u for u in self.users if u.admin), None)
 
 
 # --------------------------------------------------------------------------- what happens while running
@@ -144,7 +201,7 @@ class RecordedRequest:
 @dataclass(frozen=True)
 class IssuedToken:
     access_token: str
-    client_id: str
+    client_id: str  # "" for the admin session the emulator hands out (no app involved)
     username: str
     user_id: str
     issued_at: float

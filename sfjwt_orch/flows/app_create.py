@@ -75,10 +75,37 @@ def create(req: AppCreateRequest, ctx: Context) -> AppReport:
 
 
 def _create(req: AppCreateRequest, ctx: Context, report: AppReport) -> None:
-    ui = ctx.console
-    org_url = app_deploy.admin_org_url(req.target_org, ctx, offline=req.dry_run)
+    if req.dry_run:
+        _dry_run(req, ctx, report)
+        return
+    org_url, key_file = provision(req, ctx, report)
+    report.login = _log_in(req, report, org_url, key_file, ctx)
+
+
+def provision(req: AppCreateRequest, ctx: Context, report: AppReport) -> tuple[str, Path]:
+    """Everything before the login (bootstrap --target-org runs this as its app step): the app in
+    the org, its permission set on the user, the profile saved. Returns (the org's URL, the key)."""
+    org_url = app_deploy.admin_org_url(req.target_org, ctx, offline=False)
     key_file, cert_file = app_deploy.key_pair(req.alias, ctx)
-    app = metadata.AppMetadata(
+    known = state.load(ctx.paths, req.alias)
+    saved = config.load_or_new(ctx.paths, req.alias)
+    if app_deploy.exists(req, ctx):
+        if known.app_name != req.name or not saved.client_id:
+            raise app_deploy.app_exists(req)
+        ctx.console.info(f"The app {req.name} exists already (sfjwt-orch made it): checking the login only.")
+        report.client_id = saved.client_id
+    else:
+        app = _app_metadata(req, cert_file)
+        report.client_id, report.consumer_key_source = app_deploy.deploy(app, req.target_org, ctx)
+        report.created = True
+        ctx.console.success(f"Deployed {req.name} to {req.target_org} (consumer key {report.consumer_key_source}).")
+        _assign(req, ctx)
+    _remember(req, report, org_url, key_file, cert_file, ctx)
+    return org_url, key_file
+
+
+def _app_metadata(req: AppCreateRequest, cert_file: Path) -> metadata.AppMetadata:
+    return metadata.AppMetadata(
         name=req.name,
         permission_set=req.permission_set,
         certificate_pem=cert_file.read_text(encoding="utf-8"),
@@ -87,23 +114,6 @@ def _create(req: AppCreateRequest, ctx: Context, report: AppReport) -> None:
         consumer_key=metadata.new_consumer_key(),
         kind=req.kind,
     )
-    if req.dry_run:
-        _dry_run(req, app, ctx, report)
-        return
-    known = state.load(ctx.paths, req.alias)
-    saved = config.load_or_new(ctx.paths, req.alias)
-    if app_deploy.exists(req, ctx):
-        if known.app_name != req.name or not saved.client_id:
-            raise app_deploy.app_exists(req)
-        ui.info(f"The app {req.name} exists already (sfjwt-orch made it): checking the login only.")
-        report.client_id = saved.client_id
-    else:
-        report.client_id, report.consumer_key_source = app_deploy.deploy(app, req.target_org, ctx)
-        report.created = True
-        ui.success(f"Deployed {req.name} to {req.target_org} (consumer key {report.consumer_key_source}).")
-        _assign(req, ctx)
-    _remember(req, report, org_url, key_file, cert_file, ctx)
-    report.login = _log_in(req, report, org_url, key_file, ctx)
 
 
 def _assign(req: AppCreateRequest, ctx: Context) -> None:
@@ -162,7 +172,10 @@ def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Pa
     return done
 
 
-def _dry_run(req: AppCreateRequest, app: metadata.AppMetadata, ctx: Context, report: AppReport) -> None:
+def _dry_run(req: AppCreateRequest, ctx: Context, report: AppReport) -> None:
+    app_deploy.admin_org_url(req.target_org, ctx, offline=True)  # a missing admin alias is said now, not at the deploy
+    _, cert_file = app_deploy.key_pair(req.alias, ctx)
+    app = _app_metadata(req, cert_file)
     folder = req.output_dir or Path(tempfile.mkdtemp(prefix="sfjwt-orch-app-"))
     written = metadata.write(folder, app.files())
     report.files = [str(p) for p in written]

@@ -48,6 +48,7 @@ class BootstrapRequest:
     key_env: str | None = None  # the variable's name, for messages
     key_text: str | None = None  # its value, taken out of the environment before any step runs
     can_prompt: bool = False
+    target_org: str | None = None  # an admin alias: create the app (app create) instead of the checklist
 
 
 @dataclass(frozen=True)
@@ -215,15 +216,27 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
     profile = resolve.merged(config.load_or_new(ctx.paths, req.alias), flags)
     callback = resolve.callback_url(profile)
     missing = resolve.missing_flags(profile)
-    if missing:
+    wait = req.wait
+    admin = req.target_org
+    if not profile.client_id and admin is None and req.can_prompt:
+        asked = asker.ask(
+            "Admin alias in sf to create the app with (Enter: create it yourself in Setup)", _alias_or_none
+        )
+        admin = asked or None
+    if not profile.client_id and admin:
+        profile = _create_app(req, admin, profile, ctx, asker)
+        # A new app takes minutes to reach every server: wait for it, whatever --timeout said for approvals.
+        wait = dataclasses.replace(wait, timeout=max(wait.timeout, NEW_APP_WAIT))
+    elif missing:
         if not req.can_prompt:
             raise SfjwtError(
                 Code.USAGE,
                 f"{' and '.join(missing)} needed, and there is no one to ask",
-                f"pass {' and '.join(missing)} (and --instance-url), or run at a terminal without --no-input",
+                f"pass {' and '.join(missing)} (and --instance-url), or --target-org ADMIN to create the app, "
+                "or run at a terminal without --no-input",
             )
         profile = _ask_missing(profile, ctx, asker, key_file, callback)
-    login_req = resolve.login_request(profile, key_file, req.wait, req.defaults)
+    login_req = resolve.login_request(profile, key_file, wait, req.defaults)
     _remember(
         ctx,
         req.alias,
@@ -234,6 +247,37 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
     )
     detail = f"client id {login_req.client_id[:8]}…, {login_req.username} at {login_req.instance_url}"
     return login_req, "done" if missing else "skipped", detail
+
+
+NEW_APP_WAIT = 600.0
+
+
+def _alias_or_none(answer: str) -> str:
+    from sfjwt_orch.paths import check_alias
+
+    return check_alias(answer) if answer else ""
+
+
+def _create_app(
+    req: BootstrapRequest, admin: str, profile: config.Profile, ctx: Context, asker: Asker
+) -> config.Profile:
+    from sfjwt_orch import metadata
+    from sfjwt_orch.flows import app_create
+
+    username = profile.username
+    if not username:
+        if not req.can_prompt:
+            raise SfjwtError(
+                Code.USAGE, "--username needed to create the app", "pass --username (the integration user)"
+            )
+        username = asker.ask("Integration username to log in as (e.g. ci-bot@acme.com)", validate.check_username)
+    name = metadata.default_app_name(req.alias)
+    create = app_create.AppCreateRequest(
+        req.alias, admin, validate.check_username(username), name, f"{name}_Jwt"[:80], wait=req.wait
+    )
+    report = app_create.AppReport(req.alias, name, create.kind)
+    org_url, _ = app_create.provision(create, ctx, report)
+    return profile.merged(client_id=report.client_id, username=username, instance_url=org_url)
 
 
 def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport) -> tuple[bool, Status, str]:

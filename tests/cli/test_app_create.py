@@ -191,3 +191,22 @@ def test_dry_run_writes_the_metadata_and_contacts_no_org(world: World, tmp_path:
     assert config.load(world.paths, "ci") is not None  # the key pair's paths (made for the metadata)
     assert not (config.load(world.paths, "ci").client_id)  # type: ignore[union-attr]  # no profile saved as an app
     world.done()  # no sf run at all
+
+
+def test_bootstrap_with_an_admin_alias_creates_the_app_instead_of_the_checklist(world: World) -> None:
+    world.expect_sf("--version", stdout="@salesforce/cli/2.150.6 linux-x64 node-v24.19.0\n")
+    world.expect_sf("org", "display", "--target-org", "admin", stdout=ADMIN_DISPLAY)
+    world.expect_sf("org", "list", "metadata", stdout=OK_LIST)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)
+    world.expect_sf("org", "assign", "permset", stdout=ASSIGNED)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", "--target-org", "ci", stdout=CONNECTED)
+    result = world.invoke(
+        "bootstrap", "--alias", "ci", "--target-org", "admin", "--username", USER, "--no-input", "--json"
+    )
+    assert result.code == 0, result.stderr
+    assert "Create the app in Salesforce" not in result.stderr  # no manual checklist
+    assert result.doc["ok"] is True and result.doc["approval_url"] is None
+    saved = config.load(world.paths, "ci")
+    assert saved is not None and len(saved.client_id) == 72 and saved.instance_url == "https://acme.my.salesforce.com"
+    world.done()

@@ -148,6 +148,9 @@ def test_interactive_bootstrap_reasks_and_resumes_after_ctrl_c_and_a_closed_term
     log1 = io.StringIO()
     child = spawn_bootstrap(e2e, "--alias", alias, "--no-browser", log=log1)
     child.expect(r"Key and certificate: new key")
+    # No consumer key yet: first the offer to create the app with an admin login (app create); Enter declines.
+    child.expect(r"\? Admin alias in sf to create the app with \(Enter: create it yourself in Setup\): ")
+    child.sendline("")
     child.expect(r"Create the app in Salesforce")
     child.expect(r"Upload Files: (\S+)")
     assert Path(child.match.group(1)) == cert
@@ -165,6 +168,8 @@ def test_interactive_bootstrap_reasks_and_resumes_after_ctrl_c_and_a_closed_term
     log2 = io.StringIO()
     child = spawn_bootstrap(e2e, "--alias", alias, "--no-browser", log=log2)
     child.expect(r"Key and certificate: reusing")
+    child.expect(r"\? Admin alias in sf")
+    child.sendline("")
     child.expect(r"\? Consumer key: ")
     child.sendline("not a consumer key")
     child.expect(r"does not look like a consumer key: copy the app's Consumer Key")
