@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "keygen": ("keygen", "run", False),
     "login": ("login", "run", False),
     "logout": ("logout", "run", False),
+    "rotate": ("rotate", "run", False),
     "doctor": ("doctor", "run", False),
     "authorize-url": ("authorize_url", "run", False),
     "app": ("app", "app", True),

@@ -11,7 +11,7 @@ from nothing, and failing to write it is a warning, never a failed command.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,11 @@ class State:
     app_name: str = ""
     app_kind: str = ""
     admin_org: str = ""
+    # A certificate rotation in progress ("made", "deployed", "promoted"), so every step resumes;
+    # and until when the previous key is kept for --rollback.
+    rotation_phase: str = ""
+    rotation_deployed_at: str = ""
+    previous_kept_until: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # keys written by a newer sfjwt-orch: kept
 
     def with_(self, **changes: Any) -> State:
@@ -69,7 +74,7 @@ def load(paths: Paths, alias: str) -> State:
         raw = None
     if not isinstance(raw, dict):
         return State(alias=alias, org_id=config.legacy_facts(paths, alias).get("org_id", ""))
-    known = {"org_id", "instance_url", "last_login", "app_name", "app_kind", "admin_org"}
+    known = {f.name for f in fields(State)} - {"alias", "extra"}
     values = {k: str(v) for k, v in raw.items() if k in known and isinstance(v, str)}
     extra = {k: v for k, v in raw.items() if k not in known}
     return State(alias=alias, extra=extra, **values)

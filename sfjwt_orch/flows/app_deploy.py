@@ -6,6 +6,7 @@ Shared with certificate rotation, which deploys a new certificate the same way.
 
 from __future__ import annotations
 
+import re
 import shlex
 import tempfile
 from dataclasses import replace
@@ -207,3 +208,52 @@ def planned_commands(req: AppCreateRequest, folder: Path) -> list[str]:
         f"--username {q(req.username)} --alias {q(req.alias)} --instance-url <the org's URL> --json",
         f"sf org display --target-org {q(req.alias)} --json",
     ]
+
+
+def _settings_member(name: str, kind: str) -> tuple[str, str, str]:
+    """(metadata type, member name, file path in an mdapi folder) of the component holding the certificate."""
+    if kind == "connected-app":
+        return "ConnectedApp", name, f"connectedApps/{name}.connectedApp"
+    member = f"{name}_glbloauth"
+    return "ExtlClntAppGlobalOauthSettings", member, f"extlClntAppGlobalOauthSets/{member}.ecaGlblOauth"
+
+
+_CERTIFICATE = re.compile(r"<certificate>.*?</certificate>", re.DOTALL)
+
+
+def replace_certificate(name: str, kind: str, certificate_pem: str, target_org: str, ctx: Context) -> None:
+    """Put a new certificate on an existing app, changing nothing else: its settings are retrieved
+    from the org, only the certificate is replaced, and that one component is deployed."""
+    kind_type, member, relative = _settings_member(name, kind)
+    with tempfile.TemporaryDirectory(prefix="sfjwt-orch-settings-") as folder:
+        outcome = ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
+        if isinstance(outcome, Diagnosis):
+            raise SfjwtError(
+                Code.DEPLOY_FAILED,
+                f"could not read the app's settings ({kind_type}:{member}) to change the certificate: "
+                f"{outcome.message}",
+                "check --name (the app's API name) and that the admin may view the app's settings",
+            )
+        found = sorted(Path(folder).rglob(Path(relative).name))
+        if not found:
+            raise SfjwtError(
+                Code.DEPLOY_FAILED,
+                f"the org returned no settings for {kind_type}:{member}",
+                "check --name: it must be the app's API name",
+            )
+        text = found[0].read_text(encoding="utf-8")
+    if not _CERTIFICATE.search(text):
+        raise SfjwtError(
+            Code.DEPLOY_FAILED,
+            f"the app {name} has no certificate to replace (it does not use the JWT bearer flow)",
+            "enable the JWT bearer flow on the app with a certificate first",
+        )
+    updated = _CERTIFICATE.sub(lambda _: f"<certificate>{certificate_pem.strip()}</certificate>", text, count=1)
+    texts = {relative: updated, "package.xml": metadata.package_xml({kind_type: member})}
+    outcome_ = _deploy(texts, target_org, ctx)
+    if not outcome_.ok:
+        raise SfjwtError(
+            Code.DEPLOY_FAILED,
+            f"the org refused the new certificate: {_problems(outcome_)}",
+            "fix what the message names, or upload the new server.crt in Setup and rerun sfjwt-orch rotate",
+        )

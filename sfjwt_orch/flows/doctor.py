@@ -25,6 +25,7 @@ from sfjwt_orch.tools.openssl import Openssl
 class DoctorReport:
     alias: str | None
     checks: tuple[Finding, ...]
+    certificate_days_left: int | None = None  # negative once expired; None when unknown
 
     @property
     def ok(self) -> bool:
@@ -39,6 +40,7 @@ class DoctorReport:
             "ok": self.ok,
             "alias": self.alias,
             "checks": [c.to_json() for c in self.checks],
+            "certificate_days_left": self.certificate_days_left,
             "error": failed.error().to_json() if failed else None,
         }
 
@@ -58,44 +60,49 @@ def diagnose(alias: str | None, ctx: Context, now: datetime | None = None) -> Do
         return DoctorReport(alias, tuple(checks))
     # sf found but failing `--version` may still answer `org display`; sf missing cannot.
     sf_found = checks[0].code is not Code.SF_NOT_FOUND
-    checks.extend(_alias_checks(alias, ctx, openssl, now, sf_found))
-    return DoctorReport(alias, tuple(checks))
+    found_checks, days_left = _alias_checks(alias, ctx, openssl, now, sf_found)
+    checks.extend(found_checks)
+    return DoctorReport(alias, tuple(checks), days_left)
 
 
-def _alias_checks(alias: str, ctx: Context, openssl: Openssl | None, now: datetime, sf_found: bool) -> list[Finding]:
+def _alias_checks(
+    alias: str, ctx: Context, openssl: Openssl | None, now: datetime, sf_found: bool
+) -> tuple[list[Finding], int | None]:
     try:
         profile = config.load(ctx.paths, alias)
     except SfjwtError as exc:
-        return [Finding("profile", "fail", exc.message, exc.fix, exc.code)]
+        return [Finding("profile", "fail", exc.message, exc.fix, exc.code)], None
     bootstrap = f"sfjwt-orch bootstrap --alias {alias}"
     if profile is None:
-        return [Finding("profile", "fail", f"no profile for {alias}", bootstrap)]
+        return [Finding("profile", "fail", f"no profile for {alias}", bootstrap)], None
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
     checks = [
         Finding("profile", "fail", f"missing {', '.join(missing)}", bootstrap)
         if missing
         else Finding("profile", "pass", str(ctx.paths.profile_file(alias)))
     ]
-    checks.extend(_key_checks(profile, openssl, now))
+    key_checks, days_left = _key_checks(profile, openssl, now)
+    checks.extend(key_checks)
     if profile.instance_url:
         checks.append(probes.instance_url(profile.instance_url, profile.username))
     if sf_found:
         checks.append(probes.sf_login(alias, ctx)[0])
-    return checks
+    return checks, days_left
 
 
-def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> list[Finding]:
+def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> tuple[list[Finding], int | None]:
     if not profile.key_file:
-        return []
+        return [], None
     key_path = Path(profile.key_file)
     if not key_path.is_file():
-        return [Finding("key", "fail", f"{key_path} does not exist", f"sfjwt-orch bootstrap --alias {profile.alias}")]
+        missing = Finding("key", "fail", f"{key_path} does not exist", f"sfjwt-orch bootstrap --alias {profile.alias}")
+        return [missing], None
     out = [probes.key_mode(key_path)]
     try:  # read in Python; openssl, when there is one, must be able to read it too
         key = keys.check_key_file(key_path, openssl, check_mode=False)
         out.append(Finding("key", "pass", f"unencrypted RSA, {key.bits} bits"))
     except SfjwtError as exc:
-        return [*out, Finding("key", "fail", exc.message, exc.fix, exc.code)]
+        return [*out, Finding("key", "fail", exc.message, exc.fix, exc.code)], None
     cert_path = Path(profile.cert_file) if profile.cert_file else key_path.parent / keys.CERT_NAME
     if not cert_path.is_file():
         return [
@@ -106,5 +113,6 @@ def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime)
                 f"{cert_path} not found; cannot check it matches the key",
                 "keep the certificate you uploaded next to the key",
             ),
-        ]
-    return [*out, *probes.certificate(key, cert_path, profile.alias, now)[0]]
+        ], None
+    findings, info = probes.certificate(key, cert_path, profile.alias, now)
+    return [*out, *findings], (info.not_after - now).days if info else None

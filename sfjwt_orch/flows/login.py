@@ -85,6 +85,10 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
                 req = dataclasses.replace(req, key_file=key_env.key_path(key_text, cmd.key_env, cmd.alias, ctx))
             report = log_in(req, ctx)
             remember(req, report, ctx)
+            if state.load(ctx.paths, cmd.alias).rotation_phase == "promoted":
+                from sfjwt_orch.flows.rotate import expire_previous  # the kept key, once --keep-days is over
+
+                expire_previous(cmd.alias, ctx)
     except SfjwtError as exc:
         shape = LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
         exc.details = {**shape, **exc.details}
@@ -197,7 +201,8 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
                     "the app is still propagating. Retrying until the deadline."
                 )
             remaining = deadline - ctx.clock()
-            retry = outcome.code is Code.NOT_APPROVED or (outcome.code in _PROPAGATING and req.timeout > 0)
+            waits = outcome.code in _PROPAGATING or outcome.code in req.also_wait_for
+            retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
             if not retry or remaining <= 0:
                 raise _final(outcome, req, report, ctx)
             hit = _wait(min(interval, remaining), deadline, outcome.code, report.attempts, ctx, listener)
@@ -290,6 +295,7 @@ _WHY = {
     Code.NOT_APPROVED: "Waiting for the approval",
     Code.CLIENT_ID_INVALID: "The org does not know this app yet (new apps take 2-10 minutes to propagate)",
     Code.APP_NOT_INSTALLED: "The app is not installed yet (new apps take 2-10 minutes to propagate)",
+    Code.INVALID_ASSERTION: "The app does not verify the new key yet (its certificate is uploaded or propagating)",
 }
 
 

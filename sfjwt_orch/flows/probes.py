@@ -98,7 +98,7 @@ def certificate(
 
 def expiry(info: certs.CertInfo, alias: str, now: datetime) -> Finding:
     left = info.not_after - now
-    renew = f"make a new one: sfjwt-orch keygen --alias {alias} --force, upload it, log in again"
+    renew = f"rotate it: sfjwt-orch rotate --alias {alias} (with --target-org ADMIN to update the app too)"
     if left <= timedelta(0):
         fix = f"Salesforce still accepts an expired app certificate, but renew it: {renew}"
         return Finding("certificate expiry", "warn", f"expired on {info.not_after:%Y-%m-%d}", fix)

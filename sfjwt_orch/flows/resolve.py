@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sfjwt_orch import config, keys, validate
+from sfjwt_orch.errors import Code
 from sfjwt_orch.paths import Paths
 
 
@@ -74,6 +75,9 @@ class LoginRequest:
     interval: float
     set_default: bool = False
     set_default_dev_hub: bool = False
+    # Refusals worth waiting out besides a new app's propagation: rotation waits for the app to take
+    # the new certificate (INVALID_ASSERTION until it has).
+    also_wait_for: frozenset[Code] = frozenset()
 
 
 def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:

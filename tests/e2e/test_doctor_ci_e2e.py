@@ -85,7 +85,7 @@ def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
     assert checks["certificate expiry"]["result"] == "warn"
     assert checks["certificate expiry"]["detail"] == "expired on 2020-01-02"
     assert "still accepts" in checks["certificate expiry"]["fix"]
-    assert "keygen --alias doc --force" in checks["certificate expiry"]["fix"]
+    assert "sfjwt-orch rotate --alias doc" in checks["certificate expiry"]["fix"]  # rotate is the fix now
     assert checks["sf login"]["result"] == "pass"
 
 

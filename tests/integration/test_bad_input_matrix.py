@@ -448,7 +448,7 @@ def test_expired_certificate_warns_and_bootstrap_goes_on(world: World) -> None:
     result = world.cli.run(*BOOTSTRAP, "--key-file", str(world.key), "--cert-file", str(cert))
     assert result.returncode == 0, result.stderr
     assert f"certificate {cert} expired on 2020-01-02" in result.stderr
-    assert "keygen --alias hub --force" in result.stderr
+    assert "sfjwt-orch rotate --alias hub" in result.stderr  # the fix names rotate since rotation exists
     doc = json.loads(result.stdout)
     assert doc["ok"] is True
     key_step = next(s for s in doc["steps"] if s["name"] == "Key and certificate")

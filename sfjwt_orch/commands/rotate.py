@@ -1,0 +1,84 @@
+"""sfjwt-orch rotate: options -> RotateRequest -> flows.rotate -> output."""
+
+from __future__ import annotations
+
+import typer
+
+from sfjwt_orch.commands.options import (
+    alias_option,
+    check_wait,
+    context_of,
+    interval_option,
+    json_option,
+    json_shape,
+    timeout_option,
+    verbose_option,
+)
+from sfjwt_orch.keys import DEFAULT_BITS, DEFAULT_DAYS
+
+HELP = """\
+Replace the alias's key and certificate before the certificate expires, without a broken login.
+
+A new pair is made beside the current one. With --target-org (or the admin alias the app was
+created with) the new certificate is deployed to the app; without one, upload it in Setup while
+sfjwt-orch waits. A login with the new key proves it, then it replaces the current pair at the same
+paths (the profile does not change); the previous pair is kept for --rollback until --finish or
+--keep-days. Every step is recorded, so a rerun continues an interrupted rotation. An app holds one
+certificate: from the deploy until your pipeline has the new key, the old key no longer logs in.
+
+\b
+Examples:
+  sfjwt-orch rotate --alias ci --target-org admin
+  sfjwt-orch rotate --alias ci                      # upload the printed certificate in Setup
+  sfjwt-orch rotate --alias ci --finish             # drop the previous key now
+  sfjwt-orch rotate --alias ci --rollback
+"""
+
+
+def run(
+    tctx: typer.Context,
+    alias: str = alias_option(),
+    target_org: str | None = typer.Option(
+        None, "--target-org", help="An admin's org alias in sf: deploy the new certificate to the app."
+    ),
+    name: str | None = typer.Option(None, "--name", help="The app's API name, for an app sfjwt-orch did not create."),
+    days: int = typer.Option(DEFAULT_DAYS, "--days", help="Lifetime of the new certificate, in days."),
+    bits: int = typer.Option(DEFAULT_BITS, "--bits", help="RSA key size of the new key."),
+    keep_days: int = typer.Option(7, "--keep-days", help="Days to keep the previous key for --rollback."),
+    finish: bool = typer.Option(False, "--finish", help="Remove the previous key now (end the rotation)."),
+    rollback: bool = typer.Option(
+        False, "--rollback", help="Go back to the previous key (and certificate on the app)."
+    ),
+    timeout: float | None = timeout_option(),
+    interval: float = interval_option(),
+    json: bool = json_option(),
+    verbose: bool = verbose_option(),
+) -> None:
+    from sfjwt_orch.errors import usage
+    from sfjwt_orch.flows import resolve, rotate
+    from sfjwt_orch.interactive import person_present
+    from sfjwt_orch.keypair import KeygenRequest, check_keygen_request
+    from sfjwt_orch.paths import check_alias
+
+    ctx = context_of(tctx, verbose)
+    with json_shape(rotate.RotateReport(alias).to_json):
+        check_alias(alias)
+        if finish and rollback:
+            raise usage("--finish and --rollback cannot be used together", "pass only one of them")
+        if not 0 <= keep_days <= 365:
+            raise usage(f"--keep-days {keep_days} is out of range", "use 0 to 365 days")
+        check_keygen_request(KeygenRequest(ctx.paths.key_dir(alias), bits, days, f"/CN={alias}"))
+        timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
+        request = rotate.RotateRequest(
+            alias=alias,
+            target_org=target_org,
+            name=name,
+            bits=bits,
+            days=days,
+            keep_days=keep_days,
+            wait=resolve.Wait(open_browser=False, timeout=timeout, interval=interval),
+            action="finish" if finish else "rollback" if rollback else "rotate",
+        )
+        report = rotate.run(request, ctx)
+    if json:
+        ctx.console.emit_json(report.to_json())

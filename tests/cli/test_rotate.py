@@ -1,0 +1,145 @@
+"""rotate through cli.main with a strict fake runner: the sf commands of each path, in order, and
+what is on disk after each (the new pair beside the old, promotion, the previous pair kept)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from sfjwt_orch import certs, config, state
+from tests.cli.conftest import World, sf_output
+
+SUCCESS = sf_output("success.login.stdout")
+ASSERTION = sf_output("err_invalid_assertion.json.stdout")
+DEPLOYED = json.dumps({"status": 0, "result": {"status": "Succeeded", "success": True, "files": []}})
+RETRIEVED = json.dumps({"status": 0, "result": {"files": []}})
+APP = "SfjwtOrch_ci"
+SETTINGS = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ExtlClntAppGlobalOauthSettings xmlns="http://soap.sforce.com/2006/04/metadata">'
+    "<callbackUrl>http://localhost:1717/OauthRedirect</callbackUrl><certificate>OLD</certificate>"
+    f"<consumerKey>KEY</consumerKey><externalClientApplication>{APP}</externalClientApplication>"
+    "</ExtlClntAppGlobalOauthSettings>\n"
+)
+
+
+def _logged_in(world: World) -> tuple[Path, Path]:
+    """An alias whose app sfjwt-orch created with the admin alias `admin`, logged in once."""
+    assert world.invoke("keygen", "--alias", "ci").code == 0
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    args = ("--client-id", "3MVG9CLIENTID1234567", "--username", "user@example.com")
+    assert world.invoke("login", "--alias", "ci", *args, "--instance-url", "https://acme.my.salesforce.com").code == 0
+    state.save(world.paths, state.load(world.paths, "ci").with_(app_name=APP, app_kind="eca", admin_org="admin"))
+    profile = config.load(world.paths, "ci")
+    assert profile is not None
+    return Path(profile.key_file), Path(profile.cert_file)
+
+
+def _retrieve_settings(argv: Sequence[str]) -> None:
+    folder = Path(argv[list(argv).index("--target-metadata-dir") + 1])
+    path = folder / "unpackaged" / "extlClntAppGlobalOauthSets" / f"{APP}_glbloauth.ecaGlblOauth"
+    path.parent.mkdir(parents=True)
+    path.write_text(SETTINGS)
+
+
+def test_rotate_with_the_admin_org_deploys_proves_and_promotes(world: World) -> None:
+    key, cert = _logged_in(world)
+    old_key, old_fp = key.read_bytes(), certs.read_cert(cert).fingerprint_sha256
+    deployed: list[str] = []
+
+    def keep(argv: Sequence[str]) -> None:
+        folder = Path(argv[list(argv).index("--metadata-dir") + 1])
+        deployed.extend(p.read_text() for p in sorted(folder.rglob("*.ecaGlblOauth")))
+
+    proof_keys: list[str] = []
+
+    def proof(argv: Sequence[str]) -> None:
+        proof_keys.append(argv[list(argv).index("--jwt-key-file") + 1])
+
+    world.expect_sf("project", "retrieve", "start", "--metadata", f"ExtlClntAppGlobalOauthSettings:{APP}_glbloauth",
+                    stdout=RETRIEVED, effect=_retrieve_settings)  # fmt: skip
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED, effect=keep)
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1, effect=proof)  # not propagated yet: waited out
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS, effect=proof)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS, effect=proof)  # again, from the durable path
+    result = world.invoke("rotate", "--alias", "ci", "--json")
+    assert result.code == 0, result.stderr
+    doc = result.doc
+    assert doc["ok"] is True and doc["app_updated"] is True and doc["old_fingerprint"] == old_fp
+    assert doc["new_fingerprint"] == certs.read_cert(cert).fingerprint_sha256 != old_fp
+    assert doc["previous_key_kept_until"] and doc["window_s"] is not None
+    # Only the certificate changed in the deployed settings; the consumer key and the rest stayed.
+    assert len(deployed) == 1 and "<certificate>OLD</certificate>" not in deployed[0]
+    assert (
+        deployed[0].replace(
+            deployed[0][deployed[0].index("<certificate>") : deployed[0].index("</certificate>")], "<certificate>OLD"
+        )
+        == SETTINGS
+    )
+    next_key = str(world.paths.key_dir("ci") / "next" / "server.key")
+    assert proof_keys == [next_key, next_key, str(key)]
+    assert key.read_bytes() != old_key and key.stat().st_mode & 0o777 == 0o600
+    previous = world.paths.key_dir("ci") / "previous" / "server.key"
+    assert previous.read_bytes() == old_key and previous.stat().st_mode & 0o777 == 0o600
+    assert not (world.paths.key_dir("ci") / "next").exists()
+    assert state.load(world.paths, "ci").rotation_phase == "promoted"
+    world.done()
+
+    # --finish drops the previous key; --rollback then has nothing to undo.
+    finished = world.invoke("rotate", "--alias", "ci", "--finish", "--json")
+    assert finished.code == 0 and not previous.exists() and state.load(world.paths, "ci").rotation_phase == ""
+    assert world.invoke("rotate", "--alias", "ci", "--rollback", "--json").doc["error"]["code"] == "USAGE"
+
+
+def test_a_new_key_that_never_logs_in_puts_the_old_certificate_back(world: World) -> None:
+    key, _ = _logged_in(world)
+    old_key = key.read_bytes()
+    world.expect_sf("project", "retrieve", "start", stdout=RETRIEVED, effect=_retrieve_settings)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)
+    world.expect_sf(
+        "org", "login", "jwt", stdout=sf_output("err_not_admin_approved.json.stdout"), rc=1
+    )  # not waited for
+    world.expect_sf("project", "retrieve", "start", stdout=RETRIEVED, effect=_retrieve_settings)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)  # the old certificate, back on the app
+    result = world.invoke("rotate", "--alias", "ci", "--timeout", "1", "--json")
+    assert result.code == 3 and result.doc["error"]["code"] == "NOT_ADMIN_APPROVED"
+    assert result.doc["app_updated"] is False
+    assert key.read_bytes() == old_key and not (world.paths.key_dir("ci") / "previous").exists()
+    world.done()
+
+
+def test_rotate_without_an_admin_org_waits_for_the_upload_in_setup(world: World) -> None:
+    _logged_in(world)
+    state.save(world.paths, state.load(world.paths, "ci").with_(admin_org="", app_name=""))
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)  # the person has not uploaded it yet
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    result = world.invoke("rotate", "--alias", "ci", "--json")
+    assert result.code == 0, result.stderr
+    assert result.doc["app_updated"] is False and "Upload the new certificate" in result.stderr
+    assert str(world.paths.key_dir("ci") / "next" / "server.crt") in result.stderr
+    world.done()
+
+
+def test_rollback_after_promotion_restores_the_previous_pair_on_disk_and_on_the_app(world: World) -> None:
+    key, _ = _logged_in(world)
+    old_key = key.read_bytes()
+    world.expect_sf("project", "retrieve", "start", stdout=RETRIEVED, effect=_retrieve_settings)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke("rotate", "--alias", "ci").code == 0
+    world.expect_sf("project", "retrieve", "start", stdout=RETRIEVED, effect=_retrieve_settings)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    result = world.invoke("rotate", "--alias", "ci", "--rollback", "--json")
+    assert result.code == 0, result.stderr
+    assert key.read_bytes() == old_key and result.doc["app_updated"] is True
+    assert state.load(world.paths, "ci").rotation_phase == ""
+    world.done()
+
+
+def test_rotate_without_a_profile_is_profile_not_found(world: World) -> None:
+    result = world.invoke("rotate", "--alias", "nobody", "--json")
+    assert result.code == 2 and result.doc["error"]["code"] == "PROFILE_NOT_FOUND"
+    assert set(result.doc) >= {"old_fingerprint", "new_fingerprint", "window_s", "previous_key_kept_until"}
