@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "logout": ("logout", "run", False),
     "rotate": ("rotate", "run", False),
     "doctor": ("doctor", "run", False),
+    "status": ("status", "run", False),
     "authorize-url": ("authorize_url", "run", False),
     "app": ("app", "app", True),
     "profiles": ("profiles", "app", True),

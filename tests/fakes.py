@@ -41,6 +41,8 @@ class FakeRunner(Runner):
     # What went wrong, kept apart from the AssertionError: inside the CLI the error boundary turns
     # that into "unexpected error", so the CliRunner tier checks this list as well.
     errors: list[str] = field(default_factory=list)
+    # Runs from parallel jobs arrive in any order: then each takes the first stub that matches it.
+    ordered: bool = True
 
     def expect(
         self,
@@ -62,7 +64,8 @@ class FakeRunner(Runner):
         if not self.stubs:
             self.errors.append(f"unexpected run: {list(argv)}")
             raise AssertionError(self.errors[-1])
-        stub = self.stubs.pop(0)
+        index = 0 if self.ordered else next((i for i, st in enumerate(self.stubs) if st.match(argv)), 0)
+        stub = self.stubs.pop(index)
         if not stub.match(argv):
             self.errors.append(f"run {list(argv)} does not match the next stub")
             raise AssertionError(self.errors[-1])

@@ -242,3 +242,28 @@ def test_ci_export_unknown_format_is_usage(world: World) -> None:
 def test_emulator_serve_bad_policy_is_usage(world: World) -> None:
     result = world.invoke("emulator", "serve", "--policy", "open")
     assert result.code == 2 and "--policy 'open' is not known" in result.stderr
+
+
+# --- status ---
+
+
+def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke(*login_args(world)).code == 0
+    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(cert_file=str(world.keypair.cert)))
+    config.save(world.paths, config.Profile(alias="half", username=USER))
+    world.runner.ordered = False  # status asks sf about every alias at once
+    world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
+    world.expect_sf("org", "display", "--target-org", "half", stdout='{"status": 1, "name": "NoAuthInfoFound"}', rc=1)
+    result = world.invoke("status", "--json")
+    assert result.code == 1, result.stderr
+    rows = {r["alias"]: r for r in result.doc["profiles"]}
+    assert set(rows) == {"hub", "half"} and result.doc["ok"] is False
+    assert rows["hub"]["sf_login"] is True and rows["hub"]["org_id"] == "00D000000000001AAA"
+    # The test key pair's certificate is made for 30 days: within the warning window, and said so.
+    days = rows["hub"]["certificate_days_left"]
+    assert days in (29, 30) and rows["hub"]["healthy"] is False
+    assert rows["hub"]["problems"] == [f"certificate expires in {days} days (sfjwt-orch rotate)"]
+    assert rows["half"]["sf_login"] is False
+    assert any("profile incomplete" in p for p in rows["half"]["problems"])
+    world.done()

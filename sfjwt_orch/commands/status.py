@@ -1,0 +1,55 @@
+"""sfjwt-orch status: flows.status -> a table (and JSON); exit 1 when any alias needs attention."""
+
+from __future__ import annotations
+
+import typer
+
+from sfjwt_orch.commands.options import context_of, json_option, verbose_option
+
+HELP = """\
+Every saved profile in one table: user, org, login URL, certificate days left, whether sf still
+holds a working login (checked for all aliases at once), and the last successful login.
+
+Exit 0 when all are healthy, 1 when any needs attention: sf holds no working login, the
+certificate has expired or expires within 30 days, or the profile is incomplete (each says which).
+
+\b
+Examples:
+  sfjwt-orch status
+  sfjwt-orch status --json        # for monitoring scripts
+"""
+
+
+def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose_option()) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from sfjwt_orch.flows.status import status
+
+    ctx = context_of(tctx, verbose)
+    report = status(ctx)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in ("alias", "username", "org", "login URL", "cert days", "sf login", "last login", "attention"):
+        table.add_column(column, overflow="fold")
+    for r in report.rows:
+        days = r.certificate_days_left
+        colour = "red" if days is not None and days < 0 else "yellow" if days is not None and days < 30 else "green"
+        table.add_row(
+            escape(r.alias),
+            escape(r.username or "-"),
+            escape(r.org_id or "-"),
+            escape(r.login_url or "-"),
+            f"[{colour}]{days}[/]" if days is not None else "-",
+            "[green]yes[/]" if r.sf_login else "[red]no[/]",
+            escape(r.last_login[:16] or "-"),
+            escape("; ".join(r.problems) or "-"),
+        )
+    ctx.console.err.print(table)
+    for skipped in report.skipped:
+        ctx.console.warn(f"skipped: {skipped}")
+    if not report.rows:
+        ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
+    if json:
+        ctx.console.emit_json(report.to_json())
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,104 @@
+"""status: every saved profile at a glance, for people and for monitoring scripts.
+
+Per alias: the user, the org, the login URL, the certificate's days left, whether sf still holds
+a working login (asked of sf for every alias at once, bounded), and the last successful login.
+An alias needs attention when sf holds no working login for it, its certificate has expired or
+expires within 30 days, or its profile is incomplete; each says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sfjwt_orch import certs, config, keys, state
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import SfjwtError
+from sfjwt_orch.flows import parallel, probes
+from sfjwt_orch.tools.sf import OrgDisplay
+
+
+@dataclass
+class AliasStatus:
+    alias: str
+    username: str
+    org_id: str
+    login_url: str
+    certificate_days_left: int | None
+    sf_login: bool
+    last_login: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    rows: tuple[AliasStatus, ...]
+    skipped: tuple[str, ...]  # profiles that could not be read, with the reason
+
+    @property
+    def ok(self) -> bool:
+        return all(r.healthy for r in self.rows) and not self.skipped
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "profiles": [{**asdict(r), "healthy": r.healthy} for r in self.rows],
+            "skipped": list(self.skipped),
+            "error": None,
+        }
+
+
+def status(ctx: Context, now: datetime | None = None) -> StatusReport:
+    now = now or datetime.now(UTC)
+    profiles, problems = config.load_all(ctx.paths)
+    rows = parallel.run_all(profiles, lambda p: _one(p, ctx, now))
+    return StatusReport(tuple(rows), tuple(p.message for p in problems))
+
+
+def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
+    known = state.load(ctx.paths, profile.alias)
+    row = AliasStatus(
+        alias=profile.alias,
+        username=profile.username,
+        org_id=known.org_id,
+        login_url=profile.instance_url,
+        certificate_days_left=None,
+        sf_login=False,
+        last_login=known.last_login,
+    )
+    missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
+    if missing:
+        row.problems.append(f"profile incomplete: no {', '.join(missing)}")
+    _certificate(profile, row, now)
+    try:
+        shown = ctx.sf().display(profile.alias)
+    except SfjwtError as exc:
+        row.problems.append(exc.message)
+        return row
+    row.sf_login = isinstance(shown, OrgDisplay) and shown.connected
+    if not row.sf_login:
+        row.problems.append("sf holds no working login (sfjwt-orch login --alias …)")
+    return row
+
+
+def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
+    key = Path(profile.key_file) if profile.key_file else None
+    cert = Path(profile.cert_file) if profile.cert_file else key.parent / keys.CERT_NAME if key else None
+    if cert is None or not cert.exists():
+        return
+    try:
+        info = certs.read_cert(cert)
+    except SfjwtError as exc:
+        row.problems.append(exc.message)
+        return
+    row.certificate_days_left = (info.not_after - now).days
+    if info.not_after <= now:
+        row.problems.append(f"certificate expired on {info.not_after:%Y-%m-%d} (sfjwt-orch rotate)")
+    elif info.not_after - now < probes.EXPIRY_WARNING:
+        row.problems.append(f"certificate expires in {row.certificate_days_left} days (sfjwt-orch rotate)")
