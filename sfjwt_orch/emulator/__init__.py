@@ -22,11 +22,21 @@ from pathlib import Path
 from sfjwt_orch.validate import is_loopback_host
 
 from .catalog import OK, TOKEN_OUTCOMES, TokenOutcome
+from .certificate import CertificateError
 from .config_checks import validate_config
-from .config_file import config_from_mapping, config_to_mapping, demo_config, load_config, with_switches
+from .config_file import (
+    config_from_mapping,
+    config_to_mapping,
+    demo_config,
+    empty_org_config,
+    load_config,
+    with_switches,
+)
 from .errors import EmulatorConfigError, EmulatorError
 from .model import (
     DEFAULT_CALLBACK_URL,
+    DEMO_ADMIN_USER_ID,
+    DEMO_ADMIN_USERNAME,
     DEMO_CONSUMER_KEY,
     DEMO_ORG_ID,
     DEMO_USER_ID,
@@ -36,6 +46,7 @@ from .model import (
     EmulatorConfig,
     IssuedToken,
     Org,
+    PermissionSet,
     Policy,
     RecordedRequest,
     Switches,
@@ -60,6 +71,8 @@ __all__ = [
     "CONTROL_PREFIX",
     "DECISION_PATH",
     "DEFAULT_CALLBACK_URL",
+    "DEMO_ADMIN_USERNAME",
+    "DEMO_ADMIN_USER_ID",
     "DEMO_CONSUMER_KEY",
     "DEMO_ORG_ID",
     "DEMO_USERNAME",
@@ -70,12 +83,14 @@ __all__ = [
     "TOKEN_PATH",
     "App",
     "Approval",
+    "CertificateError",
     "Emulator",
     "EmulatorConfig",
     "EmulatorConfigError",
     "EmulatorError",
     "IssuedToken",
     "Org",
+    "PermissionSet",
     "Policy",
     "RecordedRequest",
     "Switches",
@@ -84,6 +99,7 @@ __all__ = [
     "config_from_mapping",
     "config_to_mapping",
     "demo_config",
+    "empty_org_config",
     "guard_path",
     "is_loopback_host",
     "load_config",

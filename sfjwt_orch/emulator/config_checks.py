@@ -32,6 +32,9 @@ _USER_ID_RE = re.compile(r"^005[A-Za-z0-9]{15}$")
 # Salesforce usernames must look like an email address (they need not be a real mailbox).
 _CONSUMER_KEY_RE = re.compile(r"^[\x21-\x7e]{18,256}$")
 _API_VERSION_RE = re.compile(r"^(\d{2,3})\.0$")
+_PERMISSION_SET_ID_RE = re.compile(r"^0PS[A-Za-z0-9]{15}$")
+# Salesforce API names: a letter, then letters, digits and single underscores, not ending in one.
+API_NAME_RE = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]{0,79}(?<!_)$")
 
 CERT_FIX = (
     "point 'certificate' at the PEM certificate uploaded to the app, e.g. make one with "
@@ -56,6 +59,12 @@ def validate_switches(switches: Switches, source: str = "emulator config", where
         raise fail(source, f"{where}.slow_token_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 2.5")
     if switches.rate_limit_after is not None and switches.rate_limit_after < 0:
         raise fail(source, f"{where}.rate_limit_after", "must be null or an integer >= 0", "use null for no limit")
+    if not math.isfinite(switches.deploy_propagation_seconds) or switches.deploy_propagation_seconds < 0:
+        raise fail(
+            source, f"{where}.deploy_propagation_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 120"
+        )
+    if switches.deploy_pending_polls < 0:
+        raise fail(source, f"{where}.deploy_pending_polls", "must be an integer >= 0", "use 0 for an at-once result")
     for i, key in enumerate(switches.fail_next):
         if key not in TOKEN_OUTCOMES:
             raise fail(
@@ -70,6 +79,7 @@ def validate_config(config: EmulatorConfig, source: str = "emulator config") -> 
     """Check an ``EmulatorConfig`` however it was built; raise ``EmulatorConfigError`` on the first
     problem."""
     _check_org(config, source)
+    _check_permission_sets(config, source)
     _check_users(config, source)
     seen_keys: set[str] = set()
     for i, app in enumerate(config.apps):
@@ -134,8 +144,43 @@ def _check_users(config: EmulatorConfig, source: str) -> None:
             )
         if user.user_id in seen_ids:
             raise fail(source, f"{where}.user_id", f"{user.user_id!r} appears twice", "user ids are unique per org")
+        if user.profile is not None and not user.profile.strip():
+            raise fail(source, f"{where}.profile", "must not be empty", "leave it out for the default profile")
+        known = {p.name.casefold() for p in config.permission_sets}
+        for j, name in enumerate(user.permission_sets):
+            if name.casefold() not in known:
+                raise fail(
+                    source,
+                    f"{where}.permission_sets[{j}]",
+                    f"no permission set {name!r} in the org",
+                    "add it to the top-level 'permission_sets' list, or remove it here",
+                )
         seen_names.add(user.username.casefold())
         seen_ids.add(user.user_id)
+
+
+def _check_permission_sets(config: EmulatorConfig, source: str) -> None:
+    seen: set[str] = set()
+    for i, permission_set in enumerate(config.permission_sets):
+        where = f"permission_sets[{i}]"
+        if not API_NAME_RE.match(permission_set.name):
+            raise fail(
+                source,
+                f"{where}.name",
+                f"{permission_set.name!r} is not an API name",
+                "use letters, digits and single underscores, starting with a letter, e.g. 'App_Access'",
+            )
+        if not _PERMISSION_SET_ID_RE.match(permission_set.perm_set_id):
+            raise fail(
+                source,
+                f"{where}.id",
+                f"{permission_set.perm_set_id!r} is not an 18-character id starting with 0PS",
+                "use e.g. '0PS000000000001AAA'",
+            )
+        for value in (permission_set.name.casefold(), permission_set.perm_set_id):
+            if value in seen:
+                raise fail(source, where, f"{value!r} appears twice", "permission set names and ids are unique")
+            seen.add(value)
 
 
 def _check_app(app: App, where: str, seen_keys: set[str], source: str) -> None:
@@ -168,6 +213,9 @@ def _check_app(app: App, where: str, seen_keys: set[str], source: str) -> None:
         raise fail(
             source, f"{where}.policy", f"unknown policy {app.policy!r}", "use 'self-authorize' or 'admin-approved'"
         )
+    for name in ("permission_sets", "profiles"):
+        if any(not value.strip() for value in getattr(app, name)):
+            raise fail(source, f"{where}.{name}", "must not hold an empty name", "remove the empty entry")
     if not math.isfinite(app.propagation_seconds) or app.propagation_seconds < 0:
         raise fail(
             source,

@@ -16,22 +16,32 @@ Config file, JSON, every key except ``org``, ``users`` and ``apps`` optional::
       },
       "users": [
         {"username": "dev@example.com", "user_id": "005000000000001AAA",
-         "active": true, "preauthorized": true}  # preauthorized: for admin-approved apps
+         "active": true, "preauthorized": true,  # preauthorized: for every admin-approved app
+         "profile": "Standard User",             # what a policy's commaSeparatedProfile matches
+         "permission_sets": []},                 # names from "permission_sets", assigned at start
+        {"username": "admin@example.com", "user_id": "005000000000000AAA",
+         "admin": true}                          # gets Emulator.admin_token; deploys, assigns
       ],
-      "apps": [
+      "permission_sets": [{"name": "Gate", "id": "0PS000000000001AAA", "label": "Gate"}],
+      "apps": [                                  # may be [] (or absent): an org with no app yet
         {"name": "CI login",
          "consumer_key": "3MVG9...",             # 18+ characters, no spaces
          "certificate": "server.crt",            # a path (relative to this file) or inline PEM text
          "callback_urls": ["http://localhost:1717/OauthRedirect"],
          "policy": "admin-approved",             # or "self-authorize"
          "propagation_seconds": 0,               # answers as unknown for this long after start
-         "eca": true}                            # External Client App: unknown -> app_not_found
+         "eca": true,                            # External Client App: unknown -> app_not_found
+         "description": "",
+         "permission_sets": [], "profiles": []}  # also admit users holding one of these
       ],
       "accepted_audiences": ["https://login.salesforce.com"],   # besides the emulator's own URL;
                                                 # null/absent: login (production) or test (sandbox)
       "api_version": "62.0",
       "switches": {"slow_token_seconds": 0, "maintenance": false, "rate_limit_after": null,
-                   "auto_approve": false, "fail_next": []}
+                   "auto_approve": false, "fail_next": [],
+                   "deploy_propagation_seconds": 0, "deploy_pending_polls": 0,
+                   "external_client_apps_disabled": false, "connected_app_creation_blocked": true,
+                   "consumer_key_refused": false, "permission_set_ids_only": false}
     }
 
 (The ``#`` notes are for this docstring only; JSON has no comments.) Unknown keys are errors, so a
@@ -53,12 +63,15 @@ from .errors import EmulatorConfigError
 from .model import (
     DEFAULT_API_VERSION,
     DEFAULT_CALLBACK_URL,
+    DEMO_ADMIN_USER_ID,
+    DEMO_ADMIN_USERNAME,
     DEMO_CONSUMER_KEY,
     DEMO_USER_ID,
     DEMO_USERNAME,
     App,
     EmulatorConfig,
     Org,
+    PermissionSet,
     Policy,
     Switches,
     User,
@@ -173,9 +186,18 @@ def _user(u: _Reader) -> User:
         user_id=u.get("user_id", str),
         active=u.get("active", bool, True),
         preauthorized=u.get("preauthorized", bool, False),
+        admin=u.get("admin", bool, False),
+        profile=u.get("profile", (str, type(None)), None),
+        permission_sets=u.strings("permission_sets", []),
     )
     u.finish()
     return user
+
+
+def _permission_set(p: _Reader) -> PermissionSet:
+    permission_set = PermissionSet(name=p.get("name", str), perm_set_id=p.get("id", str), label=p.get("label", str, ""))
+    p.finish()
+    return permission_set
 
 
 def _app(a: _Reader, base_dir: Path) -> App:
@@ -188,6 +210,9 @@ def _app(a: _Reader, base_dir: Path) -> App:
         policy=cast(Policy, a.get("policy", str, "admin-approved")),
         propagation_seconds=float(a.get("propagation_seconds", (int, float), 0)),
         eca=a.get("eca", bool, False),
+        description=a.get("description", str, ""),
+        permission_sets=a.strings("permission_sets", []),
+        profiles=a.strings("profiles", []),
     )
     a.finish()
     return app
@@ -207,6 +232,16 @@ def switches_from_mapping(
         rate_limit_after=rate,
         auto_approve=r.get("auto_approve", bool, base.auto_approve),
         fail_next=r.strings("fail_next", list(base.fail_next)),
+        deploy_propagation_seconds=float(
+            r.get("deploy_propagation_seconds", (int, float), base.deploy_propagation_seconds)
+        ),
+        deploy_pending_polls=r.get("deploy_pending_polls", int, base.deploy_pending_polls),
+        external_client_apps_disabled=r.get("external_client_apps_disabled", bool, base.external_client_apps_disabled),
+        connected_app_creation_blocked=r.get(
+            "connected_app_creation_blocked", bool, base.connected_app_creation_blocked
+        ),
+        consumer_key_refused=r.get("consumer_key_refused", bool, base.consumer_key_refused),
+        permission_set_ids_only=r.get("permission_set_ids_only", bool, base.permission_set_ids_only),
     )
     r.finish()
     validate_switches(result, source, where)
@@ -220,7 +255,8 @@ def config_from_mapping(raw: object, source: str = "emulator config", base_dir: 
     # The keys are read in the file's documented order, so the first problem reported is the first one there.
     org = _org(top.sub("org"))
     users = tuple(_user(u) for u in top.subs("users"))
-    apps = tuple(_app(a, base_dir) for a in top.subs("apps"))
+    permission_sets = tuple(_permission_set(p) for p in top.subs("permission_sets", []))
+    apps = tuple(_app(a, base_dir) for a in top.subs("apps", []))
     switches = switches_from_mapping(top.get("switches", dict, {}), source)
     config = EmulatorConfig(
         org=org,
@@ -231,6 +267,7 @@ def config_from_mapping(raw: object, source: str = "emulator config", base_dir: 
         else top.strings("accepted_audiences"),
         api_version=top.get("api_version", str, DEFAULT_API_VERSION),
         switches=switches,
+        permission_sets=permission_sets,
     )
     top.finish()
     validate_config(config, source)
@@ -281,9 +318,18 @@ def config_to_mapping(config: EmulatorConfig) -> dict[str, Any]:
             "trial_expiration_date": org.trial_expiration_date,
         },
         "users": [
-            {"username": u.username, "user_id": u.user_id, "active": u.active, "preauthorized": u.preauthorized}
+            {
+                "username": u.username,
+                "user_id": u.user_id,
+                "active": u.active,
+                "preauthorized": u.preauthorized,
+                "admin": u.admin,
+                "profile": u.profile,
+                "permission_sets": list(u.permission_sets),
+            }
             for u in config.users
         ],
+        "permission_sets": [{"name": p.name, "id": p.perm_set_id, "label": p.label} for p in config.permission_sets],
         "apps": [
             {
                 "name": a.name,
@@ -293,6 +339,9 @@ def config_to_mapping(config: EmulatorConfig) -> dict[str, Any]:
                 "policy": a.policy,
                 "propagation_seconds": a.propagation_seconds,
                 "eca": a.eca,
+                "description": a.description,
+                "permission_sets": list(a.permission_sets),
+                "profiles": list(a.profiles),
             }
             for a in config.apps
         ],
@@ -309,6 +358,12 @@ def switches_to_mapping(switches: Switches) -> dict[str, Any]:
         "rate_limit_after": switches.rate_limit_after,
         "auto_approve": switches.auto_approve,
         "fail_next": list(switches.fail_next),
+        "deploy_propagation_seconds": switches.deploy_propagation_seconds,
+        "deploy_pending_polls": switches.deploy_pending_polls,
+        "external_client_apps_disabled": switches.external_client_apps_disabled,
+        "connected_app_creation_blocked": switches.connected_app_creation_blocked,
+        "consumer_key_refused": switches.consumer_key_refused,
+        "permission_set_ids_only": switches.permission_set_ids_only,
     }
 
 
@@ -331,13 +386,15 @@ def demo_config(
     callback_urls: tuple[str, ...] = (DEFAULT_CALLBACK_URL,),
     propagation_seconds: float = 0.0,
     is_dev_hub: bool = False,
+    admin_username: str | None = None,
 ) -> EmulatorConfig:
     """A one-app, one-user org. The defaults let ``sf org login jwt`` succeed at once: an External
     Client App with Permitted Users = admin approved and the user pre-authorized, which is what the
-    sf docs mark as required for JWT."""
+    sf docs mark as required for JWT. ``admin_username`` adds an admin user (listed last)."""
+    admins = () if admin_username is None else (User(admin_username, DEMO_ADMIN_USER_ID, admin=True),)
     config = EmulatorConfig(
         org=Org(is_dev_hub=is_dev_hub),
-        users=(User(username=username, user_id=DEMO_USER_ID, preauthorized=preauthorized),),
+        users=(User(username=username, user_id=DEMO_USER_ID, preauthorized=preauthorized), *admins),
         apps=(
             App(
                 name="sfjwt-orch demo",
@@ -349,6 +406,32 @@ def demo_config(
                 eca=eca,
             ),
         ),
+    )
+    validate_config(config)
+    return config
+
+
+def empty_org_config(
+    usernames: tuple[str, ...] = (DEMO_USERNAME,),
+    *,
+    admin_username: str = DEMO_ADMIN_USERNAME,
+    permission_sets: tuple[PermissionSet, ...] = (),
+    is_dev_hub: bool = False,
+    api_version: str = DEFAULT_API_VERSION,
+) -> EmulatorConfig:
+    """An org with no app yet: an admin (who creates the app by deploying it) and integration users.
+
+    The integration users come first, with ids 005000000000001AAA, ...002AAA, ...; none is
+    pre-authorized, so only what the deployed app's policy names (a permission set assigned to
+    them, or their profile) lets them log in. The admin is last, with id 005000000000000AAA.
+    """
+    users = tuple(User(name, f"005{i:012d}AAA") for i, name in enumerate(usernames, start=1))
+    config = EmulatorConfig(
+        org=Org(is_dev_hub=is_dev_hub),
+        users=(*users, User(admin_username, DEMO_ADMIN_USER_ID, admin=True)),
+        apps=(),
+        api_version=api_version,
+        permission_sets=permission_sets,
     )
     validate_config(config)
     return config

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from .model import Org
 
 DECISION_PATH = "/services/oauth2/authorize/decision"
 
@@ -143,58 +138,3 @@ def resources_body(version: str) -> dict[str, str]:
         "support",
     )
     return {name: f"{base}/{name}" for name in names}
-
-
-def rest_error(error_code: str, message: str) -> list[dict[str, str]]:
-    return [{"message": message, "errorCode": error_code}]
-
-
-_QUERY_RE = re.compile(r"^SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)(?:\s+(?P<rest>.*))?$", re.I | re.S)
-
-
-def _organization_fields(org: Org) -> Mapping[str, Any]:
-    return {
-        "Id": org.org_id,
-        "Name": org.name,
-        "InstanceName": org.instance_name,
-        "IsSandbox": org.is_sandbox,
-        "TrialExpirationDate": org.trial_expiration_date,
-        "NamespacePrefix": org.namespace_prefix,
-        "OrganizationType": org.edition,
-    }
-
-
-def query_result(soql: str, org: Org, version: str) -> tuple[int, Any]:
-    """Answer the few SOQL queries sf sends after a login; others get the REST API's error shape."""
-    match = _QUERY_RE.match(" ".join(soql.split()))
-    if not match:
-        return 400, rest_error("MALFORMED_QUERY", f"unexpected token: {soql[:80]!r}")
-    sobject = match.group("object")
-    fields: Sequence[str] = [f.strip() for f in match.group("fields").split(",")]
-    if sobject.casefold() == "scratchorginfo" and org.is_dev_hub:
-        # sf only checks the status (< 400 means "this org is a Dev Hub"), so no records are needed.
-        return 200, {"totalSize": 0, "done": True, "records": []}
-    if sobject.casefold() == "organization":
-        known = {k.casefold(): (k, v) for k, v in _organization_fields(org).items()}
-        record: dict[str, Any] = {
-            "attributes": {
-                "type": "Organization",
-                "url": f"/services/data/v{version}/sobjects/Organization/{org.org_id}",
-            }
-        }
-        for name in fields:
-            if name.casefold() not in known:
-                return 400, rest_error("INVALID_FIELD", f"No such column '{name}' on entity 'Organization'.")
-            canonical, value = known[name.casefold()]
-            record[canonical] = value
-        return 200, {"totalSize": 1, "done": True, "records": [record]}
-    # What Salesforce says for an object the org does not have, e.g. ScratchOrgInfo outside a Dev Hub.
-    column = max(soql.find(sobject), 0)
-    return 400, rest_error(
-        "INVALID_TYPE",
-        f"\n{soql}\n{' ' * column}^\nERROR at Row:1:Column:{column + 1}\n"
-        f"sObject type '{sobject}' is not supported. If you are attempting to use a custom object, "
-        "be sure to "
-        "append the '__c' after the entity name. Please reference your WSDL or the describe call for the "
-        "appropriate names.",
-    )

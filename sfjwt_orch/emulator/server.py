@@ -9,7 +9,12 @@ approving an app need:
 - ``endpoints/authorize.py``: the "Allow Access?" page and its Allow / Deny decision.
 - ``endpoints/rest.py``: the REST calls sf makes after a token (``/services/data``...).
 - ``endpoints/identity.py``: ``/services/oauth2/userinfo`` and ``/id/<org>/<user>``.
+- ``endpoints/metadata.py``: the SOAP Metadata API (deploy, retrieve, listMetadata) an admin's sf uses.
 - ``endpoints/control.py``: a private control API under ``/__emulator/`` for tests and scripts.
+
+An org may start with no app: an admin user (``User(admin=True)``) gets an access token at once
+(``Emulator.admin_token``), with which the real sf logs in (``sf org login access-token``),
+deploys an External Client App, assigns permission sets, lists and retrieves metadata.
 
 Nothing happens at import time; ``Emulator.start`` opens the socket and serves it in a daemon thread.
 """
@@ -26,14 +31,14 @@ from types import FrameType, MappingProxyType, TracebackType
 from typing import Any
 
 from .catalog import NOT_FOUND
-from .certificate import load_certificate
 from .config_checks import validate_config
 from .config_file import config_to_mapping, switches_from_mapping
-from .endpoints import authorize, control, identity, rest, token
+from .endpoints import authorize, control, identity, metadata, rest, token
 from .endpoints.context import Context
 from .errors import EmulatorError
 from .http import Listener, Reply, Request, json_reply
-from .model import Approval, EmulatorConfig, RecordedRequest, Switches, User
+from .model import App, Approval, EmulatorConfig, RecordedRequest, Switches, User
+from .org_setup import RegisteredApp
 from .state import Clock, State
 
 TOKEN_PATH = token.TOKEN_PATH
@@ -67,10 +72,13 @@ class Emulator:
         self._clock = clock
         self._expose_tokens = expose_tokens
         self._on_request = on_request
-        self._certificates = {app.consumer_key: load_certificate(app.certificate_pem) for app in config.apps}
         self._signing_secret = secrets.token_bytes(32)
         self._stopping = threading.Event()
         self._state = State(config, clock)
+        admin = config.admin
+        # The admin's session exists from the start, as if they had logged in to Setup: the token
+        # `SF_ACCESS_TOKEN=... sf org login access-token` takes.
+        self._admin_token = None if admin is None else self._state.issue_session(admin).access_token
         self._listener: Listener | None = None
         self._context: Context | None = None
 
@@ -87,7 +95,6 @@ class Emulator:
         self._context = Context(
             config=self.config,
             state=self._state,
-            certificates=MappingProxyType(self._certificates),
             clock=self._clock,
             url=self.url,
             port=self.address[1],
@@ -173,10 +180,50 @@ class Emulator:
     def users(self) -> tuple[User, ...]:
         return self._state.users()
 
+    # ----------------------------------------------------------------- the admin side
+
+    @property
+    def admin_user(self) -> User:
+        admin = self.config.admin
+        if admin is None:
+            raise EmulatorError("the emulated org has no admin user", "add a user with admin=True to the config")
+        return admin
+
+    @property
+    def admin_token(self) -> str:
+        """An access token for the admin user (``00D…!…``), valid for as long as the emulator lives:
+        ``SF_ACCESS_TOKEN=<it> sf org login access-token --instance-url <url> --no-prompt``."""
+        if self._admin_token is None:
+            raise EmulatorError("the emulated org has no admin user", "add a user with admin=True to the config")
+        return self._admin_token
+
+    def apps(self) -> tuple[App, ...]:
+        """Every app the org has now: the configured ones and those deploys created."""
+        return tuple(reg.app for reg in self._state.setup.apps())
+
+    def find_app(self, ref: str) -> App | None:
+        """An app by consumer key, by the API name it was deployed as, or by its name."""
+        reg = self._state.setup.find_app(ref)
+        return None if reg is None else reg.app
+
+    def set_certificate(self, app: str, certificate_pem: str) -> App:
+        """Upload or replace an app's certificate, as an admin does in Setup (what
+        ``POST /__emulator/certificate`` does). ``app`` is a consumer key, API name or name.
+        Raises ``EmulatorError`` for an unknown app and ``CertificateError`` for a bad certificate."""
+        reg: RegisteredApp = self._state.setup.set_certificate(app, certificate_pem)
+        return reg.app
+
+    def permission_sets_of(self, username: str) -> tuple[str, ...]:
+        """The API names of the permission sets assigned to ``username``."""
+        user = self._state.user(username)
+        if user is None:
+            raise EmulatorError(f"no user {username!r} in the emulated org", "use a username from the config")
+        return tuple(p.name for p in self._state.setup.assigned(user.user_id))
+
     def state(self) -> dict[str, Any]:
         """A JSON-able snapshot for ``GET /__emulator/state``. Holds no access tokens."""
         url = self.url if self._listener is not None else None
-        return control.snapshot(self.config, self._state, self._certificates, url)
+        return control.snapshot(self.config, self._state, url)
 
     def config_json(self) -> dict[str, Any]:
         return config_to_mapping(self.config)
@@ -204,6 +251,8 @@ class Emulator:
             return control.handle(ctx, req)
         if identity.is_identity_path(path):
             return identity.handle(ctx, req)
+        if metadata.is_metadata_path(path):
+            return metadata.handle(ctx, req)
         if rest.is_rest_path(path):
             return rest.handle(ctx, req)
         return json_reply(404, [dict(NOT_FOUND)], outcome="not_found")

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from . import ids
 from .errors import EmulatorError
 from .model import (
-    App,
     Approval,
     EmulatorConfig,
     IssuedToken,
@@ -23,6 +23,7 @@ from .model import (
     Switches,
     User,
 )
+from .org_setup import OrgSetup, RegisteredApp
 
 Clock = Callable[[], float]
 
@@ -43,6 +44,8 @@ class State:
         self._pending: dict[str, PendingAuthorization] = {}
         self._token_request_count = 0
         self._request_count = 0
+        # Apps, permission sets, assignments and deployed metadata: what an admin changes.
+        self.setup = OrgSetup(config, clock)
         # Set by Emulator.start before the first request; apps propagate from then on.
         self.started_at: float | None = None
 
@@ -75,9 +78,11 @@ class State:
 
     # ----------------------------------------------------------------- apps, users and approvals
 
-    def propagated(self, app: App) -> bool:
-        started = self.started_at if self.started_at is not None else self._clock()
-        return self._clock() - started >= app.propagation_seconds
+    def propagated(self, reg: RegisteredApp) -> bool:
+        """Has the app replicated yet? Configured apps count from start, deployed ones from their deploy."""
+        since = reg.since if reg.since is not None else self.started_at
+        started = since if since is not None else self._clock()
+        return self._clock() - started >= reg.app.propagation_seconds
 
     def user(self, username: str) -> User | None:
         with self._lock:
@@ -108,7 +113,7 @@ class State:
             return tuple(self._approvals.values())
 
     def approve(self, client_id: str, username: str, *, refresh_token: bool = True) -> Approval:
-        if self._config.find_app(client_id) is None:
+        if self.setup.app(client_id) is None:
             raise EmulatorError(f"no app with consumer key {client_id!r}", "use a consumer key from the config")
         with self._lock:
             user = self._users.get(username.casefold())
@@ -143,6 +148,19 @@ class State:
         with self._lock:
             self._tokens[token.access_token] = token
 
+    def issue_session(self, user: User, client_id: str = "") -> IssuedToken:
+        """A new opaque access token for ``user`` (``client_id`` "" for the admin's own session)."""
+        token = IssuedToken(
+            ids.access_token(self._config.org.org_id), client_id, user.username, user.user_id, self._clock()
+        )
+        self.add_token(token)
+        return token
+
+    def token(self, access_token: str) -> IssuedToken | None:
+        """The session a bare token belongs to (the Metadata API's SessionHeader carries no scheme)."""
+        with self._lock:
+            return self._tokens.get(access_token.strip())
+
     def tokens(self) -> tuple[str, ...]:
         with self._lock:
             return tuple(self._tokens)
@@ -153,8 +171,7 @@ class State:
         # jsforce sends "Bearer"; Salesforce also accepts the older "OAuth" scheme.
         if scheme.casefold() not in ("bearer", "oauth") or not token.strip():
             return None
-        with self._lock:
-            return self._tokens.get(token.strip())
+        return self.token(token)
 
     # ----------------------------------------------------------------- the request log
 
@@ -177,7 +194,14 @@ class State:
         with self._lock:
             return {
                 "users": [
-                    {"username": u.username, "user_id": u.user_id, "active": u.active, "preauthorized": u.preauthorized}
+                    {
+                        "username": u.username,
+                        "user_id": u.user_id,
+                        "active": u.active,
+                        "preauthorized": u.preauthorized,
+                        "admin": u.admin,
+                        "profile": u.profile_name,
+                    }
                     for u in self._users.values()
                 ],
                 "approvals": [

@@ -48,10 +48,11 @@ def handle_authorize(ctx: Context, req: Request) -> Reply:
     if req.method != "GET":
         return html_reply(405, pages.message_page("Method Not Allowed", "Use GET."), outcome="method_not_allowed")
     q = req.query
-    app, unavailable = ctx.lookup_app(q.get("client_id", ""))
-    if app is None:
+    reg, unavailable = ctx.lookup_app(q.get("client_id", ""))
+    if reg is None:
         outcome = TOKEN_OUTCOMES[unavailable or "client_id_invalid"]
         return _error_page(outcome.error, outcome.description, outcome.key)
+    app = reg.app
     redirect_uri = q.get("redirect_uri", "")
     if redirect_uri not in app.callback_urls:
         # Never redirect to an unregistered URI (that would make the emulator an open redirector).
@@ -98,9 +99,9 @@ def handle_decision(ctx: Context, req: Request) -> Reply:
     username = fields.get("username", "").strip()
     if decision == "allow" and ctx.state.user(username) is None:
         # Show the page again with the error; the request stays open for another try.
-        app = ctx.config.find_app(pending.client_id)
+        reg = ctx.setup.app(pending.client_id)
         page = pages.allow_access_page(
-            app_name=app.name if app else pending.client_id,
+            app_name=reg.app.name if reg else pending.client_id,
             request_id=request_id,
             client_id=pending.client_id,
             redirect_uri=pending.redirect_uri,
@@ -116,12 +117,13 @@ def handle_decision(ctx: Context, req: Request) -> Reply:
 def _decide(ctx: Context, pending: PendingAuthorization, username: str, *, allow: bool) -> Reply:
     if not allow:
         return _redirect_error(pending.redirect_uri, pending.state, AUTHORIZE_DENIED)
-    app = ctx.config.find_app(pending.client_id)
+    reg = ctx.setup.app(pending.client_id)
     user = ctx.state.user(username)
-    if app is None or user is None:
-        outcome = TOKEN_OUTCOMES["client_id_invalid" if app is None else "not_approved"]
+    if reg is None or user is None:
+        outcome = TOKEN_OUTCOMES["client_id_invalid" if reg is None else "not_approved"]
         return html_reply(400, pages.oauth_error_page(outcome.error, outcome.description), outcome=outcome.key)
-    if app.policy == "admin-approved" and not user.preauthorized:
+    app = reg.app
+    if app.policy == "admin-approved" and not ctx.setup.is_preauthorized(app, user):
         return _redirect_error(pending.redirect_uri, pending.state, AUTHORIZE_NOT_ADMIN_APPROVED)
     ctx.state.approve(app.consumer_key, user.username, refresh_token=pending.refresh_token)
     # The code is never exchanged (sf's JWT flow does not need it); the approval is what counts.

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..certificate import AppCertificate
-from ..model import App, EmulatorConfig
+from ..model import EmulatorConfig, User
+from ..org_setup import OrgSetup, RegisteredApp
 from ..state import Clock, State
 
 
@@ -17,7 +16,6 @@ class Context:
 
     config: EmulatorConfig
     state: State
-    certificates: Mapping[str, AppCertificate]  # by consumer key
     clock: Clock
     url: str  # e.g. http://127.0.0.1:8555, no trailing slash
     port: int
@@ -25,12 +23,21 @@ class Context:
     signing_secret: bytes  # HMAC key for the token reply's "signature" field
     expose_tokens: bool
 
-    def lookup_app(self, client_id: str) -> tuple[App | None, str | None]:
+    @property
+    def setup(self) -> OrgSetup:
+        return self.state.setup
+
+    def lookup_app(self, client_id: str) -> tuple[RegisteredApp | None, str | None]:
         """The app for ``client_id``, or None and the catalog key Salesforce answers instead."""
-        app = self.config.find_app(client_id)
-        if app is None:
+        reg = self.setup.app(client_id)
+        if reg is None:
             return None, "client_id_invalid"
-        if not self.state.propagated(app):
+        if not self.state.propagated(reg):
             # A freshly created app is unknown until it replicates; ECAs say so in their own words.
-            return None, "app_not_installed" if app.eca else "client_id_invalid"
-        return app, None
+            return None, "app_not_installed" if reg.app.eca else "client_id_invalid"
+        return reg, None
+
+    def session_user(self, authorization: str) -> User | None:
+        """The user whose access token an ``Authorization`` header carries."""
+        session = self.state.session(authorization)
+        return None if session is None else self.state.user(session.username)

@@ -1,9 +1,11 @@
 """The private control API under ``/__emulator/`` that tests and scripts use.
 
 ``GET state`` (a JSON snapshot, never holding access tokens), ``GET tokens`` (only with
-``expose_tokens``), and ``POST config`` (switches), ``POST approve`` and ``POST user`` with JSON
-bodies. Control calls are not written to the request log: state polling would drown the
-interesting requests.
+``expose_tokens``), and ``POST config`` (switches), ``POST approve``, ``POST user`` and
+``POST certificate`` (upload or replace an app's certificate, as an admin does in Setup:
+``{"app": "<consumer key, API name or name>", "certificate": "<PEM>"}``) with JSON bodies.
+Control calls are not written to the request log: state polling would drown the interesting
+requests.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..certificate import AppCertificate
+from ..certificate import CertificateError
 from ..config_file import switches_from_mapping, switches_to_mapping
 from ..errors import EmulatorError
 from ..http import Reply, Request, json_reply
 from ..model import EmulatorConfig
+from ..org_setup import OrgSetup, RegisteredApp
 from ..state import State
 from .context import Context
 
@@ -37,11 +40,11 @@ def handle(ctx: Context, req: Request) -> Reply:
     action = req.path[len(CONTROL_PREFIX) :].strip("/")
     if req.method == "GET":
         if action == "state":
-            return _quiet(200, snapshot(ctx.config, ctx.state, ctx.certificates, ctx.url))
+            return _quiet(200, snapshot(ctx.config, ctx.state, ctx.url))
         if action == "tokens" and ctx.expose_tokens:
             return _quiet(200, {"tokens": list(ctx.state.tokens())})
         return _quiet(404, _UNKNOWN)
-    if req.method != "POST" or action not in ("approve", "config", "user"):
+    if req.method != "POST" or action not in _ACTIONS:
         return _quiet(404, _UNKNOWN)
     # Requiring JSON keeps a web page in a browser from driving the emulator with a plain form
     # post (a cross-origin application/json request needs a CORS preflight, which we never grant).
@@ -57,11 +60,7 @@ def handle(ctx: Context, req: Request) -> Reply:
         body = json.loads(req.body or b"{}")
         if not isinstance(body, dict):
             raise EmulatorError("the body must be a JSON object", 'send e.g. {"maintenance": true}')
-        if action == "config":
-            return _quiet(200, _config(ctx.state, body))
-        if action == "approve":
-            return _quiet(200, _approve(ctx.state, body))
-        return _quiet(200, _user(ctx.state, body))
+        return _quiet(200, _ACTIONS[action](ctx.state, body))
     except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
         return _quiet(400, {"error": "the body is not JSON", "fix": "send a JSON object"})
     except EmulatorError as exc:
@@ -99,26 +98,60 @@ def _user(state: State, body: Mapping[str, Any]) -> dict[str, Any]:
     return {"user": {"username": user.username, "active": user.active, "preauthorized": user.preauthorized}}
 
 
-def snapshot(
-    config: EmulatorConfig, state: State, certificates: Mapping[str, AppCertificate], url: str | None
-) -> dict[str, Any]:
+def _certificate(state: State, body: Mapping[str, Any]) -> dict[str, Any]:
+    app, pem = body.get("app"), body.get("certificate")
+    if not isinstance(app, str) or not isinstance(pem, str) or set(body) - {"app", "certificate"}:
+        raise EmulatorError(
+            "expected app (consumer key, API name or name) and certificate (PEM text)",
+            'send {"app": "...", "certificate": "-----BEGIN CERTIFICATE-----..."}',
+        )
+    try:
+        reg = state.setup.set_certificate(app, pem)
+    except CertificateError as exc:
+        raise EmulatorError(f"certificate: {exc}", "send the PEM text of an X.509 certificate with an RSA key") from exc
+    return {"app": app_json(state, reg)}
+
+
+_ACTIONS = {"approve": _approve, "config": _config, "user": _user, "certificate": _certificate}
+
+
+def app_json(state: State, reg: RegisteredApp) -> dict[str, Any]:
+    a = reg.app
+    return {
+        "name": a.name,
+        "api_name": reg.source,
+        "consumer_key": a.consumer_key,
+        "policy": a.policy,
+        "eca": a.eca,
+        "description": a.description,
+        "permission_sets": list(a.permission_sets),
+        "profiles": list(a.profiles),
+        "callback_urls": list(a.callback_urls),
+        "propagated": state.propagated(reg),
+        "certificate_sha256": None if reg.certificate is None else reg.certificate.sha256_fingerprint,
+    }
+
+
+def _setup_json(setup: OrgSetup) -> dict[str, Any]:
+    return {
+        "permission_sets": [{"name": p.name, "id": p.perm_set_id, "label": p.label} for p in setup.permission_sets()],
+        "assignments": [
+            {"id": a_id, "user_id": user_id, "permission_set_id": ps_id} for a_id, user_id, ps_id in setup.assignments()
+        ],
+        "components": [{"type": c.type_name, "full_name": c.full_name, "id": c.record_id} for c in setup.components()],
+    }
+
+
+def snapshot(config: EmulatorConfig, state: State, url: str | None) -> dict[str, Any]:
     """The JSON of ``GET /__emulator/state`` (and ``Emulator.state()``). Holds no access tokens."""
     changing = state.snapshot()
+    admin = config.admin
     return {
         "url": url,
         "org_id": config.org.org_id,
-        "apps": [
-            {
-                "name": a.name,
-                "consumer_key": a.consumer_key,
-                "policy": a.policy,
-                "eca": a.eca,
-                "callback_urls": list(a.callback_urls),
-                "propagated": state.propagated(a),
-                "certificate_sha256": certificates[a.consumer_key].sha256_fingerprint,
-            }
-            for a in config.apps
-        ],
+        "admin": None if admin is None else admin.username,
+        "apps": [app_json(state, reg) for reg in state.setup.apps()],
+        **_setup_json(state.setup),
         "users": changing["users"],
         "approvals": changing["approvals"],
         "switches": switches_to_mapping(changing["switches"]),

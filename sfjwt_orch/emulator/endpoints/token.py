@@ -14,8 +14,6 @@ import contextlib
 import hashlib
 import hmac
 import math
-import secrets
-import string
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -27,14 +25,13 @@ from .. import pages
 from ..catalog import OK, TOKEN_OUTCOMES
 from ..http import Reply, Request, form, html_reply, json_reply
 from ..jwt import JwtFormatError, ParsedJwt, parse_jwt, verify_rs256
-from ..model import App, IssuedToken, User
+from ..model import User
+from ..org_setup import RegisteredApp
 from .context import Context
 
 TOKEN_PATH = "/services/oauth2/token"
 JWT_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
-# Salesforce access tokens: the 15-character org id, "!", then letters, digits, "." and "_".
-_TOKEN_ALPHABET = string.ascii_letters + string.digits + "._"
 # RFC 6749 §5.1: token responses must not be cached.
 _NO_STORE = (("Cache-Control", "no-store"),)
 
@@ -122,16 +119,17 @@ def _check_shape(params: Mapping[str, str], parsed: ParsedJwt | None) -> ParsedJ
     return parsed
 
 
-def _check_app(ctx: Context, claims: Mapping[str, Any]) -> App:
+def _check_app(ctx: Context, claims: Mapping[str, Any]) -> RegisteredApp:
     iss = claims.get("iss")
-    app, unavailable = ctx.lookup_app(iss if isinstance(iss, str) else "")
-    if app is None:
+    reg, unavailable = ctx.lookup_app(iss if isinstance(iss, str) else "")
+    if reg is None:
         raise _Refused(unavailable or "client_id_invalid")
-    return app
+    return reg
 
 
-def _check_signature(ctx: Context, app: App, parsed: ParsedJwt) -> None:
-    if not verify_rs256(parsed.signing_input, parsed.signature, ctx.certificates[app.consumer_key].public_key):
+def _check_signature(ctx: Context, reg: RegisteredApp, parsed: ParsedJwt) -> None:
+    # An app without a certificate has no JWT bearer flow: no signature can verify.
+    if reg.certificate is None or not verify_rs256(parsed.signing_input, parsed.signature, reg.certificate.public_key):
         raise _Refused("invalid_assertion")
 
 
@@ -163,17 +161,18 @@ def _check_expiry(ctx: Context, claims: Mapping[str, Any]) -> None:
         raise _Refused("expired")
 
 
-def _check_authorization(ctx: Context, app: App, claims: Mapping[str, Any]) -> User:
+def _check_authorization(ctx: Context, reg: RegisteredApp, claims: Mapping[str, Any]) -> User:
     # "prn" is the legacy name of "sub" and wins.
     subject = claims.get("prn", claims.get("sub"))
     if not isinstance(subject, str) or not subject:
         raise _Refused("invalid_assertion")
+    app = reg.app
     user = ctx.state.user(subject)
     approval = ctx.state.approval(app.consumer_key, subject)
     if user is None:
         # Salesforce does not say "no such user"; a sub outside the org reads as not approved.
         raise _Refused("not_approved")
-    if app.policy == "admin-approved" and not user.preauthorized:
+    if app.policy == "admin-approved" and not ctx.setup.is_preauthorized(app, user):
         raise _Refused("not_admin_approved")
     if app.policy == "self-authorize" and (approval is None or not approval.refresh_token):
         raise _Refused("not_approved")
@@ -188,19 +187,17 @@ def _check_standing(ctx: Context, user: User) -> None:
         raise _Refused("inactive_user")
 
 
-def _issue(ctx: Context, app: App, user: User, trace: Mapping[str, Any]) -> Reply:
+def _issue(ctx: Context, reg: RegisteredApp, user: User, trace: Mapping[str, Any]) -> Reply:
     org_id = ctx.config.org.org_id
-    token = f"{org_id[:15]}!" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(96))
-    now = ctx.clock()
-    issued_at = str(int(now * 1000))
+    session = ctx.state.issue_session(user, reg.app.consumer_key)
+    issued_at = str(int(session.issued_at * 1000))
     id_url = f"{ctx.url}/id/{org_id}/{user.user_id}"
     # Salesforce signs id + issued_at so a client can tell the reply was not altered.
     signature = base64.b64encode(
         hmac.new(ctx.signing_secret, (id_url + issued_at).encode(), hashlib.sha256).digest()
     ).decode()
-    ctx.state.add_token(IssuedToken(token, app.consumer_key, user.username, user.user_id, now))
     payload = {
-        "access_token": token,
+        "access_token": session.access_token,
         "signature": signature,
         "scope": "api refresh_token",
         "instance_url": ctx.url,
