@@ -8,6 +8,13 @@ Typical use::
         # sf org login jwt --instance-url {emu.url} --client-id {DEMO_CONSUMER_KEY} ...
         assert emu.token_requests[-1].outcome == "ok"
 
+An org with no app yet, where an admin creates one with the real sf::
+
+    with Emulator(empty_org_config(("ci@example.com",))).start() as emu:
+        # SF_ACCESS_TOKEN={emu.admin_token} sf org login access-token --instance-url {emu.url} --no-prompt
+        # sf project deploy start --metadata-dir DIR; sf org assign permset ...; sf org login jwt ...
+        assert emu.find_app("MyEca") is not None
+
 ``load_config(path)`` reads the JSON file documented in ``sfjwt_orch.emulator.config_file``;
 ``serve_forever`` runs the server until SIGINT/SIGTERM (for ``sfjwt-orch emulator serve``);
 ``guard_path()`` is the Node preload that keeps the real sf on loopback.
@@ -24,14 +31,8 @@ from sfjwt_orch.validate import is_loopback_host
 from .catalog import OK, TOKEN_OUTCOMES, TokenOutcome
 from .certificate import CertificateError
 from .config_checks import validate_config
-from .config_file import (
-    config_from_mapping,
-    config_to_mapping,
-    demo_config,
-    empty_org_config,
-    load_config,
-    with_switches,
-)
+from .config_file import config_from_mapping, config_to_mapping, load_config
+from .deploy.run import DeployOutcome
 from .errors import EmulatorConfigError, EmulatorError
 from .model import (
     DEFAULT_CALLBACK_URL,
@@ -52,7 +53,8 @@ from .model import (
     Switches,
     User,
 )
-from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, serve_forever
+from .presets import demo_config, empty_org_config, with_switches
+from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, admin_json, serve_forever
 
 GUARD_LOG_ENV = "SFJWT_ORCH_GUARD_LOG"  # the guard appends one JSON line per blocked attempt here
 
@@ -84,6 +86,7 @@ __all__ = [
     "App",
     "Approval",
     "CertificateError",
+    "DeployOutcome",
     "Emulator",
     "EmulatorConfig",
     "EmulatorConfigError",
@@ -96,6 +99,7 @@ __all__ = [
     "Switches",
     "TokenOutcome",
     "User",
+    "admin_json",
     "config_from_mapping",
     "config_to_mapping",
     "demo_config",

@@ -27,18 +27,21 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType, MappingProxyType, TracebackType
 from typing import Any
 
 from .catalog import NOT_FOUND
 from .config_checks import validate_config
 from .config_file import config_to_mapping, switches_from_mapping
+from .deploy import apps as deployed_apps
+from .deploy.archive import zip_directory
+from .deploy.run import DeployOptions, DeployOutcome, run_deploy
 from .endpoints import authorize, control, identity, metadata, rest, token
 from .endpoints.context import Context
 from .errors import EmulatorError
 from .http import Listener, Reply, Request, json_reply
 from .model import App, Approval, EmulatorConfig, RecordedRequest, Switches, User
-from .org_setup import RegisteredApp
 from .state import Clock, State
 
 TOKEN_PATH = token.TOKEN_PATH
@@ -208,10 +211,25 @@ class Emulator:
 
     def set_certificate(self, app: str, certificate_pem: str) -> App:
         """Upload or replace an app's certificate, as an admin does in Setup (what
-        ``POST /__emulator/certificate`` does). ``app`` is a consumer key, API name or name.
-        Raises ``EmulatorError`` for an unknown app and ``CertificateError`` for a bad certificate."""
-        reg: RegisteredApp = self._state.setup.set_certificate(app, certificate_pem)
-        return reg.app
+        ``POST /__emulator/certificate`` does). ``app`` is a consumer key, API name or name; JWTs
+        signed with the old key fail from now on. Raises ``EmulatorError`` for an unknown app and
+        ``CertificateError`` for a bad certificate."""
+        setup = self._state.setup
+        return deployed_apps.upload_certificate(setup, app, certificate_pem, setup.now()).app
+
+    def deploy(self, directory: str | Path, *, check_only: bool = False) -> DeployOutcome:
+        """Deploy an mdapi directory as the admin, with the checks and result ``sf project deploy
+        start --metadata-dir`` gets, without sf: for tests that need an app to exist already."""
+        outcome = run_deploy(
+            zip_directory(Path(directory)),
+            DeployOptions(check_only=check_only),
+            setup=self._state.setup,
+            user=self.admin_user,
+            switches=self._state.switches,
+            org_id=self.config.org.org_id,
+            api_version=float(self.config.api_version),
+        )
+        return outcome
 
     def permission_sets_of(self, username: str) -> tuple[str, ...]:
         """The API names of the permission sets assigned to ``username``."""
@@ -285,6 +303,15 @@ class Emulator:
             # An observer's failure (e.g. a closed stdout) must not change what the client gets.
             with contextlib.suppress(Exception):
                 self._on_request(record)
+
+
+def admin_json(emulator: Emulator) -> dict[str, str] | None:
+    """``{"username", "access_token"}`` of the emulated org's admin, or None when it has none: what
+    ``sfjwt-orch emulator serve --json`` prints as ``"admin"`` so a script can run
+    ``SF_ACCESS_TOKEN=<access_token> sf org login access-token --instance-url <url> --no-prompt``."""
+    if emulator.config.admin is None:
+        return None
+    return {"username": emulator.admin_user.username, "access_token": emulator.admin_token}
 
 
 # --------------------------------------------------------------------------- blocking entry point

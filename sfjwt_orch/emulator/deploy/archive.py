@@ -14,6 +14,7 @@ import binascii
 import io
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from .types import METADATA_NS, TYPES, MetadataType
 from .xmlio import XmlError, parse
@@ -126,6 +127,17 @@ def _find(entries: dict[str, bytes], root: str, mtype: MetadataType, member: str
                     found.append((rest[: -len(suffix)], path))
         return found
     return [(member, folder + member + s) for s in suffixes if folder + member + s in entries][:1]
+
+
+def zip_directory(directory: Path) -> str:
+    """An mdapi directory zipped as SDR zips it for ``--metadata-dir`` (every entry under ``zip/``),
+    base64-encoded like a deploy's ZipFile."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                archive.write(path, "zip/" + path.relative_to(directory).as_posix())
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def read_archive(zip_b64: str, *, single_package: bool, default_version: float) -> Archive:

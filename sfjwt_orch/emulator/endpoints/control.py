@@ -16,6 +16,7 @@ from typing import Any
 
 from ..certificate import CertificateError
 from ..config_file import switches_from_mapping, switches_to_mapping
+from ..deploy.apps import upload_certificate
 from ..errors import EmulatorError
 from ..http import Reply, Request, json_reply
 from ..model import EmulatorConfig
@@ -106,7 +107,7 @@ def _certificate(state: State, body: Mapping[str, Any]) -> dict[str, Any]:
             'send {"app": "...", "certificate": "-----BEGIN CERTIFICATE-----..."}',
         )
     try:
-        reg = state.setup.set_certificate(app, pem)
+        reg = upload_certificate(state.setup, app, pem, state.setup.now())
     except CertificateError as exc:
         raise EmulatorError(f"certificate: {exc}", "send the PEM text of an X.509 certificate with an RSA key") from exc
     return {"app": app_json(state, reg)}
