@@ -129,6 +129,21 @@ def _refuses_chosen_key(outcome: Deployed) -> bool:
     return "consumer key" in text or "consumerkey" in text
 
 
+_ECA_TYPES = ("ExternalClientApplication", "ExtlClntApp")
+# What the Metadata API says of a type the org has not turned on ("Entity is not org-enabled" on
+# older APIs), and what is said of External Client Apps being off.
+_NOT_ENABLED = ("not available for deploy for this organization", "not org-enabled", "not enabled", "disabled")
+
+
+def _eca_types_refused(outcome: Deployed) -> bool:
+    for p in outcome.problems:
+        text = p.problem.lower()
+        about_eca = p.type.startswith(_ECA_TYPES) or "external client app" in text
+        if about_eca and any(marker in text for marker in _NOT_ENABLED):
+            return True
+    return False
+
+
 def _raise_unless_ok(outcome: Deployed, app: metadata.AppMetadata) -> None:
     if outcome.ok:
         return
@@ -141,7 +156,7 @@ def _raise_unless_ok(outcome: Deployed, app: metadata.AppMetadata) -> None:
             "ask Salesforce Support to enable Connected App creation for this org, or create an External "
             "Client App instead (--kind eca)",
         )
-    if "external client app" in low and ("not enabled" in low or "disabled" in low or "not org-enabled" in low):
+    if _eca_types_refused(outcome):
         raise SfjwtError(
             Code.ECA_DISABLED,
             f"External Client Apps are turned off in this org: {text}",

@@ -183,7 +183,12 @@ class E2E:
         )
 
     def sf_json(self, *args: str) -> dict[str, Any]:
-        result = subprocess.run([self.sf, *args, "--json"], env=self.env, capture_output=True, text=True, timeout=120)
+        return self.sf_json_env({}, *args)
+
+    def sf_json_env(self, extra: dict[str, str], *args: str) -> dict[str, Any]:
+        """The real sf's --json document, run with `extra` added to the test's environment."""
+        env = {**self.env, **extra}
+        result = subprocess.run([self.sf, *args, "--json"], env=env, capture_output=True, text=True, timeout=120)
         return json.loads(result.stdout)  # type: ignore[no-any-return]
 
     def blocked_hosts(self) -> set[str]:

@@ -1,0 +1,118 @@
+"""app create, end to end: an org with no app, an admin logged in to the real sf by access token,
+then sfjwt-orch deploys the app, assigns its permission set and logs the integration user in with
+no approval URL; plus the rerun, --dry-run, a name clash, a missing admin alias, an unknown user,
+the blocked Connected App and a refused consumer key (which is read back)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sfjwt_orch.emulator import Emulator, empty_org_config
+from tests.e2e.conftest import E2E
+
+pytestmark = pytest.mark.e2e
+
+USER = "ci@example.com"
+
+
+def org(e2e: E2E, **switches: Any) -> Emulator:
+    """An org with no app, and sf logged in as its admin under the alias `admin`."""
+    emu = Emulator(empty_org_config((USER, "other@example.com"))).start()
+    e2e.emulators.append(emu)
+    if switches:
+        emu.set_switches(**switches)
+    login = e2e.sf_json_env(
+        {"SF_ACCESS_TOKEN": emu.admin_token},
+        "org", "login", "access-token", "--instance-url", emu.url, "--alias", "admin", "--no-prompt",
+    )  # fmt: skip
+    assert login["status"] == 0, login
+    return emu
+
+
+def create(e2e: E2E, *extra: str) -> tuple[int, dict[str, Any], str]:
+    result = e2e.cli("app", "create", "--alias", "ci", "--target-org", "admin", "--username", USER, "--json", *extra)
+    return result.returncode, json.loads(result.stdout), result.stderr
+
+
+def test_app_create_then_login_needs_no_approval_and_a_rerun_creates_nothing(e2e: E2E) -> None:
+    emu = org(e2e)
+    rc, doc, stderr = create(e2e)
+    assert rc == 0, stderr
+    assert doc["ok"] is True and doc["created"] is True and doc["consumer_key_source"] == "chosen"
+    assert doc["login"]["ok"] is True and doc["login"]["approval_url"] is None
+    assert doc["login"]["org_id"] == emu.config.org.org_id
+    outcomes = [r.outcome for r in emu.token_requests]
+    assert outcomes[-1] == "ok" and "not_approved" not in outcomes  # never a NOT_APPROVED attempt
+    app = emu.find_app(doc["client_id"])
+    assert app is not None
+    shown = e2e.sf_json("org", "display", "--target-org", "ci")
+    assert shown["result"]["connectedStatus"] == "Connected" and shown["result"]["username"] == USER
+    # Later logins need only the alias.
+    again = e2e.cli("login", "--alias", "ci", "--json")
+    assert again.returncode == 0, again.stderr
+
+    # A rerun finds the app it made (asked of the org) and only checks the login.
+    def deploys() -> int:
+        return sum(r.params.get("operation") == "deploy" for r in emu.requests)
+
+    before = deploys()
+    assert before == 1
+    rc, doc2, stderr = create(e2e)
+    assert rc == 0, stderr
+    assert doc2["created"] is False and doc2["client_id"] == doc["client_id"]
+    assert deploys() == before, "a rerun must not deploy a second app"
+
+
+def test_dry_run_writes_the_metadata_and_contacts_no_org(e2e: E2E, tmp_path: Path) -> None:
+    emu = org(e2e)
+    before = len(emu.requests)
+    rc, doc, stderr = create(e2e, "--dry-run", "--output-dir", str(tmp_path / "md"))
+    assert rc == 0, stderr
+    assert doc["dry_run"] is True and doc["login"] is None and len(emu.requests) == before
+    assert (tmp_path / "md" / "package.xml").is_file()
+    # What it wrote is what a real deploy takes: the emulator's checks pass on it as they stand.
+    outcome = emu.deploy(tmp_path / "md", check_only=True)
+    assert outcome.success, outcome
+
+
+def test_an_app_of_that_name_it_did_not_create_is_never_overwritten(e2e: E2E, tmp_path: Path) -> None:
+    emu = org(e2e)
+    folder = tmp_path / "theirs"
+    assert create(e2e, "--dry-run", "--output-dir", str(folder))[0] == 0
+    assert emu.deploy(folder).success  # someone else's app of the same name
+    rc, doc, _ = create(e2e)
+    assert rc == 2 and doc["error"]["code"] == "APP_EXISTS" and "--name" in doc["error"]["fix"]
+    rc, doc, stderr = create(e2e, "--name", "SfjwtOrch_ci_two")
+    assert rc == 0, stderr
+
+
+def test_missing_admin_alias_and_unknown_user_and_blocked_connected_app(e2e: E2E) -> None:
+    rc, doc, _ = create(e2e)  # no sf login for "admin" at all
+    assert rc == 2 and doc["error"]["code"] == "ADMIN_ORG_NOT_FOUND"
+    assert "sf org login web --alias admin" in doc["error"]["fix"]
+    org(e2e)
+    result = e2e.cli(
+        "app", "create", "--alias", "x", "--target-org", "admin", "--username", "nobody@example.com", "--json"
+    )
+    assert result.returncode == 3 and json.loads(result.stdout)["error"]["code"] == "INTEGRATION_USER_NOT_FOUND"
+    rc, doc, _ = create(e2e, "--kind", "connected-app", "--name", "SfjwtOrch_hub")
+    assert rc == 3 and doc["error"]["code"] == "CONNECTED_APP_BLOCKED"
+    assert "Salesforce Support" in doc["error"]["fix"]
+
+
+def test_an_org_that_refuses_a_chosen_consumer_key_gets_a_generated_one_read_back(e2e: E2E) -> None:
+    emu = org(e2e, consumer_key_refused=True)
+    rc, doc, stderr = create(e2e)
+    assert rc == 0, stderr
+    assert doc["consumer_key_source"] == "read back" and doc["login"]["ok"] is True
+    assert emu.find_app(doc["client_id"]) is not None
+
+
+def test_a_deploy_failure_carries_the_components_problem(e2e: E2E) -> None:
+    org(e2e, external_client_apps_disabled=True)
+    rc, doc, _ = create(e2e)
+    assert rc == 3 and doc["error"]["code"] == "ECA_DISABLED"
