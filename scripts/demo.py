@@ -19,9 +19,11 @@ from pathlib import Path
 
 from sandbox import free_port, isolated_env
 
-from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo_config
+from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo_config, empty_org_config
 
 ALIAS = "demo-org"
+APP_ALIAS = "demo-ci"  # step 6: the app created from the command line
+APP_USER = "ci-bot@example.com"
 
 
 def say(text: str) -> None:
@@ -56,7 +58,7 @@ def main() -> int:
         env.pop("BROWSER", None)
     else:
         env["BROWSER"] = f"{sys.executable} -m sfjwt_orch.emulator.visitor --delay 3"
-    emulator: Emulator | None = None
+    emulators: list[Emulator] = []
     started = time.monotonic()
     try:
         say("1. Generate the key and the certificate (openssl, no prompts)")
@@ -65,6 +67,7 @@ def main() -> int:
         say("2. 'Upload' server.crt: start the emulated org with a self-authorize External Client App")
         cert = (work / "data" / "keys" / ALIAS / "server.crt").read_text()
         emulator = Emulator(demo_config(cert, policy="self-authorize", callback_urls=(callback,))).start()
+        emulators.append(emulator)
         print(f"org login URL: {emulator.url}\nconsumer key:  {DEMO_CONSUMER_KEY}\nuser:          {DEMO_USERNAME}")
 
         say("3. Bootstrap: reuse the key, log in, get the approval, verify, save")
@@ -97,17 +100,33 @@ def main() -> int:
 
         say("5. Run it again: nothing to do but verify")
         run(["sfjwt-orch", "bootstrap", "--alias", ALIAS, "--no-input"], env)
+        approvals = len(emulator.approvals)
+
+        say("6. Another org, no app yet: an admin logged in to sf creates it from the command line")
+        admin_org = Emulator(empty_org_config((APP_USER,))).start()
+        emulators.append(admin_org)
+        print(f"org login URL: {admin_org.url}\nintegration user: {APP_USER}")
+        login_admin = [sf, "org", "login", "access-token", "--instance-url", admin_org.url, "--alias", "demo-admin"]
+        run([*login_admin, "--no-prompt"], {**env, "SF_ACCESS_TOKEN": admin_org.admin_token})
+        run(
+            ["sfjwt-orch", "app", "create", "--alias", APP_ALIAS, "--target-org", "demo-admin", "--username", APP_USER],
+            env,
+        )
+        run(["sfjwt-orch", "login", "--alias", APP_ALIAS], env)
+        through = ", ".join(admin_org.permission_sets_of(APP_USER))
+        print(f"No approval was needed: {APP_USER} is pre-authorized through the permission set {through}.")
 
         print(
-            f"\nDone in {time.monotonic() - started:.0f} s. The emulator saw {len(emulator.token_requests)} token "
-            f"requests and {len(emulator.approvals)} approval."
+            f"\nDone in {time.monotonic() - started:.0f} s. The emulators saw "
+            f"{len(emulator.token_requests) + len(admin_org.token_requests)} token requests and {approvals} approval."
         )
         return 0
     finally:
         say("Clean up")
-        if emulator is not None:
-            run([sf, "org", "logout", "--target-org", ALIAS, "--no-prompt"], env, check=False)
-            emulator.stop()
+        for alias in (ALIAS, APP_ALIAS, "demo-admin"):
+            run([sf, "org", "logout", "--target-org", alias, "--no-prompt"], env, check=False)
+        for emu in emulators:
+            emu.stop()
         if args.keep:
             print(f"kept {work}")
         else:

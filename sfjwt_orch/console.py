@@ -112,8 +112,11 @@ class Console:
             self._status.stop()
             self._status = None
 
-    def emit_json(self, doc: dict[str, Any], *, one_line: bool = False) -> None:
-        self.out(redact(json.dumps(doc, indent=None if one_line else 2, default=str)) + "\n")
+    def emit_json(self, doc: dict[str, Any], *, one_line: bool = False, keep_tokens: bool = False) -> None:
+        """The result document; redacted, except the emulator's own start-up line (`keep_tokens`),
+        whose admin token is a rehearsal credential a script needs to read."""
+        text = json.dumps(doc, indent=None if one_line else 2, default=str)
+        self.out((text if keep_tokens else redact(text)) + "\n")
 
     def out(self, text: str) -> None:
         """The result, on stdout, as given (the caller has chosen what may appear in it)."""

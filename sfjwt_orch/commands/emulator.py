@@ -16,7 +16,9 @@ Run an offline Salesforce login server on 127.0.0.1 until Ctrl-C.
 It implements the JWT bearer grant as Salesforce does (signature, issuer, audience, expiry,
 approvals, with the same error texts), the one-time approval page, and the REST calls sf makes,
 so `sfjwt-orch login` and `sf org display` work against it with no org and no network. Describe
-the org, apps and users in a JSON file (--app-config), or register one app with --cert.
+the org, apps and users in a JSON file (--app-config), or register one app with --cert or --alias.
+With none of them it serves an org with no app yet, an admin and the --username integration user:
+log sf in as the admin with the printed SF_ACCESS_TOKEN line, then run `sfjwt-orch app create`.
 
 \b
 Examples:
@@ -42,7 +44,7 @@ def serve(
         False, "--json", help="Print one line of JSON (url, apps, users) on stdout once serving."
     ),
 ) -> None:
-    from sfjwt_orch.emulator import Emulator, EmulatorError, serve_forever
+    from sfjwt_orch.emulator import Emulator, EmulatorError, admin_json, serve_forever
     from sfjwt_orch.errors import Code, SfjwtError
     from sfjwt_orch.flows import rehearsal
 
@@ -51,18 +53,31 @@ def serve(
     emu_config = rehearsal.emulator_config(request, ctx)
 
     def ready(emu: Emulator) -> None:
-        ui, apps, users = ctx.console, emu_config.apps, [u.username for u in emu_config.users]
+        ui, apps = ctx.console, emu_config.apps
+        users = [u.username for u in emu_config.users if not u.admin]
+        admin = admin_json(emu)
         if json:
             listed = [{"name": a.name, "consumer_key": a.consumer_key, "policy": a.policy} for a in apps]
-            ui.emit_json({"ok": True, "url": emu.url, "apps": listed, "users": users}, one_line=True)
+            doc = {"ok": True, "url": emu.url, "apps": listed, "users": users}
+            # The emulator's own rehearsal credential: the one token sfjwt-orch ever prints, and only here.
+            doc.update({"admin": admin} if admin else {})
+            ui.emit_json(doc, one_line=True, keep_tokens=True)
         ui.success(f"Salesforce login emulator on {emu.url}  (Ctrl-C to stop)")
         for a in apps:
             ui.info(f"  app {a.name!r} ({a.policy}): consumer key {a.consumer_key}")
         ui.info(f"  users: {', '.join(users)}")
-        ui.info(
-            f"Try: {rehearsal.guard_hint()} sfjwt-orch login --alias emu --client-id {apps[0].consumer_key} "
-            f"--username {users[0]} --instance-url {emu.url}"
-        )
+        guard = rehearsal.guard_hint()
+        if apps:
+            ui.info(
+                f"Try: {guard} sfjwt-orch login --alias emu --client-id {apps[0].consumer_key} "
+                f"--username {users[0]} --instance-url {emu.url}"
+            )
+        elif admin:
+            ui.info(
+                f"Try: {guard} sf org login access-token --instance-url {emu.url} --alias admin --no-prompt "
+                "(with SF_ACCESS_TOKEN set to the admin token: emulator serve --json prints it), then: "
+                f"{guard} sfjwt-orch app create --alias emu --target-org admin --username {users[0]}"
+            )
 
     try:
         serve_forever(emu_config, "127.0.0.1", port, on_ready=ready)

@@ -40,12 +40,15 @@ def check(req: ServeRequest) -> None:
 
 def emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
     """The emulator's org from --app-config, or one app for --cert / the alias's certificate."""
-    from sfjwt_orch.emulator import EmulatorError, demo_config, load_config
+    from sfjwt_orch.emulator import EmulatorError, demo_config, empty_org_config, load_config
 
     check(req)
     try:
         if req.app_config is not None:
             return load_config(req.app_config)
+        if req.cert is None and not req.alias:
+            # No app: an org where an admin creates one (app create), with the integration user.
+            return empty_org_config((validate.check_username(req.username),), is_dev_hub=req.dev_hub)
         cert = _certificate(req, ctx)
         try:
             pem = cert.read_text(encoding="utf-8")
@@ -65,10 +68,8 @@ def emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
 def _certificate(req: ServeRequest, ctx: Context) -> Path:
     if req.cert is not None:
         return req.cert
-    if req.alias:
-        saved = config.load(ctx.paths, check_alias(req.alias))
-        return Path(saved.cert_file) if saved and saved.cert_file else ctx.paths.key_dir(req.alias) / keys.CERT_NAME
-    raise usage("no app to serve", "pass --alias NAME (after keygen), --cert server.crt or --app-config FILE")
+    saved = config.load(ctx.paths, check_alias(req.alias or ""))
+    return Path(saved.cert_file) if saved and saved.cert_file else ctx.paths.key_dir(req.alias or "") / keys.CERT_NAME
 
 
 def guard_hint() -> str:
