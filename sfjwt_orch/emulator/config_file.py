@@ -41,7 +41,8 @@ Config file, JSON, every key except ``org``, ``users`` and ``apps`` optional::
                    "auto_approve": false, "fail_next": [],
                    "deploy_propagation_seconds": 0, "deploy_pending_polls": 0,
                    "external_client_apps_disabled": false, "connected_app_creation_blocked": true,
-                   "consumer_key_refused": false, "permission_set_ids_only": false}
+                   "consumer_key_refused": false, "permission_set_ids_only": false,
+                   "permission_set_deploy_first": false}
     }
 
 (The ``#`` notes are for this docstring only; JSON has no comments.) Unknown keys are errors, so a
@@ -236,6 +237,7 @@ def switches_from_mapping(
         ),
         consumer_key_refused=r.get("consumer_key_refused", bool, base.consumer_key_refused),
         permission_set_ids_only=r.get("permission_set_ids_only", bool, base.permission_set_ids_only),
+        permission_set_deploy_first=r.get("permission_set_deploy_first", bool, base.permission_set_deploy_first),
     )
     r.finish()
     validate_switches(result, source, where)
@@ -358,4 +360,5 @@ def switches_to_mapping(switches: Switches) -> dict[str, Any]:
         "connected_app_creation_blocked": switches.connected_app_creation_blocked,
         "consumer_key_refused": switches.consumer_key_refused,
         "permission_set_ids_only": switches.permission_set_ids_only,
+        "permission_set_deploy_first": switches.permission_set_deploy_first,
     }

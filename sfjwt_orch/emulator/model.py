@@ -123,6 +123,9 @@ class Switches:
     consumer_key_refused: bool = False
     # A policy's commaSeparatedPermissionSet takes permission set ids only, not names (reference B2).
     permission_set_ids_only: bool = False
+    # A policy may only name permission sets the org has before the deploy, not ones in the same
+    # deploy (reference §A3 "Ordering", third-party): deploy the permission set first.
+    permission_set_deploy_first: bool = False
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ class _Deploy:
     def permission_set_exists(self, ref: str) -> bool:
         if self.switches.permission_set_ids_only:
             return bool(_ID_RE.match(ref)) and self.setup.permission_set(ref) is not None
-        return self.setup.permission_set(ref) is not None or self.in_deploy("PermissionSet", ref)
+        in_deploy = self.in_deploy("PermissionSet", ref) and not self.switches.permission_set_deploy_first
+        return self.setup.permission_set(ref) is not None or in_deploy
 
     def consumer_key_problem(self, key: str | None, existing_key: str | None) -> str | None:
         """The problem with a deployed consumerKey; ``existing_key`` is the key of the app being updated."""

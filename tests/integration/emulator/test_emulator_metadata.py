@@ -373,6 +373,16 @@ def test_ids_only_policy_takes_the_permission_set_id(start_emulator: Start, keys
     assert _jwt(emu, keys, key)[0] == 200
 
 
+def test_an_org_that_wants_the_permission_set_first(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(_org())
+    emu.set_switches(permission_set_deploy_first=True)
+    together = deploy_and_wait(emu.url, emu.admin_token, eca_files(keys.cert_pem))
+    expected = f"In field: commaSeparatedPermissionSet - no PermissionSet named {PERMSET} found"
+    assert ("ExtlClntAppOauthConfigurablePolicies", expected) in problems(together)
+    assert deploy_and_wait(emu.url, emu.admin_token, permission_set_files(PERMSET))["status"] == "Succeeded"
+    assert deploy_and_wait(emu.url, emu.admin_token, eca_files(keys.cert_pem))["status"] == "Succeeded"
+
+
 def test_a_connected_app_deploys_where_creation_is_allowed(start_emulator: Start, keys: KeyPair) -> None:
     emu = start_emulator(_org())
     emu.set_switches(connected_app_creation_blocked=False)
@@ -535,3 +545,37 @@ def test_python_deploy_helper_matches_the_soap_one(start_emulator: Start, keys: 
     assert again.status == "Succeeded" and "Another_Set" in [p["name"] for p in emu.state()["permission_sets"]]
     clash = emu.deploy(tmp_path / "md")
     assert clash.status == "Failed" and clash.failures[0].problem.startswith("duplicate value found")  # type: ignore[union-attr]
+
+
+def test_a_retrieved_settings_file_redeploys_with_a_new_certificate(
+    start_emulator: Start, keys: KeyPair, other_keys: KeyPair
+) -> None:
+    """Rotation by metadata: retrieve the global OAuth settings, swap the certificate, deploy that one
+    component back. Its consumerKey is the org's own, so even an org that refuses chosen keys takes it."""
+    emu = start_emulator(_org())
+    emu.set_switches(consumer_key_refused=True)
+    deploy_and_wait(
+        emu.url,
+        emu.admin_token,
+        eca_files(
+            keys.cert_pem,
+            permset=None,
+            policy={"commaSeparatedPermissionSet": None, "commaSeparatedProfile": "Standard User"},
+        ),
+    )
+    key = emu.find_app(NAME).consumer_key  # type: ignore[union-attr]
+    members = f"<types><members>{NAME}_glbloauth</members><name>ExtlClntAppGlobalOauthSettings</name></types>"
+    path = f"extlClntAppGlobalOauthSets/{NAME}_glbloauth.ecaGlblOauth"
+    settings = unzip(_retrieve(emu, members, single=True)["zipFile"])[path]
+    rotated = settings.replace(keys.cert_pem.strip(), other_keys.cert_pem.strip())
+    assert rotated != settings
+    files = {path: rotated, "package.xml": package_xml({"ExtlClntAppGlobalOauthSettings": [f"{NAME}_glbloauth"]})}
+    result = deploy_and_wait(emu.url, emu.admin_token, files)
+    assert result["status"] == "Succeeded", problems(result)
+    assert emu.find_app(NAME).consumer_key == key  # type: ignore[union-attr]
+    assert _jwt(emu, keys, key)[1]["error_description"] == "invalid assertion"
+    assert _jwt(emu, other_keys, key)[0] == 200
+    # Another key on the same settings is refused: the org's key cannot be changed by a deploy.
+    changed = rotated.replace(f"<consumerKey>{key}</consumerKey>", "<consumerKey>AnotherKey0123456789xyz</consumerKey>")
+    refused = deploy_and_wait(emu.url, emu.admin_token, {**files, path: changed})
+    assert ("ExtlClntAppGlobalOauthSettings", "You cannot provide a Consumer Key") in problems(refused)
