@@ -90,10 +90,16 @@ def provision(req: AppCreateRequest, ctx: Context, report: AppReport) -> tuple[s
     known = state.load(ctx.paths, req.alias)
     saved = config.load_or_new(ctx.paths, req.alias)
     if app_deploy.exists(req, ctx):
-        if known.app_name != req.name or not saved.client_id:
+        if known.app_name == req.name and saved.client_id:
+            ctx.console.info(f"The app {req.name} exists already (sfjwt-orch made it): checking the login only.")
+            report.client_id = saved.client_id
+        elif app_deploy.made_by_us(req, ctx):
+            ctx.console.info(f"The app {req.name} exists already (made by sfjwt-orch elsewhere): reading its key.")
+            report.client_id = app_deploy.read_back_key(_app_metadata(req, cert_file), req.target_org, ctx)
+            report.consumer_key_source = "read back"
+            _assign(req, ctx)
+        else:
             raise app_deploy.app_exists(req)
-        ctx.console.info(f"The app {req.name} exists already (sfjwt-orch made it): checking the login only.")
-        report.client_id = saved.client_id
     else:
         app = _app_metadata(req, cert_file)
         report.client_id, report.consumer_key_source = app_deploy.deploy(app, req.target_org, ctx)
@@ -174,7 +180,7 @@ def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Pa
 
 def _dry_run(req: AppCreateRequest, ctx: Context, report: AppReport) -> None:
     app_deploy.admin_org_url(req.target_org, ctx, offline=True)  # a missing admin alias is said now, not at the deploy
-    _, cert_file = app_deploy.key_pair(req.alias, ctx)
+    _, cert_file = app_deploy.key_pair(req.alias, ctx, save=False)
     app = _app_metadata(req, cert_file)
     folder = req.output_dir or Path(tempfile.mkdtemp(prefix="sfjwt-orch-app-"))
     written = metadata.write(folder, app.files())

@@ -52,15 +52,17 @@ def admin_org_url(target_org: str, ctx: Context, *, offline: bool) -> str:
     return shown.instance_url.rstrip("/")
 
 
-def key_pair(alias: str, ctx: Context) -> tuple[Path, Path]:
-    """The alias's key and certificate: reused when they exist (the key checked), made when not."""
+def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path]:
+    """The alias's key and certificate: reused when they exist (the key checked), made when not
+    (and recorded in the profile, unless `save` is off: --dry-run saves no profile)."""
     saved = config.load_or_new(ctx.paths, alias)
     key_file = resolve.default_key_file(saved, ctx.paths)
     cert_file = Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME
     if not key_file.exists():
         made = keypair.keygen(keypair.KeygenRequest(key_file.parent, subject=f"/CN={alias}"), ctx.openssl())
         ctx.console.success(f"New key {made.key_file} and certificate {made.cert_file}")
-        config.save(ctx.paths, saved.merged(key_file=str(made.key_file), cert_file=str(made.cert_file)))
+        if save:
+            config.save(ctx.paths, saved.merged(key_file=str(made.key_file), cert_file=str(made.cert_file)))
         return made.key_file, made.cert_file
     keys.check_key_file(key_file)
     if not cert_file.exists():
@@ -74,6 +76,16 @@ def exists(req: AppCreateRequest, ctx: Context) -> bool:
     if isinstance(names, Diagnosis):
         raise SfjwtError(Code.SF_FAILED, f"could not list the org's apps: {names.message}", names.fix or "retry")
     return req.name in names
+
+
+def made_by_us(req: AppCreateRequest, ctx: Context) -> bool:
+    """Does the org's app of this name carry the marker app create writes into its description?
+    (A rerun on another machine, a CI runner say, has no local record of the app.)"""
+    with tempfile.TemporaryDirectory(prefix="sfjwt-orch-retrieve-") as folder:
+        outcome = ctx.sf().retrieve(f"{APP_TYPE[req.kind]}:{req.name}", Path(folder), req.target_org)
+        if isinstance(outcome, Diagnosis):
+            return False
+        return any(metadata.MARKER in text for text in _element_texts(Path(folder), "description"))
 
 
 def app_exists(req: AppCreateRequest) -> SfjwtError:
@@ -195,10 +207,16 @@ def read_back_key(app: metadata.AppMetadata, target_org: str, ctx: Context) -> s
 
 
 def _consumer_key_in(folder: Path) -> str | None:
+    return next(iter(_element_texts(folder, "consumerKey")), None)
+
+
+def _element_texts(folder: Path, tag: str) -> list[str]:
+    """The non-empty texts of every <tag> element in the metadata files under `folder`."""
     from defusedxml import ElementTree  # type: ignore[import-untyped]  # the org's text: parse it hardened
 
+    found: list[str] = []
     for path in sorted(folder.rglob("*")):
-        if path.suffix not in (".ecaGlblOauth", ".connectedApp", ".xml") or not path.is_file():
+        if not path.is_file() or path.name == "package.xml" or path.suffix == ".zip":
             continue
         try:
             root = ElementTree.parse(path).getroot()
@@ -206,9 +224,9 @@ def _consumer_key_in(folder: Path) -> str | None:
             continue
         for element in root.iter():
             text = str(element.text or "").strip()
-            if str(element.tag).rsplit("}", 1)[-1] == "consumerKey" and text:
-                return text
-    return None
+            if str(element.tag).rsplit("}", 1)[-1] == tag and text:
+                found.append(text)
+    return found
 
 
 def planned_commands(req: AppCreateRequest, folder: Path) -> list[str]:

@@ -33,6 +33,7 @@ SUCCESS = sf_output("success.login.stdout")
 CONNECTED = json.dumps(
     {"status": 0, "result": {"id": "00D000000000001AAA", "connectedStatus": "Connected", "username": USER}}
 )
+RETRIEVED_OK = json.dumps({"status": 0, "result": {"files": []}})
 CREATE = ("app", "create", "--alias", "ci", "--target-org", "admin", "--username", USER)
 
 
@@ -124,9 +125,23 @@ def test_a_refused_chosen_key_is_deployed_without_it_and_read_back(world: World)
     world.done()
 
 
+def _retrieved_app(description: str) -> object:
+    def write(argv: Sequence[str]) -> None:
+        folder = Path(argv[list(argv).index("--target-metadata-dir") + 1]) / "unpackaged" / "externalClientApps"
+        folder.mkdir(parents=True)
+        (folder / f"{APP}.eca").write_text(
+            '<ExternalClientApplication xmlns="http://soap.sforce.com/2006/04/metadata">'
+            f"<description>{description}</description></ExternalClientApplication>"
+        )
+
+    return write
+
+
 def test_an_app_of_that_name_it_did_not_create_is_app_exists(world: World) -> None:
     world.expect_sf("org", "display", stdout=ADMIN_DISPLAY)
     world.expect_sf("org", "list", "metadata", stdout=json.dumps({"status": 0, "result": [{"fullName": APP}]}))
+    world.expect_sf("project", "retrieve", "start", "--metadata", f"ExternalClientApplication:{APP}",
+                    stdout=RETRIEVED_OK, effect=_retrieved_app("the payroll team's integration"))  # fmt: skip
     result = world.invoke(*CREATE, "--json")
     assert result.code == 2 and result.doc["error"]["code"] == "APP_EXISTS"
     assert "--name" in result.doc["error"]["fix"] and result.doc["created"] is False
@@ -188,8 +203,8 @@ def test_dry_run_writes_the_metadata_and_contacts_no_org(world: World, tmp_path:
     assert doc["dry_run"] is True and doc["created"] is False and doc["login"] is None
     assert (out / "package.xml").is_file() and (out / "externalClientApps" / f"{APP}.eca").is_file()
     assert any(c.startswith("sf project deploy start --metadata-dir") for c in doc["commands"])
-    assert config.load(world.paths, "ci") is not None  # the key pair's paths (made for the metadata)
-    assert not (config.load(world.paths, "ci").client_id)  # type: ignore[union-attr]  # no profile saved as an app
+    assert (world.paths.key_dir("ci") / "server.crt").is_file()  # the key pair, made for the metadata
+    assert config.load(world.paths, "ci") is None  # and no profile saved
     world.done()  # no sf run at all
 
 
@@ -209,4 +224,39 @@ def test_bootstrap_with_an_admin_alias_creates_the_app_instead_of_the_checklist(
     assert result.doc["ok"] is True and result.doc["approval_url"] is None
     saved = config.load(world.paths, "ci")
     assert saved is not None and len(saved.client_id) == 72 and saved.instance_url == "https://acme.my.salesforce.com"
+    world.done()
+
+
+def test_an_app_sfjwt_orch_made_on_another_machine_is_reused_with_its_key_read_back(world: World) -> None:
+    from sfjwt_orch import metadata
+
+    generated = "K" * 72
+
+    def settings(argv: Sequence[str]) -> None:
+        folder = Path(argv[list(argv).index("--target-metadata-dir") + 1]) / "unpackaged" / "extlClntAppGlobalOauthSets"
+        folder.mkdir(parents=True)
+        (folder / f"{APP}_glbloauth.ecaGlblOauth").write_text(
+            '<ExtlClntAppGlobalOauthSettings xmlns="http://soap.sforce.com/2006/04/metadata">'
+            f"<consumerKey>{generated}</consumerKey></ExtlClntAppGlobalOauthSettings>"
+        )
+
+    world.expect_sf("org", "display", stdout=ADMIN_DISPLAY)
+    world.expect_sf("org", "list", "metadata", stdout=json.dumps({"status": 0, "result": [{"fullName": APP}]}))
+    world.expect_sf("project", "retrieve", "start", "--metadata", f"ExternalClientApplication:{APP}",
+                    stdout=RETRIEVED_OK, effect=_retrieved_app(f"{metadata.MARKER}: JWT bearer login"))  # fmt: skip
+    world.expect_sf("project", "retrieve", "start", "--metadata", f"ExtlClntAppGlobalOauthSettings:{APP}_glbloauth",
+                    stdout=RETRIEVED_OK, effect=settings)  # fmt: skip
+    already = {"status": 1, "result": {"successes": [], "failures": [
+        {"name": USER, "message": "Duplicate PermissionSetAssignment. Assignee: 005; Permission Set: 0PS"}]}}  # fmt: skip
+    world.expect_sf("org", "assign", "permset", stdout=json.dumps(already), rc=1)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=CONNECTED)
+    result = world.invoke(*CREATE, "--json")
+    assert result.code == 0, result.stderr
+    assert (result.doc["created"], result.doc["client_id"], result.doc["consumer_key_source"]) == (
+        False,
+        generated,
+        "read back",
+    )
+    assert "had it already" in result.stderr
     world.done()

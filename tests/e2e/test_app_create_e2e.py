@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from sfjwt_orch import metadata
 from sfjwt_orch.emulator import Emulator, empty_org_config
 from tests.e2e.conftest import E2E
 
@@ -83,7 +84,9 @@ def test_an_app_of_that_name_it_did_not_create_is_never_overwritten(e2e: E2E, tm
     emu = org(e2e)
     folder = tmp_path / "theirs"
     assert create(e2e, "--dry-run", "--output-dir", str(folder))[0] == 0
-    assert emu.deploy(folder).success  # someone else's app of the same name
+    eca = folder / "externalClientApps" / "SfjwtOrch_ci.eca"
+    eca.write_text(eca.read_text().replace(metadata.MARKER, "The payroll team's integration"))
+    assert emu.deploy(folder).success  # someone else's app of the same name (no sfjwt-orch marker)
     rc, doc, _ = create(e2e)
     assert rc == 2 and doc["error"]["code"] == "APP_EXISTS" and "--name" in doc["error"]["fix"]
     rc, doc, stderr = create(e2e, "--name", "SfjwtOrch_ci_two")
@@ -116,3 +119,22 @@ def test_a_deploy_failure_carries_the_components_problem(e2e: E2E) -> None:
     org(e2e, external_client_apps_disabled=True)
     rc, doc, _ = create(e2e)
     assert rc == 3 and doc["error"]["code"] == "ECA_DISABLED"
+
+
+def test_a_rerun_on_another_machine_finds_the_app_by_its_marker_and_reads_its_key(e2e: E2E, tmp_path: Path) -> None:
+    emu = org(e2e)
+    rc, first, stderr = create(e2e)
+    assert rc == 0, stderr
+    # Another machine: the same key (a CI secret), no local profile or state.
+    for folder in ("config", "data"):
+        for path in sorted(
+            Path(e2e.env[f"SFJWT_ORCH_{folder.upper()}_DIR"]).rglob("*.json" if folder == "data" else "*.toml")
+        ):
+            if "keys" not in path.parts:
+                path.unlink()
+    deploys = sum(r.params.get("operation") == "deploy" for r in emu.requests)
+    rc, again, stderr = create(e2e)
+    assert rc == 0, stderr
+    assert again["created"] is False and again["client_id"] == first["client_id"]
+    assert again["consumer_key_source"] == "read back"
+    assert sum(r.params.get("operation") == "deploy" for r in emu.requests) == deploys
