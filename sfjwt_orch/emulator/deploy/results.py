@@ -41,7 +41,6 @@ def _message(m: Message, created_date: str) -> dict[str, Any]:
 def deploy_result(outcome: DeployOutcome, *, done: bool, include_details: bool) -> dict[str, Any]:
     """A DeployResult: in progress (``done`` False) or final."""
     created = iso(outcome.started_at)
-    finished = done and outcome.status
     details = None
     if done and include_details:
         details = {
@@ -71,7 +70,7 @@ def deploy_result(outcome: DeployOutcome, *, done: bool, include_details: bool) 
         "rollbackOnError": outcome.options.rollback_on_error,
         "runTestsEnabled": False,
         "startDate": created,
-        "status": finished or "InProgress",
+        "status": outcome.status if done else "InProgress",
         "success": bool(done and outcome.success),
     }
 

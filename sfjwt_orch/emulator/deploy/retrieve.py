@@ -12,18 +12,14 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import ids, soap
-from ..http import Reply
-from ..org_setup import Component, Job, OrgSetup
+from ..org_setup import Component, OrgSetup
 from .results import file_properties, iso
 from .types import METADATA_NS, TYPES
 from .xmlio import Node
-
-ReplyFn = Callable[[str, soap.Value, str, Mapping[str, str]], Reply]
 
 
 @dataclass(frozen=True)
@@ -102,18 +98,9 @@ def run_retrieve(setup: OrgSetup, request: Node, default_version: float) -> Retr
     return RetrieveOutcome(ids.record_id(ids.RETRIEVE_REQUEST), buffer.getvalue(), properties, tuple(messages))
 
 
-def start(setup: OrgSetup, body: Node, version: float, reply: ReplyFn) -> Reply:
-    request = body.child("retrieveRequest") or body.child("request") or Node("request", None)
-    outcome = run_retrieve(setup, request, version)
-    setup.add_job(Job(outcome.retrieve_id, outcome))
-    result = {"done": False, "id": outcome.retrieve_id, "state": "Queued"}
-    return reply("retrieve", result, "queued", {"id": outcome.retrieve_id, "members": str(len(outcome.properties) - 1)})
-
-
-def status(polled: tuple[bool, Any], include_zip: bool, reply: ReplyFn, job_id: str) -> Reply:
-    done, outcome = polled
-    assert isinstance(outcome, RetrieveOutcome)
-    result = {
+def retrieve_result(outcome: RetrieveOutcome, *, done: bool, include_zip: bool) -> dict[str, Any]:
+    """A RetrieveResult: in progress (``done`` False) or final, with the zip when asked."""
+    return {
         "done": done,
         "fileProperties": list(outcome.properties),
         "id": outcome.retrieve_id,
@@ -122,4 +109,3 @@ def status(polled: tuple[bool, Any], include_zip: bool, reply: ReplyFn, job_id: 
         "success": done,
         "zipFile": base64.b64encode(outcome.zip_bytes).decode() if done and include_zip else None,
     }
-    return reply("checkRetrieveStatus", result, str(result["status"]), {"id": job_id})

@@ -93,27 +93,32 @@ def _eca_header(d: _Deploy, p: Parsed) -> str | None:
 
 
 def _eca_part(d: _Deploy, p: Parsed) -> str | None:
-    eca = p.value("externalClientApplication") or ""
+    """A settings or policy component: its app must exist, and an app has one of each kind."""
+    named = p.value("externalClientApplication") or ""
+    eca = named.casefold()
     if (
         not d.in_deploy("ExternalClientApplication", eca)
         and d.setup.component("ExternalClientApplication", eca) is None
     ):
-        return f"In field: externalClientApplication - no ExternalClientApplication named {eca} found"
+        return f"In field: externalClientApplication - no ExternalClientApplication named {named} found"
+    name = p.full_name.casefold()
     for other in d.setup.components(p.type_name):
-        same_eca = (other.field("externalClientApplication") or "").casefold() == eca.casefold()
-        if other.full_name.casefold() == p.full_name.casefold() and not same_eca:
+        same_eca = (other.field("externalClientApplication") or "").casefold() == eca
+        if other.full_name.casefold() == name and not same_eca:
             return _duplicate("DeveloperName", other.record_id)
-        if same_eca and other.full_name.casefold() != p.full_name.casefold():
-            # One of each per app: e.g. a policy named otherwise than the one generated on first deploy.
+        if same_eca and other.full_name.casefold() != name:
+            # E.g. a policy named otherwise than the one generated on first deploy (reference §A1).
             return _duplicate("ExternalClientApplicationId", other.record_id)
-    for other_parsed in d.parsed:
-        if other_parsed is p:
-            break
+    earlier = d.parsed[: d.parsed.index(p)]
+    for other_parsed in earlier:
         if (
             other_parsed.type_name == p.type_name
-            and (other_parsed.value("externalClientApplication") or "").casefold() == eca.casefold()
+            and (other_parsed.value("externalClientApplication") or "").casefold() == eca
         ):
-            return _duplicate("ExternalClientApplicationId", other_parsed.full_name)
+            # Two of a kind for one app in one deploy: nothing has an id yet to name [inferred].
+            return (
+                f"duplicate value found: ExternalClientApplicationId duplicates {other_parsed.full_name} in this deploy"
+            )
     return None
 
 

@@ -139,15 +139,23 @@ def _list_metadata(ctx: Context, call: soap.Call, user: User, version: float) ->
 
 
 def _retrieve(ctx: Context, call: soap.Call, user: User, version: float) -> Reply:
-    return retrieve.start(ctx.setup, call.body, version, _reply)
+    # sf sends <retrieve><request>…; the WSDL's name for the part is retrieveRequest.
+    request = call.body.child("request") or call.body.child("retrieveRequest") or call.body
+    outcome = retrieve.run_retrieve(ctx.setup, request, version)
+    ctx.setup.add_job(Job(outcome.retrieve_id, outcome))
+    result = {"done": False, "id": outcome.retrieve_id, "state": "Queued"}
+    return _reply("retrieve", result, "queued", {"id": outcome.retrieve_id, "files": str(len(outcome.properties))})
 
 
 def _check_retrieve_status(ctx: Context, call: soap.Call, user: User, version: float) -> Reply:
     job_id = call.body.text_of("asyncProcessId") or ""
     polled = ctx.setup.poll_job(job_id) if job_id.startswith(ids.RETRIEVE_REQUEST) else None
-    if polled is None:
+    if polled is None or not isinstance(polled[1], retrieve.RetrieveOutcome):
         return _fault(INVALID_ID, call.operation)
-    return retrieve.status(polled, soap.flag(call.body, "includeZip", True), _reply, job_id)
+    done, outcome = polled
+    # includeZip is absent in sf's call; the Metadata API's default is to include the zip.
+    result = retrieve.retrieve_result(outcome, done=done, include_zip=soap.flag(call.body, "includeZip", True))
+    return _reply("checkRetrieveStatus", result, str(result["status"]), {"id": job_id})
 
 
 _OPERATIONS: dict[str, Callable[[Context, soap.Call, User, float], Reply]] = {

@@ -236,3 +236,15 @@ def test_every_policy_file_is_checked(admin_emulator: Emulator, keys: KeyPair) -
     files = eca_files(keys.cert_pem, policy={"permittedUsersPolicyType": "Nobody"}, plugin={"isEnabled": "maybe"})
     got = problems(deploy_and_wait(admin_emulator.url, admin_emulator.admin_token, files))
     assert sorted(c for c, _ in got) == [PLUGIN_TYPE, POLICY_TYPE], got
+
+
+def test_two_settings_for_one_app_in_one_deploy(admin_emulator: Emulator, keys: KeyPair) -> None:
+    files = eca_files(keys.cert_pem)
+    files[GLOBAL.replace("_glbloauth", "_second")] = files[GLOBAL]
+    files["package.xml"] = files["package.xml"].replace(
+        f"<members>{NAME}_glbloauth</members>", f"<members>{NAME}_glbloauth</members><members>{NAME}_second</members>"
+    )
+    got = problems(deploy_and_wait(admin_emulator.url, admin_emulator.admin_token, files))
+    assert got == [
+        (GLOBAL_TYPE, f"duplicate value found: ExternalClientApplicationId duplicates {NAME}_glbloauth in this deploy")
+    ]
