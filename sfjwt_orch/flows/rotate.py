@@ -108,7 +108,7 @@ def _rotate(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
             f"a rotation of {req.alias!r} is done and its previous key is still kept",
             f"end it with sfjwt-orch rotate --alias {req.alias} --finish (or --rollback), then rotate again",
         )
-    if known.rotation_phase not in ("made", "deployed") or not nxt.key.exists():
+    if known.rotation_phase not in ("made", "deployed", "promoting") or not nxt.key.exists():
         request = keypair.KeygenRequest(nxt.key.parent, req.bits, req.days, f"/CN={req.alias}", force=True)
         keypair.keygen(request, ctx.openssl())
         _save(ctx, req.alias, rotation_phase="made", rotation_deployed_at="")
@@ -152,7 +152,7 @@ def _deploy_new(req: RotateRequest, ctx: Context, admin: str, name: str, known: 
             f"which app holds {req.alias!r}'s certificate? sfjwt-orch did not create it",
             "pass --name (the app's API name, as in Setup), or rotate without --target-org and upload it in Setup",
         )
-    if known.rotation_phase == "deployed":
+    if known.rotation_phase in ("deployed", "promoting"):
         return True
     ctx.console.warn(
         f"Deploying the new certificate to {name}: from now until your pipeline has the new key, the old key no "
@@ -175,10 +175,13 @@ def _prove(req: RotateRequest, profile: config.Profile, nxt: _Pair, ctx: Context
 def _promote(req: RotateRequest, current: _Pair, nxt: _Pair, ctx: Context, report: RotateReport) -> None:
     """The current pair to previous/ (kept for --rollback), the new one onto the profile's paths."""
     previous = _folder(ctx, req.alias, "previous")
-    files.ensure_private_dir(previous.key.parent)
-    for source, target in ((current.key, previous.key), (current.cert, previous.cert)):
-        if source.exists():
-            _copy(source, target)
+    if state.load(ctx.paths, req.alias).rotation_phase != "promoting":
+        # Once: a run stopped mid-promotion must not copy the half-replaced pair over the kept one.
+        files.ensure_private_dir(previous.key.parent)
+        for source, target in ((current.key, previous.key), (current.cert, previous.cert)):
+            if source.exists():
+                _copy(source, target)
+        _save(ctx, req.alias, rotation_phase="promoting")
     for source, target in ((nxt.key, current.key), (nxt.cert, current.cert)):
         _copy(source, target)
     shutil.rmtree(nxt.key.parent, ignore_errors=True)
@@ -212,7 +215,7 @@ def _rollback(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
     current, previous, nxt = _current(profile), _folder(ctx, req.alias, "previous"), _folder(ctx, req.alias, "next")
     known = state.load(ctx.paths, req.alias)
     admin = req.target_org or known.admin_org or None
-    promoted = known.rotation_phase == "promoted" and previous.key.exists()
+    promoted = known.rotation_phase in ("promoting", "promoted") and previous.key.exists()
     if not promoted and known.rotation_phase not in ("made", "deployed"):
         raise SfjwtError(Code.USAGE, f"no rotation of {req.alias!r} to roll back", "nothing to do")
     restored = previous if promoted else current

@@ -143,3 +143,24 @@ def test_rotate_without_a_profile_is_profile_not_found(world: World) -> None:
     result = world.invoke("rotate", "--alias", "nobody", "--json")
     assert result.code == 2 and result.doc["error"]["code"] == "PROFILE_NOT_FOUND"
     assert set(result.doc) >= {"old_fingerprint", "new_fingerprint", "window_s", "previous_key_kept_until"}
+
+
+def test_a_rotation_stopped_mid_promotion_continues_and_keeps_the_true_previous_key(world: World) -> None:
+    key, cert = _logged_in(world)
+    old_key = key.read_bytes()
+    # A first run that got as far as promoting: the pair kept, the key replaced, then it stopped.
+    assert world.invoke("keygen", "--alias", "ci-next", "--out-dir", str(world.paths.key_dir("ci") / "next")).code == 0
+    new_key = (world.paths.key_dir("ci") / "next" / "server.key").read_bytes()
+    previous = world.paths.key_dir("ci") / "previous"
+    previous.mkdir(mode=0o700)
+    (previous / "server.key").write_bytes(old_key)
+    (previous / "server.crt").write_bytes(cert.read_bytes())
+    key.write_bytes(new_key)
+    state.save(world.paths, state.load(world.paths, "ci").with_(rotation_phase="promoting"))
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)  # the proof again, then the final login
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    result = world.invoke("rotate", "--alias", "ci", "--json")
+    assert result.code == 0, result.stderr
+    assert key.read_bytes() == new_key and (previous / "server.key").read_bytes() == old_key
+    assert state.load(world.paths, "ci").rotation_phase == "promoted"
+    world.done()
