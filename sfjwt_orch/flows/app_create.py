@@ -19,7 +19,8 @@ from sfjwt_orch import config, metadata, state, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import app_deploy, login, resolve
-from sfjwt_orch.tools.sf import Assigned, Diagnosis, OrgDisplay
+from sfjwt_orch.tools.sf import Diagnosis, OrgDisplay
+from sfjwt_orch.tools.sf.admin import Assigned
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from sfjwt_orch import config, keypair, keys, metadata
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import resolve
-from sfjwt_orch.tools.sf import Deployed, Diagnosis
+from sfjwt_orch.tools.sf import Diagnosis
+from sfjwt_orch.tools.sf.admin import Deployed
 
 if TYPE_CHECKING:
     from sfjwt_orch.flows.app_create import AppCreateRequest

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
@@ -33,10 +34,11 @@ from sfjwt_orch.tools.sf.parse import (
     parse_version,
 )
 
+if TYPE_CHECKING:
+    from sfjwt_orch.tools.sf.admin import Assigned, Deployed
+
 __all__ = [
     "CATALOG_BY_CODE",
-    "Assigned",
-    "Deployed",
     "Diagnosis",
     "LoginArgs",
     "LoginSuccess",
@@ -115,13 +117,17 @@ class Sf:
     def config_set(self, key: str, value: str) -> Diagnosis | None:
         return parse_config_set(self._run(["config", "set", f"{key}={value}", "--global", "--json"]))
 
+    # The admin commands' parsers are imported by their methods: a login never needs them.
+
     def deploy(self, metadata_dir: Path, target_org: str) -> Deployed | Diagnosis:
+
         argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
         argv += ["--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
         return parse_deploy(self._run(argv, timeout=DEPLOY_WAIT_MINUTES * 60 + 60))
 
     def list_metadata(self, metadata_type: str, target_org: str) -> list[str] | Diagnosis:
         """The full names of the org's components of one type."""
+
         return parse_list_metadata(
             self._run(
                 ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
@@ -130,10 +136,12 @@ class Sf:
 
     def retrieve(self, member: str, target_dir: Path, target_org: str) -> Diagnosis | None:
         """Retrieve one component ("Type:Name") into `target_dir`, unzipped (metadata format)."""
+
         argv = ["project", "retrieve", "start", "--metadata", member, "--target-metadata-dir", str(target_dir)]
         return parse_retrieve(self._run([*argv, "--unzip", "--target-org", target_org, "--json"]))
 
     def assign_permset(self, name: str, username: str, target_org: str) -> Assigned | Diagnosis:
+
         argv = ["org", "assign", "permset", "--name", name, "--on-behalf-of", username, "--target-org", target_org]
         return parse_assign(self._run([*argv, "--json"]))
 
