@@ -110,3 +110,52 @@ def test_rotate_without_an_admin_org_waits_for_the_upload_in_setup(e2e: E2E) -> 
     assert result["ok"] is True and result["app_updated"] is False
     assert "Upload the new certificate" in err
     assert e2e.cli("login", "--alias", "ci", "--json").returncode == 0
+
+
+def test_a_new_key_that_fails_to_log_in_puts_the_old_certificate_back_on_the_app(e2e: E2E, tmp_path: Path) -> None:
+    emu, app = created(e2e)
+    before = profile(e2e)
+    key = Path(before["key_file"])
+    old_key = tmp_path / "old.key"
+    old_key.write_bytes(key.read_bytes())
+    old_key.chmod(0o600)
+    emu.update_user(USER, active=False)  # the proof is refused for a reason not worth waiting for
+    failed = e2e.cli("rotate", "--alias", "ci", "--json")
+    emu.update_user(USER, active=True)
+    assert failed.returncode == 3, failed.stderr
+    doc = json.loads(failed.stdout)
+    assert doc["ok"] is False and doc["error"]["code"] == "INACTIVE_USER" and doc["app_updated"] is False
+    assert "putting the old certificate back" in failed.stderr
+    assert key.read_bytes() == old_key.read_bytes() and profile(e2e) == before
+    assert not (key.parent / "previous").exists()
+    # The app verifies the old key again: the user's login works as before the attempt.
+    assert jwt_login_with(e2e, old_key, app["client_id"], emu, "check-old")["status"] == 0
+
+
+def test_ctrl_c_while_the_new_key_is_proven_then_a_rerun_continues_without_a_second_deploy(e2e: E2E) -> None:
+    from tests.signals import as_foreground_job
+
+    emu, _ = created(e2e)
+    emu.set_switches(fail_next=("invalid_assertion",) * 50)  # the app "has not taken" the new certificate yet
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sfjwt_orch", "rotate", "--alias", "ci", "--interval", "1", "--json"],
+        env=e2e.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=as_foreground_job,
+    )
+    deadline = time.monotonic() + 90  # a guard against a hang, not a timing assertion
+    while sum(r.outcome == "invalid_assertion" for r in emu.token_requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(2)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "again to continue" in json.loads(out)["error"]["fix"]
+    deploys = sum(r.params.get("operation") == "deploy" for r in emu.requests)
+    emu.set_switches(fail_next=())
+    again = e2e.cli("rotate", "--alias", "ci", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["app_updated"] is True
+    assert sum(r.params.get("operation") == "deploy" for r in emu.requests) == deploys, "resumed, not redeployed"
+    assert e2e.cli("login", "--alias", "ci", "--json").returncode == 0
