@@ -164,3 +164,25 @@ def test_a_rotation_stopped_mid_promotion_continues_and_keeps_the_true_previous_
     assert key.read_bytes() == new_key and (previous / "server.key").read_bytes() == old_key
     assert state.load(world.paths, "ci").rotation_phase == "promoted"
     world.done()
+
+
+def test_ctrl_c_before_the_deploy_then_a_rerun_deploys_the_same_new_pair(world: World) -> None:
+    key, _ = _logged_in(world)
+    old_key = key.read_bytes()
+
+    def interrupted(argv: Sequence[str]) -> None:
+        raise KeyboardInterrupt
+
+    world.expect_sf("project", "retrieve", "start", stdout=RETRIEVED, effect=interrupted)
+    result = world.invoke("rotate", "--alias", "ci", "--json")
+    assert result.code == 130 and result.doc["error"]["code"] == "INTERRUPTED"
+    new_key = (world.paths.key_dir("ci") / "next" / "server.key").read_bytes()
+    assert key.read_bytes() == old_key and state.load(world.paths, "ci").rotation_phase == "made"
+    world.expect_sf("project", "retrieve", "start", stdout=RETRIEVED, effect=_retrieve_settings)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    again = world.invoke("rotate", "--alias", "ci", "--json")
+    assert again.code == 0, again.stderr
+    assert key.read_bytes() == new_key, "the rerun continued with the pair the first run made"
+    world.done()
