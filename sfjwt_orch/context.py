@@ -65,14 +65,16 @@ class Context:
     sleep: Callable[[float], None] = time.sleep
     listen: Callable[[str, str | None], Waiter | None] = listen
     new_state: Callable[[], str] = new_state
+    verbose: bool = False  # --verbose / SFJWT_ORCH_DEBUG=1: every program run, and all of sf's lines
     _sf: Sf | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls, *, verbose: bool = False) -> Context:
         env = dict(os.environ)
         console = Console()
-        trace = console.trace if verbose or debugging(env) else None
-        return cls(runner=Runner(trace=trace), env=env, console=console, paths=Paths.from_env(env))
+        verbose = verbose or debugging(env)
+        trace = console.trace if verbose else None
+        return cls(runner=Runner(trace=trace), env=env, console=console, paths=Paths.from_env(env), verbose=verbose)
 
     def sf(self) -> Sf:
         """The sf adapter (sf itself is looked up on first use)."""

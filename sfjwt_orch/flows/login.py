@@ -246,8 +246,15 @@ def _summarise(lines: tuple[str, ...]) -> str:
 def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> SfjwtError:
     ui = ctx.console
     ui.clear_status()
-    if outcome.lines:
-        ui.info(f"sf said: {_summarise(outcome.lines)}")
+    # The line that decided the outcome; sf's other attempts (its fall-back hosts: "fetch failed",
+    # a wrong audience) read like a network fault and are shown only when asked for.
+    if outcome.decided or outcome.lines:
+        ui.info(f"sf said: {outcome.decided or _summarise(outcome.lines)}")
+    others = len(outcome.lines) - 1
+    if others > 0 and ctx.verbose:
+        ui.info(f"all of sf's attempts: {_summarise(outcome.lines)}")
+    elif others > 0:
+        ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows them)")
     message, fix = outcome.message, outcome.fix
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"

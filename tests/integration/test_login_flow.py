@@ -190,7 +190,23 @@ def test_final_errors_are_not_retried(world: dict[str, Any], key_file: Path) -> 
     runner.assert_done()
     assert err.value.code is Code.INVALID_ASSERTION
     assert world["clock"].sleeps == []
-    assert any("sf said: invalid assertion (x3); fetch failed (x2)" in line for line in world["console"].lines)
+    # Only the line that decided is shown (issue 14: the fall-back hosts' "fetch failed" read like a
+    # network fault); until 0.2 every attempt was summarised here. --verbose shows them all.
+    lines = world["console"].lines
+    assert any(line == "sf said: invalid assertion" for line in lines)
+    assert not any("fetch failed" in line for line in lines)
+    assert any("4 other attempt(s)" in line and "--verbose" in line for line in lines)
+
+
+def test_verbose_shows_every_attempt(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, ASSERTION, 1)
+    world["ctx"].verbose = True
+    with pytest.raises(SfjwtError):
+        log_in(request(key_file), world["ctx"])
+    assert any(
+        "all of sf's attempts: invalid assertion (x3); fetch failed (x2)" in line for line in world["console"].lines
+    )
 
 
 def test_local_problems_stop_before_sf(world: dict[str, Any], tmp_path: Path) -> None:

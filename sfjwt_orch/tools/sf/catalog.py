@@ -25,7 +25,8 @@ class Diagnosis:
     code: Code
     message: str
     fix: str
-    lines: tuple[str, ...] = ()
+    lines: tuple[str, ...] = ()  # every attempt's line, for --verbose and --json's sf_lines
+    decided: str = ""  # the line that decided the outcome (the others are sf's fall-back hosts)
 
 
 @dataclass(frozen=True)
@@ -292,7 +293,7 @@ def diagnosis(entry: Entry, lines: tuple[str, ...], line: str = "") -> Diagnosis
     message = entry.message
     if entry is UNKNOWN and line:
         message = f"{message}: {one_line(line)[:200]}"
-    return Diagnosis(entry.code, message, entry.fix, tuple(x[:300] for x in lines))
+    return Diagnosis(entry.code, message, entry.fix, tuple(x[:300] for x in lines), line[:300])
 
 
 def one_line(text: str) -> str:
