@@ -218,6 +218,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(reply.body)))
             self.send_header("Connection", "close")
+            if reply.content_type == HTML_TYPE:
+                # Pages a person sees are never framed (clickjacking the Allow button).
+                self.send_header("X-Frame-Options", "DENY")
+                self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
             for name, value in reply.headers:
                 self.send_header(name, value)
             self.end_headers()

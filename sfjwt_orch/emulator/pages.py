@@ -9,6 +9,10 @@ DECISION_PATH = "/services/oauth2/authorize/decision"
 _STYLE = (
     "body{font-family:sans-serif;max-width:34em;margin:3em auto;color:#181818}"
     "button{padding:.5em 1.5em;margin-right:1em}.note{color:#706e6b;font-size:.8em}"
+    ".error{color:#ba0517;font-weight:bold;border-left:4px solid #ba0517;padding-left:.5em}"
+    # Allow comes first in the form, so Enter (the form's implicit submission: its first button)
+    # means Allow; row-reverse still shows Deny on the left, where Salesforce puts it.
+    ".decision{display:flex;flex-direction:row-reverse;justify-content:flex-end}"
 )
 _NOTE = '<p class="note">Offline Salesforce login emulator (sfjwt-orch). No real org is involved.</p>'
 
@@ -24,6 +28,7 @@ def _page(title: str, body: str, *, styled: bool = True) -> bytes:
     style = f"<style>{_STYLE}</style>" if styled else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>{style}</head>\n"
         f"<body>\n{body}\n{_NOTE}\n</body></html>\n"
     ).encode()
@@ -56,8 +61,8 @@ def allow_access_page(
 {fields}
 <label for="username">Username</label>
 <input type="text" id="username" name="username" value="{e(username)}" autocomplete="username">
-<p><button type="submit" name="decision" value="deny">Deny</button>
-<button type="submit" name="decision" value="allow">Allow</button></p>
+<p class="decision"><button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button></p>
 </form>"""
     return _page("Allow Access?", body)
 

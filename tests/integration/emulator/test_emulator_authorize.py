@@ -203,3 +203,19 @@ def test_authorize_requests_are_recorded(start_emulator: Start, keys: KeyPair) -
         ("/services/oauth2/authorize/decision", "access_denied"),
     ]
     assert emu.requests[1].params == {"username": DEMO_USERNAME, "decision": "deny"}
+
+
+def test_the_allow_access_page_is_safe_for_a_person(start_emulator: Start, keys: KeyPair) -> None:
+    """What a person meets in a real browser (issue 14, item 9): Enter in the Username field submits
+    the form's first button, which must be Allow; a viewport for phones; never framed."""
+    import re
+
+    emu = start_emulator(_config(keys))
+    page = _authorize(emu)
+    assert page.status == 200
+    buttons = re.findall(r'<button type="submit" name="decision" value="(\w+)"', page.text)
+    assert buttons == ["allow", "deny"], "the first submit button is what Enter presses"
+    assert '<meta name="viewport"' in page.text and '<html lang="en">' in page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert ".error{" in page.text  # the error line is styled as an error, not as body text
