@@ -51,6 +51,37 @@ def new_consumer_key() -> str:
     return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(CONSUMER_KEY_LENGTH))
 
 
+# Metadata type -> (mdapi folder, file suffix): the canonical names `sf project convert source` writes.
+FOLDERS = {
+    "PermissionSet": ("permissionsets", "permissionset"),
+    "ExternalClientApplication": ("externalClientApps", "eca"),
+    "ExtlClntAppGlobalOauthSettings": ("extlClntAppGlobalOauthSets", "ecaGlblOauth"),
+    "ExtlClntAppOauthSettings": ("extlClntAppOauthSettings", "ecaOauth"),
+    "ExtlClntAppOauthConfigurablePolicies": ("extlClntAppOauthPolicies", "ecaOauthPlcy"),
+    "ExtlClntAppConfigurablePolicies": ("extlClntAppPolicies", "ecaPlcy"),
+    "ConnectedApp": ("connectedApps", "connectedApp"),
+}
+
+
+def relative_path(metadata_type: str, member: str) -> str:
+    folder, suffix = FOLDERS[metadata_type]
+    return f"{folder}/{member}.{suffix}"
+
+
+def app_type(kind: Kind) -> str:
+    return "ConnectedApp" if kind == "connected-app" else "ExternalClientApplication"
+
+
+def settings_component(name: str, kind: Kind) -> tuple[str, str]:
+    """(type, member) of the component that holds the app's certificate and consumer key."""
+    return (
+        ("ConnectedApp", name) if kind == "connected-app" else ("ExtlClntAppGlobalOauthSettings", f"{name}_glbloauth")
+    )
+
+
+Component = tuple[str, str, str]  # (metadata type, member name, file text)
+
+
 @dataclass(frozen=True)
 class AppMetadata:
     name: str
@@ -63,104 +94,83 @@ class AppMetadata:
 
     def files(self) -> dict[str, str]:
         """Relative path -> file text, package.xml included."""
-        members = {"PermissionSet": self.permission_set, **self._app_members()}
-        out = {f"permissionsets/{self.permission_set}.permissionset": self._permission_set()}
-        out.update(self._connected_app() if self.kind == "connected-app" else self._eca())
-        out["package.xml"] = package_xml(members)
-        return out
+        return _folder(
+            [self._permission_set(), *(self._connected_app() if self.kind == "connected-app" else self._eca())]
+        )
 
     def permission_set_only(self) -> dict[str, str]:
         """The gate permission set alone: for an org that wants it deployed before the policy naming it."""
-        return {
-            f"permissionsets/{self.permission_set}.permissionset": self._permission_set(),
-            "package.xml": package_xml({"PermissionSet": self.permission_set}),
-        }
+        return _folder([self._permission_set()])
 
-    def _app_members(self) -> dict[str, str]:
-        n = self.name
-        if self.kind == "connected-app":
-            return {"ConnectedApp": n}
-        return {
-            "ExternalClientApplication": n,
-            "ExtlClntAppGlobalOauthSettings": f"{n}_glbloauth",
-            "ExtlClntAppOauthSettings": f"{n}_oauth",
-            "ExtlClntAppOauthConfigurablePolicies": f"{n}_oauth_defaultPolicy",
-            "ExtlClntAppConfigurablePolicies": f"{n}_defaultPolicy",
-        }
-
-    def _permission_set(self) -> str:
+    def _permission_set(self) -> Component:
         label = f"{self.name} JWT access"[:80]
-        return _doc("PermissionSet", [("hasActivationRequired", "false"), ("label", label)])
+        fields = [("hasActivationRequired", "false"), ("label", label)]
+        return "PermissionSet", self.permission_set, _doc("PermissionSet", fields)
 
-    def _eca(self) -> dict[str, str]:
+    def _eca(self) -> list[Component]:
         n = self.name
-        key = [("consumerKey", self.consumer_key)] if self.consumer_key else []
-        flags = [(f, "false") for f in ("isClientCredentialsFlowEnabled",)]
-        return {
-            f"externalClientApps/{n}.eca": _doc(
-                "ExternalClientApplication",
-                [
-                    ("contactEmail", self.contact_email),
-                    ("description", f"{MARKER}: JWT bearer login"),
-                    ("distributionState", "Local"),
-                    ("isProtected", "false"),
-                    ("label", n),
-                ],
-            ),
-            f"extlClntAppGlobalOauthSets/{n}_glbloauth.ecaGlblOauth": _doc(
-                "ExtlClntAppGlobalOauthSettings",
-                [
-                    ("callbackUrl", self.callback_url),
-                    ("certificate", self.certificate_pem.strip()),
-                    *key,
-                    ("externalClientApplication", n),
-                    *flags,
-                    ("isConsumerSecretOptional", "true"),
-                    ("isIntrospectAllTokens", "false"),
-                    ("isNamedUserJwtEnabled", "false"),
-                    ("isPkceRequired", "false"),
-                    ("isSecretRequiredForRefreshToken", "false"),
-                    ("label", f"{n} Global OAuth"),
-                    ("shouldRotateConsumerKey", "false"),
-                    ("shouldRotateConsumerSecret", "false"),
-                ],
-            ),
-            f"extlClntAppOauthSettings/{n}_oauth.ecaOauth": _doc(
-                "ExtlClntAppOauthSettings",
-                [
-                    ("commaSeparatedOauthScopes", "Api,RefreshToken"),
-                    ("externalClientApplication", n),
-                    ("label", f"{n} OAuth"),
-                ],
-            ),
-            f"extlClntAppOauthPolicies/{n}_oauth_defaultPolicy.ecaOauthPlcy": _doc(
-                "ExtlClntAppOauthConfigurablePolicies",
-                [
-                    ("commaSeparatedPermissionSet", self.permission_set),
-                    ("externalClientApplication", n),
-                    ("ipRelaxationPolicyType", "Enforce"),
-                    *flags,
-                    ("isTokenExchangeFlowEnabled", "false"),
-                    ("label", f"{n} OAuth Policy"),
-                    ("permittedUsersPolicyType", "AdminApprovedPreAuthorized"),
-                    ("refreshTokenPolicyType", "SpecificLifetime"),
-                    ("refreshTokenValidityPeriod", "4"),
-                    ("refreshTokenValidityUnit", "Hours"),
-                    ("requiredSessionLevel", "STANDARD"),
-                ],
-            ),
-            f"extlClntAppPolicies/{n}_defaultPolicy.ecaPlcy": _doc(
-                "ExtlClntAppConfigurablePolicies",
-                [
-                    ("externalClientApplication", n),
-                    ("isEnabled", "true"),
-                    ("isOauthPluginEnabled", "true"),
-                    ("label", f"{n} Policy"),
-                ],
-            ),
-        }
+        app = [
+            ("contactEmail", self.contact_email),
+            ("description", f"{MARKER}: JWT bearer login"),
+            ("distributionState", "Local"),
+            ("isProtected", "false"),
+            ("label", n),
+        ]
+        oauth = [
+            ("commaSeparatedOauthScopes", "Api,RefreshToken"),
+            ("externalClientApplication", n),
+            ("label", f"{n} OAuth"),
+        ]
+        policies = [
+            ("externalClientApplication", n),
+            ("isEnabled", "true"),
+            ("isOauthPluginEnabled", "true"),
+            ("label", f"{n} Policy"),
+        ]
+        return [
+            _component("ExternalClientApplication", n, app),
+            _component(*settings_component(n, "eca"), self._global_oauth()),
+            _component("ExtlClntAppOauthSettings", f"{n}_oauth", oauth),
+            _component("ExtlClntAppOauthConfigurablePolicies", f"{n}_oauth_defaultPolicy", self._oauth_policy()),
+            _component("ExtlClntAppConfigurablePolicies", f"{n}_defaultPolicy", policies),
+        ]
 
-    def _connected_app(self) -> dict[str, str]:
+    def _global_oauth(self) -> list[tuple[str, str]]:
+        """The certificate enables the JWT bearer flow; every other flow stays off."""
+        key = [("consumerKey", self.consumer_key)] if self.consumer_key else []
+        return [
+            ("callbackUrl", self.callback_url),
+            ("certificate", self.certificate_pem.strip()),
+            *key,
+            ("externalClientApplication", self.name),
+            ("isClientCredentialsFlowEnabled", "false"),
+            ("isConsumerSecretOptional", "true"),
+            ("isIntrospectAllTokens", "false"),
+            ("isNamedUserJwtEnabled", "false"),
+            ("isPkceRequired", "false"),
+            ("isSecretRequiredForRefreshToken", "false"),
+            ("label", f"{self.name} Global OAuth"),
+            ("shouldRotateConsumerKey", "false"),
+            ("shouldRotateConsumerSecret", "false"),
+        ]
+
+    def _oauth_policy(self) -> list[tuple[str, str]]:
+        """Admin-approved, pre-authorized through the gate permission set: no browser approval."""
+        return [
+            ("commaSeparatedPermissionSet", self.permission_set),
+            ("externalClientApplication", self.name),
+            ("ipRelaxationPolicyType", "Enforce"),
+            ("isClientCredentialsFlowEnabled", "false"),
+            ("isTokenExchangeFlowEnabled", "false"),
+            ("label", f"{self.name} OAuth Policy"),
+            ("permittedUsersPolicyType", "AdminApprovedPreAuthorized"),
+            ("refreshTokenPolicyType", "SpecificLifetime"),
+            ("refreshTokenValidityPeriod", "4"),
+            ("refreshTokenValidityUnit", "Hours"),
+            ("requiredSessionLevel", "STANDARD"),
+        ]
+
+    def _connected_app(self) -> list[Component]:
         key = f"<consumerKey>{escape(self.consumer_key)}</consumerKey>" if self.consumer_key else ""
         body = (
             f"<contactEmail>{escape(self.contact_email)}</contactEmail>"
@@ -173,7 +183,18 @@ class AppMetadata:
             "<refreshTokenPolicy>specific_lifetime:4:HOURS</refreshTokenPolicy></oauthPolicy>"
             f"<permissionSetName>{escape(self.permission_set)}</permissionSetName>"
         )
-        return {f"connectedApps/{self.name}.connectedApp": _wrap("ConnectedApp", body)}
+        return [("ConnectedApp", self.name, _wrap("ConnectedApp", body))]
+
+
+def _component(metadata_type: str, member: str, fields: list[tuple[str, str]]) -> Component:
+    return metadata_type, member, _doc(metadata_type, fields)
+
+
+def _folder(components: list[Component]) -> dict[str, str]:
+    """The mdapi folder's files for these components, package.xml included."""
+    out = {relative_path(t, m): text for t, m, text in components}
+    out["package.xml"] = package_xml({t: m for t, m, _ in components})
+    return out
 
 
 def _doc(root: str, fields: list[tuple[str, str]]) -> str:

@@ -51,8 +51,8 @@ class State:
     app_name: str = ""
     app_kind: str = ""
     admin_org: str = ""
-    # A certificate rotation in progress ("made", "deployed", "promoted"), so every step resumes;
-    # and until when the previous key is kept for --rollback.
+    # A certificate rotation in progress ("made", "deployed", "promoting", "promoted"), so every
+    # step resumes; and until when the previous key is kept for --rollback.
     rotation_phase: str = ""
     rotation_deployed_at: str = ""
     previous_kept_until: str = ""
@@ -62,14 +62,10 @@ class State:
         return replace(self, **changes)
 
 
-def _path(paths: Paths, alias: str) -> Path:
-    return paths.state_file(alias)
-
-
 def load(paths: Paths, alias: str) -> State:
     """The alias's state; an empty one when there is none or it cannot be read."""
     try:
-        raw = json.loads(_path(paths, alias).read_text(encoding="utf-8"))
+        raw = json.loads(paths.state_file(alias).read_text(encoding="utf-8"))
     except (OSError, ValueError, SfjwtError):
         raw = None
     if not isinstance(raw, dict):
@@ -86,7 +82,7 @@ def save(paths: Paths, state: State) -> str | None:
         return None
     doc = {k: v for k, v in asdict(state).items() if k not in ("alias", "extra")}
     doc.update(state.extra)
-    return _write(_path(paths, state.alias), doc)
+    return _write(paths.state_file(state.alias), doc)
 
 
 def _write(path: Path, doc: dict[str, Any]) -> str | None:
@@ -98,7 +94,7 @@ def _write(path: Path, doc: dict[str, Any]) -> str | None:
     return None
 
 
-_MAX_KEYS = 64  # keys.json remembers this many key files, the most recent
+_MAX_KEYS = 64  # _keys.json remembers this many key files, the most recent
 
 
 def _keys(paths: Paths) -> dict[str, Any]:

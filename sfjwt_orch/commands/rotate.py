@@ -11,7 +11,6 @@ from sfjwt_orch.commands.options import (
     interval_option,
     json_option,
     json_shape,
-    timeout_option,
     verbose_option,
 )
 from sfjwt_orch.keys import DEFAULT_BITS, DEFAULT_DAYS
@@ -49,14 +48,15 @@ def run(
     rollback: bool = typer.Option(
         False, "--rollback", help="Go back to the previous key (and certificate on the app)."
     ),
-    timeout: float | None = timeout_option(),
+    timeout: float = typer.Option(
+        600.0, "--timeout", help="Seconds to wait for the app to take the new certificate (0: do not wait)."
+    ),
     interval: float = interval_option(),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import resolve, rotate
-    from sfjwt_orch.interactive import person_present
     from sfjwt_orch.keypair import KeygenRequest, check_keygen_request
     from sfjwt_orch.paths import check_alias
 
@@ -68,7 +68,8 @@ def run(
         if not 0 <= keep_days <= 365:
             raise usage(f"--keep-days {keep_days} is out of range", "use 0 to 365 days")
         check_keygen_request(KeygenRequest(ctx.paths.key_dir(alias), bits, days, f"/CN={alias}"))
-        timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
+        # Waiting is the point here, in CI too: the app takes a new certificate minutes after the deploy.
+        timeout, interval = check_wait(timeout, interval, person=True)
         request = rotate.RotateRequest(
             alias=alias,
             target_org=target_org,

@@ -23,8 +23,6 @@ from sfjwt_orch.tools.sf.admin import Deployed
 if TYPE_CHECKING:
     from sfjwt_orch.flows.app_create import AppCreateRequest
 
-APP_TYPE = {"eca": "ExternalClientApplication", "connected-app": "ConnectedApp"}
-
 
 def _admin_missing(target_org: str, why: str) -> SfjwtError:
     return SfjwtError(
@@ -73,7 +71,7 @@ def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path
 
 def exists(req: AppCreateRequest, ctx: Context) -> bool:
     """Does the org already hold an app of this name? Asked of the org, not of the local profile."""
-    names = ctx.sf().list_metadata(APP_TYPE[req.kind], req.target_org)
+    names = ctx.sf().list_metadata(metadata.app_type(req.kind), req.target_org)
     if isinstance(names, Diagnosis):
         raise SfjwtError(Code.SF_FAILED, f"could not list the org's apps: {names.message}", names.fix or "retry")
     return req.name in names
@@ -83,7 +81,7 @@ def made_by_us(req: AppCreateRequest, ctx: Context) -> bool:
     """Does the org's app of this name carry the marker app create writes into its description?
     (A rerun on another machine, a CI runner say, has no local record of the app.)"""
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-retrieve-") as folder:
-        outcome = ctx.sf().retrieve(f"{APP_TYPE[req.kind]}:{req.name}", Path(folder), req.target_org)
+        outcome = ctx.sf().retrieve(f"{metadata.app_type(req.kind)}:{req.name}", Path(folder), req.target_org)
         if isinstance(outcome, Diagnosis):
             return False
         return any(metadata.MARKER in text for text in _element_texts(Path(folder), "description"))
@@ -133,8 +131,13 @@ def _problems(outcome: Deployed) -> str:
 
 
 def _names_missing_permission_set(outcome: Deployed, app: metadata.AppMetadata) -> bool:
-    text = _problems(outcome).lower()
-    return app.permission_set.lower() in text and ("not found" in text or "does not exist" in text or "no " in text)
+    """The policy names a permission set the org does not have yet ("no PermissionSet named X found")."""
+    name = app.permission_set.lower()
+    for p in outcome.problems:
+        text = p.problem.lower()
+        if name in text and ("no permissionset named" in text or "not found" in text or "does not exist" in text):
+            return True
+    return False
 
 
 def _refuses_chosen_key(outcome: Deployed) -> bool:
@@ -190,12 +193,9 @@ _COPY_IT = (
 
 def read_back_key(app: metadata.AppMetadata, target_org: str, ctx: Context) -> str:
     """The consumer key the org generated, read from the retrieved OAuth settings."""
-    if app.kind == "connected-app":
-        member = f"ConnectedApp:{app.name}"
-    else:
-        member = f"ExtlClntAppGlobalOauthSettings:{app.name}_glbloauth"
+    kind_type, member = metadata.settings_component(app.name, app.kind)
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-retrieve-") as folder:
-        outcome = ctx.sf().retrieve(member, Path(folder), target_org)
+        outcome = ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
         if isinstance(outcome, Diagnosis):
             why = f"the app was deployed, but its consumer key could not be read back: {outcome.message}"
             raise SfjwtError(Code.DEPLOY_FAILED, why, _COPY_IT)
@@ -234,7 +234,7 @@ def planned_commands(req: AppCreateRequest, folder: Path) -> list[str]:
     """What app create would run, as a person would type it (for --dry-run)."""
     q = shlex.quote
     return [
-        f"sf org list metadata --metadata-type {APP_TYPE[req.kind]} --target-org {q(req.target_org)} --json",
+        f"sf org list metadata --metadata-type {metadata.app_type(req.kind)} --target-org {q(req.target_org)} --json",
         f"sf project deploy start --metadata-dir {q(str(folder))} --target-org {q(req.target_org)} --json",
         f"sf org assign permset --name {q(req.permission_set)} --on-behalf-of {q(req.username)} "
         f"--target-org {q(req.target_org)} --json",
@@ -244,21 +244,14 @@ def planned_commands(req: AppCreateRequest, folder: Path) -> list[str]:
     ]
 
 
-def _settings_member(name: str, kind: str) -> tuple[str, str, str]:
-    """(metadata type, member name, file path in an mdapi folder) of the component holding the certificate."""
-    if kind == "connected-app":
-        return "ConnectedApp", name, f"connectedApps/{name}.connectedApp"
-    member = f"{name}_glbloauth"
-    return "ExtlClntAppGlobalOauthSettings", member, f"extlClntAppGlobalOauthSets/{member}.ecaGlblOauth"
-
-
 _CERTIFICATE = re.compile(r"<certificate>.*?</certificate>", re.DOTALL)
 
 
-def replace_certificate(name: str, kind: str, certificate_pem: str, target_org: str, ctx: Context) -> None:
+def replace_certificate(name: str, kind: metadata.Kind, certificate_pem: str, target_org: str, ctx: Context) -> None:
     """Put a new certificate on an existing app, changing nothing else: its settings are retrieved
     from the org, only the certificate is replaced, and that one component is deployed."""
-    kind_type, member, relative = _settings_member(name, kind)
+    kind_type, member = metadata.settings_component(name, kind)
+    relative = metadata.relative_path(kind_type, member)
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-settings-") as folder:
         outcome = ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
         if isinstance(outcome, Diagnosis):

@@ -74,9 +74,9 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
     steps = _Steps(report, ctx)
     try:
         openssl = steps.run("Tools", lambda: _tools(ctx))
-        key_file = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
+        key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
         login_req = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
-        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report))
+        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
         steps.run("Save", lambda: (None, "done", f"profile {ctx.paths.profile_file(req.alias)}"))
     except SfjwtError as exc:
@@ -119,12 +119,13 @@ def _remember(ctx: Context, alias: str, **values: str | None) -> None:
     config.save(ctx.paths, config.load_or_new(ctx.paths, alias).merged(**values))
 
 
-def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[Path, Status, str]:
+def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[Path, int], Status, str]:
+    """The key's path and size, checked fully (the login step then does not read it again)."""
     saved = config.load_or_new(ctx.paths, req.alias)
     flags = req.flags
     subject = req.new_key.subject or f"/CN={req.alias}"
     if req.key_env and req.key_text is not None:
-        key = keys.check_key_file(key_env.key_path(req.key_text, req.key_env, req.alias, ctx))
+        key = key_env.write(req.key_text, req.key_env, req.alias, ctx)  # checked as it is written
         cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else None)
         detail = f"key from ${req.key_env} written to {key.path}"
         status: Status = "done"
@@ -135,7 +136,7 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[Path, S
             new = keypair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
             made = keypair.keygen(new, openssl)
             _remember(ctx, req.alias, key_file=str(made.key_file), cert_file=str(made.cert_file))
-            return made.key_file, "done", f"new key {made.key_file}, certificate {made.cert_file}"
+            return (made.key_file, new.bits), "done", f"new key {made.key_file}, certificate {made.cert_file}"
         key = keys.check_key_file(key_file, openssl)
         if flags.key_file is None and not cert_file.exists():
             keypair.cert_for_key(key.path, cert_file, req.new_key.days, subject, openssl)
@@ -146,7 +147,7 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[Path, S
         detail += _certificate_note(key, cert_file, req.alias, ctx)
     known_cert = str(cert_file) if cert_file is not None and cert_file.exists() else None
     _remember(ctx, req.alias, key_file=str(key.path), cert_file=known_cert)
-    return key.path, status, detail
+    return (key.path, key.bits), status, detail
 
 
 def _certificate_note(key: keys.KeyInfo, cert_file: Path, alias: str, ctx: Context) -> str:
@@ -280,7 +281,7 @@ def _create_app(
     return profile.merged(client_id=report.client_id, username=username, instance_url=org_url)
 
 
-def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport) -> tuple[bool, Status, str]:
+def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int) -> tuple[bool, Status, str]:
     if state.load(ctx.paths, login_req.alias).org_id:
         # Idempotent rerun: an alias sf still holds, for this user, needs no new login.
         _, current = probes.sf_login(login_req.alias, ctx)
@@ -295,7 +296,7 @@ def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport) -> tu
             return True, "skipped", f"sf already holds a working login for {login_req.alias}"
     report.login = login.LoginReport(alias=login_req.alias, username=login_req.username)
     try:
-        done = login.log_in(login_req, ctx)
+        done = login.log_in(login_req, ctx, checked_bits=bits)
     except SfjwtError as exc:
         report.login.attempts = int(exc.details.get("attempts") or 0)
         report.login.approval_url = exc.details.get("approval_url")

@@ -6,8 +6,6 @@ key folder (0600, in a 0700 folder), never to a temp dir (forcedotcom/cli #81).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sfjwt_orch import keys
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
@@ -30,7 +28,3 @@ def write(raw: str, var: str, alias: str, ctx: Context) -> keys.KeyInfo:
     """The key, checked (openssl too) and written to the alias's durable key file."""
     key_file = ctx.paths.key_dir(alias) / keys.KEY_NAME
     return keys.materialise_key(raw, key_file, ctx.openssl(), source=f"the key in ${var}")
-
-
-def key_path(raw: str, var: str, alias: str, ctx: Context) -> Path:
-    return write(raw, var, alias, ctx).path

@@ -81,11 +81,12 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
             raise _incomplete(cmd.alias, missing, saved=config.load(ctx.paths, cmd.alias) is not None)
         req = resolve.login_request(profile, resolve.default_key_file(profile, ctx.paths), cmd.wait, cmd.defaults)
         with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
+            checked = None
             if cmd.key_env and key_text is not None:
-                req = dataclasses.replace(req, key_file=key_env.key_path(key_text, cmd.key_env, cmd.alias, ctx))
-            report = log_in(req, ctx)
-            remember(req, report, ctx)
-            if state.load(ctx.paths, cmd.alias).rotation_phase == "promoted":
+                checked = key_env.write(key_text, cmd.key_env, cmd.alias, ctx)  # checked as it was written
+                req = dataclasses.replace(req, key_file=checked.path)
+            report = log_in(req, ctx, checked_bits=checked.bits if checked else None)
+            if remember(req, report, ctx).rotation_phase == "promoted":
                 from sfjwt_orch.flows.rotate import expire_previous  # the kept key, once --keep-days is over
 
                 expire_previous(cmd.alias, ctx)
@@ -107,9 +108,10 @@ def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
     return SfjwtError(Code.USAGE, f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {flags}")
 
 
-def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> None:
+def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.State:
     """After a login that worked: the answers that worked go to the profile (written only when one
-    changed), the facts to the state file (a warning, never a failure, when it cannot be written)."""
+    changed), the facts to the state file (a warning, never a failure, when it cannot be written).
+    Returns the alias's state as it now is."""
     saved = config.load_or_new(ctx.paths, req.alias)
     config.save(
         ctx.paths,
@@ -130,14 +132,16 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> None:
     problem = state.save(ctx.paths, after) or state.remember_key(ctx.paths, req.key_file, report.key_bits)
     if problem:
         ctx.console.warn(f"could not record the login in sfjwt-orch's state file ({problem}); the login itself worked")
+    return after
 
 
-def log_in(req: LoginRequest, ctx: Context) -> LoginReport:
+def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None) -> LoginReport:
     """Log in with sf, getting the approval and waiting out propagation until the deadline.
+    `checked_bits`: the caller has just checked the key fully (its size), so it is not read again.
 
     Raises SfjwtError with the report's fields in `details`.
     """
-    report = LoginReport(alias=req.alias, username=req.username)
+    report = LoginReport(alias=req.alias, username=req.username, key_bits=checked_bits or 0)
     try:
         _loop(req, ctx, report)
     except KeyboardInterrupt:
@@ -164,7 +168,7 @@ def check_key(path: Path, ctx: Context) -> int:
 
 def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
     ui = ctx.console
-    report.key_bits = check_key(req.key_file, ctx)
+    report.key_bits = report.key_bits or check_key(req.key_file, ctx)
     sf = ctx.sf()
     args = LoginArgs(
         req.client_id,

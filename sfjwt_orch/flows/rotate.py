@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import certs, config, files, keypair, keys, state
+from sfjwt_orch import certs, config, files, keypair, keys, metadata, state
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import app_deploy, login, resolve
@@ -35,7 +35,7 @@ class RotateRequest:
     bits: int = keys.DEFAULT_BITS
     days: int = keys.DEFAULT_DAYS
     keep_days: int = 7
-    wait: resolve.Wait = dataclasses.field(default_factory=resolve.Wait)
+    wait: resolve.Wait = dataclasses.field(default_factory=lambda: resolve.Wait(timeout=600.0))
     action: str = "rotate"  # or "finish", "rollback"
 
 
@@ -68,6 +68,11 @@ def run(req: RotateRequest, ctx: Context) -> RotateReport:
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
+
+
+def _kind(known: state.State) -> metadata.Kind:
+    """The app's kind as app create recorded it (an app made elsewhere is taken for an External Client App)."""
+    return "connected-app" if known.app_kind == "connected-app" else "eca"
 
 
 def _profile(req: RotateRequest, ctx: Context) -> config.Profile:
@@ -134,7 +139,7 @@ def _rotate(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
             raise
         if report.app_updated and admin:
             ctx.console.warn("The new key did not log in: putting the old certificate back on the app.")
-            app_deploy.replace_certificate(name, known.app_kind or "eca", current.cert.read_text(), admin, ctx)
+            app_deploy.replace_certificate(name, _kind(known), current.cert.read_text(), admin, ctx)
             _save(ctx, req.alias, rotation_phase="made")
             report.app_updated = False
         raise
@@ -158,15 +163,14 @@ def _deploy_new(req: RotateRequest, ctx: Context, admin: str, name: str, known: 
         f"Deploying the new certificate to {name}: from now until your pipeline has the new key, the old key no "
         "longer logs in (an app holds one certificate)."
     )
-    app_deploy.replace_certificate(name, known.app_kind or "eca", nxt.cert.read_text(), admin, ctx)
+    app_deploy.replace_certificate(name, _kind(known), nxt.cert.read_text(), admin, ctx)
     _save(ctx, req.alias, rotation_phase="deployed", rotation_deployed_at=datetime.now(UTC).isoformat())
     return True
 
 
 def _prove(req: RotateRequest, profile: config.Profile, nxt: _Pair, ctx: Context) -> None:
-    wait = req.wait if req.wait.timeout > 0 else dataclasses.replace(req.wait, timeout=600.0)
     proof = dataclasses.replace(
-        resolve.login_request(profile, nxt.key, wait),
+        resolve.login_request(profile, nxt.key, req.wait),
         also_wait_for=frozenset({Code.INVALID_ASSERTION}),
     )
     login.log_in(proof, ctx)
@@ -220,7 +224,7 @@ def _rollback(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
         raise SfjwtError(Code.USAGE, f"no rotation of {req.alias!r} to roll back", "nothing to do")
     restored = previous if promoted else current
     if admin and known.app_name and (promoted or known.rotation_phase == "deployed"):
-        app_deploy.replace_certificate(known.app_name, known.app_kind or "eca", restored.cert.read_text(), admin, ctx)
+        app_deploy.replace_certificate(known.app_name, _kind(known), restored.cert.read_text(), admin, ctx)
         report.app_updated = True
     if promoted:
         for source, target in ((previous.key, current.key), (previous.cert, current.cert)):
@@ -228,9 +232,8 @@ def _rollback(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
     shutil.rmtree(nxt.key.parent, ignore_errors=True)
     _finish(req, ctx, report)
     report.new_fingerprint = certs.read_cert(current.cert).fingerprint_sha256
-    wait = dataclasses.replace(req.wait, timeout=max(req.wait.timeout, 600.0))
     back = dataclasses.replace(
-        resolve.login_request(profile, current.key, wait), also_wait_for=frozenset({Code.INVALID_ASSERTION})
+        resolve.login_request(profile, current.key, req.wait), also_wait_for=frozenset({Code.INVALID_ASSERTION})
     )
     login.remember(back, login.log_in(back, ctx), ctx)
     ctx.console.success(f"Rolled back: {req.alias} logs in with its previous key again.")

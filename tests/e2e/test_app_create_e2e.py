@@ -138,3 +138,11 @@ def test_a_rerun_on_another_machine_finds_the_app_by_its_marker_and_reads_its_ke
     assert again["created"] is False and again["client_id"] == first["client_id"]
     assert again["consumer_key_source"] == "read back"
     assert sum(r.params.get("operation") == "deploy" for r in emu.requests) == deploys
+
+
+def test_an_org_that_wants_the_permission_set_first_gets_two_deploys(e2e: E2E) -> None:
+    emu = org(e2e, permission_set_deploy_first=True)
+    rc, doc, stderr = create(e2e)
+    assert rc == 0, stderr
+    assert "deploying it first" in stderr and doc["login"]["ok"] is True
+    assert sum(r.params.get("operation") == "deploy" for r in emu.requests) == 3  # refused, the set, the app

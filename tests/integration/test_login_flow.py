@@ -305,7 +305,7 @@ def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) 
 def test_key_env_variable_does_not_reach_sf(world: dict[str, Any], key_file: Path) -> None:
     deps = world["ctx"]
     deps.env = {**deps.env, "CI_JWT_KEY": key_file.read_text()}
-    path = key_env.key_path(key_env.take("CI_JWT_KEY", deps), "CI_JWT_KEY", "hub", deps)
+    path = key_env.write(key_env.take("CI_JWT_KEY", deps), "CI_JWT_KEY", "hub", deps).path
     assert path.read_text() == key_file.read_text() and path.stat().st_mode & 0o777 == 0o600
     world["runner"].expect(is_login, SUCCESS, 0)
     log_in(request(path), deps)
