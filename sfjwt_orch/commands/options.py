@@ -45,14 +45,21 @@ def context_of(tctx: typer.Context, verbose: bool = False) -> Context:
 
 @contextlib.contextmanager
 def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
-    """Every --json failure keeps the command's document shape, whatever stage it failed at."""
-    from sfjwt_orch.errors import SfjwtError
+    """Every --json failure keeps the command's document shape, whatever stage it failed at,
+    Ctrl-C included (the error boundary would otherwise print only {ok, error})."""
+    from sfjwt_orch.errors import Code, SfjwtError
 
     try:
         yield
     except SfjwtError as exc:
         exc.details = {**shape(exc), **exc.details}
         raise
+    except KeyboardInterrupt:
+        interrupted = SfjwtError(
+            Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again"
+        )
+        interrupted.details = shape(interrupted)
+        raise interrupted from None
 
 
 def alias_option(required: bool = True) -> str:

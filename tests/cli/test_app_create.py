@@ -260,3 +260,18 @@ def test_an_app_sfjwt_orch_made_on_another_machine_is_reused_with_its_key_read_b
     )
     assert "had it already" in result.stderr
     world.done()
+
+
+def test_ctrl_c_during_the_deploy_keeps_the_document_shape_and_saves_nothing(world: World) -> None:
+    def interrupted(argv: Sequence[str]) -> None:
+        raise KeyboardInterrupt
+
+    world.expect_sf("org", "display", stdout=ADMIN_DISPLAY)
+    world.expect_sf("org", "list", "metadata", stdout=OK_LIST)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED, effect=interrupted)
+    result = world.invoke(*CREATE, "--json")
+    assert result.code == 130 and result.doc["error"]["code"] == "INTERRUPTED"
+    assert result.doc["app_name"] == APP and result.doc["created"] is False  # app create's document, not {ok, error}
+    saved = config.load(world.paths, "ci")
+    assert saved is None or not saved.client_id
+    world.done()
