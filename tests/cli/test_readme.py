@@ -1,16 +1,16 @@
-"""The README is a contract: every sfjwt-orch command and flag it shows must exist as written."""
+"""The README (and the docs/ pages it links) is a contract: every sfjwt-orch command and flag it shows must exist as written."""
 
 from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 import pytest
 
 from sfjwt_orch.cli import main
+from tests import documents
 
-README = (Path(__file__).parents[2] / "README.md").read_text()
+README = documents.all_text()
 
 
 def _examples() -> list[list[str]]:

@@ -12,6 +12,7 @@ from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for
 from sfjwt_orch.paths import Paths, check_alias
 from sfjwt_orch.redact import redact
 from sfjwt_orch.tools import openssl
+from tests import documents
 from tests.fakesecrets import fake_token, pem_block, random_body
 
 
@@ -166,9 +167,9 @@ def test_every_code_has_a_documented_exit_code() -> None:
 
 
 def test_readme_documents_every_code() -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    missing = [c.value for c in Code if f"`{c.value}`" not in readme]
-    assert not missing, f"README lacks outcome codes: {missing}"
+    docs = documents.all_text()
+    missing = [c.value for c in Code if f"`{c.value}`" not in docs]
+    assert not missing, f"README (with its docs/ pages) lacks outcome codes: {missing}"
 
 
 def test_profile_round_trip_and_override(tmp_path: Path) -> None:
@@ -223,10 +224,10 @@ def test_browser_flag_wins_and_default_needs_a_person() -> None:
 def test_readme_outcome_table_matches_the_exit_code_of_every_code() -> None:
     import re
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    table = readme.split("## Outcome codes", 1)[1].split("\n## ", 1)[0]
+    page = documents.readme_pages()["docs/outcomes.md"]
+    table = page.split("# Outcome codes", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| `([A-Z_]+)` \| (\d+) \|", table, re.MULTILINE))
-    assert set(rows) == {c.value for c in Code}, "the README table and errors.Code disagree"
+    assert set(rows) == {c.value for c in Code}, "the outcome table (docs/outcomes.md) and errors.Code disagree"
     wrong = {
         code: (rows[code.value], int(exit_code_for(code)))
         for code in Code
