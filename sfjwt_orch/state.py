@@ -56,6 +56,10 @@ class State:
     rotation_phase: str = ""
     rotation_deployed_at: str = ""
     previous_kept_until: str = ""
+    # A sandbox refresh (or a re-pointed alias) puts a different org behind the alias: the org it
+    # was before, and when the change was noticed, so `status` can say so after the login.
+    previous_org_id: str = ""
+    org_changed_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # keys written by a newer sfjwt-orch: kept
 
     def with_(self, **changes: Any) -> State:

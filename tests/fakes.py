@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +44,7 @@ class FakeRunner(Runner):
     errors: list[str] = field(default_factory=list)
     # Runs from parallel jobs arrive in any order: then each takes the first stub that matches it.
     ordered: bool = True
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # parallel jobs pick stubs
 
     def expect(
         self,
@@ -59,6 +61,10 @@ class FakeRunner(Runner):
     ) -> CommandResult:
         if self.passthrough(argv):
             return Runner().run(argv, timeout=timeout, env=env, cwd=cwd)
+        with self._lock:
+            return self._answer(argv, env)
+
+    def _answer(self, argv: Sequence[str], env: Mapping[str, str] | None) -> CommandResult:
         self.calls.append(tuple(argv))
         self.envs.append(dict(env or {}))
         if not self.stubs:

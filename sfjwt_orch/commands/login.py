@@ -41,12 +41,25 @@ Examples:
   sfjwt-orch login --alias my-hub-org --client-id KEY --username me@acme.com
   sfjwt-orch login --alias my-sbx --sandbox --client-id KEY --username me@acme.com.uat
   sfjwt-orch login --alias my-hub-org --json          # in CI: no waiting unless --timeout
+  sfjwt-orch login --all                              # every saved profile at once
+  sfjwt-orch login --aliases prod,prod-uat --parallel 4 --json
+
+With --all or --aliases the aliases log in in parallel (their saved profiles only); approvals that
+need a person are listed together at the end and, at a terminal with --timeout > 0, waited for
+one at a time. The exit code is the most severe failure's: 130 > 1 > 5 > 2 > 3 > 4.
 """
 
 
 def run(
     tctx: typer.Context,
-    alias: str = alias_option(),
+    alias: str | None = alias_option(required=False),
+    every: bool = typer.Option(False, "--all", help="Log in every complete saved profile, in parallel."),
+    aliases: str | None = typer.Option(
+        None, "--aliases", help="Log in these saved aliases (comma-separated), in parallel."
+    ),
+    parallel: int | None = typer.Option(
+        None, "--parallel", help="With --all/--aliases: logins at once. [default: the number of cores, at least 2]"
+    ),
     client_id: str | None = client_id_option(),
     username: str | None = username_option(),
     key_file: Path | None = typer.Option(
@@ -64,13 +77,25 @@ def run(
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
+    from sfjwt_orch.commands import login_fleet as fleet_command
+    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import key_env as key_env_flow
-    from sfjwt_orch.flows import login, resolve
+    from sfjwt_orch.flows import login, org_change, resolve
     from sfjwt_orch.interactive import person_present, should_open_browser
     from sfjwt_orch.paths import check_alias
 
     ctx = context_of(tctx, verbose)
-    with json_shape(lambda exc: login.LoginReport(alias=alias, username=username or "").to_json(exc)):
+    if every or aliases is not None or parallel is not None:
+        single = {"--alias": alias, "--client-id": client_id, "--username": username, "--key-file": key_file,
+                  "--key-env": key_env, "--instance-url": instance_url, "--sandbox": sandbox,
+                  "--callback-url": callback_url, "--set-default": set_default,
+                  "--set-default-dev-hub": set_default_dev_hub}  # fmt: skip
+        fleet_command.run(ctx, every, aliases, parallel, single, browser, timeout, interval, json)
+        return
+    shape = login.LoginReport(alias=alias or "", username=username or "")
+    with json_shape(lambda exc: {**shape.to_json(exc), "org_changed_from": None}):
+        if alias is None:
+            raise usage("--alias is missing", "pass --alias NAME (or --all / --aliases a,b for several at once)")
         key_text = key_env_flow.take(key_env, ctx) if key_env else None  # before anything runs
         check_alias(alias)
         flags = login_flags(
@@ -90,7 +115,9 @@ def run(
             defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
             key_env=key_env,
         )
+        before = org_change.org_before(ctx, alias)
         report = login.run(command, ctx, key_text)
+    changed = org_change.note(ctx, alias, before, report.org_id)
     ui = ctx.console
     ui.success(
         f"Logged in as {report.username} to org {report.org_id} ({report.instance_url}); sf alias: {alias}"
@@ -98,4 +125,4 @@ def run(
     )
     ui.info(f"Next time: sfjwt-orch login --alias {alias}    Use it: sf org display --target-org {alias}")
     if json:
-        ui.emit_json(report.to_json())
+        ui.emit_json({**report.to_json(), "org_changed_from": changed})

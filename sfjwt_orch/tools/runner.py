@@ -110,6 +110,13 @@ class Running:
             self._trace(f"exit {proc.returncode}{why} after {self._result.duration:.2f} s: {_shown(self._argv)}")
         return self._result
 
+    def kill(self) -> None:
+        """From another thread (a fleet's Ctrl-C): kill the whole process group now; the thread
+        waiting in `finish` then reaps it. Nothing to do once it has been reaped."""
+        if not self._reaped:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+
     def cancel(self) -> None:
         """Stop it if it is still running, and reap it; a no-op once it has been."""
         if self._reaped:

@@ -36,6 +36,8 @@ LOGIN_KEYS = {
     "approval_url",
     "error",
 }
+# login's own document also says when the org behind the alias changed (a refreshed sandbox).
+LOGIN_DOC_KEYS = {*LOGIN_KEYS, "org_changed_from"}
 
 
 def login_args(world: World, *extra: str) -> tuple[str, ...]:
@@ -50,7 +52,9 @@ def test_login_succeeds_saves_the_answers_and_the_org(world: World) -> None:
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     result = world.invoke(*login_args(world), "--json")
     assert result.code == 0, result.stderr
-    assert set(result.doc) == LOGIN_KEYS and result.doc["ok"] is True and result.doc["org_id"] == "00D000000000001AAA"
+    assert (
+        set(result.doc) == LOGIN_DOC_KEYS and result.doc["ok"] is True and result.doc["org_id"] == "00D000000000001AAA"
+    )
     world.done()
     saved = config.load(world.paths, "hub")
     assert saved is not None and (saved.client_id, saved.username) == (CID, USER)
@@ -62,7 +66,7 @@ def test_login_not_approved_without_waiting_is_exit_4_with_the_url(world: World)
     result = world.invoke(*login_args(world), "--timeout", "0", "--json")
     assert result.code == 4
     doc = result.doc
-    assert set(doc) == {*LOGIN_KEYS, "sf_lines"} and doc["ok"] is False and doc["error"]["code"] == "NOT_APPROVED"
+    assert set(doc) == {*LOGIN_DOC_KEYS, "sf_lines"} and doc["ok"] is False and doc["error"]["code"] == "NOT_APPROVED"
     assert doc["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
     world.done()
     assert config.load(world.paths, "hub") is None, "nothing is saved until a login works"
@@ -71,7 +75,7 @@ def test_login_not_approved_without_waiting_is_exit_4_with_the_url(world: World)
 def test_login_bad_alias_keeps_the_login_document_shape(world: World) -> None:
     result = world.invoke("login", "--alias", "../x", "--json")
     assert result.code == 2
-    assert set(result.doc) == LOGIN_KEYS and result.doc["error"]["code"] == "USAGE"
+    assert set(result.doc) == LOGIN_DOC_KEYS and result.doc["error"]["code"] == "USAGE"
     world.done()
 
 

@@ -1,0 +1,50 @@
+"""`login --all` / `--aliases`: the fleet's options checked -> flows.fleet -> the table and the document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sfjwt_orch.commands.options import check_wait, json_shape
+from sfjwt_orch.context import Context
+
+
+def run(
+    ctx: Context,
+    every: bool,
+    aliases: str | None,
+    parallel: int | None,
+    single: Mapping[str, object],
+    browser: bool | None,
+    timeout: float | None,
+    interval: float,
+    json: bool,
+) -> None:
+    from sfjwt_orch import fleet_view
+    from sfjwt_orch.errors import usage
+    from sfjwt_orch.flows import fleet, resolve
+    from sfjwt_orch.interactive import person_present, should_open_browser
+
+    with json_shape(lambda exc: fleet.document([])):
+        given = [flag for flag, value in single.items() if value]
+        if given:
+            raise usage(
+                f"{', '.join(given)} cannot be used with --all/--aliases (each alias logs in with its saved profile)",
+                f"log that one alias in alone: sfjwt-orch login --alias NAME {given[0]} ...",
+            )
+        if every and aliases is not None:
+            raise usage("--all and --aliases cannot be used together", "pass only one of them")
+        if not every and aliases is None:
+            raise usage("--parallel needs --all or --aliases", "add --all, or --aliases a,b,c")
+        limit = fleet.check_parallel(parallel)
+        person = person_present(ctx.env)
+        timeout, interval = check_wait(timeout, interval, person)
+        profiles = fleet.select(ctx, every, aliases)
+        command = fleet.FleetCommand(
+            profiles=tuple(profiles),
+            parallel=limit,
+            wait=resolve.Wait(should_open_browser(browser, ctx.env), timeout, interval),
+            wait_for_approvals=person and timeout > 0,
+        )
+        doc = fleet.run(command, ctx, fleet_view.for_console(ctx.console))
+    if json:
+        ctx.console.emit_json({**doc, "error": None})

@@ -1,0 +1,363 @@
+"""Logging a fleet of aliases in at once: `login --all` / `--aliases a,b,c` / `--parallel N`.
+
+Each alias runs the single-alias login (flows.login.run) in its own thread, with its own Context:
+its own console (a row of the table), its own sf process, its own lock and files, so one alias's
+failure never stops or corrupts another's. The parallel pass never waits: an approval that needs a
+person would hold a worker (and the one callback port) for minutes, so those are listed together
+at the end and, for a person at a terminal with --timeout > 0, then opened and waited for one at a
+time. Ctrl-C kills every running sf (their process groups) and reports which aliases were done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sfjwt_orch import config
+from sfjwt_orch.console import Console
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for, usage
+from sfjwt_orch.flows import login, org_change, resolve
+from sfjwt_orch.tools.runner import CommandResult, Runner, Running
+
+# The exit code of a fleet with failures: the most severe among them. An interruption first, then a
+# bug, a broken tool (every other alias would hit it too), bad input, a refusal, a missing approval.
+SEVERITY: tuple[int, ...] = (130, 1, 5, 2, 3, 4)
+MAX_PARALLEL = 64
+
+
+def most_severe(exit_codes: Iterable[int]) -> int:
+    """0 when every exit code is 0, else the most severe of the others (SEVERITY's order)."""
+    failed = [c for c in exit_codes if c != 0]
+    if not failed:
+        return 0
+    return min(failed, key=lambda c: SEVERITY.index(c) if c in SEVERITY else len(SEVERITY))
+
+
+def summary(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """{succeeded, failed, by_code} of the login documents."""
+    codes = Counter(str(d["error"]["code"]) for d in docs if not d.get("ok") and d.get("error"))
+    succeeded = sum(1 for d in docs if d.get("ok"))
+    return {"succeeded": succeeded, "failed": len(docs) - succeeded, "by_code": dict(sorted(codes.items()))}
+
+
+def document(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The fleet's --json document (the error boundary adds `error` when one was raised)."""
+    return {"ok": bool(docs) and all(d.get("ok") for d in docs), "results": list(docs), "summary": summary(docs)}
+
+
+def select(ctx: Context, every: bool, names: str | None) -> list[config.Profile]:
+    """The profiles to log in: every complete saved one, or those named (each must exist)."""
+    if every:
+        profiles, problems = config.load_all(ctx.paths)
+        for problem in problems:
+            ctx.console.warn(f"skipped: {problem.message}")
+        complete = [p for p in profiles if not resolve.missing_flags(p)]
+        for p in profiles:
+            if resolve.missing_flags(p):
+                ctx.console.warn(f"skipped {p.alias!r}: its profile has no {' or '.join(resolve.missing_flags(p))}")
+        if not complete:
+            raise usage("no complete saved profile to log in", "set one up first: sfjwt-orch bootstrap --alias NAME")
+        return complete
+    from sfjwt_orch.paths import check_alias
+
+    wanted = list(dict.fromkeys(a.strip() for a in (names or "").split(",") if a.strip()))
+    if not wanted:
+        raise usage("--aliases names no alias", "pass a comma-separated list, e.g. --aliases prod,uat")
+    for alias in wanted:
+        check_alias(alias)
+    found = {a: config.load(ctx.paths, a) for a in wanted}
+    unknown = [a for a, p in found.items() if p is None]
+    if unknown:
+        raise usage(
+            f"no saved profile for {', '.join(map(repr, unknown))}",
+            "check the names with: sfjwt-orch profiles list (or set it up: sfjwt-orch bootstrap --alias NAME)",
+        )
+    return [p for p in found.values() if p is not None]
+
+
+def check_parallel(parallel: int | None) -> int:
+    from sfjwt_orch.flows.parallel import default_limit
+
+    if parallel is None:
+        return default_limit()
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise usage(f"--parallel {parallel} is out of range", f"use 1 to {MAX_PARALLEL} (each runs one sf, ~180 MB)")
+    return parallel
+
+
+@dataclass
+class Row:
+    """One alias's progress and outcome, written by its worker, read by the view."""
+
+    alias: str
+    username: str
+    state: str = "queued"  # queued, logging in, logged in, failed, needs approval, interrupted
+    attempt: int = 0
+    started: float | None = None
+    ended: float | None = None
+    doc: dict[str, Any] | None = None  # the login document, once it ended
+    error: SfjwtError | None = None
+    lines: list[str] = field(default_factory=list)  # what the login said (sf's deciding line...)
+
+    @property
+    def approval_url(self) -> str | None:
+        return None if self.doc is None else self.doc.get("approval_url")
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.error is not None and self.error.code is Code.NOT_APPROVED and bool(self.approval_url)
+
+
+@dataclass(frozen=True)
+class FleetCommand:
+    profiles: tuple[config.Profile, ...]
+    parallel: int
+    wait: resolve.Wait  # for the approvals waited for at the end, one at a time
+    wait_for_approvals: bool  # a person at a terminal and --timeout > 0
+
+
+class View(Protocol):
+    """How the fleet shows progress: a live table at a terminal, one line per alias elsewhere."""
+
+    def start(self, rows: Sequence[Row], clock: Callable[[], float]) -> None: ...
+    def refresh(self) -> None: ...
+    def finished(self, row: Row) -> None: ...
+    def stop(self) -> None: ...
+
+
+class _RowConsole(Console):
+    """The console of one alias's login: it feeds the alias's row instead of the terminal, so
+    parallel logins never print over each other; --verbose traces go on, prefixed."""
+
+    def __init__(self, row: Row, parent: Console, verbose: bool) -> None:
+        super().__init__()
+        self._row, self._parent, self._verbose = row, parent, verbose
+
+    def _print(self, markup: str, text: str) -> None:
+        self._row.lines.append(text)
+
+    def url(self, label: str, url: str) -> None:
+        pass  # the approval URL is in the row's document, listed with the others at the end
+
+    def status(self, text: str, *, persistent: bool = False) -> None:
+        pass
+
+    def clear_status(self) -> None:
+        pass
+
+    def trace(self, text: str) -> None:
+        if self._verbose:
+            self._parent.trace(f"{self._row.alias}: {text}")
+
+
+class _Stopped(Running):
+    """A run that stops the fleet's worker once it ends after Ctrl-C (its sf was killed)."""
+
+    def __init__(self, running: Running, runner: FleetRunner) -> None:  # wraps a started run; starts nothing itself
+        self._running, self._runner = running, runner
+
+    def finish(self, timeout: float) -> CommandResult:
+        try:
+            result = self._running.finish(timeout)
+        finally:
+            self._runner.forget(self)
+        if self._runner.cancelled:
+            raise KeyboardInterrupt  # the login flow turns it into INTERRUPTED with what it learnt
+        return result
+
+    def cancel(self) -> None:
+        self._running.cancel()
+
+    def kill(self) -> None:
+        kill = getattr(self._running, "kill", None)
+        if kill is not None:
+            kill()
+
+
+class FleetRunner(Runner):
+    """The fleet's runner: every program the workers start is tracked, so Ctrl-C (which only the
+    main thread receives) can kill them all at once and refuse new ones."""
+
+    def __init__(self, inner: Runner) -> None:
+        super().__init__()
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._running: set[_Stopped] = set()
+        self.cancelled = False
+
+    def run(
+        self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> CommandResult:
+        return self.start(argv, env=env, cwd=cwd).finish(timeout)
+
+    def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Running:
+        with self._lock:  # no program may start between the cancel and the kill
+            if self.cancelled:
+                raise KeyboardInterrupt
+            tracked = _Stopped(self._inner.start(argv, env=env, cwd=cwd), self)
+            self._running.add(tracked)
+        return tracked
+
+    def forget(self, tracked: _Stopped) -> None:
+        with self._lock:
+            self._running.discard(tracked)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            running = list(self._running)
+        for tracked in running:
+            tracked.kill()
+
+    def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
+        return self._inner.open_url(url, env, wait=wait)
+
+    def launch(self, argv: Sequence[str], env: Mapping[str, str], *, wait: float) -> bool:
+        return self._inner.launch(argv, env, wait=wait)
+
+
+def run(cmd: FleetCommand, ctx: Context, view: View) -> dict[str, Any]:
+    """Log every alias in; the fleet document when all worked, else SfjwtError (the most severe
+    failure's code, so its exit code) with the document in `details`."""
+    rows = [Row(p.alias, p.username) for p in cmd.profiles]
+    runner = FleetRunner(ctx.runner)
+    view.start(rows, ctx.clock)
+    try:
+        _parallel(rows, cmd, ctx, runner, view)
+    except KeyboardInterrupt:
+        raise _interrupted(rows) from None
+    finally:
+        view.stop()
+    pending = [r for r in rows if r.needs_approval]
+    if pending:
+        _approvals(pending, cmd, ctx, rows)
+    return _outcome(rows, ctx)
+
+
+def _parallel(rows: list[Row], cmd: FleetCommand, ctx: Context, runner: FleetRunner, view: View) -> None:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(cmd.parallel, len(rows))), thread_name_prefix="sfjwt-fleet")
+    try:
+        futures: dict[Future[None], Row] = {pool.submit(_one, row, ctx, runner): row for row in rows}
+        waiting = set(futures)
+        while waiting:
+            # A short wait, not a blocking one: Ctrl-C lands here, and the elapsed column moves.
+            done, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # _one catches everything; a failure here is a bug worth seeing
+                view.finished(futures[future])
+            view.refresh()
+    except KeyboardInterrupt:
+        runner.cancel_all()  # kills every running sf; queued aliases never start
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _one(row: Row, ctx: Context, runner: FleetRunner) -> None:
+    if runner.cancelled:
+        return
+    row.state, row.attempt, row.started = "logging in", 1, ctx.clock()
+    actx = dataclasses.replace(ctx, console=_RowConsole(row, ctx.console, ctx.verbose), runner=runner, _sf=None)
+    before = org_change.org_before(ctx, row.alias)
+    # Never waits here: an approval is listed at the end; the browser is never opened from a worker.
+    command = login.LoginCommand(alias=row.alias, flags=resolve.LoginFlags(), wait=resolve.Wait(False, 0.0, 5.0))
+    try:
+        report = login.run(command, actx)
+    except SfjwtError as exc:
+        _failed(row, exc, ctx.clock())
+    except KeyboardInterrupt:  # the fleet was stopped before this alias's sf started
+        _failed(row, _stopped(), ctx.clock())
+    except Exception as exc:  # a bug in one alias's login must not take the others down
+        _failed(row, SfjwtError(Code.INTERNAL, f"unexpected error ({type(exc).__name__})", "please report it"), None)
+    else:
+        changed = org_change.note(actx, row.alias, before, report.org_id)
+        row.doc = {**report.to_json(), "org_changed_from": changed}
+        row.state, row.attempt, row.ended = "logged in", report.attempts, ctx.clock()
+
+
+def _stopped() -> SfjwtError:
+    return SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+
+
+def _failed(row: Row, exc: SfjwtError, now: float | None) -> None:
+    shape = login.LoginReport(alias=row.alias, username=row.username).to_json(exc)
+    row.doc = {**shape, **exc.details, "ok": False, "error": exc.to_json(), "org_changed_from": None}
+    row.error, row.ended = exc, now
+    row.attempt = int(row.doc.get("attempts") or row.attempt)
+    row.state = {Code.INTERRUPTED: "interrupted", Code.NOT_APPROVED: "needs approval"}.get(exc.code, "failed")
+
+
+def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[Row]) -> None:
+    ui = ctx.console
+    ui.warn(f"{len(pending)} login(s) need a person's approval: open each URL, log in as that user and click Allow.")
+    for row in pending:
+        ui.url(f"{row.alias} ({row.username}):", row.approval_url or "")
+    if not cmd.wait_for_approvals:
+        names = ",".join(r.alias for r in pending)
+        ui.info(f"Not waited for (no terminal, or --timeout 0); after approving: sfjwt-orch login --aliases {names}")
+        return
+    for number, row in enumerate(pending, 1):
+        ui.step(f"{row.alias}: waiting for the approval ({number} of {len(pending)}; Ctrl-C stops)")
+        before = org_change.org_before(ctx, row.alias)
+        command = login.LoginCommand(alias=row.alias, flags=resolve.LoginFlags(), wait=cmd.wait)
+        try:
+            report = login.run(command, ctx)
+        except SfjwtError as exc:
+            _failed(row, exc, ctx.clock())
+            if exc.code is Code.INTERRUPTED:
+                raise _interrupted(rows) from None
+            ui.error(f"{row.alias}: {exc.message}", exc.fix)
+            continue
+        changed = org_change.note(ctx, row.alias, before, report.org_id)
+        row.doc, row.error = {**report.to_json(), "org_changed_from": changed}, None
+        row.state, row.attempt = "logged in", report.attempts
+        ui.success(f"{row.alias}: logged in to org {report.org_id}")
+
+
+def _interrupted(rows: list[Row]) -> SfjwtError:
+    for row in rows:
+        if row.doc is None:
+            _failed(row, _stopped(), None)
+    done = [r.alias for r in rows if r.doc and r.doc.get("ok")]
+    rest = [r.alias for r in rows if not (r.doc and r.doc.get("ok"))]
+    exc = SfjwtError(
+        Code.INTERRUPTED,
+        f"interrupted; logged in: {', '.join(done) or 'none'}; not done: {', '.join(rest)}",
+        f"nothing was left half-written; run the rest: sfjwt-orch login --aliases {','.join(rest)}",
+    )
+    exc.details = document([r.doc for r in rows if r.doc is not None])
+    return exc
+
+
+def _outcome(rows: list[Row], ctx: Context) -> dict[str, Any]:
+    docs = [r.doc for r in rows if r.doc is not None]
+    doc = document(docs)
+    counts = doc["summary"]
+    ctx.console.info(
+        f"Fleet: {counts['succeeded']} logged in, {counts['failed']} failed"
+        + (f" ({', '.join(f'{c} {n}' for c, n in counts['by_code'].items())})" if counts["failed"] else "")
+    )
+    failures = [r for r in rows if r.error is not None]
+    if not failures:
+        return doc
+    worst_exit = most_severe(_exit(r) for r in failures)
+    worst = next(r for r in failures if _exit(r) == worst_exit)
+    assert worst.error is not None
+    names = ",".join(r.alias for r in failures)
+    exc = SfjwtError(
+        worst.error.code,
+        f"{len(failures)} of {len(rows)} logins failed; the most severe: {worst.alias}: {worst.error.message}",
+        f"see each alias's fix above, then run them again: sfjwt-orch login --aliases {names}",
+    )
+    exc.details = doc
+    raise exc
+
+
+def _exit(row: Row) -> int:
+    return int(exit_code_for(row.error.code)) if row.error is not None else int(Exit.OK)
