@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "authorize-url": ("authorize_url", "run", False),
     "app": ("app", "app", True),
     "profiles": ("profiles", "app", True),
+    "sandbox": ("sandbox", "app", True),
     "ci": ("ci", "app", True),
     "emulator": ("emulator", "app", True),
 }

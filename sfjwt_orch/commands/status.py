@@ -37,7 +37,7 @@ def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose
         table.add_row(
             escape(r.alias),
             escape(r.username or "-"),
-            escape(r.org_id or "-"),
+            escape(r.org_id or "-") + (f" (refreshed; was {escape(r.org_changed_from)})" if r.org_changed_from else ""),
             escape(r.login_url or "-"),
             f"[{colour}]{days}[/]" if days is not None else "-",
             "[green]yes[/]" if r.sf_login else "[red]no[/]",

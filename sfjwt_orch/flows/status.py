@@ -1,7 +1,8 @@
 """status: every saved profile at a glance, for people and for monitoring scripts.
 
-Per alias: the user, the org, the login URL, the certificate's days left, whether sf still holds
-a working login (asked of sf for every alias at once, bounded), and the last successful login.
+Per alias: the user, the org (and the one before, when a refresh put a new org behind the
+alias), the login URL, the certificate's days left, whether sf still holds a working login
+(asked of sf for every alias at once, bounded), and the last successful login.
 An alias needs attention when sf holds no working login for it, its certificate has expired or
 expires within 30 days, or its profile is incomplete; each says why.
 """
@@ -30,6 +31,9 @@ class AliasStatus:
     sf_login: bool
     last_login: str
     problems: list[str] = field(default_factory=list)
+    # The org the alias reached before a different one answered (a refreshed sandbox): not a problem.
+    org_changed_from: str | None = None
+    org_changed_at: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -71,6 +75,8 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
         certificate_days_left=None,
         sf_login=False,
         last_login=known.last_login,
+        org_changed_from=known.previous_org_id or None,
+        org_changed_at=known.org_changed_at or None,
     )
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
     if missing:
@@ -82,6 +88,9 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
         row.problems.append(exc.message)
         return row
     row.sf_login = isinstance(shown, OrgDisplay) and shown.connected
+    if isinstance(shown, OrgDisplay) and shown.org_id and known.org_id and shown.org_id != known.org_id:
+        # sf's login for the alias now reaches another org than sfjwt-orch's last login did.
+        row.org_changed_from, row.org_changed_at, row.org_id = known.org_id, None, shown.org_id
     if not row.sf_login:
         row.problems.append("sf holds no working login (sfjwt-orch login --alias …)")
     return row

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from sfjwt_orch import config, state
 from tests.cli.conftest import World, sf_output
+from tests.cli.test_commands import DISPLAY
 
 CID = "3MVG9CLIENTID1234567"
 SUCCESS = sf_output("success.login.stdout")
@@ -106,3 +107,9 @@ def test_a_refreshed_sandbox_is_noticed_and_not_an_error(world: World) -> None:
     assert "was refreshed" in result.stderr
     known = state.load(world.paths, "uat")
     assert known.previous_org_id == "00D0000000000OLDAAA" and known.org_id == "00D000000000001AAA"
+    # status says so too (not as a problem), until the next refresh.
+    world.expect_sf("org", "display", "--target-org", "uat", stdout=DISPLAY)
+    row = world.invoke("status", "--json").doc["profiles"][0]
+    world.done()
+    assert row["org_changed_from"] == "00D0000000000OLDAAA" and row["org_id"] == "00D000000000001AAA"
+    assert not any("refresh" in p for p in row["problems"])

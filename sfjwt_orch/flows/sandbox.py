@@ -1,0 +1,133 @@
+"""`sandbox add`: a sandbox's login derived from its production profile, then the usual login.
+
+A sandbox is a copy of production, so its values follow from production's (Salesforce Help
+"Sandbox Setup Considerations", "My Domain URL formats"):
+- the username is production's with `.<sandbox name>` appended (Salesforce appends it on copy);
+- the login URL is `https://<mydomain>--<name>.sandbox.my.salesforce.com` when production logs in
+  at its My Domain (`<mydomain>.my.salesforce.com`), else the generic `https://test.salesforce.com`;
+- the consumer key and the certificate are the same: a Connected App is copied with the org. A
+  local External Client App is not: the sandbox then answers "External client app is not installed
+  in this org", and the fix is `app create` in that sandbox.
+Every derived value can be overridden by the login flags.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sfjwt_orch import config, validate
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.flows import login, org_change, resolve
+
+# Sandbox names: letters and digits, starting with a letter, at most 10 characters (Salesforce
+# Help "Create a Sandbox": "The name ... can contain only alphanumeric characters").
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,9}")
+_MY_DOMAIN = re.compile(r"(?P<domain>[a-z0-9][a-z0-9-]*)\.my\.salesforce\.com", re.IGNORECASE)
+
+
+def check_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise usage(
+            f"invalid sandbox name {name!r}",
+            "use the sandbox's name as in Setup → Sandboxes: 1-10 letters or digits, starting with a letter (e.g. uat)",
+        )
+    return name.lower()
+
+
+def sandbox_url(production_url: str, name: str) -> str:
+    """The sandbox's login URL from production's: its My Domain form when production has one."""
+    host = urlsplit(production_url or validate.PRODUCTION).hostname or ""
+    found = _MY_DOMAIN.fullmatch(host)
+    if found is None or "--" in found["domain"]:  # not a My Domain, or already a sandbox's
+        return validate.SANDBOX
+    return f"https://{found['domain'].lower()}--{name.lower()}.sandbox.my.salesforce.com"
+
+
+def derive(production: config.Profile, name: str, alias: str, key_file: str) -> config.Profile:
+    """The sandbox's profile: production's values, as a sandbox named `name` has them.
+    `key_file`: production's key (its saved path, or its alias's default one)."""
+    if _is_sandbox(production.instance_url):
+        raise usage(
+            f"{production.alias!r} logs in to a sandbox ({production.instance_url}), not production",
+            "pass the production alias to --from",
+        )
+    return config.Profile(
+        alias=alias,
+        client_id=production.client_id,
+        username=f"{production.username}.{name.lower()}" if production.username else "",
+        instance_url=sandbox_url(production.instance_url, name),
+        key_file=key_file,
+        cert_file=production.cert_file,
+        callback_url=production.callback_url,
+    )
+
+
+def _is_sandbox(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
+
+
+@dataclass(frozen=True)
+class SandboxCommand:
+    production: str  # --from
+    name: str
+    alias: str
+    flags: resolve.LoginFlags  # the overrides
+    wait: resolve.Wait
+
+
+def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
+    """Derive, then log in as `login` does (approval and retries); the login document with the
+    sandbox's fields. Raises SfjwtError with that document's shape in `details`."""
+    extra = {"from_alias": cmd.production, "sandbox_name": cmd.name, "org_changed_from": None}
+    try:
+        production = config.load(ctx.paths, cmd.production)
+        if production is None:
+            raise SfjwtError(
+                Code.PROFILE_NOT_FOUND,
+                f"no saved profile for the production alias {cmd.production!r}",
+                f"set production up first: sfjwt-orch bootstrap --alias {cmd.production}",
+            )
+        key = str(resolve.default_key_file(production, ctx.paths))
+        derived = derive(production, cmd.name, cmd.alias, key)
+        flags = _with_overrides(derived, cmd.flags)
+        ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {flags.username} at {flags.instance_url}")
+        before = org_change.org_before(ctx, cmd.alias)
+        report = login.run(login.LoginCommand(alias=cmd.alias, flags=flags, wait=cmd.wait), ctx)
+    except SfjwtError as exc:
+        if exc.code is Code.APP_NOT_INSTALLED:
+            exc = _app_missing(exc, cmd)
+        shape = login.LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
+        exc.details = {**shape, **exc.details, **extra}
+        raise exc from None
+    extra["org_changed_from"] = org_change.note(ctx, cmd.alias, before, report.org_id)
+    return {**report.to_json(), **extra}
+
+
+def _with_overrides(derived: config.Profile, flags: resolve.LoginFlags) -> resolve.LoginFlags:
+    from pathlib import Path
+
+    return resolve.LoginFlags(
+        client_id=flags.client_id or derived.client_id or None,
+        username=flags.username or derived.username or None,
+        instance_url=flags.instance_url or derived.instance_url,
+        key_file=flags.key_file or Path(derived.key_file),
+        cert_file=flags.cert_file or (Path(derived.cert_file) if derived.cert_file else None),
+        callback_url=flags.callback_url or derived.callback_url or None,
+    )
+
+
+def _app_missing(exc: SfjwtError, cmd: SandboxCommand) -> SfjwtError:
+    better = SfjwtError(
+        Code.APP_NOT_INSTALLED,
+        f"the sandbox {cmd.name!r} has no copy of the app: External client app is not installed in this org "
+        "(a local External Client App is not copied into sandboxes; a Connected App is)",
+        f"create the app in the sandbox from its admin login: sfjwt-orch app create --alias {cmd.alias} "
+        f"--target-org <sandbox admin alias> --username {exc.details.get('username') or '<the sandbox user>'}",
+    )
+    better.details = exc.details
+    return better

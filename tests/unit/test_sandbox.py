@@ -1,0 +1,65 @@
+"""A sandbox's profile derived from production's (flows.sandbox): table-tested."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from sfjwt_orch.config import Profile
+from sfjwt_orch.errors import SfjwtError
+from sfjwt_orch.flows.sandbox import check_name, derive, sandbox_url
+
+
+@pytest.mark.parametrize(
+    ("production", "name", "expected"),
+    [
+        ("https://acme.my.salesforce.com", "uat", "https://acme--uat.sandbox.my.salesforce.com"),
+        ("https://acme.my.salesforce.com/", "UAT", "https://acme--uat.sandbox.my.salesforce.com"),
+        ("https://Acme-Corp.my.salesforce.com", "qa2", "https://acme-corp--qa2.sandbox.my.salesforce.com"),
+        ("https://login.salesforce.com", "uat", "https://test.salesforce.com"),
+        ("", "uat", "https://test.salesforce.com"),  # no URL saved: production's default login host
+        ("https://acme.lightning.force.com", "uat", "https://test.salesforce.com"),
+        ("http://127.0.0.1:8555", "uat", "https://test.salesforce.com"),  # an emulated org: e2e passes the URL
+        ("https://acme.my.salesforce.com.evil.example", "uat", "https://test.salesforce.com"),
+    ],
+)
+def test_the_login_url_is_the_my_domain_sandbox_form_when_production_has_one(
+    production: str, name: str, expected: str
+) -> None:
+    assert sandbox_url(production, name) == expected
+
+
+PROD = Profile("prod", "3MVG9KEY", "ci@acme.com", "https://acme.my.salesforce.com", "/k/server.key", "/k/server.crt")
+
+
+@pytest.mark.parametrize(
+    ("production", "name", "username", "url"),
+    [
+        (PROD, "uat", "ci@acme.com.uat", "https://acme--uat.sandbox.my.salesforce.com"),
+        (PROD.merged(instance_url="https://login.salesforce.com"), "Dev1", "ci@acme.com.dev1", "https://test.salesforce.com"),
+        (replace(PROD, username=""), "uat", "", "https://acme--uat.sandbox.my.salesforce.com"),  # asked for by login
+    ],
+)  # fmt: skip
+def test_derive_keeps_key_and_consumer_key_and_suffixes_the_username(
+    production: Profile, name: str, username: str, url: str
+) -> None:
+    derived = derive(production, name, "prod-uat", "/k/server.key")
+    assert (derived.alias, derived.username, derived.instance_url) == ("prod-uat", username, url)
+    assert (derived.client_id, derived.key_file, derived.cert_file) == ("3MVG9KEY", "/k/server.key", "/k/server.crt")
+
+
+@pytest.mark.parametrize("url", ["https://test.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com"])
+def test_a_sandbox_is_not_a_production_to_derive_from(url: str) -> None:
+    with pytest.raises(SfjwtError, match="not production"):
+        derive(PROD.merged(instance_url=url), "qa", "x", "/k/server.key")
+
+
+@pytest.mark.parametrize(("name", "ok"), [("uat", True), ("QA2", True), ("a" * 10, True), ("a" * 11, False),
+                                          ("2uat", False), ("u-at", False), ("", False), ("../x", False)])  # fmt: skip
+def test_sandbox_names_are_what_salesforce_accepts(name: str, ok: bool) -> None:
+    if ok:
+        assert check_name(name) == name.lower()
+    else:
+        with pytest.raises(SfjwtError):
+            check_name(name)
