@@ -5,6 +5,9 @@
 | `login` on the success path            | a bare `sf org login jwt`, same org    | <= 1.10x      |
 | approval (callback hit) -> logged in   | one bare `sf org login jwt`            | <= 1.0x + 0.5s|
 | `keygen`                               | the openssl run inside it (same primes)| <= 1.0x + 0.15s|
+| `login --all` over 20 emulated orgs    | the 20 single logins, one by one        | <= 0.6x        |
+| ... its peak RSS (whole process tree)  | --parallel x one sf login + 50 MB       | <=             |
+(the fleet rows: scripts/bench_fleet.py)
 
 Everything runs against the emulator on 127.0.0.1 with the real sf and openssl; no network.
 Both sides run interleaved, pair by pair, so a slow stretch of a shared machine hits both alike,
@@ -29,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench_fleet import MemoryRow, fleet
 from sandbox import free_port, isolated_env
 
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo_config
@@ -87,13 +91,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="pairs per start-up row (keygen gets three times as many)")
     parser.add_argument("--sf-runs", type=int, default=15, help="pairs per sf row (at least 3)")
+    parser.add_argument("--fleet-runs", type=int, default=3, help="runs of the fleet rows (20 logins each side)")
     parser.add_argument("--json", action="store_true", help="also print the rows as JSON on stdout")
     parser.add_argument(
-        "--only", choices=("startup", "keygen", "login", "approval"), action="append", help="measure only these rows"
+        "--only",
+        choices=("startup", "keygen", "login", "approval", "fleet"),
+        action="append",
+        help="measure only these rows",
     )
     args = parser.parse_args()
     runs, sf_runs = max(1, args.runs), max(3, args.sf_runs)
-    only = set(args.only or ("startup", "keygen", "login", "approval"))
+    only = set(args.only or ("startup", "keygen", "login", "approval", "fleet"))
     sf = shutil.which("sf")
     openssl = shutil.which("openssl")
     if sf is None or openssl is None:
@@ -109,6 +117,7 @@ def main() -> int:
     )
     orch = [sys.executable, "-m", "sfjwt_orch"] if shutil.which("sfjwt-orch") is None else ["sfjwt-orch"]
     rows: list[Row] = []
+    memory: list[MemoryRow] = []
     try:
         # 1. Start-up.
         for flag in ("--version", "--help") if "startup" in only else ():
@@ -139,7 +148,7 @@ def main() -> int:
                 theirs_k.append(int(openssl_log.read_text().split()[-1]) / 1e9)
             rows.append(Row("sfjwt-orch keygen", ours_k, theirs_k, 0.15, 1.0, "<= openssl + 0.15s"))
 
-        if only & {"login", "approval"}:
+        if only & {"login", "approval", "fleet"}:
             # 3. login on the success path, against a bare sf login to the same pre-authorized org.
             timed([*orch, "keygen", "--alias", "bench"], env)
             key = Path(
@@ -186,6 +195,10 @@ def main() -> int:
                         raise SystemExit("bench: the visitor never submitted the approval")
                     return done - decided[0]
 
+                if "fleet" in only:
+                    walls, sums, mem = fleet(orch, sf, env, key, cert, max(1, args.fleet_runs), timed)
+                    rows.append(Row("login --all (20 orgs)", walls, sums, 0.0, 0.6, "<= 0.6x of 20 singles"))
+                    memory.append(mem)
                 bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
                 if "login" in only:
                     ours, theirs = pairs(sf_runs, login, bare)
@@ -210,10 +223,13 @@ def main() -> int:
             f"{r.pair_ratio:5.2f}x  {r.target:16} "
             f"{'ok' if r.ok else 'MISSED'}"
         )
+    for m in memory:
+        print(f"{'memory':28} {'peak':>8} {'limit':>8}")
+        print(m.line())
     if args.json:
         extra = [{"ok": r.ok, "measured_ratio": r.ratio_of_medians, "pair_ratio": r.pair_ratio} for r in rows]
         print(json.dumps([{**r.__dict__, **e} for r, e in zip(rows, extra, strict=True)]))
-    return 0 if all(r.ok for r in rows) else 1
+    return 0 if all(r.ok for r in rows) and all(m.ok for m in memory) else 1
 
 
 if __name__ == "__main__":

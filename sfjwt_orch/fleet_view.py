@@ -107,7 +107,11 @@ class LiveTable:
         pass  # the table shows it at the next refresh
 
     def stop(self) -> None:
-        if self._live is not None:
-            self._live.update(self._table(), refresh=True)
-            self._live.stop()
-            self._live = None
+        if self._live is None:
+            return
+        self._live.update(self._table(), refresh=True)
+        self._live.stop()
+        self._live = None
+        for row in self._rows:  # the table has each failure's message; its fix goes below it
+            if row.error is not None and row.error.code.value not in ("NOT_APPROVED", "INTERRUPTED"):
+                self.console.error(f"{row.alias}: {row.error.message}", row.error.fix)

@@ -1,0 +1,132 @@
+"""scripts/bench, the fleet rows: `login --all` over 20 aliases, each its own emulated org.
+
+| what                               | compared with                                   | target             |
+| `login --all` wall time            | the sum of the 20 single `login --alias` runs   | <= 0.6x            |
+| peak summed RSS of its process tree| --parallel x one bare sf login's peak + 50 MB   | <=                 |
+
+Time: each run logs the 20 aliases in one by one (20 processes, timed each, summed) and then all
+at once (one process), so both sides meet the same machine. Memory is measured in separate runs
+(sampling /proc costs CPU that would skew the times): the whole tree's RSS (sfjwt-orch and every sf
+with its Node children), sampled every 50 ms; the peak is what the machine must have free.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, Emulator, demo_config
+
+ALIASES = 20
+MEMORY_SLACK = 50 * 1024 * 1024
+
+
+def _rss_of_tree(root: int) -> int:
+    """Bytes of resident memory of `root` and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == pid]
+        tree.update(children)
+        frontier.extend(children)
+    total = 0
+    for pid in tree:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return total
+
+
+def peak_rss(argv: list[str], env: dict[str, str]) -> int:
+    """Run `argv` to the end; the highest summed RSS of its process tree seen (sampled every 50 ms)."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _rss_of_tree(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    rc = proc.wait()
+    done.set()
+    sampler.join()
+    if rc != 0:
+        raise SystemExit(f"bench: {' '.join(argv[:4])} failed ({rc})")
+    return peak
+
+
+@dataclass
+class MemoryRow:
+    what: str
+    peak: int  # bytes, the fleet's highest
+    one_sf: int  # bytes, one bare sf login's highest
+    parallel: int
+
+    @property
+    def limit(self) -> int:
+        return self.parallel * self.one_sf + MEMORY_SLACK
+
+    @property
+    def ok(self) -> bool:
+        return self.peak <= self.limit
+
+    def line(self) -> str:
+        mb = 1024 * 1024
+        return (
+            f"{self.what:28} {self.peak / mb:7.0f}MB {self.limit / mb:7.0f}MB  "
+            f"(--parallel {self.parallel} x {self.one_sf / mb:.0f} MB one sf + 50 MB)  {'ok' if self.ok else 'MISSED'}"
+        )
+
+
+def fleet(
+    orch: list[str],
+    sf: str,
+    env: dict[str, str],
+    key: Path,
+    cert: str,
+    runs: int,
+    timed: Callable[[list[str], dict[str, str]], float],
+) -> tuple[list[float], list[float], MemoryRow]:
+    """(walls of `login --all`, sums of the single logins, the memory row)."""
+    import os
+
+    parallel = max(2, os.cpu_count() or 2)
+    emulators = [Emulator(demo_config(cert, username=f"bot{n}@example.com")).start() for n in range(ALIASES)]
+    try:
+        # Saves the 20 profiles (and sf's first run in this HOME sets up its keychain).
+        for n, emu in enumerate(emulators):
+            argv = [*orch, "login", "--alias", f"fleet{n}", "--client-id", DEMO_CONSUMER_KEY]
+            timed([*argv, "--username", f"bot{n}@example.com", "--key-file", str(key), "--instance-url", emu.url], env)
+        walls: list[float] = []
+        sums: list[float] = []
+        for _ in range(runs):
+            sums.append(sum(timed([*orch, "login", "--alias", f"fleet{n}", "--json"], env) for n in range(ALIASES)))
+            walls.append(timed([*orch, "login", "--all", "--json"], env))
+        bare = [sf, "org", "login", "jwt", "--client-id", DEMO_CONSUMER_KEY, "--username", "bot0@example.com"]
+        bare += ["--jwt-key-file", str(key), "--instance-url", emulators[0].url, "--alias", "bare-mem", "--json"]
+        one_sf = statistics.median(peak_rss(bare, env) for _ in range(3))
+        peak = max(peak_rss([*orch, "login", "--all", "--json"], env) for _ in range(2))
+    finally:
+        for emu in emulators:
+            emu.stop()
+    return walls, sums, MemoryRow(f"login --all ({ALIASES}) peak RSS", peak, int(one_sf), parallel)
