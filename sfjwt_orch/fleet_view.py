@@ -31,7 +31,9 @@ def outcome(row: Row, now: float) -> str:
     """One alias's line: what happened, how many attempts, how long."""
     head = f"{row.alias}: "
     if row.doc is not None and row.doc.get("ok"):
-        return head + f"logged in to org {row.doc.get('org_id')} ({row.attempt} attempt(s), {_elapsed(row, now)})"
+        line = head + f"logged in to org {row.doc.get('org_id')} ({row.attempt} attempt(s), {_elapsed(row, now)})"
+        was = row.doc.get("org_changed_from")
+        return line + (f"; a different org than last time ({was}): refreshed" if was else "")
     if row.error is None:
         return head + row.state
     return head + f"{row.state}: {row.error.code.value}: {row.error.message} ({_elapsed(row, now)})"
@@ -58,6 +60,8 @@ class Lines:
             return
         self.console.warn(line)
         if row.error.code.value != "NOT_APPROVED":  # those are listed together at the end
+            for said in row.lines:  # what decided it: sf's line, and how many other attempts
+                self.console.info(f"  {said}")
             self.console.info(f"  fix: {row.error.fix}")
 
     def stop(self) -> None:
@@ -115,3 +119,6 @@ class LiveTable:
         for row in self._rows:  # the table has each failure's message; its fix goes below it
             if row.error is not None and row.error.code.value not in ("NOT_APPROVED", "INTERRUPTED"):
                 self.console.error(f"{row.alias}: {row.error.message}", row.error.fix)
+            was = row.doc.get("org_changed_from") if row.doc else None
+            if was:
+                self.console.warn(f"{row.alias}: a different org than last time ({was}): the sandbox was refreshed")

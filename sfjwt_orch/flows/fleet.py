@@ -308,6 +308,9 @@ def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[R
         command = login.LoginCommand(alias=row.alias, flags=resolve.LoginFlags(), wait=cmd.wait)
         try:
             report = login.run(command, ctx)
+        except KeyboardInterrupt:  # outside the login loop (which turns it into INTERRUPTED itself)
+            _failed(row, _stopped(), ctx.clock())
+            raise _interrupted(rows) from None
         except SfjwtError as exc:
             _failed(row, exc, ctx.clock())
             if exc.code is Code.INTERRUPTED:
