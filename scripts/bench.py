@@ -48,6 +48,7 @@ class Row:
     slack: float  # the target: ours <= theirs * ratio + slack
     ratio: float
     target: str
+    judged: bool = True  # False: shown for reference, never a missed target
 
     @property
     def ours_median(self) -> float:
@@ -67,7 +68,7 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.ours_median <= self.theirs_median * self.ratio + self.slack
+        return not self.judged or self.ours_median <= self.theirs_median * self.ratio + self.slack
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
@@ -196,8 +197,10 @@ def main() -> int:
                     return done - decided[0]
 
                 if "fleet" in only:
-                    walls, sums, mem = fleet(orch, sf, env, key, cert, max(1, args.fleet_runs), timed)
+                    walls, sums, floor, mem = fleet(orch, sf, env, key, cert, max(1, args.fleet_runs), timed)
                     rows.append(Row("login --all (20 orgs)", walls, sums, 0.0, 0.6, "<= 0.6x of 20 singles"))
+                    # Not a target: what bare sf runs, as many at a time, reach on this machine now.
+                    rows.append(Row("(bare sf x20, in parallel)", floor, sums, 0.0, 0.6, "reference", judged=False))
                     memory.append(mem)
                 bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
                 if "login" in only:

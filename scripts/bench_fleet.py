@@ -4,8 +4,9 @@
 | `login --all` wall time            | the sum of the 20 single `login --alias` runs   | <= 0.6x            |
 | peak summed RSS of its process tree| --parallel x one bare sf login's peak + 50 MB   | <=                 |
 
-Time: each run logs the 20 aliases in one by one (20 processes, timed each, summed) and then all
-at once (one process), so both sides meet the same machine. Memory is measured in separate runs
+Time: each run logs the 20 aliases in one by one (20 processes, timed each, summed), then all at
+once (one process), then, for reference, as 20 bare sf runs `--parallel` at a time (the floor
+parallelism gives on this machine), so all three meet the same machine. Memory is measured in separate runs
 (sampling /proc costs CPU that would skew the times): the whole tree's RSS (sfjwt-orch and every sf
 with its Node children), sampled every 50 ms; the peak is what the machine must have free.
 """
@@ -17,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,8 +108,9 @@ def fleet(
     cert: str,
     runs: int,
     timed: Callable[[list[str], dict[str, str]], float],
-) -> tuple[list[float], list[float], MemoryRow]:
-    """(walls of `login --all`, sums of the single logins, the memory row)."""
+) -> tuple[list[float], list[float], list[float], MemoryRow]:
+    """(walls of `login --all`, sums of the single logins, walls of 20 bare sf `parallel` at a time,
+    the memory row)."""
     import os
 
     parallel = max(2, os.cpu_count() or 2)
@@ -117,16 +120,29 @@ def fleet(
         for n, emu in enumerate(emulators):
             argv = [*orch, "login", "--alias", f"fleet{n}", "--client-id", DEMO_CONSUMER_KEY]
             timed([*argv, "--username", f"bot{n}@example.com", "--key-file", str(key), "--instance-url", emu.url], env)
+
+        def bare(n: int) -> list[str]:
+            argv = [sf, "org", "login", "jwt", "--client-id", DEMO_CONSUMER_KEY, "--username", f"bot{n}@example.com"]
+            argv += ["--jwt-key-file", str(key), "--instance-url", emulators[n].url]
+            return [*argv, "--alias", f"bare{n}", "--json"]
+
+        def bare_parallel() -> float:
+            # The floor on this machine: the same 20 logins as bare sf runs, `parallel` at a time.
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=parallel) as pool:
+                list(pool.map(lambda n: timed(bare(n), env), range(ALIASES)))
+            return time.perf_counter() - start
+
         walls: list[float] = []
         sums: list[float] = []
+        floor: list[float] = []
         for _ in range(runs):
             sums.append(sum(timed([*orch, "login", "--alias", f"fleet{n}", "--json"], env) for n in range(ALIASES)))
             walls.append(timed([*orch, "login", "--all", "--json"], env))
-        bare = [sf, "org", "login", "jwt", "--client-id", DEMO_CONSUMER_KEY, "--username", "bot0@example.com"]
-        bare += ["--jwt-key-file", str(key), "--instance-url", emulators[0].url, "--alias", "bare-mem", "--json"]
-        one_sf = statistics.median(peak_rss(bare, env) for _ in range(3))
+            floor.append(bare_parallel())
+        one_sf = statistics.median(peak_rss(bare(0), env) for _ in range(3))
         peak = max(peak_rss([*orch, "login", "--all", "--json"], env) for _ in range(2))
     finally:
         for emu in emulators:
             emu.stop()
-    return walls, sums, MemoryRow(f"login --all ({ALIASES}) peak RSS", peak, int(one_sf), parallel)
+    return walls, sums, floor, MemoryRow(f"login --all ({ALIASES}) peak RSS", peak, int(one_sf), parallel)
