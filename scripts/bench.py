@@ -73,10 +73,11 @@ class Row:
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    result = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        raise SystemExit(f"bench: {' '.join(argv[:3])} failed ({result.returncode}): {result.stderr.strip()[-300:]}")
+        said = (result.stderr.strip() or result.stdout.strip())[-600:]  # sf --json reports on stdout
+        raise SystemExit(f"bench: {' '.join(argv[:3])} failed ({result.returncode}): {said}")
     return elapsed
 
 
