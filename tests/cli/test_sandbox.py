@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from sfjwt_orch import config
 from tests.cli.conftest import World, sf_output
+from tests.fakes import FakeClock
 
 CID = "3MVG9CLIENTID1234567"
 SUCCESS = sf_output("success.login.stdout")
+NOT_APPROVED = sf_output("notapproved.json.stdout")
 # The sandbox's answer when the (local) External Client App was not copied into it.
 APP_MISSING = sf_output("err_client_id.json.stdout").replace(
     "client identifier invalid", "External client app is not installed in this org"
@@ -73,3 +75,24 @@ def test_an_unknown_production_alias_is_profile_not_found(world: World) -> None:
     result = world.invoke("sandbox", "add", "--from", "nope", "--name", "uat", "--json")
     assert result.code == 2 and result.doc["error"]["code"] == "PROFILE_NOT_FOUND"
     assert result.doc["alias"] == "nope-uat" and result.doc["sandbox_name"] == "uat"
+
+
+def test_a_sandbox_without_the_app_is_not_waited_for_even_with_a_timeout(world: World) -> None:
+    _production(world)
+    world.expect_sf("org", "login", "jwt", stdout=APP_MISSING, rc=1)
+    result = world.invoke("sandbox", "add", "--from", "prod", "--name", "uat", "--timeout", "60", "--json")
+    world.done()  # one sf run: no 2-10 minute wait for an app that is not coming
+    assert result.code == 3 and result.doc["error"]["code"] == "APP_NOT_INSTALLED"
+    clock = world.ctx.clock
+    assert isinstance(clock, FakeClock) and clock.sleeps == []
+
+
+def test_a_missing_approval_is_then_waited_for_as_login_does(world: World) -> None:
+    _production(world)
+    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)  # the first try
+    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)  # the wait's first attempt
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    result = world.invoke("sandbox", "add", "--from", "prod", "--name", "uat", "--timeout", "60", "--json")
+    world.done()
+    assert result.code == 0, result.stderr
+    assert result.doc["ok"] is True and result.doc["attempts"] == 2
