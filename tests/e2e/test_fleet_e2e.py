@@ -53,6 +53,11 @@ def test_sandboxes_derived_from_production_and_one_without_the_app(e2e: E2E) -> 
     doc = json.loads(result.stdout)
     assert doc["org_id"] == UAT_REFRESHED and doc["org_changed_from"] == UAT_ORG
     assert "refreshed" in result.stderr
+    # status says so too, as a fact and not a problem (sf's login for the alias reaches the new org).
+    status = {p["alias"]: p for p in json.loads(e2e.cli("status", "--json").stdout)["profiles"]}
+    assert set(status) == {"prod", "prod-uat"} and status["prod"]["org_changed_from"] is None
+    uat_row = status["prod-uat"]
+    assert uat_row["org_id"] == UAT_REFRESHED and uat_row["org_changed_from"] == UAT_ORG and uat_row["sf_login"]
 
 
 def _fleet(e2e: E2E, count: int, **emulator: object) -> list[Emulator]:
