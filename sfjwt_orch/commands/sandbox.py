@@ -7,19 +7,15 @@ from pathlib import Path
 import typer
 
 from sfjwt_orch.commands.options import (
-    alias_option,
     browser_option,
     callback_url_option,
     check_wait,
-    client_id_option,
     context_of,
-    instance_url_option,
     interval_option,
     json_option,
     json_shape,
     login_flags,
     timeout_option,
-    username_option,
     verbose_option,
 )
 
@@ -46,11 +42,20 @@ def add(
     tctx: typer.Context,
     production: str = typer.Option(..., "--from", help="The production profile's alias.", show_default=False),
     name: str = typer.Option(..., "--name", help="The sandbox's name (as in Setup → Sandboxes).", show_default=False),
-    alias: str | None = alias_option(required=False),
-    client_id: str | None = client_id_option(),
-    username: str | None = username_option(),
+    alias: str | None = typer.Option(
+        None, "--alias", "-a", help="The sandbox's sf alias and profile name. [default: <--from>-<--name>]"
+    ),
+    client_id: str | None = typer.Option(None, "--client-id", help="The app's consumer key. [default: production's]"),
+    username: str | None = typer.Option(
+        None, "--username", help="The user to log in as. [default: production's + .<name>]"
+    ),
     key_file: Path | None = typer.Option(None, "--key-file", help="The private key. [default: production's]"),
-    instance_url: str | None = instance_url_option(),
+    instance_url: str | None = typer.Option(
+        None,
+        "--instance-url",
+        help="The sandbox's login URL. [default: https://<mydomain>--<name>.sandbox.my.salesforce.com when "
+        "production's is a My Domain, else https://test.salesforce.com]",
+    ),
     callback_url: str | None = callback_url_option(),
     browser: bool | None = browser_option(),
     timeout: float | None = timeout_option(),
