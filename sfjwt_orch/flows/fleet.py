@@ -242,21 +242,36 @@ def run(cmd: FleetCommand, ctx: Context, view: View) -> dict[str, Any]:
 
 def _parallel(rows: list[Row], cmd: FleetCommand, ctx: Context, runner: FleetRunner, view: View) -> None:
     pool = ThreadPoolExecutor(max_workers=max(1, min(cmd.parallel, len(rows))), thread_name_prefix="sfjwt-fleet")
+    # sf's first run in a HOME creates its keychain and config files; several first runs at once
+    # can read one another's half-written file ("Unexpected end of JSON input", seen here on a
+    # fresh HOME under load). So in a HOME sf has never run in, one alias goes first, alone.
+    first = 1 if len(rows) > 1 and _fresh_sf_home(ctx) else 0
     try:
-        futures: dict[Future[None], Row] = {pool.submit(_one, row, ctx, runner): row for row in rows}
-        waiting = set(futures)
-        while waiting:
-            # A short wait, not a blocking one: Ctrl-C lands here, and the elapsed column moves.
-            done, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
-            for future in done:
-                future.result()  # _one catches everything; a failure here is a bug worth seeing
-                view.finished(futures[future])
-            view.refresh()
+        for batch in (rows[:first], rows[first:]):
+            _drain({pool.submit(_one, row, ctx, runner): row for row in batch}, view)
     except KeyboardInterrupt:
         runner.cancel_all()  # kills every running sf; queued aliases never start
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _drain(futures: dict[Future[None], Row], view: View) -> None:
+    waiting = set(futures)
+    while waiting:
+        # A short wait, not a blocking one: Ctrl-C lands here, and the elapsed column moves.
+        done, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
+        for future in done:
+            future.result()  # _one catches everything; a failure here is a bug worth seeing
+            view.finished(futures[future])
+        view.refresh()
+
+
+def _fresh_sf_home(ctx: Context) -> bool:
+    from pathlib import Path
+
+    home = ctx.env.get("HOME")
+    return bool(home) and not (Path(str(home)) / ".sfdx").exists()
 
 
 def _one(row: Row, ctx: Context, runner: FleetRunner) -> None:

@@ -115,6 +115,8 @@ def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E) -> None:
     emulators = _fleet(e2e, 4)
     for emu in emulators:
         emu.set_switches(slow_token_seconds=60.0)  # every login hangs at the token request
+    # A HOME sf has run in before: in a fresh one the fleet starts one alias alone (flows.fleet).
+    (Path(e2e.env["HOME"]) / ".sfdx").mkdir(exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "sfjwt_orch", "login", "--all", "--parallel", "2", "--json"],
         env=e2e.env,
