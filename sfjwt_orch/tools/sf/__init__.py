@@ -14,14 +14,6 @@ from typing import TYPE_CHECKING
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
-from sfjwt_orch.tools.sf.admin import (
-    Assigned,
-    Deployed,
-    parse_assign,
-    parse_deploy,
-    parse_list_metadata,
-    parse_retrieve,
-)
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env
 from sfjwt_orch.tools.sf.parse import (
@@ -120,6 +112,7 @@ class Sf:
     # The admin commands' parsers are imported by their methods: a login never needs them.
 
     def deploy(self, metadata_dir: Path, target_org: str) -> Deployed | Diagnosis:
+        from sfjwt_orch.tools.sf.admin import parse_deploy
 
         argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
         argv += ["--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
@@ -127,6 +120,7 @@ class Sf:
 
     def list_metadata(self, metadata_type: str, target_org: str) -> list[str] | Diagnosis:
         """The full names of the org's components of one type."""
+        from sfjwt_orch.tools.sf.admin import parse_list_metadata
 
         return parse_list_metadata(
             self._run(
@@ -136,11 +130,13 @@ class Sf:
 
     def retrieve(self, member: str, target_dir: Path, target_org: str) -> Diagnosis | None:
         """Retrieve one component ("Type:Name") into `target_dir`, unzipped (metadata format)."""
+        from sfjwt_orch.tools.sf.admin import parse_retrieve
 
         argv = ["project", "retrieve", "start", "--metadata", member, "--target-metadata-dir", str(target_dir)]
         return parse_retrieve(self._run([*argv, "--unzip", "--target-org", target_org, "--json"]))
 
     def assign_permset(self, name: str, username: str, target_org: str) -> Assigned | Diagnosis:
+        from sfjwt_orch.tools.sf.admin import parse_assign
 
         argv = ["org", "assign", "permset", "--name", name, "--on-behalf-of", username, "--target-org", target_org]
         return parse_assign(self._run([*argv, "--json"]))
