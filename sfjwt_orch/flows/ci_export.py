@@ -87,6 +87,9 @@ def failure_shape(req: Request) -> dict[str, Any]:
 def export(req: Request, ctx: Context) -> Export:
     if req.fleet and req.fmt == "env":
         raise usage("--format env is for one alias", "pass --format github or gitlab with --all or --aliases")
+    if req.fmt == "env" and req.include_key and req.output is not None:
+        raise usage("--format env --include-key --output would write the key to a file",
+                    "drop --output: paste the printed key into your CI's secret store")  # fmt: skip
     pip_spec = plan.check_pip_spec(req.pip_spec, req.fmt) if req.fmt != "env" else ""
     sf_version = plan.check_sf_version(req.sf_version)
     chosen, skipped = _chosen(req, ctx)

@@ -163,6 +163,7 @@ def test_fleet_include_key_gives_each_secret_its_value_apart(world: World) -> No
         (("hub", "--all"), "name one alias, or pass --all or --aliases"),
         ((), "name one alias, or pass --all or --aliases"),
         (("--all", "--format", "env"), "--format env is for one alias"),
+        (("hub", "--format", "env", "--include-key"), "would write the key to a file"),
         (("hub", "--pip-spec", "sfjwt-orch"), "not pinned"),
         (("hub", "--sf-version", "latest"), "not an exact version"),
         (("hub", "--format", "jenkins"), "--format 'jenkins' is not known"),
@@ -191,3 +192,15 @@ def test_include_key_with_a_missing_key_file_fails_before_writing(world: World, 
     out = tmp_path / "out.yml"
     result = export(world, "hub", "--pip-spec", SPEC, "--include-key", "--output", str(out), "--json")
     assert result.code == 2 and result.doc["error"]["code"] == "KEY_NOT_FOUND" and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("username", "ci@acme.com\nrun: curl evil.example"), ("client_id", "3MVG9CLIENTID1234567\n  - run: x"),
+     ("instance_url", "https://acme.my.salesforce.com\non: push")],
+)  # fmt: skip
+def test_a_hand_edited_value_that_would_break_the_file_is_refused(world: World, field: str, value: str) -> None:
+    profile(world, "hub", **{field: value})
+    result = export(world, "--aliases", "hub", "--pip-spec", SPEC, "--json")
+    assert result.code == 2 and result.doc["error"]["code"] == "PROFILE_INVALID", result.doc
+    assert "profile 'hub'" in result.doc["error"]["message"]
