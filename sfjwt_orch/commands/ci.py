@@ -66,7 +66,8 @@ def export(
     ctx = context_of(tctx)
     chosen: ci_export.Format = next((f for f in ci_export.FORMATS if f == fmt), "github")
     names = tuple(a.strip() for a in aliases.split(",")) if aliases is not None else None
-    req = ci_export.Request(chosen, alias, names, all_, include_key, pip_spec, sf_version or SF_VERSION, output, force)
+    req = ci_export.Request(chosen, alias=alias, aliases=names, all=all_, include_key=include_key, pip_spec=pip_spec,
+                            sf_version=sf_version or SF_VERSION, output=output, force=force)  # fmt: skip
     with json_shape(lambda exc: ci_export.failure_shape(req)):
         if chosen != fmt:
             raise usage(f"--format {fmt!r} is not known", "use --format github, gitlab or env")
