@@ -33,12 +33,12 @@ def job_ids(p: Plan, fmt: CiFormat) -> list[str]:
 
 
 def header(p: Plan, fmt: CiFormat, regenerate: str) -> list[str]:
-    aliases = ", ".join(t.alias for t in p.targets)
+    orgs = f"{len(p.targets)} orgs (the aliases below)" if p.matrix else p.targets[0].alias
     width = max(len(t.key_var) for t in p.targets)
     lines = [
         f"{MARKER}; write it again with:",
         f"  {regenerate}",
-        f"Logs in to Salesforce as {aliases}, with sf {p.sf_version} and sfjwt-orch from {p.pip_spec}.",
+        f"Logs in to Salesforce as {orgs}, with sf {p.sf_version} and sfjwt-orch from {p.pip_spec}.",
         _WHERE[fmt],
         f"each the base64 of that org's private key (`{_SET_ONE[fmt]}`):",
         *(f"  {t.key_var.ljust(width)}  for {t.alias}" for t in p.targets),
