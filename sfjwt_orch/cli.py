@@ -172,7 +172,8 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     try:
         from typer._click.exceptions import ClickException  # typer >= 0.24 vendors click
     except ImportError:  # pragma: no cover - older typer
-        from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found]
+        # (assignment, unused-ignore: whether a separate click is installed, as check-jsonschema brings one)
+        from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found,assignment,unused-ignore]
 
     from sfjwt_orch.console import OutputError
     from sfjwt_orch.tools.runner import ProgramNotFound
