@@ -117,7 +117,8 @@ def test_malformed_chunked_body_is_a_recorded_400(start_emulator: Start, keys: K
     emu = start_emulator(demo_config(keys.cert_pem))
     reply = _raw(
         emu,
-        b"POST /services/oauth2/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+        f"POST /services/oauth2/token HTTP/1.1\r\nHost: {emu.url[7:]}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
     )
     assert reply.startswith(b"HTTP/1.1 400 ")
     assert emu.requests[-1].outcome == "bad_body"
@@ -236,3 +237,23 @@ def test_control_body_that_is_not_utf8(start_emulator: Start, keys: KeyPair) -> 
         "POST", f"{emu.url}/__emulator/config", body=b"\xff\xfe", headers={"Content-Type": "application/json"}
     )
     assert resp.status == 400 and resp.json()["error"] == "the body is not JSON"
+
+
+def test_a_rebinding_host_can_neither_read_nor_change_the_state(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    port = emu.address[1]
+    evil = {"Host": f"rebind.evil.example:{port}"}
+    state = request("GET", f"{emu.url}/__emulator/state", headers=evil)
+    assert state.status == 421 and b"org_id" not in state.body
+    assert state.json()["error"] == "misdirected_request"
+    change = request(
+        "POST",
+        f"{emu.url}/__emulator/config",
+        body=b'{"maintenance": true}',
+        headers={**evil, "Content-Type": "application/json"},
+    )
+    assert change.status == 421 and emu.switches.maintenance is False
+    assert [r.outcome for r in emu.requests] == ["bad_host", "bad_host"]
+    # The loopback names of this port still work.
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        assert request("GET", f"{emu.url}/__emulator/state", headers={"Host": host}).status == 200
