@@ -175,10 +175,18 @@ class Emulator:
         """Record that ``username`` approved the app, as clicking Allow does."""
         return self._state.approve(client_id, username, refresh_token=refresh_token)
 
-    def update_user(self, username: str, *, active: bool | None = None, preauthorized: bool | None = None) -> User:
-        """Flip a user's active / pre-authorized flags while running (e.g. "the admin assigned the
-        permission set")."""
-        return self._state.update_user(username, active=active, preauthorized=preauthorized)
+    def update_user(
+        self,
+        username: str,
+        *,
+        active: bool | None = None,
+        preauthorized: bool | None = None,
+        frozen: bool | None = None,
+    ) -> User:
+        """Flip a user's active / pre-authorized / frozen flags while running (e.g. "the admin
+        assigned the permission set", "the admin froze the user")."""
+        flags = {"active": active, "preauthorized": preauthorized, "frozen": frozen}
+        return self._state.update_user(username, **{k: v for k, v in flags.items() if v is not None})
 
     def users(self) -> tuple[User, ...]:
         return self._state.users()
