@@ -83,6 +83,7 @@ class Emulator:
         # `SF_ACCESS_TOKEN=... sf org login access-token` takes.
         self._admin_token = None if admin is None else self._state.issue_session(admin).access_token
         self._listener: Listener | None = None
+        self._twin: Listener | None = None  # [::1] on the same port, beside 127.0.0.1
         self._context: Context | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -94,6 +95,7 @@ class Emulator:
         self._stopping.clear()
         self._state.started_at = self._clock()
         self._listener = listener
+        self._twin = self._ipv6_twin(host, listener.address[1])
         # The context is complete before the first request can arrive: the thread starts last.
         self._context = Context(
             config=self.config,
@@ -106,13 +108,30 @@ class Emulator:
             expose_tokens=self._expose_tokens,
         )
         listener.serve()
+        if self._twin is not None:
+            self._twin.serve()
         return self
+
+    def _ipv6_twin(self, host: str, port: int) -> Listener | None:
+        """The same port on [::1] when the emulator serves 127.0.0.1 and the machine has IPv6
+        loopback: ``localhost`` resolves to ::1 first on many systems (Node keeps the resolver's
+        order), so a login at http://localhost:PORT must find the emulator there too. Best effort:
+        no IPv6, or [::1]:PORT taken, leaves 127.0.0.1 alone."""
+        if host != "127.0.0.1":
+            return None
+        try:
+            return Listener.bind("[::1]", port, self._handle, self._record, allow_non_loopback=False)
+        except EmulatorError:
+            return None
 
     def stop(self) -> None:
         listener = self._listener
         if listener is None:
             return
         self._stopping.set()  # wakes handlers sleeping for slow_token_seconds
+        if self._twin is not None:
+            self._twin.stop()
+            self._twin = None
         listener.stop()
         self._listener = None
 
@@ -141,6 +160,13 @@ class Emulator:
         """Base URL, e.g. ``http://127.0.0.1:8555`` (no trailing slash): the sf ``--instance-url``."""
         host, port = self.address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every base URL it answers on: ``url``, then ``http://[::1]:PORT`` when IPv6 loopback is there."""
+        if self._twin is None:
+            return (self.url,)
+        return (self.url, f"http://[::1]:{self._twin.address[1]}")
 
     # ----------------------------------------------------------------- observation and control
 
