@@ -54,7 +54,8 @@ from .model import (
     User,
 )
 from .presets import demo_config, empty_org_config, with_switches
-from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, admin_json, serve_forever
+from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, admin_json
+from .serving import serve_forever
 
 GUARD_LOG_ENV = "SFJWT_ORCH_GUARD_LOG"  # the guard appends one JSON line per blocked attempt here
 

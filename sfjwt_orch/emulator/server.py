@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, MappingProxyType, TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from .catalog import NOT_FOUND
@@ -42,6 +41,7 @@ from .endpoints.context import Context
 from .errors import EmulatorError
 from .http import Listener, Reply, Request, json_reply
 from .model import App, Approval, EmulatorConfig, RecordedRequest, Switches, User
+from .requestlog import log_entry
 from .state import Clock, State
 
 TOKEN_PATH = token.TOKEN_PATH
@@ -59,7 +59,8 @@ class Emulator:
     ``clock`` (wall-clock seconds) drives JWT expiry and app propagation, so tests can move time
     without sleeping. ``expose_tokens`` enables ``GET /__emulator/tokens`` (tests only: it hands
     out live access tokens to anything that can reach the port). ``on_request`` is called with each
-    ``RecordedRequest``, e.g. to print a request log.
+    ``RecordedRequest``; ``on_answer`` with a ``requestlog.log_entry`` for every request answered,
+    control calls included (``emulator serve --log``).
     """
 
     def __init__(
@@ -69,8 +70,10 @@ class Emulator:
         clock: Clock = time.time,
         expose_tokens: bool = False,
         on_request: Callable[[RecordedRequest], None] | None = None,
+        on_answer: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         validate_config(config)
+        self._on_answer = on_answer
         self.config = config
         self._clock = clock
         self._expose_tokens = expose_tokens
@@ -286,7 +289,15 @@ class Emulator:
         reply = self._route(request)
         if reply.record:
             self._record(request, reply)
+        else:
+            self._answered(request, reply)
         return reply
+
+    def _answered(self, request: Request, reply: Reply) -> None:
+        if self._on_answer is not None:
+            # As with on_request: a log that cannot be written must not change the answer.
+            with contextlib.suppress(Exception):
+                self._on_answer(log_entry(request, reply, self._clock()))
 
     def _route(self, req: Request) -> Reply:
         ctx = self._context
@@ -337,6 +348,7 @@ class Emulator:
             # An observer's failure (e.g. a closed stdout) must not change what the client gets.
             with contextlib.suppress(Exception):
                 self._on_request(record)
+        self._answered(request, reply)
 
 
 def admin_json(emulator: Emulator) -> dict[str, str] | None:
@@ -346,48 +358,3 @@ def admin_json(emulator: Emulator) -> dict[str, str] | None:
     if emulator.config.admin is None:
         return None
     return {"username": emulator.admin_user.username, "access_token": emulator.admin_token}
-
-
-# --------------------------------------------------------------------------- blocking entry point
-
-
-def serve_forever(
-    config: EmulatorConfig,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    on_ready: Callable[[Emulator], None] | None = None,
-    *,
-    allow_non_loopback: bool = False,
-    expose_tokens: bool = False,
-    on_request: Callable[[RecordedRequest], None] | None = None,
-    stop: threading.Event | None = None,
-    clock: Clock = time.time,
-) -> None:
-    """Run the emulator until SIGINT/SIGTERM (or ``stop`` is set), then shut it down cleanly.
-
-    ``on_ready`` gets the running emulator (to print its URL). Signal handlers are installed only
-    when called from the main thread, and the previous ones are restored on the way out.
-    """
-    stop = stop or threading.Event()
-    emulator = Emulator(config, clock=clock, expose_tokens=expose_tokens, on_request=on_request)
-    previous: dict[signal.Signals, Any] = {}
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, _on_signal)
-    try:
-        emulator.start(host, port, allow_non_loopback=allow_non_loopback)
-        try:
-            if on_ready is not None:
-                on_ready(emulator)
-            # A timed wait keeps the main thread responsive to signals on every platform.
-            while not stop.wait(0.2):
-                pass
-        finally:
-            emulator.stop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
