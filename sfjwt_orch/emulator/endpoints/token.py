@@ -3,8 +3,10 @@
 The checks run in the order Salesforce appears to use, so a JWT with several faults gets the
 answer a real org gives: server-side faults first (maintenance, rate limit, forced outcomes), the
 request's shape, then the app (iss), signature, audience, expiry, the user's authorization for the
-app, and last the org and user state. Each check raises ``_Refused`` with a ``catalog.TOKEN_OUTCOMES``
-key; the answers are the exact ``error`` / ``error_description`` pairs Salesforce sends.
+app, the org and user state (inactive, frozen), and last the user's login IP ranges and hours (the
+precedence rule of reference salesforce-jwt.md §1). Each check raises ``_Refused`` with a
+``catalog.TOKEN_OUTCOMES`` key; the answers are the exact ``error`` / ``error_description`` pairs
+Salesforce sends. Expiry and login hours read the org's clock (``Context.now``: with its offset).
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ def _check_audience(ctx: Context, claims: Mapping[str, Any], host_header: str) -
     own = {ctx.instance_url.casefold()}
     called = urlsplit(f"http://{host_header}")
     with contextlib.suppress(ValueError):  # a malformed port in Host
-        # An org with a My Domain accepts only that one as its own audience, whatever host was called.
+        # Host is a loopback name of this port (http.host_allowed refused every other). An org
+        # with a My Domain accepts only that one as its own audience, whatever host was called.
         if ctx.config.org.my_domain is None and called.hostname and called.port == ctx.port:
             # The login URL the client used (http://localhost:PORT or the numeric one): Salesforce
             # accepts the My Domain it was called on as audience, with or without a trailing slash.
