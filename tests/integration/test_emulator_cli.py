@@ -63,6 +63,8 @@ def test_serve_prints_url_and_key_serves_and_stops_on_ctrl_c(cli: Cli) -> None:
         (["--port", "70000"], "--port"),
         (["--username", "not-an-email"], "is not a Salesforce username"),
         (["--cert", "/nonexistent/server.crt"], "cannot read certificate"),
+        (["--pending-app", "--cert", "/nonexistent/server.crt"], "--cert contradicts it"),
+        (["--log", "/nonexistent/dir/emulator.jsonl"], "cannot write --log"),
     ],
 )
 def test_serve_rejects_bad_input(cli: Cli, args: list[str], words: str) -> None:
