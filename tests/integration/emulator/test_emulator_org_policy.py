@@ -141,6 +141,9 @@ def test_the_new_settings_round_trip_through_json(keys: KeyPair) -> None:
         clock_offset_seconds=-30.5,
     )
     assert config_from_mapping(config_to_mapping(config)) == config
+    pending = demo_config(None)  # an app waiting for its certificate: "certificate": null
+    assert config_to_mapping(pending)["apps"][0]["certificate"] is None
+    assert config_from_mapping(config_to_mapping(pending)) == pending
 
 
 @pytest.mark.parametrize(
