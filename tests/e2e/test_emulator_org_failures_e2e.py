@@ -91,3 +91,17 @@ def test_my_domain_login_works_at_its_own_name(e2e: E2E) -> None:
     assert [r.outcome for r in emu.token_requests] == ["ok"]
     display = assert_connected(e2e)
     assert display["result"]["instanceUrl"] == my_domain
+
+
+def test_sf_logs_in_over_ipv6_loopback(e2e: E2E) -> None:
+    emu = e2e.emulator()
+    if len(emu.urls) < 2:
+        pytest.skip("this machine has no IPv6 loopback (::1): the emulator serves 127.0.0.1 alone")
+    v6 = emu.urls[1]
+    result = e2e.cli(*login_argv(v6, e2e.keypair.key, "--timeout", "0"))
+    assert result.returncode == 0, output(result)
+    (token,) = emu.token_requests
+    assert token.outcome == "ok" and token.claims is not None and token.claims["aud"] == v6 + "/"
+    assert token.headers["host"] == v6.removeprefix("http://")
+    # The token reply names the org's own URL whatever login host was used, as Salesforce does.
+    assert assert_connected(e2e)["result"]["instanceUrl"] == emu.url
