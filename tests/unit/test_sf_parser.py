@@ -204,6 +204,20 @@ def test_legacy_wrappers(message: str, code: Code) -> None:
             Code.SF_FAILED,
             "crashed",
         ),
+        (
+            # sf 2.150.6 when a 200 token reply lacks instance_url and id (the emulator's incomplete_reply).
+            _result(
+                {
+                    "name": "JwtGrantError",
+                    "message": "We encountered a JSON web token error, which is likely not an issue with "
+                    "Salesforce CLI. Here\u2019s the error: UnexpectedValueTypeError::Value is not a string",
+                    "exitCode": 10,
+                },
+                rc=10,
+            ),
+            Code.SERVER_ERROR,
+            "token reply lacked fields",
+        ),
         (_result(None, rc=1, stdout="", stderr=""), Code.SF_FAILED, "printed nothing"),
         (
             _result(None, rc=1, stdout="Segmentation fault\n", stderr="node: bad things"),

@@ -19,6 +19,7 @@ from sfjwt_orch.redact import redact
 from sfjwt_orch.tools.runner import CommandResult
 from sfjwt_orch.tools.sf.catalog import (
     CATALOG_BY_CODE,
+    INCOMPLETE_REPLY,
     Diagnosis,
     attempt_lines,
     classify_lines,
@@ -177,6 +178,8 @@ def _login_refused(out: Output) -> Diagnosis:
             f"sf rejected the command line: {one_line(message)[:200]}",
             "this sf may be too old or too new for sfjwt-orch: check sf --version",
         )
+    if exit_code == 10 and any(p in message.lower() for p in INCOMPLETE_REPLY.patterns):
+        return diagnosis(INCOMPLETE_REPLY, (message,), message)
     if exit_code in (10, 20) and "Errors encountered" not in message:
         kind = "crashed (TypeError)" if exit_code == 10 else "hit a Salesforce internal error"
         return Diagnosis(
