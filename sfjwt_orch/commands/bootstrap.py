@@ -8,6 +8,7 @@ import typer
 
 from sfjwt_orch.commands.options import (
     alias_option,
+    allow_non_salesforce_host_option,
     browser_option,
     callback_url_option,
     check_wait,
@@ -50,6 +51,7 @@ def run(
     client_id: str | None = client_id_option(),
     username: str | None = username_option(),
     instance_url: str | None = instance_url_option(),
+    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     sandbox: bool = sandbox_option(),
     callback_url: str | None = callback_url_option(),
     key_file: Path | None = typer.Option(None, "--key-file", help="Bring your own private key (checked)."),
@@ -95,6 +97,7 @@ def run(
             key_env=key_env,
             callback_url=callback_url,
             cert_file=cert_file,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
         can_prompt = person_present(ctx.env, no_input)
         timeout, interval = check_wait(timeout, interval, can_prompt)

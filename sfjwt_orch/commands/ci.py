@@ -52,6 +52,7 @@ def export(
             "store only, never into a file; clear your terminal scrollback afterwards."
         )
     if json:
-        ctx.console.emit_json(done.to_json())
+        # --include-key asked for the key (base64 of PEM), which the redactor would otherwise scrub.
+        ctx.console.emit_json(done.to_json(), keep_tokens=include_key)
         return
     ctx.console.out(done.snippet)

@@ -121,6 +121,7 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
             instance_url=req.instance_url,
             key_file=str(req.key_file),
             callback_url=req.callback_url,
+            allow_non_salesforce_host=req.allow_non_salesforce_host,
         ),
     )
     before = state.load(ctx.paths, req.alias)
