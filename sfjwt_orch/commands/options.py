@@ -127,8 +127,8 @@ def key_env_option() -> str | None:
     return typer.Option(  # type: ignore[no-any-return]
         None,
         "--key-env",
-        help="Read the key from this environment variable (PEM, one-line PEM or base64); it is written to the "
-        "alias's key file, which sf re-reads at every token refresh.",
+        help="The NAME of the environment variable holding the key (PEM, one-line PEM or base64), e.g. SF_JWT_KEY, "
+        "never its value; the key is written to the alias's key file, which sf re-reads at every token refresh.",
     )
 
 

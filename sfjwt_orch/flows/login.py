@@ -7,6 +7,9 @@ command's whole job (the profile merged with the flags, --key-env, the alias loc
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -226,7 +229,10 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
 def _ask_for_approval(req: LoginRequest, ctx: Context, report: LoginReport) -> Waiter | None:
     # A state only when we will wait for the browser: it is what our listener checks.
     state_ = ctx.new_state() if req.timeout > 0 else None
-    url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_)
+    # PKCE with a verifier nobody keeps: Salesforce refuses (invalid_grant) a code whose token request
+    # lacks the verifier, so a program that took the callback's port first gets a useless code.
+    challenge = validate.pkce_challenge(secrets.token_urlsafe(48)) if state_ else None
+    url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_, challenge)
     report.approval_url = url
     # Always print before trying to open: the browser may be on another machine, or fail silently.
     ctx.console.url(
@@ -265,14 +271,17 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     if outcome.code is Code.NOT_APPROVED and report.approval_url:
         # Nothing is saved until a login works, so the command to rerun carries every value.
-        from shlex import quote  # the default key folder on macOS has a space in it
+        from shlex import quote  # every value, for the user's shell: a username may hold ' or $ (issue 15 item 6)
 
         again = (
-            f"sfjwt-orch login --alias {req.alias} --client-id {req.client_id} --username {req.username} "
-            f"--instance-url {req.instance_url} --key-file {quote(str(req.key_file))} --timeout 600"
+            f"sfjwt-orch login --alias {quote(req.alias)} --client-id {quote(req.client_id)} --username "
+            f"{quote(req.username)} --instance-url {quote(req.instance_url)} --key-file {quote(str(req.key_file))} "
+            "--timeout 600"
         )
+        if req.allow_non_salesforce_host:
+            again += " --allow-non-salesforce-host"
         if req.callback_url != validate.DEFAULT_CALLBACK:
-            again += f" --callback-url {req.callback_url}"
+            again += f" --callback-url {quote(req.callback_url)}"
         fix = f"open the URL above as {req.username}, click Allow, then run: {again}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
 
@@ -293,6 +302,17 @@ def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Wait
     try:
         listener = ctx.listen(req.callback_url, state_)
     except OSError as exc:
+        from sfjwt_orch.callback import loopback_port, port_owner
+
+        where = loopback_port(req.callback_url)
+        owner = port_owner(where[1]) if where and exc.errno == errno.EADDRINUSE else None
+        if owner is not None and owner != os.getuid():
+            # Said before the browser opens: the browser's return (the code, useless without PKCE's
+            # verifier, and the page shown) goes to that program.
+            ctx.console.warn(
+                f"Port {where[1] if where else '?'} is held by another user's program (uid {owner}): your browser "
+                "will return to it after Allow. Approve only if you trust this machine's users."
+            )
         ctx.console.warn(
             f"Cannot listen on {req.callback_url} ({exc.strerror or exc}; is `sf org login web` running?): "
             f"checking every {req.interval:g} s instead."

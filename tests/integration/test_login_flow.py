@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any, cast
@@ -102,10 +103,14 @@ def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) 
     runner.assert_done()
     assert report.attempts == 3
     assert report.org_id == "00D000000000001AAA"
-    assert report.approval_url == (
+    # PKCE (issue 16): a fresh S256 challenge whose verifier nobody keeps, after the state.
+    assert report.approval_url is not None
+    url, _, challenge = report.approval_url.partition("&code_challenge=")
+    assert url == (
         "https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9CLIENTID1234567"
         "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect&state=S1"
     )
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}&code_challenge_method=S256", challenge), challenge
     assert runner.opened == [report.approval_url]  # opened once, not at every retry
     assert any(report.approval_url in line for line in world["console"].lines)
     assert sum(world["clock"].sleeps) == pytest.approx(5.0 + 7.5)  # interval, then backed off
