@@ -219,8 +219,8 @@ def check_client_id(client_id: str) -> str:
 # are legal here.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+=?^_`{|}~-]"
 _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-USERNAME = re.compile(rf"{_DOT_ATOM}@{_ATEXT}+(?:\.{_ATEXT}+)+")
-EMAIL = USERNAME  # the emulator checks its users with the same grammar
+USERNAME = re.compile(rf"\A{_DOT_ATOM}@{_ATEXT}+(?:\.{_ATEXT}+)+\Z")  # anchored: match() and fullmatch() agree
+EMAIL = USERNAME  # the emulator checks its users with the same grammar (EMAIL.match)
 USERNAME_MAX = 80
 _USERNAME_FIX = "Salesforce usernames look like an email address, e.g. ci-bot@acme.com(.sandbox)"
 
