@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -69,13 +70,22 @@ def _check_value(value: str, where: str, fix: str) -> None:
 
 def _checked(profile: Profile, path: Path, text: str, fix: str) -> Profile:
     """The answers a login checks anyway, checked as the profile is read: every command sees a valid one."""
-    from sfjwt_orch.validate import check_username
+    from sfjwt_orch import validate
 
-    if profile.username:
+    checks: dict[str, Callable[[str], str]] = {
+        "username": lambda v: validate.check_username(v, "username"),
+        # The one URL parser's rules (no credentials, backslashes, %-escapes, http off loopback); the
+        # host allow-list is applied where the URL is used, with the profile's opt-in.
+        "instance_url": lambda v: validate.parse(v, "instance_url", "").text,
+        "callback_url": lambda v: validate.parse(v, "callback_url", "").text,
+    }
+    for key, check in checks.items():
+        value = getattr(profile, key)
         try:
-            check_username(profile.username, "username")
+            if value:
+                check(value)
         except SfjwtError as exc:
-            where = f"profile {path}{_line_of(text, 'username')}"
+            where = f"profile {path}{_line_of(text, key)}"
             raise SfjwtError(Code.PROFILE_INVALID, f"{where}: {exc.message}", fix) from None
     return profile
 

@@ -154,6 +154,11 @@ class GuardedStdout:
         return getattr(self._stream, name)
 
 
+def cell(text: str) -> str:
+    """A value for a rich table cell (doctor, status): shown as `_print` shows text, markup escaped."""
+    return _escaped(_shown(text))
+
+
 def _shown(text: str) -> str:
     """What may reach a person's terminal of a text we did not all write."""
     return clean(redact(text))

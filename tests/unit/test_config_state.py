@@ -130,6 +130,8 @@ def test_unreadable_state_starts_from_nothing(paths: Paths) -> None:
         ('username = "ci\\U0001F600@example.com"', "U+1F600"),  # outside the BMP
         ('username = "../../ci@example.com"', "'/'"),  # the one username grammar
         ('allow_non_salesforce_host = "yes"', "true or false"),
+        ('instance_url = "https://ci:Pa55@acme.my.salesforce.com"', "password"),  # the one URL parser's rules
+        ('callback_url = "http://evil.example\\\\@localhost:1717/"', "backslash"),
     ],
 )
 def test_a_hand_edited_value_no_answer_holds_is_profile_invalid(paths: Paths, line: str, words: str) -> None:

@@ -70,3 +70,17 @@ def test_base64_of_a_pem_key_is_redacted_wrapped_or_not() -> None:
     for text in (encoded, wrapped, f'{{"key_env": "{encoded}"}}'):
         out = redact(f"given: {text} end")
         assert encoded[20:60] not in out and "[REDACTED BASE64 KEY]" in out and out.endswith(" end")
+
+
+def test_a_table_cell_is_shown_like_a_line() -> None:
+    from rich.table import Table
+
+    from sfjwt_orch.console import cell
+
+    console, buffer = _terminal()
+    table = Table()
+    table.add_column("detail")
+    table.add_row(cell("sf org display says [link=https://evil.example]x[/link] \x1b]0;t\x07[/]"))
+    console.err.print(table)
+    out = buffer.getvalue()
+    assert "\x1b]" not in out and "[link=https://evil.example]x[/link]" in out
