@@ -76,6 +76,7 @@ def run(
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
+    from sfjwt_orch import config
     from sfjwt_orch.console import Prompter
     from sfjwt_orch.flows import bootstrap, resolve
     from sfjwt_orch.flows import key_env as key_env_flow
@@ -103,6 +104,9 @@ def run(
         timeout, interval = check_wait(timeout, interval, can_prompt)
         # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
         check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
+        given = resolve.merged(config.load_or_new(ctx.paths, alias), flags)  # URLs too (URL_REFUSED), before sf runs
+        resolve.instance_url(given)
+        resolve.callback_url(given)
         open_browser = should_open_browser(browser, ctx.env) if browser is not None or not no_input else False
         request = bootstrap.BootstrapRequest(
             alias=alias,

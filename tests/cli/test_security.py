@@ -159,3 +159,21 @@ def test_the_then_run_command_quotes_every_value_for_the_shell(world: World) -> 
     fix = result.doc["error"]["fix"]
     assert "--username 'o'\"'\"'brien$`id`@acme.com'" in fix, fix
     world.done()
+
+
+def test_bootstrap_takes_the_opt_in_too_and_saves_it(world: World) -> None:
+    args = ("bootstrap", "--alias", "hub", "--client-id", CID, "--username", USER, "--key-file",
+            str(world.keypair.key), "--cert-file", str(world.keypair.cert), "--instance-url",
+            "https://sf-proxy.acme.example", "--no-input", "--json")  # fmt: skip
+    refused = world.invoke(*args)
+    assert refused.code == 2 and refused.doc["error"]["code"] == "URL_REFUSED"
+    world.expect_sf("--version", stdout="@salesforce/cli/2.150.6 linux-x64 node-v24.19.0\n")
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=json.dumps({"status": 0, "result": {"connectedStatus": "Connected"}}))
+    result = world.invoke(*args, "--allow-non-salesforce-host")
+    assert result.code == 0, result.stderr
+    saved = config.load(world.paths, "hub")
+    assert (
+        saved is not None and saved.allow_non_salesforce_host and saved.instance_url == "https://sf-proxy.acme.example"
+    )
+    world.done()
