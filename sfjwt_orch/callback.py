@@ -64,6 +64,19 @@ def port_owner(port: int) -> int | None:
     return None
 
 
+def held_by_another_user(callback_url: str) -> str | None:
+    """A warning when the callback's port is held by another user's program: after Allow, the browser
+    returns to it (with a code PKCE makes useless to it, but to a page of its choosing)."""
+    where = loopback_port(callback_url)
+    owner = port_owner(where[1]) if where else None
+    if where is None or owner is None or owner == os.getuid():
+        return None
+    return (
+        f"Port {where[1]} is held by another user's program (uid {owner}): your browser will return to it after "
+        "Allow. Approve only if you trust this machine's users."
+    )
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True  # a previous run's TIME_WAIT socket must not block us

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import os
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
@@ -302,17 +301,10 @@ def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Wait
     try:
         listener = ctx.listen(req.callback_url, state_)
     except OSError as exc:
-        from sfjwt_orch.callback import loopback_port, port_owner
+        from sfjwt_orch.callback import held_by_another_user
 
-        where = loopback_port(req.callback_url)
-        owner = port_owner(where[1]) if where and exc.errno == errno.EADDRINUSE else None
-        if owner is not None and owner != os.getuid():
-            # Said before the browser opens: the browser's return (the code, useless without PKCE's
-            # verifier, and the page shown) goes to that program.
-            ctx.console.warn(
-                f"Port {where[1] if where else '?'} is held by another user's program (uid {owner}): your browser "
-                "will return to it after Allow. Approve only if you trust this machine's users."
-            )
+        if exc.errno == errno.EADDRINUSE and (whose := held_by_another_user(req.callback_url)):
+            ctx.console.warn(whose)  # before the browser opens: its return goes to that program
         ctx.console.warn(
             f"Cannot listen on {req.callback_url} ({exc.strerror or exc}; is `sf org login web` running?): "
             f"checking every {req.interval:g} s instead."
