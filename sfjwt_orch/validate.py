@@ -228,13 +228,13 @@ _USERNAME_FIX = "Salesforce usernames look like an email address, e.g. ci-bot@ac
 def check_username(username: str, flag: str = "--username") -> str:
     name = username.strip()
     bad = next((c for c in name if c in "/\\()" or c.isspace() or not c.isprintable()), None)
+    why = ""  # repr() below shows a control character escaped, never raw
     if bad is not None:
-        what = "a space or control character" if bad.isspace() or not bad.isprintable() else repr(bad)
-        raise usage(f"{flag} refused: it contains {what}, which no Salesforce username has", _USERNAME_FIX)
-    if len(name) > USERNAME_MAX:
-        raise usage(f"{flag} is {len(name)} characters long; Salesforce allows {USERNAME_MAX}", _USERNAME_FIX)
-    if not USERNAME.fullmatch(name):
-        raise usage(f"{flag} {name!r} is not a Salesforce username", _USERNAME_FIX)
+        why = f": it contains {'a space or control character' if bad.isspace() or not bad.isprintable() else repr(bad)}"
+    elif len(name) > USERNAME_MAX:
+        why = f": it has {len(name)} characters, and Salesforce allows {USERNAME_MAX}"
+    if why or not USERNAME.fullmatch(name):
+        raise usage(f"{flag} {name!r} is not a Salesforce username{why}", _USERNAME_FIX)
     return name
 
 
