@@ -56,7 +56,9 @@ def export(alias: str, fmt: Format, ctx: Context, *, include_key: bool, pip_spec
         shown = {**variables, "SF_JWT_KEY": key_b64}
     else:
         shown = {**variables, "SF_JWT_KEY": "<printed below, apart from this snippet>"}
-    snippet = render(fmt, alias, shown, pip_spec)
+    # The pipeline has no profile: a saved opt-in for a non-Salesforce login host travels as its flag.
+    opt_in = " --allow-non-salesforce-host" if profile.allow_non_salesforce_host else ""
+    snippet = render(fmt, alias, shown, pip_spec, login_flags=opt_in)
     if key_b64 is not None and fmt != "env":
         snippet += f"\n# ---- the secret value: for the CI secret store only, never a file ----\nSF_JWT_KEY={key_b64}\n"
     secrets = {**variables, **({"SF_JWT_KEY": key_b64} if key_b64 else {})}
@@ -74,13 +76,13 @@ def _key_base64(profile: config.Profile) -> str:
         ) from None
 
 
-def render(fmt: Format, alias: str, values: dict[str, str], pip_spec: str) -> str:
+def render(fmt: Format, alias: str, values: dict[str, str], pip_spec: str, *, login_flags: str = "") -> str:
     """The snippet for one CI system (pure)."""
     if fmt == "env":
         return "".join(f"{k}={v}\n" for k, v in values.items())
     login = (
         f'sfjwt-orch login --alias {alias} --client-id "$SF_CLIENT_ID" --username "$SF_USERNAME" '
-        f'--instance-url "$SF_INSTANCE_URL" --key-env SF_JWT_KEY --json'
+        f'--instance-url "$SF_INSTANCE_URL"{login_flags} --key-env SF_JWT_KEY --json'
     )
     install = f'npm install --global @salesforce/cli && pip install "{pip_spec}"'
     where = (

@@ -177,3 +177,12 @@ def test_bootstrap_takes_the_opt_in_too_and_saves_it(world: World) -> None:
         saved is not None and saved.allow_non_salesforce_host and saved.instance_url == "https://sf-proxy.acme.example"
     )
     world.done()
+
+
+def test_ci_export_carries_the_opt_in_the_pipeline_has_no_profile_for(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    proxy = ("--instance-url", "https://sf-proxy.acme.example", "--allow-non-salesforce-host")
+    assert world.invoke(*login(world, *proxy)).code == 0
+    result = world.invoke("ci", "export", "hub", "--json")
+    assert result.code == 0 and "--allow-non-salesforce-host --key-env SF_JWT_KEY" in result.doc["snippet"]
+    world.done()
