@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from typing import Any, cast
 
 import pytest
 
@@ -185,4 +186,23 @@ def test_ci_export_carries_the_opt_in_the_pipeline_has_no_profile_for(world: Wor
     assert world.invoke(*login(world, *proxy)).code == 0
     result = world.invoke("ci", "export", "hub", "--json")
     assert result.code == 0 and "--allow-non-salesforce-host --key-env SF_JWT_KEY" in result.doc["snippet"]
+    world.done()
+
+
+def test_a_hostile_callback_error_reaches_the_terminal_as_inert_text(world: World) -> None:
+    from sfjwt_orch.callback import Callback
+    from tests.fakes import FakeClock, FakeListener
+
+    assert isinstance(world.ctx.clock, FakeClock)
+    hit = Callback(approved=False, error="access_denied\x1b]0;pwned\x07", description=HOSTILE)
+    listener = cast(Any, FakeListener(world.ctx.clock, {1: hit}))
+    world.ctx.listen = lambda url, state: listener
+    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)
+    result = world.invoke(
+        *login(world, "--instance-url", "https://acme.my.salesforce.com", "--timeout", "60"), "--json"
+    )
+    assert result.code == 4, result.stderr
+    assert "you denied access in the browser: access_denied]0;pwned" in result.stderr
+    for control in ("\x1b", "\x07", "\r", "\u202e"):
+        assert control not in result.stderr
     world.done()
