@@ -49,6 +49,7 @@ class Code(StrEnum):
     KEY_EXISTS = "KEY_EXISTS"
     CERT_INVALID = "CERT_INVALID"
     LIGHTNING_URL = "LIGHTNING_URL"
+    URL_REFUSED = "URL_REFUSED"  # a URL two parsers could read differently, credentials, a host not Salesforce's
     USAGE = "USAGE"
     PROFILE_NOT_FOUND = "PROFILE_NOT_FOUND"
     PROFILE_INVALID = "PROFILE_INVALID"
@@ -72,6 +73,7 @@ _LOCAL = {
     Code.KEY_EXISTS,
     Code.CERT_INVALID,
     Code.LIGHTNING_URL,
+    Code.URL_REFUSED,
     Code.USAGE,
     Code.PROFILE_NOT_FOUND,
     Code.PROFILE_INVALID,

@@ -87,7 +87,12 @@ def _steps(p: Plan, key_expression: str) -> list[dict[str, Any]]:
         {"uses": SETUP_NODE, "with": {"node-version": plan.NODE_VERSION}},
         {"uses": SETUP_PYTHON, "with": {"python-version": plan.PYTHON_VERSION}},
         {"name": "Install sf and sfjwt-orch (no secret in this step)", "run": install},
-        {"name": "Log in to Salesforce", "id": "login", "env": {"SF_JWT_KEY": key_expression}, "run": LOGIN},
+        {
+            "name": "Log in to Salesforce",
+            "id": "login",
+            "env": {"SF_JWT_KEY": key_expression},
+            "run": LOGIN + p.login_flags,
+        },
         {"name": "Check the login", "run": 'sf org display --target-org "$SFJWT_ALIAS"'},
         {
             "name": "Log out and delete the key file",

@@ -57,7 +57,7 @@ def _job(p: Plan, group: tuple[Target, ...]) -> dict[str, Any]:
             "SFJWT_KEY_VAR": target.key_var,
         }
         script = []
-    job["script"] = [*script, *_install(p), LOGIN, 'sf org display --target-org "$SFJWT_ALIAS"']
+    job["script"] = [*script, *_install(p), LOGIN + p.login_flags, 'sf org display --target-org "$SFJWT_ALIAS"']
     # after_script runs in a new shell, even when the script failed: the PATH export is gone.
     job["after_script"] = [f'{VENV}/bin/sfjwt-orch logout --alias "$SFJWT_ALIAS" --shred-key']
     return job

@@ -31,6 +31,7 @@ class Target:
     username: str
     instance_url: str
     key_var: str
+    allow_any_host: bool = False  # the profile's --allow-non-salesforce-host: a pipeline has no profile
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,22 @@ class Plan:
     @property
     def key_vars(self) -> list[str]:
         return [t.key_var for t in self.targets]
+
+    @property
+    def login_flags(self) -> str:
+        """Flags every login of the file needs beyond the values: the saved opt-in for a login host
+        that is not Salesforce's (checked to be the same for all targets by `check_opt_ins`)."""
+        return " --allow-non-salesforce-host" if self.targets and self.targets[0].allow_any_host else ""
+
+
+def check_opt_ins(targets: Sequence[Target]) -> None:
+    """One file, one login command: a fleet mixing hosts opted in and not is split by the user."""
+    opted = sorted(t.alias for t in targets if t.allow_any_host)
+    if opted and len(opted) != len(targets):
+        raise usage(
+            f"{', '.join(opted)} opted in to a non-Salesforce login host and the others did not",
+            "export those aliases in a file of their own (--aliases)",
+        )
 
 
 def key_var_for(alias: str) -> str:

@@ -8,6 +8,7 @@ import typer
 
 from sfjwt_orch.commands.options import (
     alias_option,
+    allow_non_salesforce_host_option,
     browser_option,
     callback_url_option,
     check_wait,
@@ -50,6 +51,7 @@ def run(
     client_id: str | None = client_id_option(),
     username: str | None = username_option(),
     instance_url: str | None = instance_url_option(),
+    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     sandbox: bool = sandbox_option(),
     callback_url: str | None = callback_url_option(),
     key_file: Path | None = typer.Option(None, "--key-file", help="Bring your own private key (checked)."),
@@ -74,6 +76,7 @@ def run(
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
+    from sfjwt_orch import config
     from sfjwt_orch.console import Prompter
     from sfjwt_orch.flows import bootstrap, resolve
     from sfjwt_orch.flows import key_env as key_env_flow
@@ -95,11 +98,15 @@ def run(
             key_env=key_env,
             callback_url=callback_url,
             cert_file=cert_file,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
         can_prompt = person_present(ctx.env, no_input)
         timeout, interval = check_wait(timeout, interval, can_prompt)
         # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
         check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
+        given = resolve.merged(config.load_or_new(ctx.paths, alias), flags)  # URLs too (URL_REFUSED), before sf runs
+        resolve.instance_url(given)
+        resolve.callback_url(given)
         open_browser = should_open_browser(browser, ctx.env) if browser is not None or not no_input else False
         request = bootstrap.BootstrapRequest(
             alias=alias,

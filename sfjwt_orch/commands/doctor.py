@@ -27,9 +27,9 @@ def run(
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
+    from sfjwt_orch.console import cell
     from sfjwt_orch.flows.doctor import diagnose
     from sfjwt_orch.paths import check_alias
 
@@ -43,7 +43,7 @@ def run(
         table.add_column(column, overflow="fold")
     style = {"pass": "[green]pass[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
     for c in report.checks:
-        table.add_row(escape(c.name), style[c.result], escape(c.detail), escape(c.fix))
+        table.add_row(cell(c.name), style[c.result], cell(c.detail), cell(c.fix))
     ctx.console.err.print(table)
     counts = report.counts()
     summary = f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed"

@@ -8,6 +8,7 @@ import typer
 
 from sfjwt_orch.commands.options import (
     alias_option,
+    allow_non_salesforce_host_option,
     browser_option,
     callback_url_option,
     check_wait,
@@ -54,6 +55,7 @@ def run(
     ),
     key_env: str | None = key_env_option(),
     instance_url: str | None = instance_url_option(),
+    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     sandbox: bool = sandbox_option(),
     callback_url: str | None = callback_url_option(),
     browser: bool | None = browser_option(),
@@ -81,6 +83,7 @@ def run(
             key_file=key_file,
             key_env=key_env,
             callback_url=callback_url,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
         timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
         command = login.LoginCommand(

@@ -102,6 +102,15 @@ def instance_url_option() -> str | None:
     )
 
 
+def allow_non_salesforce_host_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False,
+        "--allow-non-salesforce-host",
+        help="Let --instance-url name a host that is not Salesforce's (a proxy in front of it); saved in the "
+        "profile. sf sends that host signed logins: use it only for a host you trust.",
+    )
+
+
 def sandbox_option() -> bool:
     return typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com.")  # type: ignore[no-any-return]
 
@@ -118,8 +127,8 @@ def key_env_option() -> str | None:
     return typer.Option(  # type: ignore[no-any-return]
         None,
         "--key-env",
-        help="Read the key from this environment variable (PEM, one-line PEM or base64); it is written to the "
-        "alias's key file, which sf re-reads at every token refresh.",
+        help="The NAME of the environment variable holding the key (PEM, one-line PEM or base64), e.g. SF_JWT_KEY, "
+        "never its value; the key is written to the alias's key file, which sf re-reads at every token refresh.",
     )
 
 
@@ -175,6 +184,7 @@ def login_flags(
     key_env: str | None,
     callback_url: str | None,
     cert_file: Path | None = None,
+    allow_non_salesforce_host: bool = False,
 ) -> LoginFlags:
     """The login values login and bootstrap were given, after refusing flags that exclude each other."""
     from sfjwt_orch.flows.resolve import LoginFlags
@@ -190,4 +200,5 @@ def login_flags(
         key_file=key_file,
         cert_file=cert_file,
         callback_url=callback_url,
+        allow_non_salesforce_host=allow_non_salesforce_host,
     )

@@ -126,8 +126,10 @@ def _app_metadata(req: AppCreateRequest, cert_file: Path) -> metadata.AppMetadat
 def _assign(req: AppCreateRequest, ctx: Context) -> None:
     outcome = ctx.sf().assign_permset(req.permission_set, req.username, req.target_org)
     if isinstance(outcome, Diagnosis):
-        fix = f"assign it yourself: sf org assign permset --name {req.permission_set} --on-behalf-of {req.username} "
-        fix += f"--target-org {req.target_org}"
+        from shlex import quote  # a username may hold ' or $ (issue 15 item 6)
+
+        fix = f"assign it yourself: sf org assign permset --name {quote(req.permission_set)} --on-behalf-of "
+        fix += f"{quote(req.username)} --target-org {quote(req.target_org)}"
         if outcome.code is Code.INTEGRATION_USER_NOT_FOUND:
             message = f"{req.username} is not a user of the org behind {req.target_org}"
             fix = "check --username: it must be an active user of that org (Setup > Users)"

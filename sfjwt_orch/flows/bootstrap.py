@@ -8,6 +8,7 @@ stopped (the profile is saved after every step that learns something).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,7 +116,7 @@ def _tools(ctx: Context) -> tuple[Openssl, Status, str]:
     return openssl, "done", f"sf {version}; {' '.join(found.detail.split()[:2])}"
 
 
-def _remember(ctx: Context, alias: str, **values: str | None) -> None:
+def _remember(ctx: Context, alias: str, **values: str | bool | None) -> None:
     config.save(ctx.paths, config.load_or_new(ctx.paths, alias).merged(**values))
 
 
@@ -184,9 +185,9 @@ pre-authorized" and Manage Profiles / Permission Sets. New apps take 2-10 minute
 Salesforce server; sfjwt-orch waits for that."""
 
 
-def check_login_url(answer: str) -> str:
+def check_login_url(answer: str, allow_any_host: bool = False) -> str:
     choices = {"1": validate.PRODUCTION, "2": validate.SANDBOX}
-    return validate.check_instance_url(choices.get(answer, answer))
+    return validate.check_instance_url(choices.get(answer, answer), allow_any_host=allow_any_host)
 
 
 def _ask_missing(profile: config.Profile, ctx: Context, asker: Asker, key_file: Path, callback: str) -> config.Profile:
@@ -204,7 +205,7 @@ def _ask_missing(profile: config.Profile, ctx: Context, asker: Asker, key_file: 
     if not profile.instance_url:
         url = asker.ask(
             f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
-            check_login_url,
+            functools.partial(check_login_url, allow_any_host=profile.allow_non_salesforce_host),
             default="1",
         )
         _remember(ctx, profile.alias, instance_url=url)
@@ -245,6 +246,7 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
         username=login_req.username,
         instance_url=login_req.instance_url,
         callback_url=callback,
+        allow_non_salesforce_host=login_req.allow_non_salesforce_host,
     )
     detail = f"client id {login_req.client_id[:8]}…, {login_req.username} at {login_req.instance_url}"
     return login_req, "done" if missing else "skipped", detail

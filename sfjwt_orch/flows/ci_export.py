@@ -94,6 +94,7 @@ def export(req: Request, ctx: Context) -> Export:
     sf_version = plan.check_sf_version(req.sf_version)
     chosen, skipped = _chosen(req, ctx)
     targets = tuple(target for _, target in chosen)
+    plan.check_opt_ins(targets)
     keys = {target.key_var: _key_base64(profile) for profile, target in chosen} if req.include_key else {}
     the_plan = Plan(targets, pip_spec, sf_version, matrix=req.fleet)
     if req.fmt == "env":
@@ -147,8 +148,11 @@ def _target(profile: config.Profile | None, alias: str, fleet: bool) -> tuple[co
             alias=alias,
             client_id=validate.check_client_id(profile.client_id),
             username=validate.check_username(profile.username),
-            instance_url=validate.check_instance_url(profile.instance_url or validate.PRODUCTION),
+            instance_url=validate.check_instance_url(
+                profile.instance_url or validate.PRODUCTION, allow_any_host=profile.allow_non_salesforce_host
+            ),
             key_var=plan.key_var_for(alias) if fleet else plan.SINGLE_KEY_VAR,
+            allow_any_host=profile.allow_non_salesforce_host,
         )
     except SfjwtError as exc:
         raise SfjwtError(Code.PROFILE_INVALID, f"profile {alias!r}: {exc.message}", fix) from None

@@ -84,7 +84,7 @@ def _alias_checks(
     key_checks, days_left = _key_checks(profile, openssl, now)
     checks.extend(key_checks)
     if profile.instance_url:
-        checks.append(probes.instance_url(profile.instance_url, profile.username))
+        checks.append(probes.instance_url(profile.instance_url, profile.username, profile.allow_non_salesforce_host))
     if sf_found:
         checks.append(probes.sf_login(alias, ctx)[0])
     return checks, days_left

@@ -7,6 +7,8 @@ command's whole job (the profile merged with the flags, --key-env, the alias loc
 from __future__ import annotations
 
 import dataclasses
+import errno
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,6 +123,7 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
             instance_url=req.instance_url,
             key_file=str(req.key_file),
             callback_url=req.callback_url,
+            allow_non_salesforce_host=req.allow_non_salesforce_host,
         ),
     )
     before = state.load(ctx.paths, req.alias)
@@ -225,7 +228,10 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
 def _ask_for_approval(req: LoginRequest, ctx: Context, report: LoginReport) -> Waiter | None:
     # A state only when we will wait for the browser: it is what our listener checks.
     state_ = ctx.new_state() if req.timeout > 0 else None
-    url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_)
+    # PKCE with a verifier nobody keeps: Salesforce refuses (invalid_grant) a code whose token request
+    # lacks the verifier, so a program that took the callback's port first gets a useless code.
+    challenge = validate.pkce_challenge(secrets.token_urlsafe(48)) if state_ else None
+    url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_, challenge)
     report.approval_url = url
     # Always print before trying to open: the browser may be on another machine, or fail silently.
     ctx.console.url(
@@ -264,14 +270,17 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     if outcome.code is Code.NOT_APPROVED and report.approval_url:
         # Nothing is saved until a login works, so the command to rerun carries every value.
-        from shlex import quote  # the default key folder on macOS has a space in it
+        from shlex import quote  # every value, for the user's shell: a username may hold ' or $ (issue 15 item 6)
 
         again = (
-            f"sfjwt-orch login --alias {req.alias} --client-id {req.client_id} --username {req.username} "
-            f"--instance-url {req.instance_url} --key-file {quote(str(req.key_file))} --timeout 600"
+            f"sfjwt-orch login --alias {quote(req.alias)} --client-id {quote(req.client_id)} --username "
+            f"{quote(req.username)} --instance-url {quote(req.instance_url)} --key-file {quote(str(req.key_file))} "
+            "--timeout 600"
         )
+        if req.allow_non_salesforce_host:
+            again += " --allow-non-salesforce-host"
         if req.callback_url != validate.DEFAULT_CALLBACK:
-            again += f" --callback-url {req.callback_url}"
+            again += f" --callback-url {quote(req.callback_url)}"
         fix = f"open the URL above as {req.username}, click Allow, then run: {again}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
 
@@ -292,6 +301,10 @@ def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Wait
     try:
         listener = ctx.listen(req.callback_url, state_)
     except OSError as exc:
+        from sfjwt_orch.callback import held_by_another_user
+
+        if exc.errno == errno.EADDRINUSE and (whose := held_by_another_user(req.callback_url)):
+            ctx.console.warn(whose)  # before the browser opens: its return goes to that program
         ctx.console.warn(
             f"Cannot listen on {req.callback_url} ({exc.strerror or exc}; is `sf org login web` running?): "
             f"checking every {req.interval:g} s instead."

@@ -125,9 +125,9 @@ def sandbox_hint(username: str, instance_url: str) -> str | None:
     return None
 
 
-def instance_url(url: str, username: str) -> Finding:
+def instance_url(url: str, username: str, allow_any_host: bool = False) -> Finding:
     try:
-        url = validate.check_instance_url(url)
+        url = validate.check_instance_url(url, allow_any_host=allow_any_host)
     except SfjwtError as exc:
         return _failed("instance URL", exc)
     hint = sandbox_hint(username, url)

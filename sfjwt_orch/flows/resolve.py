@@ -24,6 +24,7 @@ class LoginFlags:
     key_file: Path | None = None
     cert_file: Path | None = None
     callback_url: str | None = None
+    allow_non_salesforce_host: bool = False
 
     @classmethod
     def of(
@@ -36,6 +37,7 @@ class LoginFlags:
         key_file: Path | None = None,
         cert_file: Path | None = None,
         callback_url: str | None = None,
+        allow_non_salesforce_host: bool = False,
     ) -> LoginFlags:
         return cls(
             client_id=client_id,
@@ -44,6 +46,7 @@ class LoginFlags:
             key_file=key_file.expanduser().resolve() if key_file else None,
             cert_file=cert_file.expanduser().resolve() if cert_file else None,
             callback_url=callback_url,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
 
 
@@ -75,6 +78,7 @@ class LoginRequest:
     interval: float
     set_default: bool = False
     set_default_dev_hub: bool = False
+    allow_non_salesforce_host: bool = False  # saved with the profile when the login works
     # Refusals worth waiting out besides a new app's propagation: rotation waits for the app to take
     # the new certificate (INVALID_ASSERTION until it has).
     also_wait_for: frozenset[Code] = frozenset()
@@ -88,6 +92,7 @@ def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
         key_file=str(flags.key_file) if flags.key_file else None,
         cert_file=str(flags.cert_file) if flags.cert_file else None,
         callback_url=flags.callback_url,
+        allow_non_salesforce_host=flags.allow_non_salesforce_host,
     )
 
 
@@ -96,7 +101,9 @@ def default_key_file(profile: config.Profile, paths: Paths) -> Path:
 
 
 def instance_url(profile: config.Profile) -> str:
-    return validate.check_instance_url(profile.instance_url or validate.PRODUCTION)
+    return validate.check_instance_url(
+        profile.instance_url or validate.PRODUCTION, allow_any_host=profile.allow_non_salesforce_host
+    )
 
 
 def callback_url(profile: config.Profile) -> str:
@@ -119,6 +126,7 @@ def login_request(
         interval=wait.interval,
         set_default=defaults.set_default,
         set_default_dev_hub=defaults.set_default_dev_hub,
+        allow_non_salesforce_host=profile.allow_non_salesforce_host,
     )
 
 

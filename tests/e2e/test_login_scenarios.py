@@ -124,9 +124,11 @@ def test_self_authorize_allow_in_browser_is_noticed_by_the_listener(e2e: E2E) ->
     assert result.returncode == 0, output(result)
     doc = json.loads(result.stdout)
     assert doc["ok"] is True and doc["attempts"] == 2 and doc["error"] is None
-    state = parse_qs(urlsplit(doc["approval_url"]).query)["state"][0]  # what the listener checks
+    query = parse_qs(urlsplit(doc["approval_url"]).query)
+    state = query["state"][0]  # what the listener checks
     assert len(state) >= 16
-    assert doc["approval_url"] == authorize_url(emu.url, DEMO_CONSUMER_KEY, callback, state)
+    challenge = query["code_challenge"][0]  # PKCE (issue 16): checked only by a code exchange, never made
+    assert doc["approval_url"] == authorize_url(emu.url, DEMO_CONSUMER_KEY, callback, state, challenge)
     assert visits.read_text().splitlines() == [doc["approval_url"]]  # opened exactly once
     assert emu.approvals == (Approval(DEMO_CONSUMER_KEY, DEMO_USERNAME, refresh_token=True),)
     assert "Approval received in the browser" in result.stderr

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any, cast
@@ -102,10 +105,14 @@ def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) 
     runner.assert_done()
     assert report.attempts == 3
     assert report.org_id == "00D000000000001AAA"
-    assert report.approval_url == (
+    # PKCE (issue 16): a fresh S256 challenge whose verifier nobody keeps, after the state.
+    assert report.approval_url is not None
+    url, _, challenge = report.approval_url.partition("&code_challenge=")
+    assert url == (
         "https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9CLIENTID1234567"
         "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect&state=S1"
     )
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}&code_challenge_method=S256", challenge), challenge
     assert runner.opened == [report.approval_url]  # opened once, not at every retry
     assert any(report.approval_url in line for line in world["console"].lines)
     assert sum(world["clock"].sleeps) == pytest.approx(5.0 + 7.5)  # interval, then backed off
@@ -311,3 +318,46 @@ def test_key_env_variable_does_not_reach_sf(world: dict[str, Any], key_file: Pat
     log_in(request(path), deps)
     assert "CI_JWT_KEY" not in world["runner"].envs[-1]
     assert not any("PRIVATE KEY" in value for value in world["runner"].envs[-1].values())
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not Path("/proc/net/tcp").exists(),
+    reason="a port held by another user needs root to start a program as nobody, and Linux's /proc/net/tcp",
+)
+def test_a_port_held_by_another_user_is_named_before_the_browser_opens(world: dict[str, Any], key_file: Path) -> None:
+    """Issue 16 (low): the browser's return would reach that user's program; say so first."""
+    from sfjwt_orch.context import listen
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ready_r, ready_w = os.pipe()
+    stop_r, stop_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the other user: binds the callback's port as nobody, until told to stop
+        try:
+            os.setuid(65534)
+            held = socket.socket()
+            held.bind(("127.0.0.1", port))
+            held.listen()
+            os.write(ready_w, b"r")
+            os.read(stop_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)  # the child's ends: a child that failed is an end of file here, not a hang
+    os.close(stop_r)
+    try:
+        assert os.read(ready_r, 1) == b"r"
+        runner: FakeRunner = world["runner"]
+        runner.expect(is_login, NOT_APPROVED, 1)
+        runner.expect(is_login, SUCCESS, 0)
+        world["ctx"].listen = listen
+        log_in(request(key_file, callback_url=f"http://127.0.0.1:{port}/OauthRedirect"), world["ctx"])
+    finally:
+        os.write(stop_w, b"x")
+        os.waitpid(pid, 0)
+        os.close(ready_r)
+        os.close(stop_w)
+    lines: list[str] = world["console"].lines
+    warning = next(i for i, line in enumerate(lines) if "held by another user's program (uid 65534)" in line)
+    assert warning < lines.index("Opened it in your browser.")
