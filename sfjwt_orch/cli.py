@@ -109,8 +109,9 @@ def _listed_only() -> None:  # never run: build_app registers these only when no
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
-    from sfjwt_orch.console import Console, OutputError
+    from sfjwt_orch.console import Console, OutputError, stop_live
 
+    stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
     console = Console()
     console.error(exc.message, exc.fix)
     if json_mode:

@@ -156,6 +156,15 @@ def set_default_dev_hub_option() -> bool:
     )
 
 
+def new_app_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False,
+        "--new-app",
+        help="The app was created minutes ago: wait (up to --timeout) while Salesforce does not know its consumer "
+        "key yet. Without it an unknown key fails at once: it is most likely mistyped.",
+    )
+
+
 def check_exclusive(*pairs: tuple[str, object, str, object]) -> None:
     """Refuse two flags that cannot go together, e.g. ("--sandbox", sandbox, "--instance-url", url)."""
     from sfjwt_orch.errors import usage

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from sfjwt_orch import certs, config, keypair, keys, state, validate
+from sfjwt_orch.advice import DEV_HUB
+from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, login, probes, resolve
@@ -26,7 +28,9 @@ Status = Literal["done", "skipped", "failed"]
 
 
 class Asker(Protocol):
-    def ask(self, question: str, check: Callable[[str], str], default: str = "") -> str: ...
+    def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
+        """`shown`: how the default is written in the question (a consumer key is masked)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class BootstrapRequest:
     key_text: str | None = None  # its value, taken out of the environment before any step runs
     can_prompt: bool = False
     target_org: str | None = None  # an admin alias: create the app (app create) instead of the checklist
+    ask_all: bool = False  # --ask: every question again, the saved and unconfirmed answers as defaults
+    new_app: bool = False  # --new-app: wait while the org does not know the (new) app's consumer key yet
 
 
 @dataclass(frozen=True)
@@ -75,8 +81,9 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
     try:
         openssl = steps.run("Tools", lambda: _tools(ctx))
         key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
-        login_req = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
-        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits))
+        login_req, new_app = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
+        reask = asker if req.can_prompt and not new_app else None
+        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, new_app, reask))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
         steps.run("Save", lambda: (None, "done", f"profile {ctx.paths.profile_file(req.alias)}"))
     except SfjwtError as exc:
@@ -163,25 +170,21 @@ def _certificate_note(key: keys.KeyInfo, cert_file: Path, alias: str, ctx: Conte
 
 
 def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
-    """The Setup steps for a JWT app (SFDX guide: sfdx_dev_auth_eca, sfdx_dev_auth_connected_app)."""
+    """The Setup steps for a JWT app (SFDX guide: sfdx_dev_auth_eca), short enough to follow at a
+    prompt (issue 14: a 20-line wall came before the first question)."""
+    import textwrap
+
+    dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ")
     return f"""\
-Create the app in Salesforce (once per org) — an External Client App:
-  1. Setup > App Manager > New External Client App; name it, e.g. "sfjwt-orch CI".
-  2. API (Enable OAuth Settings) > Enable OAuth. Callback URL: {callback_url}
-  3. OAuth scopes: "Manage user data via APIs (api)", "Manage user data via Web browsers (web)",
-     "Perform requests at any time (refresh_token, offline_access)".
-  4. Flow Enablement > Enable JWT Bearer Flow > Upload Files: {cert_file}
-     (SHA-256 fingerprint {fingerprint})
-  5. Create. Then Policies > OAuth Policies > Permitted Users: "Admin approved users are
-     pre-authorized", and under App Policies add the profile or permission set of the user who
-     logs in. This avoids the one-time browser approval altogether.
-  6. Settings > OAuth Settings > Consumer Key and Secret: copy the Consumer Key.
-A Dev Hub that will create scratch orgs or sandboxes needs a Connected App instead (scratch org
-creation from an External-Client-App-authorised Dev Hub fails with C-1016): Setup > App Manager >
-New Connected App, Enable OAuth Settings, the same callback and scopes, "Use digital signatures" with
-the same certificate, then Manage > Edit Policies > Permitted Users "Admin approved users are
-pre-authorized" and Manage Profiles / Permission Sets. New apps take 2-10 minutes to reach every
-Salesforce server; sfjwt-orch waits for that."""
+Create the app in Salesforce (once per org), an External Client App:
+  1. Setup > App Manager > New External Client App > Enable OAuth, callback {callback_url}
+     scopes api, web, refresh_token offline_access
+  2. Enable JWT Bearer Flow > Upload Files: {cert_file}
+     (SHA-256 {fingerprint})
+  3. Create; Policies > Permitted Users: "Admin approved users are pre-authorized", and add the
+     user's profile or permission set (no browser approval is then needed)
+  4. Settings > OAuth Settings > Consumer Key and Secret: copy the Consumer Key
+{dev_hub}"""
 
 
 def check_login_url(answer: str) -> str:
@@ -189,65 +192,83 @@ def check_login_url(answer: str) -> str:
     return validate.check_instance_url(choices.get(answer, answer))
 
 
-def _ask_missing(profile: config.Profile, ctx: Context, asker: Asker, key_file: Path, callback: str) -> config.Profile:
-    if not profile.client_id:
-        cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
-        fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
-        ctx.console.info(checklist(callback, cert, fingerprint))
-        client_id = asker.ask("Consumer key", validate.check_client_id)
-        _remember(ctx, profile.alias, client_id=client_id)
-        profile = profile.merged(client_id=client_id)
-    if not profile.username:
-        username = asker.ask("Username to log in as (e.g. ci-bot@acme.com)", validate.check_username)
-        _remember(ctx, profile.alias, username=username)
-        profile = profile.merged(username=username)
-    if not profile.instance_url:
-        url = asker.ask(
-            f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
-            check_login_url,
-            default="1",
-        )
-        _remember(ctx, profile.alias, instance_url=url)
-        profile = profile.merged(instance_url=url)
-    return profile
+_ANSWERS = ("client_id", "username", "instance_url")
 
 
-def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> tuple[LoginRequest, Status, str]:
+def _ask(
+    req: BootstrapRequest, profile: config.Profile, pending: dict[str, str], ctx: Context, asker: Asker, key_file: Path
+) -> tuple[config.Profile, bool]:
+    """Ask for each answer that is neither saved nor given as a flag (every one not given as a flag
+    with --ask); the saved answer, else the unconfirmed one from a previous run, is the default.
+    Returns the profile with the answers, and whether anything was asked."""
+    given = {"client_id": req.flags.client_id, "username": req.flags.username, "instance_url": req.flags.instance_url}
+    wanted = [n for n in _ANSWERS if given[n] is None and (req.ask_all or not getattr(profile, n))]
+    answers: dict[str, str] = {}
+    for name in wanted:
+        default = getattr(profile, name) or pending.get(name, "")
+        if name == "client_id":
+            if not default:
+                cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
+                fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
+                ctx.console.info(checklist(resolve.callback_url(profile), cert, fingerprint))
+            shown = masked_key(default) if default else ""
+            answers[name] = asker.ask("Consumer key", validate.check_client_id, default, shown)
+        elif name == "username":
+            answers[name] = asker.ask("Username to log in as (e.g. ci-bot@acme.com)", validate.check_username, default)
+        else:
+            answers[name] = asker.ask(
+                f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
+                check_login_url,
+                default or "1",
+            )
+        _keep_unconfirmed(ctx, req.alias, {**pending, **answers})  # a Ctrl-C at the next question keeps it
+    return profile.merged(**answers), bool(wanted)
+
+
+def _keep_unconfirmed(ctx: Context, alias: str, answers: dict[str, str]) -> None:
+    """Answers no login has confirmed yet go to the state file, never to the profile."""
+    saved = config.load_or_new(ctx.paths, alias)
+    kept = {k: v for k, v in answers.items() if k in _ANSWERS and v and v != getattr(saved, k)}
+    before = state.load(ctx.paths, alias)
+    problem = state.save(ctx.paths, state.with_unconfirmed(before, kept))
+    if problem:
+        ctx.console.warn(f"could not keep your answers for the next run in sfjwt-orch's state file ({problem})")
+
+
+def _app(
+    req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path
+) -> tuple[tuple[LoginRequest, bool], Status, str]:
+    """The login request and whether the app is new. Answers are not saved here: the login step
+    saves them to the profile once a login with them works."""
     flags = dataclasses.replace(req.flags, key_file=None, cert_file=None)  # the Key step has dealt with those
     profile = resolve.merged(config.load_or_new(ctx.paths, req.alias), flags)
-    callback = resolve.callback_url(profile)
+    pending = state.unconfirmed(state.load(ctx.paths, req.alias))
     missing = resolve.missing_flags(profile)
-    wait = req.wait
+    wait, new_app, asked = req.wait, req.new_app, False
     admin = req.target_org
-    if not profile.client_id and admin is None and req.can_prompt:
-        asked = asker.ask(
+    if not profile.client_id and not pending.get("client_id") and admin is None and req.can_prompt:
+        asked_admin = asker.ask(
             "Admin alias in sf to create the app with (Enter: create it yourself in Setup)", _alias_or_none
         )
-        admin = asked or None
+        admin = asked_admin or None
     if not profile.client_id and admin:
         profile = _create_app(req, admin, profile, ctx, asker)
-        # A new app takes minutes to reach every server: wait for it, whatever --timeout said for approvals.
-        wait = dataclasses.replace(wait, timeout=max(wait.timeout, NEW_APP_WAIT))
+        new_app, asked = True, True
+    elif req.can_prompt:
+        profile, asked = _ask(req, profile, pending, ctx, asker, key_file)
     elif missing:
-        if not req.can_prompt:
-            raise SfjwtError(
-                Code.USAGE,
-                f"{' and '.join(missing)} needed, and there is no one to ask",
-                f"pass {' and '.join(missing)} (and --instance-url), or --target-org ADMIN to create the app, "
-                "or run at a terminal without --no-input",
-            )
-        profile = _ask_missing(profile, ctx, asker, key_file, callback)
+        raise SfjwtError(
+            Code.USAGE,
+            f"{' and '.join(missing)} needed, and there is no one to ask",
+            f"pass {' and '.join(missing)} (and --instance-url), or --target-org ADMIN to create the app, "
+            "or run at a terminal without --no-input",
+        )
+    if new_app:  # a new app takes minutes to reach every server: wait, whatever --timeout said for approvals
+        wait = dataclasses.replace(wait, timeout=max(wait.timeout, NEW_APP_WAIT))
     login_req = resolve.login_request(profile, key_file, wait, req.defaults)
-    _remember(
-        ctx,
-        req.alias,
-        client_id=login_req.client_id,
-        username=login_req.username,
-        instance_url=login_req.instance_url,
-        callback_url=callback,
-    )
-    detail = f"client id {login_req.client_id[:8]}…, {login_req.username} at {login_req.instance_url}"
-    return login_req, "done" if missing else "skipped", detail
+    _keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in _ANSWERS})
+    detail = f"consumer key {masked_key(login_req.client_id)}, {login_req.username} at {login_req.instance_url}"
+    return (login_req, new_app), "done" if asked else "skipped", detail
 
 
 NEW_APP_WAIT = 600.0
@@ -281,7 +302,12 @@ def _create_app(
     return profile.merged(client_id=report.client_id, username=username, instance_url=org_url)
 
 
-def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int) -> tuple[bool, Status, str]:
+_UNKNOWN_APP = (Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED)
+
+
+def _login(
+    login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int, new_app: bool, reask: Asker | None
+) -> tuple[bool, Status, str]:
     if state.load(ctx.paths, login_req.alias).org_id:
         # Idempotent rerun: an alias sf still holds, for this user, needs no new login.
         _, current = probes.sf_login(login_req.alias, ctx)
@@ -295,16 +321,42 @@ def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits:
             _apply_defaults(login_req, ctx)
             return True, "skipped", f"sf already holds a working login for {login_req.alias}"
     report.login = login.LoginReport(alias=login_req.alias, username=login_req.username)
-    try:
-        done = login.log_in(login_req, ctx, checked_bits=bits)
-    except SfjwtError as exc:
-        report.login.attempts = int(exc.details.get("attempts") or 0)
-        report.login.approval_url = exc.details.get("approval_url")
-        raise
+    attempts = 0
+    while True:
+        try:
+            done = login.log_in(login_req, ctx, checked_bits=bits, new_app=new_app)
+            break
+        except SfjwtError as exc:
+            attempts += int(exc.details.get("attempts") or 0)
+            report.login.attempts = attempts
+            report.login.approval_url = exc.details.get("approval_url")
+            if reask is None or new_app or exc.code not in _UNKNOWN_APP:
+                raise
+            login_req, new_app = _reenter_key(login_req, exc, ctx, reask)
+    done.attempts += attempts
     login.remember(login_req, done, ctx)
     report.login = done
     via = done.login_url or login_req.instance_url
     return False, "done", f"{done.username} -> org {done.org_id} after {done.attempts} attempt(s) via {via}"
+
+
+def _reenter_key(login_req: LoginRequest, exc: SfjwtError, ctx: Context, asker: Asker) -> tuple[LoginRequest, bool]:
+    """The org does not know the consumer key: a person may paste it again (a typo is the likelier
+    cause), or keep it, telling us the app is new, and wait for it to propagate."""
+    ctx.console.warn(exc.message)
+    kept = masked_key(login_req.client_id)
+    answer = asker.ask(
+        f"Consumer key: paste it again (Enter keeps {kept}: the app is new, wait for it to propagate)",
+        validate.check_client_id,
+        login_req.client_id,
+        "keep",
+    )
+    if answer == login_req.client_id:
+        wait = max(login_req.timeout, NEW_APP_WAIT)
+        return dataclasses.replace(login_req, timeout=wait), True
+    _keep_unconfirmed(ctx, login_req.alias, {"client_id": answer, "username": login_req.username,
+                                             "instance_url": login_req.instance_url})  # fmt: skip
+    return dataclasses.replace(login_req, client_id=answer), False
 
 
 def _apply_defaults(login_req: LoginRequest, ctx: Context) -> None:
