@@ -30,7 +30,7 @@ box-shadow:0 1px 3px rgba(0,0,0,.15)}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}
 .ok h1{color:#2e844a}.bad h1{color:#ba0517}
 .bad .why{border-left:4px solid #ba0517;background:#fef1ee;padding:.6rem .8rem}
-code{background:#eef1f6;padding:.1rem .3rem;border-radius:.2rem;word-break:break-all}
+code{background:#eef1f6;padding:.1rem .3rem;border-radius:.2rem;overflow-wrap:anywhere}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{color:#555}dd{margin:0}
 """
 
@@ -74,7 +74,7 @@ def _who(about: Approving | None) -> str:
 
 def approved(about: Approving | None) -> Page:
     name = escape(about.username) if about else "the user"
-    alias = f" <code>sf org display --target-org {escape(about.alias)}</code>" if about else ""
+    alias = f"</p><p><code>sf org display --target-org {escape(about.alias)}</code>" if about else ""
     return _render(
         200,
         "ok",
