@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, json_shape
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
 
 app = typer.Typer(help="Use a profile from CI.", no_args_is_help=True)
 
@@ -25,7 +25,7 @@ Examples:
 @app.command("export", help=EXPORT_HELP)
 def export(
     tctx: typer.Context,
-    alias: str = typer.Argument(..., help="The alias to export."),
+    alias: str = typer.Argument(..., help="The alias to export.", autocompletion=complete_alias),
     fmt: str = typer.Option("github", "--format", help="github, gitlab or env."),
     include_key: bool = typer.Option(
         False, "--include-key", help="Also print the private key, base64-encoded, apart from the snippet."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, json_shape, verbose_option
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape, verbose_option
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -23,7 +23,9 @@ Examples:
 
 def run(
     tctx: typer.Context,
-    alias: str | None = typer.Option(None, "--alias", "-a", help="Check this alias's profile, key and sf login."),
+    alias: str | None = typer.Option(
+        None, "--alias", "-a", help="Check this alias's profile, key and sf login.", autocompletion=complete_alias
+    ),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:

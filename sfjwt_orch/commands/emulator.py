@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands.options import context_of
+from sfjwt_orch.commands.options import complete_alias, context_of
 
 app = typer.Typer(help="The offline Salesforce login emulator, for rehearsals and tests.", no_args_is_help=True)
 
@@ -36,7 +36,9 @@ def serve(
     port: int = typer.Option(8555, "--port", help="TCP port on 127.0.0.1 (0: any free port)."),
     app_config: Path | None = typer.Option(None, "--app-config", help="JSON file describing the org, apps and users."),
     cert: Path | None = typer.Option(None, "--cert", help="Register one app with this certificate (server.crt)."),
-    alias: str | None = typer.Option(None, "--alias", "-a", help="Use this alias's certificate (from keygen)."),
+    alias: str | None = typer.Option(
+        None, "--alias", "-a", help="Use this alias's certificate (from keygen).", autocompletion=complete_alias
+    ),
     username: str = typer.Option("dev@example.com", "--username", help="The org's user (with --cert/--alias)."),
     policy: str = typer.Option("admin-approved", "--policy", help="admin-approved or self-authorize."),
     dev_hub: bool = typer.Option(False, "--dev-hub", help="Make the org a Dev Hub."),

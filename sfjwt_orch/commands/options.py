@@ -62,6 +62,13 @@ def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
         raise interrupted from None
 
 
+def complete_alias(incomplete: str) -> list[str]:
+    """Shell completion of a saved alias (imported only when the shell asks)."""
+    from sfjwt_orch.completion import saved_aliases
+
+    return saved_aliases(incomplete)
+
+
 def alias_option(required: bool = True) -> str:
     return typer.Option(  # type: ignore[no-any-return]
         ... if required else None,
@@ -69,6 +76,7 @@ def alias_option(required: bool = True) -> str:
         "-a",
         help="The sf alias for the org; also names sfjwt-orch's saved profile and key folder.",
         show_default=False,
+        autocompletion=complete_alias,
     )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, json_shape
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.config import Profile
@@ -45,7 +45,11 @@ def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
 
 
 @app.command("show", help="Show one profile (no secrets: the key is a path).")
-def show(tctx: typer.Context, alias: str = typer.Argument(..., help="The alias."), json: bool = json_option()) -> None:
+def show(
+    tctx: typer.Context,
+    alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
+    json: bool = json_option(),
+) -> None:
     from sfjwt_orch import state
 
     with json_shape(lambda exc: {"profile": None, "file": None}):
@@ -60,7 +64,7 @@ def show(tctx: typer.Context, alias: str = typer.Argument(..., help="The alias."
 @app.command("remove", help="Remove a profile; optionally log the alias out of sf and delete its key.")
 def remove(
     tctx: typer.Context,
-    alias: str = typer.Argument(..., help="The alias."),
+    alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
     logout: bool | None = typer.Option(
         None,
         "--logout/--no-logout",
