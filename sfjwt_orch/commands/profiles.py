@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -29,8 +30,21 @@ def list_(tctx: typer.Context, json: bool = json_option()) -> None:
         return
     if not rows:
         ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
-    for p in shown:
-        ctx.console.out(f"{p['alias']}\t{p['username'] or '-'}\t{p['instance_url'] or '-'}\t{p['org_id'] or '-'}\n")
+        return
+    cells = [[p["alias"], p["username"] or "-", p["instance_url"] or "-", p["org_id"] or "-"] for p in shown]
+    ctx.console.out(table(["ALIAS", "USERNAME", "LOGIN URL", "ORG ID"], cells, for_people=sys.stdout.isatty()))
+
+
+def table(headers: list[str], rows: list[list[str]], *, for_people: bool) -> str:
+    """Aligned columns under headers for a person; for a pipe, tab-separated rows without headers,
+    which scripts split on (as GitHub CLI's list commands do)."""
+    if not for_people:
+        return "".join("\t".join(row) + "\n" for row in rows)
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in [headers, *rows]
+    )
 
 
 def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
@@ -58,6 +72,10 @@ def show(
     if json:
         ctx.console.emit_json({"ok": True, "profile": shown, "file": str(ctx.paths.profile_file(alias))})
         return
+    from sfjwt_orch.console import masked_key
+
+    if shown.get("client_id"):
+        shown["client_id"] = masked_key(str(shown["client_id"]))  # human output never shows it whole
     ctx.console.out("".join(f"{key:13} {value or '-'}\n" for key, value in shown.items()))
 
 

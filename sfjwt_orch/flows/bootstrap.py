@@ -1,8 +1,9 @@
 """Onboarding in one command: tools -> key and certificate -> the app -> login -> verify -> save.
 
-Each step says when it starts and how it ended; a step already satisfied is skipped, so a second
-run on a working profile only re-verifies, and a run interrupted anywhere continues where it
-stopped (the profile is saved after every step that learns something).
+Each step says how it ended; a step already satisfied is skipped, so a second run on a working
+profile only re-verifies, and a run interrupted anywhere continues where it stopped: the key files
+are recorded as soon as they exist, the answers wait in the state file until a login confirms them
+(flows.answers) and are offered again.
 """
 
 from __future__ import annotations
@@ -12,25 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from sfjwt_orch import certs, config, keypair, keys, state, validate
-from sfjwt_orch.advice import DEV_HUB
+from sfjwt_orch import config, keypair, keys, state, validate
 from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, login, probes, resolve
+from sfjwt_orch.flows import answers, key_env, login, probes, refusal, resolve
+from sfjwt_orch.flows.answers import Asker
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.tools.openssl import Openssl
 from sfjwt_orch.tools.sf import Diagnosis
 
 Status = Literal["done", "skipped", "failed"]
-
-
-class Asker(Protocol):
-    def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
-        """`shown`: how the default is written in the question (a consumer key is masked)."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -87,6 +82,7 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
         steps.run("Save", lambda: (None, "done", f"profile {ctx.paths.profile_file(req.alias)}"))
     except SfjwtError as exc:
+        refusal.name_alias(exc, req.alias)
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
@@ -99,16 +95,17 @@ class _Steps:
 
     def run(self, name: str, fn: Callable[[], tuple[Any, Status, str]]) -> Any:
         ui = self.ctx.console
-        ui.step(f"{name}…")
+        ui.status(f"{name}…")  # one line per step: this one is replaced by how it ended
         try:
             value, status, detail = fn()
         except SfjwtError as exc:
             self.report.steps.append(Step(name, "failed", exc.message))
             raise
         self.report.steps.append(Step(name, status, detail))
-        (ui.success if status == "done" else ui.info)(
-            f"{name}: {detail}" + (" (skipped)" if status == "skipped" else "")
-        )
+        if status == "done":
+            ui.success(f"{name}: {detail}")
+        else:
+            ui.info(f"– {name}: {detail} (nothing to do)")
         return value
 
 
@@ -169,72 +166,6 @@ def _certificate_note(key: keys.KeyInfo, cert_file: Path, alias: str, ctx: Conte
     return note
 
 
-def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
-    """The Setup steps for a JWT app (SFDX guide: sfdx_dev_auth_eca), short enough to follow at a
-    prompt (issue 14: a 20-line wall came before the first question)."""
-    import textwrap
-
-    dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ")
-    return f"""\
-Create the app in Salesforce (once per org), an External Client App:
-  1. Setup > App Manager > New External Client App > Enable OAuth, callback {callback_url}
-     scopes api, web, refresh_token offline_access
-  2. Enable JWT Bearer Flow > Upload Files: {cert_file}
-     (SHA-256 {fingerprint})
-  3. Create; Policies > Permitted Users: "Admin approved users are pre-authorized", and add the
-     user's profile or permission set (no browser approval is then needed)
-  4. Settings > OAuth Settings > Consumer Key and Secret: copy the Consumer Key
-{dev_hub}"""
-
-
-def check_login_url(answer: str) -> str:
-    choices = {"1": validate.PRODUCTION, "2": validate.SANDBOX}
-    return validate.check_instance_url(choices.get(answer, answer))
-
-
-_ANSWERS = ("client_id", "username", "instance_url")
-
-
-def _ask(
-    req: BootstrapRequest, profile: config.Profile, pending: dict[str, str], ctx: Context, asker: Asker, key_file: Path
-) -> tuple[config.Profile, bool]:
-    """Ask for each answer that is neither saved nor given as a flag (every one not given as a flag
-    with --ask); the saved answer, else the unconfirmed one from a previous run, is the default.
-    Returns the profile with the answers, and whether anything was asked."""
-    given = {"client_id": req.flags.client_id, "username": req.flags.username, "instance_url": req.flags.instance_url}
-    wanted = [n for n in _ANSWERS if given[n] is None and (req.ask_all or not getattr(profile, n))]
-    answers: dict[str, str] = {}
-    for name in wanted:
-        default = getattr(profile, name) or pending.get(name, "")
-        if name == "client_id":
-            if not default:
-                cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
-                fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
-                ctx.console.info(checklist(resolve.callback_url(profile), cert, fingerprint))
-            shown = masked_key(default) if default else ""
-            answers[name] = asker.ask("Consumer key", validate.check_client_id, default, shown)
-        elif name == "username":
-            answers[name] = asker.ask("Username to log in as (e.g. ci-bot@acme.com)", validate.check_username, default)
-        else:
-            answers[name] = asker.ask(
-                f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
-                check_login_url,
-                default or "1",
-            )
-        _keep_unconfirmed(ctx, req.alias, {**pending, **answers})  # a Ctrl-C at the next question keeps it
-    return profile.merged(**answers), bool(wanted)
-
-
-def _keep_unconfirmed(ctx: Context, alias: str, answers: dict[str, str]) -> None:
-    """Answers no login has confirmed yet go to the state file, never to the profile."""
-    saved = config.load_or_new(ctx.paths, alias)
-    kept = {k: v for k, v in answers.items() if k in _ANSWERS and v and v != getattr(saved, k)}
-    before = state.load(ctx.paths, alias)
-    problem = state.save(ctx.paths, state.with_unconfirmed(before, kept))
-    if problem:
-        ctx.console.warn(f"could not keep your answers for the next run in sfjwt-orch's state file ({problem})")
-
-
 def _app(
     req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path
 ) -> tuple[tuple[LoginRequest, bool], Status, str]:
@@ -255,7 +186,7 @@ def _app(
         profile = _create_app(req, admin, profile, ctx, asker)
         new_app, asked = True, True
     elif req.can_prompt:
-        profile, asked = _ask(req, profile, pending, ctx, asker, key_file)
+        profile, asked = answers.ask(req.alias, req.flags, req.ask_all, profile, ctx, asker, key_file)
     elif missing:
         raise SfjwtError(
             Code.USAGE,
@@ -264,14 +195,11 @@ def _app(
             "or run at a terminal without --no-input",
         )
     if new_app:  # a new app takes minutes to reach every server: wait, whatever --timeout said for approvals
-        wait = dataclasses.replace(wait, timeout=max(wait.timeout, NEW_APP_WAIT))
+        wait = dataclasses.replace(wait, timeout=max(wait.timeout, answers.NEW_APP_WAIT))
     login_req = resolve.login_request(profile, key_file, wait, req.defaults)
-    _keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in _ANSWERS})
+    answers.keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in answers.ANSWERS})
     detail = f"consumer key {masked_key(login_req.client_id)}, {login_req.username} at {login_req.instance_url}"
     return (login_req, new_app), "done" if asked else "skipped", detail
-
-
-NEW_APP_WAIT = 600.0
 
 
 def _alias_or_none(answer: str) -> str:
@@ -332,31 +260,12 @@ def _login(
             report.login.approval_url = exc.details.get("approval_url")
             if reask is None or new_app or exc.code not in _UNKNOWN_APP:
                 raise
-            login_req, new_app = _reenter_key(login_req, exc, ctx, reask)
+            login_req, new_app = answers.reenter_key(login_req, exc, ctx, reask)
     done.attempts += attempts
     login.remember(login_req, done, ctx)
     report.login = done
     via = done.login_url or login_req.instance_url
     return False, "done", f"{done.username} -> org {done.org_id} after {done.attempts} attempt(s) via {via}"
-
-
-def _reenter_key(login_req: LoginRequest, exc: SfjwtError, ctx: Context, asker: Asker) -> tuple[LoginRequest, bool]:
-    """The org does not know the consumer key: a person may paste it again (a typo is the likelier
-    cause), or keep it, telling us the app is new, and wait for it to propagate."""
-    ctx.console.warn(exc.message)
-    kept = masked_key(login_req.client_id)
-    answer = asker.ask(
-        f"Consumer key: paste it again (Enter keeps {kept}: the app is new, wait for it to propagate)",
-        validate.check_client_id,
-        login_req.client_id,
-        "keep",
-    )
-    if answer == login_req.client_id:
-        wait = max(login_req.timeout, NEW_APP_WAIT)
-        return dataclasses.replace(login_req, timeout=wait), True
-    _keep_unconfirmed(ctx, login_req.alias, {"client_id": answer, "username": login_req.username,
-                                             "instance_url": login_req.instance_url})  # fmt: skip
-    return dataclasses.replace(login_req, client_id=answer), False
 
 
 def _apply_defaults(login_req: LoginRequest, ctx: Context) -> None:
@@ -398,8 +307,10 @@ def _verify(
 
 
 def next_steps(alias: str) -> str:
-    return (
-        f"Next:\n  sfjwt-orch login --alias {alias}      # log in again, from the saved profile\n"
-        f"  sfjwt-orch ci export {alias}        # the secrets and a workflow step for CI\n"
-        f"  sf org display --target-org {alias}"
-    )
+    rows = [
+        (f"sfjwt-orch login --alias {alias}", "log in again, from the saved profile"),
+        (f"sfjwt-orch ci export {alias}", "the secrets and a workflow step for CI"),
+        (f"sf org display --target-org {alias}", "the org, as sf sees it"),
+    ]
+    width = max(len(command) for command, _ in rows)
+    return "Next:\n" + "\n".join(f"  {command:<{width}}  # {why}" for command, why in rows)

@@ -18,7 +18,7 @@ from sfjwt_orch.callback_pages import Approving
 from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, resolve
+from sfjwt_orch.flows import key_env, refusal, resolve
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, LoginArgs, LoginSuccess
 
@@ -27,10 +27,7 @@ if TYPE_CHECKING:
 
 MAX_INTERVAL = 30.0
 BACKOFF = 1.5
-# A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
-# answers as if it did not know it. But a mistyped key gets the very same answer, so these are
-# waited for only when the app is known to be new (issue 14: a typo waited ten minutes).
-_PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
+_PROPAGATING = refusal.PROPAGATING  # waited for only when the app is known to be new (flows.refusal)
 
 
 @dataclass
@@ -96,6 +93,7 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
 
                 expire_previous(cmd.alias, ctx)
     except SfjwtError as exc:
+        refusal.name_alias(exc, cmd.alias)
         shape = LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
         exc.details = {**shape, **exc.details}
         raise
@@ -160,10 +158,11 @@ def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None, 
     except KeyboardInterrupt:
         # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
         ctx.console.clear_status()
-        exc = _interrupted(req, report, ctx, new_app)
+        exc = refusal.interrupted(req, report, ctx, new_app)
         exc.details = report.to_json(exc)
         raise exc from None
     except SfjwtError as exc:
+        refusal.name_alias(exc, req.alias)
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
@@ -209,7 +208,7 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
             if not isinstance(outcome, LoginSuccess):
                 unknown_app = outcome.code in _PROPAGATING
                 if unknown_app and new_app and (report.last is None or report.last.code not in _PROPAGATING):
-                    ui.warn(_maybe_mistyped(req))  # once, after the first such answer
+                    ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
                 report.last = outcome
             if isinstance(outcome, LoginSuccess):
                 ui.clear_status()
@@ -281,71 +280,10 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
         ui.info(f"all of sf's attempts: {_summarise(outcome.lines)}")
     elif others > 0:
         ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows them)")
-    message, fix = _explained(outcome, req, report, ctx, new_app)
+    message, fix = refusal.explained(outcome, req, report, ctx, new_app)
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
-
-
-def _explained(
-    outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool
-) -> tuple[str, str]:
-    """The refusal's message and fix, with what this run knows: the key in use, the alias to rerun."""
-    message, fix = outcome.message, outcome.fix
-    if outcome.code in _PROPAGATING:
-        message = f"{message}; consumer key used: {masked_key(req.client_id)}"
-        if new_app:
-            fix = f"{fix}; then run {rerun(req, ctx, '--new-app')}"
-        else:
-            fix = (
-                "a key that is not brand new is probably mistyped: copy the Consumer Key again from the app "
-                f"(it belongs to one org: sandboxes need their own), then run {rerun(req, ctx, client_id=True)}; "
-                f"if the app was created in the last 10 minutes, wait for it: run {rerun(req, ctx, '--new-app')}"
-            )
-    elif outcome.code is Code.NOT_APPROVED and report.approval_url:
-        fix = f"open the URL above as {req.username}, click Allow, then run: {rerun(req, ctx, '--timeout 600')}"
-    return message, fix
-
-
-def rerun(req: LoginRequest, ctx: Context, *extra: str, client_id: bool = False) -> str:
-    """The command to run again. With every value saved it is `login --alias NAME` and what changes;
-    otherwise (nothing is saved until a login works) "the same command again", which the shell's
-    history holds: the consumer key is never repeated (human output masks it), nor the other values."""
-    saved = config.load_or_new(ctx.paths, req.alias)
-    complete = (
-        saved.client_id == req.client_id
-        and saved.username == req.username
-        and (saved.instance_url or validate.PRODUCTION) == req.instance_url
-        and resolve.default_key_file(saved, ctx.paths) == req.key_file
-        and (saved.callback_url or validate.DEFAULT_CALLBACK) == req.callback_url
-    )
-    changes = ["--client-id <consumer key>"] if client_id else []
-    changes += extra
-    if complete:
-        return " ".join(["sfjwt-orch login --alias", req.alias, *changes])
-    return "the same command again" + (f" with {' '.join(changes)}" if changes else "")
-
-
-def _maybe_mistyped(req: LoginRequest) -> str:
-    return (
-        f"Salesforce does not know consumer key {masked_key(req.client_id)} (yet). A new app takes 2-10 minutes "
-        "to reach every server, so sfjwt-orch waits; if this app is not brand new, the key is probably mistyped: "
-        "press Ctrl-C and check it."
-    )
-
-
-def _interrupted(req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool) -> SfjwtError:
-    """Ctrl-C during the loop: what the last attempt said, and its fix (issue 14: a bare
-    "interrupted" after minutes of waiting told nothing). The code stays INTERRUPTED (exit 130)."""
-    last = report.last
-    if last is None:
-        return SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
-    message, fix = _explained(last, req, report, ctx, new_app)
-    return SfjwtError(
-        Code.INTERRUPTED,
-        f"interrupted; the last attempt ({report.attempts}) said {last.code.value}: {message}",
-        fix,
-    )
 
 
 def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:

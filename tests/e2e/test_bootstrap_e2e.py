@@ -221,6 +221,28 @@ def test_interactive_bootstrap_reasks_and_resumes_after_ctrl_c_and_a_closed_term
     assert display["connectedStatus"] == "Connected" and display["username"] == DEMO_USERNAME
 
 
+def test_interactive_bootstrap_offers_to_paste_an_unknown_consumer_key_again(e2e: E2E) -> None:
+    # Issue 14, item 1: a mistyped key is not waited for; at a terminal bootstrap asks for it again.
+    alias = "typo"
+    made = e2e.cli("keygen", "--alias", alias, "--json")
+    assert made.returncode == 0, made.stderr
+    emu = e2e.emulator(cert_pem=Path(json.loads(made.stdout)["cert_file"]).read_text())
+    typo = DEMO_CONSUMER_KEY[:-1] + "X"
+    flags = ["--client-id", typo, "--username", DEMO_USERNAME, "--instance-url", emu.url, "--no-browser"]
+    log = io.StringIO()
+    child = spawn_bootstrap(e2e, "--alias", alias, *flags, log=log)
+    masked = f"{typo[:6]}…{typo[-4:]} ({len(typo)} characters)"
+    child.expect_exact(
+        f"? Consumer key: paste it again (Enter keeps {masked}: the app is new, wait for it to propagate) [keep]: "
+    )
+    child.sendline(DEMO_CONSUMER_KEY)
+    child.expect(rf"{alias} is ready\.")
+    assert finish(child) == 0, log.getvalue()
+    assert typo not in log.getvalue()  # the key is only ever shown masked
+    assert [r.outcome for r in emu.token_requests][-1] == "ok"
+    assert f'client_id = "{DEMO_CONSUMER_KEY}"' in profile_file(e2e, alias).read_text()
+
+
 # --------------------------------------------------------------------------- --key-env
 
 

@@ -15,7 +15,7 @@ from sfjwt_orch.callback import Callback
 from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, login
+from sfjwt_orch.flows import key_env, login, refusal
 from sfjwt_orch.flows.login import LoginReport
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.paths import Paths
@@ -186,7 +186,7 @@ def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(world: dic
     assert "then run the same command again with --client-id <consumer key>" in fix  # nothing saved yet
     config.save(world["paths"], config.Profile(alias="hub").merged(client_id="3MVG9CLIENTID1234567",
                 username="user@example.com", instance_url="https://acme.my.salesforce.com", key_file=str(key_file)))  # fmt: skip
-    rerun = login.rerun(request(key_file), world["ctx"], "--new-app", client_id=True)
+    rerun = refusal.rerun(request(key_file), world["ctx"], "--new-app", client_id=True)
     assert rerun == "sfjwt-orch login --alias hub --client-id <consumer key> --new-app"
     shown = " ".join(world["console"].lines + world["console"].statuses) + err.value.message + fix
     assert "3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ" not in shown
@@ -201,7 +201,7 @@ def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(world: dict[str, A
     assert report.attempts == 3
     lines = world["console"].lines
     assert any("2-10 minutes" in line for line in lines)
-    assert [line for line in lines if "probably mistyped" in line] == [login._maybe_mistyped(request(key_file))]
+    assert [line for line in lines if "probably mistyped" in line] == [refusal.maybe_mistyped(request(key_file))]
     assert "3MVG9C…4567 (20 characters)" in lines[0]
 
     runner.expect(is_login, CLIENT_ID, 1)
@@ -276,6 +276,7 @@ def test_local_problems_stop_before_sf(world: dict[str, Any], tmp_path: Path) ->
     with pytest.raises(SfjwtError) as err:
         log_in(request(tmp_path / "missing.key"), world["ctx"])
     assert err.value.code is Code.KEY_NOT_FOUND
+    assert "sfjwt-orch keygen --alias hub" in err.value.fix and "NAME" not in err.value.fix  # the alias is known
     assert world["runner"].calls == []  # sf never started
 
 
