@@ -49,7 +49,7 @@ def explained(
                 f"if the app was created in the last 10 minutes, wait for it: run {rerun(req, ctx, '--new-app')}"
             )
     elif outcome.code is Code.NOT_APPROVED and report.approval_url:
-        fix = f"open the URL above as {req.username}, click Allow, then run: {rerun(req, ctx, '--timeout 600')}"
+        fix = f"open the URL above as {req.username}, click Allow, then run {rerun(req, ctx, '--timeout 600')}"
     return message, fix
 
 
