@@ -10,7 +10,6 @@ JWT flow never needs the code itself; it is not exchanged, logged or kept.
 from __future__ import annotations
 
 import errno
-import html
 import os
 import selectors
 import socket
@@ -20,10 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+from sfjwt_orch import callback_pages
+from sfjwt_orch.callback_pages import Approving
 from sfjwt_orch.errors import SfjwtError
-
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>sfjwt-orch</title></head>
-<body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body></html>"""
 
 
 @dataclass(frozen=True)
@@ -93,12 +91,13 @@ class Listener:
     # hold a thread for the whole wait (issue 16, low).
     read_timeout = 5.0
 
-    def __init__(self, callback_url: str, state: str | None = None) -> None:
+    def __init__(self, callback_url: str, state: str | None = None, about: Approving | None = None) -> None:
         where = loopback_port(callback_url)
         if where is None:
             raise ValueError("not a loopback http URL")
         self.host, self.port, self.path = where
         self.state = state
+        self.about = about  # who is being approved, for the page (callback_pages)
         self.event = threading.Event()
         self.result: Callback | None = None
         self._servers: list[_Server] = []
@@ -118,26 +117,29 @@ class Listener:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != listener.path:
-                    self.send_error(404)
+                    self.reply(callback_pages.not_found())
                     return
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if listener.state is not None and query.get("state") != listener.state:
                     # Not the return from our approval URL (another page, another login): not ours to judge.
-                    self.send_error(400, "Unknown state")
+                    self.reply(callback_pages.not_ours())
                     return
                 if "code" in query:
                     hit = Callback(True)
-                    title, text = "Approved", "You can close this tab and return to the terminal."
+                    page = callback_pages.approved(listener.about)
                 else:
                     hit = Callback(False, query.get("error", "unknown_error"), query.get("error_description", ""))
-                    said = html.escape(hit.error)  # reflected: whoever sent it chose it
-                    title, text = "Not approved", f"Salesforce said: {said}. Return to the terminal for details."
+                    page = callback_pages.denied(listener.about, hit.error, hit.description)
                 if listener.result is None:
                     listener.result = hit
                 listener.event.set()  # before the reply: a browser that leaves early still counts
-                body = _PAGE.format(title=title, text=text).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.reply(page)
+
+            def reply(self, page: callback_pages.Page) -> None:
+                body = page.encoded()
+                self.send_response(page.status)
+                for name, value in callback_pages.HEADERS.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Connection", "close")
                 self.end_headers()

@@ -9,6 +9,7 @@ hold keys and tokens in their locals.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -54,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "profiles": ("profiles", "app", True),
     "ci": ("ci", "app", True),
     "emulator": ("emulator", "app", True),
+    "completion": ("completion", "run", False),
 }
 
 
@@ -71,8 +73,9 @@ def _root(
     pass
 
 
-def build_app(args: Sequence[str]) -> typer.Typer:
-    """The app with the command `args` names, or with every command (for help and unknown names)."""
+def build_app(args: Sequence[str], *, every_command: bool = False) -> typer.Typer:
+    """The app with the command `args` names, or with every command (for help and unknown names):
+    listed by name and help only, or declared in full with `every_command` (shell completion)."""
     import importlib
 
     app = typer.Typer(
@@ -87,6 +90,10 @@ def build_app(args: Sequence[str]) -> typer.Typer:
     )
     app.callback()(_root)  # a callback keeps it a group even when one command is registered
     first = next((a for a in args if not a.startswith("-")), None)
+    if every_command:
+        for name in COMMANDS:
+            _register(app, name)
+        return app
     if first not in COMMANDS:
         # Only the list of commands will be shown (help, or "No such command"): each is listed by
         # name and help text alone, without the cost of declaring its options.
@@ -95,13 +102,19 @@ def build_app(args: Sequence[str]) -> typer.Typer:
             listed = getattr(module, attribute).info.help if is_group else module.HELP
             app.command(name, help=listed)(_listed_only)
         return app
-    module_name, attribute, is_group = COMMANDS[first]
+    _register(app, first)
+    return app
+
+
+def _register(app: typer.Typer, name: str) -> None:
+    import importlib
+
+    module_name, attribute, is_group = COMMANDS[name]
     module = importlib.import_module(f"sfjwt_orch.commands.{module_name}")
     if is_group:
-        app.add_typer(getattr(module, attribute), name=first)
+        app.add_typer(getattr(module, attribute), name=name)
     else:
-        app.command(first, help=module.HELP)(getattr(module, attribute))
-    return app
+        app.command(name, help=module.HELP)(getattr(module, attribute))
 
 
 def _listed_only() -> None:  # never run: build_app registers these only when no command is named
@@ -109,8 +122,9 @@ def _listed_only() -> None:  # never run: build_app registers these only when no
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
-    from sfjwt_orch.console import Console, OutputError
+    from sfjwt_orch.console import Console, OutputError, stop_live
 
+    stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
     console = Console()
     console.error(exc.message, exc.fix)
     if json_mode:
@@ -180,6 +194,10 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
+    if os.environ.get("_SFJWT_ORCH_COMPLETE"):  # the shell asks for completions (sfjwt_orch.completion)
+        from sfjwt_orch.completion import complete
+
+        return complete()
     try:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).

@@ -28,6 +28,16 @@ class OutputError(Exception):
     error boundary says so on stderr instead of trying stdout again."""
 
 
+_live: set[Console] = set()  # the consoles showing a status line now (stop_live)
+
+
+def stop_live() -> None:
+    """Stop every live status line, wherever Ctrl-C arrived, so the message that follows starts
+    on a line of its own (issue 14: it was glued to the spinner's line)."""
+    for console in list(_live):
+        console.clear_status()
+
+
 class Console:
     def __init__(self) -> None:
         self._err: RichConsole | None = None
@@ -109,6 +119,7 @@ class Console:
         if self._status is None:
             self._status = self.err.status(text, spinner="dots")
             self._status.start()
+            _live.add(self)
         else:
             self._status.update(text)
 
@@ -116,6 +127,7 @@ class Console:
         if self._status is not None:
             self._status.stop()
             self._status = None
+        _live.discard(self)
 
     def emit_json(self, doc: dict[str, Any], *, one_line: bool = False, keep_tokens: bool = False) -> None:
         """The result document; redacted, except the emulator's own start-up line (`keep_tokens`),
@@ -170,6 +182,14 @@ def _escaped(text: str) -> str:
     return escape(text)
 
 
+def masked_key(key: str) -> str:
+    """A consumer key as people see it: enough to recognise it, or a typo in it, and its length
+    (issue 14: a mistyped key is told apart from a new app's propagation by looking at it).
+    Human output shows consumer keys only through this; --json and the profile keep them whole."""
+    shown = f"{key[:6]}…{key[-4:]}" if len(key) >= 16 else f"{key[:2]}…"
+    return f"{shown} ({len(key)} characters)"
+
+
 def _strip_markup(markup: str) -> str:
     """'[red]error:[/] {}' -> 'error: {}' (our own templates only: no user text reaches here)."""
     import re
@@ -183,15 +203,20 @@ class Prompter:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def ask(self, question: str, check: Callable[[str], str], default: str = "") -> str:
+    def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
+        """`shown`: how the default is written (a consumer key is masked); the default itself otherwise."""
         from sfjwt_orch.errors import Code, SfjwtError
 
-        suffix = f" [{default}]" if default else ""
+        suffix = f" [{shown or default}]" if default else ""
         while True:
             self.console.clear_status()
             sys.stderr.write(f"? {_shown(question)}{_shown(suffix)}: ")
             sys.stderr.flush()
-            line = sys.stdin.readline()
+            try:
+                line = sys.stdin.readline()
+            except KeyboardInterrupt:
+                sys.stderr.write("\n")  # the message that follows gets a line of its own, not the prompt's
+                raise
             if not line:  # end of input: the terminal was closed
                 sys.stderr.write("\n")
                 raise SfjwtError(

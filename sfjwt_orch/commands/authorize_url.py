@@ -9,6 +9,7 @@ from sfjwt_orch.commands.options import (
     callback_url_option,
     check_exclusive,
     client_id_option,
+    complete_alias,
     context_of,
     instance_url_option,
     json_option,
@@ -35,7 +36,9 @@ def run(
     allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     sandbox: bool = sandbox_option(),
     callback_url: str | None = callback_url_option(),
-    alias: str | None = typer.Option(None, "--alias", "-a", help="Fill missing values from this saved profile."),
+    alias: str | None = typer.Option(
+        None, "--alias", "-a", help="Fill missing values from this saved profile.", autocompletion=complete_alias
+    ),
     json: bool = json_option(),
 ) -> None:
     from sfjwt_orch import config, validate

@@ -20,6 +20,7 @@ from sfjwt_orch.commands.options import (
     json_shape,
     key_env_option,
     login_flags,
+    new_app_option,
     sandbox_option,
     set_default_dev_hub_option,
     set_default_option,
@@ -35,8 +36,11 @@ Onboard an org in one command: tools, key and certificate, the app, login, verif
 Each step is shown as it starts and ends; a step already satisfied is skipped, so running it
 again on a working alias only re-verifies, and an interrupted run continues where it stopped.
 When no consumer key is known yet it prints the External Client App checklist (with the
-certificate to upload) and asks for the key, the username and the login URL. With --no-input,
-without a terminal, or in CI nothing is asked: missing values are an error naming the flag.
+certificate to upload) and asks for the key, the username and the login URL. An answer is saved
+to the profile only once a login with it works; until then it is kept apart and offered as the
+default next time (--ask asks every question again). A consumer key the org does not know can
+be pasted again, or kept while a new app propagates. With --no-input, without a terminal, or in
+CI nothing is asked: missing values are an error naming the flag.
 
 \b
 Examples:
@@ -73,6 +77,10 @@ def run(
         help="An admin's org alias in sf: when no consumer key is known, create the app (as app create does).",
     ),
     no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
+    ask: bool = typer.Option(
+        False, "--ask", help="Ask every question again (saved answers are the defaults), e.g. to change the username."
+    ),
+    new_app: bool = new_app_option(),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -118,6 +126,8 @@ def run(
             key_text=key_text,
             can_prompt=can_prompt,
             target_org=target_org,
+            ask_all=ask,
+            new_app=new_app,
         )
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
             report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, json_shape
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -37,7 +37,9 @@ Examples:
 @app.command("export", help=EXPORT_HELP)
 def export(
     tctx: typer.Context,
-    alias: str | None = typer.Argument(None, help="The alias to export (or use --all / --aliases)."),
+    alias: str | None = typer.Argument(
+        None, help="The alias to export (or use --all / --aliases).", autocompletion=complete_alias
+    ),
     all_: bool = typer.Option(False, "--all", help="A matrix job over every complete profile."),
     aliases: str | None = typer.Option(None, "--aliases", help="A matrix job over these aliases: a,b,c."),
     fmt: str = typer.Option("github", "--format", help="github, gitlab or env (NAME=value lines, one alias)."),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, json_shape
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -54,7 +54,11 @@ def serve(
     app_config: Path | None = typer.Option(None, "--app-config", help="JSON file describing the org, apps and users."),
     cert: Path | None = typer.Option(None, "--cert", help="Register one app with this certificate (server.crt)."),
     alias: str | None = typer.Option(
-        None, "--alias", "-a", help="Use this alias's certificate (from keygen); the printed commands use it."
+        None,
+        "--alias",
+        "-a",
+        help="Use this alias's certificate (from keygen); the printed commands use it.",
+        autocompletion=complete_alias,
     ),
     pending_app: bool = typer.Option(
         False, "--pending-app", help="One app with no certificate yet: upload it later with emulator upload-cert."

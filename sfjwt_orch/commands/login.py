@@ -20,6 +20,7 @@ from sfjwt_orch.commands.options import (
     json_shape,
     key_env_option,
     login_flags,
+    new_app_option,
     sandbox_option,
     set_default_dev_hub_option,
     set_default_option,
@@ -33,9 +34,11 @@ Log in with `sf org login jwt`, getting the user's approval and retrying until i
 
 On "user hasn't approved this consumer" it prints the approval URL (and opens it when a person
 is at a terminal with a browser), then retries every --interval seconds, backing off to 30 s,
-until the login works or --timeout passes. A new app that the org does not know yet (it takes
-2-10 minutes to propagate) is waited for the same way. On success the values are saved, so the
-next time `--alias` alone is enough; flags override saved values.
+until the login works or --timeout passes. A consumer key the org does not know fails at once
+(the key in use is shown, masked), unless the app is new: one that `app create` or `bootstrap`
+made minutes ago, or --new-app, is waited for, since a new app takes 2-10 minutes to reach
+every Salesforce server. On success the values are saved, so the next time `--alias` alone is
+enough; flags override saved values.
 
 \b
 Examples:
@@ -63,6 +66,7 @@ def run(
     interval: float = interval_option(),
     set_default: bool = set_default_option(),
     set_default_dev_hub: bool = set_default_dev_hub_option(),
+    new_app: bool = new_app_option(),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -92,6 +96,7 @@ def run(
             wait=resolve.Wait(should_open_browser(browser, ctx.env), timeout, interval),
             defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
             key_env=key_env,
+            new_app=new_app,
         )
         report = login.run(command, ctx, key_text)
     ui = ctx.console

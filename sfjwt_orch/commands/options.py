@@ -62,6 +62,13 @@ def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
         raise interrupted from None
 
 
+def complete_alias(incomplete: str) -> list[str]:
+    """Shell completion of a saved alias (imported only when the shell asks)."""
+    from sfjwt_orch.completion import saved_aliases
+
+    return saved_aliases(incomplete)
+
+
 def alias_option(required: bool = True) -> str:
     return typer.Option(  # type: ignore[no-any-return]
         ... if required else None,
@@ -69,6 +76,7 @@ def alias_option(required: bool = True) -> str:
         "-a",
         help="The sf alias for the org; also names sfjwt-orch's saved profile and key folder.",
         show_default=False,
+        autocompletion=complete_alias,
     )
 
 
@@ -162,6 +170,15 @@ def set_default_option() -> bool:
 def set_default_dev_hub_option() -> bool:
     return typer.Option(  # type: ignore[no-any-return]
         False, "--set-default-dev-hub", help="Make this org sf's default Dev Hub."
+    )
+
+
+def new_app_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False,
+        "--new-app",
+        help="The app was created minutes ago: wait (up to --timeout) while Salesforce does not know its consumer "
+        "key yet. Without it an unknown key fails at once: it is most likely mistyped.",
     )
 
 

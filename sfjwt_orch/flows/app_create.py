@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,9 @@ def _remember(
         ),
     )
     known = state.load(ctx.paths, req.alias)
-    problem = state.save(ctx.paths, known.with_(app_name=req.name, app_kind=req.kind, admin_org=req.target_org))
+    created = datetime.now(UTC).isoformat(timespec="seconds") if report.created else known.app_created_at
+    known = known.with_(app_name=req.name, app_kind=req.kind, admin_org=req.target_org, app_created_at=created)
+    problem = state.save(ctx.paths, known)  # app_created_at: the login waits for a new app (flows.login)
     if problem:
         ctx.console.warn(f"could not record the app in sfjwt-orch's state file ({problem})")
 

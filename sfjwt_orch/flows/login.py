@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch import config, keys, state, validate
+from sfjwt_orch.callback_pages import Approving
+from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, resolve
+from sfjwt_orch.flows import key_env, refusal, resolve
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, LoginArgs, LoginSuccess
 
@@ -27,9 +29,7 @@ if TYPE_CHECKING:
 
 MAX_INTERVAL = 30.0
 BACKOFF = 1.5
-# A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
-# answers as if it did not know it. Worth waiting for, when the user asked us to wait.
-_PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
+_PROPAGATING = refusal.PROPAGATING  # waited for only when the app is known to be new (flows.refusal)
 
 
 @dataclass
@@ -43,6 +43,7 @@ class LoginReport:
     attempts: int = 0
     approval_url: str | None = None
     key_bits: int = 0  # found by the key check; for the state file, not the JSON document
+    last: Diagnosis | None = None  # the last refusal, for what Ctrl-C reports; not in the JSON document
 
     def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class LoginCommand:
     wait: resolve.Wait
     defaults: resolve.SfDefaults = field(default_factory=resolve.SfDefaults)
     key_env: str | None = None
+    new_app: bool = False  # --new-app: the app was just created, wait for it to propagate
 
 
 def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginReport:
@@ -87,12 +89,13 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
             if cmd.key_env and key_text is not None:
                 checked = key_env.write(key_text, cmd.key_env, cmd.alias, ctx)  # checked as it was written
                 req = dataclasses.replace(req, key_file=checked.path)
-            report = log_in(req, ctx, checked_bits=checked.bits if checked else None)
+            report = log_in(req, ctx, checked_bits=checked.bits if checked else None, new_app=cmd.new_app)
             if remember(req, report, ctx).rotation_phase == "promoted":
                 from sfjwt_orch.flows.rotate import expire_previous  # the kept key, once --keep-days is over
 
                 expire_previous(cmd.alias, ctx)
     except SfjwtError as exc:
+        refusal.name_alias(exc, cmd.alias)
         shape = LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
         exc.details = {**shape, **exc.details}
         raise
@@ -105,9 +108,13 @@ def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
         return SfjwtError(
             Code.PROFILE_NOT_FOUND,
             f"no saved profile for alias {alias!r}, and {flags} not given",
-            f"pass {flags}, or set it up with: sfjwt-orch keygen --alias {alias}",
+            f"set it up with: sfjwt-orch bootstrap --alias {alias} (it asks for what is missing), or pass {flags}",
         )
-    return SfjwtError(Code.USAGE, f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {flags}")
+    return SfjwtError(
+        Code.USAGE,
+        f"the profile for {alias!r} has no {' or '.join(missing)}",
+        f"pass {flags}, or let bootstrap ask for it: sfjwt-orch bootstrap --alias {alias}",
+    )
 
 
 def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.State:
@@ -132,27 +139,33 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
         instance_url=report.instance_url,
         last_login=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    after = state.with_unconfirmed(after, {})  # confirmed now: they are in the profile
     problem = state.save(ctx.paths, after) or state.remember_key(ctx.paths, req.key_file, report.key_bits)
     if problem:
         ctx.console.warn(f"could not record the login in sfjwt-orch's state file ({problem}); the login itself worked")
     return after
 
 
-def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None) -> LoginReport:
+def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None, new_app: bool = False) -> LoginReport:
     """Log in with sf, getting the approval and waiting out propagation until the deadline.
     `checked_bits`: the caller has just checked the key fully (its size), so it is not read again.
+    `new_app`: the app is known to be new (--new-app), so an unknown consumer key is waited for;
+    an app this tool created minutes ago (the state file says so) counts as new too.
 
     Raises SfjwtError with the report's fields in `details`.
     """
     report = LoginReport(alias=req.alias, username=req.username, key_bits=checked_bits or 0)
+    new_app = new_app or state.app_is_new(state.load(ctx.paths, req.alias), datetime.now(UTC))
     try:
-        _loop(req, ctx, report)
+        _loop(req, ctx, report, new_app)
     except KeyboardInterrupt:
         # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
-        exc = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+        ctx.console.clear_status()
+        exc = refusal.interrupted(req, report, ctx, new_app)
         exc.details = report.to_json(exc)
         raise exc from None
     except SfjwtError as exc:
+        refusal.name_alias(exc, req.alias)
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
@@ -169,7 +182,7 @@ def check_key(path: Path, ctx: Context) -> int:
     return keys.check_key_file(path).bits
 
 
-def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
+def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -> None:
     ui = ctx.console
     report.key_bits = report.key_bits or check_key(req.key_file, ctx)
     sf = ctx.sf()
@@ -190,8 +203,16 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
     try:
         while True:
             report.attempts += 1
-            ui.status(f"Logging in to {req.instance_url} as {req.username} (attempt {report.attempts})…")
+            ui.status(
+                f"Logging in to {req.instance_url} as {req.username} with consumer key {masked_key(req.client_id)} "
+                f"(attempt {report.attempts})…"
+            )
             outcome = sf.login_jwt(args)
+            if not isinstance(outcome, LoginSuccess):
+                unknown_app = outcome.code in _PROPAGATING
+                if unknown_app and new_app and (report.last is None or report.last.code not in _PROPAGATING):
+                    ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
+                report.last = outcome
             if isinstance(outcome, LoginSuccess):
                 ui.clear_status()
                 report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
@@ -208,10 +229,10 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
                     "the app is still propagating. Retrying until the deadline."
                 )
             remaining = deadline - ctx.clock()
-            waits = outcome.code in _PROPAGATING or outcome.code in req.also_wait_for
+            waits = (outcome.code in _PROPAGATING and new_app) or outcome.code in req.also_wait_for
             retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
             if not retry or remaining <= 0:
-                raise _final(outcome, req, report, ctx)
+                raise _final(outcome, req, report, ctx, new_app)
             hit = _wait(min(interval, remaining), deadline, outcome.code, report.attempts, ctx, listener)
             if hit is not None and not hit.approved:
                 raise _denied(hit, req)
@@ -253,7 +274,7 @@ def _summarise(lines: tuple[str, ...]) -> str:
     return "; ".join(f"{line} (x{n})" if n > 1 else line for line, n in counts.items())
 
 
-def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> SfjwtError:
+def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool) -> SfjwtError:
     ui = ctx.console
     ui.clear_status()
     # The line that decided the outcome; sf's other attempts (its fall-back hosts: "fetch failed",
@@ -265,23 +286,9 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
         ui.info(f"all of sf's attempts: {_summarise(outcome.lines)}")
     elif others > 0:
         ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows them)")
-    message, fix = outcome.message, outcome.fix
+    message, fix = refusal.explained(outcome, req, report, ctx, new_app)
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
-    if outcome.code is Code.NOT_APPROVED and report.approval_url:
-        # Nothing is saved until a login works, so the command to rerun carries every value.
-        from shlex import quote  # every value, for the user's shell: a username may hold ' or $ (issue 15 item 6)
-
-        again = (
-            f"sfjwt-orch login --alias {quote(req.alias)} --client-id {quote(req.client_id)} --username "
-            f"{quote(req.username)} --instance-url {quote(req.instance_url)} --key-file {quote(str(req.key_file))} "
-            "--timeout 600"
-        )
-        if req.allow_non_salesforce_host:
-            again += " --allow-non-salesforce-host"
-        if req.callback_url != validate.DEFAULT_CALLBACK:
-            again += f" --callback-url {quote(req.callback_url)}"
-        fix = f"open the URL above as {req.username}, click Allow, then run: {again}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
 
 
@@ -299,7 +306,7 @@ def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
 
 def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Waiter | None:
     try:
-        listener = ctx.listen(req.callback_url, state_)
+        listener = ctx.listen(req.callback_url, state_, Approving(req.alias, req.username))
     except OSError as exc:
         from sfjwt_orch.callback import held_by_another_user
 

@@ -158,7 +158,11 @@ def test_the_then_run_command_quotes_every_value_for_the_shell(world: World) -> 
     result = world.invoke(*args)
     assert result.code == 4, result.stderr
     fix = result.doc["error"]["fix"]
-    assert "--username 'o'\"'\"'brien$`id`@acme.com'" in fix, fix
+    # Nothing is saved until a login works, so the command to run again is the one in the shell's
+    # history: no value is repeated (a consumer key is never shown whole), so none can break the paste.
+    command = fix.split("then run ", 1)[1]
+    assert command == "the same command again with --timeout 600", fix
+    assert "brien" not in command
     world.done()
 
 
@@ -197,7 +201,7 @@ def test_a_hostile_callback_error_reaches_the_terminal_as_inert_text(world: Worl
     assert isinstance(world.ctx.clock, FakeClock)
     hit = Callback(approved=False, error="access_denied\x1b]0;pwned\x07", description=HOSTILE)
     listener = cast(Any, FakeListener(world.ctx.clock, {1: hit}))
-    world.ctx.listen = lambda url, state: listener
+    world.ctx.listen = lambda url, state, about=None: listener
     world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)
     result = world.invoke(
         *login(world, "--instance-url", "https://acme.my.salesforce.com", "--timeout", "60"), "--json"

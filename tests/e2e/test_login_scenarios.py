@@ -7,6 +7,7 @@ checks both what sfjwt-orch reported and what the emulator saw on the wire.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import re
 import socket
@@ -295,11 +296,12 @@ def test_each_refusal_is_classified(e2e: E2E, case: Case, other_keypair: Any) ->
 
 def test_propagating_app_starts_working_within_the_wait(e2e: E2E) -> None:
     emu = e2e.emulator(propagation_seconds=8, eca=True)  # more than a CLI start and a first sf run on a busy machine
-    result = e2e.cli(*login_argv(emu.url, e2e.keypair.key, "--timeout", "60", "--interval", "1"))
+    # --new-app: an unknown app is waited for only when it is known to be new (issue 14, item 1).
+    result = e2e.cli(*login_argv(emu.url, e2e.keypair.key, "--timeout", "60", "--interval", "1", "--new-app"))
     assert result.returncode == 0, output(result)
     doc = json.loads(result.stdout)
     assert doc["ok"] is True and doc["attempts"] >= 2 and doc["approval_url"] is None
-    assert "not installed yet" in result.stderr
+    assert "not installed yet" in result.stderr and "probably mistyped" in result.stderr
     outcomes = [r.outcome for r in emu.token_requests]
     assert outcomes[0] == "app_not_installed" and outcomes[-1] == "ok"
     assert outcomes.count("ok") == 1 and set(outcomes) <= {"app_not_installed", "ok"}
@@ -378,6 +380,24 @@ def test_person_at_terminal_approves_while_it_waits(e2e: E2E) -> None:
     assert_connected(e2e)
 
 
+def test_a_mistyped_consumer_key_at_a_terminal_fails_at_once_naming_the_key_masked(e2e: E2E) -> None:
+    # Issue 14, item 1: at a terminal (--timeout 600 by default) a typo used to wait ten minutes.
+    emu = e2e.emulator()
+    typo = DEMO_CONSUMER_KEY[:-1] + ("X" if DEMO_CONSUMER_KEY[-1] != "X" else "Y")
+    child = _spawn(e2e, login_argv(emu.url, e2e.keypair.key, "--no-browser", client_id=typo, json_out=False))
+    try:
+        child.expect(pexpect.EOF, timeout=60)  # a guard against a wait, not a timing assertion
+    finally:
+        child.close(force=True)
+    shown = child.before
+    assert child.exitstatus == 3, shown
+    assert f"{typo[:6]}…{typo[-4:]} ({len(typo)} characters)" in shown
+    assert typo not in shown  # human output masks the key
+    assert "probably mistyped" in shown and "--new-app" in shown
+    assert "run the same command again with --client-id <consumer key>" in shown
+    assert len(emu.token_requests) == EMU_ATTEMPTS  # one sf run: no waiting
+
+
 def test_ctrl_c_while_waiting_exits_130_and_frees_the_callback_port(e2e: E2E) -> None:
     port = free_port()
     callback = f"http://localhost:{port}/OauthRedirect"
@@ -395,17 +415,21 @@ def test_ctrl_c_while_waiting_exits_130_and_frees_the_callback_port(e2e: E2E) ->
         json_out=False,
     )
     child = _spawn(e2e, argv)
+    child.logfile_read = transcript = io.StringIO()
     try:
         child.expect("next try in")
         # The listener holds the callback port while it waits.
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass
         child.sendintr()
-        child.expect("interrupted")
         child.expect(pexpect.EOF, timeout=20)
     finally:
         child.close(force=True)
     assert child.exitstatus == 130, (child.exitstatus, child.signalstatus)
+    # The last outcome and its fix, on a line of its own (not glued to the spinner's line).
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", transcript.getvalue()).replace("\r", "\n")
+    assert re.search(r"(?m)^error: interrupted; the last attempt \(1\) said NOT_APPROVED", shown), shown
+    assert re.search(r"(?m)^ *fix: open the URL above", shown), shown
     assert emu.token_requests and all(r.outcome != "ok" for r in emu.token_requests)
     # Released: binding it again works (as the listener of a next run binds it).
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

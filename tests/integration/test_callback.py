@@ -38,8 +38,10 @@ def test_allow_then_deny_then_port_released() -> None:
     listener = Listener(f"http://localhost:{port}/OauthRedirect")
     listener.start()
     try:
-        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/OauthRedirect?code=abc", timeout=5).read().decode()
+        reply = urllib.request.urlopen(f"http://127.0.0.1:{port}/OauthRedirect?code=abc", timeout=5)
+        page = reply.read().decode()
         assert "Approved" in page and "close this tab" in page
+        assert reply.headers["X-Frame-Options"] == "DENY" and reply.headers["Referrer-Policy"] == "no-referrer"
         assert listener.wait(2)
         hit = listener.consume()
         assert hit is not None and hit.approved

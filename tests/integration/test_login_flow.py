@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -17,7 +18,7 @@ from sfjwt_orch.callback import Callback
 from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, login
+from sfjwt_orch.flows import key_env, login, refusal
 from sfjwt_orch.flows.login import LoginReport
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.paths import Paths
@@ -60,7 +61,7 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
         paths,
         clock=clock,
         sleep=clock.sleep,
-        listen=lambda url, state: None,
+        listen=lambda url, state, about=None: None,
         new_state=lambda: "S1",
     )  # polling unless a test installs a listener
     return {
@@ -175,18 +176,80 @@ def test_backoff_caps_at_30_seconds(world: dict[str, Any], key_file: Path) -> No
     assert [w.split("next try in ")[1].split(" s")[0] for w in waits] == ["5", "8", "11", "17", "25", "30", "30", "30"]
 
 
-def test_propagation_is_waited_for_only_when_waiting(world: dict[str, Any], key_file: Path) -> None:
+def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(world: dict[str, Any], key_file: Path) -> None:
+    # Issue 14, item 1: "client identifier invalid" is what a mistyped key gets too, so an app not
+    # known to be new is not waited for (until 0.2 a typo waited ten minutes at a terminal).
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, CLIENT_ID, 1)
+    with pytest.raises(SfjwtError) as err:
+        log_in(request(key_file, client_id="3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ"), world["ctx"])
+    runner.assert_done()
+    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+    assert world["clock"].sleeps == []
+    assert "consumer key used: 3MVG9A…WXYZ (31 characters)" in err.value.message
+    fix = err.value.fix
+    assert "probably mistyped" in fix and "--new-app" in fix
+    # The rerun names the alias and asks for the key; it never repeats the key itself.
+    assert "then run the same command again with --client-id <consumer key>" in fix  # nothing saved yet
+    config.save(world["paths"], config.Profile(alias="hub").merged(client_id="3MVG9CLIENTID1234567",
+                username="user@example.com", instance_url="https://acme.my.salesforce.com", key_file=str(key_file)))  # fmt: skip
+    rerun = refusal.rerun(request(key_file), world["ctx"], "--new-app", client_id=True)
+    assert rerun == "sfjwt-orch login --alias hub --client-id <consumer key> --new-app"
+    shown = " ".join(world["console"].lines + world["console"].statuses) + err.value.message + fix
+    assert "3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ" not in shown
+
+
+def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    for _ in range(2):
+        runner.expect(is_login, CLIENT_ID, 1)
+    runner.expect(is_login, SUCCESS, 0)
+    report = login.log_in(request(key_file), world["ctx"], new_app=True)
+    assert report.attempts == 3
+    lines = world["console"].lines
+    assert any("2-10 minutes" in line for line in lines)
+    assert [line for line in lines if "probably mistyped" in line] == [refusal.maybe_mistyped(request(key_file))]
+    assert "3MVG9C…4567 (20 characters)" in lines[0]
+
+    runner.expect(is_login, CLIENT_ID, 1)
+    with pytest.raises(SfjwtError) as err:  # new, but nobody asked to wait
+        login.log_in(request(key_file, timeout=0), world["ctx"], new_app=True)
+    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+
+
+def test_an_app_this_tool_created_minutes_ago_counts_as_new(world: dict[str, Any], key_file: Path) -> None:
+    paths: Paths = world["paths"]
+    minutes_ago = (datetime.now(UTC) - timedelta(minutes=3)).isoformat(timespec="seconds")
+    assert state.save(paths, state.State(alias="hub", app_created_at=minutes_ago)) is None
     runner: FakeRunner = world["runner"]
     runner.expect(is_login, CLIENT_ID, 1)
     runner.expect(is_login, SUCCESS, 0)
-    report = log_in(request(key_file), world["ctx"])
-    assert report.attempts == 2
-    assert any("2-10 minutes" in line for line in world["console"].lines)
+    assert login.log_in(request(key_file), world["ctx"]).attempts == 2
 
+    long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
+    assert state.save(paths, state.State(alias="hub", app_created_at=long_ago)) is None
     runner.expect(is_login, CLIENT_ID, 1)
     with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, timeout=0), world["ctx"])
-    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+        login.log_in(request(key_file), world["ctx"])
+    assert err.value.code is Code.CLIENT_ID_INVALID and "probably mistyped" in err.value.fix
+
+
+def test_ctrl_c_reports_the_last_outcome_and_its_fix(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, CLIENT_ID, 1)
+    clock: FakeClock = world["clock"]
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    world["ctx"].sleep = interrupt
+    with pytest.raises(SfjwtError) as err:
+        login.log_in(request(key_file), world["ctx"], new_app=True)
+    assert clock.sleeps == []
+    assert err.value.code is Code.INTERRUPTED and err.value.exit_code == 130
+    assert "the last attempt (1) said CLIENT_ID_INVALID" in err.value.message
+    assert "3MVG9C…4567" in err.value.message and "--new-app" in err.value.fix
+    assert err.value.details["ok"] is False and err.value.details["attempts"] == 1  # the login document
 
 
 def test_final_errors_are_not_retried(world: dict[str, Any], key_file: Path) -> None:
@@ -220,6 +283,7 @@ def test_local_problems_stop_before_sf(world: dict[str, Any], tmp_path: Path) ->
     with pytest.raises(SfjwtError) as err:
         log_in(request(tmp_path / "missing.key"), world["ctx"])
     assert err.value.code is Code.KEY_NOT_FOUND
+    assert "sfjwt-orch keygen --alias hub" in err.value.fix and "NAME" not in err.value.fix  # the alias is known
     assert world["runner"].calls == []  # sf never started
 
 
@@ -251,7 +315,7 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
 
 def _with_listener(world: dict[str, Any], hits: dict[int, object]) -> FakeListener:
     listener = FakeListener(world["clock"], hits)
-    world["ctx"].listen = lambda url, state: listener
+    world["ctx"].listen = lambda url, state, about=None: listener
     return listener
 
 
@@ -299,7 +363,7 @@ def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) 
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
 
-    def busy(url: str, state: str | None) -> None:
+    def busy(url: str, state: str | None, about: object = None) -> None:
         raise OSError(98, "Address already in use")
 
     world["ctx"].listen = busy

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,35 @@ def test_the_host_opt_in_is_a_toml_bool_written_only_when_given(paths: Paths) ->
     loaded = config.load(paths, "hub")
     assert loaded is not None and loaded.allow_non_salesforce_host is True
     assert loaded.merged(allow_non_salesforce_host=False).allow_non_salesforce_host is True  # a flag not given
+
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("created", "new"),
+    [
+        ("", False),  # never created by this tool
+        ("not a date", False),
+        ("2026-12-01T11:50:00", False),  # no time zone: not something we wrote
+        ("2026-12-01T11:50:00+00:00", True),  # 10 minutes ago
+        ("2026-12-01T11:45:01+00:00", True),
+        ("2026-12-01T11:45:00+00:00", False),  # 15 minutes: a typo is likelier by now
+        ("2026-12-01T09:00:00+00:00", False),
+        ("2026-12-01T12:05:00+00:00", False),  # in the future: a clock moved, not a new app
+    ],
+)
+def test_an_app_counts_as_new_within_the_window(created: str, new: bool) -> None:
+    assert state.app_is_new(state.State(alias="a", app_created_at=created), NOW) is new
+
+
+def test_unconfirmed_answers_round_trip_apart_from_the_facts(paths: Paths) -> None:
+    before = state.State(alias="hub", org_id="00D000000000001AAA", extra={"future_key": 1})
+    kept = state.with_unconfirmed(before, {"client_id": "3MVG9CLIENTID1234567", "username": "a@b.c"})
+    assert state.save(paths, kept) is None
+    loaded = state.load(paths, "hub")
+    assert state.unconfirmed(loaded) == {"client_id": "3MVG9CLIENTID1234567", "username": "a@b.c"}
+    assert loaded.org_id == "00D000000000001AAA" and loaded.extra["future_key"] == 1
+    cleared = state.with_unconfirmed(loaded, {})
+    assert state.save(paths, cleared) is None
+    assert state.unconfirmed(state.load(paths, "hub")) == {} and state.load(paths, "hub").extra == {"future_key": 1}
