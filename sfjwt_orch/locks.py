@@ -24,7 +24,7 @@ def alias_lock(
     path = paths.lock_file(alias)
     files.ensure_private_dir(path.parent)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except OSError as exc:
         raise files.file_error("open", path, exc) from exc
     try:
@@ -45,8 +45,11 @@ def alias_lock(
                         "wait for it to finish, or stop it, then run this again",
                     ) from None
                 time.sleep(0.2)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        # Only a courtesy for the message above: on a full disk or a read-only data folder the lock
+        # holds without it, and a login must not fail over a write it does not need (issue 15).
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         os.close(fd)  # releases the lock
