@@ -41,10 +41,18 @@ class LoginFlags:
             client_id=client_id,
             username=username,
             instance_url=validate.SANDBOX if sandbox else instance_url,
-            key_file=key_file.expanduser().resolve() if key_file else None,
-            cert_file=cert_file.expanduser().resolve() if cert_file else None,
+            key_file=_absolute(key_file) if key_file else None,
+            cert_file=_absolute(cert_file) if cert_file else None,
             callback_url=callback_url,
         )
+
+
+def _absolute(path: Path) -> Path:
+    """The path with symlinks resolved, unless that leads nowhere: a process substitution's
+    /dev/fd/63 resolves to /proc/PID/fd/pipe:[N], which is no path at all, so it stays as given."""
+    path = path.expanduser()
+    resolved = path.resolve()
+    return resolved if resolved.exists() else path.absolute()
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,8 @@ def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
 
 
 def default_key_file(profile: config.Profile, paths: Paths) -> Path:
-    return Path(profile.key_file) if profile.key_file else paths.key_dir(profile.alias) / keys.KEY_NAME
+    # expanduser: a hand-edited profile may say key_file = "~/keys/server.key" (issue 15, item 7).
+    return Path(profile.key_file).expanduser() if profile.key_file else paths.key_dir(profile.alias) / keys.KEY_NAME
 
 
 def instance_url(profile: config.Profile) -> str:

@@ -16,6 +16,7 @@ from tests.keypairs import expired_cert_for
 
 HEALTHY = [
     "sf",
+    "sf's files",
     "openssl",
     "profile",
     "key permissions",

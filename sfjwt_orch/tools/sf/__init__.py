@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
@@ -46,6 +46,8 @@ __all__ = [
     "Sf",
     "unusable",
 ]
+
+T = TypeVar("T")
 
 # A deploy waits for the org (sf polls every second); a small app takes seconds, a busy org minutes.
 DEPLOY_WAIT_MINUTES = 10
@@ -104,15 +106,27 @@ class Sf:
         except ProgramNotFound as exc:
             raise unusable(exc.reason) from None
 
+    def _named(self, outcome: T) -> T:
+        """A broken-state Diagnosis names the file and the fix for it, once sf has failed on it."""
+        if isinstance(outcome, Diagnosis) and outcome.code is Code.SF_STATE_BROKEN:
+            from dataclasses import replace
+
+            from sfjwt_orch.tools.sf.local import state_problem
+
+            found = state_problem(self._env)
+            if found is not None:
+                return replace(outcome, message=found.message, fix=found.fix)  # sf's words stay in .decided
+        return outcome
+
     def login_jwt(self, args: LoginArgs) -> LoginSuccess | Diagnosis:
-        return parse_login(self._run(args.argv()))
+        return self._named(parse_login(self._run(args.argv())))
 
     def display(self, alias: str) -> OrgDisplay | Diagnosis:
-        return parse_display(self._run(["org", "display", "--target-org", alias, "--json"]))
+        return self._named(parse_display(self._run(["org", "display", "--target-org", alias, "--json"])))
 
     def logout(self, alias: str) -> bool | Diagnosis:
         """True: logged out; False: sf held no login for the alias."""
-        return parse_logout(self._run(["org", "logout", "--target-org", alias, "--no-prompt", "--json"]))
+        return self._named(parse_logout(self._run(["org", "logout", "--target-org", alias, "--no-prompt", "--json"])))
 
     def config_set(self, key: str, value: str) -> Diagnosis | None:
         return parse_config_set(self._run(["config", "set", f"{key}={value}", "--global", "--json"]))

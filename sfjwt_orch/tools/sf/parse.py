@@ -123,6 +123,42 @@ def sf_failed(out: Output, what: str) -> Diagnosis | None:
     return None
 
 
+# --- sf's own files (~/.sfdx) that it cannot read: captured in tests/data/sf-outputs/state_* ---
+
+# What sf 2.150 says when its alias.json, key.json or folder is broken. It wraps them as a JWT error
+# ("Here's the error: SyntaxError::…") or as a flag error ("Parsing --target-org …", exit 2), so they
+# would otherwise read as a refused login or a bad command line.
+_STATE_BROKEN = (
+    "failed to decipher auth data",  # key.json lost or replaced: stored logins cannot be decrypted
+    "authinfooverwriteerror",  # the same, met while saving a new login for a username sf has
+    "invalid file permissions for secret file",  # key.json not a 0600 file
+    "eexist: file already exists, mkdir",  # ~/.sfdx is a file
+    "enotdir",
+    "eisdir: illegal operation on a directory",  # alias.json is a folder
+    "in json at position",  # alias.json (or another state file) is not JSON
+    "is not valid json",
+    "unexpected end of json input",
+)
+
+
+def state_broken(out: Output) -> Diagnosis | None:
+    """SF_STATE_BROKEN when sf failed on its own files; never for a server's answers (those come as
+    "Errors encountered" lines). Which file it was is for the adapter to find (local.py)."""
+    text = f"{out.name} {out.message}".lower()
+    if "errors encountered" in text or not any(p in text for p in _STATE_BROKEN):
+        return None
+    said = one_line(
+        re.sub(r"^.*Here[’']s the error:\s*|^Parsing --target-org\s*|See more help with --help", "", out.message)
+    )
+    return Diagnosis(
+        Code.SF_STATE_BROKEN,
+        f"sf cannot read its own files in ~/.sfdx: {said[:200]}",
+        "move the broken file aside (sfjwt-orch doctor names it); sf rebuilds alias.json and its folder",
+        (said[:300],),
+        said[:300],
+    )
+
+
 # --- sf org login jwt ---
 
 _HUMAN_SUCCESS = re.compile(r"Successfully authorized (\S+) with org ID (\w+)")
@@ -151,6 +187,8 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
             return _parse_human(out.result) or failed
         return failed
     res = out.payload
+    if out.ok and res is None:  # sf says it worked but shows nothing: sf misbehaving, not Salesforce refusing
+        return Diagnosis(Code.SF_FAILED, "sf reported success without a result (no org id or username)", _CHECK_SF)
     if out.ok and res is not None:
         org_id, username = res.get("orgId"), res.get("username")
         if not (isinstance(org_id, str) and isinstance(username, str)):
@@ -167,6 +205,9 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
 
 
 def _login_refused(out: Output) -> Diagnosis:
+    broken = state_broken(out)
+    if broken is not None:
+        return broken
     name, message = out.name, out.message
     exit_code = out.doc.get("exitCode", out.result.returncode) if out.doc else out.result.returncode
     if name == "LightningDomain":
@@ -196,6 +237,8 @@ def parse_display(result: CommandResult) -> OrgDisplay | Diagnosis:
     if failed is not None:
         return failed
     res = out.payload
+    if not out.ok and (broken := state_broken(out)) is not None:
+        return broken
     if not out.ok or res is None:
         return Diagnosis(
             Code.SF_FAILED,
@@ -226,6 +269,8 @@ def parse_logout(result: CommandResult) -> bool | Diagnosis:
     # Exit 1 with NoAuthFoundForTargetOrgError: there was nothing to log out.
     if out.result.returncode == 1 and "NoAuthFound" in out.name:
         return False
+    if (broken := state_broken(out)) is not None:
+        return broken
     return Diagnosis(Code.SF_FAILED, f"sf org logout failed: {one_line(out.message)[:200] or out.excerpt()}", "")
 
 
