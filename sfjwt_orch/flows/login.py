@@ -187,6 +187,7 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
         req.alias,
         req.set_default,
         req.set_default_dev_hub,
+        req.attempt_timeout,
     )
     sf.find()  # a missing sf is SF_NOT_FOUND before the first status line
     deadline = ctx.clock() + req.timeout

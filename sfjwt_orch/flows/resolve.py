@@ -62,6 +62,7 @@ class Wait:
     open_browser: bool = False
     timeout: float = 0.0
     interval: float = 5.0
+    attempt_timeout: float | None = None  # seconds one sf run may take (None: SFJWT_ORCH_SF_TIMEOUT or 45)
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class LoginRequest:
     # Refusals worth waiting out besides a new app's propagation: rotation waits for the app to take
     # the new certificate (INVALID_ASSERTION until it has).
     also_wait_for: frozenset[Code] = frozenset()
+    attempt_timeout: float | None = None
 
 
 def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
@@ -128,6 +130,7 @@ def login_request(
         interval=wait.interval,
         set_default=defaults.set_default,
         set_default_dev_hub=defaults.set_default_dev_hub,
+        attempt_timeout=wait.attempt_timeout,
     )
 
 

@@ -416,3 +416,11 @@ def test_a_login_that_healed_a_lost_key_json_is_a_success() -> None:
 def test_server_answers_are_never_sf_state_broken(message: str) -> None:
     outcome = parse.parse_login(_failure(message, name="JwtAuthError"))
     assert isinstance(outcome, catalog.Diagnosis) and outcome.code is not Code.SF_STATE_BROKEN
+
+
+def test_sf_http_timeout_follows_the_limit_of_one_run() -> None:
+    # issue 15, item 8: a server that never answers cannot hold sf longer than the run's own limit.
+    assert sfenv.run_timeout({}) == 45.0 and sfenv.sf_env({})["HTTP_TIMEOUT"] == "45000"
+    assert sfenv.sf_env({"SFJWT_ORCH_SF_TIMEOUT": "10"})["HTTP_TIMEOUT"] == "10000"
+    assert sfenv.sf_env({}, 2.5)["HTTP_TIMEOUT"] == "2500"
+    assert sfenv.sf_env({"HTTP_TIMEOUT": "7000"}, 30)["HTTP_TIMEOUT"] == "7000"  # the user's own setting wins

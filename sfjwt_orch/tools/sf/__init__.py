@@ -71,6 +71,7 @@ class LoginArgs:
     alias: str
     set_default: bool = False
     set_default_dev_hub: bool = False
+    timeout: float | None = None  # --attempt-timeout; None: SFJWT_ORCH_SF_TIMEOUT or its default
 
     def argv(self) -> list[str]:
         argv = ["org", "login", "jwt", "--client-id", self.client_id, "--jwt-key-file", str(self.key_file)]
@@ -101,8 +102,9 @@ class Sf:
 
     def _run(self, args: list[str], timeout: float | None = None) -> CommandResult:
         argv = [self.find(), *args]
+        limit = timeout or run_timeout(self._env)
         try:
-            return self._runner.run(argv, timeout=timeout or run_timeout(self._env), env=sf_env(self._env))
+            return self._runner.run(argv, timeout=limit, env=sf_env(self._env, limit))
         except ProgramNotFound as exc:
             raise unusable(exc.reason) from None
 
@@ -119,7 +121,7 @@ class Sf:
         return outcome
 
     def login_jwt(self, args: LoginArgs) -> LoginSuccess | Diagnosis:
-        return self._named(parse_login(self._run(args.argv())))
+        return self._named(parse_login(self._run(args.argv(), timeout=args.timeout)))
 
     def display(self, alias: str) -> OrgDisplay | Diagnosis:
         return self._named(parse_display(self._run(["org", "display", "--target-org", alias, "--json"])))

@@ -105,7 +105,12 @@ def sf_failed(out: Output, what: str) -> Diagnosis | None:
     """The failures that are sf's own (not Salesforce's answer), common to every sf command."""
     result = out.result
     if result.timed_out:
-        return Diagnosis(Code.SF_FAILED, f"{what} did not finish in {result.duration:.0f} s and was stopped", _CHECK_SF)
+        return Diagnosis(
+            Code.SF_FAILED,
+            f"{what} did not finish within the limit for one sf run ({result.duration:.0f} s: --attempt-timeout, "
+            "or SFJWT_ORCH_SF_TIMEOUT) and was stopped",
+            "check the network and --instance-url; on a slow link or org raise the limit: --attempt-timeout 120",
+        )
     if result.returncode < 0:
         return Diagnosis(
             Code.SF_FAILED, f"{what} was killed by signal {-result.returncode}: {out.excerpt()}", _CHECK_SF
