@@ -221,6 +221,8 @@ def read_small_file(path: Path, what: str) -> tuple[bytes, int]:
         raise NotAFileToRead(f"is too large to be a {what} ({st.st_size} bytes)")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # no O_NONBLOCK on Windows
     with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else after the stat
+            raise NotAFileToRead("is not a regular file (a pipe, socket or device?)")
         raw = fh.read(MAX_SMALL_FILE + 1)
     if len(raw) > MAX_SMALL_FILE:  # it grew after the stat
         raise NotAFileToRead(f"is too large to be a {what}")

@@ -82,6 +82,11 @@ def checked_key(path: Path, openssl: Openssl | None, *, check_mode: bool, name: 
     return KeyInfo(path, bits, modulus)
 
 
+def read_key(path: Path) -> bytes:
+    """The bytes of a key file that may hold a key (type, size and PEM shape checked; mode not)."""
+    return _read_key_text(path, None)[0]
+
+
 def _read_key_text(path: Path, name: str | None) -> tuple[bytes, int]:
     """The key file's bytes and mode, once it is a readable regular file whose text may be a key."""
     try:

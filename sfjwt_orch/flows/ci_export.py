@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sfjwt_orch import config, validate
+from sfjwt_orch import config, keys, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 
@@ -64,14 +64,9 @@ def export(alias: str, fmt: Format, ctx: Context, *, include_key: bool, pip_spec
 
 
 def _key_base64(profile: config.Profile) -> str:
-    try:
-        return base64.b64encode(Path(profile.key_file).read_bytes()).decode("ascii")
-    except OSError as exc:
-        raise SfjwtError(
-            Code.KEY_NOT_FOUND,
-            f"cannot read {profile.key_file}: {exc.strerror}",
-            f"sfjwt-orch doctor --alias {profile.alias}",
-        ) from None
+    # The key checks' own read: its type and size first, never more than a key's worth of bytes.
+    raw = keys.read_key(Path(profile.key_file).expanduser())
+    return base64.b64encode(raw).decode("ascii")
 
 
 def render(fmt: Format, alias: str, values: dict[str, str], pip_spec: str) -> str:

@@ -289,6 +289,20 @@ def test_a_device_or_a_huge_file_is_refused_unread(cli: Cli, make: Any, words: s
     assert json.loads(result.stdout)["error"]["code"] == "KEY_INVALID" and words in result.stdout
 
 
+def test_ci_export_include_key_reads_no_device_whole(cli: Cli) -> None:
+    # issue 16, Low: the key file is never read whole before its type and size are checked.
+    profiles = Path(cli.env["SFJWT_ORCH_CONFIG_DIR"]) / "profiles"
+    profiles.mkdir()
+    (profiles / "z.toml").write_text(
+        'client_id = "3MVG9CLIENTID1234567"\nusername = "u@example.com"\n'
+        'instance_url = "https://login.salesforce.com"\nkey_file = "/dev/zero"\n'
+    )
+    result = cli.run("ci", "export", "z", "--include-key", "--json", timeout=GUARD)
+    assert result.returncode == 2, result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "KEY_INVALID" and "not a regular file" in error["message"], error
+
+
 def _big_file(tmp: Path) -> Path:
     path = tmp / "huge.key"
     path.write_bytes(b"-----BEGIN PRIVATE KEY-----\n" + b"A" * (files.MAX_SMALL_FILE + 10))
