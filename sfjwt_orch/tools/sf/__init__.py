@@ -115,7 +115,7 @@ class Sf:
 
             from sfjwt_orch.tools.sf.local import state_problem
 
-            found = state_problem(self._env)
+            found = state_problem(self._env, outcome.decided)
             if found is not None:
                 return replace(outcome, message=found.message, fix=found.fix)  # sf's words stay in .decided
         return outcome

@@ -66,10 +66,10 @@ def _json_problem(path: Path) -> str | None:
     return None if isinstance(doc, dict) else "is not a JSON object"
 
 
-def state_problem(env: Mapping[str, str]) -> StateProblem | None:
+def state_problem(env: Mapping[str, str], said: str = "") -> StateProblem | None:
     """The first of sf's files under HOME that sf could not read (sf 2.150: ~/.sfdx, its alias.json
-    and key.json, and sf's config files), or None. Observed with the real sf: see
-    tests/data/sf-outputs/state_*."""
+    and key.json, and sf's config files), or None. `said`: sf's own words, when it has failed on
+    them. Observed with the real sf: see tests/data/sf-outputs/state_*."""
     home = Path(env.get("HOME") or Path.home())
     folder = home / ".sfdx"
     if folder.exists() and not folder.is_dir():
@@ -89,6 +89,10 @@ def state_problem(env: Mapping[str, str]) -> StateProblem | None:
         lost = f"restrict it: chmod 600 {quote(str(key))}"
     if why is None and not key.exists() and any(p.name.count("@") for p in folder.glob("*@*.json")):
         why = "is missing, but sf holds logins encrypted with it"
+    if why is None and any(s in said.lower() for s in ("decipher auth data", "authinfooverwriteerror")):
+        # sf writes a new key.json when it finds none, so by now the file looks fine: only sf's
+        # words tell that the logins it holds were encrypted with a key that is gone.
+        why = "is not the key sf's stored logins were encrypted with (lost or replaced)"
     if why:
         return StateProblem(key, f"sf's key file {key} {why}", lost)
     for config in (home / ".sf" / "config.json", folder / "sfdx-config.json"):
