@@ -613,3 +613,28 @@ def test_an_uncaught_full_disk_error_is_file_error_naming_the_file(
     assert rc == 2
     error = json.loads(out)["error"]
     assert error["code"] == "FILE_ERROR" and "no space left on the disk holding /var/somewhere" in error["message"]
+
+
+# --- issue 15, item 1: the alias lock on a disk where no lock file can be made ---
+
+
+def test_the_alias_lock_holds_without_a_lock_file_when_none_can_be_made(
+    isolated_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sfjwt_orch.locks import alias_lock
+    from sfjwt_orch.paths import Paths
+
+    paths = Paths.from_env()
+    real_open = os.open
+
+    def full(path: Any, flags: int, *args: Any) -> int:
+        if flags & os.O_CREAT and str(path).endswith(".lock"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", full)
+    with alias_lock(paths, "hub"):  # the lock folder itself is locked instead
+        assert not paths.lock_file("hub").exists()
+        with pytest.raises(SfjwtError) as held, alias_lock(paths, "hub", wait=0.3):
+            pass
+    assert held.value.code is Code.LOCKED and "another process" in held.value.message

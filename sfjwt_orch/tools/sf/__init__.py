@@ -49,6 +49,9 @@ __all__ = [
 
 T = TypeVar("T")
 
+# The admin's metadata calls (list, retrieve, assign) may take longer than a login attempt on a busy org.
+ADMIN_RUN_TIMEOUT = 150.0
+
 # A deploy waits for the org (sf polls every second); a small app takes seconds, a busy org minutes.
 DEPLOY_WAIT_MINUTES = 10
 
@@ -144,22 +147,23 @@ class Sf:
     def list_metadata(self, metadata_type: str, target_org: str) -> list[str] | Diagnosis:
         """The full names of the org's components of one type."""
 
-        return parse_list_metadata(
-            self._run(
-                ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
-            )
-        )
+        argv = ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
+        return parse_list_metadata(self._run(argv, timeout=self._admin_timeout()))
 
     def retrieve(self, member: str, target_dir: Path, target_org: str) -> Diagnosis | None:
         """Retrieve one component ("Type:Name") into `target_dir`, unzipped (metadata format)."""
 
         argv = ["project", "retrieve", "start", "--metadata", member, "--target-metadata-dir", str(target_dir)]
-        return parse_retrieve(self._run([*argv, "--unzip", "--target-org", target_org, "--json"]))
+        argv += ["--unzip", "--target-org", target_org, "--json"]
+        return parse_retrieve(self._run(argv, timeout=self._admin_timeout()))
 
     def assign_permset(self, name: str, username: str, target_org: str) -> Assigned | Diagnosis:
 
         argv = ["org", "assign", "permset", "--name", name, "--on-behalf-of", username, "--target-org", target_org]
-        return parse_assign(self._run([*argv, "--json"]))
+        return parse_assign(self._run([*argv, "--json"], timeout=self._admin_timeout()))
+
+    def _admin_timeout(self) -> float:
+        return max(run_timeout(self._env), ADMIN_RUN_TIMEOUT)
 
     def version(self) -> str | None:
         """ "2.150.6 (node v24.19.0)", or None when `sf --version` does not work."""
