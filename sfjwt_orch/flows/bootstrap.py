@@ -131,12 +131,14 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[P
         imported, source = key_env.from_pipe(flags.key_file, req.alias, ctx), str(flags.key_file)
     if imported is not None:  # checked as it was written
         key = imported
-        cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else None)
+        cert_file = flags.cert_file or (Path(saved.cert_file).expanduser() if saved.cert_file else None)
         detail = f"key from {source} written to {key.path}"
         status: Status = "done"
     else:
         key_file = flags.key_file or resolve.default_key_file(saved, ctx.paths)
-        cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME)
+        cert_file = flags.cert_file or (
+            Path(saved.cert_file).expanduser() if saved.cert_file else key_file.parent / keys.CERT_NAME
+        )
         if flags.key_file is None and not key_file.exists():
             new = keypair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
             made = keypair.keygen(new, openssl)
@@ -196,7 +198,7 @@ def check_login_url(answer: str) -> str:
 
 def _ask_missing(profile: config.Profile, ctx: Context, asker: Asker, key_file: Path, callback: str) -> config.Profile:
     if not profile.client_id:
-        cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
+        cert = Path(profile.cert_file).expanduser() if profile.cert_file else key_file.parent / keys.CERT_NAME
         fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
         ctx.console.info(checklist(callback, cert, fingerprint))
         client_id = asker.ask("Consumer key", validate.check_client_id)

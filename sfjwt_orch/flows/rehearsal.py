@@ -69,7 +69,11 @@ def _certificate(req: ServeRequest, ctx: Context) -> Path:
     if req.cert is not None:
         return req.cert
     saved = config.load(ctx.paths, check_alias(req.alias or ""))
-    return Path(saved.cert_file) if saved and saved.cert_file else ctx.paths.key_dir(req.alias or "") / keys.CERT_NAME
+    return (
+        Path(saved.cert_file).expanduser()
+        if saved and saved.cert_file
+        else ctx.paths.key_dir(req.alias or "") / keys.CERT_NAME
+    )
 
 
 def guard_hint() -> str:
