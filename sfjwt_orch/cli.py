@@ -139,21 +139,44 @@ def _output_lost(reason: str) -> SfjwtError:
     return SfjwtError(Code.INTERNAL, f"could not write the output: {reason}", fix)
 
 
-def _log_traceback() -> str:
+def _unexpected(exc: Exception) -> SfjwtError:
+    """INTERNAL, with where the traceback went; or, when the log cannot be written either (a full
+    disk), the error itself in one line, so the message never points at a log that does not exist."""
     import traceback
 
+    from sfjwt_orch import crashlog
     from sfjwt_orch.paths import Paths
     from sfjwt_orch.redact import redact
 
     try:
-        log_dir = Paths.from_env().log_dir
-        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = log_dir / "crash.log"
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(redact(traceback.format_exc()) + "\n")
-        return str(path)
-    except Exception:
-        return "(could not write the log)"
+        log = crashlog.write(Paths.from_env().log_dir, redact(traceback.format_exc()) + "\n")
+        return SfjwtError(
+            Code.INTERNAL,
+            f"unexpected error ({type(exc).__name__}); details in {log}",
+            "please report it with the log file attached",
+        )
+    except Exception as why:
+        reason = getattr(why, "strerror", None) or str(why)
+        return SfjwtError(
+            Code.INTERNAL,
+            f"unexpected error ({type(exc).__name__}: {redact(str(exc))[:200]}); the crash log could not be "
+            f"written either ({reason})",
+            "please report it with this message",
+        )
+
+
+def _file_fault(exc: OSError) -> SfjwtError | None:
+    """An OSError no flow caught, from a full disk or a read-only mount: that is FILE_ERROR, and it
+    names the file, not an 'unexpected error' (the flows catch their own; this is a last resort)."""
+    import errno
+
+    from sfjwt_orch import files
+
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or not exc.filename:
+        return None
+    from pathlib import Path
+
+    return files.file_error("write", Path(exc.filename), exc)
 
 
 def _as_interrupt(signum: int, frame: object) -> None:
@@ -225,11 +248,7 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         err = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
         return _render(err, json_mode)
+    except OSError as exc:
+        return _render(_file_fault(exc) or _unexpected(exc), json_mode)
     except Exception as exc:
-        log = _log_traceback()
-        err = SfjwtError(
-            Code.INTERNAL,
-            f"unexpected error ({type(exc).__name__}); details in {log}",
-            "please report it with the log file attached",
-        )
-        return _render(err, json_mode)
+        return _render(_unexpected(exc), json_mode)

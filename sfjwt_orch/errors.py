@@ -60,6 +60,7 @@ class Code(StrEnum):
     # The programs we drive.
     SF_NOT_FOUND = "SF_NOT_FOUND"
     SF_FAILED = "SF_FAILED"
+    SF_STATE_BROKEN = "SF_STATE_BROKEN"  # sf's own files (~/.sfdx) are broken: sf cannot log in or read a login
     OPENSSL_NOT_FOUND = "OPENSSL_NOT_FOUND"
     OPENSSL_FAILED = "OPENSSL_FAILED"
     # Ours.
@@ -82,7 +83,7 @@ _LOCAL = {
     Code.ADMIN_ORG_NOT_FOUND,
     Code.APP_EXISTS,
 }
-_TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
+_TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
 
 
 def exit_code_for(code: Code) -> Exit:

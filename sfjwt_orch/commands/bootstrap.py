@@ -9,8 +9,10 @@ import typer
 from sfjwt_orch.commands.options import (
     alias_option,
     allow_non_salesforce_host_option,
+    attempt_timeout_option,
     browser_option,
     callback_url_option,
+    check_attempt_timeout,
     check_wait,
     client_id_option,
     context_of,
@@ -69,6 +71,7 @@ def run(
     browser: bool | None = browser_option(),
     timeout: float | None = timeout_option(),
     interval: float = interval_option(),
+    attempt_timeout: float | None = attempt_timeout_option(),
     set_default: bool = set_default_option(),
     set_default_dev_hub: bool = set_default_dev_hub_option(),
     target_org: str | None = typer.Option(
@@ -119,7 +122,7 @@ def run(
         request = bootstrap.BootstrapRequest(
             alias=alias,
             flags=flags,
-            wait=resolve.Wait(open_browser, timeout, interval),
+            wait=resolve.Wait(open_browser, timeout, interval, check_attempt_timeout(attempt_timeout)),
             defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
             new_key=bootstrap.NewKey(bits, days, subject),
             key_env=key_env,

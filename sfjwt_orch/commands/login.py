@@ -9,8 +9,10 @@ import typer
 from sfjwt_orch.commands.options import (
     alias_option,
     allow_non_salesforce_host_option,
+    attempt_timeout_option,
     browser_option,
     callback_url_option,
+    check_attempt_timeout,
     check_wait,
     client_id_option,
     context_of,
@@ -64,6 +66,7 @@ def run(
     browser: bool | None = browser_option(),
     timeout: float | None = timeout_option(),
     interval: float = interval_option(),
+    attempt_timeout: float | None = attempt_timeout_option(),
     set_default: bool = set_default_option(),
     set_default_dev_hub: bool = set_default_dev_hub_option(),
     new_app: bool = new_app_option(),
@@ -93,7 +96,9 @@ def run(
         command = login.LoginCommand(
             alias=alias,
             flags=flags,
-            wait=resolve.Wait(should_open_browser(browser, ctx.env), timeout, interval),
+            wait=resolve.Wait(
+                should_open_browser(browser, ctx.env), timeout, interval, check_attempt_timeout(attempt_timeout)
+            ),
             defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
             key_env=key_env,
             new_app=new_app,

@@ -155,6 +155,24 @@ def timeout_option() -> float | None:
     )
 
 
+def attempt_timeout_option() -> float | None:
+    return typer.Option(  # type: ignore[no-any-return]
+        None,
+        "--attempt-timeout",
+        help="Seconds one sf run may take before it is stopped (also SFJWT_ORCH_SF_TIMEOUT). [default: 45]",
+        show_default=False,
+    )
+
+
+def check_attempt_timeout(seconds: float | None) -> float | None:
+    from sfjwt_orch.errors import usage
+    from sfjwt_orch.tools.sf.env import MAX_RUN_TIMEOUT
+
+    if seconds is not None and not 1 <= seconds <= MAX_RUN_TIMEOUT:
+        raise usage(f"--attempt-timeout {seconds:g} is out of range", "use 1 up to 3600 seconds (default 45)")
+    return seconds
+
+
 def interval_option() -> float:
     return typer.Option(  # type: ignore[no-any-return]
         5.0, "--interval", help="Seconds between tries at first (backs off to 30)."

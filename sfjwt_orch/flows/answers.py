@@ -77,7 +77,7 @@ def ask(
         default = getattr(profile, name) or pending.get(name, "")
         if name == "client_id":
             if not default:
-                cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
+                cert = Path(profile.cert_file).expanduser() if profile.cert_file else key_file.parent / keys.CERT_NAME
                 fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
                 ctx.console.info(checklist(resolve.callback_url(profile), cert, fingerprint))
             shown = masked_key(default) if default else ""

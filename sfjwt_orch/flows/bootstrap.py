@@ -128,14 +128,21 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[P
     saved = config.load_or_new(ctx.paths, req.alias)
     flags = req.flags
     subject = req.new_key.subject or f"/CN={req.alias}"
+    imported, source = None, ""
     if req.key_env and req.key_text is not None:
-        key = key_env.write(req.key_text, req.key_env, req.alias, ctx)  # checked as it is written
-        cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else None)
-        detail = f"key from ${req.key_env} written to {key.path}"
+        imported, source = key_env.write(req.key_text, req.key_env, req.alias, ctx), f"${req.key_env}"
+    elif flags.key_file is not None:  # a pipe (<(vault read …)) is imported as --key-env is
+        imported, source = key_env.from_pipe(flags.key_file, req.alias, ctx), str(flags.key_file)
+    if imported is not None:  # checked as it was written
+        key = imported
+        cert_file = flags.cert_file or (Path(saved.cert_file).expanduser() if saved.cert_file else None)
+        detail = f"key from {source} written to {key.path}"
         status: Status = "done"
     else:
         key_file = flags.key_file or resolve.default_key_file(saved, ctx.paths)
-        cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME)
+        cert_file = flags.cert_file or (
+            Path(saved.cert_file).expanduser() if saved.cert_file else key_file.parent / keys.CERT_NAME
+        )
         if flags.key_file is None and not key_file.exists():
             new = keypair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
             made = keypair.keygen(new, openssl)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sfjwt_orch import config, files, validate
+from sfjwt_orch import config, files, keys, validate
 from sfjwt_orch.ci import plan
 from sfjwt_orch.ci.plan import Plan, Target
 from sfjwt_orch.context import Context
@@ -160,15 +160,8 @@ def _target(profile: config.Profile | None, alias: str, fleet: bool) -> tuple[co
 
 
 def _key_base64(profile: config.Profile) -> str:
-    try:
-        raw, _mode = files.read_small_file(Path(profile.key_file), "private key")
-    except (OSError, files.NotAFileToRead) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        raise SfjwtError(
-            Code.KEY_NOT_FOUND,
-            f"cannot read {profile.key_file or 'the key'} of alias {profile.alias!r}: {reason}",
-            f"sfjwt-orch doctor --alias {profile.alias}",
-        ) from None
+    # The key checks' own read: its type and size first, never more than a key's worth of bytes.
+    raw = keys.read_key(Path(profile.key_file).expanduser())
     return base64.b64encode(raw).decode("ascii")
 
 

@@ -88,6 +88,9 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
             checked = None
             if cmd.key_env and key_text is not None:
                 checked = key_env.write(key_text, cmd.key_env, cmd.alias, ctx)  # checked as it was written
+            else:
+                checked = key_env.from_pipe(req.key_file, cmd.alias, ctx)
+            if checked is not None:
                 req = dataclasses.replace(req, key_file=checked.path)
             report = log_in(req, ctx, checked_bits=checked.bits if checked else None, new_app=cmd.new_app)
             if remember(req, report, ctx).rotation_phase == "promoted":
@@ -122,17 +125,23 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
     changed), the facts to the state file (a warning, never a failure, when it cannot be written).
     Returns the alias's state as it now is."""
     saved = config.load_or_new(ctx.paths, req.alias)
-    config.save(
-        ctx.paths,
-        saved.merged(
-            client_id=req.client_id,
-            username=req.username,
-            instance_url=req.instance_url,
-            key_file=str(req.key_file),
-            callback_url=req.callback_url,
-            allow_non_salesforce_host=req.allow_non_salesforce_host,
-        ),
+    # A hand-written "~/keys/server.key" that names this very key stays as the user wrote it.
+    same_key = bool(saved.key_file) and Path(saved.key_file).expanduser() == req.key_file
+    answers = saved.merged(
+        client_id=req.client_id,
+        username=req.username,
+        instance_url=req.instance_url,
+        key_file=saved.key_file if same_key else str(req.key_file),
+        callback_url=req.callback_url,
+        allow_non_salesforce_host=req.allow_non_salesforce_host,
     )
+    try:
+        config.save(ctx.paths, answers)
+    except SfjwtError as exc:
+        if exc.code is not Code.FILE_ERROR:
+            raise
+        # The login is real (sf holds it); a read-only config folder (a CI mount) must not fail it.
+        ctx.console.warn(f"the login worked, but its answers were not saved: {exc.message}")
     before = state.load(ctx.paths, req.alias)
     after = before.with_(
         org_id=report.org_id,
@@ -194,6 +203,7 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
         req.alias,
         req.set_default,
         req.set_default_dev_hub,
+        req.attempt_timeout,
     )
     sf.find()  # a missing sf is SF_NOT_FOUND before the first status line
     deadline = ctx.clock() + req.timeout

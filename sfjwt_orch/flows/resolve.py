@@ -43,11 +43,19 @@ class LoginFlags:
             client_id=client_id,
             username=username,
             instance_url=validate.SANDBOX if sandbox else instance_url,
-            key_file=key_file.expanduser().resolve() if key_file else None,
-            cert_file=cert_file.expanduser().resolve() if cert_file else None,
+            key_file=_absolute(key_file) if key_file else None,
+            cert_file=_absolute(cert_file) if cert_file else None,
             callback_url=callback_url,
             allow_non_salesforce_host=allow_non_salesforce_host,
         )
+
+
+def _absolute(path: Path) -> Path:
+    """The path with symlinks resolved, unless that leads nowhere: a process substitution's
+    /dev/fd/63 resolves to /proc/PID/fd/pipe:[N], which is no path at all, so it stays as given."""
+    path = path.expanduser()
+    resolved = path.resolve()
+    return resolved if resolved.exists() else path.absolute()
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class Wait:
     open_browser: bool = False
     timeout: float = 0.0
     interval: float = 5.0
+    attempt_timeout: float | None = None  # seconds one sf run may take (None: SFJWT_ORCH_SF_TIMEOUT or 45)
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ class LoginRequest:
     # Refusals worth waiting out besides a new app's propagation: rotation waits for the app to take
     # the new certificate (INVALID_ASSERTION until it has).
     also_wait_for: frozenset[Code] = frozenset()
+    attempt_timeout: float | None = None
 
 
 def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
@@ -97,7 +107,8 @@ def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
 
 
 def default_key_file(profile: config.Profile, paths: Paths) -> Path:
-    return Path(profile.key_file) if profile.key_file else paths.key_dir(profile.alias) / keys.KEY_NAME
+    # expanduser: a hand-edited profile may say key_file = "~/keys/server.key" (issue 15, item 7).
+    return Path(profile.key_file).expanduser() if profile.key_file else paths.key_dir(profile.alias) / keys.KEY_NAME
 
 
 def instance_url(profile: config.Profile) -> str:
@@ -127,6 +138,7 @@ def login_request(
         set_default=defaults.set_default,
         set_default_dev_hub=defaults.set_default_dev_hub,
         allow_non_salesforce_host=profile.allow_non_salesforce_host,
+        attempt_timeout=wait.attempt_timeout,
     )
 
 

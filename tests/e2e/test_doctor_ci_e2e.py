@@ -14,6 +14,7 @@ from tests.keypairs import expired_cert_for
 
 HEALTHY = [
     "sf",
+    "sf's files",
     "openssl",
     "profile",
     "key permissions",
@@ -131,12 +132,14 @@ def test_profiles_list_show_remove_never_deletes_a_key_another_profile_uses(e2e:
     assert key.is_file() and not profile_file(e2e, "one").exists()
     assert {"one", "two"} <= sf_aliases(e2e)
 
-    # "two": the last user of the key; --logout and --delete-key do both.
+    # "two": the last user of the key; --logout logs out, but --delete-key leaves a key the user
+    # brought from outside sfjwt-orch's key folder where it is, and says so (issue 16, Low).
     removed = e2e.cli("profiles", "remove", "two", "--delete-key", "--logout", "--json")
     assert removed.returncode == 0, removed.stderr
     doc = json.loads(removed.stdout)
-    assert doc["deleted"] == [str(key)] and doc["logged_out"] is True
-    assert not key.exists() and not profile_file(e2e, "two").exists()
+    assert doc["deleted"] == [] and doc["logged_out"] is True
+    assert f"kept {key}: it is outside sfjwt-orch's key folder" in removed.stderr
+    assert key.is_file() and not profile_file(e2e, "two").exists()
     aliases = sf_aliases(e2e)
     assert "two" not in aliases and "one" in aliases
     empty = e2e.cli("profiles", "list")
