@@ -132,7 +132,7 @@ def test_ci_export_include_key_reads_no_device_whole(cli: Cli) -> None:
         'client_id = "3MVG9CLIENTID1234567"\nusername = "u@example.com"\n'
         'instance_url = "https://login.salesforce.com"\nkey_file = "/dev/zero"\n'
     )
-    result = cli.run("ci", "export", "z", "--include-key", "--json", timeout=GUARD)
+    result = cli.run("ci", "export", "z", "--format", "env", "--include-key", "--json", timeout=GUARD)
     assert result.returncode == 2, result.stderr
     error = json.loads(result.stdout)["error"]
     assert error["code"] == "KEY_INVALID" and "not a regular file" in error["message"], error
