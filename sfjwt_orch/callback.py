@@ -19,10 +19,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from sfjwt_orch.validate import is_loopback_host
-
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>sfjwt-orch</title></head>
-<body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body></html>"""
+from sfjwt_orch import callback_pages
+from sfjwt_orch.callback_pages import Approving
+from sfjwt_orch.errors import SfjwtError
 
 
 @dataclass(frozen=True)
@@ -33,16 +32,47 @@ class Callback:
 
 
 def loopback_port(callback_url: str) -> tuple[str, int, str] | None:
-    """(host, port, path) when the callback URL is plain http on this machine, else None."""
-    parts = urlsplit(callback_url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "http" or not is_loopback_host(host):
-        return None
+    """(host, port, path) when the callback URL is plain http on this machine, else None; read by
+    the one URL parser (validate.parse), as the browser will read it."""
+    from sfjwt_orch import validate
+
     try:
-        port = parts.port or 80
-    except ValueError:
+        url = validate.parse(callback_url, "--callback-url", "")
+    except SfjwtError:
         return None
-    return host, port, parts.path or "/"
+    if url.scheme != "http" or not url.loopback:
+        return None
+    return url.host.strip("[]"), int(url.port or 80), urlsplit(url.path).path or "/"
+
+
+def port_owner(port: int) -> int | None:
+    """The uid of the process listening on a local TCP port, where Linux tells (/proc/net/tcp*,
+    column 8 of a LISTEN (0A) row); None when unknown. Says whose program would receive the
+    browser's return when our listener cannot bind."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            if len(cols) > 7 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                return int(cols[7])
+    return None
+
+
+def held_by_another_user(callback_url: str) -> str | None:
+    """A warning when the callback's port is held by another user's program: after Allow, the browser
+    returns to it (with a code PKCE makes useless to it, but to a page of its choosing)."""
+    where = loopback_port(callback_url)
+    owner = port_owner(where[1]) if where else None
+    if where is None or owner is None or owner == os.getuid():
+        return None
+    return (
+        f"Port {where[1]} is held by another user's program (uid {owner}): your browser will return to it after "
+        "Allow. Approve only if you trust this machine's users."
+    )
 
 
 class _Server(ThreadingHTTPServer):
@@ -57,12 +87,17 @@ class _Server(ThreadingHTTPServer):
 class Listener:
     """Serves the callback path on the callback's port until stopped; records the first hit."""
 
-    def __init__(self, callback_url: str, state: str | None = None) -> None:
+    # A connection that sends nothing (or dribbles) is dropped after this many seconds, so it cannot
+    # hold a thread for the whole wait (issue 16, low).
+    read_timeout = 5.0
+
+    def __init__(self, callback_url: str, state: str | None = None, about: Approving | None = None) -> None:
         where = loopback_port(callback_url)
         if where is None:
             raise ValueError("not a loopback http URL")
         self.host, self.port, self.path = where
         self.state = state
+        self.about = about  # who is being approved, for the page (callback_pages)
         self.event = threading.Event()
         self.result: Callback | None = None
         self._servers: list[_Server] = []
@@ -74,31 +109,37 @@ class Listener:
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = listener.read_timeout  # StreamRequestHandler.setup sets it on the connection
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # the query holds the authorization code: never log it
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != listener.path:
-                    self.send_error(404)
+                    self.reply(callback_pages.not_found())
                     return
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if listener.state is not None and query.get("state") != listener.state:
                     # Not the return from our approval URL (another page, another login): not ours to judge.
-                    self.send_error(400, "Unknown state")
+                    self.reply(callback_pages.not_ours())
                     return
                 if "code" in query:
                     hit = Callback(True)
-                    title, text = "Approved", "You can close this tab and return to the terminal."
+                    page = callback_pages.approved(listener.about)
                 else:
                     hit = Callback(False, query.get("error", "unknown_error"), query.get("error_description", ""))
-                    title, text = "Not approved", f"Salesforce said: {hit.error}. Return to the terminal for details."
+                    page = callback_pages.denied(listener.about, hit.error, hit.description)
                 if listener.result is None:
                     listener.result = hit
                 listener.event.set()  # before the reply: a browser that leaves early still counts
-                body = _PAGE.format(title=title, text=text).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.reply(page)
+
+            def reply(self, page: callback_pages.Page) -> None:
+                body = page.encoded()
+                self.send_response(page.status)
+                for name, value in callback_pages.HEADERS.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Connection", "close")
                 self.end_headers()

@@ -9,6 +9,7 @@ hold keys and tokens in their locals.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -55,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "sandbox": ("sandbox", "app", True),
     "ci": ("ci", "app", True),
     "emulator": ("emulator", "app", True),
+    "completion": ("completion", "run", False),
 }
 
 
@@ -72,8 +74,9 @@ def _root(
     pass
 
 
-def build_app(args: Sequence[str]) -> typer.Typer:
-    """The app with the command `args` names, or with every command (for help and unknown names)."""
+def build_app(args: Sequence[str], *, every_command: bool = False) -> typer.Typer:
+    """The app with the command `args` names, or with every command (for help and unknown names):
+    listed by name and help only, or declared in full with `every_command` (shell completion)."""
     import importlib
 
     app = typer.Typer(
@@ -88,6 +91,10 @@ def build_app(args: Sequence[str]) -> typer.Typer:
     )
     app.callback()(_root)  # a callback keeps it a group even when one command is registered
     first = next((a for a in args if not a.startswith("-")), None)
+    if every_command:
+        for name in COMMANDS:
+            _register(app, name)
+        return app
     if first not in COMMANDS:
         # Only the list of commands will be shown (help, or "No such command"): each is listed by
         # name and help text alone, without the cost of declaring its options.
@@ -96,13 +103,19 @@ def build_app(args: Sequence[str]) -> typer.Typer:
             listed = getattr(module, attribute).info.help if is_group else module.HELP
             app.command(name, help=listed)(_listed_only)
         return app
-    module_name, attribute, is_group = COMMANDS[first]
+    _register(app, first)
+    return app
+
+
+def _register(app: typer.Typer, name: str) -> None:
+    import importlib
+
+    module_name, attribute, is_group = COMMANDS[name]
     module = importlib.import_module(f"sfjwt_orch.commands.{module_name}")
     if is_group:
-        app.add_typer(getattr(module, attribute), name=first)
+        app.add_typer(getattr(module, attribute), name=name)
     else:
-        app.command(first, help=module.HELP)(getattr(module, attribute))
-    return app
+        app.command(name, help=module.HELP)(getattr(module, attribute))
 
 
 def _listed_only() -> None:  # never run: build_app registers these only when no command is named
@@ -110,8 +123,9 @@ def _listed_only() -> None:  # never run: build_app registers these only when no
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
-    from sfjwt_orch.console import Console, OutputError
+    from sfjwt_orch.console import Console, OutputError, stop_live
 
+    stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
     console = Console()
     console.error(exc.message, exc.fix)
     if json_mode:
@@ -126,21 +140,44 @@ def _output_lost(reason: str) -> SfjwtError:
     return SfjwtError(Code.INTERNAL, f"could not write the output: {reason}", fix)
 
 
-def _log_traceback() -> str:
+def _unexpected(exc: Exception) -> SfjwtError:
+    """INTERNAL, with where the traceback went; or, when the log cannot be written either (a full
+    disk), the error itself in one line, so the message never points at a log that does not exist."""
     import traceback
 
+    from sfjwt_orch import crashlog
     from sfjwt_orch.paths import Paths
     from sfjwt_orch.redact import redact
 
     try:
-        log_dir = Paths.from_env().log_dir
-        log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = log_dir / "crash.log"
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(redact(traceback.format_exc()) + "\n")
-        return str(path)
-    except Exception:
-        return "(could not write the log)"
+        log = crashlog.write(Paths.from_env().log_dir, redact(traceback.format_exc()) + "\n")
+        return SfjwtError(
+            Code.INTERNAL,
+            f"unexpected error ({type(exc).__name__}); details in {log}",
+            "please report it with the log file attached",
+        )
+    except Exception as why:
+        reason = getattr(why, "strerror", None) or str(why)
+        return SfjwtError(
+            Code.INTERNAL,
+            f"unexpected error ({type(exc).__name__}: {redact(str(exc))[:200]}); the crash log could not be "
+            f"written either ({reason})",
+            "please report it with this message",
+        )
+
+
+def _file_fault(exc: OSError) -> SfjwtError | None:
+    """An OSError no flow caught, from a full disk or a read-only mount: that is FILE_ERROR, and it
+    names the file, not an 'unexpected error' (the flows catch their own; this is a last resort)."""
+    import errno
+
+    from sfjwt_orch import files
+
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or not exc.filename:
+        return None
+    from pathlib import Path
+
+    return files.file_error("write", Path(exc.filename), exc)
 
 
 def _as_interrupt(signum: int, frame: object) -> None:
@@ -173,13 +210,18 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     try:
         from typer._click.exceptions import ClickException  # typer >= 0.24 vendors click
     except ImportError:  # pragma: no cover - older typer
-        from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found]
+        # (assignment, unused-ignore: whether a separate click is installed, as check-jsonschema brings one)
+        from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found,assignment,unused-ignore]
 
     from sfjwt_orch.console import OutputError
     from sfjwt_orch.tools.runner import ProgramNotFound
 
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
+    if os.environ.get("_SFJWT_ORCH_COMPLETE"):  # the shell asks for completions (sfjwt_orch.completion)
+        from sfjwt_orch.completion import complete
+
+        return complete()
     try:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
@@ -207,11 +249,7 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     except (KeyboardInterrupt, typer.Abort):
         err = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
         return _render(err, json_mode)
+    except OSError as exc:
+        return _render(_file_fault(exc) or _unexpected(exc), json_mode)
     except Exception as exc:
-        log = _log_traceback()
-        err = SfjwtError(
-            Code.INTERNAL,
-            f"unexpected error ({type(exc).__name__}); details in {log}",
-            "please report it with the log file attached",
-        )
-        return _render(err, json_mode)
+        return _render(_unexpected(exc), json_mode)

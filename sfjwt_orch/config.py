@@ -17,6 +17,7 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -38,19 +39,55 @@ class Profile:
     key_file: str = ""
     cert_file: str = ""
     callback_url: str = ""
+    # --allow-non-salesforce-host, once given: the login URL may name a host that is not Salesforce's.
+    allow_non_salesforce_host: bool = False
 
-    def merged(self, **overrides: str | None) -> Profile:
-        """Flags override saved values; a flag not given (None or "") keeps the saved one."""
-        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v})
+    def merged(self, **overrides: str | bool | None) -> Profile:
+        """Flags override saved values; a flag not given (None, "" or False) keeps the saved one."""
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v}
+        return dataclasses.replace(self, **given)
 
-    def answers(self) -> dict[str, str]:
+    def answers(self) -> dict[str, str | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "alias"}
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 _ANSWERS = {f.name for f in fields(Profile)} - {"alias"}
+_FLAGS = {f.name for f in fields(Profile) if f.type == "bool"}
+
+
+def _check_value(value: str, where: str, fix: str) -> None:
+    """A hand edit must not smuggle what no answer holds into our output (a newline in the CI YAML we
+    print, an escape sequence on the terminal), nor crash us later (a NUL in a path, a character
+    outside the BMP that sf and some terminals mangle): issue 15 item 6, issue 16."""
+    bad = next((c for c in value if not c.isprintable() or ord(c) > 0xFFFF), None)
+    if bad is not None:
+        raise SfjwtError(Code.PROFILE_INVALID, f"{where} holds the character U+{ord(bad):04X}, which no answer has",
+                         fix)  # fmt: skip
+
+
+def _checked(profile: Profile, path: Path, text: str, fix: str) -> Profile:
+    """The answers a login checks anyway, checked as the profile is read: every command sees a valid one."""
+    from sfjwt_orch import validate
+
+    checks: dict[str, Callable[[str], str]] = {
+        "username": lambda v: validate.check_username(v, "username"),
+        # The one URL parser's rules (no credentials, backslashes, %-escapes, http off loopback); the
+        # host allow-list is applied where the URL is used, with the profile's opt-in.
+        "instance_url": lambda v: validate.parse(v, "instance_url", "").text,
+        "callback_url": lambda v: validate.parse(v, "callback_url", "").text,
+    }
+    for key, check in checks.items():
+        value = getattr(profile, key)
+        try:
+            if value:
+                check(value)
+        except SfjwtError as exc:
+            where = f"profile {path}{_line_of(text, key)}"
+            raise SfjwtError(Code.PROFILE_INVALID, f"{where}: {exc.message}", fix) from None
+    return profile
 
 
 @dataclass(frozen=True)
@@ -81,16 +118,25 @@ def _read(paths: Paths, alias: str) -> _File | None:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SfjwtError(Code.PROFILE_INVALID, f"profile {path} is not valid TOML: {exc}", fix) from None
-    values: dict[str, str] = {}
+    values: dict[str, str | bool] = {}
     legacy: dict[str, str] = {}
     for key, value in data.items():
         if key not in _ANSWERS and key not in _LEARNT_IN_SCHEMA_0:
             continue  # `schema`, a key from a newer sfjwt-orch, or a note someone added: not ours to judge
-        if not isinstance(value, str):
+        if key in _FLAGS and not isinstance(value, bool):
+            raise SfjwtError(Code.PROFILE_INVALID, f"profile {path}{_line_of(text, key)}: {key} must be true or "
+                             "false", fix)  # fmt: skip
+        if key not in _FLAGS and not isinstance(value, str):
             raise SfjwtError(Code.PROFILE_INVALID, f"profile {path}{_line_of(text, key)}: {key} must be a quoted "
                              "string", fix)  # fmt: skip
-        (values if key in _ANSWERS else legacy)[key] = value
-    return _File(Profile(alias=alias, **values), legacy, text)
+        if isinstance(value, str):
+            _check_value(value, f"profile {path}{_line_of(text, key)}: {key}", fix)
+        if key in _ANSWERS:
+            values[key] = value
+        elif isinstance(value, str):
+            legacy[key] = value
+    answers: dict[str, Any] = values
+    return _File(_checked(Profile(alias=alias, **answers), path, text, fix), legacy, text)
 
 
 def load(paths: Paths, alias: str) -> Profile | None:

@@ -2,6 +2,11 @@
 
 rich is imported on first use, not at import time, so `--help` and `--version` stay fast.
 rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
+
+Every line shown on stderr passes `_shown` here, the one place: secrets redacted, control characters
+stripped (a hostile server's error_description must not drive the terminal) and, on a terminal,
+rich markup escaped (a username `x[/]@acme.com` must not break the status line, `[link=…]` must not
+plant a hyperlink). Only our own templates carry markup.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from sfjwt_orch.redact import redact
+from sfjwt_orch.redact import clean, redact
 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
@@ -21,6 +26,16 @@ if TYPE_CHECKING:
 class OutputError(Exception):
     """stdout cannot be written (a full disk, a reader that has gone): the result is lost, and the
     error boundary says so on stderr instead of trying stdout again."""
+
+
+_live: set[Console] = set()  # the consoles showing a status line now (stop_live)
+
+
+def stop_live() -> None:
+    """Stop every live status line, wherever Ctrl-C arrived, so the message that follows starts
+    on a line of its own (issue 14: it was glued to the spinner's line)."""
+    for console in list(_live):
+        console.clear_status()
 
 
 class Console:
@@ -54,12 +69,10 @@ class Console:
     def _print(self, markup: str, text: str) -> None:
         self.clear_status()
         if self.plain:
-            sys.stderr.write(_strip_markup(markup).format(redact(text)) + "\n")
+            sys.stderr.write(_strip_markup(markup).format(_shown(text)) + "\n")
             sys.stderr.flush()
             return
-        from rich.markup import escape
-
-        self.err.print(markup.format(escape(redact(text))))
+        self.err.print(markup.format(_escaped(_shown(text))))
 
     def info(self, text: str) -> None:
         self._print("{}", text)
@@ -81,12 +94,13 @@ class Console:
     def trace(self, text: str) -> None:
         """--verbose: what ran, how it ended (secrets redacted by the caller and again here)."""
         self.clear_status()
-        sys.stderr.write(f"[debug] {redact(text)}\n")
+        sys.stderr.write(f"[debug] {_shown(text)}\n")
         sys.stderr.flush()
 
     def url(self, label: str, url: str) -> None:
         # Printed whole and alone on its line so terminals make it clickable and people can copy it.
         self.clear_status()
+        label, url = _shown(label), _shown(url)
         if self.plain:
             sys.stderr.write(f"{label}\n\n    {url}\n\n")
             sys.stderr.flush()
@@ -98,12 +112,14 @@ class Console:
         """A live status line on a terminal; elsewhere only `persistent` updates are printed."""
         if not self.live:
             if persistent:
-                sys.stderr.write(redact(text) + "\n")
+                sys.stderr.write(_shown(text) + "\n")
                 sys.stderr.flush()
             return
+        text = _escaped(_shown(text))
         if self._status is None:
             self._status = self.err.status(text, spinner="dots")
             self._status.start()
+            _live.add(self)
         else:
             self._status.update(text)
 
@@ -111,6 +127,7 @@ class Console:
         if self._status is not None:
             self._status.stop()
             self._status = None
+        _live.discard(self)
 
     def emit_json(self, doc: dict[str, Any], *, one_line: bool = False, keep_tokens: bool = False) -> None:
         """The result document; redacted, except the emulator's own start-up line (`keep_tokens`),
@@ -149,6 +166,30 @@ class GuardedStdout:
         return getattr(self._stream, name)
 
 
+def cell(text: str) -> str:
+    """A value for a rich table cell (doctor, status): shown as `_print` shows text, markup escaped."""
+    return _escaped(_shown(text))
+
+
+def _shown(text: str) -> str:
+    """What may reach a person's terminal of a text we did not all write."""
+    return clean(redact(text))
+
+
+def _escaped(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def masked_key(key: str) -> str:
+    """A consumer key as people see it: enough to recognise it, or a typo in it, and its length
+    (issue 14: a mistyped key is told apart from a new app's propagation by looking at it).
+    Human output shows consumer keys only through this; --json and the profile keep them whole."""
+    shown = f"{key[:6]}…{key[-4:]}" if len(key) >= 16 else f"{key[:2]}…"
+    return f"{shown} ({len(key)} characters)"
+
+
 def _strip_markup(markup: str) -> str:
     """'[red]error:[/] {}' -> 'error: {}' (our own templates only: no user text reaches here)."""
     import re
@@ -162,15 +203,20 @@ class Prompter:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def ask(self, question: str, check: Callable[[str], str], default: str = "") -> str:
+    def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
+        """`shown`: how the default is written (a consumer key is masked); the default itself otherwise."""
         from sfjwt_orch.errors import Code, SfjwtError
 
-        suffix = f" [{default}]" if default else ""
+        suffix = f" [{shown or default}]" if default else ""
         while True:
             self.console.clear_status()
-            sys.stderr.write(f"? {question}{suffix}: ")
+            sys.stderr.write(f"? {_shown(question)}{_shown(suffix)}: ")
             sys.stderr.flush()
-            line = sys.stdin.readline()
+            try:
+                line = sys.stdin.readline()
+            except KeyboardInterrupt:
+                sys.stderr.write("\n")  # the message that follows gets a line of its own, not the prompt's
+                raise
             if not line:  # end of input: the terminal was closed
                 sys.stderr.write("\n")
                 raise SfjwtError(

@@ -19,6 +19,7 @@ from sfjwt_orch.tools.runner import Runner
 
 if TYPE_CHECKING:
     from sfjwt_orch.callback import Callback
+    from sfjwt_orch.callback_pages import Approving
     from sfjwt_orch.tools.openssl import Openssl
     from sfjwt_orch.tools.sf import Sf
 
@@ -33,15 +34,20 @@ class Waiter(Protocol):
     def stop(self) -> None: ...
 
 
-def listen(callback_url: str, state: str | None) -> Waiter | None:
-    """Start listening on a loopback callback URL; None for other URLs; OSError if the port is taken."""
+def listen(callback_url: str, state: str | None, about: Approving | None = None) -> Waiter | None:
+    """Start listening on a loopback callback URL; None for other URLs; OSError if the port is taken.
+    `about`: who is being approved, shown on the page the browser lands on."""
     from sfjwt_orch.callback import Listener, loopback_port
 
     if loopback_port(callback_url) is None:
         return None
-    listener = Listener(callback_url, state)
+    listener = Listener(callback_url, state, about)
     listener.start()
     return listener
+
+
+class Listen(Protocol):
+    def __call__(self, callback_url: str, state: str | None, about: Approving | None = None) -> Waiter | None: ...
 
 
 def new_state() -> str:
@@ -63,7 +69,7 @@ class Context:
     paths: Paths
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    listen: Callable[[str, str | None], Waiter | None] = listen
+    listen: Listen = listen
     new_state: Callable[[], str] = new_state
     verbose: bool = False  # --verbose / SFJWT_ORCH_DEBUG=1: every program run, and all of sf's lines
     _sf: Sf | None = field(default=None, repr=False)

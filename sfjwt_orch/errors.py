@@ -49,6 +49,7 @@ class Code(StrEnum):
     KEY_EXISTS = "KEY_EXISTS"
     CERT_INVALID = "CERT_INVALID"
     LIGHTNING_URL = "LIGHTNING_URL"
+    URL_REFUSED = "URL_REFUSED"  # a URL two parsers could read differently, credentials, a host not Salesforce's
     USAGE = "USAGE"
     PROFILE_NOT_FOUND = "PROFILE_NOT_FOUND"
     PROFILE_INVALID = "PROFILE_INVALID"
@@ -59,6 +60,7 @@ class Code(StrEnum):
     # The programs we drive.
     SF_NOT_FOUND = "SF_NOT_FOUND"
     SF_FAILED = "SF_FAILED"
+    SF_STATE_BROKEN = "SF_STATE_BROKEN"  # sf's own files (~/.sfdx) are broken: sf cannot log in or read a login
     OPENSSL_NOT_FOUND = "OPENSSL_NOT_FOUND"
     OPENSSL_FAILED = "OPENSSL_FAILED"
     # Ours.
@@ -72,6 +74,7 @@ _LOCAL = {
     Code.KEY_EXISTS,
     Code.CERT_INVALID,
     Code.LIGHTNING_URL,
+    Code.URL_REFUSED,
     Code.USAGE,
     Code.PROFILE_NOT_FOUND,
     Code.PROFILE_INVALID,
@@ -80,7 +83,7 @@ _LOCAL = {
     Code.ADMIN_ORG_NOT_FOUND,
     Code.APP_EXISTS,
 }
-_TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
+_TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
 
 
 def exit_code_for(code: Code) -> Exit:

@@ -12,7 +12,9 @@ import errno
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sfjwt_orch.errors import Code, SfjwtError
@@ -21,14 +23,37 @@ PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
 
+_MOVE = "(or move sfjwt-orch's folders with SFJWT_ORCH_CONFIG_DIR / SFJWT_ORCH_DATA_DIR)"
+
+
 def file_error(action: str, path: Path, exc: OSError) -> SfjwtError:
+    """FILE_ERROR for a failed file operation: the path, the system's reason, and for the two
+    faults a user meets most (a full disk, a read-only mount) the folder to look at."""
     reason = exc.strerror or str(exc)
+    folder = path if action in ("write in", "create folder") else path.parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return SfjwtError(
+            Code.FILE_ERROR,
+            f"cannot {action} {path}: {reason} (no space left on the disk holding {folder})",
+            f"free some space (df -h {_quote(folder)}) so the disk is not full, then run it again {_MOVE}",
+        )
+    if exc.errno == errno.EROFS:
+        return SfjwtError(
+            Code.FILE_ERROR,
+            f"cannot {action} {path}: {reason} ({folder} is on a read-only mount)",
+            f"mount it writable, or point sfjwt-orch at a writable folder {_MOVE}",
+        )
     return SfjwtError(
         Code.FILE_ERROR,
         f"cannot {action} {path}: {reason}",
-        "check that the folder exists, is writable by you and the disk is not full "
-        "(or move it with SFJWT_ORCH_CONFIG_DIR / SFJWT_ORCH_DATA_DIR)",
+        f"check that the folder exists, is writable by you and the disk is not full {_MOVE}",
     )
+
+
+def _quote(path: Path) -> str:
+    from shlex import quote  # paths in the fixes we print must paste into a shell
+
+    return quote(str(path))
 
 
 def ensure_private_dir(path: Path, *, tighten: bool = True) -> Path:
@@ -44,39 +69,77 @@ def ensure_private_dir(path: Path, *, tighten: bool = True) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class TempFile:
+    """A 0600 temp file and the descriptor mkstemp opened it with.
+
+    Everything is written through that descriptor, never by reopening the name: in a folder
+    someone else can write to, the name could be a symlink to their file by then (issue 16).
+    `publish` checks that the name still is this very file before renaming it into place.
+    """
+
+    path: Path
+    fd: int
+
+    def write(self, raw: bytes, target: Path) -> None:
+        """Write and fsync, so that a rename that follows never publishes an empty or partial file.
+        A failure (a full disk) is FILE_ERROR naming `target`."""
+        try:
+            view = memoryview(raw)
+            while view:
+                view = view[os.write(self.fd, view) :]
+            os.fsync(self.fd)
+        except OSError as exc:
+            raise file_error("write", target, exc) from exc
+
+    def chmod(self, mode: int) -> None:
+        os.fchmod(self.fd, mode)
+
+    def publish(self, target: Path) -> None:
+        """Rename it to `target`, once `lstat` shows the name is still our regular file."""
+        try:
+            seen, ours = os.lstat(self.path), os.fstat(self.fd)
+            if not stat.S_ISREG(seen.st_mode) or (seen.st_dev, seen.st_ino) != (ours.st_dev, ours.st_ino):
+                raise SfjwtError(
+                    Code.FILE_ERROR,
+                    f"{self.path} was replaced by someone else while it was written; {target} was left as it was",
+                    f"write only to a folder nobody else can write to (chmod 700 {_quote(target.parent)})",
+                )
+            os.replace(self.path, target)
+        except OSError as exc:
+            raise file_error("write", target, exc) from exc
+
+
 @contextlib.contextmanager
-def private_temp_path(directory: Path, suffix: str) -> Iterator[Path]:
-    """A 0600 temp file in `directory`, removed on exit unless it was renamed away."""
+def private_temp(directory: Path, suffix: str) -> Iterator[TempFile]:
+    """A 0600 temp file in `directory` (mkstemp creates it so), removed on exit unless published."""
     try:
         fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     except OSError as exc:
         raise file_error("write in", directory, exc) from exc
-    os.close(fd)  # mkstemp creates it 0600
-    tmp = Path(name)
+    tmp = TempFile(Path(name), fd)
     try:
         yield tmp
     finally:
+        os.close(fd)
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            tmp.path.unlink()
 
 
-def write_synced(path: Path, raw: bytes) -> None:
-    """Write and fsync, so that a rename that follows never publishes an empty or partial file."""
-    with open(path, "wb") as fh:
-        fh.write(raw)
-        fh.flush()
-        os.fsync(fh.fileno())
+@contextlib.contextmanager
+def private_temp_path(directory: Path, suffix: str) -> Iterator[Path]:
+    """A 0600 temp file's name in `directory`, for a program that writes the file itself (openssl);
+    removed on exit unless it was renamed away."""
+    with private_temp(directory, suffix) as tmp:
+        yield tmp.path
 
 
 def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE) -> None:
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    with private_temp_path(path.parent, path.suffix) as tmp:
-        try:
-            write_synced(tmp, raw)
-            tmp.chmod(mode)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise file_error("write", path, exc) from exc
+    with private_temp(path.parent, path.suffix) as tmp:
+        tmp.write(raw, path)
+        tmp.chmod(mode)
+        tmp.publish(path)
 
 
 def is_group_or_world_readable(path: Path) -> bool:
@@ -89,6 +152,56 @@ MAX_SMALL_FILE = 64 * 1024
 
 class NotAFileToRead(Exception):
     """The path is not one we read: a pipe or device (reading could hang), or far too large."""
+
+
+PIPE_WAIT = 5.0  # seconds a pipe may keep us waiting for its writer (vault read, op read) to finish
+
+
+def is_pipe(path: Path) -> bool:
+    """A FIFO, or a process substitution (`<(vault read ...)`: /dev/fd/N, a pipe)."""
+    try:
+        return stat.S_ISFIFO(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def read_pipe(path: Path, what: str, wait: float = PIPE_WAIT) -> bytes:
+    """Everything a pipe delivers until its writer closes it: at most MAX_SMALL_FILE bytes, within
+    `wait` seconds.
+
+    Opened non-blocking, so a FIFO nobody writes to does not hang the open; then polled against a
+    deadline (Linux reports no hang-up on a FIFO whose writer never came, so poll simply waits).
+    Raises OSError or NotAFileToRead with the reason.
+    """
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise NotAFileToRead("stopped being a pipe while it was opened")
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        chunks: list[bytes] = []
+        size, deadline = 0, time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if not poller.poll(left * 1000):
+                continue
+            try:
+                chunk = os.read(fd, MAX_SMALL_FILE + 1 - size)
+            except BlockingIOError:
+                continue
+            if not chunk:  # the writer closed it: that is all
+                if size:
+                    return b"".join(chunks)
+                raise NotAFileToRead(f"is a pipe whose writer closed it without writing a {what}")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_SMALL_FILE:
+                raise NotAFileToRead(f"is a pipe that gave more than {MAX_SMALL_FILE} bytes: too large to be a {what}")
+        got = f"only {size} bytes" if size else "nothing"
+        raise NotAFileToRead(f"is a pipe that gave {got} within {wait:.0f} s (nobody writing to it?)")
+    finally:
+        os.close(fd)
 
 
 def read_small_file(path: Path, what: str) -> tuple[bytes, int]:
@@ -108,6 +221,8 @@ def read_small_file(path: Path, what: str) -> tuple[bytes, int]:
         raise NotAFileToRead(f"is too large to be a {what} ({st.st_size} bytes)")
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # no O_NONBLOCK on Windows
     with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else after the stat
+            raise NotAFileToRead("is not a regular file (a pipe, socket or device?)")
         raw = fh.read(MAX_SMALL_FILE + 1)
     if len(raw) > MAX_SMALL_FILE:  # it grew after the stat
         raise NotAFileToRead(f"is too large to be a {what}")

@@ -4,9 +4,11 @@ not at all; and a new certificate for a key that has none."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from shlex import quote
 
 from sfjwt_orch import files
 from sfjwt_orch.certs import CertInfo, check_pair, read_cert
@@ -70,6 +72,8 @@ def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
             "reuse it, or pass --force to replace it (then upload the new server.crt to the app)",
         )
     files.ensure_private_dir(req.out_dir, tighten=req.own_dir)
+    if not req.own_dir:
+        check_out_dir(req.out_dir)
     pending = openssl.start_pair(req.bits, req.days, req.subject)
     try:
         _import_cryptography()  # now, while openssl searches for primes, not after it in the read-back below
@@ -78,25 +82,38 @@ def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
         raise
     key_pem, cert_pem = openssl.finish_pair(pending)
     with (
-        files.private_temp_path(req.out_dir, ".key") as tmp_key,
-        files.private_temp_path(req.out_dir, ".crt") as tmp_cert,
+        files.private_temp(req.out_dir, ".key") as tmp_key,
+        files.private_temp(req.out_dir, ".crt") as tmp_cert,
     ):
-        try:
-            files.write_synced(tmp_key, key_pem.encode("ascii"))
-            files.write_synced(tmp_cert, cert_pem.encode("ascii"))
-        except OSError as exc:  # a full disk is a FILE_ERROR, not a crash
-            raise files.file_error("write", key_file, exc) from exc
-        info = read_cert(tmp_cert)
+        tmp_key.write(key_pem.encode("ascii"), key_file)  # a full disk is a FILE_ERROR, not a crash
+        tmp_cert.write(cert_pem.encode("ascii"), cert_file)
+        info = read_cert(tmp_cert.path)
         # openssl made this key a moment ago: read it back, but skip re-proving its primes.
-        key = checked_key(tmp_key, None, check_mode=True, name=str(key_file), validate=False)
+        key = checked_key(tmp_key.path, None, check_mode=True, name=str(key_file), validate=False)
         check_pair(key, info, cert_file)
         tmp_cert.chmod(0o644)  # the certificate is public: it is what users upload
-        try:
-            os.replace(tmp_key, key_file)
-            os.replace(tmp_cert, cert_file)
-        except OSError as exc:
-            raise files.file_error("write", key_file, exc) from exc
+        tmp_key.publish(key_file)
+        tmp_cert.publish(cert_file)
     return KeygenResult(key_file, cert_file, info.fingerprint_sha256, info.not_after)
+
+
+def check_out_dir(folder: Path) -> None:
+    """Refuse a folder (--out-dir) that another user could plant files in: they could swap our
+    temp file's name for a symlink to theirs, or rename the key away. A folder others can write
+    to is fine only with the sticky bit (as /tmp has), and only when it is the user's own."""
+    try:
+        st = folder.lstat()
+    except OSError as exc:
+        raise files.file_error("use", folder, exc) from exc
+    fix = "use a folder only you can write to, e.g. mkdir -m 700 ~/sf-keys, then --out-dir ~/sf-keys"
+    if st.st_uid != os.geteuid():
+        raise SfjwtError(Code.FILE_ERROR, f"--out-dir {folder} belongs to another user (uid {st.st_uid})", fix)
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise SfjwtError(
+            Code.FILE_ERROR,
+            f"--out-dir {folder} can be written by other users (mode {stat.S_IMODE(st.st_mode):o}, no sticky bit)",
+            f"restrict it (chmod go-w {quote(str(folder))}), or {fix}",
+        )
 
 
 def _import_cryptography() -> None:

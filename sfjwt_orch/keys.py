@@ -11,6 +11,7 @@ import binascii
 import contextlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from shlex import quote  # paths in the fixes we print: they must paste into a shell
@@ -79,6 +80,11 @@ def checked_key(path: Path, openssl: Openssl | None, *, check_mode: bool, name: 
     if check_mode:
         _check_key_mode(path, mode)
     return KeyInfo(path, bits, modulus)
+
+
+def read_key(path: Path) -> bytes:
+    """The bytes of a key file that may hold a key (type, size and PEM shape checked; mode not)."""
+    return _read_key_text(path, None)[0]
 
 
 def _read_key_text(path: Path, name: str | None) -> tuple[bytes, int]:
@@ -201,24 +207,18 @@ def materialise_key(raw: str, key_file: Path, openssl: Openssl, source: str = "t
     created = not folder.exists()
     files.ensure_private_dir(folder)
     try:
-        with files.private_temp_path(folder, ".key") as tmp:
-            try:
-                files.write_synced(tmp, pem.encode("ascii"))
-            except OSError as exc:  # a full disk is a FILE_ERROR, not a crash
-                raise files.file_error("write", key_file, exc) from exc
-            info = check_key_file(tmp, openssl, name=source)  # a broken key is KEY_INVALID, whatever exists
+        with files.private_temp(folder, ".key") as tmp:
+            tmp.write(pem.encode("ascii"), key_file)  # a full disk is a FILE_ERROR, not a crash
+            info = check_key_file(tmp.path, openssl, name=source)  # a broken key is KEY_INVALID, whatever exists
             if key_file.exists() and _normalised_or_none(key_file) != pem:
                 # Replacing it would orphan the certificate uploaded for it; CI machines start empty anyway.
                 raise SfjwtError(
                     Code.KEY_EXISTS,
                     f"{key_file} already holds a different key than {source}",
-                    "use another --alias for the key from the environment, or remove that key first "
+                    "use another --alias for that key, or remove the alias's key first "
                     "(sfjwt-orch logout --alias NAME --shred-key)",
                 )
-            try:
-                os.replace(tmp, key_file)
-            except OSError as exc:
-                raise files.file_error("write", key_file, exc) from exc
+            tmp.publish(key_file)
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
@@ -235,14 +235,36 @@ def _normalised_or_none(path: Path) -> str | None:
         return None
 
 
-def shred(path: Path) -> None:
-    """Overwrite a key file with random bytes before unlinking it (best effort on journaling/SSD)."""
+def removable_key(path: Path, key_root: Path) -> str | None:
+    """Why `path` must not be shredded or deleted, or None when it may be: only a regular file
+    (not a symlink: shredding would overwrite its target) inside the tool's own key folder. A key
+    the user brought from elsewhere stays where it is; it may be theirs for other uses too."""
     try:
-        size = path.stat().st_size
-        with open(path, "r+b") as fh:
-            fh.write(os.urandom(max(size, 1)))
-            fh.flush()
-            os.fsync(fh.fileno())
+        st = path.lstat()
+    except FileNotFoundError:
+        return None  # nothing to do; shred() says nothing either
+    except OSError as exc:
+        return f"it cannot be examined ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a symlink (its target was not touched)"
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    root = key_root.resolve()
+    if not path.parent.resolve().is_relative_to(root):
+        return f"it is outside sfjwt-orch's key folder ({root}): a file you brought is yours to remove"
+    return None
+
+
+def shred(path: Path) -> None:
+    """Overwrite a key file with random bytes before unlinking it (best effort on journaling/SSD).
+    Opened with O_NOFOLLOW: a symlink swapped in after removable_key is refused, not followed."""
+    try:
+        fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            os.write(fd, os.urandom(max(os.fstat(fd).st_size, 1)))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         path.unlink()
     except FileNotFoundError:
         return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class State:
     app_name: str = ""
     app_kind: str = ""
     admin_org: str = ""
+    app_created_at: str = ""  # ISO 8601, UTC: when this tool deployed the app (a new app propagates for minutes)
     # A certificate rotation in progress ("made", "deployed", "promoting", "promoted"), so every
     # step resumes; and until when the previous key is kept for --rollback.
     rotation_phase: str = ""
@@ -64,6 +66,44 @@ class State:
 
     def with_(self, **changes: Any) -> State:
         return replace(self, **changes)
+
+
+# How long an app this tool created counts as new: Salesforce takes 2-10 minutes to spread one to
+# every server (salesforce-jwt.md, "Propagation delay"); within this window an unknown consumer
+# key is waited for, after it a typo is the likelier cause.
+NEW_APP_WINDOW = timedelta(minutes=15)
+
+
+def app_is_new(state: State, now: datetime) -> bool:
+    """Did this tool create the alias's app within NEW_APP_WINDOW of `now`?"""
+    try:
+        created = datetime.fromisoformat(state.app_created_at)
+    except ValueError:
+        return False
+    if created.tzinfo is None:
+        return False
+    return timedelta(0) <= now - created < NEW_APP_WINDOW
+
+
+# Answers bootstrap was given that no login has confirmed yet (issue 14, item 2): kept here, not in
+# the profile, and offered as the defaults of the next run's questions. A login that works saves
+# them to the profile (flows.login.remember) and clears them.
+_UNCONFIRMED = "unconfirmed"
+
+
+def unconfirmed(state: State) -> dict[str, str]:
+    """The unconfirmed answers (client_id, username, instance_url) kept for the alias."""
+    raw = state.extra.get(_UNCONFIRMED)
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, str) and v}
+
+
+def with_unconfirmed(state: State, answers: dict[str, str]) -> State:
+    extra = {k: v for k, v in state.extra.items() if k != _UNCONFIRMED}
+    if answers:
+        extra[_UNCONFIRMED] = dict(answers)
+    return state.with_(extra=extra)
 
 
 def load(paths: Paths, alias: str) -> State:

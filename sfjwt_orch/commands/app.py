@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from sfjwt_orch.advice import DEV_HUB
 from sfjwt_orch.commands.options import (
     alias_option,
     check_wait,
@@ -18,7 +19,7 @@ from sfjwt_orch.commands.options import (
 
 app = typer.Typer(help="Create the JWT app in the org from the command line.", no_args_is_help=True)
 
-CREATE_HELP = """\
+CREATE_HELP = f"""\
 Create the org's JWT app by deploying its metadata as an admin: no Setup clicks, no approval.
 
 From an admin login that sf already holds (sf org login web --alias admin), it makes or reuses the
@@ -28,6 +29,8 @@ profile, then logs in as that user (waiting through the org's propagation delay)
 A rerun finds the app it created and only checks the login; an app of the same name that it did
 not create is never overwritten. --dry-run writes the metadata and lists the sf commands, and
 contacts no org.
+
+{DEV_HUB}
 
 \b
 Examples:
@@ -50,7 +53,9 @@ def create(
         None, "--permission-set", help="The gate permission set's API name. [default: <name>_Jwt]"
     ),
     kind: str = typer.Option(
-        "eca", "--kind", help="eca (External Client App), or connected-app for a Dev Hub that creates scratch orgs."
+        "eca",
+        "--kind",
+        help="eca (External Client App), or connected-app for a Dev Hub that creates scratch orgs or sandboxes.",
     ),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Write the metadata and list the sf commands; deploy nothing."

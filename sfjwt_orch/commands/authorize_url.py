@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from sfjwt_orch.commands.options import (
+    allow_non_salesforce_host_option,
     callback_url_option,
     check_exclusive,
     client_id_option,
+    complete_alias,
     context_of,
     instance_url_option,
     json_option,
@@ -31,9 +33,12 @@ def run(
     tctx: typer.Context,
     client_id: str | None = client_id_option(),
     instance_url: str | None = instance_url_option(),
+    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     sandbox: bool = sandbox_option(),
     callback_url: str | None = callback_url_option(),
-    alias: str | None = typer.Option(None, "--alias", "-a", help="Fill missing values from this saved profile."),
+    alias: str | None = typer.Option(
+        None, "--alias", "-a", help="Fill missing values from this saved profile.", autocompletion=complete_alias
+    ),
     json: bool = json_option(),
 ) -> None:
     from sfjwt_orch import config, validate
@@ -45,7 +50,11 @@ def run(
         saved = (config.load(ctx.paths, alias) if alias else None) or config.Profile(alias=alias or "")
         check_exclusive(("--sandbox", sandbox, "--instance-url", instance_url))
         flags = resolve.LoginFlags.of(
-            client_id=client_id, instance_url=instance_url, sandbox=sandbox, callback_url=callback_url
+            client_id=client_id,
+            instance_url=instance_url,
+            sandbox=sandbox,
+            callback_url=callback_url,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
         profile = resolve.merged(saved, flags)
         if not profile.client_id:

@@ -8,8 +8,11 @@ import typer
 
 from sfjwt_orch.commands.options import (
     alias_option,
+    allow_non_salesforce_host_option,
+    attempt_timeout_option,
     browser_option,
     callback_url_option,
+    check_attempt_timeout,
     check_wait,
     client_id_option,
     context_of,
@@ -19,6 +22,7 @@ from sfjwt_orch.commands.options import (
     json_shape,
     key_env_option,
     login_flags,
+    new_app_option,
     sandbox_option,
     set_default_dev_hub_option,
     set_default_option,
@@ -34,8 +38,11 @@ Onboard an org in one command: tools, key and certificate, the app, login, verif
 Each step is shown as it starts and ends; a step already satisfied is skipped, so running it
 again on a working alias only re-verifies, and an interrupted run continues where it stopped.
 When no consumer key is known yet it prints the External Client App checklist (with the
-certificate to upload) and asks for the key, the username and the login URL. With --no-input,
-without a terminal, or in CI nothing is asked: missing values are an error naming the flag.
+certificate to upload) and asks for the key, the username and the login URL. An answer is saved
+to the profile only once a login with it works; until then it is kept apart and offered as the
+default next time (--ask asks every question again). A consumer key the org does not know can
+be pasted again, or kept while a new app propagates. With --no-input, without a terminal, or in
+CI nothing is asked: missing values are an error naming the flag.
 
 \b
 Examples:
@@ -50,6 +57,7 @@ def run(
     client_id: str | None = client_id_option(),
     username: str | None = username_option(),
     instance_url: str | None = instance_url_option(),
+    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     sandbox: bool = sandbox_option(),
     callback_url: str | None = callback_url_option(),
     key_file: Path | None = typer.Option(None, "--key-file", help="Bring your own private key (checked)."),
@@ -63,6 +71,7 @@ def run(
     browser: bool | None = browser_option(),
     timeout: float | None = timeout_option(),
     interval: float = interval_option(),
+    attempt_timeout: float | None = attempt_timeout_option(),
     set_default: bool = set_default_option(),
     set_default_dev_hub: bool = set_default_dev_hub_option(),
     target_org: str | None = typer.Option(
@@ -71,9 +80,14 @@ def run(
         help="An admin's org alias in sf: when no consumer key is known, create the app (as app create does).",
     ),
     no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
+    ask: bool = typer.Option(
+        False, "--ask", help="Ask every question again (saved answers are the defaults), e.g. to change the username."
+    ),
+    new_app: bool = new_app_option(),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
+    from sfjwt_orch import config
     from sfjwt_orch.console import Prompter
     from sfjwt_orch.flows import bootstrap, resolve
     from sfjwt_orch.flows import key_env as key_env_flow
@@ -95,22 +109,28 @@ def run(
             key_env=key_env,
             callback_url=callback_url,
             cert_file=cert_file,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
         can_prompt = person_present(ctx.env, no_input)
         timeout, interval = check_wait(timeout, interval, can_prompt)
         # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
         check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
+        given = resolve.merged(config.load_or_new(ctx.paths, alias), flags)  # URLs too (URL_REFUSED), before sf runs
+        resolve.instance_url(given)
+        resolve.callback_url(given)
         open_browser = should_open_browser(browser, ctx.env) if browser is not None or not no_input else False
         request = bootstrap.BootstrapRequest(
             alias=alias,
             flags=flags,
-            wait=resolve.Wait(open_browser, timeout, interval),
+            wait=resolve.Wait(open_browser, timeout, interval, check_attempt_timeout(attempt_timeout)),
             defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
             new_key=bootstrap.NewKey(bits, days, subject),
             key_env=key_env,
             key_text=key_text,
             can_prompt=can_prompt,
             target_org=target_org,
+            ask_all=ask,
+            new_app=new_app,
         )
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
             report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, json_shape, verbose_option
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape, verbose_option
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -23,13 +23,13 @@ Examples:
 
 def run(
     tctx: typer.Context,
-    alias: str | None = typer.Option(None, "--alias", "-a", help="Check this alias's profile, key and sf login."),
+    alias: str | None = typer.Option(
+        None, "--alias", "-a", help="Check this alias's profile, key and sf login.", autocompletion=complete_alias
+    ),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
+    from sfjwt_orch.console import cell
     from sfjwt_orch.flows.doctor import diagnose
     from sfjwt_orch.paths import check_alias
 
@@ -38,13 +38,14 @@ def run(
         if alias is not None:
             check_alias(alias)
         report = diagnose(alias, ctx)
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in ("check", "result", "detail", "fix"):
-        table.add_column(column, overflow="fold")
+    # One check per line, not a table: a table folds a long path or fingerprint mid-word to fit
+    # its column (issue 14); a line soft-wraps, so a terminal keeps each token whole to copy.
+    width = max((len(c.name) for c in report.checks), default=0)
     style = {"pass": "[green]pass[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
     for c in report.checks:
-        table.add_row(escape(c.name), style[c.result], escape(c.detail), escape(c.fix))
-    ctx.console.err.print(table)
+        ctx.console.err.print(f"{style[c.result]}  {cell(c.name.ljust(width))}  {cell(c.detail)}")
+        if c.fix and c.result != "pass":
+            ctx.console.err.print(f"{' ' * (width + 8)}[cyan]fix:[/] {cell(c.fix)}")
     counts = report.counts()
     summary = f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed"
     (ctx.console.success if report.ok else ctx.console.warn)(summary)

@@ -1,32 +1,49 @@
-"""sfjwt-orch emulator serve: options -> flows.rehearsal -> the emulator, until Ctrl-C."""
+"""sfjwt-orch emulator serve / upload-cert: options -> flows.rehearsal -> the emulator."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sfjwt_orch.commands.options import context_of
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.emulator import Emulator, EmulatorConfig
 
 app = typer.Typer(help="The offline Salesforce login emulator, for rehearsals and tests.", no_args_is_help=True)
 
 SERVE_HELP = """\
-Run an offline Salesforce login server on 127.0.0.1 until Ctrl-C.
+Run an offline Salesforce login server on 127.0.0.1 (and [::1]) until Ctrl-C.
 
 It implements the JWT bearer grant as Salesforce does (signature, issuer, audience, expiry,
 approvals, with the same error texts), the one-time approval page, and the REST calls sf makes,
 so `sfjwt-orch login` and `sf org display` work against it with no org and no network. Describe
 the org, apps and users in a JSON file (--app-config), or register one app with --cert or --alias.
-With none of them it serves an org with no app yet, an admin and the --username integration user:
-log sf in as the admin with the printed SF_ACCESS_TOKEN line, then run `sfjwt-orch app create`.
+--pending-app serves an app whose certificate is uploaded later (emulator upload-cert), to
+rehearse bootstrap from zero. With none of them it serves an org with no app yet, an admin and
+the --username integration user: log sf in as the admin with the printed SF_ACCESS_TOKEN line,
+then run `sfjwt-orch app create`. --log FILE writes one JSON line per request it answers.
 
 \b
 Examples:
+  sfjwt-orch emulator serve --pending-app --alias rehearsal --port 8555 --log emulator.jsonl
   sfjwt-orch keygen --alias rehearsal
   sfjwt-orch emulator serve --alias rehearsal --policy self-authorize --port 8555
-  sfjwt-orch login --alias rehearsal --client-id <printed key> --username dev@example.com \\
-      --instance-url http://127.0.0.1:8555
-(`emulator serve` prints the NODE_OPTIONS that keeps sf's fall-back attempts on this machine.)
+(`emulator serve` prints the commands to try next, with the NODE_OPTIONS that keeps sf's
+fall-back attempts on this machine.)
+"""
+
+UPLOAD_HELP = """\
+Upload a certificate to an app of a running emulator, as an admin does in Setup.
+
+Logins signed with the matching key work from then on; the previous certificate stops working.
+
+\b
+Example:
+  sfjwt-orch emulator upload-cert --port 8555 --cert ~/.local/share/sfjwt-orch/keys/rehearsal/server.crt
 """
 
 
@@ -36,50 +53,98 @@ def serve(
     port: int = typer.Option(8555, "--port", help="TCP port on 127.0.0.1 (0: any free port)."),
     app_config: Path | None = typer.Option(None, "--app-config", help="JSON file describing the org, apps and users."),
     cert: Path | None = typer.Option(None, "--cert", help="Register one app with this certificate (server.crt)."),
-    alias: str | None = typer.Option(None, "--alias", "-a", help="Use this alias's certificate (from keygen)."),
+    alias: str | None = typer.Option(
+        None,
+        "--alias",
+        "-a",
+        help="Use this alias's certificate (from keygen); the printed commands use it.",
+        autocompletion=complete_alias,
+    ),
+    pending_app: bool = typer.Option(
+        False, "--pending-app", help="One app with no certificate yet: upload it later with emulator upload-cert."
+    ),
     username: str = typer.Option("dev@example.com", "--username", help="The org's user (with --cert/--alias)."),
     policy: str = typer.Option("admin-approved", "--policy", help="admin-approved or self-authorize."),
     dev_hub: bool = typer.Option(False, "--dev-hub", help="Make the org a Dev Hub."),
+    log: Path | None = typer.Option(
+        None, "--log", help="Append one JSON line per request answered (never tokens, assertions or keys)."
+    ),
     json: bool = typer.Option(
         False, "--json", help="Print one line of JSON (url, apps, users) on stdout once serving."
     ),
 ) -> None:
-    from sfjwt_orch.emulator import Emulator, EmulatorError, admin_json, serve_forever
+    from sfjwt_orch.emulator import EmulatorError, serve_forever
+    from sfjwt_orch.emulator.requestlog import JsonLinesLog
     from sfjwt_orch.errors import Code, SfjwtError
     from sfjwt_orch.flows import rehearsal
 
     ctx = context_of(tctx)
-    request = rehearsal.ServeRequest(port, app_config, cert, alias, username, policy, dev_hub)  # type: ignore[arg-type]
+    request = rehearsal.ServeRequest(port, app_config, cert, alias, username, policy, dev_hub, pending_app)  # type: ignore[arg-type]
     emu_config = rehearsal.emulator_config(request, ctx)
-
-    def ready(emu: Emulator) -> None:
-        ui, apps = ctx.console, emu_config.apps
-        users = [u.username for u in emu_config.users if not u.admin]
-        admin = admin_json(emu)
-        if json:
-            listed = [{"name": a.name, "consumer_key": a.consumer_key, "policy": a.policy} for a in apps]
-            doc = {"ok": True, "url": emu.url, "apps": listed, "users": users}
-            # The emulator's own rehearsal credential: the one token sfjwt-orch ever prints, and only here.
-            doc.update({"admin": admin} if admin else {})
-            ui.emit_json(doc, one_line=True, keep_tokens=True)
-        ui.success(f"Salesforce login emulator on {emu.url}  (Ctrl-C to stop)")
-        for a in apps:
-            ui.info(f"  app {a.name!r} ({a.policy}): consumer key {a.consumer_key}")
-        ui.info(f"  users: {', '.join(users)}")
-        guard = rehearsal.guard_hint()
-        if apps:
-            ui.info(
-                f"Try: {guard} sfjwt-orch login --alias emu --client-id {apps[0].consumer_key} "
-                f"--username {users[0]} --instance-url {emu.url}"
-            )
-        elif admin:
-            ui.info(
-                f"Try: {guard} sf org login access-token --instance-url {emu.url} --alias admin --no-prompt "
-                "(with SF_ACCESS_TOKEN set to the admin token: emulator serve --json prints it), then: "
-                f"{guard} sfjwt-orch app create --alias emu --target-org admin --username {users[0]}"
-            )
-
     try:
-        serve_forever(emu_config, "127.0.0.1", port, on_ready=ready)
+        request_log = None if log is None else JsonLinesLog(log)
+    except OSError as exc:
+        raise SfjwtError(Code.FILE_ERROR, f"cannot write --log {log}: {exc.strerror}", "pick a writable file") from None
+    try:
+        serve_forever(
+            emu_config,
+            "127.0.0.1",
+            port,
+            on_ready=lambda emu: _ready(emu, emu_config, alias, ctx, as_json=json),
+            on_answer=None if request_log is None else request_log.write,
+        )
     except EmulatorError as exc:
         raise SfjwtError(Code.USAGE, exc.message, exc.fix) from None
+    finally:
+        if request_log is not None:
+            request_log.close()
+
+
+def _ready(emu: Emulator, emu_config: EmulatorConfig, alias: str | None, ctx: Context, *, as_json: bool) -> None:
+    from sfjwt_orch.emulator import admin_json
+    from sfjwt_orch.flows import rehearsal
+
+    ui, apps = ctx.console, emu_config.apps
+    users = [u.username for u in emu_config.users if not u.admin]
+    admin = admin_json(emu)
+    if as_json:
+        listed = [
+            {
+                "name": a.name,
+                "consumer_key": a.consumer_key,
+                "policy": a.policy,
+                "certificate": a.certificate_pem is not None,
+            }
+            for a in apps
+        ]
+        doc: dict[str, Any] = {"ok": True, "url": emu.url, "urls": list(emu.urls), "apps": listed, "users": users}
+        # The emulator's own rehearsal credential: the one token sfjwt-orch ever prints, and only here.
+        doc.update({"admin": admin} if admin else {})
+        ui.emit_json(doc, one_line=True, keep_tokens=True)
+    ui.success(f"Salesforce login emulator on {' and '.join(emu.urls)}  (Ctrl-C to stop)")
+    for a in apps:
+        waiting = "" if a.certificate_pem is not None else ", no certificate yet"
+        ui.info(f"  app {a.name!r} ({a.policy}{waiting}): consumer key {a.consumer_key}")
+    ui.info(f"  users: {', '.join(users)}")
+    for line in rehearsal.try_lines(emu_config, emu.url, alias, ctx):
+        ui.info(line)
+
+
+@app.command("upload-cert", help=UPLOAD_HELP)
+def upload_cert(
+    tctx: typer.Context,
+    port: int = typer.Option(8555, "--port", help="The port emulator serve listens on."),
+    cert: Path = typer.Option(..., "--cert", help="The certificate to upload (server.crt, PEM)."),
+    client_id: str | None = typer.Option(
+        None, "--client-id", help="The app's consumer key (needed only when the emulator has several apps)."
+    ),
+    json: bool = json_option(),
+) -> None:
+    from sfjwt_orch.flows import rehearsal
+
+    ctx = context_of(tctx)
+    with json_shape(lambda exc: {"app": None, "certificate_sha256": None}):
+        done = rehearsal.upload_cert(rehearsal.UploadRequest(port, cert, client_id), ctx)
+    ctx.console.success(f"Uploaded the certificate to app {done.app!r}: logins signed with its key work now")
+    if json:
+        ctx.console.emit_json({"ok": True, "app": done.app, "certificate_sha256": done.certificate_sha256})

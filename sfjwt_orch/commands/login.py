@@ -8,8 +8,11 @@ import typer
 
 from sfjwt_orch.commands.options import (
     alias_option,
+    allow_non_salesforce_host_option,
+    attempt_timeout_option,
     browser_option,
     callback_url_option,
+    check_attempt_timeout,
     check_wait,
     client_id_option,
     context_of,
@@ -19,6 +22,7 @@ from sfjwt_orch.commands.options import (
     json_shape,
     key_env_option,
     login_flags,
+    new_app_option,
     sandbox_option,
     set_default_dev_hub_option,
     set_default_option,
@@ -32,9 +36,11 @@ Log in with `sf org login jwt`, getting the user's approval and retrying until i
 
 On "user hasn't approved this consumer" it prints the approval URL (and opens it when a person
 is at a terminal with a browser), then retries every --interval seconds, backing off to 30 s,
-until the login works or --timeout passes. A new app that the org does not know yet (it takes
-2-10 minutes to propagate) is waited for the same way. On success the values are saved, so the
-next time `--alias` alone is enough; flags override saved values.
+until the login works or --timeout passes. A consumer key the org does not know fails at once
+(the key in use is shown, masked), unless the app is new: one that `app create` or `bootstrap`
+made minutes ago, or --new-app, is waited for, since a new app takes 2-10 minutes to reach
+every Salesforce server. On success the values are saved, so the next time `--alias` alone is
+enough; flags override saved values.
 
 \b
 Examples:
@@ -67,13 +73,16 @@ def run(
     ),
     key_env: str | None = key_env_option(),
     instance_url: str | None = instance_url_option(),
+    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     sandbox: bool = sandbox_option(),
     callback_url: str | None = callback_url_option(),
     browser: bool | None = browser_option(),
     timeout: float | None = timeout_option(),
     interval: float = interval_option(),
+    attempt_timeout: float | None = attempt_timeout_option(),
     set_default: bool = set_default_option(),
     set_default_dev_hub: bool = set_default_dev_hub_option(),
+    new_app: bool = new_app_option(),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -106,14 +115,18 @@ def run(
             key_file=key_file,
             key_env=key_env,
             callback_url=callback_url,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
         timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
         command = login.LoginCommand(
             alias=alias,
             flags=flags,
-            wait=resolve.Wait(should_open_browser(browser, ctx.env), timeout, interval),
+            wait=resolve.Wait(
+                should_open_browser(browser, ctx.env), timeout, interval, check_attempt_timeout(attempt_timeout)
+            ),
             defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
             key_env=key_env,
+            new_app=new_app,
         )
         before = org_change.org_before(ctx, alias)
         report = login.run(command, ctx, key_text)

@@ -62,6 +62,13 @@ def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
         raise interrupted from None
 
 
+def complete_alias(incomplete: str) -> list[str]:
+    """Shell completion of a saved alias (imported only when the shell asks)."""
+    from sfjwt_orch.completion import saved_aliases
+
+    return saved_aliases(incomplete)
+
+
 def alias_option(required: bool = True) -> str:
     return typer.Option(  # type: ignore[no-any-return]
         ... if required else None,
@@ -69,6 +76,7 @@ def alias_option(required: bool = True) -> str:
         "-a",
         help="The sf alias for the org; also names sfjwt-orch's saved profile and key folder.",
         show_default=False,
+        autocompletion=complete_alias,
     )
 
 
@@ -102,6 +110,15 @@ def instance_url_option() -> str | None:
     )
 
 
+def allow_non_salesforce_host_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False,
+        "--allow-non-salesforce-host",
+        help="Let --instance-url name a host that is not Salesforce's (a proxy in front of it); saved in the "
+        "profile. sf sends that host signed logins: use it only for a host you trust.",
+    )
+
+
 def sandbox_option() -> bool:
     return typer.Option(False, "--sandbox", help="Log in at https://test.salesforce.com.")  # type: ignore[no-any-return]
 
@@ -118,8 +135,8 @@ def key_env_option() -> str | None:
     return typer.Option(  # type: ignore[no-any-return]
         None,
         "--key-env",
-        help="Read the key from this environment variable (PEM, one-line PEM or base64); it is written to the "
-        "alias's key file, which sf re-reads at every token refresh.",
+        help="The NAME of the environment variable holding the key (PEM, one-line PEM or base64), e.g. SF_JWT_KEY, "
+        "never its value; the key is written to the alias's key file, which sf re-reads at every token refresh.",
     )
 
 
@@ -138,6 +155,24 @@ def timeout_option() -> float | None:
     )
 
 
+def attempt_timeout_option() -> float | None:
+    return typer.Option(  # type: ignore[no-any-return]
+        None,
+        "--attempt-timeout",
+        help="Seconds one sf run may take before it is stopped (also SFJWT_ORCH_SF_TIMEOUT). [default: 45]",
+        show_default=False,
+    )
+
+
+def check_attempt_timeout(seconds: float | None) -> float | None:
+    from sfjwt_orch.errors import usage
+    from sfjwt_orch.tools.sf.env import MAX_RUN_TIMEOUT
+
+    if seconds is not None and not 1 <= seconds <= MAX_RUN_TIMEOUT:
+        raise usage(f"--attempt-timeout {seconds:g} is out of range", "use 1 up to 3600 seconds (default 45)")
+    return seconds
+
+
 def interval_option() -> float:
     return typer.Option(  # type: ignore[no-any-return]
         5.0, "--interval", help="Seconds between tries at first (backs off to 30)."
@@ -153,6 +188,15 @@ def set_default_option() -> bool:
 def set_default_dev_hub_option() -> bool:
     return typer.Option(  # type: ignore[no-any-return]
         False, "--set-default-dev-hub", help="Make this org sf's default Dev Hub."
+    )
+
+
+def new_app_option() -> bool:
+    return typer.Option(  # type: ignore[no-any-return]
+        False,
+        "--new-app",
+        help="The app was created minutes ago: wait (up to --timeout) while Salesforce does not know its consumer "
+        "key yet. Without it an unknown key fails at once: it is most likely mistyped.",
     )
 
 
@@ -175,6 +219,7 @@ def login_flags(
     key_env: str | None,
     callback_url: str | None,
     cert_file: Path | None = None,
+    allow_non_salesforce_host: bool = False,
 ) -> LoginFlags:
     """The login values login and bootstrap were given, after refusing flags that exclude each other."""
     from sfjwt_orch.flows.resolve import LoginFlags
@@ -190,4 +235,5 @@ def login_flags(
         key_file=key_file,
         cert_file=cert_file,
         callback_url=callback_url,
+        allow_non_salesforce_host=allow_non_salesforce_host,
     )

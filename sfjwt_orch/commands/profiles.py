@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, json_shape
+from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.config import Profile
@@ -29,8 +30,21 @@ def list_(tctx: typer.Context, json: bool = json_option()) -> None:
         return
     if not rows:
         ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
-    for p in shown:
-        ctx.console.out(f"{p['alias']}\t{p['username'] or '-'}\t{p['instance_url'] or '-'}\t{p['org_id'] or '-'}\n")
+        return
+    cells = [[str(p[k] or "-") for k in ("alias", "username", "instance_url", "org_id")] for p in shown]
+    ctx.console.out(table(["ALIAS", "USERNAME", "LOGIN URL", "ORG ID"], cells, for_people=sys.stdout.isatty()))
+
+
+def table(headers: list[str], rows: list[list[str]], *, for_people: bool) -> str:
+    """Aligned columns under headers for a person; for a pipe, tab-separated rows without headers,
+    which scripts split on (as GitHub CLI's list commands do)."""
+    if not for_people:
+        return "".join("\t".join(row) + "\n" for row in rows)
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n"
+        for row in [headers, *rows]
+    )
 
 
 def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
@@ -45,7 +59,11 @@ def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
 
 
 @app.command("show", help="Show one profile (no secrets: the key is a path).")
-def show(tctx: typer.Context, alias: str = typer.Argument(..., help="The alias."), json: bool = json_option()) -> None:
+def show(
+    tctx: typer.Context,
+    alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
+    json: bool = json_option(),
+) -> None:
     from sfjwt_orch import state
 
     with json_shape(lambda exc: {"profile": None, "file": None}):
@@ -54,13 +72,17 @@ def show(tctx: typer.Context, alias: str = typer.Argument(..., help="The alias."
     if json:
         ctx.console.emit_json({"ok": True, "profile": shown, "file": str(ctx.paths.profile_file(alias))})
         return
+    from sfjwt_orch.console import masked_key
+
+    if shown.get("client_id"):
+        shown["client_id"] = masked_key(str(shown["client_id"]))  # human output never shows it whole
     ctx.console.out("".join(f"{key:13} {value or '-'}\n" for key, value in shown.items()))
 
 
 @app.command("remove", help="Remove a profile; optionally log the alias out of sf and delete its key.")
 def remove(
     tctx: typer.Context,
-    alias: str = typer.Argument(..., help="The alias."),
+    alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
     logout: bool | None = typer.Option(
         None,
         "--logout/--no-logout",

@@ -21,9 +21,9 @@ Examples:
 
 
 def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose_option()) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
+    from sfjwt_orch.console import cell
     from sfjwt_orch.flows.status import status
 
     ctx = context_of(tctx, verbose)
@@ -35,14 +35,14 @@ def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose
         days = r.certificate_days_left
         colour = "red" if days is not None and days < 0 else "yellow" if days is not None and days < 30 else "green"
         table.add_row(
-            escape(r.alias),
-            escape(r.username or "-"),
-            escape(r.org_id or "-") + (f" (refreshed; was {escape(r.org_changed_from)})" if r.org_changed_from else ""),
-            escape(r.login_url or "-"),
+            cell(r.alias),
+            cell(r.username or "-"),
+            cell(r.org_id or "-") + (f" (refreshed; was {cell(r.org_changed_from)})" if r.org_changed_from else ""),
+            cell(r.login_url or "-"),
             f"[{colour}]{days}[/]" if days is not None else "-",
             "[green]yes[/]" if r.sf_login else "[red]no[/]",
-            escape(r.last_login[:16] or "-"),
-            escape("; ".join(r.problems) or "-"),
+            cell(r.last_login[:16] or "-"),
+            cell("; ".join(r.problems) or "-"),
         )
     ctx.console.err.print(table)
     for skipped in report.skipped:

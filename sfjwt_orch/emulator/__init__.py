@@ -15,6 +15,11 @@ An org with no app yet, where an admin creates one with the real sf::
         # sf project deploy start --metadata-dir DIR; sf org assign permset ...; sf org login jwt ...
         assert emu.find_app("MyEca") is not None
 
+An app waiting for its certificate (``demo_config(None)``, ``emulator serve --pending-app``) gets one
+with ``emu.set_certificate(consumer_key, pem)`` or ``POST /__emulator/certificate``. ``emu.urls`` lists
+127.0.0.1 and, where IPv6 loopback exists, [::1] on the same port; only loopback ``Host`` names are
+answered. ``on_answer`` receives one ``requestlog.log_entry`` per request (``emulator serve --log``).
+
 ``load_config(path)`` reads the JSON file documented in ``sfjwt_orch.emulator.config_file``;
 ``serve_forever`` runs the server until SIGINT/SIGTERM (for ``sfjwt-orch emulator serve``);
 ``guard_path()`` is the Node preload that keeps the real sf on loopback.
@@ -54,7 +59,8 @@ from .model import (
     User,
 )
 from .presets import demo_config, empty_org_config, with_switches
-from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, admin_json, serve_forever
+from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, admin_json
+from .serving import serve_forever
 
 GUARD_LOG_ENV = "SFJWT_ORCH_GUARD_LOG"  # the guard appends one JSON line per blocked attempt here
 

@@ -14,6 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
+
+# How an outcome is sent: "error" a JSON {error, error_description}; "page" an HTML page;
+# "bare_error" a JSON {error} with no error_description; "incomplete" a 200 token reply that lacks
+# instance_url and id.
+Shape = Literal["error", "page", "bare_error", "incomplete"]
 
 
 @dataclass(frozen=True)
@@ -22,9 +28,9 @@ class TokenOutcome:
     status: int
     error: str
     description: str
-    # False for answers Salesforce sends as an HTML page (maintenance, server errors): jsforce then
+    # "page" for answers Salesforce sends as an HTML page (maintenance, server errors): jsforce then
     # reports ERROR_HTTP_<status> with the raw body, which is exactly what sf users see.
-    json_body: bool = True
+    shape: Shape = "error"
 
 
 _OUTCOMES = (
@@ -40,12 +46,19 @@ _OUTCOMES = (
     TokenOutcome("rate_limited", 400, "rate_limit_exceeded", "Number of logins exceeded"),
     TokenOutcome("unsupported_grant_type", 400, "unsupported_grant_type", "grant type not supported"),
     TokenOutcome("post_required", 400, "invalid_request", "must use HTTP POST"),
-    # Only reachable through Switches.fail_next: the emulator has no login-hours or install model.
+    # A frozen user (User.frozen); salesforce-jwt.md §1a maps frozen or locked users here.
     TokenOutcome("authentication_failure", 400, "invalid_grant", "authentication failure"),
+    # A client outside the user's login IP ranges or login hours (User.login_ip_ranges / login_hours).
     TokenOutcome("ip_restricted", 400, "invalid_grant", "IP restricted or invalid login hours"),
+    # Only reachable through Switches.fail_next: the emulator has no install model.
     TokenOutcome("app_not_installed_connected", 400, "invalid_client", "app must be installed into org"),
-    TokenOutcome("maintenance", 503, "maintenance", "Salesforce is down for maintenance", json_body=False),
-    TokenOutcome("server_error", 500, "server_error", "An internal server error has occurred", json_body=False),
+    TokenOutcome("maintenance", 503, "maintenance", "Salesforce is down for maintenance", shape="page"),
+    TokenOutcome("server_error", 500, "server_error", "An internal server error has occurred", shape="page"),
+    # Forced only. An error with no error_description: jsforce's Error then has no message, and sf
+    # prints an empty line for the attempt (observed: reference sf-outputs/err_404token).
+    TokenOutcome("no_description", 400, "invalid_request", "", shape="bare_error"),
+    # Forced only. A 200 that lacks instance_url and id (a proxy or a broken server in the way).
+    TokenOutcome("incomplete_reply", 200, "", "", shape="incomplete"),
 )
 
 TOKEN_OUTCOMES: Mapping[str, TokenOutcome] = MappingProxyType({o.key: o for o in _OUTCOMES})

@@ -6,6 +6,7 @@ source and the field (``apps[0].certificate: ...``) and one concrete fix.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from sfjwt_orch.validate import EMAIL
 from .catalog import TOKEN_OUTCOMES
 from .certificate import CertificateError, load_certificate
 from .errors import EmulatorConfigError
+from .http import host_allowed
 from .model import (
     DEFAULT_CALLBACK_URL,
     DEMO_ORG_ID,
@@ -25,6 +27,7 @@ from .model import (
     App,
     EmulatorConfig,
     Switches,
+    User,
 )
 
 _ORG_ID_RE = re.compile(r"^00D[A-Za-z0-9]{15}$")
@@ -32,6 +35,7 @@ _USER_ID_RE = re.compile(r"^005[A-Za-z0-9]{15}$")
 # Salesforce usernames must look like an email address (they need not be a real mailbox).
 _CONSUMER_KEY_RE = re.compile(r"^[\x21-\x7e]{18,256}$")
 _API_VERSION_RE = re.compile(r"^(\d{2,3})\.0$")
+_HOURS_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _PERMISSION_SET_ID_RE = re.compile(r"^0PS[A-Za-z0-9]{15}$")
 # Salesforce API names: a letter, then letters, digits and single underscores, not ending in one.
 API_NAME_RE = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]{0,79}(?<!_)$")
@@ -117,6 +121,24 @@ def _check_org(config: EmulatorConfig, source: str) -> None:
     for name in ("name", "instance_name", "edition"):
         if not str(getattr(org, name)).strip():
             raise fail(source, f"org.{name}", "must not be empty", "give it a short text value")
+    if org.my_domain is not None and not host_allowed(f"{org.my_domain}:1", 1):
+        # The emulator listens on loopback only and answers only loopback Host names.
+        raise fail(source, "org.my_domain", f"{org.my_domain!r} is not a loopback name", "use 'localhost'")
+    if not math.isfinite(org.clock_offset_seconds):
+        raise fail(source, "org.clock_offset_seconds", "must be a finite number of seconds", "use e.g. 600")
+
+
+def _check_login_policy(user: User, where: str, source: str) -> None:
+    for j, cidr in enumerate(user.login_ip_ranges):
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise fail(
+                source, f"{where}.login_ip_ranges[{j}]", f"{cidr!r} is not an IP range", "use e.g. '10.0.0.0/8'"
+            ) from None
+    for value in user.login_hours or ():
+        if not _HOURS_RE.match(value):
+            raise fail(source, f"{where}.login_hours", f"{value!r} is not a time like '09:00'", "use HH:MM (UTC)")
 
 
 def _check_users(config: EmulatorConfig, source: str) -> None:
@@ -155,6 +177,7 @@ def _check_users(config: EmulatorConfig, source: str) -> None:
                     f"no permission set {name!r} in the org",
                     "add it to the top-level 'permission_sets' list, or remove it here",
                 )
+        _check_login_policy(user, where, source)
         seen_names.add(user.username.casefold())
         seen_ids.add(user.user_id)
 
@@ -196,7 +219,8 @@ def _check_app(app: App, where: str, seen_keys: set[str], source: str) -> None:
     if app.consumer_key in seen_keys:
         raise fail(source, f"{where}.consumer_key", "the same consumer key is used twice", "give each app its own key")
     try:
-        load_certificate(app.certificate_pem)
+        if app.certificate_pem is not None:  # None: an app waiting for its certificate
+            load_certificate(app.certificate_pem)
     except CertificateError as exc:
         raise fail(source, f"{where}.certificate", str(exc), CERT_FIX) from exc
     if not app.callback_urls:

@@ -12,13 +12,21 @@ Config file, JSON, every key except ``org``, ``users`` and ``apps`` optional::
         "is_sandbox": false,
         "active": true,                          # false: every login gets inactive_org
         "namespace_prefix": null,
-        "trial_expiration_date": null
+        "trial_expiration_date": null,
+        "my_domain": "localhost",                # null/absent: none; else a loopback name whose URL
+                                                 # is the instance_url and the org's own audience
+        "clock_offset_seconds": 0                # the server's clock is this far ahead (exp, hours)
       },
       "users": [
         {"username": "dev@example.com", "user_id": "005000000000001AAA",
          "active": true, "preauthorized": true,  # preauthorized: for every admin-approved app
          "profile": "Standard User",             # what a policy's commaSeparatedProfile matches
-         "permission_sets": []},                 # names from "permission_sets", assigned at start
+         "permission_sets": [],                  # names from "permission_sets", assigned at start
+         "frozen": false,                        # true: every login gets authentication_failure
+         "login_ip_ranges": ["10.0.0.0/8"],      # [] or absent: any address; else the client's
+                                                 # address must be in one (127.0.0.1 is not here)
+         "login_hours": {"start": "08:00", "end": "18:00"}},  # UTC; absent/null: any time
+
         {"username": "admin@example.com", "user_id": "005000000000000AAA",
          "admin": true}                          # gets Emulator.admin_token; deploys, assigns
       ],
@@ -26,7 +34,8 @@ Config file, JSON, every key except ``org``, ``users`` and ``apps`` optional::
       "apps": [                                  # may be [] (or absent): an org with no app yet
         {"name": "CI login",
          "consumer_key": "3MVG9...",             # 18+ characters, no spaces
-         "certificate": "server.crt",            # a path (relative to this file) or inline PEM text
+         "certificate": "server.crt",            # a path (relative to this file) or inline PEM text;
+                                                 # null: uploaded later (POST /__emulator/certificate)
          "callback_urls": ["http://localhost:1717/OauthRedirect"],
          "policy": "admin-approved",             # or "self-authorize"
          "propagation_seconds": 0,               # answers as unknown for this long after start
@@ -54,11 +63,11 @@ names the file and the field, and whose ``fix`` says what to change. The checks 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
 from .config_checks import CERT_FIX, fail, validate_config, validate_switches
+from .config_reader import Reader
 from .errors import EmulatorConfigError
 from .model import (
     DEFAULT_API_VERSION,
@@ -71,74 +80,6 @@ from .model import (
     Switches,
     User,
 )
-
-_MISSING: Any = object()
-
-_JSON_NAMES: Mapping[type, str] = {
-    str: "a string",
-    bool: "true or false",
-    int: "an integer",
-    float: "a number",
-    list: "a list",
-    tuple: "a list",
-    dict: "an object",
-    type(None): "null",
-}
-
-
-class _Reader:
-    """Reads one JSON object, checking types and remembering which keys were used."""
-
-    def __init__(self, raw: object, where: str, source: str) -> None:
-        if not isinstance(raw, dict):
-            raise fail(source, where or "top level", "must be a JSON object", "wrap the fields in { }")
-        self.raw: dict[str, Any] = raw
-        self.where = where
-        self.source = source
-        self.used: set[str] = set()
-
-    def _path(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def get(self, key: str, kind: type | tuple[type, ...], default: Any = _MISSING) -> Any:
-        self.used.add(key)
-        if key not in self.raw:
-            if default is _MISSING:
-                raise fail(self.source, self._path(key), "is required", f"add {key!r} to the file")
-            return default
-        value = self.raw[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        # bool is an int in Python; a JSON true must never pass as a number (or the reverse).
-        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-        if not ok:
-            names = " or ".join(dict.fromkeys(_JSON_NAMES.get(k, k.__name__) for k in kinds))
-            raise fail(self.source, self._path(key), f"must be {names}", f"write {key!r} as {names}")
-        return value
-
-    def sub(self, key: str) -> _Reader:
-        return _Reader(self.get(key, dict), self._path(key), self.source)
-
-    def subs(self, key: str, default: Any = _MISSING) -> list[_Reader]:
-        items = self.get(key, list, default)
-        return [_Reader(item, f"{self._path(key)}[{i}]", self.source) for i, item in enumerate(items)]
-
-    def strings(self, key: str, default: Any = _MISSING) -> tuple[str, ...]:
-        items = self.get(key, (list, tuple), default)
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise fail(self.source, f"{self._path(key)}[{i}]", "must be a string", "quote the value")
-        return tuple(items)
-
-    def finish(self) -> None:
-        unknown = sorted(set(self.raw) - self.used)
-        if unknown:
-            raise fail(
-                self.source,
-                self._path(unknown[0]),
-                "unknown key",
-                "remove it or fix its spelling; allowed here: " + ", ".join(sorted(self.used)),
-            )
-
 
 # --------------------------------------------------------------------------- JSON -> config
 
@@ -158,7 +99,7 @@ def _read_certificate(value: str, base_dir: Path, source: str, where: str) -> st
         raise fail(source, where, f"cannot read {str(path)!r}: {exc}", CERT_FIX) from None
 
 
-def _org(o: _Reader) -> Org:
+def _org(o: Reader) -> Org:
     default = Org()
     org = Org(
         org_id=o.get("org_id", str, default.org_id),
@@ -170,12 +111,14 @@ def _org(o: _Reader) -> Org:
         active=o.get("active", bool, True),
         namespace_prefix=o.get("namespace_prefix", (str, type(None)), None),
         trial_expiration_date=o.get("trial_expiration_date", (str, type(None)), None),
+        my_domain=o.get("my_domain", (str, type(None)), None),
+        clock_offset_seconds=float(o.get("clock_offset_seconds", (int, float), 0)),
     )
     o.finish()
     return org
 
 
-def _user(u: _Reader) -> User:
+def _user(u: Reader) -> User:
     user = User(
         username=u.get("username", str),
         user_id=u.get("user_id", str),
@@ -184,23 +127,37 @@ def _user(u: _Reader) -> User:
         admin=u.get("admin", bool, False),
         profile=u.get("profile", (str, type(None)), None),
         permission_sets=u.strings("permission_sets", []),
+        frozen=u.get("frozen", bool, False),
+        login_ip_ranges=u.strings("login_ip_ranges", []),
+        login_hours=_login_hours(u),
     )
     u.finish()
     return user
 
 
-def _permission_set(p: _Reader) -> PermissionSet:
+def _login_hours(u: Reader) -> tuple[str, str] | None:
+    if u.get("login_hours", (dict, type(None)), None) is None:
+        return None
+    hours = u.sub("login_hours")
+    window = (hours.get("start", str), hours.get("end", str))
+    hours.finish()
+    return window
+
+
+def _permission_set(p: Reader) -> PermissionSet:
     permission_set = PermissionSet(name=p.get("name", str), perm_set_id=p.get("id", str), label=p.get("label", str, ""))
     p.finish()
     return permission_set
 
 
-def _app(a: _Reader, base_dir: Path) -> App:
-    cert_value = a.get("certificate", str)
+def _app(a: Reader, base_dir: Path) -> App:
+    cert_value = a.get("certificate", (str, type(None)))
     app = App(
         name=a.get("name", str),
         consumer_key=a.get("consumer_key", str),
-        certificate_pem=_read_certificate(cert_value, base_dir, a.source, f"{a.where}.certificate"),
+        certificate_pem=None
+        if cert_value is None
+        else _read_certificate(cert_value, base_dir, a.source, f"{a.where}.certificate"),
         callback_urls=a.strings("callback_urls", [DEFAULT_CALLBACK_URL]),
         policy=cast(Policy, a.get("policy", str, "admin-approved")),
         propagation_seconds=float(a.get("propagation_seconds", (int, float), 0)),
@@ -218,7 +175,7 @@ def switches_from_mapping(
 ) -> Switches:
     """Apply a JSON object of switch changes on top of ``base`` (all keys optional)."""
     base = base or Switches()
-    r = _Reader(raw, where, source)
+    r = Reader(raw, where, source)
     slow = r.get("slow_token_seconds", (int, float), base.slow_token_seconds)
     rate = r.get("rate_limit_after", (int, type(None)), base.rate_limit_after)
     result = Switches(
@@ -247,7 +204,7 @@ def switches_from_mapping(
 def config_from_mapping(raw: object, source: str = "emulator config", base_dir: Path | None = None) -> EmulatorConfig:
     """Build and validate a config from parsed JSON. Certificate paths resolve against ``base_dir``."""
     base_dir = base_dir or Path.cwd()
-    top = _Reader(raw, "", source)
+    top = Reader(raw, "", source)
     # The keys are read in the file's documented order, so the first problem reported is the first one there.
     org = _org(top.sub("org"))
     users = tuple(_user(u) for u in top.subs("users"))
@@ -312,6 +269,8 @@ def config_to_mapping(config: EmulatorConfig) -> dict[str, Any]:
             "active": org.active,
             "namespace_prefix": org.namespace_prefix,
             "trial_expiration_date": org.trial_expiration_date,
+            "my_domain": org.my_domain,
+            "clock_offset_seconds": org.clock_offset_seconds,
         },
         "users": [
             {
@@ -322,6 +281,11 @@ def config_to_mapping(config: EmulatorConfig) -> dict[str, Any]:
                 "admin": u.admin,
                 "profile": u.profile,
                 "permission_sets": list(u.permission_sets),
+                "frozen": u.frozen,
+                "login_ip_ranges": list(u.login_ip_ranges),
+                "login_hours": None
+                if u.login_hours is None
+                else dict(zip(("start", "end"), u.login_hours, strict=True)),
             }
             for u in config.users
         ],

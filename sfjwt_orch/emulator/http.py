@@ -8,6 +8,7 @@ about Salesforce: ``Listener`` hands each ``Request`` to a ``handle`` callable a
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import socket
 import socketserver
@@ -36,6 +37,7 @@ class Request:
     query: Mapping[str, str]
     headers: Mapping[str, str]  # lower-case names
     body: bytes
+    client: str = ""  # the peer's IP address (login IP ranges are checked against it)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,37 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
 def form(body: bytes) -> dict[str, str]:
     # keep_blank_values: an empty "state=" must round-trip. Latin-1 never fails; bad bytes just won't match.
     return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+
+
+def host_allowed(host_header: str | None, port: int) -> bool:
+    """Is ``Host`` a loopback name for this port? ``localhost`` or a loopback IP literal (IPv6 in
+    brackets), with our port (omitted only when it is 80).
+
+    A page in the user's browser can point a name it controls at 127.0.0.1 (DNS rebinding) and then
+    read the control API as same-origin; its requests still carry that name in ``Host``, so refusing
+    every other name closes the hole (issue 16, "the emulator does not check the Host header")."""
+    if not host_header:
+        return False
+    name, colon, port_text = host_header.rpartition(":")
+    if not colon or name.endswith(":"):  # no port, or an IPv6 literal without brackets
+        name, port_text = host_header, "80"
+    if not port_text.isascii() or not port_text.isdigit() or int(port_text) != port:
+        return False
+    if name.casefold() == "localhost":
+        return True
+    if name.startswith("[") != name.endswith("]"):
+        return False
+    try:
+        address = ipaddress.ip_address(name[1:-1] if name.startswith("[") else name)
+    except ValueError:
+        return False
+    return address.is_loopback and (address.version == 4) != name.startswith("[")
+
+
+MISDIRECTED = (
+    "the emulator answers only requests for localhost, 127.0.0.1 or [::1] with its port",
+    "call it as http://127.0.0.1:PORT (other names in Host are refused: DNS rebinding)",
+)
 
 
 Handle = Callable[[Request], Reply]
@@ -186,10 +219,20 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = dict(parse_qsl(split.query, keep_blank_values=True))
+        if not host_allowed(headers.get("host"), self.server.server_port):
+            # Refused before the body is read: nothing of a misdirected request is acted on.
+            request = Request(self.command, split.path, query, headers, b"", self.client_address[0])
+            problem, fix = MISDIRECTED
+            reply = json_reply(
+                421, {"error": "misdirected_request", "error_description": problem, "fix": fix}, outcome="bad_host"
+            )
+            self.server.record(request, reply)
+            self._send(reply)
+            return
         try:
             body = read_body(cast(BinaryIO, self.rfile), headers)
         except BodyError as exc:
-            request = Request(self.command, split.path, query, headers, b"")
+            request = Request(self.command, split.path, query, headers, b"", self.client_address[0])
             reply = json_reply(
                 exc.status,
                 {"error": "invalid_request", "error_description": str(exc)},
@@ -199,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self.server.record(request, reply)
         else:
-            request = Request(self.command, split.path, query, headers, body)
+            request = Request(self.command, split.path, query, headers, body, self.client_address[0])
             try:
                 reply = self.server.respond(request)
             except Exception:

@@ -44,6 +44,15 @@ class Org:
     active: bool = True
     namespace_prefix: str | None = None
     trial_expiration_date: str | None = None
+    # The org's My Domain, played by a loopback name (e.g. "localhost"): its URL (with the
+    # emulator's port) is the instance_url of a token reply and the one audience of the org's own
+    # (with accepted_audiences=() the only one, as orgs that refuse the generic login hosts do:
+    # reference salesforce-jwt.md §3 "aud", n8n-io/n8n #28990). None: any loopback name it is called on.
+    my_domain: str | None = None
+    # Added to the emulator's clock when it checks exp and login hours: a server whose clock is
+    # ahead finds a correct client's assertion expired (Help remoteaccess_oauth_jwt_flow: exp is
+    # seconds since the epoch, "expired authorization code" when past).
+    clock_offset_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,14 @@ class User:
     admin: bool = False
     profile: str | None = None  # None: "System Administrator" for an admin, else "Standard User"
     permission_sets: tuple[str, ...] = ()  # names of permission sets assigned from the start
+    # Frozen by an admin (Setup > Users > Freeze): logins fail with "authentication failure", the
+    # generic answer for a blocked user (reference salesforce-jwt.md §1a, "authentication failure").
+    frozen: bool = False
+    # The profile's Login IP Ranges (CIDR) and Login Hours ("HH:MM" start and end, UTC, the
+    # emulated org's time zone): outside them, "IP restricted or invalid login hours"
+    # (Help "Restrict Login IP Addresses in Profiles", "Set Login Hours"; salesforce-jwt.md §1a).
+    login_ip_ranges: tuple[str, ...] = ()
+    login_hours: tuple[str, str] | None = None
 
     @property
     def profile_name(self) -> str:
@@ -81,7 +98,7 @@ class PermissionSet:
 class App:
     name: str
     consumer_key: str
-    certificate_pem: str
+    certificate_pem: str | None  # None: none uploaded yet (emulator serve --pending-app), no JWT verifies
     callback_urls: tuple[str, ...] = (DEFAULT_CALLBACK_URL,)
     policy: Policy = "admin-approved"
     propagation_seconds: float = 0.0

@@ -79,7 +79,8 @@ class OrgSetup:
         self._clock = clock
         self._lock = threading.RLock()
         self._apps: dict[str, RegisteredApp] = {
-            a.consumer_key: RegisteredApp(a, load_certificate(a.certificate_pem)) for a in config.apps
+            a.consumer_key: RegisteredApp(a, None if a.certificate_pem is None else load_certificate(a.certificate_pem))
+            for a in config.apps
         }
         self._permission_sets: dict[str, PermissionSet] = {p.name.casefold(): p for p in config.permission_sets}
         self._profiles = {ADMIN_PROFILE, STANDARD_PROFILE} | {u.profile_name for u in config.users}

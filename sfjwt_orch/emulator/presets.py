@@ -31,7 +31,7 @@ def with_switches(config: EmulatorConfig, **changes: Any) -> EmulatorConfig:
 
 
 def demo_config(
-    cert_pem: str,
+    cert_pem: str | None,
     *,
     consumer_key: str = DEMO_CONSUMER_KEY,
     username: str = DEMO_USERNAME,
@@ -45,7 +45,8 @@ def demo_config(
 ) -> EmulatorConfig:
     """A one-app, one-user org. The defaults let ``sf org login jwt`` succeed at once: an External
     Client App with Permitted Users = admin approved and the user pre-authorized, which is what the
-    sf docs mark as required for JWT. ``admin_username`` adds an admin user (listed last)."""
+    sf docs mark as required for JWT. ``admin_username`` adds an admin user (listed last).
+    ``cert_pem`` None: the app has no certificate yet (``Emulator.set_certificate`` uploads one)."""
     admins = () if admin_username is None else (User(admin_username, DEMO_ADMIN_USER_ID, admin=True),)
     config = EmulatorConfig(
         org=Org(is_dev_hub=is_dev_hub),

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType, MappingProxyType, TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any
 
 from .catalog import NOT_FOUND
@@ -42,6 +41,7 @@ from .endpoints.context import Context
 from .errors import EmulatorError
 from .http import Listener, Reply, Request, json_reply
 from .model import App, Approval, EmulatorConfig, RecordedRequest, Switches, User
+from .requestlog import log_entry
 from .state import Clock, State
 
 TOKEN_PATH = token.TOKEN_PATH
@@ -59,7 +59,8 @@ class Emulator:
     ``clock`` (wall-clock seconds) drives JWT expiry and app propagation, so tests can move time
     without sleeping. ``expose_tokens`` enables ``GET /__emulator/tokens`` (tests only: it hands
     out live access tokens to anything that can reach the port). ``on_request`` is called with each
-    ``RecordedRequest``, e.g. to print a request log.
+    ``RecordedRequest``; ``on_answer`` with a ``requestlog.log_entry`` for every request answered,
+    control calls included (``emulator serve --log``).
     """
 
     def __init__(
@@ -69,8 +70,10 @@ class Emulator:
         clock: Clock = time.time,
         expose_tokens: bool = False,
         on_request: Callable[[RecordedRequest], None] | None = None,
+        on_answer: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         validate_config(config)
+        self._on_answer = on_answer
         self.config = config
         self._clock = clock
         self._expose_tokens = expose_tokens
@@ -83,6 +86,7 @@ class Emulator:
         # `SF_ACCESS_TOKEN=... sf org login access-token` takes.
         self._admin_token = None if admin is None else self._state.issue_session(admin).access_token
         self._listener: Listener | None = None
+        self._twin: Listener | None = None  # [::1] on the same port, beside 127.0.0.1
         self._context: Context | None = None
 
     # ----------------------------------------------------------------- lifecycle
@@ -94,6 +98,7 @@ class Emulator:
         self._stopping.clear()
         self._state.started_at = self._clock()
         self._listener = listener
+        self._twin = self._ipv6_twin(host, listener.address[1])
         # The context is complete before the first request can arrive: the thread starts last.
         self._context = Context(
             config=self.config,
@@ -106,13 +111,30 @@ class Emulator:
             expose_tokens=self._expose_tokens,
         )
         listener.serve()
+        if self._twin is not None:
+            self._twin.serve()
         return self
+
+    def _ipv6_twin(self, host: str, port: int) -> Listener | None:
+        """The same port on [::1] when the emulator serves 127.0.0.1 and the machine has IPv6
+        loopback: ``localhost`` resolves to ::1 first on many systems (Node keeps the resolver's
+        order), so a login at http://localhost:PORT must find the emulator there too. Best effort:
+        no IPv6, or [::1]:PORT taken, leaves 127.0.0.1 alone."""
+        if host != "127.0.0.1":
+            return None
+        try:
+            return Listener.bind("[::1]", port, self._handle, self._record, allow_non_loopback=False)
+        except EmulatorError:
+            return None
 
     def stop(self) -> None:
         listener = self._listener
         if listener is None:
             return
         self._stopping.set()  # wakes handlers sleeping for slow_token_seconds
+        if self._twin is not None:
+            self._twin.stop()
+            self._twin = None
         listener.stop()
         self._listener = None
 
@@ -141,6 +163,13 @@ class Emulator:
         """Base URL, e.g. ``http://127.0.0.1:8555`` (no trailing slash): the sf ``--instance-url``."""
         host, port = self.address
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every base URL it answers on: ``url``, then ``http://[::1]:PORT`` when IPv6 loopback is there."""
+        if self._twin is None:
+            return (self.url,)
+        return (self.url, f"http://[::1]:{self._twin.address[1]}")
 
     # ----------------------------------------------------------------- observation and control
 
@@ -175,10 +204,18 @@ class Emulator:
         """Record that ``username`` approved the app, as clicking Allow does."""
         return self._state.approve(client_id, username, refresh_token=refresh_token)
 
-    def update_user(self, username: str, *, active: bool | None = None, preauthorized: bool | None = None) -> User:
-        """Flip a user's active / pre-authorized flags while running (e.g. "the admin assigned the
-        permission set")."""
-        return self._state.update_user(username, active=active, preauthorized=preauthorized)
+    def update_user(
+        self,
+        username: str,
+        *,
+        active: bool | None = None,
+        preauthorized: bool | None = None,
+        frozen: bool | None = None,
+    ) -> User:
+        """Flip a user's active / pre-authorized / frozen flags while running (e.g. "the admin
+        assigned the permission set", "the admin froze the user")."""
+        flags = {"active": active, "preauthorized": preauthorized, "frozen": frozen}
+        return self._state.update_user(username, **{k: v for k, v in flags.items() if v is not None})
 
     def users(self) -> tuple[User, ...]:
         return self._state.users()
@@ -252,7 +289,15 @@ class Emulator:
         reply = self._route(request)
         if reply.record:
             self._record(request, reply)
+        else:
+            self._answered(request, reply)
         return reply
+
+    def _answered(self, request: Request, reply: Reply) -> None:
+        if self._on_answer is not None:
+            # As with on_request: a log that cannot be written must not change the answer.
+            with contextlib.suppress(Exception):
+                self._on_answer(log_entry(request, reply, self._clock()))
 
     def _route(self, req: Request) -> Reply:
         ctx = self._context
@@ -303,6 +348,7 @@ class Emulator:
             # An observer's failure (e.g. a closed stdout) must not change what the client gets.
             with contextlib.suppress(Exception):
                 self._on_request(record)
+        self._answered(request, reply)
 
 
 def admin_json(emulator: Emulator) -> dict[str, str] | None:
@@ -312,48 +358,3 @@ def admin_json(emulator: Emulator) -> dict[str, str] | None:
     if emulator.config.admin is None:
         return None
     return {"username": emulator.admin_user.username, "access_token": emulator.admin_token}
-
-
-# --------------------------------------------------------------------------- blocking entry point
-
-
-def serve_forever(
-    config: EmulatorConfig,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    on_ready: Callable[[Emulator], None] | None = None,
-    *,
-    allow_non_loopback: bool = False,
-    expose_tokens: bool = False,
-    on_request: Callable[[RecordedRequest], None] | None = None,
-    stop: threading.Event | None = None,
-    clock: Clock = time.time,
-) -> None:
-    """Run the emulator until SIGINT/SIGTERM (or ``stop`` is set), then shut it down cleanly.
-
-    ``on_ready`` gets the running emulator (to print its URL). Signal handlers are installed only
-    when called from the main thread, and the previous ones are restored on the way out.
-    """
-    stop = stop or threading.Event()
-    emulator = Emulator(config, clock=clock, expose_tokens=expose_tokens, on_request=on_request)
-    previous: dict[signal.Signals, Any] = {}
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, _on_signal)
-    try:
-        emulator.start(host, port, allow_non_loopback=allow_non_loopback)
-        try:
-            if on_ready is not None:
-                on_ready(emulator)
-            # A timed wait keeps the main thread responsive to signals on every platform.
-            while not stop.wait(0.2):
-                pass
-        finally:
-            emulator.stop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -92,15 +92,16 @@ class State:
         with self._lock:
             return tuple(self._users.values())
 
-    def update_user(self, username: str, *, active: bool | None = None, preauthorized: bool | None = None) -> User:
+    def update_user(self, username: str, **flags: bool) -> User:
+        """Set some of a user's ``active`` / ``preauthorized`` / ``frozen`` flags."""
         with self._lock:
             user = self._users.get(username.casefold())
             if user is None:
                 raise EmulatorError(f"no user {username!r} in the emulated org", "use a username from the config")
-            if active is not None:
-                user = replace(user, active=active)
-            if preauthorized is not None:
-                user = replace(user, preauthorized=preauthorized)
+            unknown = set(flags) - {"active", "preauthorized", "frozen"}
+            if unknown:
+                raise EmulatorError(f"cannot set {sorted(unknown)} on a user", "set active, preauthorized or frozen")
+            user = replace(user, **flags)  # type: ignore[arg-type]  # names checked above, values are bools
             self._users[username.casefold()] = user
             return user
 
@@ -200,6 +201,7 @@ class State:
                         "active": u.active,
                         "preauthorized": u.preauthorized,
                         "admin": u.admin,
+                        "frozen": u.frozen,
                         "profile": u.profile_name,
                     }
                     for u in self._users.values()

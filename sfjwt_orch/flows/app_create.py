@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,10 @@ def _app_metadata(req: AppCreateRequest, cert_file: Path) -> metadata.AppMetadat
 def _assign(req: AppCreateRequest, ctx: Context) -> None:
     outcome = ctx.sf().assign_permset(req.permission_set, req.username, req.target_org)
     if isinstance(outcome, Diagnosis):
-        fix = f"assign it yourself: sf org assign permset --name {req.permission_set} --on-behalf-of {req.username} "
-        fix += f"--target-org {req.target_org}"
+        from shlex import quote  # a username may hold ' or $ (issue 15 item 6)
+
+        fix = f"assign it yourself: sf org assign permset --name {quote(req.permission_set)} --on-behalf-of "
+        fix += f"{quote(req.username)} --target-org {quote(req.target_org)}"
         if outcome.code is Code.INTEGRATION_USER_NOT_FOUND:
             message = f"{req.username} is not a user of the org behind {req.target_org}"
             fix = "check --username: it must be an active user of that org (Setup > Users)"
@@ -155,7 +158,9 @@ def _remember(
         ),
     )
     known = state.load(ctx.paths, req.alias)
-    problem = state.save(ctx.paths, known.with_(app_name=req.name, app_kind=req.kind, admin_org=req.target_org))
+    created = datetime.now(UTC).isoformat(timespec="seconds") if report.created else known.app_created_at
+    known = known.with_(app_name=req.name, app_kind=req.kind, admin_org=req.target_org, app_created_at=created)
+    problem = state.save(ctx.paths, known)  # app_created_at: the login waits for a new app (flows.login)
     if problem:
         ctx.console.warn(f"could not record the app in sfjwt-orch's state file ({problem})")
 

@@ -56,7 +56,7 @@ def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path
     (and recorded in the profile, unless `save` is off: --dry-run saves no profile)."""
     saved = config.load_or_new(ctx.paths, alias)
     key_file = resolve.default_key_file(saved, ctx.paths)
-    cert_file = Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME
+    cert_file = Path(saved.cert_file).expanduser() if saved.cert_file else key_file.parent / keys.CERT_NAME
     if not key_file.exists():
         made = keypair.keygen(keypair.KeygenRequest(key_file.parent, subject=f"/CN={alias}"), ctx.openssl())
         ctx.console.success(f"New key {made.key_file} and certificate {made.cert_file}")

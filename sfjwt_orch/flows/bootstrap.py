@@ -1,8 +1,9 @@
 """Onboarding in one command: tools -> key and certificate -> the app -> login -> verify -> save.
 
-Each step says when it starts and how it ended; a step already satisfied is skipped, so a second
-run on a working profile only re-verifies, and a run interrupted anywhere continues where it
-stopped (the profile is saved after every step that learns something).
+Each step says how it ended; a step already satisfied is skipped, so a second run on a working
+profile only re-verifies, and a run interrupted anywhere continues where it stopped: the key files
+are recorded as soon as they exist, the answers wait in the state file until a login confirms them
+(flows.answers) and are offered again.
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
-from sfjwt_orch import certs, config, keypair, keys, state, validate
+from sfjwt_orch import config, keypair, keys, state, validate
+from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, login, probes, resolve
+from sfjwt_orch.flows import answers, key_env, login, probes, refusal, resolve
+from sfjwt_orch.flows.answers import Asker
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.tools.openssl import Openssl
 from sfjwt_orch.tools.sf import Diagnosis
 
 Status = Literal["done", "skipped", "failed"]
-
-
-class Asker(Protocol):
-    def ask(self, question: str, check: Callable[[str], str], default: str = "") -> str: ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,8 @@ class BootstrapRequest:
     key_text: str | None = None  # its value, taken out of the environment before any step runs
     can_prompt: bool = False
     target_org: str | None = None  # an admin alias: create the app (app create) instead of the checklist
+    ask_all: bool = False  # --ask: every question again, the saved and unconfirmed answers as defaults
+    new_app: bool = False  # --new-app: wait while the org does not know the (new) app's consumer key yet
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,13 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
     try:
         openssl = steps.run("Tools", lambda: _tools(ctx))
         key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
-        login_req = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
-        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits))
+        login_req, new_app = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
+        reask = asker if req.can_prompt and not new_app else None
+        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, new_app, reask))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
         steps.run("Save", lambda: (None, "done", f"profile {ctx.paths.profile_file(req.alias)}"))
     except SfjwtError as exc:
+        refusal.name_alias(exc, req.alias)
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
@@ -92,16 +95,17 @@ class _Steps:
 
     def run(self, name: str, fn: Callable[[], tuple[Any, Status, str]]) -> Any:
         ui = self.ctx.console
-        ui.step(f"{name}…")
+        ui.status(f"{name}…")  # one line per step: this one is replaced by how it ended
         try:
             value, status, detail = fn()
         except SfjwtError as exc:
             self.report.steps.append(Step(name, "failed", exc.message))
             raise
         self.report.steps.append(Step(name, status, detail))
-        (ui.success if status == "done" else ui.info)(
-            f"{name}: {detail}" + (" (skipped)" if status == "skipped" else "")
-        )
+        if status == "done":
+            ui.success(f"{name}: {detail}")
+        else:
+            ui.info(f"– {name}: {detail} (nothing to do)")
         return value
 
 
@@ -115,7 +119,7 @@ def _tools(ctx: Context) -> tuple[Openssl, Status, str]:
     return openssl, "done", f"sf {version}; {' '.join(found.detail.split()[:2])}"
 
 
-def _remember(ctx: Context, alias: str, **values: str | None) -> None:
+def _remember(ctx: Context, alias: str, **values: str | bool | None) -> None:
     config.save(ctx.paths, config.load_or_new(ctx.paths, alias).merged(**values))
 
 
@@ -124,14 +128,21 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[P
     saved = config.load_or_new(ctx.paths, req.alias)
     flags = req.flags
     subject = req.new_key.subject or f"/CN={req.alias}"
+    imported, source = None, ""
     if req.key_env and req.key_text is not None:
-        key = key_env.write(req.key_text, req.key_env, req.alias, ctx)  # checked as it is written
-        cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else None)
-        detail = f"key from ${req.key_env} written to {key.path}"
+        imported, source = key_env.write(req.key_text, req.key_env, req.alias, ctx), f"${req.key_env}"
+    elif flags.key_file is not None:  # a pipe (<(vault read …)) is imported as --key-env is
+        imported, source = key_env.from_pipe(flags.key_file, req.alias, ctx), str(flags.key_file)
+    if imported is not None:  # checked as it was written
+        key = imported
+        cert_file = flags.cert_file or (Path(saved.cert_file).expanduser() if saved.cert_file else None)
+        detail = f"key from {source} written to {key.path}"
         status: Status = "done"
     else:
         key_file = flags.key_file or resolve.default_key_file(saved, ctx.paths)
-        cert_file = flags.cert_file or (Path(saved.cert_file) if saved.cert_file else key_file.parent / keys.CERT_NAME)
+        cert_file = flags.cert_file or (
+            Path(saved.cert_file).expanduser() if saved.cert_file else key_file.parent / keys.CERT_NAME
+        )
         if flags.key_file is None and not key_file.exists():
             new = keypair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
             made = keypair.keygen(new, openssl)
@@ -162,95 +173,40 @@ def _certificate_note(key: keys.KeyInfo, cert_file: Path, alias: str, ctx: Conte
     return note
 
 
-def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
-    """The Setup steps for a JWT app (SFDX guide: sfdx_dev_auth_eca, sfdx_dev_auth_connected_app)."""
-    return f"""\
-Create the app in Salesforce (once per org) — an External Client App:
-  1. Setup > App Manager > New External Client App; name it, e.g. "sfjwt-orch CI".
-  2. API (Enable OAuth Settings) > Enable OAuth. Callback URL: {callback_url}
-  3. OAuth scopes: "Manage user data via APIs (api)", "Manage user data via Web browsers (web)",
-     "Perform requests at any time (refresh_token, offline_access)".
-  4. Flow Enablement > Enable JWT Bearer Flow > Upload Files: {cert_file}
-     (SHA-256 fingerprint {fingerprint})
-  5. Create. Then Policies > OAuth Policies > Permitted Users: "Admin approved users are
-     pre-authorized", and under App Policies add the profile or permission set of the user who
-     logs in. This avoids the one-time browser approval altogether.
-  6. Settings > OAuth Settings > Consumer Key and Secret: copy the Consumer Key.
-A Dev Hub that will create scratch orgs or sandboxes needs a Connected App instead (scratch org
-creation from an External-Client-App-authorised Dev Hub fails with C-1016): Setup > App Manager >
-New Connected App, Enable OAuth Settings, the same callback and scopes, "Use digital signatures" with
-the same certificate, then Manage > Edit Policies > Permitted Users "Admin approved users are
-pre-authorized" and Manage Profiles / Permission Sets. New apps take 2-10 minutes to reach every
-Salesforce server; sfjwt-orch waits for that."""
-
-
-def check_login_url(answer: str) -> str:
-    choices = {"1": validate.PRODUCTION, "2": validate.SANDBOX}
-    return validate.check_instance_url(choices.get(answer, answer))
-
-
-def _ask_missing(profile: config.Profile, ctx: Context, asker: Asker, key_file: Path, callback: str) -> config.Profile:
-    if not profile.client_id:
-        cert = Path(profile.cert_file) if profile.cert_file else key_file.parent / keys.CERT_NAME
-        fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
-        ctx.console.info(checklist(callback, cert, fingerprint))
-        client_id = asker.ask("Consumer key", validate.check_client_id)
-        _remember(ctx, profile.alias, client_id=client_id)
-        profile = profile.merged(client_id=client_id)
-    if not profile.username:
-        username = asker.ask("Username to log in as (e.g. ci-bot@acme.com)", validate.check_username)
-        _remember(ctx, profile.alias, username=username)
-        profile = profile.merged(username=username)
-    if not profile.instance_url:
-        url = asker.ask(
-            f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
-            check_login_url,
-            default="1",
-        )
-        _remember(ctx, profile.alias, instance_url=url)
-        profile = profile.merged(instance_url=url)
-    return profile
-
-
-def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> tuple[LoginRequest, Status, str]:
+def _app(
+    req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path
+) -> tuple[tuple[LoginRequest, bool], Status, str]:
+    """The login request and whether the app is new. Answers are not saved here: the login step
+    saves them to the profile once a login with them works."""
     flags = dataclasses.replace(req.flags, key_file=None, cert_file=None)  # the Key step has dealt with those
     profile = resolve.merged(config.load_or_new(ctx.paths, req.alias), flags)
-    callback = resolve.callback_url(profile)
+    pending = state.unconfirmed(state.load(ctx.paths, req.alias))
     missing = resolve.missing_flags(profile)
-    wait = req.wait
+    wait, new_app, asked = req.wait, req.new_app, False
     admin = req.target_org
-    if not profile.client_id and admin is None and req.can_prompt:
-        asked = asker.ask(
+    if not profile.client_id and not pending.get("client_id") and admin is None and req.can_prompt:
+        asked_admin = asker.ask(
             "Admin alias in sf to create the app with (Enter: create it yourself in Setup)", _alias_or_none
         )
-        admin = asked or None
+        admin = asked_admin or None
     if not profile.client_id and admin:
         profile = _create_app(req, admin, profile, ctx, asker)
-        # A new app takes minutes to reach every server: wait for it, whatever --timeout said for approvals.
-        wait = dataclasses.replace(wait, timeout=max(wait.timeout, NEW_APP_WAIT))
+        new_app, asked = True, True
+    elif req.can_prompt:
+        profile, asked = answers.ask(req.alias, req.flags, req.ask_all, profile, ctx, asker, key_file)
     elif missing:
-        if not req.can_prompt:
-            raise SfjwtError(
-                Code.USAGE,
-                f"{' and '.join(missing)} needed, and there is no one to ask",
-                f"pass {' and '.join(missing)} (and --instance-url), or --target-org ADMIN to create the app, "
-                "or run at a terminal without --no-input",
-            )
-        profile = _ask_missing(profile, ctx, asker, key_file, callback)
+        raise SfjwtError(
+            Code.USAGE,
+            f"{' and '.join(missing)} needed, and there is no one to ask",
+            f"pass {' and '.join(missing)} (and --instance-url), or --target-org ADMIN to create the app, "
+            "or run at a terminal without --no-input",
+        )
+    if new_app:  # a new app takes minutes to reach every server: wait, whatever --timeout said for approvals
+        wait = dataclasses.replace(wait, timeout=max(wait.timeout, answers.NEW_APP_WAIT))
     login_req = resolve.login_request(profile, key_file, wait, req.defaults)
-    _remember(
-        ctx,
-        req.alias,
-        client_id=login_req.client_id,
-        username=login_req.username,
-        instance_url=login_req.instance_url,
-        callback_url=callback,
-    )
-    detail = f"client id {login_req.client_id[:8]}…, {login_req.username} at {login_req.instance_url}"
-    return login_req, "done" if missing else "skipped", detail
-
-
-NEW_APP_WAIT = 600.0
+    answers.keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in answers.ANSWERS})
+    detail = f"consumer key {masked_key(login_req.client_id)}, {login_req.username} at {login_req.instance_url}"
+    return (login_req, new_app), "done" if asked else "skipped", detail
 
 
 def _alias_or_none(answer: str) -> str:
@@ -281,7 +237,12 @@ def _create_app(
     return profile.merged(client_id=report.client_id, username=username, instance_url=org_url)
 
 
-def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int) -> tuple[bool, Status, str]:
+_UNKNOWN_APP = (Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED)
+
+
+def _login(
+    login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int, new_app: bool, reask: Asker | None
+) -> tuple[bool, Status, str]:
     if state.load(ctx.paths, login_req.alias).org_id:
         # Idempotent rerun: an alias sf still holds, for this user, needs no new login.
         _, current = probes.sf_login(login_req.alias, ctx)
@@ -295,12 +256,19 @@ def _login(login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits:
             _apply_defaults(login_req, ctx)
             return True, "skipped", f"sf already holds a working login for {login_req.alias}"
     report.login = login.LoginReport(alias=login_req.alias, username=login_req.username)
-    try:
-        done = login.log_in(login_req, ctx, checked_bits=bits)
-    except SfjwtError as exc:
-        report.login.attempts = int(exc.details.get("attempts") or 0)
-        report.login.approval_url = exc.details.get("approval_url")
-        raise
+    attempts = 0
+    while True:
+        try:
+            done = login.log_in(login_req, ctx, checked_bits=bits, new_app=new_app)
+            break
+        except SfjwtError as exc:
+            attempts += int(exc.details.get("attempts") or 0)
+            report.login.attempts = attempts
+            report.login.approval_url = exc.details.get("approval_url")
+            if reask is None or new_app or exc.code not in _UNKNOWN_APP:
+                raise
+            login_req, new_app = answers.reenter_key(login_req, exc, ctx, reask)
+    done.attempts += attempts
     login.remember(login_req, done, ctx)
     report.login = done
     via = done.login_url or login_req.instance_url
@@ -346,8 +314,10 @@ def _verify(
 
 
 def next_steps(alias: str) -> str:
-    return (
-        f"Next:\n  sfjwt-orch login --alias {alias}      # log in again, from the saved profile\n"
-        f"  sfjwt-orch ci export {alias}        # the secrets and a workflow step for CI\n"
-        f"  sf org display --target-org {alias}"
-    )
+    rows = [
+        (f"sfjwt-orch login --alias {alias}", "log in again, from the saved profile"),
+        (f"sfjwt-orch ci export {alias}", "the secrets and a workflow step for CI"),
+        (f"sf org display --target-org {alias}", "the org, as sf sees it"),
+    ]
+    width = max(len(command) for command, _ in rows)
+    return "Next:\n" + "\n".join(f"  {command:<{width}}  # {why}" for command, why in rows)

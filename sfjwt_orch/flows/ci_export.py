@@ -1,107 +1,211 @@
-"""ci export: what a pipeline needs to log in as a profile, and a ready-to-paste step.
+"""ci export: a complete CI job that logs in as one profile, or a matrix job over a fleet of them.
 
-The key never goes inside the snippet: a snippet gets pasted into a workflow file, and committed.
-With --include-key it is printed apart, for the CI's secret store only.
+Everything is checked before anything is written: the install source, each alias, the secret names,
+the keys (with --include-key), the output file. The key never goes inside the CI file: the file gets
+committed. With --include-key it is printed apart, for the CI's secret store only.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+import os
+import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sfjwt_orch import config, validate
+from sfjwt_orch import config, files, keys, validate
+from sfjwt_orch.ci import plan
+from sfjwt_orch.ci.plan import Plan, Target
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code, SfjwtError, usage
 
 Format = Literal["github", "gitlab", "env"]
 FORMATS: tuple[Format, ...] = ("github", "gitlab", "env")
 
 
 @dataclass(frozen=True)
-class Export:
-    alias: str
+class Request:
     fmt: Format
-    variables: dict[str, str]  # the secrets/variables, the key included when asked for
-    snippet: str
+    alias: str | None = None  # one profile: a plain job reading SF_JWT_KEY
+    aliases: tuple[str, ...] | None = None  # --aliases: a matrix job, one SF_JWT_KEY_<ALIAS> each
+    all: bool = False  # --all: every complete profile
+    include_key: bool = False
+    pip_spec: str | None = None
+    sf_version: str = plan.SF_VERSION
+    output: Path | None = None
+    force: bool = False
+
+    @property
+    def fleet(self) -> bool:
+        return self.all or self.aliases is not None
+
+
+@dataclass(frozen=True)
+class Export:
+    fmt: Format
+    targets: tuple[Target, ...]
+    fleet: bool
+    text: str  # the CI file (or the NAME=value list): never a key, unless --format env --include-key
+    jobs: list[str]
+    keys: dict[str, str]  # secret name -> base64 of the key, only with --include-key
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    output: Path | None = None
+
+    def variables(self) -> dict[str, str] | None:
+        """One alias's login values by the names the job uses (the key too, when asked for)."""
+        if self.fleet:
+            return None
+        t = self.targets[0]
+        values = {"SF_CLIENT_ID": t.client_id, "SF_USERNAME": t.username, "SF_INSTANCE_URL": t.instance_url}
+        return {**values, **({t.key_var: self.keys[t.key_var]} if self.keys else {})}
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": True,
-            "alias": self.alias,
+            "alias": None if self.fleet else self.targets[0].alias,
+            "aliases": [t.alias for t in self.targets],
             "format": self.fmt,
-            "variables": self.variables,
-            "snippet": self.snippet,
+            "output": str(self.output) if self.output else None,
+            "jobs": self.jobs,
+            "variables": self.variables(),
+            "secrets": [
+                {"name": t.key_var, "alias": t.alias, **({"value": self.keys[t.key_var]} if self.keys else {})}
+                for t in self.targets
+            ],
+            "skipped": self.skipped,
+            "snippet": self.text,
         }
 
 
-def export(alias: str, fmt: Format, ctx: Context, *, include_key: bool, pip_spec: str) -> Export:
-    profile = config.load(ctx.paths, alias)
-    if profile is None or not (profile.client_id and profile.username):
-        raise SfjwtError(
-            Code.PROFILE_NOT_FOUND,
-            f"no complete profile for alias {alias!r}",
-            f"set it up first: sfjwt-orch bootstrap --alias {alias}",
-        )
-    key_b64 = _key_base64(profile) if include_key else None
-    variables = {
-        "SF_CLIENT_ID": profile.client_id,
-        "SF_USERNAME": profile.username,
-        "SF_INSTANCE_URL": profile.instance_url or validate.PRODUCTION,
-    }
-    if key_b64 is None:
-        shown = {**variables, "SF_JWT_KEY": "<base64 of the key: run again with --include-key>"}
-    elif fmt == "env":  # a plain NAME=value list, made for secret stores
-        shown = {**variables, "SF_JWT_KEY": key_b64}
+def failure_shape(req: Request) -> dict[str, Any]:
+    """The --json document's fields when the export failed."""
+    return {"alias": req.alias, "aliases": list(req.aliases or ()) or None, "format": req.fmt, "output": None,
+            "jobs": None, "variables": None, "secrets": None, "skipped": None, "snippet": None}  # fmt: skip
+
+
+def export(req: Request, ctx: Context) -> Export:
+    if req.fleet and req.fmt == "env":
+        raise usage("--format env is for one alias", "pass --format github or gitlab with --all or --aliases")
+    if req.fmt == "env" and req.include_key and req.output is not None:
+        raise usage("--format env --include-key --output would write the key to a file",
+                    "drop --output: paste the printed key into your CI's secret store")  # fmt: skip
+    pip_spec = plan.check_pip_spec(req.pip_spec, req.fmt) if req.fmt != "env" else ""
+    sf_version = plan.check_sf_version(req.sf_version)
+    chosen, skipped = _chosen(req, ctx)
+    targets = tuple(target for _, target in chosen)
+    plan.check_opt_ins(targets)
+    keys = {target.key_var: _key_base64(profile) for profile, target in chosen} if req.include_key else {}
+    the_plan = Plan(targets, pip_spec, sf_version, matrix=req.fleet)
+    if req.fmt == "env":
+        text, jobs = _env_list(targets[0], keys), []
     else:
-        shown = {**variables, "SF_JWT_KEY": "<printed below, apart from this snippet>"}
-    snippet = render(fmt, alias, shown, pip_spec)
-    if key_b64 is not None and fmt != "env":
-        snippet += f"\n# ---- the secret value: for the CI secret store only, never a file ----\nSF_JWT_KEY={key_b64}\n"
-    secrets = {**variables, **({"SF_JWT_KEY": key_b64} if key_b64 else {})}
-    return Export(alias, fmt, secrets, snippet)
+        from sfjwt_orch.ci import render
+
+        text, jobs = render.render(the_plan, req.fmt, _command(req)), render.job_ids(the_plan, req.fmt)
+    if req.output is not None:
+        write_output(req.output, text, force=req.force)
+    return Export(req.fmt, targets, req.fleet, text, jobs, keys, skipped, req.output)
+
+
+Chosen = list[tuple[config.Profile, Target]]
+
+
+def _chosen(req: Request, ctx: Context) -> tuple[Chosen, list[dict[str, str]]]:
+    """The profiles to export with their targets, and (with --all) the ones skipped and why. A named
+    alias that is unknown or incomplete is an error before anything is written."""
+    if not req.all:
+        names = list(req.aliases) if req.aliases is not None else [req.alias or ""]
+        if req.fleet:
+            known = set(config.list_aliases(ctx.paths))
+            unknown = [name for name in names if name not in known]
+            if unknown:
+                raise usage(f"unknown alias {', '.join(map(repr, unknown))}", "sfjwt-orch profiles list shows them")
+        plan.check_key_vars(names)
+        return [_target(config.load(ctx.paths, name), name, req.fleet) for name in names], []
+    chosen: Chosen = []
+    skipped: list[dict[str, str]] = []
+    for alias in config.list_aliases(ctx.paths):
+        try:
+            chosen.append(_target(config.load(ctx.paths, alias), alias, fleet=True))
+        except SfjwtError as exc:  # one broken or unfinished profile must not block the fleet's file
+            skipped.append({"alias": alias, "reason": exc.message})
+    if not chosen:
+        raise SfjwtError(Code.PROFILE_NOT_FOUND, "no complete profile to export",
+                         "set one up first: sfjwt-orch bootstrap --alias NAME")  # fmt: skip
+    plan.check_key_vars([target.alias for _, target in chosen])
+    return chosen, skipped
+
+
+def _target(profile: config.Profile | None, alias: str, fleet: bool) -> tuple[config.Profile, Target]:
+    """A profile with every value a CI login needs, each valid (a profile file is hand-editable)."""
+    fix = f"set it up first: sfjwt-orch bootstrap --alias {alias}"
+    if profile is None or not (profile.client_id and profile.username):
+        missing = "no profile" if profile is None else "no consumer key" if not profile.client_id else "no username"
+        raise SfjwtError(Code.PROFILE_NOT_FOUND, f"no complete profile for alias {alias!r} ({missing})", fix)
+    try:
+        target = Target(
+            alias=alias,
+            client_id=validate.check_client_id(profile.client_id),
+            username=validate.check_username(profile.username),
+            instance_url=validate.check_instance_url(
+                profile.instance_url or validate.PRODUCTION, allow_any_host=profile.allow_non_salesforce_host
+            ),
+            key_var=plan.key_var_for(alias) if fleet else plan.SINGLE_KEY_VAR,
+            allow_any_host=profile.allow_non_salesforce_host,
+        )
+    except SfjwtError as exc:
+        raise SfjwtError(Code.PROFILE_INVALID, f"profile {alias!r}: {exc.message}", fix) from None
+    return profile, target
 
 
 def _key_base64(profile: config.Profile) -> str:
-    try:
-        return base64.b64encode(Path(profile.key_file).read_bytes()).decode("ascii")
-    except OSError as exc:
-        raise SfjwtError(
-            Code.KEY_NOT_FOUND,
-            f"cannot read {profile.key_file}: {exc.strerror}",
-            f"sfjwt-orch doctor --alias {profile.alias}",
-        ) from None
+    # The key checks' own read: its type and size first, never more than a key's worth of bytes.
+    raw = keys.read_key(Path(profile.key_file).expanduser())
+    return base64.b64encode(raw).decode("ascii")
 
 
-def render(fmt: Format, alias: str, values: dict[str, str], pip_spec: str) -> str:
-    """The snippet for one CI system (pure)."""
-    if fmt == "env":
-        return "".join(f"{k}={v}\n" for k, v in values.items())
-    login = (
-        f'sfjwt-orch login --alias {alias} --client-id "$SF_CLIENT_ID" --username "$SF_USERNAME" '
-        f'--instance-url "$SF_INSTANCE_URL" --key-env SF_JWT_KEY --json'
-    )
-    install = f'npm install --global @salesforce/cli && pip install "{pip_spec}"'
-    where = (
-        "# SFJWT_ORCH_PIP_SPEC: where your team installs sfjwt-orch from (a wheel URL or git+https://...)\n"
-        if pip_spec.startswith("$")
-        else ""
-    )
-    if fmt == "github":
-        secrets = "".join(f"#   {k} = {v}\n" for k, v in values.items())
-        env = "".join(f"    {k}: ${{{{ secrets.{k} }}}}\n" for k in values)
-        return (
-            f"# Repository secrets (Settings > Secrets and variables > Actions):\n{secrets}{where}"
-            f"- name: Log in to Salesforce ({alias})\n  env:\n{env}  run: |\n    {install}\n    {login}\n"
-            f"# At the end of the job:\n- name: Log out\n  if: always()\n"
-            f"  run: sfjwt-orch logout --alias {alias} --shred-key\n"
+def _env_list(target: Target, keys: dict[str, str]) -> str:
+    """NAME=value lines, made for secret stores (the key only when asked for)."""
+    key = keys.get(target.key_var, "<base64 of the key: run again with --include-key>")
+    values = {"SF_CLIENT_ID": target.client_id, "SF_USERNAME": target.username,
+              "SF_INSTANCE_URL": target.instance_url, target.key_var: key}  # fmt: skip
+    return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
+def _command(req: Request) -> str:
+    """The `sfjwt-orch ci export …` that writes this file again (the file's header shows it)."""
+    which = ["--all"] if req.all else ["--aliases", ",".join(req.aliases)] if req.aliases else [req.alias or ""]
+    argv = ["sfjwt-orch", "ci", "export", *which, "--format", req.fmt, "--pip-spec", req.pip_spec or ""]
+    if req.sf_version != plan.SF_VERSION:
+        argv += ["--sf-version", req.sf_version]
+    if req.output is not None:
+        argv += ["--output", str(req.output)]
+    return shlex.join(argv)
+
+
+def write_output(path: Path, text: str, *, force: bool) -> None:
+    """Write the CI file through a temp file and a rename; never replace a file we did not write
+    (its first line is not our marker) unless --force."""
+    if path.is_dir():
+        raise usage(f"--output {path} is a folder", "name the file to write, e.g. .github/workflows/salesforce.yml")
+    if path.exists() and not force and not _ours(path):
+        raise usage(
+            f"--output {path} exists and was not written by sfjwt-orch ci export",
+            "pass --force to replace it, or name another file",
         )
-    variables = "".join(
-        f"#   {k} = {v}   (masked{', protected' if k == 'SF_JWT_KEY' else ''})\n" for k, v in values.items()
-    )
-    return (
-        f"# CI/CD variables (Settings > CI/CD > Variables):\n{variables}{where}"
-        f"salesforce-login:\n  script:\n    - {install}\n    - {login}\n"
-        f"  after_script:\n    - sfjwt-orch logout --alias {alias} --shred-key\n"
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise files.file_error("create folder", path.parent, exc) from exc
+    umask = os.umask(0)
+    os.umask(umask)
+    files.atomic_write(path, text, mode=0o666 & ~umask)  # a CI file is not secret: the usual mode
+
+
+def _ours(path: Path) -> bool:
+    try:
+        raw, _mode = files.read_small_file(path, "CI file")
+    except (OSError, files.NotAFileToRead):
+        return False
+    return raw.startswith(f"# {plan.MARKER}".encode())

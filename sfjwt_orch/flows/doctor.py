@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import config, keys
+from sfjwt_orch import config, files, keys
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import probes
@@ -47,7 +47,7 @@ class DoctorReport:
 
 def diagnose(alias: str | None, ctx: Context, now: datetime | None = None) -> DoctorReport:
     now = now or datetime.now(UTC)
-    checks = [probes.sf_tool(ctx)[0]]
+    checks = [probes.sf_tool(ctx)[0], probes.sf_state(ctx)]
     found, openssl = probes.openssl_tool(ctx)
     checks.append(found)
     if alias is None:
@@ -84,7 +84,7 @@ def _alias_checks(
     key_checks, days_left = _key_checks(profile, openssl, now)
     checks.extend(key_checks)
     if profile.instance_url:
-        checks.append(probes.instance_url(profile.instance_url, profile.username))
+        checks.append(probes.instance_url(profile.instance_url, profile.username, profile.allow_non_salesforce_host))
     if sf_found:
         checks.append(probes.sf_login(alias, ctx)[0])
     return checks, days_left
@@ -93,9 +93,14 @@ def _alias_checks(
 def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> tuple[list[Finding], int | None]:
     if not profile.key_file:
         return [], None
-    key_path = Path(profile.key_file)
+    key_path = Path(profile.key_file).expanduser()
+    if files.is_pipe(key_path):  # never opened here: a FIFO nobody writes to would hang the open
+        fix = f"import it once: sfjwt-orch login --alias {profile.alias} --key-file <(…) (it is kept 0600)"
+        piped = Finding("key", "fail", f"{key_path} is a pipe, which sf cannot read again", fix, Code.KEY_INVALID)
+        return [piped], None
     if not key_path.is_file():
-        missing = Finding("key", "fail", f"{key_path} does not exist", f"sfjwt-orch bootstrap --alias {profile.alias}")
+        why = "is not a regular file" if key_path.exists() else "does not exist"
+        missing = Finding("key", "fail", f"{key_path} {why}", f"sfjwt-orch bootstrap --alias {profile.alias}")
         return [missing], None
     out = [probes.key_mode(key_path)]
     try:  # read in Python; openssl, when there is one, must be able to read it too
@@ -103,7 +108,7 @@ def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime)
         out.append(Finding("key", "pass", f"unencrypted RSA, {key.bits} bits"))
     except SfjwtError as exc:
         return [*out, Finding("key", "fail", exc.message, exc.fix, exc.code)], None
-    cert_path = Path(profile.cert_file) if profile.cert_file else key_path.parent / keys.CERT_NAME
+    cert_path = Path(profile.cert_file).expanduser() if profile.cert_file else key_path.parent / keys.CERT_NAME
     if not cert_path.is_file():
         return [
             *out,

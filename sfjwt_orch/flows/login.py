@@ -7,6 +7,8 @@ command's whole job (the profile merged with the flags, --key-env, the alias loc
 from __future__ import annotations
 
 import dataclasses
+import errno
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch import config, keys, state, validate
+from sfjwt_orch.callback_pages import Approving
+from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, resolve
+from sfjwt_orch.flows import key_env, refusal, resolve
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, LoginArgs, LoginSuccess
 
@@ -25,9 +29,7 @@ if TYPE_CHECKING:
 
 MAX_INTERVAL = 30.0
 BACKOFF = 1.5
-# A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
-# answers as if it did not know it. Worth waiting for, when the user asked us to wait.
-_PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
+_PROPAGATING = refusal.PROPAGATING  # waited for only when the app is known to be new (flows.refusal)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class LoginReport:
     attempts: int = 0
     approval_url: str | None = None
     key_bits: int = 0  # found by the key check; for the state file, not the JSON document
+    last: Diagnosis | None = None  # the last refusal, for what Ctrl-C reports; not in the JSON document
 
     def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class LoginCommand:
     wait: resolve.Wait
     defaults: resolve.SfDefaults = field(default_factory=resolve.SfDefaults)
     key_env: str | None = None
+    new_app: bool = False  # --new-app: the app was just created, wait for it to propagate
 
 
 def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginReport:
@@ -84,13 +88,17 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
             checked = None
             if cmd.key_env and key_text is not None:
                 checked = key_env.write(key_text, cmd.key_env, cmd.alias, ctx)  # checked as it was written
+            else:
+                checked = key_env.from_pipe(req.key_file, cmd.alias, ctx)
+            if checked is not None:
                 req = dataclasses.replace(req, key_file=checked.path)
-            report = log_in(req, ctx, checked_bits=checked.bits if checked else None)
+            report = log_in(req, ctx, checked_bits=checked.bits if checked else None, new_app=cmd.new_app)
             if remember(req, report, ctx).rotation_phase == "promoted":
                 from sfjwt_orch.flows.rotate import expire_previous  # the kept key, once --keep-days is over
 
                 expire_previous(cmd.alias, ctx)
     except SfjwtError as exc:
+        refusal.name_alias(exc, cmd.alias)
         shape = LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
         exc.details = {**shape, **exc.details}
         raise
@@ -103,9 +111,13 @@ def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
         return SfjwtError(
             Code.PROFILE_NOT_FOUND,
             f"no saved profile for alias {alias!r}, and {flags} not given",
-            f"pass {flags}, or set it up with: sfjwt-orch keygen --alias {alias}",
+            f"set it up with: sfjwt-orch bootstrap --alias {alias} (it asks for what is missing), or pass {flags}",
         )
-    return SfjwtError(Code.USAGE, f"the profile for {alias!r} has no {' or '.join(missing)}", f"pass {flags}")
+    return SfjwtError(
+        Code.USAGE,
+        f"the profile for {alias!r} has no {' or '.join(missing)}",
+        f"pass {flags}, or let bootstrap ask for it: sfjwt-orch bootstrap --alias {alias}",
+    )
 
 
 def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.State:
@@ -113,43 +125,56 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
     changed), the facts to the state file (a warning, never a failure, when it cannot be written).
     Returns the alias's state as it now is."""
     saved = config.load_or_new(ctx.paths, req.alias)
-    config.save(
-        ctx.paths,
-        saved.merged(
-            client_id=req.client_id,
-            username=req.username,
-            instance_url=req.instance_url,
-            key_file=str(req.key_file),
-            callback_url=req.callback_url,
-        ),
+    # A hand-written "~/keys/server.key" that names this very key stays as the user wrote it.
+    same_key = bool(saved.key_file) and Path(saved.key_file).expanduser() == req.key_file
+    answers = saved.merged(
+        client_id=req.client_id,
+        username=req.username,
+        instance_url=req.instance_url,
+        key_file=saved.key_file if same_key else str(req.key_file),
+        callback_url=req.callback_url,
+        allow_non_salesforce_host=req.allow_non_salesforce_host,
     )
+    try:
+        config.save(ctx.paths, answers)
+    except SfjwtError as exc:
+        if exc.code is not Code.FILE_ERROR:
+            raise
+        # The login is real (sf holds it); a read-only config folder (a CI mount) must not fail it.
+        ctx.console.warn(f"the login worked, but its answers were not saved: {exc.message}")
     before = state.load(ctx.paths, req.alias)
     after = before.with_(
         org_id=report.org_id,
         instance_url=report.instance_url,
         last_login=datetime.now(UTC).isoformat(timespec="seconds"),
     )
+    after = state.with_unconfirmed(after, {})  # confirmed now: they are in the profile
     problem = state.save(ctx.paths, after) or state.remember_key(ctx.paths, req.key_file, report.key_bits)
     if problem:
         ctx.console.warn(f"could not record the login in sfjwt-orch's state file ({problem}); the login itself worked")
     return after
 
 
-def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None) -> LoginReport:
+def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None, new_app: bool = False) -> LoginReport:
     """Log in with sf, getting the approval and waiting out propagation until the deadline.
     `checked_bits`: the caller has just checked the key fully (its size), so it is not read again.
+    `new_app`: the app is known to be new (--new-app), so an unknown consumer key is waited for;
+    an app this tool created minutes ago (the state file says so) counts as new too.
 
     Raises SfjwtError with the report's fields in `details`.
     """
     report = LoginReport(alias=req.alias, username=req.username, key_bits=checked_bits or 0)
+    new_app = new_app or state.app_is_new(state.load(ctx.paths, req.alias), datetime.now(UTC))
     try:
-        _loop(req, ctx, report)
+        _loop(req, ctx, report, new_app)
     except KeyboardInterrupt:
         # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
-        exc = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+        ctx.console.clear_status()
+        exc = refusal.interrupted(req, report, ctx, new_app)
         exc.details = report.to_json(exc)
         raise exc from None
     except SfjwtError as exc:
+        refusal.name_alias(exc, req.alias)
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
@@ -166,7 +191,7 @@ def check_key(path: Path, ctx: Context) -> int:
     return keys.check_key_file(path).bits
 
 
-def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
+def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -> None:
     ui = ctx.console
     report.key_bits = report.key_bits or check_key(req.key_file, ctx)
     sf = ctx.sf()
@@ -178,6 +203,7 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
         req.alias,
         req.set_default,
         req.set_default_dev_hub,
+        req.attempt_timeout,
     )
     sf.find()  # a missing sf is SF_NOT_FOUND before the first status line
     deadline = ctx.clock() + req.timeout
@@ -187,8 +213,16 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
     try:
         while True:
             report.attempts += 1
-            ui.status(f"Logging in to {req.instance_url} as {req.username} (attempt {report.attempts})…")
+            ui.status(
+                f"Logging in to {req.instance_url} as {req.username} with consumer key {masked_key(req.client_id)} "
+                f"(attempt {report.attempts})…"
+            )
             outcome = sf.login_jwt(args)
+            if not isinstance(outcome, LoginSuccess):
+                unknown_app = outcome.code in _PROPAGATING
+                if unknown_app and new_app and (report.last is None or report.last.code not in _PROPAGATING):
+                    ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
+                report.last = outcome
             if isinstance(outcome, LoginSuccess):
                 ui.clear_status()
                 report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
@@ -205,10 +239,10 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
                     "the app is still propagating. Retrying until the deadline."
                 )
             remaining = deadline - ctx.clock()
-            waits = outcome.code in _PROPAGATING or outcome.code in req.also_wait_for
+            waits = (outcome.code in _PROPAGATING and new_app) or outcome.code in req.also_wait_for
             retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
             if not retry or remaining <= 0:
-                raise _final(outcome, req, report, ctx)
+                raise _final(outcome, req, report, ctx, new_app)
             hit = _wait(min(interval, remaining), deadline, outcome.code, report.attempts, ctx, listener)
             if hit is not None and not hit.approved:
                 raise _denied(hit, req)
@@ -225,7 +259,10 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
 def _ask_for_approval(req: LoginRequest, ctx: Context, report: LoginReport) -> Waiter | None:
     # A state only when we will wait for the browser: it is what our listener checks.
     state_ = ctx.new_state() if req.timeout > 0 else None
-    url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_)
+    # PKCE with a verifier nobody keeps: Salesforce refuses (invalid_grant) a code whose token request
+    # lacks the verifier, so a program that took the callback's port first gets a useless code.
+    challenge = validate.pkce_challenge(secrets.token_urlsafe(48)) if state_ else None
+    url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_, challenge)
     report.approval_url = url
     # Always print before trying to open: the browser may be on another machine, or fail silently.
     ctx.console.url(
@@ -247,7 +284,7 @@ def _summarise(lines: tuple[str, ...]) -> str:
     return "; ".join(f"{line} (x{n})" if n > 1 else line for line, n in counts.items())
 
 
-def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> SfjwtError:
+def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool) -> SfjwtError:
     ui = ctx.console
     ui.clear_status()
     # The line that decided the outcome; sf's other attempts (its fall-back hosts: "fetch failed",
@@ -259,20 +296,9 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
         ui.info(f"all of sf's attempts: {_summarise(outcome.lines)}")
     elif others > 0:
         ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows them)")
-    message, fix = outcome.message, outcome.fix
+    message, fix = refusal.explained(outcome, req, report, ctx, new_app)
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
-    if outcome.code is Code.NOT_APPROVED and report.approval_url:
-        # Nothing is saved until a login works, so the command to rerun carries every value.
-        from shlex import quote  # the default key folder on macOS has a space in it
-
-        again = (
-            f"sfjwt-orch login --alias {req.alias} --client-id {req.client_id} --username {req.username} "
-            f"--instance-url {req.instance_url} --key-file {quote(str(req.key_file))} --timeout 600"
-        )
-        if req.callback_url != validate.DEFAULT_CALLBACK:
-            again += f" --callback-url {req.callback_url}"
-        fix = f"open the URL above as {req.username}, click Allow, then run: {again}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
 
 
@@ -290,8 +316,12 @@ def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
 
 def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Waiter | None:
     try:
-        listener = ctx.listen(req.callback_url, state_)
+        listener = ctx.listen(req.callback_url, state_, Approving(req.alias, req.username))
     except OSError as exc:
+        from sfjwt_orch.callback import held_by_another_user
+
+        if exc.errno == errno.EADDRINUSE and (whose := held_by_another_user(req.callback_url)):
+            ctx.console.warn(whose)  # before the browser opens: its return goes to that program
         ctx.console.warn(
             f"Cannot listen on {req.callback_url} ({exc.strerror or exc}; is `sf org login web` running?): "
             f"checking every {req.interval:g} s instead."

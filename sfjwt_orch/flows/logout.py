@@ -25,7 +25,17 @@ def sf_logout(alias: str, ctx: Context) -> None:
 
 
 def _key_of(profile: config.Profile | None, alias: str, ctx: Context) -> Path:
-    return Path(profile.key_file) if profile and profile.key_file else ctx.paths.key_dir(alias) / keys.KEY_NAME
+    if profile and profile.key_file:
+        return Path(profile.key_file).expanduser()  # a hand-edited profile may say ~/keys/server.key
+    return ctx.paths.key_dir(alias) / keys.KEY_NAME
+
+
+def _kept(path: Path, ctx: Context) -> str | None:
+    """Why `path` stays (told to the user), or None when it may be shredded or deleted."""
+    why = keys.removable_key(path, ctx.paths.data_dir / "keys")
+    if why is not None:
+        ctx.console.warn(f"kept {path}: {why}")
+    return why
 
 
 def logout(alias: str, ctx: Context, *, shred_key: bool) -> str | None:
@@ -40,6 +50,8 @@ def logout(alias: str, ctx: Context, *, shred_key: bool) -> str | None:
         users = config.key_users(ctx.paths, key, besides=alias)
         if users:
             ctx.console.warn(f"kept {key}: profile(s) {', '.join(users)} use it")
+            return None
+        if _kept(key, ctx):
             return None
         keys.shred(key)
         return str(key)
@@ -63,16 +75,18 @@ def remove_profile(profile: config.Profile, ctx: Context, *, logout: bool, delet
             done.logged_out = True
         if delete_key and profile.key_file:
             # The certificate goes with its key: both stay while another profile uses the key.
-            users = config.key_users(ctx.paths, Path(profile.key_file), besides=profile.alias)
+            key = Path(profile.key_file).expanduser()
+            users = config.key_users(ctx.paths, key, besides=profile.alias)
             if users:
                 ctx.console.warn(
                     f"kept {profile.key_file}: another profile uses it ({', '.join(users)}); its certificate stays too"
                 )
-            else:
-                keys.shred(Path(profile.key_file))
+            elif not _kept(key, ctx):
+                keys.shred(key)
                 done.deleted.append(profile.key_file)
-                if profile.cert_file:
-                    Path(profile.cert_file).unlink(missing_ok=True)
+                cert = Path(profile.cert_file).expanduser() if profile.cert_file else None
+                if cert is not None and not _kept(cert, ctx):
+                    cert.unlink(missing_ok=True)
                     done.deleted.append(profile.cert_file)
         config.remove(ctx.paths, profile.alias)
     return done

@@ -125,15 +125,25 @@ def sandbox_hint(username: str, instance_url: str) -> str | None:
     return None
 
 
-def instance_url(url: str, username: str) -> Finding:
+def instance_url(url: str, username: str, allow_any_host: bool = False) -> Finding:
     try:
-        url = validate.check_instance_url(url)
+        url = validate.check_instance_url(url, allow_any_host=allow_any_host)
     except SfjwtError as exc:
         return _failed("instance URL", exc)
     hint = sandbox_hint(username, url)
     if hint:
         return Finding("instance URL", "warn", hint, "use --sandbox or the sandbox's My Domain URL")
     return Finding("instance URL", "pass", url)
+
+
+def sf_state(ctx: Context) -> Finding:
+    """Can sf read its own files (~/.sfdx, alias.json, key.json, its config)? Read without sf."""
+    from sfjwt_orch.tools.sf.local import state_problem
+
+    found = state_problem(ctx.env)
+    if found is None:
+        return Finding("sf's files", "pass", "~/.sfdx readable")
+    return Finding("sf's files", "fail", found.message, found.fix, Code.SF_STATE_BROKEN)
 
 
 def sf_login(alias: str, ctx: Context) -> tuple[Finding, OrgDisplay | None]:
@@ -143,6 +153,9 @@ def sf_login(alias: str, ctx: Context) -> tuple[Finding, OrgDisplay | None]:
         outcome = ctx.sf().display(alias)
     except SfjwtError as exc:
         return _failed("sf login", exc), None
+    if not isinstance(outcome, OrgDisplay) and outcome.code is Code.SF_STATE_BROKEN:
+        # Logging in again would meet the same broken file: name it and its own fix instead.
+        return Finding("sf login", "fail", outcome.message, outcome.fix, outcome.code), None
     if not isinstance(outcome, OrgDisplay):
         return Finding("sf login", "fail", f"sf holds no working login for {alias}", fix, outcome.code), None
     if not outcome.connected:

@@ -24,6 +24,7 @@ class LoginFlags:
     key_file: Path | None = None
     cert_file: Path | None = None
     callback_url: str | None = None
+    allow_non_salesforce_host: bool = False
 
     @classmethod
     def of(
@@ -36,15 +37,25 @@ class LoginFlags:
         key_file: Path | None = None,
         cert_file: Path | None = None,
         callback_url: str | None = None,
+        allow_non_salesforce_host: bool = False,
     ) -> LoginFlags:
         return cls(
             client_id=client_id,
             username=username,
             instance_url=validate.SANDBOX if sandbox else instance_url,
-            key_file=key_file.expanduser().resolve() if key_file else None,
-            cert_file=cert_file.expanduser().resolve() if cert_file else None,
+            key_file=_absolute(key_file) if key_file else None,
+            cert_file=_absolute(cert_file) if cert_file else None,
             callback_url=callback_url,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
+
+
+def _absolute(path: Path) -> Path:
+    """The path with symlinks resolved, unless that leads nowhere: a process substitution's
+    /dev/fd/63 resolves to /proc/PID/fd/pipe:[N], which is no path at all, so it stays as given."""
+    path = path.expanduser()
+    resolved = path.resolve()
+    return resolved if resolved.exists() else path.absolute()
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,7 @@ class Wait:
     open_browser: bool = False
     timeout: float = 0.0
     interval: float = 5.0
+    attempt_timeout: float | None = None  # seconds one sf run may take (None: SFJWT_ORCH_SF_TIMEOUT or 45)
 
 
 @dataclass(frozen=True)
@@ -75,9 +87,11 @@ class LoginRequest:
     interval: float
     set_default: bool = False
     set_default_dev_hub: bool = False
+    allow_non_salesforce_host: bool = False  # saved with the profile when the login works
     # Refusals worth waiting out besides a new app's propagation: rotation waits for the app to take
     # the new certificate (INVALID_ASSERTION until it has).
     also_wait_for: frozenset[Code] = frozenset()
+    attempt_timeout: float | None = None
 
 
 def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
@@ -88,15 +102,19 @@ def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
         key_file=str(flags.key_file) if flags.key_file else None,
         cert_file=str(flags.cert_file) if flags.cert_file else None,
         callback_url=flags.callback_url,
+        allow_non_salesforce_host=flags.allow_non_salesforce_host,
     )
 
 
 def default_key_file(profile: config.Profile, paths: Paths) -> Path:
-    return Path(profile.key_file) if profile.key_file else paths.key_dir(profile.alias) / keys.KEY_NAME
+    # expanduser: a hand-edited profile may say key_file = "~/keys/server.key" (issue 15, item 7).
+    return Path(profile.key_file).expanduser() if profile.key_file else paths.key_dir(profile.alias) / keys.KEY_NAME
 
 
 def instance_url(profile: config.Profile) -> str:
-    return validate.check_instance_url(profile.instance_url or validate.PRODUCTION)
+    return validate.check_instance_url(
+        profile.instance_url or validate.PRODUCTION, allow_any_host=profile.allow_non_salesforce_host
+    )
 
 
 def callback_url(profile: config.Profile) -> str:
@@ -119,6 +137,8 @@ def login_request(
         interval=wait.interval,
         set_default=defaults.set_default,
         set_default_dev_hub=defaults.set_default_dev_hub,
+        allow_non_salesforce_host=profile.allow_non_salesforce_host,
+        attempt_timeout=wait.attempt_timeout,
     )
 
 

@@ -97,8 +97,8 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
 
 
 def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
-    key = Path(profile.key_file) if profile.key_file else None
-    cert = Path(profile.cert_file) if profile.cert_file else key.parent / keys.CERT_NAME if key else None
+    key = Path(profile.key_file).expanduser() if profile.key_file else None
+    cert = Path(profile.cert_file).expanduser() if profile.cert_file else key.parent / keys.CERT_NAME if key else None
     if cert is None or not cert.exists():
         return
     try:

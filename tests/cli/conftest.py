@@ -89,7 +89,7 @@ def world(tmp_path: Path, session_keypair: KeyPair) -> Iterator[World]:
         paths,
         clock=clock,
         sleep=clock.sleep,
-        listen=lambda url, state: None,
+        listen=lambda url, state, about=None: None,
         new_state=lambda: "S1",
     )
     yield World(runner, ctx, paths, session_keypair, str(sf))

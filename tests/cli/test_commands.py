@@ -172,6 +172,12 @@ def test_doctor_healthy_alias(world: World) -> None:
     assert result.doc["ok"] is True and result.doc["error"] is None
     assert {c["name"]: c["result"] for c in result.doc["checks"]}["sf login"] == "pass"
     world.done()
+    # For people: one check per line; a fingerprint or a path is never cut in two (issue 14: the
+    # table folded them mid-word to fit a column).
+    detail = {c["name"]: c["detail"] for c in result.doc["checks"]}["key matches certificate"]
+    fingerprint = detail.split()[-1]
+    assert len(fingerprint) == 95 and fingerprint in result.stderr
+    assert any(line.startswith("pass  sf login ") for line in result.stderr.splitlines())
 
 
 def test_doctor_failed_check_is_exit_1_with_an_error_object(world: World) -> None:
@@ -224,7 +230,7 @@ def test_profiles_show_unknown_alias_is_profile_not_found(world: World) -> None:
 
 def test_ci_export_gives_the_variables_without_the_key(world: World) -> None:
     _saved(world)
-    result = world.invoke("ci", "export", "hub", "--json")
+    result = world.invoke("ci", "export", "hub", "--pip-spec", "sfjwt-orch==0.1.0", "--json")
     assert result.code == 0
     assert result.doc["variables"] == {
         "SF_CLIENT_ID": CID,

@@ -10,6 +10,9 @@ from pathlib import Path
 
 Snapshot = dict[str, tuple[int, bytes | None]]
 
+IN_CI = os.environ.get("CI") == "true"  # read at import: the autouse fixture clears CI for each test
+GUARD = 30  # seconds: a deadline that catches a hang, not a timing assertion
+
 
 def snapshot(*roots: Path) -> Snapshot:
     """Every file and folder under the roots: mode, and bytes for files.

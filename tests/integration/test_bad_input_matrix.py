@@ -144,7 +144,7 @@ ROWS = [
     pytest.param(
         Row(
             (*LOGIN, "--instance-url", "http://acme.my.salesforce.com"),
-            Code.USAGE,
+            Code.URL_REFUSED,  # exit 2 as before; since issue 16 the code names the URL policy
             ("http://",),
             "https://acme.my.salesforce.com",
         ),
@@ -165,6 +165,34 @@ ROWS = [
     ),
     pytest.param(
         Row((*LOGIN, "--instance-url", f"{URL}?startURL=x"), Code.USAGE, ("path or query",), URL), id="url-with-query"
+    ),
+    # Issue 16 item 1, issue 15 item 5: the one URL parser (sf's own, WHATWG) refuses what could be read two ways.
+    pytest.param(
+        Row(
+            (*LOGIN, "--instance-url", "https://evil.example\\@login.salesforce.com"),
+            Code.URL_REFUSED,
+            ("backslash",),
+        ),
+        id="url-backslash",
+    ),
+    pytest.param(
+        Row(
+            (*LOGIN, "--instance-url", "https://login.salesforce.com%2F.evil.example"), Code.URL_REFUSED, ("%-escapes",)
+        ),
+        id="url-percent-escape",
+    ),
+    pytest.param(
+        Row((*LOGIN, "--instance-url", "https://ci:S3cr3tPw@acme.my.salesforce.com"), Code.URL_REFUSED, ("password",)),
+        id="url-credentials",
+    ),
+    pytest.param(
+        Row(
+            (*LOGIN, "--instance-url", "https://login.salesforce.com.evil.example"),
+            Code.URL_REFUSED,
+            ("not a Salesforce host",),
+            "--allow-non-salesforce-host",
+        ),
+        id="url-not-salesforce",
     ),
     pytest.param(
         Row((*LOGIN, "--callback-url", "http://localhost:99999/cb"), Code.USAGE, ("invalid port",)),

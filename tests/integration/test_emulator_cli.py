@@ -5,8 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Cli
+from tests.integration.emulator.emulator_testkit import JWT_GRANT, sf_claims, sign_jwt
 
 
 @dataclass
@@ -59,6 +63,8 @@ def test_serve_prints_url_and_key_serves_and_stops_on_ctrl_c(cli: Cli) -> None:
         (["--port", "70000"], "--port"),
         (["--username", "not-an-email"], "is not a Salesforce username"),
         (["--cert", "/nonexistent/server.crt"], "cannot read certificate"),
+        (["--pending-app", "--cert", "/nonexistent/server.crt"], "--cert contradicts it"),
+        (["--log", "/nonexistent/dir/emulator.jsonl"], "cannot write --log"),
     ],
 )
 def test_serve_rejects_bad_input(cli: Cli, args: list[str], words: str) -> None:
@@ -90,3 +96,92 @@ def test_serve_without_an_app_serves_an_empty_org_and_prints_its_admin_credentia
         assert answer["preferred_username"] == doc["admin"]["username"]
     assert served.returncode == 0, served.stderr
     assert "sfjwt-orch app create --alias emu --target-org admin" in served.stderr and token not in served.stderr
+
+
+def test_serve_uses_the_alias_it_was_started_with(cli: Cli) -> None:
+    assert cli.run("keygen", "--alias", "rehearsal").returncode == 0
+    with serving(cli, "--alias", "rehearsal") as served:
+        pass
+    assert served.returncode == 0, served.stderr
+    assert "sfjwt-orch login --alias rehearsal " in served.stderr and "--alias emu" not in served.stderr
+
+
+def _post_token(url: str, assertion: str) -> int:
+    body = urllib.parse.urlencode({"grant_type": JWT_GRANT, "assertion": assertion}).encode()
+    try:
+        with urllib.request.urlopen(url + "/services/oauth2/token", body, timeout=10) as reply:
+            return int(reply.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_pending_app_rehearsal_upload_cert_and_the_request_log(cli: Cli, tmp_path: Path) -> None:
+    """Issue 14, item 8: serve an app with no certificate, upload the one keygen made, log in."""
+    log = tmp_path / "emulator.jsonl"
+    made = json.loads(cli.run("keygen", "--alias", "rehearsal", "--json").stdout)
+    with serving(cli, "--pending-app", "--alias", "rehearsal", "--log", str(log)) as served:
+        url, port = served.doc["url"], served.doc["url"].rsplit(":", 1)[1]
+        (app,) = served.doc["apps"]
+        assert app["certificate"] is False
+        claims = sf_claims(app["consumer_key"], "dev@example.com", url + "/")
+        assertion = sign_jwt(Path(made["key_file"]), claims)
+        assert _post_token(url, assertion) == 400  # no certificate yet: no JWT verifies
+
+        uploaded = cli.run("emulator", "upload-cert", "--port", port, "--cert", made["cert_file"], "--json")
+        assert uploaded.returncode == 0, uploaded.stderr
+        doc = json.loads(uploaded.stdout)
+        assert doc["ok"] and doc["app"] == app["name"] and len(doc["certificate_sha256"]) >= 64
+        assert _post_token(url, assertion) == 200
+    assert served.returncode == 0, served.stderr
+    # The Try line names the alias, the bootstrap to run and the certificate it will make.
+    assert f"sfjwt-orch bootstrap --alias rehearsal --client-id {app['consumer_key']}" in served.stderr
+    assert f"sfjwt-orch emulator upload-cert --port {port} --cert {made['cert_file']}" in served.stderr
+
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    tokens = [e for e in entries if e["path"] == "/services/oauth2/token"]
+    assert [(e["status"], e["outcome"]) for e in tokens] == [(400, "invalid_assertion"), (200, "ok")]
+    assert all(e["grant_type"] == JWT_GRANT and e["username"] == "dev@example.com" for e in tokens)
+    assert tokens[0]["error_description"] == "invalid assertion" and tokens[1]["audience"] == url + "/"
+    assert [e["path"] for e in entries if e["path"].startswith("/__emulator")] == [
+        "/__emulator/state",
+        "/__emulator/certificate",
+    ]
+    text = log.read_text()
+    assert assertion not in text and assertion.split(".")[2] not in text  # never the assertion
+    assert "BEGIN CERTIFICATE" not in text and "access_token" not in text and "00D" not in text
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("what", "words", "code"),
+    [
+        ("nobody-listens", "no emulator answers", "USAGE"),
+        ("key-as-cert", "not a PEM certificate", "CERT_INVALID"),
+        ("unknown-app", "refused the upload", "USAGE"),
+        ("bad-port", "--port", "USAGE"),
+    ],
+)
+def test_upload_cert_failures(cli: Cli, what: str, words: str, code: str) -> None:
+    made = json.loads(cli.run("keygen", "--alias", "rehearsal", "--json").stdout)
+    with serving(cli, "--pending-app") as served:
+        port = served.doc["url"].rsplit(":", 1)[1]
+        argv = ["emulator", "upload-cert", "--port", port, "--cert", made["cert_file"], "--json"]
+        if what == "nobody-listens":
+            argv[3] = str(_free_port())
+        elif what == "key-as-cert":
+            argv[5] = made["key_file"]
+        elif what == "unknown-app":
+            argv += ["--client-id", "3MVG9NoSuchApp0000000000"]
+        elif what == "bad-port":
+            argv[3] = "70000"
+        result = cli.run(*argv)
+    assert result.returncode == 2, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False and doc["error"]["code"] == code and words in doc["error"]["message"]
+    assert doc["app"] is None and "Traceback" not in result.stderr and "fix:" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

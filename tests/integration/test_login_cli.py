@@ -237,5 +237,7 @@ def test_the_success_path_loads_neither_cryptography_nor_tomlkit(cli: Cli, login
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["ok"] is True
     assert not _imported(second.stderr) & {"cryptography", "tomlkit"}
+    # Nor app create's parsers (the adapter imports them in the methods that use them).
+    assert "sfjwt_orch.tools.sf.admin" not in second.stderr
     for argv in (["--help"], ["--version"], ["login", "--help"]):
         assert not _imported(cli.run(*argv, PYTHONPROFILEIMPORTTIME="1").stderr) & {"cryptography", "tomlkit"}

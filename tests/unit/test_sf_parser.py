@@ -204,6 +204,20 @@ def test_legacy_wrappers(message: str, code: Code) -> None:
             Code.SF_FAILED,
             "crashed",
         ),
+        (
+            # sf 2.150.6 when a 200 token reply lacks instance_url and id (the emulator's incomplete_reply).
+            _result(
+                {
+                    "name": "JwtGrantError",
+                    "message": "We encountered a JSON web token error, which is likely not an issue with "
+                    "Salesforce CLI. Here\u2019s the error: UnexpectedValueTypeError::Value is not a string",
+                    "exitCode": 10,
+                },
+                rc=10,
+            ),
+            Code.SERVER_ERROR,
+            "token reply lacked fields",
+        ),
         (_result(None, rc=1, stdout="", stderr=""), Code.SF_FAILED, "printed nothing"),
         (
             _result(None, rc=1, stdout="Segmentation fault\n", stderr="node: bad things"),
@@ -214,6 +228,10 @@ def test_legacy_wrappers(message: str, code: Code) -> None:
         (CommandResult(("sf",), -9, "", "", 3.0), Code.SF_FAILED, "killed by signal 9"),
         (CommandResult(("sf",), -15, "", "", 120.0, timed_out=True), Code.SF_FAILED, "did not finish"),
         (_result({"status": 0, "result": {"orgId": "00D"}}, rc=0), Code.SF_FAILED, "without an org id"),
+        # issue 15, item 9: sf misbehaving, not a server error
+        (_result({"status": 0}, rc=0), Code.SF_FAILED, "success without a result"),
+        (_result({"status": 0, "result": None}, rc=0), Code.SF_FAILED, "success without a result"),
+        (_result({"status": 0, "result": []}, rc=0), Code.SF_FAILED, "success without a result"),
     ],
 )
 def test_sf_own_failures(result: CommandResult, code: Code, words: str) -> None:
@@ -354,3 +372,69 @@ def test_urls_sf_reports_go_through_the_same_parser(reported: str, kept: str) ->
     doc = {"status": 0, "result": {"orgId": "00D000000000001AAA", "username": "u@example.com", "instanceUrl": reported}}
     outcome = parse.parse_login(CommandResult(("sf",), 0, json.dumps(doc), "", 1.0))
     assert isinstance(outcome, parse.LoginSuccess) and outcome.instance_url == kept
+
+
+# --- sf's own files broken (issue 15, item 4): outputs of the real sf 2.150.6, state_* in sf-outputs ---
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("state_alias_garbage.login.json", "Expected property name"),
+        ("state_alias_dir.login.json", "EISDIR"),
+        ("state_sfdx_file.login.json", "EEXIST"),
+        ("state_key_garbage.login.json", "AuthInfoOverwriteError"),
+        ("state_key_dir.login.json", "AuthInfoOverwriteError"),
+        ("state_fresh_key_garbage.login.json", "Invalid file permissions for secret file"),
+    ],
+)
+def test_broken_sf_state_in_a_login_is_sf_state_broken(case: str, said: str) -> None:
+    outcome = parse.parse_login(captured(case))
+    assert isinstance(outcome, catalog.Diagnosis)
+    assert outcome.code is Code.SF_STATE_BROKEN, outcome
+    assert said in outcome.message and said in outcome.decided
+    assert "See more help" not in outcome.message and "Here" not in outcome.message
+
+
+@pytest.mark.parametrize(
+    ("case", "said"),
+    [
+        ("state_alias_garbage.display.json", "Expected property name"),
+        ("state_alias_dir.display.json", "EISDIR"),
+        ("state_sfdx_file.display.json", "EEXIST"),
+        ("state_key_garbage.display.json", "is not valid JSON"),
+        ("state_key_dir.display.json", "Invalid file permissions for secret file"),
+        ("state_key_gone.display.json", "Failed to decipher auth data"),
+    ],
+)
+def test_broken_sf_state_in_org_display_is_sf_state_broken_not_log_in_again(case: str, said: str) -> None:
+    outcome = parse.parse_display(captured(case))
+    assert isinstance(outcome, catalog.Diagnosis)
+    assert outcome.code is Code.SF_STATE_BROKEN, outcome
+    assert said in outcome.message and "Parsing --target-org" not in outcome.message
+
+
+def test_a_login_that_healed_a_lost_key_json_is_a_success() -> None:
+    # With key.json gone sf makes a new one and logs in; only the older stored logins are lost.
+    assert isinstance(parse.parse_login(captured("state_key_gone.login.json")), parse.LoginSuccess)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # A server's reply that is not JSON reaches us as an attempt line, never as sf's own state.
+        "Error authenticating with JWT.\nErrors encountered:\nUnexpected token '<', \"<!DOCTYPE \"... is not valid JSON",
+        "Error authenticating with JWT.\nErrors encountered:\nuser hasn't approved this consumer",
+    ],
+)
+def test_server_answers_are_never_sf_state_broken(message: str) -> None:
+    outcome = parse.parse_login(_failure(message, name="JwtAuthError"))
+    assert isinstance(outcome, catalog.Diagnosis) and outcome.code is not Code.SF_STATE_BROKEN
+
+
+def test_sf_http_timeout_follows_the_limit_of_one_run() -> None:
+    # issue 15, item 8: a server that never answers cannot hold sf longer than the run's own limit.
+    assert sfenv.run_timeout({}) == 45.0 and sfenv.sf_env({})["HTTP_TIMEOUT"] == "45000"
+    assert sfenv.sf_env({"SFJWT_ORCH_SF_TIMEOUT": "10"})["HTTP_TIMEOUT"] == "10000"
+    assert sfenv.sf_env({}, 2.5)["HTTP_TIMEOUT"] == "2500"
+    assert sfenv.sf_env({"HTTP_TIMEOUT": "7000"}, 30)["HTTP_TIMEOUT"] == "7000"  # the user's own setting wins

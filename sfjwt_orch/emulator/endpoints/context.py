@@ -23,6 +23,16 @@ class Context:
     signing_secret: bytes  # HMAC key for the token reply's "signature" field
     expose_tokens: bool
 
+    def now(self) -> float:
+        """The org's server clock: the emulator's clock plus the org's configured offset."""
+        return self.clock() + self.config.org.clock_offset_seconds
+
+    @property
+    def instance_url(self) -> str:
+        """What a token reply names as the org's URL: its My Domain when it has one."""
+        domain = self.config.org.my_domain
+        return self.url if domain is None else f"http://{domain}:{self.port}"
+
     @property
     def setup(self) -> OrgSetup:
         return self.state.setup

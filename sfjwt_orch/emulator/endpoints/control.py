@@ -1,7 +1,8 @@
 """The private control API under ``/__emulator/`` that tests and scripts use.
 
 ``GET state`` (a JSON snapshot, never holding access tokens), ``GET tokens`` (only with
-``expose_tokens``), and ``POST config`` (switches), ``POST approve``, ``POST user`` and
+``expose_tokens``), and ``POST config`` (switches), ``POST approve``, ``POST user`` (flags
+``active``, ``preauthorized``, ``frozen``) and
 ``POST certificate`` (upload or replace an app's certificate, as an admin does in Setup:
 ``{"app": "<consumer key, API name or name>", "certificate": "<PEM>"}``) with JSON bodies.
 Control calls are not written to the request log: state polling would drown the interesting
@@ -85,18 +86,19 @@ def _approve(state: State, body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _user(state: State, body: Mapping[str, Any]) -> dict[str, Any]:
     username = body.get("username")
-    flags = {k: body[k] for k in ("active", "preauthorized") if k in body}
+    names = ("active", "preauthorized", "frozen")
+    flags = {k: body[k] for k in names if k in body}
     if (
         not isinstance(username, str)
         or any(not isinstance(v, bool) for v in flags.values())
-        or set(body) - {"username", "active", "preauthorized"}
+        or set(body) - {"username", *names}
     ):
         raise EmulatorError(
-            "expected username plus optional boolean active / preauthorized",
+            "expected username plus optional boolean active / preauthorized / frozen",
             'send {"username": "...", "preauthorized": true}',
         )
     user = state.update_user(username, **flags)
-    return {"user": {"username": user.username, "active": user.active, "preauthorized": user.preauthorized}}
+    return {"user": {"username": user.username, **{k: getattr(user, k) for k in names}}}
 
 
 def _certificate(state: State, body: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 The checks run in the order Salesforce appears to use, so a JWT with several faults gets the
 answer a real org gives: server-side faults first (maintenance, rate limit, forced outcomes), the
 request's shape, then the app (iss), signature, audience, expiry, the user's authorization for the
-app, and last the org and user state. Each check raises ``_Refused`` with a ``catalog.TOKEN_OUTCOMES``
-key; the answers are the exact ``error`` / ``error_description`` pairs Salesforce sends.
+app, the org and user state (inactive, frozen), and last the user's login IP ranges and hours (the
+precedence rule of reference salesforce-jwt.md §1). Each check raises ``_Refused`` with a
+``catalog.TOKEN_OUTCOMES`` key; the answers are the exact ``error`` / ``error_description`` pairs
+Salesforce sends. Expiry and login hours read the org's clock (``Context.now``: with its offset).
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
-
-from sfjwt_orch.validate import is_loopback_host
 
 from .. import pages
 from ..catalog import OK, TOKEN_OUTCOMES
@@ -45,11 +46,15 @@ class _Refused(Exception):
 def outcome_reply(key: str, **trace: Any) -> Reply:
     """The answer for a ``TOKEN_OUTCOMES`` key, recorded with ``trace`` (params, JWT header, claims)."""
     outcome = TOKEN_OUTCOMES[key]
-    common = {"outcome": key, "error": outcome.error, "error_description": outcome.description}
-    if not outcome.json_body:
+    common = {"outcome": key, "error": outcome.error or None, "error_description": outcome.description or None}
+    if outcome.shape == "page":
         body = pages.maintenance_page() if key == "maintenance" else pages.server_error_page()
         return html_reply(outcome.status, body, **common, **trace)
-    payload = {"error": outcome.error, "error_description": outcome.description}
+    payload: dict[str, str] = {"error": outcome.error, "error_description": outcome.description}
+    if outcome.shape == "bare_error":
+        payload = {"error": outcome.error}
+    elif outcome.shape == "incomplete":
+        payload = {"access_token": "00D000000000000!incomplete", "token_type": "Bearer", "scope": "api"}
     return json_reply(outcome.status, payload, headers=_NO_STORE, **common, **trace)
 
 
@@ -69,6 +74,7 @@ def handle(ctx: Context, req: Request) -> Reply:
         _check_expiry(ctx, claims)  # 4.
         user = _check_authorization(ctx, app, claims)  # 5. the user, and their approval for the app
         _check_standing(ctx, user)  # 6. org and user state
+        _check_login_policy(ctx, user, req.client)  # 7. the profile's login IP ranges and hours
     except _Refused as refused:
         return outcome_reply(refused.key, **trace)
     return _issue(ctx, app, user, trace)
@@ -136,10 +142,12 @@ def _check_signature(ctx: Context, reg: RegisteredApp, parsed: ParsedJwt) -> Non
 def _check_audience(ctx: Context, claims: Mapping[str, Any], host_header: str) -> None:
     aud = claims.get("aud")
     candidates = aud if isinstance(aud, list) else [aud]  # RFC 7519 §4.1.3: a string or a list
-    own = {ctx.url.casefold()}
+    own = {ctx.instance_url.casefold()}
     called = urlsplit(f"http://{host_header}")
     with contextlib.suppress(ValueError):  # a malformed port in Host
-        if called.hostname and is_loopback_host(called.hostname) and called.port == ctx.port:
+        # Host is a loopback name of this port (http.host_allowed refused every other). An org
+        # with a My Domain accepts only that one as its own audience, whatever host was called.
+        if ctx.config.org.my_domain is None and called.hostname and called.port == ctx.port:
             # The login URL the client used (http://localhost:PORT or the numeric one): Salesforce
             # accepts the My Domain it was called on as audience, with or without a trailing slash.
             own.add(f"http://{host_header}".casefold())
@@ -157,7 +165,7 @@ def _check_expiry(ctx: Context, claims: Mapping[str, Any]) -> None:
     # exp is read as seconds, as Salesforce does. sf sends Date.now()+300, i.e. milliseconds, which
     # read as seconds lies millennia ahead: accepted. Read as milliseconds it would expire 0.3 s
     # after signing, so a busy machine (or slow_token_seconds) would fail logins Salesforce accepts.
-    if exp <= ctx.clock():
+    if exp <= ctx.now():  # the org's clock, offset included
         raise _Refused("expired")
 
 
@@ -185,13 +193,41 @@ def _check_standing(ctx: Context, user: User) -> None:
         raise _Refused("inactive_org")
     if not user.active:
         raise _Refused("inactive_user")
+    if user.frozen:
+        raise _Refused("authentication_failure")
+
+
+def _check_login_policy(ctx: Context, user: User, client: str) -> None:
+    # Checked last, as the reference's precedence rule has it (IP and login hours after approval).
+    if user.login_ip_ranges and not _address_in(client, user.login_ip_ranges):
+        raise _Refused("ip_restricted")
+    if user.login_hours is not None and not _within(user.login_hours, ctx.now()):
+        raise _Refused("ip_restricted")
+
+
+def _address_in(client: str, ranges: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in ranges)
+
+
+def _within(hours: tuple[str, str], now: float) -> bool:
+    """Is ``now`` (epoch seconds) inside the daily UTC window? An end before the start wraps past
+    midnight; an empty window (start == end) never admits."""
+    start, end = (int(t[:2]) * 60 + int(t[3:]) for t in hours)
+    minute = int(now // 60) % (24 * 60)
+    return start <= minute < end if start <= end else minute >= start or minute < end
 
 
 def _issue(ctx: Context, reg: RegisteredApp, user: User, trace: Mapping[str, Any]) -> Reply:
     org_id = ctx.config.org.org_id
     session = ctx.state.issue_session(user, reg.app.consumer_key)
     issued_at = str(int(session.issued_at * 1000))
-    id_url = f"{ctx.url}/id/{org_id}/{user.user_id}"
+    id_url = f"{ctx.instance_url}/id/{org_id}/{user.user_id}"
     # Salesforce signs id + issued_at so a client can tell the reply was not altered.
     signature = base64.b64encode(
         hmac.new(ctx.signing_secret, (id_url + issued_at).encode(), hashlib.sha256).digest()
@@ -200,7 +236,7 @@ def _issue(ctx: Context, reg: RegisteredApp, user: User, trace: Mapping[str, Any
         "access_token": session.access_token,
         "signature": signature,
         "scope": "api refresh_token",
-        "instance_url": ctx.url,
+        "instance_url": ctx.instance_url,
         "id": id_url,
         "token_type": "Bearer",
         "issued_at": issued_at,

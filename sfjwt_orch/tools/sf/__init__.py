@@ -10,18 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
-from sfjwt_orch.tools.sf.admin import (
-    Assigned,
-    Deployed,
-    parse_assign,
-    parse_deploy,
-    parse_list_metadata,
-    parse_retrieve,
-)
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env
 from sfjwt_orch.tools.sf.parse import (
@@ -47,6 +39,11 @@ __all__ = [
     "unusable",
 ]
 
+T = TypeVar("T")
+
+# The admin's metadata calls (list, retrieve, assign) may take longer than a login attempt on a busy org.
+ADMIN_RUN_TIMEOUT = 150.0
+
 # A deploy waits for the org (sf polls every second); a small app takes seconds, a busy org minutes.
 DEPLOY_WAIT_MINUTES = 10
 
@@ -69,6 +66,7 @@ class LoginArgs:
     alias: str
     set_default: bool = False
     set_default_dev_hub: bool = False
+    timeout: float | None = None  # --attempt-timeout; None: SFJWT_ORCH_SF_TIMEOUT or its default
 
     def argv(self) -> list[str]:
         argv = ["org", "login", "jwt", "--client-id", self.client_id, "--jwt-key-file", str(self.key_file)]
@@ -99,20 +97,33 @@ class Sf:
 
     def _run(self, args: list[str], timeout: float | None = None) -> CommandResult:
         argv = [self.find(), *args]
+        limit = timeout or run_timeout(self._env)
         try:
-            return self._runner.run(argv, timeout=timeout or run_timeout(self._env), env=sf_env(self._env))
+            return self._runner.run(argv, timeout=limit, env=sf_env(self._env, limit))
         except ProgramNotFound as exc:
             raise unusable(exc.reason) from None
 
+    def _named(self, outcome: T) -> T:
+        """A broken-state Diagnosis names the file and the fix for it, once sf has failed on it."""
+        if isinstance(outcome, Diagnosis) and outcome.code is Code.SF_STATE_BROKEN:
+            from dataclasses import replace
+
+            from sfjwt_orch.tools.sf.local import state_problem
+
+            found = state_problem(self._env, outcome.decided)
+            if found is not None:
+                return replace(outcome, message=found.message, fix=found.fix)  # sf's words stay in .decided
+        return outcome
+
     def login_jwt(self, args: LoginArgs) -> LoginSuccess | Diagnosis:
-        return parse_login(self._run(args.argv()))
+        return self._named(parse_login(self._run(args.argv(), timeout=args.timeout)))
 
     def display(self, alias: str) -> OrgDisplay | Diagnosis:
-        return parse_display(self._run(["org", "display", "--target-org", alias, "--json"]))
+        return self._named(parse_display(self._run(["org", "display", "--target-org", alias, "--json"])))
 
     def logout(self, alias: str) -> bool | Diagnosis:
         """True: logged out; False: sf held no login for the alias."""
-        return parse_logout(self._run(["org", "logout", "--target-org", alias, "--no-prompt", "--json"]))
+        return self._named(parse_logout(self._run(["org", "logout", "--target-org", alias, "--no-prompt", "--json"])))
 
     def config_set(self, key: str, value: str) -> Diagnosis | None:
         return parse_config_set(self._run(["config", "set", f"{key}={value}", "--global", "--json"]))
@@ -120,6 +131,7 @@ class Sf:
     # The admin commands' parsers are imported by their methods: a login never needs them.
 
     def deploy(self, metadata_dir: Path, target_org: str) -> Deployed | Diagnosis:
+        from sfjwt_orch.tools.sf.admin import parse_deploy
 
         argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
         argv += ["--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
@@ -127,23 +139,27 @@ class Sf:
 
     def list_metadata(self, metadata_type: str, target_org: str) -> list[str] | Diagnosis:
         """The full names of the org's components of one type."""
+        from sfjwt_orch.tools.sf.admin import parse_list_metadata
 
-        return parse_list_metadata(
-            self._run(
-                ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
-            )
-        )
+        argv = ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
+        return parse_list_metadata(self._run(argv, timeout=self._admin_timeout()))
 
     def retrieve(self, member: str, target_dir: Path, target_org: str) -> Diagnosis | None:
         """Retrieve one component ("Type:Name") into `target_dir`, unzipped (metadata format)."""
+        from sfjwt_orch.tools.sf.admin import parse_retrieve
 
         argv = ["project", "retrieve", "start", "--metadata", member, "--target-metadata-dir", str(target_dir)]
-        return parse_retrieve(self._run([*argv, "--unzip", "--target-org", target_org, "--json"]))
+        argv += ["--unzip", "--target-org", target_org, "--json"]
+        return parse_retrieve(self._run(argv, timeout=self._admin_timeout()))
 
     def assign_permset(self, name: str, username: str, target_org: str) -> Assigned | Diagnosis:
+        from sfjwt_orch.tools.sf.admin import parse_assign
 
         argv = ["org", "assign", "permset", "--name", name, "--on-behalf-of", username, "--target-org", target_org]
-        return parse_assign(self._run([*argv, "--json"]))
+        return parse_assign(self._run([*argv, "--json"], timeout=self._admin_timeout()))
+
+    def _admin_timeout(self) -> float:
+        return max(run_timeout(self._env), ADMIN_RUN_TIMEOUT)
 
     def version(self) -> str | None:
         """ "2.150.6 (node v24.19.0)", or None when `sf --version` does not work."""

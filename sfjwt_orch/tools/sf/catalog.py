@@ -214,6 +214,16 @@ EMPTY = Entry(
     "the login server answered without an error description (wrong host, or not a Salesforce login endpoint?)",
     "check --instance-url: use https://login.salesforce.com, https://test.salesforce.com or the org's My Domain",
 )
+# sf (exit 10) when a 200 token reply lacks instance_url or id: @salesforce/ts-types' ensureString
+# fails with "UnexpectedValueTypeError::Value is not a string" (observed with sf 2.150.6 against the
+# emulator's incomplete_reply). The server is at fault, not sf.
+INCOMPLETE_REPLY = Entry(
+    Code.SERVER_ERROR,
+    30,
+    ("unexpectedvaluetypeerror",),
+    "the login server's token reply lacked fields sf needs (instance_url, id): not a Salesforce login endpoint?",
+    "check --instance-url (and any proxy in the way): use the org's My Domain or https://login.salesforce.com",
+)
 UNKNOWN = Entry(
     Code.UNKNOWN,
     10,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# One sf run: sf tries up to 5 (host, aud) pairs, each bounded by HTTP_TIMEOUT, plus its start-up.
-RUN_TIMEOUT = 150.0
-HTTP_TIMEOUT_MS = "20000"
+# One sf run (--attempt-timeout, SFJWT_ORCH_SF_TIMEOUT): well under a minute, so that a hung sf or a
+# server that never answers cannot keep a `--timeout 0` run waiting (issue 15, item 8). A login
+# takes 2-5 s; sf tries up to 5 (host, aud) pairs only when the first ones fail at once.
+RUN_TIMEOUT = 45.0
+MAX_RUN_TIMEOUT = 3600.0
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
 
@@ -21,10 +23,11 @@ def run_timeout(env: Mapping[str, str]) -> float:
         value = float(env.get("SFJWT_ORCH_SF_TIMEOUT", RUN_TIMEOUT))
     except ValueError:
         return RUN_TIMEOUT
-    return value if 0 < value <= 3600 else RUN_TIMEOUT
+    return value if 0 < value <= MAX_RUN_TIMEOUT else RUN_TIMEOUT
 
 
-def sf_env(base: Mapping[str, str]) -> dict[str, str]:
+def sf_env(base: Mapping[str, str], timeout: float | None = None) -> dict[str, str]:
+    """sf's environment for a run that may take `timeout` seconds (default: run_timeout(base))."""
     env = dict(base)
     # Telemetry would send a report per run; the updater and version check spawn detached
     # children that reach the network after we are gone (SF_AUTOUPDATE_DISABLE alone is not enough).
@@ -38,8 +41,10 @@ def sf_env(base: Mapping[str, str]) -> dict[str, str]:
     # Deploys go over SOAP (sf's default), the API the emulator and every org speak; a user's
     # config could switch them to the REST deployRequest pair.
     env["SF_ORG_METADATA_REST_DEPLOY"] = "false"
-    # jsforce waits 300 s on a host that accepts but never answers; sf tries up to 5 hosts.
-    env.setdefault("HTTP_TIMEOUT", HTTP_TIMEOUT_MS)
+    # jsforce waits 300 s on a host that accepts but never answers: bound each request by the run's
+    # own limit, so the run ends with our message naming that limit, not sf's later (a user's own
+    # HTTP_TIMEOUT is kept).
+    env.setdefault("HTTP_TIMEOUT", str(int((timeout or run_timeout(base)) * 1000)))
     # sf writes its log file from a worker thread that it waits for before exiting: measured, ~1 s
     # more in a quarter to nine tenths of runs. Off unless the user set it (=false keeps the file).
     env.setdefault("SF_DISABLE_LOG_FILE", "true")

@@ -19,6 +19,7 @@ from sfjwt_orch.redact import redact
 from sfjwt_orch.tools.runner import CommandResult
 from sfjwt_orch.tools.sf.catalog import (
     CATALOG_BY_CODE,
+    INCOMPLETE_REPLY,
     Diagnosis,
     attempt_lines,
     classify_lines,
@@ -105,7 +106,12 @@ def sf_failed(out: Output, what: str) -> Diagnosis | None:
     """The failures that are sf's own (not Salesforce's answer), common to every sf command."""
     result = out.result
     if result.timed_out:
-        return Diagnosis(Code.SF_FAILED, f"{what} did not finish in {result.duration:.0f} s and was stopped", _CHECK_SF)
+        return Diagnosis(
+            Code.SF_FAILED,
+            f"{what} did not finish within the limit for one sf run ({result.duration:.0f} s: --attempt-timeout, "
+            "or SFJWT_ORCH_SF_TIMEOUT) and was stopped",
+            "check the network and --instance-url; on a slow link or org raise the limit: --attempt-timeout 120",
+        )
     if result.returncode < 0:
         return Diagnosis(
             Code.SF_FAILED, f"{what} was killed by signal {-result.returncode}: {out.excerpt()}", _CHECK_SF
@@ -121,6 +127,42 @@ def sf_failed(out: Output, what: str) -> Diagnosis | None:
             Code.SF_FAILED, f"{what} printed no JSON (exit {result.returncode}): {out.excerpt()}", _CHECK_SF
         )
     return None
+
+
+# --- sf's own files (~/.sfdx) that it cannot read: captured in tests/data/sf-outputs/state_* ---
+
+# What sf 2.150 says when its alias.json, key.json or folder is broken. It wraps them as a JWT error
+# ("Here's the error: SyntaxError::…") or as a flag error ("Parsing --target-org …", exit 2), so they
+# would otherwise read as a refused login or a bad command line.
+_STATE_BROKEN = (
+    "failed to decipher auth data",  # key.json lost or replaced: stored logins cannot be decrypted
+    "authinfooverwriteerror",  # the same, met while saving a new login for a username sf has
+    "invalid file permissions for secret file",  # key.json not a 0600 file
+    "eexist: file already exists, mkdir",  # ~/.sfdx is a file
+    "enotdir",
+    "eisdir: illegal operation on a directory",  # alias.json is a folder
+    "in json at position",  # alias.json (or another state file) is not JSON
+    "is not valid json",
+    "unexpected end of json input",
+)
+
+
+def state_broken(out: Output) -> Diagnosis | None:
+    """SF_STATE_BROKEN when sf failed on its own files; never for a server's answers (those come as
+    "Errors encountered" lines). Which file it was is for the adapter to find (local.py)."""
+    text = f"{out.name} {out.message}".lower()
+    if "errors encountered" in text or not any(p in text for p in _STATE_BROKEN):
+        return None
+    said = one_line(
+        re.sub(r"^.*Here[’']s the error:\s*|^Parsing --target-org\s*|See more help with --help", "", out.message)
+    )
+    return Diagnosis(
+        Code.SF_STATE_BROKEN,
+        f"sf cannot read its own files in ~/.sfdx: {said[:200]}",
+        "move the broken file aside (sfjwt-orch doctor names it); sf rebuilds alias.json and its folder",
+        (said[:300],),
+        said[:300],
+    )
 
 
 # --- sf org login jwt ---
@@ -151,6 +193,8 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
             return _parse_human(out.result) or failed
         return failed
     res = out.payload
+    if out.ok and res is None:  # sf says it worked but shows nothing: sf misbehaving, not Salesforce refusing
+        return Diagnosis(Code.SF_FAILED, "sf reported success without a result (no org id or username)", _CHECK_SF)
     if out.ok and res is not None:
         org_id, username = res.get("orgId"), res.get("username")
         if not (isinstance(org_id, str) and isinstance(username, str)):
@@ -167,6 +211,9 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
 
 
 def _login_refused(out: Output) -> Diagnosis:
+    broken = state_broken(out)
+    if broken is not None:
+        return broken
     name, message = out.name, out.message
     exit_code = out.doc.get("exitCode", out.result.returncode) if out.doc else out.result.returncode
     if name == "LightningDomain":
@@ -177,6 +224,8 @@ def _login_refused(out: Output) -> Diagnosis:
             f"sf rejected the command line: {one_line(message)[:200]}",
             "this sf may be too old or too new for sfjwt-orch: check sf --version",
         )
+    if exit_code == 10 and any(p in message.lower() for p in INCOMPLETE_REPLY.patterns):
+        return diagnosis(INCOMPLETE_REPLY, (message,), message)
     if exit_code in (10, 20) and "Errors encountered" not in message:
         kind = "crashed (TypeError)" if exit_code == 10 else "hit a Salesforce internal error"
         return Diagnosis(
@@ -196,6 +245,8 @@ def parse_display(result: CommandResult) -> OrgDisplay | Diagnosis:
     if failed is not None:
         return failed
     res = out.payload
+    if not out.ok and (broken := state_broken(out)) is not None:
+        return broken
     if not out.ok or res is None:
         return Diagnosis(
             Code.SF_FAILED,
@@ -226,6 +277,8 @@ def parse_logout(result: CommandResult) -> bool | Diagnosis:
     # Exit 1 with NoAuthFoundForTargetOrgError: there was nothing to log out.
     if out.result.returncode == 1 and "NoAuthFound" in out.name:
         return False
+    if (broken := state_broken(out)) is not None:
+        return broken
     return Diagnosis(Code.SF_FAILED, f"sf org logout failed: {one_line(out.message)[:200] or out.excerpt()}", "")
 
 

@@ -27,7 +27,16 @@ from sfjwt_orch.emulator import (
     serve_forever,
 )
 from sfjwt_orch.emulator.endpoints import rest as rest_endpoints
-from tests.integration.emulator.emulator_testkit import JWT_GRANT, KeyPair, bearer, get, request, sf_claims, sign_jwt
+from tests.integration.emulator.emulator_testkit import (
+    JWT_GRANT,
+    KeyPair,
+    bearer,
+    get,
+    request,
+    sf_claims,
+    sign_jwt,
+    token_request,
+)
 
 Start = Callable[..., Emulator]
 REPO = Path(__file__).resolve().parents[3]
@@ -117,7 +126,8 @@ def test_malformed_chunked_body_is_a_recorded_400(start_emulator: Start, keys: K
     emu = start_emulator(demo_config(keys.cert_pem))
     reply = _raw(
         emu,
-        b"POST /services/oauth2/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+        f"POST /services/oauth2/token HTTP/1.1\r\nHost: {emu.url[7:]}\r\n".encode()
+        + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
     )
     assert reply.startswith(b"HTTP/1.1 400 ")
     assert emu.requests[-1].outcome == "bad_body"
@@ -236,3 +246,63 @@ def test_control_body_that_is_not_utf8(start_emulator: Start, keys: KeyPair) -> 
         "POST", f"{emu.url}/__emulator/config", body=b"\xff\xfe", headers={"Content-Type": "application/json"}
     )
     assert resp.status == 400 and resp.json()["error"] == "the body is not JSON"
+
+
+def test_a_rebinding_host_can_neither_read_nor_change_the_state(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    port = emu.address[1]
+    evil = {"Host": f"rebind.evil.example:{port}"}
+    state = request("GET", f"{emu.url}/__emulator/state", headers=evil)
+    assert state.status == 421 and b"org_id" not in state.body
+    assert state.json()["error"] == "misdirected_request"
+    change = request(
+        "POST",
+        f"{emu.url}/__emulator/config",
+        body=b'{"maintenance": true}',
+        headers={**evil, "Content-Type": "application/json"},
+    )
+    assert change.status == 421 and emu.switches.maintenance is False
+    assert [r.outcome for r in emu.requests] == ["bad_host", "bad_host"]
+    # The loopback names of this port still work.
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+        assert request("GET", f"{emu.url}/__emulator/state", headers={"Host": host}).status == 200
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+def test_it_answers_on_ipv6_loopback_too(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    port = emu.address[1]
+    assert emu.urls == (emu.url, f"http://[::1]:{port}")
+    v6 = emu.urls[1]
+    assert get(f"{v6}/services/data").status == 200
+    # A login at http://[::1]:PORT (or at localhost resolved to ::1) signs that URL as aud.
+    assertion = sign_jwt(keys.key, sf_claims(DEMO_CONSUMER_KEY, DEMO_USERNAME, v6 + "/"))
+    assert token_request(v6, assertion).status == 200
+    emu.stop()
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        with pytest.raises(ConnectionRefusedError), socket.socket(family) as sock:
+            sock.settimeout(2)
+            sock.connect((host, port))
+
+
+def test_ipv6_is_left_alone_when_its_port_is_taken(keys: KeyPair) -> None:
+    if not _ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback (::1)")
+    with socket.socket(socket.AF_INET6) as taken:
+        taken.bind(("::1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        emu = Emulator(demo_config(keys.cert_pem)).start(port=port)
+        try:
+            assert emu.urls == (emu.url,) and get(f"{emu.url}/services/data").status == 200
+        finally:
+            emu.stop()

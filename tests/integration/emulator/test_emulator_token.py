@@ -280,7 +280,9 @@ def test_a_forged_host_header_does_not_widen_the_audience(start_emulator: Start,
         body=f"grant_type={JWT_GRANT}&assertion={sign_jwt(keys.key, claims)}".encode(),
         headers={"Host": "login.salesforce.com", "Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert resp.json()["error_description"] == "audience is invalid"
+    # A Host that is not a loopback name of this port is refused before the token endpoint runs.
+    assert resp.status == 421 and resp.json()["error"] == "misdirected_request"
+    assert emu.issued_tokens == () and emu.requests[-1].outcome == "bad_host"
 
 
 @pytest.mark.parametrize(

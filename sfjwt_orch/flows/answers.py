@@ -1,0 +1,123 @@
+"""bootstrap's questions: what to ask, the defaults it offers, and where unconfirmed answers wait.
+
+An answer reaches the profile only once a login with it works (flows.login.remember); until then
+it is kept in the state file (state.unconfirmed) and offered as the default of the next run, so a
+Ctrl-C at one question never turns an earlier answer, or a default nobody chose, into a saved one
+(issue 14, item 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from sfjwt_orch import certs, config, keys, state, validate
+from sfjwt_orch.advice import DEV_HUB
+from sfjwt_orch.console import masked_key
+from sfjwt_orch.context import Context
+from sfjwt_orch.errors import SfjwtError
+from sfjwt_orch.flows import resolve
+from sfjwt_orch.flows.resolve import LoginRequest
+
+NEW_APP_WAIT = 600.0  # seconds: a new app takes 2-10 minutes to reach every Salesforce server
+
+
+class Asker(Protocol):
+    def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
+        """`shown`: how the default is written in the question (a consumer key is masked)."""
+        ...
+
+
+def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
+    """The Setup steps for a JWT app (SFDX guide: sfdx_dev_auth_eca), short enough to follow at a
+    prompt (issue 14: a 20-line wall came before the first question)."""
+    import textwrap
+
+    dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ")
+    return f"""\
+Create the app in Salesforce (once per org), an External Client App:
+  1. Setup > App Manager > New External Client App > Enable OAuth, callback {callback_url}
+     scopes api, web, refresh_token offline_access
+  2. Enable JWT Bearer Flow > Upload Files: {cert_file}
+     (SHA-256 {fingerprint})
+  3. Create; Policies > Permitted Users: "Admin approved users are pre-authorized", and add the
+     user's profile or permission set (no browser approval is then needed)
+  4. Settings > OAuth Settings > Consumer Key and Secret: copy the Consumer Key
+{dev_hub}"""
+
+
+def check_login_url(answer: str, allow_any_host: bool = False) -> str:
+    choices = {"1": validate.PRODUCTION, "2": validate.SANDBOX}
+    return validate.check_instance_url(choices.get(answer, answer), allow_any_host=allow_any_host)
+
+
+ANSWERS = ("client_id", "username", "instance_url")
+
+
+def ask(
+    alias: str,
+    given: resolve.LoginFlags,
+    ask_all: bool,
+    profile: config.Profile,
+    ctx: Context,
+    asker: Asker,
+    key_file: Path,
+) -> tuple[config.Profile, bool]:
+    """Ask for each answer that is neither saved nor given as a flag (every one not given as a flag
+    with --ask); the saved answer, else the unconfirmed one from a previous run, is the default.
+    Returns the profile with the answers, and whether anything was asked."""
+    pending = state.unconfirmed(state.load(ctx.paths, alias))
+    flags = {"client_id": given.client_id, "username": given.username, "instance_url": given.instance_url}
+    wanted = [n for n in ANSWERS if flags[n] is None and (ask_all or not getattr(profile, n))]
+    answers: dict[str, str] = {}
+    for name in wanted:
+        default = getattr(profile, name) or pending.get(name, "")
+        if name == "client_id":
+            if not default:
+                cert = Path(profile.cert_file).expanduser() if profile.cert_file else key_file.parent / keys.CERT_NAME
+                fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
+                ctx.console.info(checklist(resolve.callback_url(profile), cert, fingerprint))
+            shown = masked_key(default) if default else ""
+            answers[name] = asker.ask("Consumer key", validate.check_client_id, default, shown)
+        elif name == "username":
+            answers[name] = asker.ask("Username to log in as (e.g. ci-bot@acme.com)", validate.check_username, default)
+        else:
+            answers[name] = asker.ask(
+                f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
+                functools.partial(check_login_url, allow_any_host=profile.allow_non_salesforce_host),
+                default or "1",
+            )
+        keep_unconfirmed(ctx, alias, {**pending, **answers})  # a Ctrl-C at the next question keeps it
+    return profile.merged(**answers), bool(wanted)
+
+
+def keep_unconfirmed(ctx: Context, alias: str, answers: dict[str, str]) -> None:
+    """Answers no login has confirmed yet go to the state file, never to the profile."""
+    saved = config.load_or_new(ctx.paths, alias)
+    kept = {k: v for k, v in answers.items() if k in ANSWERS and v and v != getattr(saved, k)}
+    before = state.load(ctx.paths, alias)
+    problem = state.save(ctx.paths, state.with_unconfirmed(before, kept))
+    if problem:
+        ctx.console.warn(f"could not keep your answers for the next run in sfjwt-orch's state file ({problem})")
+
+
+def reenter_key(login_req: LoginRequest, exc: SfjwtError, ctx: Context, asker: Asker) -> tuple[LoginRequest, bool]:
+    """The org does not know the consumer key: a person may paste it again (a typo is the likelier
+    cause), or keep it, telling us the app is new, and wait for it to propagate."""
+    ctx.console.warn(exc.message)
+    kept = masked_key(login_req.client_id)
+    answer = asker.ask(
+        f"Consumer key: paste it again (Enter keeps {kept}: the app is new, wait for it to propagate)",
+        validate.check_client_id,
+        login_req.client_id,
+        "keep",
+    )
+    if answer == login_req.client_id:
+        wait = max(login_req.timeout, NEW_APP_WAIT)
+        return dataclasses.replace(login_req, timeout=wait), True
+    keep_unconfirmed(ctx, login_req.alias, {"client_id": answer, "username": login_req.username,
+                                             "instance_url": login_req.instance_url})  # fmt: skip
+    return dataclasses.replace(login_req, client_id=answer), False

@@ -1,0 +1,94 @@
+"""What a refused login tells the person: the refusal's message and fix with what this run knows
+(the consumer key in use, masked; the alias to rerun with), and what Ctrl-C reports mid-wait.
+
+Human output never shows a consumer key whole (console.masked_key), and a suggested command never
+repeats one: `login --alias NAME` when the profile holds every value, else "the same command
+again", which the shell's history holds (issue 14, item 1).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sfjwt_orch import config, validate
+from sfjwt_orch.console import masked_key
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.flows import resolve
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.flows.login import LoginReport
+    from sfjwt_orch.flows.resolve import LoginRequest
+    from sfjwt_orch.tools.sf import Diagnosis
+
+# A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
+# answers as if it did not know it. But a mistyped key gets the very same answer, so these are
+# waited for only when the app is known to be new (issue 14: a typo waited ten minutes).
+PROPAGATING = {Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED}
+
+
+def name_alias(exc: SfjwtError, alias: str) -> None:
+    """Checks deep down (keys, certificates, sf's outcomes) write their fixes for any alias, as
+    `--alias NAME`; where the alias is known, the fix names it (issue 14)."""
+    exc.fix = exc.fix.replace("--alias NAME", f"--alias {alias}")
+
+
+def explained(
+    outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool
+) -> tuple[str, str]:
+    """The refusal's message and fix, with what this run knows: the key in use, the alias to rerun."""
+    message, fix = outcome.message, outcome.fix
+    if outcome.code in PROPAGATING:
+        message = f"{message}; consumer key used: {masked_key(req.client_id)}"
+        if new_app:
+            fix = f"{fix}; then run {rerun(req, ctx, '--new-app')}"
+        else:
+            fix = (
+                "a key that is not brand new is probably mistyped: copy the Consumer Key again from the app "
+                f"(it belongs to one org: sandboxes need their own), then run {rerun(req, ctx, client_id=True)}; "
+                f"if the app was created in the last 10 minutes, wait for it: run {rerun(req, ctx, '--new-app')}"
+            )
+    elif outcome.code is Code.NOT_APPROVED and report.approval_url:
+        fix = f"open the URL above as {req.username}, click Allow, then run {rerun(req, ctx, '--timeout 600')}"
+    return message, fix
+
+
+def rerun(req: LoginRequest, ctx: Context, *extra: str, client_id: bool = False) -> str:
+    """The command to run again. With every value saved it is `login --alias NAME` and what changes;
+    otherwise (nothing is saved until a login works) "the same command again", which the shell's
+    history holds: the consumer key is never repeated (human output masks it), nor the other values."""
+    saved = config.load_or_new(ctx.paths, req.alias)
+    complete = (
+        saved.client_id == req.client_id
+        and saved.username == req.username
+        and (saved.instance_url or validate.PRODUCTION) == req.instance_url
+        and resolve.default_key_file(saved, ctx.paths) == req.key_file
+        and (saved.callback_url or validate.DEFAULT_CALLBACK) == req.callback_url
+    )
+    changes = ["--client-id <consumer key>"] if client_id else []
+    changes += extra
+    if complete:
+        return " ".join(["sfjwt-orch login --alias", req.alias, *changes])
+    return "the same command again" + (f" with {' '.join(changes)}" if changes else "")
+
+
+def maybe_mistyped(req: LoginRequest) -> str:
+    return (
+        f"Salesforce does not know consumer key {masked_key(req.client_id)} (yet). A new app takes 2-10 minutes "
+        "to reach every server, so sfjwt-orch waits; if this app is not brand new, the key is probably mistyped: "
+        "press Ctrl-C and check it."
+    )
+
+
+def interrupted(req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool) -> SfjwtError:
+    """Ctrl-C during the loop: what the last attempt said, and its fix (issue 14: a bare
+    "interrupted" after minutes of waiting told nothing). The code stays INTERRUPTED (exit 130)."""
+    last = report.last
+    if last is None:
+        return SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+    message, fix = explained(last, req, report, ctx, new_app)
+    return SfjwtError(
+        Code.INTERRUPTED,
+        f"interrupted; the last attempt ({report.attempts}) said {last.code.value}: {message}",
+        fix,
+    )

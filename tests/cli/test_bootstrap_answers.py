@@ -1,0 +1,145 @@
+"""bootstrap keeps only confirmed answers (issue 14, item 2) and lets a person re-enter a consumer
+key the org does not know (item 1): the flow with a scripted person and a strict fake runner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from sfjwt_orch import config, state
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.flows import bootstrap, resolve
+from tests.cli.conftest import World, sf_output
+from tests.cli.test_commands import DISPLAY, VERSION
+
+CID = "3MVG9CLIENTID1234567"
+OTHER_CID = "3MVG9OTHERCLIENT7654321"
+USER = "user@example.com"
+URL = "https://acme.my.salesforce.com"
+SUCCESS = sf_output("success.login.stdout")
+CLIENT_ID = sf_output("err_client_id.json.stdout")
+ASSERTION = sf_output("err_invalid_assertion.json.stdout")
+
+
+@dataclass
+class Person:
+    """Answers questions in order: (a part of the question, the answer or KeyboardInterrupt)."""
+
+    script: list[tuple[str, str | type[KeyboardInterrupt]]]
+    asked: list[str] = field(default_factory=list)
+
+    def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
+        self.asked.append(f"{question} [{shown or default}]")
+        expected, answer = self.script.pop(0)
+        assert expected in question, (expected, question)
+        if answer is KeyboardInterrupt:
+            raise KeyboardInterrupt
+        assert isinstance(answer, str)
+        return check(answer or default)
+
+
+def request(world: World, **overrides: object) -> bootstrap.BootstrapRequest:
+    flags = resolve.LoginFlags.of(key_file=world.keypair.key, cert_file=world.keypair.cert)
+    values: dict[str, object] = dict(alias="hub", flags=flags, can_prompt=True)
+    values.update(overrides)
+    return bootstrap.BootstrapRequest(**values)  # type: ignore[arg-type]
+
+
+def test_ctrl_c_at_the_login_url_then_a_rerun_offers_the_answers_and_asks_the_url_again(world: World) -> None:
+    world.expect_sf("--version", stdout=VERSION)
+    person = Person([("Admin alias", ""), ("Consumer key", CID), ("Username", USER), ("Login URL", KeyboardInterrupt)])
+    with pytest.raises(KeyboardInterrupt):
+        bootstrap.bootstrap(request(world), world.ctx, person)
+    saved = config.load_or_new(world.paths, "hub")
+    assert (saved.client_id, saved.username, saved.instance_url) == ("", "", ""), "nothing confirmed, nothing saved"
+    assert state.unconfirmed(state.load(world.paths, "hub")) == {"client_id": CID, "username": USER}
+
+    # The rerun: the unconfirmed answers are the defaults (the key masked), the URL is asked again.
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=DISPLAY)
+    person = Person([("Consumer key", ""), ("Username", ""), ("Login URL", URL)])
+    bootstrap.bootstrap(request(world), world.ctx, person)
+    world.done()
+    assert person.asked[0] == "Consumer key [3MVG9C…4567 (20 characters)]"
+    assert person.asked[1] == f"Username to log in as (e.g. ci-bot@acme.com) [{USER}]"
+    assert person.asked[2].endswith("[1]")
+    saved = config.load_or_new(world.paths, "hub")
+    assert (saved.client_id, saved.username, saved.instance_url) == (CID, USER, URL)
+    assert state.unconfirmed(state.load(world.paths, "hub")) == {}, "confirmed answers are not kept twice"
+
+
+def test_a_failed_login_with_another_username_keeps_the_saved_one(world: World) -> None:
+    config.save(
+        world.paths, config.load_or_new(world.paths, "hub").merged(client_id=CID, username=USER, instance_url=URL)
+    )
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
+    flags = resolve.LoginFlags.of(
+        key_file=world.keypair.key, cert_file=world.keypair.cert, username="other@example.com"
+    )
+    with pytest.raises(SfjwtError) as err:
+        bootstrap.bootstrap(request(world, flags=flags, can_prompt=False), world.ctx, Person([]))
+    world.done()
+    assert err.value.code is Code.INVALID_ASSERTION
+    assert config.load_or_new(world.paths, "hub").username == USER
+    assert "other@example.com" not in world.paths.profile_file("hub").read_text()
+    assert state.unconfirmed(state.load(world.paths, "hub")) == {"username": "other@example.com"}
+
+
+def test_ask_asks_every_question_with_the_saved_answers_as_defaults(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config.save(
+        world.paths, config.load_or_new(world.paths, "hub").merged(client_id=CID, username=USER, instance_url=URL)
+    )
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=DISPLAY)
+    person = Person([("Consumer key", ""), ("Username", "new@example.com"), ("Login URL", "")])
+    bootstrap.bootstrap(request(world, ask_all=True), world.ctx, person)
+    world.done()
+    assert person.asked[2].endswith(f"[{URL}]")
+    # A step with nothing to do is one line, with a symbol; not the step's line and then "(skipped)".
+    err = capsys.readouterr().err
+    assert "– Key and certificate: reusing" in err and "(nothing to do)" in err
+    assert "→ Key and certificate" not in err and "(skipped)" not in err
+    saved = config.load_or_new(world.paths, "hub")
+    assert (saved.client_id, saved.username, saved.instance_url) == (CID, "new@example.com", URL)
+
+
+def test_an_unknown_consumer_key_can_be_pasted_again(world: World) -> None:
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=CLIENT_ID, rc=1)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=DISPLAY)
+    person = Person(
+        [
+            ("Admin alias", ""),
+            ("Consumer key", CID),
+            ("Username", USER),
+            ("Login URL", URL),
+            ("paste it again", OTHER_CID),
+        ]
+    )
+    report = bootstrap.bootstrap(request(world), world.ctx, person)
+    world.done()
+    assert world.ctx.clock() == 1000.0, "a typo is not waited for"
+    assert "Enter keeps 3MVG9C…4567 (20 characters)" in person.asked[-1]
+    assert config.load_or_new(world.paths, "hub").client_id == OTHER_CID
+    assert report.login is not None and report.login.attempts == 2
+
+
+def test_keeping_an_unknown_consumer_key_waits_for_the_new_app(world: World) -> None:
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=CLIENT_ID, rc=1)
+    world.expect_sf("org", "login", "jwt", stdout=CLIENT_ID, rc=1)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=DISPLAY)
+    person = Person([("Admin alias", ""), ("Consumer key", CID), ("Username", USER), ("Login URL", URL), ("paste", "")])
+    bootstrap.bootstrap(request(world, wait=resolve.Wait(timeout=600.0)), world.ctx, person)
+    world.done()
+    assert world.ctx.clock() > 1000.0, "the kept key's app is waited for"
+    assert config.load_or_new(world.paths, "hub").client_id == CID
