@@ -56,7 +56,7 @@ def setup(tmp_path: Path) -> Setup:
     clock, console = FakeClock(), RecordingConsole()
     paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
     ctx = Context(runner, {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}, cast(Console, console), paths,
-                  clock=clock, sleep=clock.sleep, listen=lambda url, state: None, new_state=lambda: "S1")  # fmt: skip
+                  clock=clock, sleep=clock.sleep, listen=lambda url, state, about=None: None, new_state=lambda: "S1")  # fmt: skip
     profiles = []
     for alias in ("a", "b", "c"):
         profile = config.Profile(
