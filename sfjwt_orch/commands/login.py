@@ -98,7 +98,9 @@ def run(
         single = {"--alias": alias, "--client-id": client_id, "--username": username, "--key-file": key_file,
                   "--key-env": key_env, "--instance-url": instance_url, "--sandbox": sandbox,
                   "--callback-url": callback_url, "--set-default": set_default,
-                  "--set-default-dev-hub": set_default_dev_hub}  # fmt: skip
+                  "--set-default-dev-hub": set_default_dev_hub, "--new-app": new_app,
+                  "--allow-non-salesforce-host": allow_non_salesforce_host,
+                  "--attempt-timeout": attempt_timeout}  # fmt: skip
         fleet_command.run(ctx, every, aliases, parallel, single, browser, timeout, interval, json)
         return
     shape = login.LoginReport(alias=alias or "", username=username or "")

@@ -95,6 +95,9 @@ def test_single_alias_flags_are_refused_with_a_fleet(world: World) -> None:
     assert result.code == 2 and "--client-id" in result.doc["error"]["message"]
     assert world.invoke("login", "--json").doc["error"]["message"] == "--alias is missing"
     assert world.invoke("login", "--all", "--parallel", "0").code == 2
+    for flag in (["--new-app"], ["--allow-non-salesforce-host"], ["--attempt-timeout", "30"]):
+        refused = world.invoke("login", "--aliases", "hub", *flag, "--json")
+        assert refused.code == 2 and flag[0] in refused.doc["error"]["message"], refused.doc
 
 
 def test_a_refreshed_sandbox_is_noticed_and_not_an_error(world: World) -> None:
