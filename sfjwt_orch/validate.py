@@ -14,8 +14,6 @@ must exactly match a callback URL on the app, or Salesforce refuses with redirec
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -238,8 +236,19 @@ def check_username(username: str, flag: str = "--username") -> str:
     return name
 
 
+def pkce_verifier() -> str:
+    """A fresh PKCE code verifier (RFC 7636: 43-128 unreserved characters); nobody keeps it, so a
+    code stolen from the callback cannot be exchanged."""
+    import secrets  # with hashlib below: only a login that waits for an approval needs them
+
+    return secrets.token_urlsafe(48)
+
+
 def pkce_challenge(verifier: str) -> str:
     """RFC 7636 S256: base64url(sha256(verifier)) without padding."""
+    import base64
+    import hashlib
+
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 

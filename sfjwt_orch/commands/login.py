@@ -86,7 +86,6 @@ def run(
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
-    from sfjwt_orch.commands import login_fleet as fleet_command
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import key_env as key_env_flow
     from sfjwt_orch.flows import login, org_change, resolve
@@ -95,6 +94,8 @@ def run(
 
     ctx = context_of(tctx, verbose)
     if every or aliases is not None or parallel is not None:
+        from sfjwt_orch.commands import login_fleet as fleet_command
+
         single = {"--alias": alias, "--client-id": client_id, "--username": username, "--key-file": key_file,
                   "--key-env": key_env, "--instance-url": instance_url, "--sandbox": sandbox,
                   "--callback-url": callback_url, "--set-default": set_default,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch import config, keys, state, validate
-from sfjwt_orch.callback_pages import Approving
 from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
@@ -261,7 +259,7 @@ def _ask_for_approval(req: LoginRequest, ctx: Context, report: LoginReport) -> W
     state_ = ctx.new_state() if req.timeout > 0 else None
     # PKCE with a verifier nobody keeps: Salesforce refuses (invalid_grant) a code whose token request
     # lacks the verifier, so a program that took the callback's port first gets a useless code.
-    challenge = validate.pkce_challenge(secrets.token_urlsafe(48)) if state_ else None
+    challenge = validate.pkce_challenge(validate.pkce_verifier()) if state_ else None
     url = validate.authorize_url(req.instance_url, req.client_id, req.callback_url, state_, challenge)
     report.approval_url = url
     # Always print before trying to open: the browser may be on another machine, or fail silently.
@@ -316,6 +314,8 @@ def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
 
 def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Waiter | None:
     try:
+        from sfjwt_orch.callback_pages import Approving  # the pages (and html) only when we listen
+
         listener = ctx.listen(req.callback_url, state_, Approving(req.alias, req.username))
     except OSError as exc:
         from sfjwt_orch.callback import held_by_another_user

@@ -237,7 +237,14 @@ def test_the_success_path_loads_neither_cryptography_nor_tomlkit(cli: Cli, login
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["ok"] is True
     assert not _imported(second.stderr) & {"cryptography", "tomlkit"}
-    # Nor app create's parsers (the adapter imports them in the methods that use them).
-    assert "sfjwt_orch.tools.sf.admin" not in second.stderr
+    # Nor app create's parsers (the adapter imports them in the methods that use them), nor what
+    # only a login that waits for an approval needs (the callback pages, PKCE's hashing), nor the fleet.
+    for module in (
+        "sfjwt_orch.tools.sf.admin",
+        "sfjwt_orch.callback_pages",
+        "hashlib",
+        "sfjwt_orch.commands.login_fleet",
+    ):
+        assert f" {module}\n" not in second.stderr, module
     for argv in (["--help"], ["--version"], ["login", "--help"]):
         assert not _imported(cli.run(*argv, PYTHONPROFILEIMPORTTIME="1").stderr) & {"cryptography", "tomlkit"}
