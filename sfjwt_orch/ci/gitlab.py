@@ -27,16 +27,11 @@ LOGIN = (
 
 def pipeline(p: Plan) -> dict[str, Any]:
     groups = plan.chunks(p.targets, MATRIX_LIMIT) if p.matrix else [p.targets]
-    return {_job_id(n, len(groups)): _job(p, group) for n, group in enumerate(groups, start=1)}
+    return {plan.job_id(n, len(groups)): _job(p, group) for n, group in enumerate(groups, start=1)}
 
 
 def job_ids(p: Plan) -> list[str]:
-    count = len(plan.chunks(p.targets, MATRIX_LIMIT)) if p.matrix else 1
-    return [_job_id(n, count) for n in range(1, count + 1)]
-
-
-def _job_id(n: int, count: int) -> str:
-    return plan.JOB if count == 1 else f"{plan.JOB}-{n}"
+    return plan.job_ids(p, MATRIX_LIMIT)
 
 
 def _job(p: Plan, group: tuple[Target, ...]) -> dict[str, Any]:

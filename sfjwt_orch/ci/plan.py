@@ -80,6 +80,16 @@ def check_key_vars(aliases: Sequence[str]) -> None:
         seen[name] = alias
 
 
+def job_id(n: int, count: int) -> str:
+    """The n-th of `count` jobs: `salesforce-login`, or `salesforce-login-N` once split."""
+    return JOB if count == 1 else f"{JOB}-{n}"
+
+
+def job_ids(p: Plan, matrix_limit: int) -> list[str]:
+    count = len(chunks(p.targets, matrix_limit)) if p.matrix else 1
+    return [job_id(n, count) for n in range(1, count + 1)]
+
+
 def chunks(targets: Sequence[Target], size: int) -> list[tuple[Target, ...]]:
     """The targets in order, `size` at a time: one job per chunk past a matrix limit."""
     return [tuple(targets[i : i + size]) for i in range(0, len(targets), size)] or [()]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sfjwt_orch import config, validate
 from sfjwt_orch.context import Context
@@ -40,7 +39,7 @@ def check_name(name: str) -> str:
 
 def sandbox_url(production_url: str, name: str) -> str:
     """The sandbox's login URL from production's: its My Domain form when production has one."""
-    host = urlsplit(production_url or validate.PRODUCTION).hostname or ""
+    host = _host(production_url or validate.PRODUCTION)
     found = _MY_DOMAIN.fullmatch(host)
     if found is None or "--" in found["domain"]:  # not a My Domain, or already a sandbox's
         return validate.SANDBOX
@@ -66,8 +65,13 @@ def derive(production: config.Profile, name: str, alias: str, key_file: str) -> 
     )
 
 
+def _host(url: str) -> str:
+    """The host as the one URL parser reads it (a profile's URL has passed it already when loaded)."""
+    return validate.parse(url, "the production login URL", "check the production profile's instance_url").host
+
+
 def _is_sandbox(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
+    host = _host(url) if url else ""
     return host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com")
 
 
