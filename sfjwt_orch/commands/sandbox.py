@@ -7,8 +7,11 @@ from pathlib import Path
 import typer
 
 from sfjwt_orch.commands.options import (
+    allow_non_salesforce_host_option,
+    attempt_timeout_option,
     browser_option,
     callback_url_option,
+    check_attempt_timeout,
     check_wait,
     context_of,
     interval_option,
@@ -56,10 +59,12 @@ def add(
         help="The sandbox's login URL. [default: https://<mydomain>--<name>.sandbox.my.salesforce.com when "
         "production's is a My Domain, else https://test.salesforce.com]",
     ),
+    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
     callback_url: str | None = callback_url_option(),
     browser: bool | None = browser_option(),
     timeout: float | None = timeout_option(),
     interval: float = interval_option(),
+    attempt_timeout: float | None = attempt_timeout_option(),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -82,6 +87,7 @@ def add(
             key_file=key_file,
             key_env=None,
             callback_url=callback_url,
+            allow_non_salesforce_host=allow_non_salesforce_host,
         )
         timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
         command = sandbox.SandboxCommand(
@@ -89,7 +95,9 @@ def add(
             name=sandbox.check_name(name),
             alias=target,
             flags=flags,
-            wait=resolve.Wait(should_open_browser(browser, ctx.env), timeout, interval),
+            wait=resolve.Wait(
+                should_open_browser(browser, ctx.env), timeout, interval, check_attempt_timeout(attempt_timeout)
+            ),
         )
         doc = sandbox.run(command, ctx)
     ctx.console.success(f"Logged in to sandbox {name!r} as {doc['username']} (org {doc['org_id']}); sf alias: {target}")

@@ -137,6 +137,7 @@ def _with_overrides(derived: config.Profile, flags: resolve.LoginFlags) -> resol
         key_file=flags.key_file or Path(derived.key_file),
         cert_file=flags.cert_file or (Path(derived.cert_file) if derived.cert_file else None),
         callback_url=flags.callback_url or derived.callback_url or None,
+        allow_non_salesforce_host=flags.allow_non_salesforce_host,
     )
 
 

@@ -96,3 +96,19 @@ def test_a_missing_approval_is_then_waited_for_as_login_does(world: World) -> No
     world.done()
     assert result.code == 0, result.stderr
     assert result.doc["ok"] is True and result.doc["attempts"] == 2
+
+
+def test_an_overriding_non_salesforce_host_needs_the_opt_in_here_too(world: World) -> None:
+    _production(world)
+    proxy = ("--instance-url", "https://sf-proxy.acme.example")
+    refused = world.invoke("sandbox", "add", "--from", "prod", "--name", "uat", *proxy, "--json")
+    assert refused.code == 2 and refused.doc["error"]["code"] == "URL_REFUSED"
+    assert "--allow-non-salesforce-host" in refused.doc["error"]["fix"]
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    args = ("sandbox", "add", "--from", "prod", "--name", "uat", *proxy, "--allow-non-salesforce-host")
+    result = world.invoke(*args, "--attempt-timeout", "30", "--json")
+    world.done()
+    assert result.code == 0, result.stderr
+    assert _value(list(world.runner.calls[0]), "--instance-url") == "https://sf-proxy.acme.example"
+    saved = config.load(world.paths, "prod-uat")
+    assert saved is not None and saved.allow_non_salesforce_host is True
