@@ -249,6 +249,12 @@ def _parallel(rows: list[Row], cmd: FleetCommand, ctx: Context, runner: FleetRun
     try:
         for batch in (rows[:first], rows[first:]):
             _drain({pool.submit(_one, row, ctx, runner): row for row in batch}, view)
+        # sf 2.150 rewrites ~/.sfdx/alias.json in place, so another sf of the fleet reading it at that
+        # moment sees half a file ("Unterminated string in JSON", seen in a six-alias run here). Such a
+        # failure is tried once more, alone, after the others: a file broken for real fails again.
+        for row in [r for r in rows if r.error is not None and r.error.code is Code.SF_STATE_BROKEN]:
+            _again(row)
+            _drain({pool.submit(_one, row, ctx, runner): row}, view)
     except KeyboardInterrupt:
         runner.cancel_all()  # kills every running sf; queued aliases never start
         raise
@@ -294,6 +300,11 @@ def _one(row: Row, ctx: Context, runner: FleetRunner) -> None:
         changed = org_change.note(actx, row.alias, before, report.org_id)
         row.doc = {**report.to_json(), "org_changed_from": changed}
         row.state, row.attempt, row.ended = "logged in", report.attempts, ctx.clock()
+
+
+def _again(row: Row) -> None:
+    row.state, row.error, row.doc, row.ended = "queued", None, None, None
+    row.lines.clear()
 
 
 def _stopped() -> SfjwtError:

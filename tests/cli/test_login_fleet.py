@@ -51,6 +51,20 @@ def test_a_fleet_with_one_failure_logs_the_others_in_and_exits_with_its_code(wor
     assert "b: failed: INVALID_ASSERTION" in result.stderr and "a: logged in to org" in result.stderr
 
 
+def test_sf_reading_its_own_half_written_file_is_tried_again_alone(world: World) -> None:
+    # sf rewrites ~/.sfdx/alias.json in place: a parallel sf may read half of it. Tried again after
+    # the others, alone, the alias logs in; a file broken for real would fail the same way again.
+    _profiles(world, "a", "b")
+    world.runner.ordered = False
+    _expect(world, "a", SUCCESS)
+    _expect(world, "b", sf_output("state_alias_garbage.login.json.stdout"), rc=1)
+    _expect(world, "b", SUCCESS)
+    result = world.invoke("login", "--all", "--json")
+    world.done()
+    assert result.code == 0, result.stderr
+    assert result.doc["summary"] == {"succeeded": 2, "failed": 0, "by_code": {}}
+
+
 def test_the_most_severe_failure_decides_and_approvals_are_listed_at_the_end(world: World) -> None:
     _profiles(world, "a", "b", "c")
     world.runner.ordered = False
