@@ -29,6 +29,7 @@ import pytest
 from sfjwt_orch import cli as sfjwt_cli
 from sfjwt_orch import crashlog, files, keys
 from sfjwt_orch.errors import Code, SfjwtError
+from tests.fakesecrets import pem_block, random_body
 from tests.integration.conftest import Cli, sf_output
 from tests.integration.keymaterial import KeySet
 from tests.integration.procs import GUARD, IN_CI
@@ -140,7 +141,7 @@ def test_ci_export_include_key_reads_no_device_whole(cli: Cli) -> None:
 
 def _big_file(tmp: Path) -> Path:
     path = tmp / "huge.key"
-    path.write_bytes(b"-----BEGIN PRIVATE KEY-----\n" + b"A" * (files.MAX_SMALL_FILE + 10))
+    path.write_text(pem_block("PRIVATE KEY", ["A" * (files.MAX_SMALL_FILE + 10)]))  # PEM-shaped, too big
     path.chmod(0o600)
     return path
 
@@ -239,7 +240,7 @@ def test_a_symlink_planted_by_another_user_gets_no_key_and_nothing_is_published(
     theirs = shared / "theirs"
     with pytest.raises(SfjwtError) as refused, files.private_temp(shared, ".key") as tmp:
         _second_user_swaps(tmp.path, theirs)  # between mkstemp and the write, as the attack did
-        tmp.write(b"-----BEGIN PRIVATE KEY-----\nsecret\n", shared / "server.key")
+        tmp.write(pem_block("PRIVATE KEY", random_body()).encode(), shared / "server.key")
         tmp.publish(shared / "server.key")
     assert refused.value.code is Code.FILE_ERROR and "replaced by someone else" in refused.value.message
     assert theirs.read_bytes() == b""  # the key went to our descriptor, never through their symlink
