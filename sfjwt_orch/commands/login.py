@@ -12,8 +12,6 @@ from sfjwt_orch.commands.options import (
     attempt_timeout_option,
     browser_option,
     callback_url_option,
-    check_attempt_timeout,
-    check_wait,
     client_id_option,
     context_of,
     instance_url_option,
@@ -22,6 +20,7 @@ from sfjwt_orch.commands.options import (
     json_shape,
     key_env_option,
     login_flags,
+    login_wait,
     new_app_option,
     sandbox_option,
     set_default_dev_hub_option,
@@ -89,7 +88,6 @@ def run(
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import key_env as key_env_flow
     from sfjwt_orch.flows import login, org_change, resolve
-    from sfjwt_orch.interactive import person_present, should_open_browser
     from sfjwt_orch.paths import check_alias
 
     ctx = context_of(tctx, verbose)
@@ -120,13 +118,10 @@ def run(
             callback_url=callback_url,
             allow_non_salesforce_host=allow_non_salesforce_host,
         )
-        timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
         command = login.LoginCommand(
             alias=alias,
             flags=flags,
-            wait=resolve.Wait(
-                should_open_browser(browser, ctx.env), timeout, interval, check_attempt_timeout(attempt_timeout)
-            ),
+            wait=login_wait(ctx, browser, timeout, interval, attempt_timeout),
             defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
             key_env=key_env,
             new_app=new_app,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sfjwt_orch.commands.options import check_wait, json_shape
+from sfjwt_orch.commands.options import json_shape, login_wait
 from sfjwt_orch.context import Context
 
 
@@ -21,8 +21,8 @@ def run(
 ) -> None:
     from sfjwt_orch import fleet_view
     from sfjwt_orch.errors import usage
-    from sfjwt_orch.flows import fleet, resolve
-    from sfjwt_orch.interactive import person_present, should_open_browser
+    from sfjwt_orch.flows import fleet
+    from sfjwt_orch.interactive import person_present
 
     with json_shape(lambda exc: fleet.document([])):
         given = [flag for flag, value in single.items() if value]
@@ -36,14 +36,13 @@ def run(
         if not every and aliases is None:
             raise usage("--parallel needs --all or --aliases", "add --all, or --aliases a,b,c")
         limit = fleet.check_parallel(parallel)
-        person = person_present(ctx.env)
-        timeout, interval = check_wait(timeout, interval, person)
+        wait = login_wait(ctx, browser, timeout, interval)
         profiles = fleet.select(ctx, every, aliases)
         command = fleet.FleetCommand(
             profiles=tuple(profiles),
             parallel=limit,
-            wait=resolve.Wait(should_open_browser(browser, ctx.env), timeout, interval),
-            wait_for_approvals=person and timeout > 0,
+            wait=wait,
+            wait_for_approvals=person_present(ctx.env) and wait.timeout > 0,
         )
         doc = fleet.run(command, ctx, fleet_view.for_console(ctx.console))
     if json:

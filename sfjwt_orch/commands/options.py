@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from sfjwt_orch.context import Context
     from sfjwt_orch.errors import SfjwtError
-    from sfjwt_orch.flows.resolve import LoginFlags
+    from sfjwt_orch.flows.resolve import LoginFlags, Wait
 
 JSON_HELP = "Print one JSON document on stdout; messages for people stay on stderr."
 
@@ -162,6 +162,18 @@ def attempt_timeout_option() -> float | None:
         help="Seconds one sf run may take before it is stopped (also SFJWT_ORCH_SF_TIMEOUT). [default: 45]",
         show_default=False,
     )
+
+
+def login_wait(
+    ctx: Context, browser: bool | None, timeout: float | None, interval: float, attempt_timeout: float | None = None
+) -> Wait:
+    """How a login waits, from its flags: --timeout's default and the browser depend on whether a
+    person is at the terminal (login, sandbox add, login --all)."""
+    from sfjwt_orch.flows.resolve import Wait
+    from sfjwt_orch.interactive import person_present, should_open_browser
+
+    timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
+    return Wait(should_open_browser(browser, ctx.env), timeout, interval, check_attempt_timeout(attempt_timeout))
 
 
 def check_attempt_timeout(seconds: float | None) -> float | None:

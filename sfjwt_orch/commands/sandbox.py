@@ -11,13 +11,12 @@ from sfjwt_orch.commands.options import (
     attempt_timeout_option,
     browser_option,
     callback_url_option,
-    check_attempt_timeout,
-    check_wait,
     context_of,
     interval_option,
     json_option,
     json_shape,
     login_flags,
+    login_wait,
     timeout_option,
     verbose_option,
 )
@@ -68,8 +67,7 @@ def add(
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
-    from sfjwt_orch.flows import login, resolve, sandbox
-    from sfjwt_orch.interactive import person_present, should_open_browser
+    from sfjwt_orch.flows import login, sandbox
     from sfjwt_orch.paths import check_alias
 
     ctx = context_of(tctx, verbose)
@@ -89,15 +87,12 @@ def add(
             callback_url=callback_url,
             allow_non_salesforce_host=allow_non_salesforce_host,
         )
-        timeout, interval = check_wait(timeout, interval, person_present(ctx.env))
         command = sandbox.SandboxCommand(
             production=production,
             name=sandbox.check_name(name),
             alias=target,
             flags=flags,
-            wait=resolve.Wait(
-                should_open_browser(browser, ctx.env), timeout, interval, check_attempt_timeout(attempt_timeout)
-            ),
+            wait=login_wait(ctx, browser, timeout, interval, attempt_timeout),
         )
         doc = sandbox.run(command, ctx)
     ctx.console.success(f"Logged in to sandbox {name!r} as {doc['username']} (org {doc['org_id']}); sf alias: {target}")
