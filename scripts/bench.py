@@ -3,8 +3,10 @@
 | what                                   | compared with                          | target        |
 | `--version` / `--help` start-up        | `python -c "import typer"`, same venv  | <= 1.3x       |
 | `login` on the success path            | a bare `sf org login jwt`, same org    | <= 1.10x      |
+| ... (reference, not judged)            | the same with Node's compile cache too  | shown         |
 | approval (callback hit) -> logged in   | one bare `sf org login jwt`            | <= 1.0x + 0.5s|
-| `keygen`                               | the openssl run inside it (same primes)| <= 1.0x + 0.15s|
+| `keygen`                               | the openssl runs inside it (same primes)| <= 1.0x + 0.15s|
+| ... with its head start (__main__)     | keygen without it (`--bits 2048`)      | <= 0.90x       |
 | `login --all` over 20 emulated orgs    | the 20 single logins, one by one        | <= 0.6x        |
 | ... its peak RSS (whole process tree)  | --parallel x one sf login + 50 MB       | <=             |
 (the fleet rows: scripts/bench_fleet.py)
@@ -130,10 +132,11 @@ def main() -> int:
             )
             rows.append(Row(f"sfjwt-orch {flag}", ours, theirs, 0.0, 1.3, "<= 1.3x"))
 
-        # 2. keygen against the openssl run inside it. Most of keygen is openssl's search for two
+        # 2. keygen against the openssl runs inside it. Most of keygen is openssl's search for two
         # primes, 0.05-0.5 s at random, so two separate runs differ by more than sfjwt-orch costs:
-        # a wrapper times the very openssl run keygen starts (same primes), and sfjwt-orch's cost is
-        # the rest of the wall time (the wrapper's own two `date` calls count against us).
+        # a wrapper times the very openssl runs keygen starts (the same primes: `genpkey`, then
+        # `req -x509` to sign, ~10 ms, one process start more than a single `req -x509 -newkey`),
+        # and sfjwt-orch's cost is the rest of the wall time (the wrapper's `date` calls count against us).
         openssl_log = work / "openssl-times.log"
         wrapper = work / "timed-openssl"
         wrapper.write_text(
@@ -143,12 +146,26 @@ def main() -> int:
         wrapper.chmod(0o755)
 
         if "keygen" in only:
-            ours_k: list[float] = []
-            theirs_k: list[float] = []
+            openssl_k: list[float] = []
+            own: dict[str, list[float]] = {"head start": [], "none": []}  # wall time minus openssl's
+            walls: list[float] = []
             for i in range(3 * runs):
-                ours_k.append(timed([*orch, "keygen", "--alias", f"k{i}"], {**env, "SFJWT_ORCH_OPENSSL": str(wrapper)}))
-                theirs_k.append(int(openssl_log.read_text().split()[-1]) / 1e9)
-            rows.append(Row("sfjwt-orch keygen", ours_k, theirs_k, 0.15, 1.0, "<= openssl + 0.15s"))
+                # `--bits 2048` asks for the default size, but spelled out it turns the head start off.
+                for mode, extra in (("head start", []), ("none", ["--bits", "2048"])):
+                    openssl_log.write_text("")
+                    argv = [*orch, "keygen", "--alias", f"k{i}-{mode[0]}", *extra]
+                    wall = timed(argv, {**env, "SFJWT_ORCH_OPENSSL": str(wrapper)})
+                    spent = sum(int(ns) for ns in openssl_log.read_text().split()) / 1e9
+                    own[mode].append(wall - spent)
+                    if mode == "head start":
+                        walls.append(wall)
+                        openssl_k.append(spent)
+            rows.append(Row("sfjwt-orch keygen", walls, openssl_k, 0.15, 1.0, "<= openssl + 0.15s"))
+            # The head start is a speed trick, kept only while it saves >= 10 % of a keygen. Both
+            # sides get the same (median) prime search, so its randomness does not hide the saving.
+            typical = statistics.median(openssl_k)
+            with_it, without = ([typical + t for t in own[m]] for m in ("head start", "none"))
+            rows.append(Row("keygen's head start", with_it, without, 0.0, 0.9, "<= 0.90x (saves)"))
 
         if only & {"login", "approval", "fleet"}:
             # 3. login on the success path, against a bare sf login to the same pre-authorized org.
@@ -168,9 +185,13 @@ def main() -> int:
             who = ["--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME]
             with Emulator(demo_config(cert)).start() as org:
                 # A new alias on every run, on both sides: that is what approval -> login (row 4) does too.
-                def bare(i: int) -> float:
+                def bare(i: int, cache: dict[str, str] | None = None) -> float:
                     argv = [sf, "org", "login", "jwt", *who, "--jwt-key-file", str(key), "--instance-url", org.url]
-                    return timed([*argv, "--alias", f"bare{i}", "--json"], env)
+                    return timed([*argv, "--alias", f"bare{i}", "--json"], {**env, **(cache or {})})
+
+                # sfjwt-orch runs sf with Node's compile cache (tools/sf/env.py), which sf as installed
+                # lacks: a bare sf given one too shows sfjwt-orch's own cost apart from that gain.
+                same_cache = {"NODE_COMPILE_CACHE": str(work / "bare-node-compile-cache")}
 
                 def login(i: int) -> float:
                     argv = [*orch, "login", "--alias", f"bench{i}", *who, "--key-file", str(key)]
@@ -203,10 +224,18 @@ def main() -> int:
                     # Not a target: what bare sf runs, as many at a time, reach on this machine now.
                     rows.append(Row("(bare sf x20, in parallel)", floor, sums, 0.0, 0.6, "reference", judged=False))
                     memory.append(mem)
-                bare(-1), login(-1)  # warm-up: sf's first run in a new HOME sets up its keychain and config
+                # Warm-up: sf's first run in a new HOME sets up its keychain and config, and the
+                # first run with a compile cache fills it.
+                bare(-1), login(-1), bare(-2, same_cache)
                 if "login" in only:
-                    ours, theirs = pairs(sf_runs, login, bare)
+                    ours, theirs, cached = [], [], []
+                    for i in range(sf_runs):  # interleaved, three at a time
+                        theirs.append(bare(i))
+                        ours.append(login(i))
+                        cached.append(bare(200 + i, same_cache))
                     rows.append(Row("sfjwt-orch login (success)", ours, theirs, 0.0, 1.10, "<= 1.10x"))
+                    own = Row("(own cost: bare sf + cache)", ours, cached, 0.0, 1.10, "reference", judged=False)
+                    rows.append(own)
                 if "approval" in only:
                     ours, theirs = pairs(sf_runs, approval_to_login, lambda i: bare(100 + i))
                     rows.append(Row("approval -> logged in", ours, theirs, 0.5, 1.0, "<= 1.0x + 0.5 s"))

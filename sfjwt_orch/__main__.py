@@ -1,7 +1,7 @@
 """Entry point: `python -m sfjwt_orch` and the `sfjwt-orch` console script.
 
 `--version` is answered before the CLI (and typer) is imported: scripts call it to probe for the
-tool, and it needs nothing but the version string.
+tool, and it needs nothing but the version string. keygen's key is begun before it too (_early_key).
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ import errno
 import io
 import os
 import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing first: every import here delays openssl
+if TYPE_CHECKING:
+    from sfjwt_orch.tools.openssl import PendingKey
 
 
 class _ClosedStdout(io.TextIOBase):
@@ -35,14 +39,41 @@ def run() -> None:
         except OSError:  # see _exit
             _exit(1)
         _exit(0)
+    early = _early_key(sys.argv[1:])
     try:
         from sfjwt_orch.cli import main
 
-        code = main()
+        code = main(early_key=early)
     except KeyboardInterrupt:  # Ctrl-C before the CLI (and its error boundary) was up: nothing ran yet
         sys.stderr.write("error: interrupted\n")
         code = 130
+    finally:
+        if early is not None:  # refused, failed, interrupted: openssl must not outlive us
+            early.running.cancel()  # (a no-op once keygen has used it)
     _exit(code)
+
+
+def begins_key(args: list[str]) -> bool:
+    """A keygen of the default size that will not just print its help."""
+    return args[:1] == ["keygen"] and not any(a in ("-h", "--help") or a.startswith("--bits") for a in args)
+
+
+def _early_key(args: list[str]) -> PendingKey | None:
+    """keygen's new key, begun now. Most of keygen is openssl's search for two primes (0.05-0.5 s at
+    random) and importing the CLI (typer) takes ~0.15 s, so the two overlap: scripts/bench measures
+    what that saves (docs/performance.md). Only for the default size (no --bits): another size is
+    begun once the options are parsed, and keygen stops an early key it cannot use. Nothing is
+    written before keygen's checks pass: the key waits in a pipe."""
+    if not begins_key(args):
+        return None
+    from sfjwt_orch.errors import SfjwtError
+    from sfjwt_orch.tools.openssl import DEFAULT_BITS, Openssl
+    from sfjwt_orch.tools.runner import Runner
+
+    try:
+        return Openssl.find(Runner(), dict(os.environ)).start_key(DEFAULT_BITS)
+    except SfjwtError:  # no usable openssl: keygen finds the same and says so, with the fix
+        return None
 
 
 def _exit(code: int) -> None:

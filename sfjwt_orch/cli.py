@@ -21,6 +21,7 @@ from sfjwt_orch.errors import Code, Exit, SfjwtError
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
+    from sfjwt_orch.tools.openssl import PendingKey
 
 HELP = """\
 Set up Salesforce JWT bearer-flow logins in one command.
@@ -184,10 +185,11 @@ def _as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
+def main(argv: Sequence[str] | None = None, context: Context | None = None, early_key: PendingKey | None = None) -> int:
     """Run the CLI; SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end it like Ctrl-C:
     children killed, listener closed, nothing half-written, exit 130. `context` replaces the one
-    commands would build from the environment (the CliRunner test tier hands in fakes)."""
+    commands would build from the environment (the CliRunner test tier hands in fakes); `early_key`
+    is keygen's key begun before the CLI was imported (__main__), for the Context built here."""
     import signal
     import threading
 
@@ -199,14 +201,14 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None) -> i
             previous[sig] = signal.signal(sig, _as_interrupt)
     stdout, sys.stdout = sys.stdout, GuardedStdout(sys.stdout)
     try:
-        return _main(argv, context)
+        return _main(argv, context if context is not None else early_key)
     finally:
         sys.stdout = stdout
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _main(argv: Sequence[str] | None, context: Context | None) -> int:
+def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
     try:
         from typer._click.exceptions import ClickException  # typer >= 0.24 vendors click
     except ImportError:  # pragma: no cover - older typer
@@ -226,7 +228,7 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
         app = build_app(args)
-        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=context)
+        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=obj)
         if result == Exit.INTERRUPTED:
             raise KeyboardInterrupt
         sys.stdout.flush()  # inside the boundary: a result that cannot be written is an error

@@ -20,7 +20,7 @@ from sfjwt_orch.tools.runner import Runner
 if TYPE_CHECKING:
     from sfjwt_orch.callback import Callback
     from sfjwt_orch.callback_pages import Approving
-    from sfjwt_orch.tools.openssl import Openssl
+    from sfjwt_orch.tools.openssl import Openssl, PendingKey
     from sfjwt_orch.tools.sf import Sf
 
 
@@ -72,22 +72,31 @@ class Context:
     listen: Listen = listen
     new_state: Callable[[], str] = new_state
     verbose: bool = False  # --verbose / SFJWT_ORCH_DEBUG=1: every program run, and all of sf's lines
+    early_key: PendingKey | None = None  # keygen's key, begun before the CLI was up (__main__)
     _sf: Sf | None = field(default=None, repr=False)
 
     @classmethod
-    def from_environ(cls, *, verbose: bool = False) -> Context:
+    def from_environ(cls, *, verbose: bool = False, early_key: PendingKey | None = None) -> Context:
         env = dict(os.environ)
         console = Console()
         verbose = verbose or debugging(env)
         trace = console.trace if verbose else None
-        return cls(runner=Runner(trace=trace), env=env, console=console, paths=Paths.from_env(env), verbose=verbose)
+        paths = Paths.from_env(env)
+        return cls(Runner(trace=trace), env, console, paths, verbose=verbose, early_key=early_key)
+
+    def take_early_key(self) -> PendingKey | None:
+        """The key begun early, handed to the one flow that uses it (keygen); traced from now on."""
+        early, self.early_key = self.early_key, None
+        if early is not None:
+            self.runner.adopt(early.running)
+        return early
 
     def sf(self) -> Sf:
         """The sf adapter (sf itself is looked up on first use)."""
         if self._sf is None:
             from sfjwt_orch.tools.sf import Sf
 
-            self._sf = Sf(self.runner, self.env)
+            self._sf = Sf(self.runner, self.env, self.paths.node_compile_cache())
         return self._sf
 
     def openssl(self) -> Openssl:

@@ -13,8 +13,8 @@ from shlex import quote
 from sfjwt_orch import files
 from sfjwt_orch.certs import CertInfo, check_pair, read_cert
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.keys import CERT_NAME, DEFAULT_BITS, DEFAULT_DAYS, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
-from sfjwt_orch.tools.openssl import Openssl, check_subject
+from sfjwt_orch.keys import CERT_NAME, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl, PendingKey, check_subject
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,46 @@ def check_keygen_request(req: KeygenRequest) -> None:
     check_subject(req.subject)
 
 
-def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
+def keygen(req: KeygenRequest, openssl: Openssl, early: PendingKey | None = None) -> KeygenResult:
     """Write server.key (0600) and server.crt into req.out_dir (0700), never half-written.
 
-    openssl hands both over through a pipe; they are written to 0600 temp files in the same
-    folder and renamed into place only after the certificate has been read back and matched to the
-    key, so an interrupted run leaves the old pair (or none).
+    openssl hands the key over through a pipe; it is written to a 0600 temp file in the same
+    folder, openssl signs its certificate from there, and both are renamed into place only after
+    the certificate has been read back and matched to the key, so an interrupted run leaves the
+    old pair (or none). `early`: a key begun before the CLI was up (__main__), used when its size
+    is the one asked for.
     """
-    check_keygen_request(req)
+    pending = early
+    try:
+        check_keygen_request(req)
+        key_file, cert_file = _target(req)
+        if pending is None or pending.bits != req.bits:
+            if pending is not None:
+                pending.running.cancel()
+            pending = openssl.start_key(req.bits)
+        _import_cryptography()  # now, while openssl searches for primes, not after it in the read-back below
+        key_pem = openssl.finish_key(pending)
+    finally:
+        if pending is not None:  # a no-op once it finished; otherwise openssl must not outlive a failure
+            pending.running.cancel()
+    with (
+        files.private_temp(req.out_dir, ".key") as tmp_key,
+        files.private_temp(req.out_dir, ".crt") as tmp_cert,
+    ):
+        tmp_key.write(key_pem.encode("ascii"), key_file)  # a full disk is a FILE_ERROR, not a crash
+        tmp_cert.write(openssl.self_signed(tmp_key.path, req.days, req.subject).encode("ascii"), cert_file)
+        info = read_cert(tmp_cert.path)
+        # openssl made this key a moment ago: read it back, but skip re-proving its primes.
+        key = checked_key(tmp_key.path, None, check_mode=True, name=str(key_file), validate=False)
+        check_pair(key, info, cert_file)
+        tmp_cert.chmod(0o644)  # the certificate is public: it is what users upload
+        tmp_key.publish(key_file)
+        tmp_cert.publish(cert_file)
+    return KeygenResult(key_file, cert_file, info.fingerprint_sha256, info.not_after)
+
+
+def _target(req: KeygenRequest) -> tuple[Path, Path]:
+    """The key's and the certificate's paths, once the folder is ready for them."""
     key_file, cert_file = req.out_dir / KEY_NAME, req.out_dir / CERT_NAME
     if key_file.exists() and not req.force:
         raise SfjwtError(
@@ -74,27 +106,7 @@ def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
     files.ensure_private_dir(req.out_dir, tighten=req.own_dir)
     if not req.own_dir:
         check_out_dir(req.out_dir)
-    pending = openssl.start_pair(req.bits, req.days, req.subject)
-    try:
-        _import_cryptography()  # now, while openssl searches for primes, not after it in the read-back below
-    except BaseException:  # Ctrl-C during the import: openssl must not outlive us
-        pending.running.cancel()
-        raise
-    key_pem, cert_pem = openssl.finish_pair(pending)
-    with (
-        files.private_temp(req.out_dir, ".key") as tmp_key,
-        files.private_temp(req.out_dir, ".crt") as tmp_cert,
-    ):
-        tmp_key.write(key_pem.encode("ascii"), key_file)  # a full disk is a FILE_ERROR, not a crash
-        tmp_cert.write(cert_pem.encode("ascii"), cert_file)
-        info = read_cert(tmp_cert.path)
-        # openssl made this key a moment ago: read it back, but skip re-proving its primes.
-        key = checked_key(tmp_key.path, None, check_mode=True, name=str(key_file), validate=False)
-        check_pair(key, info, cert_file)
-        tmp_cert.chmod(0o644)  # the certificate is public: it is what users upload
-        tmp_key.publish(key_file)
-        tmp_cert.publish(cert_file)
-    return KeygenResult(key_file, cert_file, info.fingerprint_sha256, info.not_after)
+    return key_file, cert_file
 
 
 def check_out_dir(folder: Path) -> None:
@@ -126,9 +138,10 @@ def _import_cryptography() -> None:
 
 def cert_for_key(key_file: Path, cert_file: Path, days: int, subject: str, openssl: Openssl) -> CertInfo:
     """A new self-signed certificate for an existing key (the key is kept)."""
-    with files.private_temp_path(cert_file.parent, ".crt") as tmp:
-        openssl.self_signed(key_file, tmp, days, subject)
-        info = read_cert(tmp)
+    pem = openssl.self_signed(key_file, days, subject)
+    with files.private_temp(cert_file.parent, ".crt") as tmp:
+        tmp.write(pem.encode("ascii"), cert_file)
+        info = read_cert(tmp.path)
         tmp.chmod(0o644)
-        os.replace(tmp, cert_file)
+        tmp.publish(cert_file)
     return info

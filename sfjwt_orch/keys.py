@@ -24,8 +24,6 @@ KEY_NAME = "server.key"
 CERT_NAME = "server.crt"
 MIN_BITS = 2048  # jsonwebtoken (inside sf) refuses smaller RSA keys for RS256
 MAX_BITS = 16384
-DEFAULT_BITS = 2048  # keygen and bootstrap, for a new key
-DEFAULT_DAYS = 365  # a new certificate's lifetime
 
 
 @dataclass(frozen=True)

@@ -34,19 +34,24 @@ class Paths:
     config_dir: Path
     data_dir: Path
     log_dir: Path
+    cache_dir: Path | None = None  # what can be deleted at any time (None: nothing is cached)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Paths:
         env = os.environ if env is None else env
         config, data = env.get("SFJWT_ORCH_CONFIG_DIR"), env.get("SFJWT_ORCH_DATA_DIR")
         if config and data:  # set in CI and tests: no need to ask the platform (platformdirs costs ~8 ms)
-            return cls(Path(config).expanduser(), Path(data).expanduser(), Path(data).expanduser() / "logs")
+            data_dir = Path(data).expanduser()
+            return cls(Path(config).expanduser(), data_dir, data_dir / "logs", data_dir / "cache")
         import platformdirs
 
         config = config or platformdirs.user_config_dir(APP_NAME)
         logs = str(Path(data) / "logs") if data else platformdirs.user_log_dir(APP_NAME)
+        cache = str(Path(data) / "cache") if data else platformdirs.user_cache_dir(APP_NAME)
         data = data or platformdirs.user_data_dir(APP_NAME)
-        return cls(Path(config).expanduser(), Path(data).expanduser(), Path(logs).expanduser())
+        return cls(
+            Path(config).expanduser(), Path(data).expanduser(), Path(logs).expanduser(), Path(cache).expanduser()
+        )
 
     def profile_file(self, alias: str) -> Path:
         return self.config_dir / "profiles" / f"{check_alias(alias)}.toml"
@@ -63,6 +68,10 @@ class Paths:
     def keys_state_file(self) -> Path:
         # Beside the aliases' state files; an alias starts with a letter or digit, so none is "_keys".
         return self.data_dir / "state" / "_keys.json"
+
+    def node_compile_cache(self) -> Path | None:
+        """Where Node keeps the compiled code of sf's modules between runs (tools/sf/env.py)."""
+        return self.cache_dir / "node-compile-cache" if self.cache_dir else None
 
     def lock_file(self, alias: str) -> Path:
         return self.data_dir / "locks" / f"{check_alias(alias)}.lock"

@@ -24,6 +24,8 @@ _SCRUB = {
     "NO_PROXY",
     "no_proxy",
     "NODE_OPTIONS",
+    "NODE_COMPILE_CACHE",
+    "NODE_DISABLE_COMPILE_CACHE",
     "DISPLAY",
     "WAYLAND_DISPLAY",
     "NO_COLOR",

@@ -30,7 +30,7 @@ from sfjwt_orch.commands.options import (
     username_option,
     verbose_option,
 )
-from sfjwt_orch.keys import DEFAULT_BITS, DEFAULT_DAYS
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
 Onboard an org in one command: tools, key and certificate, the app, login, verify, save.

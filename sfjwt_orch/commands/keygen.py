@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from sfjwt_orch.commands.options import alias_option, context_of, json_option, json_shape, verbose_option
-from sfjwt_orch.keys import DEFAULT_BITS, DEFAULT_DAYS
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
 Generate an RSA key (server.key) and a self-signed certificate (server.crt) with openssl.

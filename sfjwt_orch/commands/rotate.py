@@ -13,7 +13,7 @@ from sfjwt_orch.commands.options import (
     json_shape,
     verbose_option,
 )
-from sfjwt_orch.keys import DEFAULT_BITS, DEFAULT_DAYS
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
 Replace the alias's key and certificate before the certificate expires, without a broken login.

@@ -17,6 +17,7 @@ from sfjwt_orch import config, keypair, keys, metadata
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import resolve
+from sfjwt_orch.tools.openssl import DEFAULT_DAYS
 from sfjwt_orch.tools.sf import Diagnosis
 from sfjwt_orch.tools.sf.admin import Deployed
 
@@ -65,7 +66,7 @@ def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path
         return made.key_file, made.cert_file
     keys.check_key_file(key_file)
     if not cert_file.exists():
-        keypair.cert_for_key(key_file, cert_file, keys.DEFAULT_DAYS, f"/CN={alias}", ctx.openssl())
+        keypair.cert_for_key(key_file, cert_file, DEFAULT_DAYS, f"/CN={alias}", ctx.openssl())
     return key_file, cert_file
 
 

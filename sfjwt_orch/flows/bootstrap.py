@@ -22,7 +22,7 @@ from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import answers, key_env, login, probes, refusal, resolve
 from sfjwt_orch.flows.answers import Asker
 from sfjwt_orch.flows.resolve import LoginRequest
-from sfjwt_orch.tools.openssl import Openssl
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl
 from sfjwt_orch.tools.sf import Diagnosis
 
 Status = Literal["done", "skipped", "failed"]
@@ -32,8 +32,8 @@ Status = Literal["done", "skipped", "failed"]
 class NewKey:
     """How to make a key and certificate when the alias has none."""
 
-    bits: int = keys.DEFAULT_BITS
-    days: int = keys.DEFAULT_DAYS
+    bits: int = DEFAULT_BITS
+    days: int = DEFAULT_DAYS
     subject: str | None = None
 
 

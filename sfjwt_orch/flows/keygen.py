@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sfjwt_orch import config, keypair, keys
+from sfjwt_orch import config, keypair
 from sfjwt_orch.context import Context
 from sfjwt_orch.locks import alias_lock
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 
 @dataclass(frozen=True)
 class KeygenCommand:
     alias: str
     out_dir: Path | None = None
-    bits: int = keys.DEFAULT_BITS
-    days: int = keys.DEFAULT_DAYS
+    bits: int = DEFAULT_BITS
+    days: int = DEFAULT_DAYS
     subject: str | None = None
     force: bool = False
 
@@ -34,6 +35,6 @@ def keygen(cmd: KeygenCommand, ctx: Context) -> keypair.KeygenResult:
     with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
         # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
         saved = config.load_or_new(ctx.paths, cmd.alias)
-        result = keypair.keygen(request, ctx.openssl())
+        result = keypair.keygen(request, ctx.openssl(), ctx.take_early_key())
         config.save(ctx.paths, saved.merged(key_file=str(result.key_file), cert_file=str(result.cert_file)))
     return result

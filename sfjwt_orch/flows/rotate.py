@@ -25,6 +25,7 @@ from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import app_deploy, login, resolve
 from sfjwt_orch.locks import alias_lock
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,8 @@ class RotateRequest:
     alias: str
     target_org: str | None = None
     name: str | None = None  # the app's API name when this tool did not create it
-    bits: int = keys.DEFAULT_BITS
-    days: int = keys.DEFAULT_DAYS
+    bits: int = DEFAULT_BITS
+    days: int = DEFAULT_DAYS
     keep_days: int = 7
     wait: resolve.Wait = dataclasses.field(default_factory=lambda: resolve.Wait(timeout=600.0))
     action: str = "rotate"  # or "finish", "rollback"

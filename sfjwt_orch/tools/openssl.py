@@ -15,6 +15,8 @@ from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, Running, find_program
 
 TIMEOUT = 120.0  # a 4096-bit genrsa can take a few seconds on a slow machine; never minutes
+DEFAULT_BITS = 2048  # a new key's size (keygen, bootstrap, rotate)
+DEFAULT_DAYS = 365  # a new certificate's lifetime
 _SUBJECT = re.compile(r"^(/[A-Za-z]+=[^/]*)+$")
 
 
@@ -31,31 +33,16 @@ def check_subject(subject: str) -> str:
 # --- argv builders (the manual genrsa / req / x509 steps, without prompts) ---
 
 
-def new_pair_argv(exe: str, bits: int, days: int, subject: str) -> list[str]:
-    # The manual genrsa + req + x509 -signkey steps in one process: a new unencrypted (-nodes) RSA
-    # key and its self-signed SHA-256 certificate. Both go to stdout, a pipe to us (we write the
-    # files, 0600 for the key); never a terminal, and never a file anyone could catch half-written.
-    argv = [exe, "req", "-x509", "-newkey", f"rsa:{bits}", "-nodes", "-keyout", "/dev/stdout", "-sha256"]
-    return [*argv, "-days", str(days), "-subj", subject, "-out", "/dev/stdout"]
+def new_key_argv(exe: str, bits: int) -> list[str]:
+    # The manual `genrsa` step: a new unencrypted RSA key (PKCS#8 PEM) on stdout, a pipe to us (we
+    # write the file, 0600); never a terminal, and never a file anyone could catch half-written.
+    return [exe, "genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{bits}"]
 
 
-def self_signed_argv(exe: str, key: Path, out: Path, days: int, subject: str) -> list[str]:
-    # `req -x509` is the manual `req` + `x509 -req -signkey` pair in one process.
-    return [
-        exe,
-        "req",
-        "-new",
-        "-x509",
-        "-sha256",
-        "-key",
-        str(key),
-        "-days",
-        str(days),
-        "-subj",
-        subject,
-        "-out",
-        str(out),
-    ]
+def self_signed_argv(exe: str, key: Path, days: int, subject: str) -> list[str]:
+    # The manual `req` + `x509 -req -signkey` pair in one process (`req -x509`): a SHA-256
+    # certificate for the key at that path, on stdout.
+    return [exe, "req", "-new", "-x509", "-sha256", "-key", str(key), "-days", str(days), "-subj", subject]
 
 
 def key_modulus_argv(exe: str, key: Path) -> list[str]:
@@ -103,12 +90,10 @@ def pem_problem(text: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class PendingPair:
-    """A key and certificate being made: openssl searches for two primes, 0.05-0.5 s at random."""
+class PendingKey:
+    """A key being made: openssl searches for two primes, 0.05-0.5 s at random."""
 
     bits: int
-    days: int
-    subject: str
     running: Running
 
 
@@ -135,30 +120,34 @@ class Openssl:
         except ProgramNotFound as exc:  # found, but it cannot be started (a broken file, a noexec mount)
             raise openssl_unusable(exc.reason) from None
 
-    def _check(self, argv: list[str]) -> None:
-        _succeeded(self._run(argv))
+    def start_key(self, bits: int) -> PendingKey:
+        return PendingKey(bits, self._start(new_key_argv(self.exe, bits)))
 
-    def start_pair(self, bits: int, days: int, subject: str) -> PendingPair:
-        argv = new_pair_argv(self.exe, bits, days, subject)
-        return PendingPair(bits, days, subject, self._start(argv))
-
-    def finish_pair(self, pending: PendingPair) -> tuple[str, str]:
-        """The key's and the certificate's PEM; the process is stopped if anything goes wrong."""
+    def finish_key(self, pending: PendingKey) -> str:
+        """The new key's PEM; the process is stopped if anything goes wrong."""
         try:
             result = _succeeded(_in_time(pending.running.finish(TIMEOUT)))
         finally:
             pending.running.cancel()
-        key, marker, cert = result.stdout.partition("-----BEGIN CERTIFICATE-----")
-        if pem_problem(key) is not None or not marker:
+        if pem_problem(result.stdout) is not None:
             raise SfjwtError(
                 Code.OPENSSL_FAILED,
-                "openssl req did not write a private key and a certificate",
+                "openssl genpkey did not write a private key",
                 "check that openssl works: openssl version",
             )
-        return key, marker + cert
+        return result.stdout
 
-    def self_signed(self, key: Path, cert_out: Path, days: int, subject: str) -> None:
-        self._check(self_signed_argv(self.exe, key, cert_out, days, subject))
+    def self_signed(self, key: Path, days: int, subject: str) -> str:
+        """A new self-signed certificate's PEM for the key at `key`."""
+        result = self._run(self_signed_argv(self.exe, key, days, subject))
+        _succeeded(result)
+        if "-----BEGIN CERTIFICATE-----" not in result.stdout:
+            raise SfjwtError(
+                Code.OPENSSL_FAILED,
+                "openssl req did not write a certificate",
+                "check that openssl works: openssl version",
+            )
+        return result.stdout
 
     def key_modulus(self, key: Path) -> int | None:
         result = self._run(key_modulus_argv(self.exe, key))

@@ -110,6 +110,12 @@ class Running:
             self._trace(f"exit {proc.returncode}{why} after {self._result.duration:.2f} s: {_shown(self._argv)}")
         return self._result
 
+    def trace_with(self, trace: Callable[[str], None]) -> None:
+        """Report this run from now on (Runner.adopt), starting with the line its start missed."""
+        if self._trace is None:
+            self._trace = trace
+            trace(f"run: {_shown(self._argv)}")
+
     def kill(self) -> None:
         """From another thread (a fleet's Ctrl-C): kill the whole process group now; the thread
         waiting in `finish` then reaps it. Nothing to do once it has been reaped."""
@@ -140,6 +146,11 @@ class Runner:
     def _trace_start(self, argv: Sequence[str]) -> None:
         if self._trace is not None:
             self._trace(f"run: {_shown(argv)}")
+
+    def adopt(self, running: Running) -> None:
+        """Trace a program started before this runner existed (keygen's early key) like its own."""
+        if self._trace is not None:
+            running.trace_with(self._trace)
 
     def run(
         self,

@@ -15,7 +15,14 @@ import time
 
 scenario = os.environ["FAKE_SF_SCENARIO"]
 with open(os.environ["FAKE_SF_LOG"], "a") as log:
-    keep = ("NODE_OPTIONS", "HTTPS_PROXY", "SF_DISABLE_TELEMETRY", "HTTP_TIMEOUT", "SF_AUDIENCE_URL")
+    keep = (
+        "NODE_OPTIONS",
+        "HTTPS_PROXY",
+        "SF_DISABLE_TELEMETRY",
+        "HTTP_TIMEOUT",
+        "SF_AUDIENCE_URL",
+        "NODE_COMPILE_CACHE",
+    )
     log.write(
         json.dumps(
             {

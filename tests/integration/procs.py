@@ -18,13 +18,14 @@ def snapshot(*roots: Path) -> Snapshot:
     """Every file and folder under the roots: mode, and bytes for files.
 
     The per-alias lock file is left out: taking the lock creates it and writes the holder's pid
-    into it, by design (a lock file that is deleted on release races with the next run).
+    into it, by design (a lock file that is deleted on release races with the next run). So is the
+    cache folder: Node's compile cache for sf, made when sf first runs, deletable at any time.
     """
     out: Snapshot = {}
     for root in roots:
         for path in sorted(root.rglob("*")):
             rel = str(path.relative_to(root.parent))
-            if rel.startswith("data/locks"):
+            if rel.startswith(("data/locks", "data/cache")):
                 continue
             st = path.lstat()
             try:

@@ -262,25 +262,30 @@ def test_a_fault_while_the_new_pair_is_written_keeps_the_old_one(
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "begun"),
     [
-        ("keygen", "--alias", ".hidden"),
-        ("keygen", "--alias", "hub", "--out-dir", "/dev/null/x"),  # a folder that cannot exist
-        ("keygen", "--help"),
-        ("keygen", "--alias", "hub", "--days", "0"),
+        (("keygen", "--alias", ".hidden"), True),
+        (("keygen", "--alias", "hub", "--out-dir", "/dev/null/x"), True),  # a folder that cannot exist
+        (("keygen", "--alias", "hub", "--days", "0"), True),
+        (("keygen", "--help"), False),
+        (("keygen", "--alias", "hub", "--bits", "1024"), False),
     ],
-    ids=["bad-alias", "bad-out-dir", "help", "bad-days"],
+    ids=["bad-alias", "bad-out-dir", "bad-days", "help", "bad-bits"],
 )
-def test_a_refused_keygen_starts_no_openssl(cli: Cli, args: tuple[str, ...]) -> None:
-    # Options and folders are checked before openssl starts: a refused run leaves nothing running.
-    # (Until 0.2 keygen started the pair before the CLI was up, and this test checked it was stopped.)
+def test_a_refused_keygen_leaves_no_openssl_running(cli: Cli, args: tuple[str, ...], begun: bool) -> None:
+    # A keygen of the default size begins its key before the CLI is up (__main__._early_key, kept
+    # because scripts/bench shows it saves over 10 % of a keygen): a run refused after that stops it.
+    # --help and a --bits run begin none. (0.2 to 0.3 had no head start, and this test checked that
+    # nothing started; the fake writes its pid at once, long before the CLI has loaded.)
     fake = cli.tmp / "slow-openssl"
     fake.write_text('#!/bin/sh\necho $$ > "$FAKE_OPENSSL_PIDFILE"\nexec sleep 300\n')
     fake.chmod(0o755)
     pidfile = cli.tmp / "openssl.pid"
     result = cli.run(*args, SFJWT_ORCH_OPENSSL=str(fake), FAKE_OPENSSL_PIDFILE=str(pidfile))
     assert result.returncode == (0 if "--help" in args else 2), result.stderr
-    assert not pidfile.exists()
+    assert pidfile.exists() == begun
+    if begun:
+        assert not alive(int(pidfile.read_text()))
 
 
 # --- two runs for one alias ---

@@ -415,6 +415,26 @@ def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
     assert err.value.code is Code.KEY_EXISTS
 
 
+@pytest.mark.parametrize("size_asked", [2048, 3072], ids=["same-size", "other-size"])
+def test_keygen_uses_a_key_begun_early_only_when_it_has_the_size_asked(
+    material: Material, tmp_path: Path, size_asked: int
+) -> None:
+    """__main__ begins a 2048-bit key before the CLI is up; keygen writes that very key, or stops it
+    and makes one of the size asked for."""
+    from sfjwt_orch.tools.openssl import Openssl, PendingKey
+    from sfjwt_orch.tools.runner import Runner
+
+    # An "early key" that is a known key: `cat` hands it over as genpkey would.
+    early = PendingKey(2048, Runner().start(["cat", str(material.ks.key)]))
+    openssl_ = Openssl.find(Runner(), dict(os.environ))
+    out = tmp_path / "keys"
+    result = keypair.keygen(keypair.KeygenRequest(out, bits=size_asked, subject="/CN=early"), openssl_, early)
+    written = keys.check_key_file(result.key_file)
+    assert (written.modulus == keys.check_key_file(material.ks.key).modulus) is (size_asked == 2048)
+    assert written.bits == size_asked
+    assert certs.read_cert(result.cert_file).modulus == written.modulus
+
+
 def test_a_printed_fix_quotes_a_path_with_a_space(tmp_path: Path) -> None:
     """The default data folder on macOS is ~/Library/Application Support: the fix must paste as is."""
     import shlex

@@ -248,3 +248,57 @@ def test_the_success_path_loads_neither_cryptography_nor_tomlkit(cli: Cli, login
         assert f" {module}\n" not in second.stderr, module
     for argv in (["--help"], ["--version"], ["login", "--help"]):
         assert not _imported(cli.run(*argv, PYTHONPROFILEIMPORTTIME="1").stderr) & {"cryptography", "tomlkit"}
+
+
+@pytest.mark.parametrize("switch", ["--verbose", "SFJWT_ORCH_DEBUG=1"])
+def test_verbose_reports_each_program_run_its_exit_code_and_time(
+    cli: Cli, login_args: LoginArgs, key_file: Path, switch: str
+) -> None:
+    import re
+
+    cli.scenario(SUCCESS)
+    args, env = (login_args("--verbose"), {}) if switch == "--verbose" else (login_args(), {"SFJWT_ORCH_DEBUG": "1"})
+    result = cli.run(*args, **env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True  # stdout is still the one document
+    debug = [line.removeprefix("[debug] ") for line in result.stderr.splitlines() if line.startswith("[debug] ")]
+    assert any(line.startswith("run: ") and " org login jwt " in line for line in debug), debug
+    assert any(re.match(r"exit 0 after \d+\.\d\d s: .* org login jwt ", line) for line in debug), debug
+    body = "".join(key_file.read_text().splitlines()[1:-1])
+    assert body[:40] not in result.stderr and "PRIVATE KEY" not in result.stderr
+    # Without the switch, none of it.
+    cli.scenario(SUCCESS)
+    assert "[debug]" not in cli.run(*login_args()).stderr
+
+
+def test_verbose_keygen_reports_both_openssl_runs_the_early_one_included(cli: Cli) -> None:
+    """keygen's key is begun before the CLI (and the --verbose switch) is read: it is reported too."""
+    import re
+
+    result = cli.run("keygen", "--alias", "traced", "--verbose")
+    assert result.returncode == 0, result.stderr
+    debug = [line.removeprefix("[debug] ") for line in result.stderr.splitlines() if line.startswith("[debug] ")]
+    for step in (" genpkey ", " req -new -x509 "):
+        assert any(line.startswith("run: ") and step in line for line in debug), debug
+        assert any(re.match(rf"exit 0 after \d+\.\d\d s: .*{step}", line) for line in debug), debug
+    assert "PRIVATE KEY" not in result.stderr
+
+
+@pytest.mark.parametrize("cache_folder", ["made", "impossible"])
+def test_sf_runs_with_nodes_compile_cache_in_a_private_folder_when_one_can_be_made(
+    cli: Cli, login_args: LoginArgs, cache_folder: str
+) -> None:
+    data = Path(cli.env["SFJWT_ORCH_DATA_DIR"])
+    if cache_folder == "impossible":
+        (data / "cache").write_text("a file where the folder would go")
+    cli.scenario(SUCCESS)
+    result = cli.run(*login_args())
+    assert result.returncode == 0, result.stderr  # a cache that cannot be made costs speed, never the login
+    (call,) = cli.sf_calls()
+    if cache_folder == "made":
+        folder = data / "cache" / "node-compile-cache"
+        assert call["env"]["NODE_COMPILE_CACHE"] == str(folder)
+        assert folder.is_dir() and folder.stat().st_mode & 0o777 == 0o700
+    else:
+        assert call["env"]["NODE_COMPILE_CACHE"] is None
+        assert (data / "cache").read_text() == "a file where the folder would go"

@@ -161,6 +161,26 @@ def test_subject_refused(subject: str) -> None:
         openssl.check_subject(subject)
 
 
+@pytest.mark.parametrize(
+    ("args", "begun"),
+    [
+        (["keygen", "--alias", "hub"], True),
+        (["keygen", "--alias", "hub", "--force", "--json", "--days", "30"], True),  # --days: the certificate's
+        (["keygen", "--alias", "hub", "--bits", "4096"], False),  # another size: begun after the parse
+        (["keygen", "--alias", "hub", "--bits=2048"], False),
+        (["keygen", "--help"], False),
+        (["keygen", "-h"], False),
+        (["login", "--alias", "hub"], False),
+        (["bootstrap", "--alias", "keygen"], False),
+        ([], False),
+    ],
+)
+def test_which_command_lines_begin_keygens_key_before_the_cli(args: list[str], begun: bool) -> None:
+    from sfjwt_orch.__main__ import begins_key
+
+    assert begins_key(args) is begun
+
+
 def test_redact_tokens_keys_and_json_fields() -> None:
     token, body = fake_token(), random_body(1)
     text = (

@@ -321,6 +321,15 @@ def test_sf_env_passes_node_options_through_untouched() -> None:
     assert "NODE_OPTIONS" not in sfenv.sf_env({})
 
 
+def test_sf_env_turns_on_nodes_compile_cache_unless_the_user_chose_one() -> None:
+    cache = Path("/home/u/.cache/sfjwt-orch/node-compile-cache")
+    assert sfenv.sf_env({}, compile_cache=cache)["NODE_COMPILE_CACHE"] == str(cache)
+    assert sfenv.sf_env({"NODE_COMPILE_CACHE": "/mine"}, compile_cache=cache)["NODE_COMPILE_CACHE"] == "/mine"
+    assert "NODE_COMPILE_CACHE" not in sfenv.sf_env({})  # no folder for it (one could not be made)
+    off = sfenv.sf_env({"NODE_DISABLE_COMPILE_CACHE": "1"}, compile_cache=cache)
+    assert off["NODE_DISABLE_COMPILE_CACHE"] == "1"  # Node's own switch, passed on: it wins over the folder
+
+
 def test_parse_display_connected() -> None:
     doc = {
         "status": 0,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.files import ensure_private_dir
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env
@@ -81,10 +82,12 @@ class LoginArgs:
 class Sf:
     """sf, found on PATH (or at $SFJWT_ORCH_SF) the first time it is needed."""
 
-    def __init__(self, runner: Runner, env: Mapping[str, str]) -> None:
+    def __init__(self, runner: Runner, env: Mapping[str, str], compile_cache: Path | None = None) -> None:
         self._runner = runner
         self._env = env
         self._exe: str | None = None
+        self._compile_cache = compile_cache
+        self._cache_checked = False
 
     def find(self) -> str:
         """sf's path; SF_NOT_FOUND when there is none."""
@@ -99,9 +102,21 @@ class Sf:
         argv = [self.find(), *args]
         limit = timeout or run_timeout(self._env)
         try:
-            return self._runner.run(argv, timeout=limit, env=sf_env(self._env, limit))
+            return self._runner.run(argv, timeout=limit, env=sf_env(self._env, limit, self._cache()))
         except ProgramNotFound as exc:
             raise unusable(exc.reason) from None
+
+    def _cache(self) -> Path | None:
+        """Node's compile cache for sf (sf_env), in a 0700 folder made on first use: what Node
+        loads from it becomes code, so nobody else may write there. None when the folder cannot be
+        made or made private (a full disk, a read-only home): sf then runs without it."""
+        if self._compile_cache is not None and not self._cache_checked:
+            self._cache_checked = True
+            try:
+                ensure_private_dir(self._compile_cache)
+            except SfjwtError:
+                self._compile_cache = None
+        return self._compile_cache
 
     def _named(self, outcome: T) -> T:
         """A broken-state Diagnosis names the file and the fix for it, once sf has failed on it."""

@@ -8,6 +8,7 @@ NODE_OPTIONS (tests, scripts/demo, the `emulator serve` hint), which is passed t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 # One sf run (--attempt-timeout, SFJWT_ORCH_SF_TIMEOUT): well under a minute, so that a hung sf or a
 # server that never answers cannot keep a `--timeout 0` run waiting (issue 15, item 8). A login
@@ -26,8 +27,9 @@ def run_timeout(env: Mapping[str, str]) -> float:
     return value if 0 < value <= MAX_RUN_TIMEOUT else RUN_TIMEOUT
 
 
-def sf_env(base: Mapping[str, str], timeout: float | None = None) -> dict[str, str]:
-    """sf's environment for a run that may take `timeout` seconds (default: run_timeout(base))."""
+def sf_env(base: Mapping[str, str], timeout: float | None = None, compile_cache: Path | None = None) -> dict[str, str]:
+    """sf's environment for a run that may take `timeout` seconds (default: run_timeout(base)), with
+    Node's compile cache in `compile_cache`, a private folder that exists (None: without it)."""
     env = dict(base)
     # Telemetry would send a report per run; the updater and version check spawn detached
     # children that reach the network after we are gone (SF_AUTOUPDATE_DISABLE alone is not enough).
@@ -48,6 +50,13 @@ def sf_env(base: Mapping[str, str], timeout: float | None = None) -> dict[str, s
     # sf writes its log file from a worker thread that it waits for before exiting: measured, ~1 s
     # more in a quarter to nine tenths of runs. Off unless the user set it (=false keeps the file).
     env.setdefault("SF_DISABLE_LOG_FILE", "true")
+    # Most of an sf run is Node compiling sf's ~2,000 modules: with Node's compile cache (Node 22.1+;
+    # older ones ignore it) a run reuses the code compiled by the last one, measured ~0.25 s (15-20 %)
+    # less per run. sf does not turn it on itself. Node checks each entry against the module's
+    # source and skips the cache quietly when it cannot read or write it; NODE_DISABLE_COMPILE_CACHE=1
+    # turns it off, and a user's own NODE_COMPILE_CACHE wins.
+    if compile_cache is not None:
+        env.setdefault("NODE_COMPILE_CACHE", str(compile_cache))
     # Never let a token be printed unredacted, whatever the user's shell has set.
     env.pop("SF_TEMP_SHOW_SECRETS", None)
     # sf honours proxies but ignores NO_PROXY, so an inherited proxy breaks logins to hosts the
