@@ -192,17 +192,7 @@ def check_key(path: Path, ctx: Context) -> int:
 def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -> None:
     ui = ctx.console
     report.key_bits = report.key_bits or check_key(req.key_file, ctx)
-    sf = ctx.sf()
-    args = LoginArgs(
-        req.client_id,
-        req.username,
-        req.key_file,
-        req.instance_url,
-        req.alias,
-        req.set_default,
-        req.set_default_dev_hub,
-        req.attempt_timeout,
-    )
+    sf, args = ctx.sf(), _sf_args(req)
     sf.find()  # a missing sf is SF_NOT_FOUND before the first status line
     deadline = ctx.clock() + req.timeout
     interval = req.interval
@@ -252,6 +242,19 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
     finally:
         if listener is not None:
             listener.stop()
+
+
+def _sf_args(req: LoginRequest) -> LoginArgs:
+    return LoginArgs(
+        req.client_id,
+        req.username,
+        req.key_file,
+        req.instance_url,
+        req.alias,
+        req.set_default,
+        req.set_default_dev_hub,
+        req.attempt_timeout,
+    )
 
 
 def _ask_for_approval(req: LoginRequest, ctx: Context, report: LoginReport) -> Waiter | None:
