@@ -39,8 +39,9 @@ def run() -> None:
         except OSError:  # see _exit
             _exit(1)
         _exit(0)
-    early = _early_key(sys.argv[1:])
+    early = None
     try:
+        early = _early_key(sys.argv[1:])
         from sfjwt_orch.cli import main
 
         code = main(early_key=early)
@@ -66,6 +67,13 @@ def _early_key(args: list[str]) -> PendingKey | None:
     written before keygen's checks pass: the key waits in a pipe."""
     if not begins_key(args):
         return None
+    import signal
+
+    # Until the CLI's error boundary is up, SIGTERM and SIGHUP (a cancelled CI job, a closed
+    # terminal) must end us as Ctrl-C does, through run()'s `finally`: their default would leave
+    # openssl (in its own session) running. cli.main installs the same for the rest of the run.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _as_interrupt)
     from sfjwt_orch.errors import SfjwtError
     from sfjwt_orch.tools.openssl import DEFAULT_BITS, Openssl
     from sfjwt_orch.tools.runner import Runner
@@ -74,6 +82,10 @@ def _early_key(args: list[str]) -> PendingKey | None:
         return Openssl.find(Runner(), dict(os.environ)).start_key(DEFAULT_BITS)
     except SfjwtError:  # no usable openssl: keygen finds the same and says so, with the fix
         return None
+
+
+def _as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _exit(code: int) -> None:

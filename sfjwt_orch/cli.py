@@ -189,7 +189,8 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None, earl
     """Run the CLI; SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end it like Ctrl-C:
     children killed, listener closed, nothing half-written, exit 130. `context` replaces the one
     commands would build from the environment (the CliRunner test tier hands in fakes); `early_key`
-    is keygen's key begun before the CLI was imported (__main__), for the Context built here."""
+    is keygen's key begun before the CLI was imported, for the Context built here (ignored with
+    `context`); whoever began it stops it if it was not used (__main__)."""
     import signal
     import threading
 

@@ -288,6 +288,27 @@ def test_a_refused_keygen_leaves_no_openssl_running(cli: Cli, args: tuple[str, .
         assert not alive(int(pidfile.read_text()))
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_a_signal_while_the_cli_loads_stops_the_key_begun_early(cli: Cli, sig: signal.Signals) -> None:
+    """keygen's key is begun before the CLI (and its signal handlers) is loaded: a cancelled CI job
+    or a closed terminal in that moment ends the run as Ctrl-C does, openssl included."""
+    fake = cli.tmp / "slow-openssl"
+    fake.write_text('#!/bin/sh\necho $$ > "$FAKE_OPENSSL_PIDFILE"\nexec sleep 300\n')
+    fake.chmod(0o755)
+    pidfile = cli.tmp / "openssl.pid"
+    proc = start(cli, "keygen", "--alias", "hub", SFJWT_ORCH_OPENSSL=str(fake), FAKE_OPENSSL_PIDFILE=str(pidfile))
+    # The fake writes its pid at once; the CLI takes ~0.1 s more to load, so a signal sent within a
+    # millisecond lands then (or, on a fast machine, once the CLI is up: the outcome must be the same).
+    deadline = time.monotonic() + 15
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    wait_until(lambda: not alive(int(pidfile.read_text())), timeout=5, what="openssl to be gone")
+
+
 # --- two runs for one alias ---
 
 

@@ -284,21 +284,27 @@ def test_verbose_keygen_reports_both_openssl_runs_the_early_one_included(cli: Cl
     assert "PRIVATE KEY" not in result.stderr
 
 
-@pytest.mark.parametrize("cache_folder", ["made", "impossible"])
+@pytest.mark.parametrize("cache_folder", ["made", "impossible", "users-own", "turned-off"])
 def test_sf_runs_with_nodes_compile_cache_in_a_private_folder_when_one_can_be_made(
     cli: Cli, login_args: LoginArgs, cache_folder: str
 ) -> None:
     data = Path(cli.env["SFJWT_ORCH_DATA_DIR"])
     if cache_folder == "impossible":
         (data / "cache").write_text("a file where the folder would go")
+    env = {
+        "users-own": {"NODE_COMPILE_CACHE": str(cli.tmp / "mine")},
+        "turned-off": {"NODE_DISABLE_COMPILE_CACHE": "1"},
+    }.get(cache_folder, {})
     cli.scenario(SUCCESS)
-    result = cli.run(*login_args())
+    result = cli.run(*login_args(), **env)
     assert result.returncode == 0, result.stderr  # a cache that cannot be made costs speed, never the login
     (call,) = cli.sf_calls()
+    folder = data / "cache" / "node-compile-cache"
     if cache_folder == "made":
-        folder = data / "cache" / "node-compile-cache"
         assert call["env"]["NODE_COMPILE_CACHE"] == str(folder)
         assert folder.is_dir() and folder.stat().st_mode & 0o777 == 0o700
-    else:
-        assert call["env"]["NODE_COMPILE_CACHE"] is None
+        return
+    assert call["env"]["NODE_COMPILE_CACHE"] == env.get("NODE_COMPILE_CACHE")  # the user's, or none
+    assert not folder.exists()  # ours is not made when it is not used
+    if cache_folder == "impossible":
         assert (data / "cache").read_text() == "a file where the folder would go"

@@ -7,6 +7,7 @@ raw output. A missing sf, or one that cannot be started, is SF_NOT_FOUND from on
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,7 @@ class Sf:
         self._exe: str | None = None
         self._compile_cache = compile_cache
         self._cache_checked = False
+        self._cache_lock = threading.Lock()
 
     def find(self) -> str:
         """sf's path; SF_NOT_FOUND when there is none."""
@@ -109,13 +111,18 @@ class Sf:
     def _cache(self) -> Path | None:
         """Node's compile cache for sf (sf_env), in a 0700 folder made on first use: what Node
         loads from it becomes code, so nobody else may write there. None when the folder cannot be
-        made or made private (a full disk, a read-only home): sf then runs without it."""
-        if self._compile_cache is not None and not self._cache_checked:
-            self._cache_checked = True
-            try:
-                ensure_private_dir(self._compile_cache)
-            except SfjwtError:
-                self._compile_cache = None
+        made or made private (a full disk, a read-only home), and when the user chose their own
+        NODE_COMPILE_CACHE or none: sf then runs without ours. Threads share an Sf (status)."""
+        with self._cache_lock:
+            if not self._cache_checked:
+                if any(self._env.get(name) for name in ("NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE")):
+                    self._compile_cache = None
+                elif self._compile_cache is not None:
+                    try:
+                        ensure_private_dir(self._compile_cache)
+                    except SfjwtError:
+                        self._compile_cache = None
+                self._cache_checked = True
         return self._compile_cache
 
     def _named(self, outcome: T) -> T:

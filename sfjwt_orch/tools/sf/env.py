@@ -55,7 +55,7 @@ def sf_env(base: Mapping[str, str], timeout: float | None = None, compile_cache:
     # less per run. sf does not turn it on itself. Node checks each entry against the module's
     # source and skips the cache quietly when it cannot read or write it; NODE_DISABLE_COMPILE_CACHE=1
     # turns it off, and a user's own NODE_COMPILE_CACHE wins.
-    if compile_cache is not None:
+    if compile_cache is not None and not base.get("NODE_DISABLE_COMPILE_CACHE"):
         env.setdefault("NODE_COMPILE_CACHE", str(compile_cache))
     # Never let a token be printed unredacted, whatever the user's shell has set.
     env.pop("SF_TEMP_SHOW_SECRETS", None)
