@@ -142,29 +142,10 @@ def _output_lost(reason: str) -> SfjwtError:
 
 
 def _unexpected(exc: Exception) -> SfjwtError:
-    """INTERNAL, with where the traceback went; or, when the log cannot be written either (a full
-    disk), the error itself in one line, so the message never points at a log that does not exist."""
-    import traceback
-
     from sfjwt_orch import crashlog
     from sfjwt_orch.paths import Paths
-    from sfjwt_orch.redact import redact
 
-    try:
-        log = crashlog.write(Paths.from_env().log_dir, redact(traceback.format_exc()) + "\n")
-        return SfjwtError(
-            Code.INTERNAL,
-            f"unexpected error ({type(exc).__name__}); details in {log}",
-            "please report it with the log file attached",
-        )
-    except Exception as why:
-        reason = getattr(why, "strerror", None) or str(why)
-        return SfjwtError(
-            Code.INTERNAL,
-            f"unexpected error ({type(exc).__name__}: {redact(str(exc))[:200]}); the crash log could not be "
-            f"written either ({reason})",
-            "please report it with this message",
-        )
+    return crashlog.unexpected(exc, Paths.from_env().log_dir)
 
 
 def _file_fault(exc: OSError) -> SfjwtError | None:
@@ -221,11 +202,13 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
-    if os.environ.get("_SFJWT_ORCH_COMPLETE"):  # the shell asks for completions (sfjwt_orch.completion)
-        from sfjwt_orch.completion import complete
-
-        return complete()
     try:
+        # The shell asks for completions (completion.COMPLETE_VAR; spelled out so that no other run
+        # imports that module).
+        if os.environ.get("_SFJWT_ORCH_COMPLETE"):
+            from sfjwt_orch.completion import complete
+
+            return complete()
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
         app = build_app(args)

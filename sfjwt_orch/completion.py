@@ -8,7 +8,6 @@ Typer's own completion classes do the shell side (its scripts pass the words in 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 PROG = "sfjwt-orch"
 COMPLETE_VAR = "_SFJWT_ORCH_COMPLETE"
@@ -20,10 +19,6 @@ INSTALL = {
     "zsh": 'sfjwt-orch completion zsh > "${fpath[1]}/_sfjwt-orch"    # then: compinit',
     "fish": "sfjwt-orch completion fish > ~/.config/fish/completions/sfjwt-orch.fish",
 }
-
-
-def requested(env: Mapping[str, str]) -> bool:
-    return bool(env.get(COMPLETE_VAR))
 
 
 def complete() -> int:
@@ -55,10 +50,11 @@ def script(shell: str) -> str:
 
 def saved_aliases(incomplete: str) -> list[str]:
     """The saved profiles' aliases that start with what was typed (for --alias and NAME)."""
+    from sfjwt_orch.config import list_aliases
     from sfjwt_orch.paths import Paths
 
     try:
-        names = sorted(p.stem for p in Paths.from_env().profiles_dir().glob("*.toml"))
+        names = list_aliases(Paths.from_env())
     except OSError:
         return []
     return [name for name in names if name.startswith(incomplete)]

@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+from sfjwt_orch.errors import Code, SfjwtError
+
 NAME = "crash.log"
 MAX_BYTES = 256 * 1024  # a few dozen tracebacks
 KEEP = 3  # crash.log.1 .. crash.log.3 besides crash.log
@@ -34,6 +36,31 @@ def write(log_dir: Path, text: str) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def unexpected(exc: Exception, log_dir: Path) -> SfjwtError:
+    """INTERNAL for an exception being handled, its traceback (redacted) in the crash log with the
+    log named; or, when the log cannot be written either (a full disk), the error itself in one
+    line, so the message never points at a log that does not exist. Called in the `except` block."""
+    import traceback
+
+    from sfjwt_orch.redact import redact
+
+    try:
+        log = write(log_dir, redact(traceback.format_exc()) + "\n")
+        return SfjwtError(
+            Code.INTERNAL,
+            f"unexpected error ({type(exc).__name__}); details in {log}",
+            "please report it with the log file attached",
+        )
+    except Exception as why:
+        reason = getattr(why, "strerror", None) or str(why)
+        return SfjwtError(
+            Code.INTERNAL,
+            f"unexpected error ({type(exc).__name__}: {redact(str(exc))[:200]}); the crash log could not be "
+            f"written either ({reason})",
+            "please report it with this message",
+        )
 
 
 def _rotate(path: Path) -> None:

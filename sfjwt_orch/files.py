@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from shlex import quote
 
 from sfjwt_orch.errors import Code, SfjwtError
 
@@ -51,9 +52,7 @@ def file_error(action: str, path: Path, exc: OSError) -> SfjwtError:
 
 
 def _quote(path: Path) -> str:
-    from shlex import quote  # paths in the fixes we print must paste into a shell
-
-    return quote(str(path))
+    return quote(str(path))  # paths in the fixes we print must paste into a shell
 
 
 def ensure_private_dir(path: Path, *, tighten: bool = True) -> Path:
@@ -124,14 +123,6 @@ def private_temp(directory: Path, suffix: str) -> Iterator[TempFile]:
         os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             tmp.path.unlink()
-
-
-@contextlib.contextmanager
-def private_temp_path(directory: Path, suffix: str) -> Iterator[Path]:
-    """A 0600 temp file's name in `directory`, for a program that writes the file itself (openssl);
-    removed on exit unless it was renamed away."""
-    with private_temp(directory, suffix) as tmp:
-        yield tmp.path
 
 
 def atomic_write(path: Path, data: str | bytes, mode: int = PRIVATE_FILE) -> None:

@@ -25,16 +25,16 @@ def run(
     from sfjwt_orch.interactive import person_present
 
     with json_shape(lambda exc: fleet.document([])):
+        if every and aliases is not None:
+            raise usage("--all and --aliases cannot be used together", "pass only one of them")
+        if not every and aliases is None:
+            raise usage("--parallel needs --all or --aliases", "add --all, or --aliases a,b,c")
         given = [flag for flag, value in single.items() if value]
         if given:
             raise usage(
                 f"{', '.join(given)} cannot be used with --all/--aliases (each alias logs in with its saved profile)",
                 f"log that one alias in alone: sfjwt-orch login --alias NAME {given[0]} ...",
             )
-        if every and aliases is not None:
-            raise usage("--all and --aliases cannot be used together", "pass only one of them")
-        if not every and aliases is None:
-            raise usage("--parallel needs --all or --aliases", "add --all, or --aliases a,b,c")
         limit = fleet.check_parallel(parallel)
         wait = login_wait(ctx, browser, timeout, interval)
         profiles = fleet.select(ctx, every, aliases)

@@ -179,10 +179,13 @@ def login_wait(
 
 def check_attempt_timeout(seconds: float | None) -> float | None:
     from sfjwt_orch.errors import usage
-    from sfjwt_orch.tools.sf.env import MAX_RUN_TIMEOUT
+    from sfjwt_orch.tools.sf.env import MAX_RUN_TIMEOUT, RUN_TIMEOUT
 
     if seconds is not None and not 1 <= seconds <= MAX_RUN_TIMEOUT:
-        raise usage(f"--attempt-timeout {seconds:g} is out of range", "use 1 up to 3600 seconds (default 45)")
+        raise usage(
+            f"--attempt-timeout {seconds:g} is out of range",
+            f"use 1 up to {MAX_RUN_TIMEOUT:.0f} seconds (default {RUN_TIMEOUT:.0f})",
+        )
     return seconds
 
 

@@ -237,9 +237,6 @@ def _create_app(
     return profile.merged(client_id=report.client_id, username=username, instance_url=org_url)
 
 
-_UNKNOWN_APP = (Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED)
-
-
 def _login(
     login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int, new_app: bool, reask: Asker | None
 ) -> tuple[bool, Status, str]:
@@ -265,7 +262,7 @@ def _login(
             attempts += int(exc.details.get("attempts") or 0)
             report.login.attempts = attempts
             report.login.approval_url = exc.details.get("approval_url")
-            if reask is None or new_app or exc.code not in _UNKNOWN_APP:
+            if reask is None or new_app or exc.code not in refusal.PROPAGATING:
                 raise
             login_req, new_app = answers.reenter_key(login_req, exc, ctx, reask)
     done.attempts += attempts

@@ -57,10 +57,13 @@ def select(ctx: Context, every: bool, names: str | None) -> list[config.Profile]
         profiles, problems = config.load_all(ctx.paths)
         for problem in problems:
             ctx.console.warn(f"skipped: {problem.message}")
-        complete = [p for p in profiles if not resolve.missing_flags(p)]
+        complete = []
         for p in profiles:
-            if resolve.missing_flags(p):
-                ctx.console.warn(f"skipped {p.alias!r}: its profile has no {' or '.join(resolve.missing_flags(p))}")
+            missing = resolve.missing_flags(p)
+            if missing:
+                ctx.console.warn(f"skipped {p.alias!r}: its profile has no {' or '.join(missing)}")
+            else:
+                complete.append(p)
         if not complete:
             raise usage("no complete saved profile to log in", "set one up first: sfjwt-orch bootstrap --alias NAME")
         return complete
@@ -295,7 +298,9 @@ def _one(row: Row, ctx: Context, runner: FleetRunner) -> None:
     except KeyboardInterrupt:  # the fleet was stopped before this alias's sf started
         _failed(row, _stopped(), ctx.clock())
     except Exception as exc:  # a bug in one alias's login must not take the others down
-        _failed(row, SfjwtError(Code.INTERNAL, f"unexpected error ({type(exc).__name__})", "please report it"), None)
+        from sfjwt_orch import crashlog
+
+        _failed(row, crashlog.unexpected(exc, ctx.paths.log_dir), None)
     else:
         changed = org_change.note(actx, row.alias, before, report.org_id)
         row.doc = {**report.to_json(), "org_changed_from": changed}

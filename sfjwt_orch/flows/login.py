@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 MAX_INTERVAL = 30.0
 BACKOFF = 1.5
-_PROPAGATING = refusal.PROPAGATING  # waited for only when the app is known to be new (flows.refusal)
 
 
 @dataclass
@@ -83,11 +82,11 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
             raise _incomplete(cmd.alias, missing, saved=config.load(ctx.paths, cmd.alias) is not None)
         req = resolve.login_request(profile, resolve.default_key_file(profile, ctx.paths), cmd.wait, cmd.defaults)
         with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
-            checked = None
-            if cmd.key_env and key_text is not None:
-                checked = key_env.write(key_text, cmd.key_env, cmd.alias, ctx)  # checked as it was written
-            else:
-                checked = key_env.from_pipe(req.key_file, cmd.alias, ctx)
+            checked = (
+                key_env.write(key_text, cmd.key_env, cmd.alias, ctx)  # checked as it is written
+                if cmd.key_env and key_text is not None
+                else key_env.from_pipe(req.key_file, cmd.alias, ctx)
+            )
             if checked is not None:
                 req = dataclasses.replace(req, key_file=checked.path)
             report = log_in(req, ctx, checked_bits=checked.bits if checked else None, new_app=cmd.new_app)
@@ -207,8 +206,9 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
             )
             outcome = sf.login_jwt(args)
             if not isinstance(outcome, LoginSuccess):
-                unknown_app = outcome.code in _PROPAGATING
-                if unknown_app and new_app and (report.last is None or report.last.code not in _PROPAGATING):
+                unknown_app = outcome.code in refusal.PROPAGATING
+                first = report.last is None or report.last.code not in refusal.PROPAGATING
+                if unknown_app and new_app and req.timeout > 0 and first:
                     ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
                 report.last = outcome
             if isinstance(outcome, LoginSuccess):
@@ -227,7 +227,7 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
                     "the app is still propagating. Retrying until the deadline."
                 )
             remaining = deadline - ctx.clock()
-            waits = (outcome.code in _PROPAGATING and new_app) or outcome.code in req.also_wait_for
+            waits = (outcome.code in refusal.PROPAGATING and new_app) or outcome.code in req.also_wait_for
             retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
             if not retry or remaining <= 0:
                 raise _final(outcome, req, report, ctx, new_app)

@@ -41,7 +41,8 @@ def explained(
     if outcome.code in PROPAGATING:
         message = f"{message}; consumer key used: {masked_key(req.client_id)}"
         if new_app:
-            fix = f"{fix}; then run {rerun(req, ctx, '--new-app')}"
+            wait = "--new-app" if req.timeout > 0 else "--new-app --timeout 600"  # 0: it was not waited for
+            fix = f"{fix}; then run {rerun(req, ctx, wait)}"
         else:
             fix = (
                 "a key that is not brand new is probably mistyped: copy the Consumer Key again from the app "

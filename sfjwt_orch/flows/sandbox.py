@@ -101,7 +101,7 @@ def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
         flags = _with_overrides(derived, cmd.flags)
         ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {flags.username} at {flags.instance_url}")
         before = org_change.org_before(ctx, cmd.alias)
-        report = _log_in(cmd, flags, ctx)
+        report = login.run(login.LoginCommand(alias=cmd.alias, flags=flags, wait=cmd.wait), ctx)
     except SfjwtError as exc:
         if exc.code is Code.APP_NOT_INSTALLED:
             exc = _app_missing(exc, cmd)
@@ -110,21 +110,6 @@ def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
         raise exc from None
     extra["org_changed_from"] = org_change.note(ctx, cmd.alias, before, report.org_id)
     return {**report.to_json(), **extra}
-
-
-def _log_in(cmd: SandboxCommand, flags: resolve.LoginFlags, ctx: Context) -> login.LoginReport:
-    """One try first, without waiting: a sandbox that answers "not installed" at once lacks the app
-    (nothing was just created there to propagate), and waiting the usual 2-10 minutes for it would
-    only delay the fix. Only a missing approval is then waited for, as `login` does."""
-    if cmd.wait.timeout <= 0:
-        return login.run(login.LoginCommand(alias=cmd.alias, flags=flags, wait=cmd.wait), ctx)
-    once = resolve.Wait(open_browser=False, timeout=0.0, interval=cmd.wait.interval)
-    try:
-        return login.run(login.LoginCommand(alias=cmd.alias, flags=flags, wait=once), ctx)
-    except SfjwtError as exc:
-        if exc.code is not Code.NOT_APPROVED:
-            raise
-    return login.run(login.LoginCommand(alias=cmd.alias, flags=flags, wait=cmd.wait), ctx)
 
 
 def _with_overrides(derived: config.Profile, flags: resolve.LoginFlags) -> resolve.LoginFlags:

@@ -112,6 +112,9 @@ def test_single_alias_flags_are_refused_with_a_fleet(world: World) -> None:
     for flag in (["--new-app"], ["--allow-non-salesforce-host"], ["--attempt-timeout", "30"]):
         refused = world.invoke("login", "--aliases", "hub", *flag, "--json")
         assert refused.code == 2 and flag[0] in refused.doc["error"]["message"], refused.doc
+    # --parallel with one alias: the missing --all/--aliases is named, not the --alias the user meant
+    alone = world.invoke("login", "--alias", "hub", "--parallel", "2", "--json")
+    assert alone.code == 2 and alone.doc["error"]["message"] == "--parallel needs --all or --aliases", alone.doc
 
 
 def test_a_refreshed_sandbox_is_noticed_and_not_an_error(world: World) -> None:

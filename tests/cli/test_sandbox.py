@@ -89,8 +89,7 @@ def test_a_sandbox_without_the_app_is_not_waited_for_even_with_a_timeout(world: 
 
 def test_a_missing_approval_is_then_waited_for_as_login_does(world: World) -> None:
     _production(world)
-    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)  # the first try
-    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)  # the wait's first attempt
+    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)  # then waited for, as login does
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     result = world.invoke("sandbox", "add", "--from", "prod", "--name", "uat", "--timeout", "60", "--json")
     world.done()

@@ -37,7 +37,7 @@ def snapshot(*roots: Path) -> Snapshot:
 
 
 def temp_files(*roots: Path) -> list[Path]:
-    """Leftovers of an interrupted write (files.private_temp_path names them .tmp-*)."""
+    """Leftovers of an interrupted write (files.private_temp names them .tmp-*)."""
     return [p for root in roots for p in root.rglob(".tmp-*")]
 
 

@@ -215,6 +215,11 @@ def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(world: dict[str, A
     with pytest.raises(SfjwtError) as err:  # new, but nobody asked to wait
         login.log_in(request(key_file, timeout=0), world["ctx"], new_app=True)
     assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+    # Not waited for, so no "sfjwt-orch waits" line; the fix says how to wait.
+    assert [line for line in world["console"].lines if "probably mistyped" in line] == [
+        refusal.maybe_mistyped(request(key_file))
+    ]
+    assert "--new-app --timeout 600" in err.value.fix
 
 
 def test_an_app_this_tool_created_minutes_ago_counts_as_new(world: dict[str, Any], key_file: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,7 +17,7 @@ from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.files import ensure_private_dir
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
-from sfjwt_orch.tools.sf.env import run_timeout, sf_env
+from sfjwt_orch.tools.sf.env import run_timeout, sf_env, users_compile_cache
 from sfjwt_orch.tools.sf.parse import (
     LoginSuccess,
     OrgDisplay,
@@ -115,7 +115,7 @@ class Sf:
         NODE_COMPILE_CACHE or none: sf then runs without ours. Threads share an Sf (status)."""
         with self._cache_lock:
             if not self._cache_checked:
-                if any(self._env.get(name) for name in ("NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE")):
+                if users_compile_cache(self._env):
                     self._compile_cache = None
                 elif self._compile_cache is not None:
                     try:
@@ -128,8 +128,6 @@ class Sf:
     def _named(self, outcome: T) -> T:
         """A broken-state Diagnosis names the file and the fix for it, once sf has failed on it."""
         if isinstance(outcome, Diagnosis) and outcome.code is Code.SF_STATE_BROKEN:
-            from dataclasses import replace
-
             from sfjwt_orch.tools.sf.local import state_problem
 
             found = state_problem(self._env, outcome.decided)

@@ -27,6 +27,11 @@ def run_timeout(env: Mapping[str, str]) -> float:
     return value if 0 < value <= MAX_RUN_TIMEOUT else RUN_TIMEOUT
 
 
+def users_compile_cache(env: Mapping[str, str]) -> bool:
+    """The user chose a Node compile cache of their own, or none (NODE_DISABLE_COMPILE_CACHE)."""
+    return any(env.get(name) for name in ("NODE_COMPILE_CACHE", "NODE_DISABLE_COMPILE_CACHE"))
+
+
 def sf_env(base: Mapping[str, str], timeout: float | None = None, compile_cache: Path | None = None) -> dict[str, str]:
     """sf's environment for a run that may take `timeout` seconds (default: run_timeout(base)), with
     Node's compile cache in `compile_cache`, a private folder that exists (None: without it)."""
@@ -55,8 +60,8 @@ def sf_env(base: Mapping[str, str], timeout: float | None = None, compile_cache:
     # less per run. sf does not turn it on itself. Node checks each entry against the module's
     # source and skips the cache quietly when it cannot read or write it; NODE_DISABLE_COMPILE_CACHE=1
     # turns it off, and a user's own NODE_COMPILE_CACHE wins.
-    if compile_cache is not None and not base.get("NODE_DISABLE_COMPILE_CACHE"):
-        env.setdefault("NODE_COMPILE_CACHE", str(compile_cache))
+    if compile_cache is not None and not users_compile_cache(base):
+        env["NODE_COMPILE_CACHE"] = str(compile_cache)
     # Never let a token be printed unredacted, whatever the user's shell has set.
     env.pop("SF_TEMP_SHOW_SECRETS", None)
     # sf honours proxies but ignores NO_PROXY, so an inherited proxy breaks logins to hosts the
