@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from .deploy.types import METADATA_NS
+from .deploy.registry import METADATA_NS
 from .deploy.xmlio import Node, XmlError, parse
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"

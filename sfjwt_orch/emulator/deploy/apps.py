@@ -16,7 +16,7 @@ from dataclasses import replace
 from ..certificate import AppCertificate, CertificateError, load_certificate
 from ..model import DEFAULT_CALLBACK_URL, App, Policy, Switches
 from ..org_setup import Component, OrgSetup, RegisteredApp
-from .types import ECA_PART_TYPES
+from .registry import ECA_PART_TYPES
 
 
 def _split(text: str | None) -> tuple[str, ...]:
@@ -97,10 +97,7 @@ def connected_app(setup: OrgSetup, component: Component, switches: Switches, now
         policy="admin-approved" if admin_approved else "self-authorize",
         eca=False,
         description=component.field("description") or "",
-        permission_sets=(
-            *component.fields.get("permissionSetName", ()),
-            *component.fields.get("permissionsetName", ()),
-        ),
+        permission_sets=(*component.fields.get("permissionSetName", ()),),
         profiles=component.fields.get("profileName", ()),
     )
     return _registration(setup, component.full_name, app, _certificate(pem), switches, now)

@@ -11,8 +11,8 @@ import time
 from typing import Any
 
 from ..org_setup import Component
+from .registry import TYPES
 from .run import DeployOutcome, Message
-from .types import TYPES
 
 
 def iso(seconds: float) -> str:

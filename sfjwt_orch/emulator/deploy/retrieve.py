@@ -17,8 +17,8 @@ from typing import Any
 
 from .. import ids, soap
 from ..org_setup import Component, OrgSetup
+from .registry import METADATA_NS, TYPES
 from .results import file_properties, iso
-from .types import METADATA_NS, TYPES
 from .xmlio import Node
 
 

@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 from ..certificate import CertificateError, load_certificate
 from ..model import Switches
 from ..org_setup import OrgSetup
+from . import schema
 from .archive import Problem
-from .checks import Parsed, children_problem, problem, value_problem
-from .types import CONNECTED_APP_OAUTH, ECA_TYPES, OAUTH_SCOPES, FieldSpec
+from .checks import Parsed, problem
+from .registry import ECA_TYPES, SCOPE_ENUM
 
 CONNECTED_APP_BLOCKED = (
     "You can't create a connected app. To enable connected app creation, contact Salesforce Customer Support."
@@ -29,7 +30,6 @@ KEY_REFUSED = "You cannot provide a Consumer Key"
 KEY_TAKEN = "The consumer key is already taken."
 _CONSUMER_KEY_RE = re.compile(r"^[\x21-\x7e]{18,256}$")
 _ID_RE = re.compile(r"^0PS[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
-_SCOPE_ENUM = FieldSpec("enum", enum_name="ConnectedAppOauthAccessScope", values=tuple(sorted(OAUTH_SCOPES)))
 
 
 def _split(text: str | None) -> list[str]:
@@ -128,10 +128,21 @@ def _global_oauth(d: _Deploy, p: Parsed) -> str | None:
     return _certificate_problem(p.value("certificate")) or d.consumer_key_problem(p.value("consumerKey"), existing_key)
 
 
+def _scope_problem(scopes: list[str], version: float) -> str | None:
+    """An ECA's commaSeparatedOauthScopes is a plain string in the schema; its names are taken to be a
+    ConnectedApp's scope enumeration of the same API version [inferred: the ECA pages list the same
+    scope names, no enumeration is published for the ECA field]."""
+    schema_version = schema.schema_version(version)
+    allowed = () if schema_version is None else schema.index(schema_version)[SCOPE_ENUM].enum
+    for scope in scopes:
+        if allowed and scope not in allowed:
+            return f"'{scope}' is not a valid value for the enum '{SCOPE_ENUM}'"
+    return None
+
+
 def _oauth_settings(d: _Deploy, p: Parsed) -> str | None:
-    for scope in _split(p.value("commaSeparatedOauthScopes")):
-        if text := value_problem("commaSeparatedOauthScopes", _SCOPE_ENUM, scope):
-            return text
+    if text := _scope_problem(_split(p.value("commaSeparatedOauthScopes")), p.version):
+        return text
     link = p.value("oauthLink")
     existing = d.setup.component(p.type_name, p.full_name)
     if link and (existing is None or existing.field("oauthLink") != link):
@@ -164,19 +175,14 @@ def _connected_app(d: _Deploy, p: Parsed) -> str | None:
         return CONNECTED_APP_BLOCKED
     oauth = p.root.child("oauthConfig")
     if oauth is not None:
-        text = children_problem("ConnectedAppOauthConfig", oauth.children, CONNECTED_APP_OAUTH, p.version)
-        for scope in p.values("oauthConfig.scopes"):
-            text = text or value_problem("scopes", _SCOPE_ENUM, scope)
+        # The schema checked the oauthConfig's elements and scopes already.
         existing_key = None if existing is None else existing.field("oauthConfig.consumerKey")
-        text = (
-            text
-            or _certificate_problem(p.value("oauthConfig.certificate"))
-            or d.consumer_key_problem(p.value("oauthConfig.consumerKey"), existing_key)
+        text = _certificate_problem(p.value("oauthConfig.certificate")) or d.consumer_key_problem(
+            p.value("oauthConfig.consumerKey"), existing_key
         )
         if text:
             return text
-    permission_sets = (*p.values("permissionSetName"), *p.values("permissionsetName"))
-    return _references(d, "permissionSetName", permission_sets, "PermissionSet") or _references(
+    return _references(d, "permissionSetName", p.values("permissionSetName"), "PermissionSet") or _references(
         d, "profileName", p.values("profileName"), "Profile"
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from .types import METADATA_NS
+from .registry import METADATA_NS
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element

@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 
 from .. import ids, soap
 from ..deploy import results, retrieve
+from ..deploy.registry import METADATA_NS, TYPES
 from ..deploy.run import DeployOptions, DeployOutcome, run_deploy
-from ..deploy.types import METADATA_NS, TYPES
 from ..http import Reply, Request
 from ..model import User
 from ..org_setup import Job

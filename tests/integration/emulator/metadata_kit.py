@@ -32,7 +32,8 @@ PERMSET_FILE = f"permissionsets/{PERMSET}.permissionset"
 
 
 def _doc(root: str, fields: Mapping[str, str | None]) -> str:
-    children = "".join(f"<{k}>{v}</{k}>" for k, v in fields.items() if v is not None)
+    # Sorted: the schema's sequences of these types are in alphabetical order (forcedotcom/wsdl).
+    children = "".join(f"<{k}>{v}</{k}>" for k, v in sorted(fields.items()) if v is not None)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{NS}">{children}</{root}>\n'
 
 

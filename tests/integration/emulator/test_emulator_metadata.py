@@ -393,7 +393,7 @@ def test_a_connected_app_deploys_where_creation_is_allowed(start_emulator: Start
     )
     assert _jwt(emu, keys, app.consumer_key, "admin@example.com")[0] == 200
     # Unknown references fail like an ECA policy's.
-    bad = connected_app_files(keys.cert_pem, "OtherApp", access_xml="<permissionsetName>Nope</permissionsetName>")
+    bad = connected_app_files(keys.cert_pem, "OtherApp", access_xml="<permissionSetName>Nope</permissionSetName>")
     assert ("ConnectedApp", "In field: permissionSetName - no PermissionSet named Nope found") in problems(
         deploy_and_wait(emu.url, emu.admin_token, bad)
     )
