@@ -31,20 +31,74 @@ CONSUMER_KEY_LENGTH = 72  # 64-85 characters of [A-Za-z0-9]: what Connected Apps
 _XMLNS = "http://soap.sforce.com/2006/04/metadata"
 
 
-def check_name(name: str, flag: str) -> str:
-    """A metadata API name: a letter first, then letters, digits and single underscores, at most 80."""
-    if not _NAME.fullmatch(name) or "__" in name or name.endswith("_") or len(name) > 80:
+NAME_LIMIT = 80  # Salesforce's limit on a component's full name (developer names are at most 80 characters)
+# The longest suffix an app's own components add to its name (`<name>_oauth_defaultPolicy`): an ECA's
+# name leaves room for it, so that every component `app create` and `rotate` write stays within 80.
+_LONGEST_SUFFIX = "_oauth_defaultPolicy"
+_HASH_LENGTH = 8
+
+
+def app_name_limit(kind: Kind) -> int:
+    """The longest app name whose components all stay within 80 characters (a Connected App is one component)."""
+    return NAME_LIMIT if kind == "connected-app" else NAME_LIMIT - len(_LONGEST_SUFFIX)
+
+
+def check_name(name: str, flag: str, limit: int = NAME_LIMIT) -> str:
+    """A metadata API name: a letter first, then letters, digits and single underscores, at most `limit`."""
+    if not _NAME.fullmatch(name) or "__" in name or name.endswith("_"):
         raise usage(
             f"{flag} {name!r} is not a metadata API name",
-            "use a letter, then letters, digits and single underscores (at most 80, no trailing _), e.g. SfjwtOrch_ci",
+            "use a letter, then letters, digits and single underscores (no trailing _), e.g. SfjwtOrch_ci",
+        )
+    if len(name) > limit:
+        why = "" if limit == NAME_LIMIT else f" (the app's components add up to {NAME_LIMIT - limit} characters to it)"
+        raise usage(
+            f"{flag} {name!r} is {len(name)} characters: Salesforce allows {NAME_LIMIT} in a component's name{why}",
+            f"use at most {limit} characters, e.g. {shorten(name, limit)}",
         )
     return name
 
 
+def check_app_name(name: str, kind: Kind) -> str:
+    return check_name(name, "--name", app_name_limit(kind))
+
+
+def shorten(name: str, limit: int) -> str:
+    """`name` itself when it fits; else its start and 8 hex digits of its SHA-256: the same name gives
+    the same result on every machine (a rerun finds its own app), and two long names that share
+    their start still differ."""
+    if len(name) <= limit:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_LENGTH]
+    head = name[: limit - _HASH_LENGTH - 1].rstrip("_")
+    return f"{head}_{digest}"
+
+
 def default_app_name(alias: str) -> str:
-    """SfjwtOrch_<alias>, with what an alias may hold but a metadata name may not made into _."""
+    """SfjwtOrch_<alias>, with what an alias may hold but a metadata name may not made into _, shortened
+    (deterministically) to leave room for the names of an ECA's components; both kinds get the same name."""
     cleaned = re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9]", "_", alias)).strip("_")
-    return f"SfjwtOrch_{cleaned}"[:80].rstrip("_")
+    return shorten(f"SfjwtOrch_{cleaned}".rstrip("_"), app_name_limit("eca"))
+
+
+def default_permission_set(app_name: str) -> str:
+    """<app>_Jwt, shortened like an app name when the app's name is long (a Connected App's can be 80)."""
+    return shorten(f"{app_name}_Jwt", NAME_LIMIT)
+
+
+def component_names(name: str, kind: Kind) -> list[tuple[str, str]]:
+    """(type, full name) of every component of the app named `name` (the permission set aside)."""
+    if kind == "connected-app":
+        return [("ConnectedApp", name)]
+    return [
+        ("ExternalClientApplication", name),
+        settings_component(name, "eca"),
+        ("ExtlClntAppOauthSettings", f"{name}_oauth"),
+        ("ExtlClntAppOauthConfigurablePolicies", f"{name}_oauth_defaultPolicy"),
+        ("ExtlClntAppConfigurablePolicies", f"{name}_defaultPolicy"),
+    ]
 
 
 def new_consumer_key() -> str:
@@ -127,13 +181,14 @@ class AppMetadata:
             ("isOauthPluginEnabled", "true"),
             ("label", f"{n} Policy"),
         ]
-        return [
-            _component("ExternalClientApplication", n, app),
-            _component(*settings_component(n, "eca"), self._global_oauth()),
-            _component("ExtlClntAppOauthSettings", f"{n}_oauth", oauth),
-            _component("ExtlClntAppOauthConfigurablePolicies", f"{n}_oauth_defaultPolicy", self._oauth_policy()),
-            _component("ExtlClntAppConfigurablePolicies", f"{n}_defaultPolicy", policies),
-        ]
+        fields = {
+            "ExternalClientApplication": app,
+            "ExtlClntAppGlobalOauthSettings": self._global_oauth(),
+            "ExtlClntAppOauthSettings": oauth,
+            "ExtlClntAppOauthConfigurablePolicies": self._oauth_policy(),
+            "ExtlClntAppConfigurablePolicies": policies,
+        }
+        return [_component(t, member, fields[t]) for t, member in component_names(n, "eca")]
 
     def _global_oauth(self) -> list[tuple[str, str]]:
         """The certificate enables the JWT bearer flow; every other flow stays off."""

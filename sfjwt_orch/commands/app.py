@@ -86,8 +86,10 @@ def create(
             alias=alias,
             target_org=target_org,
             username=validate.check_username(username),
-            name=metadata.check_name(app_name, "--name"),
-            permission_set=metadata.check_name(permission_set or f"{app_name}_Jwt"[:80], "--permission-set"),
+            name=metadata.check_app_name(app_name, chosen),
+            permission_set=metadata.check_name(
+                permission_set or metadata.default_permission_set(app_name), "--permission-set"
+            ),
             kind=chosen,
             wait=resolve.Wait(open_browser=False, timeout=timeout, interval=interval),
             dry_run=dry_run,

@@ -250,7 +250,9 @@ _CERTIFICATE = re.compile(r"<certificate>.*?</certificate>", re.DOTALL)
 
 def replace_certificate(name: str, kind: metadata.Kind, certificate_pem: str, target_org: str, ctx: Context) -> None:
     """Put a new certificate on an existing app, changing nothing else: its settings are retrieved
-    from the org, only the certificate is replaced, and that one component is deployed."""
+    from the org, only the certificate is replaced, and that one component is deployed. A name whose
+    components would pass Salesforce's 80 characters is refused before anything is read or deployed."""
+    metadata.check_app_name(name, kind)
     kind_type, member = metadata.settings_component(name, kind)
     relative = metadata.relative_path(kind_type, member)
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-settings-") as folder:

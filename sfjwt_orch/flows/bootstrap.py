@@ -230,7 +230,7 @@ def _create_app(
         username = asker.ask("Integration username to log in as (e.g. ci-bot@acme.com)", validate.check_username)
     name = metadata.default_app_name(req.alias)
     create = app_create.AppCreateRequest(
-        req.alias, admin, validate.check_username(username), name, f"{name}_Jwt"[:80], wait=req.wait
+        req.alias, admin, validate.check_username(username), name, metadata.default_permission_set(name), wait=req.wait
     )
     report = app_create.AppReport(req.alias, name, create.kind)
     org_url, _ = app_create.provision(create, ctx, report)
