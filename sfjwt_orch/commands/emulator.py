@@ -73,8 +73,7 @@ def serve(
         False, "--json", help="Print one line of JSON (url, apps, users) on stdout once serving."
     ),
 ) -> None:
-    from sfjwt_orch.emulator import EmulatorError, serve_forever
-    from sfjwt_orch.emulator.requestlog import JsonLinesLog
+    from sfjwt_orch.emulator import EmulatorError, JsonLinesLog, serve_forever
     from sfjwt_orch.errors import Code, SfjwtError
     from sfjwt_orch.flows import rehearsal
 

@@ -25,13 +25,17 @@ answered. ``on_answer`` receives one ``requestlog.log_entry`` per request (``emu
 ``guard_path()`` is the Node preload that keeps the real sf on loopback.
 
 Importing this package starts nothing and reads no files.
+
+This module is the emulator's interface: the product imports from ``sfjwt_orch.emulator`` only, and
+the emulator imports nothing of the product but ``product.PRODUCT_MODULE``, through ``product.py``
+(tests/unit/test_emulator_boundary.py holds both). It ships with sfjwt-orch rather than as an extra:
+``sfjwt-orch emulator serve`` is a user command (rehearsals), and its one dependency beyond the
+product's own, lxml, is small and packaged everywhere.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-
-from sfjwt_orch.validate import is_loopback_host
 
 from .catalog import OK, TOKEN_OUTCOMES, TokenOutcome
 from .certificate import CertificateError
@@ -59,6 +63,8 @@ from .model import (
     User,
 )
 from .presets import demo_config, empty_org_config, with_switches
+from .product import is_loopback_host
+from .requestlog import JsonLinesLog
 from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, admin_json
 from .serving import serve_forever
 
@@ -98,6 +104,7 @@ __all__ = [
     "EmulatorConfigError",
     "EmulatorError",
     "IssuedToken",
+    "JsonLinesLog",
     "Org",
     "PermissionSet",
     "Policy",

@@ -12,8 +12,6 @@ import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from sfjwt_orch.validate import EMAIL
-
 from .catalog import TOKEN_OUTCOMES
 from .certificate import CertificateError, load_certificate
 from .errors import EmulatorConfigError
@@ -29,6 +27,7 @@ from .model import (
     Switches,
     User,
 )
+from .product import EMAIL
 
 _ORG_ID_RE = re.compile(r"^00D[A-Za-z0-9]{15}$")
 _USER_ID_RE = re.compile(r"^005[A-Za-z0-9]{15}$")

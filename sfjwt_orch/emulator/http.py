@@ -20,11 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sfjwt_orch.validate import is_loopback_host
-
 from .catalog import OK
 from .errors import EmulatorConfigError, EmulatorError
 from .httpbody import BodyError, read_body
+from .product import is_loopback_host
 
 JSON_TYPE = "application/json;charset=UTF-8"
 HTML_TYPE = "text/html;charset=UTF-8"

@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from sfjwt_orch.validate import DEFAULT_CALLBACK
-
 Policy = Literal["self-authorize", "admin-approved"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 
@@ -26,7 +24,9 @@ ADMIN_PROFILE = "System Administrator"
 STANDARD_PROFILE = "Standard User"
 # Shaped like a real consumer key (85 characters, starts 3MVG9) so length checks downstream agree.
 DEMO_CONSUMER_KEY = "3MVG9sfjwtOrchEmulatorDemo.ConsumerKey" + "0" * 47
-DEFAULT_CALLBACK_URL = DEFAULT_CALLBACK  # the callback the sf docs tell people to use: one constant for all
+# sf's own default callback (forcedotcom/sfdx-core src/org/authInfo.ts, AuthInfo.getRedirectUri),
+# the one the sf docs tell people to register on an app.
+DEFAULT_CALLBACK_URL = "http://localhost:1717/OauthRedirect"
 DEFAULT_API_VERSION = "62.0"
 
 

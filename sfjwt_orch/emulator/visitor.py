@@ -21,7 +21,7 @@ import urllib.request
 from html.parser import HTMLParser
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from sfjwt_orch.validate import is_loopback_host
+from .product import is_loopback_host
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
