@@ -46,7 +46,8 @@ _OUTCOMES = (
     TokenOutcome("rate_limited", 400, "rate_limit_exceeded", "Number of logins exceeded"),
     TokenOutcome("unsupported_grant_type", 400, "unsupported_grant_type", "grant type not supported"),
     TokenOutcome("post_required", 400, "invalid_request", "must use HTTP POST"),
-    # A frozen user (User.frozen); salesforce-jwt.md §1a maps frozen or locked users here.
+    # A frozen user (User.frozen): sf's guide sfdx_dev_troubleshoot_auth_errors gives this text for a user
+    # who cannot log in; frozen or locked users getting it is [inferred].
     TokenOutcome("authentication_failure", 400, "invalid_grant", "authentication failure"),
     # A client outside the user's login IP ranges or login hours (User.login_ip_ranges / login_hours).
     TokenOutcome("ip_restricted", 400, "invalid_grant", "IP restricted or invalid login hours"),
@@ -55,7 +56,8 @@ _OUTCOMES = (
     TokenOutcome("maintenance", 503, "maintenance", "Salesforce is down for maintenance", shape="page"),
     TokenOutcome("server_error", 500, "server_error", "An internal server error has occurred", shape="page"),
     # Forced only. An error with no error_description: jsforce's Error then has no message, and sf
-    # prints an empty line for the attempt (observed: reference sf-outputs/err_404token).
+    # prints an empty line for the attempt (observed with sf 2.150.6 against a recording stub; jsforce
+    # src/oauth2.ts builds the Error from error_description).
     TokenOutcome("no_description", 400, "invalid_request", "", shape="bare_error"),
     # Forced only. A 200 that lacks instance_url and id (a proxy or a broken server in the way).
     TokenOutcome("incomplete_reply", 200, "", "", shape="incomplete"),

@@ -47,7 +47,8 @@ class Org:
     # The org's My Domain, played by a loopback name (e.g. "localhost"): its URL (with the
     # emulator's port) is the instance_url of a token reply and the one audience of the org's own
     # (with accepted_audiences=() the only one, as orgs that refuse the generic login hosts do:
-    # reference salesforce-jwt.md §3 "aud", n8n-io/n8n #28990). None: any loopback name it is called on.
+    # Help remoteaccess_oauth_jwt_flow lists the generic aud values; n8n-io/n8n#28990 and PR #29016
+    # report ECAs refusing them). None: any loopback name it is called on.
     my_domain: str | None = None
     # Added to the emulator's clock when it checks exp and login hours: a server whose clock is
     # ahead finds a correct client's assertion expired (Help remoteaccess_oauth_jwt_flow: exp is
@@ -70,11 +71,13 @@ class User:
     profile: str | None = None  # None: "System Administrator" for an admin, else "Standard User"
     permission_sets: tuple[str, ...] = ()  # names of permission sets assigned from the start
     # Frozen by an admin (Setup > Users > Freeze): logins fail with "authentication failure", the
-    # generic answer for a blocked user (reference salesforce-jwt.md §1a, "authentication failure").
+    # generic answer for a user who cannot log in (sf's guide sfdx_dev_troubleshoot_auth_errors; that a
+    # frozen user gets it is [inferred]).
     frozen: bool = False
     # The profile's Login IP Ranges (CIDR) and Login Hours ("HH:MM" start and end, UTC, the
     # emulated org's time zone): outside them, "IP restricted or invalid login hours"
-    # (Help "Restrict Login IP Addresses in Profiles", "Set Login Hours"; salesforce-jwt.md §1a).
+    # (Help "Restrict Login IP Addresses in Profiles", "Set Login Hours"; the text: Help
+    # xcloud.remoteaccess_oauth_flow_errors).
     login_ip_ranges: tuple[str, ...] = ()
     login_hours: tuple[str, str] | None = None
 
@@ -135,13 +138,15 @@ class Switches:
     # Spring '26: new connected apps cannot be created (Help article 005228017), the default of
     # today's orgs. False is an org where Salesforce Support re-enabled creation.
     connected_app_creation_blocked: bool = True
-    # The org refuses a consumer key chosen by the deployer (reference B1): a deploy carrying
+    # The org refuses a consumer key chosen by the deployer (no Salesforce page settles whether an ECA
+    # takes one: sfdx-hardis deploys its own, hardisgroupcom/sfdx-hardis CHANGELOG.md): a deploy carrying
     # consumerKey fails; without one the key is generated.
     consumer_key_refused: bool = False
-    # A policy's commaSeparatedPermissionSet takes permission set ids only, not names (reference B2).
+    # A policy's commaSeparatedPermissionSet takes permission set ids only, not names (the Metadata API
+    # guide, meta_extlclntappoauthconfigurablepolicies, says "Permission set IDs"; public retrieves hold names).
     permission_set_ids_only: bool = False
     # A policy may only name permission sets the org has before the deploy, not ones in the same
-    # deploy (reference §A3 "Ordering", third-party): deploy the permission set first.
+    # deploy (a third-party guide says so; no Salesforce page does): deploy the permission set first.
     permission_set_deploy_first: bool = False
 
 

@@ -1,6 +1,6 @@
 """SOAP envelopes for the Metadata API: reading a call, writing a response or a fault.
 
-What jsforce needs from a response (reference §B, jsforce ``soap.js`` and ``http-api.js``):
+What jsforce needs from a response (jsforce/jsforce ``src/soap.ts`` and ``src/http-api.ts``):
 ``Content-Type`` ``text/xml``; prefixed ``soapenv:Envelope`` and ``soapenv:Body``; no attributes on
 the Body (the namespaces sit on the Envelope); the operation's ``<xResponse><result>`` inside. A
 fault is HTTP 500 with ``faultcode`` ``sf:CODE``, which sf shows as ``{"name": "sf:CODE",

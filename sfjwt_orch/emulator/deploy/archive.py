@@ -2,9 +2,10 @@
 
 SDR zips an mdapi directory with every entry under a root ``zip/`` (``zip/package.xml``,
 ``zip/externalClientApps/X.eca``) and sends ``singlePackage=false``; a source-format deploy has no
-root and sends ``singlePackage=true`` (reference §B). File names in results keep the root, as
+root and sends ``singlePackage=true`` (forcedotcom/source-deploy-retrieve ``src/client/metadataApiDeploy.ts``).
+File names in results keep the root, as
 Salesforce's do; sf strips it. Problems found here are the ones Salesforce reports against
-``package.xml`` (reference §A3 "Generic Metadata API messages").
+``package.xml``, in the wording deploy logs quote (e.g. jenkinsci/salesforce-migration-assistant-plugin#26).
 """
 
 from __future__ import annotations

@@ -22,10 +22,9 @@ from .archive import Problem, SourceFile
 from .registry import METADATA_NS
 from .xmlio import Node, XmlError, fields, parse
 
-# Salesforce's developer-name rule, as the Metadata API Developer Guide words it for fullName and as
-# Salesforce's own templates enforce it (forcedotcom/salesforcedx-templates, the lightningout
-# template's API-name check): a letter, then letters, digits and single underscores, no trailing
-# underscore, at most 80 characters.
+# Salesforce's developer-name rule, as Salesforce's own templates enforce it (forcedotcom/
+# salesforcedx-templates ``src/generators/lightningOutGenerator.ts``): a letter, then letters, digits
+# and single underscores, no trailing underscore, at most 80 characters.
 _API_NAME_RE = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]{0,79}(?<!_)$")
 
 

@@ -3,7 +3,8 @@
 ``sf project retrieve start -m "Type:Name" --target-metadata-dir D`` asks for named members; the
 answer holds a package.xml and one file per component, in the mdapi layout (``unpackaged/`` as the
 root unless ``singlePackage``), each as the org stores it: a generated consumerKey is in the global
-OAuth settings file, which is how a deployer reads back a key Salesforce chose (reference §A3).
+OAuth settings file, which is how a deployer reads back a key Salesforce chose (as public deploy
+scripts do; the setting is ExtlClntAppGlobalOauthSettings.consumerKey in forcedotcom/wsdl).
 A member the org lacks gets Salesforce's retrieve warning "Entity of type 'T' named 'N' cannot be found".
 """
 

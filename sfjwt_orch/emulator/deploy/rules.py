@@ -1,12 +1,16 @@
 """The checks that look past one file: at the org's switches, the other components of the deploy,
 and what the org holds already. Run under the org's lock, after ``checks.check_file``.
 
-Texts quoted from real orgs (reference §A1, §A3): the Spring '26 connected-app block, "The consumer
-key is already taken.", "You cannot provide a Consumer Key", "duplicate value found:
-ExternalClientApplicationId duplicates value on record with id: …". "Not available for deploy for
-this organization" and "In field: F - no T named N found" are the Metadata API's usual wording for a
-type the org has not enabled and for a missing reference. Three cases have no known real text
-(reference B3: ECAs disabled, a name clash, a bad certificate); those texts are [inferred].
+Texts quoted from real orgs: the Spring '26 connected-app block (Help article 005228017, "New
+Connected Apps Can No Longer Be Created in Spring '26"; the deploy error as public repositories
+quote it, e.g. around hardisgroupcom/sfdx-hardis PR #1964), "The consumer key
+is already taken." (forcedotcom/devops-center-feedback#256), "You cannot provide a Consumer Key"
+(trailheadapps/ready-to-fly#29, SFDO-Tooling/CumulusCI#2943), "duplicate value found:
+ExternalClientApplicationId duplicates value on record with id: …" (a third-party report; no
+openable source found). "Not available for deploy for this organization" and "In field: F - no T
+named N found" are the Metadata API's usual wording for a type the org has not enabled and for a
+missing reference (no primary source found). Three cases have no public text at all (ECAs
+disabled, a name clash, a bad certificate); those texts are [inferred].
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def _certificate_problem(pem: str | None) -> str | None:
     try:
         load_certificate(pem)
     except CertificateError as exc:
-        return f"Invalid certificate: {exc}"  # [inferred] (reference B3)
+        return f"Invalid certificate: {exc}"  # [inferred]: no public source gives Salesforce's text
     return None
 
 
@@ -107,7 +111,8 @@ def _eca_part(d: _Deploy, p: Parsed) -> str | None:
         if other.full_name.casefold() == name and not same_eca:
             return _duplicate("DeveloperName", other.record_id)
         if same_eca and other.full_name.casefold() != name:
-            # E.g. a policy named otherwise than the one generated on first deploy (reference §A1).
+            # E.g. a policy named otherwise than the one generated on first deploy (Help
+            # xcloud.meta_enable_oauth_plugin: the policies file "is generated ... during deployment").
             return _duplicate("ExternalClientApplicationId", other.record_id)
     earlier = d.parsed[: d.parsed.index(p)]
     for other_parsed in earlier:
@@ -156,7 +161,7 @@ def _references(d: _Deploy, field: str, refs: Sequence[str], kind: str) -> str |
     for ref in refs:
         if kind == "PermissionSet" and not d.permission_set_exists(ref):
             if d.switches.permission_set_ids_only and not _ID_RE.match(ref):
-                return f"In field: {field} - '{ref}' is not a valid permission set ID"  # [inferred] (reference B2)
+                return f"In field: {field} - '{ref}' is not a valid permission set ID"  # [inferred]
             return f"In field: {field} - no PermissionSet named {ref} found"
         if kind == "Profile" and ref.casefold() not in profiles:
             return f"In field: {field} - no Profile named {ref} found"

@@ -1,6 +1,7 @@
 """One deploy, start to finish: read the zip, check every component, write them or fail them.
 
-The outcome is what ``checkDeployStatus`` reports (reference §B): per-component successes or
+The outcome is what ``checkDeployStatus`` reports (jsforce ``src/api/metadata.ts`` DeployResult, as
+forcedotcom/source-deploy-retrieve ``src/client/metadataApiDeploy.ts`` reads it): per-component successes or
 failures with ``fileName`` kept under ``zip/``, and one success for ``package.xml``. With
 ``rollbackOnError`` (sf's default) one failure fails the whole deploy and nothing is written; without
 it (``--ignore-errors``) the good components are written and the status is SucceededPartial.

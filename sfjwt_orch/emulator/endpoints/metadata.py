@@ -1,6 +1,7 @@
 """``POST /services/Soap/m/{version}``: the SOAP Metadata API an admin's sf uses.
 
-- ``deploy`` then ``checkDeployStatus`` polls: ``sf project deploy start`` (reference §B).
+- ``deploy`` then ``checkDeployStatus`` polls: ``sf project deploy start`` (forcedotcom/source-deploy-retrieve
+  ``src/client/metadataApiDeploy.ts``, ``metadataTransfer.ts``).
 - ``listMetadata``: ``sf org list metadata -m <Type>``.
 - ``retrieve`` then ``checkRetrieveStatus`` polls: ``sf project retrieve start``.
 

@@ -1,8 +1,10 @@
 """The REST calls sf makes: ``/services/data`` (versions), ``/services/data/vNN.0`` (resources), the
 SOQL queries under ``query`` or ``tooling/query``, and two sObject calls:
 
-- ``GET sobjects/User/{id}``: ``sf org login access-token`` reads the username there (reference §D).
-- ``POST sobjects/PermissionSetAssignment``: ``sf org assign permset`` (reference §C); 201, or 400
+- ``GET sobjects/User/{id}``: ``sf org login access-token`` reads the username there (forcedotcom/sfdx-core
+  ``src/org/authInfo.ts``, ``retrieveUserInfo``).
+- ``POST sobjects/PermissionSetAssignment``: ``sf org assign permset`` (salesforcecli/plugin-user
+  ``src/baseCommands/user/permset/assign.ts``, sfdx-core ``src/org/permissionSetAssignment.ts``); 201, or 400
   DUPLICATE_VALUE when the user holds the set already. Only an admin may assign.
 """
 
@@ -170,7 +172,8 @@ def _assign(ctx: Context, req: Request, user: User) -> Reply:
     assert assignee is not None and permission_set is not None
     assignment_id = ctx.setup.assign(assignee.user_id, permission_set.perm_set_id)
     if assignment_id is None:
-        # The text sf shows as the failure's message; scripts match its prefix (reference §C).
+        # The text sf shows as the failure's message; public scripts match its prefix (third-party
+        # fixtures show the full form; no Salesforce page does).
         return _error(
             400,
             "DUPLICATE_VALUE",

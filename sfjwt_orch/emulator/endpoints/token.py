@@ -4,7 +4,8 @@ The checks run in the order Salesforce appears to use, so a JWT with several fau
 answer a real org gives: server-side faults first (maintenance, rate limit, forced outcomes), the
 request's shape, then the app (iss), signature, audience, expiry, the user's authorization for the
 app, the org and user state (inactive, frozen), and last the user's login IP ranges and hours (the
-precedence rule of reference salesforce-jwt.md §1). Each check raises ``_Refused`` with a
+order: audience before approval is shown in salesforce.stackexchange.com question 184363, the rest
+is [inferred]). Each check raises ``_Refused`` with a
 ``catalog.TOKEN_OUTCOMES`` key; the answers are the exact ``error`` / ``error_description`` pairs
 Salesforce sends. Expiry and login hours read the org's clock (``Context.now``: with its offset).
 """
@@ -198,7 +199,7 @@ def _check_standing(ctx: Context, user: User) -> None:
 
 
 def _check_login_policy(ctx: Context, user: User, client: str) -> None:
-    # Checked last, as the reference's precedence rule has it (IP and login hours after approval).
+    # Checked last (IP and login hours after approval: the [inferred] order of the module docstring).
     if user.login_ip_ranges and not _address_in(client, user.login_ip_ranges):
         raise _Refused("ip_restricted")
     if user.login_hours is not None and not _within(user.login_hours, ctx.now()):
