@@ -579,3 +579,28 @@ def test_a_retrieved_settings_file_redeploys_with_a_new_certificate(
     changed = rotated.replace(f"<consumerKey>{key}</consumerKey>", "<consumerKey>AnotherKey0123456789xyz</consumerKey>")
     refused = deploy_and_wait(emu.url, emu.admin_token, {**files, path: changed})
     assert ("ExtlClntAppGlobalOauthSettings", "You cannot provide a Consumer Key") in problems(refused)
+
+
+def test_what_the_org_gives_back_validates_against_salesforces_schema(start_emulator: Start, keys: KeyPair) -> None:
+    """A retrieve's files are what rotate redeploys: the org's own additions (the generated consumer key,
+    orgScopedExternalApp, the default policy it makes when a deploy brings none) keep the schema's order."""
+    from sfjwt_orch.emulator.deploy import registry, schema
+
+    emu = start_emulator(_org())
+    files = eca_files(keys.cert_pem)
+    policy = next(p for p in files if p.startswith("extlClntAppOauthPolicies/"))
+    del files[policy]
+    files["package.xml"] = files["package.xml"].replace(
+        f"<types><members>{NAME}_oauth_defaultPolicy</members><name>ExtlClntAppOauthConfigurablePolicies</name></types>",
+        "",
+    )
+    assert deploy_and_wait(emu.url, emu.admin_token, files)["status"] == "Succeeded"
+    members = "".join(f"<types><members>*</members><name>{t}</name></types>" for t in registry.ECA_TYPES)
+    got = unzip(_retrieve(emu, members, True)["zipFile"])
+    checked = 0
+    for path, text in got.items():
+        type_name = next((t.name for t in registry.TYPES.values() if path.startswith(f"{t.folder}/")), None)
+        if type_name is not None:
+            assert schema.validate(type_name, text.encode(), 62.0) is None, (path, text)
+            checked += 1
+    assert checked == 5 and f"extlClntAppOauthPolicies/{NAME}_oauth_defaultPolicy.ecaOauthPlcy" in got
