@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from .registry import METADATA_NS, SCHEMA_DIR
+from .registry import SCHEMA_DIR
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -57,6 +57,7 @@ class TypeInfo:
         return next((c for c in self.children if c.name == name), None)
 
 
+@cache
 def versions() -> tuple[float, ...]:
     """The API versions with a vendored schema, oldest first."""
     found = (_FILE_RE.match(p.name) for p in SCHEMA_DIR.iterdir())
@@ -89,12 +90,12 @@ def _parser() -> etree.XMLParser:
 
 
 def _elements(node: etree._Element, index_of: dict[str, etree._Element]) -> list[Child]:
+    """A complex type's elements in sequence order: those of the type it extends (``Metadata``: fullName) first."""
     found: list[Child] = []
-    for ext in node.iter(f"{_XS}extension"):
-        base = ext.get("base", "")
-        if base.startswith("tns:") and base[4:] in index_of:
-            found.extend(_elements(index_of[base[4:]], index_of))
-        break
+    extension = next(node.iter(f"{_XS}extension"), None)
+    base = "" if extension is None else extension.get("base", "")
+    if base.startswith("tns:") and base[4:] in index_of:
+        found.extend(_elements(index_of[base[4:]], index_of))
     for element in node.iter(f"{_XS}element"):
         found.append(Child(element.get("name", ""), element.get("type", ""), element.get("minOccurs") != "0"))
     return found
@@ -134,20 +135,20 @@ def _type_of(element: etree._Element, root_type: str, version: float) -> str:
     chain = [element, *element.iterancestors()][::-1]
     type_name = root_type
     for node in chain[1:]:
-        child = index(version).get(type_name, TypeInfo()).child(etree_local(node))
+        child = index(version).get(type_name, TypeInfo()).child(_local(node))
         if child is None:
             return ""
         type_name = child.type.split(":", 1)[-1]
     return type_name
 
 
-def etree_local(node: etree._Element) -> str:
+def _local(node: etree._Element) -> str:
     tag = str(node.tag)
     return tag.rsplit("}", 1)[-1]
 
 
 def _translate(message: str, element: etree._Element, root_type: str, version: float) -> str:
-    name = etree_local(element)
+    name = _local(element)
     if enum := _ENUM_RE.search(message):
         return f"'{enum.group(1)}' is not a valid value for the enum '{_type_of(element, root_type, version)}'"
     if atomic := _ATOMIC_RE.search(message):
@@ -159,7 +160,7 @@ def _translate(message: str, element: etree._Element, root_type: str, version: f
     parent_type = root_type if parent is None else _type_of(parent, root_type, version)
     if "This element is not expected" in message and parent is not None:
         info = index(version).get(parent_type, TypeInfo())
-        present = {etree_local(sibling) for sibling in parent}
+        present = {_local(sibling) for sibling in parent}
         expected = _EXPECTED_RE.search(message)
         names = [] if expected is None else [n.strip().rsplit("}", 1)[-1] for n in expected.group(1).split(",")]
         skipped = [n for n in names if (c := info.child(n)) is not None and c.required and n not in present]
@@ -193,4 +194,4 @@ def validate(type_name: str, data: bytes, version: float) -> Violation | None:
     return Violation(_translate(error.message, element, type_name, version), error.line)
 
 
-__all__ = ["METADATA_NS", "TypeInfo", "Violation", "first_version", "index", "schema_version", "validate", "versions"]
+__all__ = ["Child", "TypeInfo", "Violation", "first_version", "index", "schema_version", "validate", "versions"]
