@@ -2,8 +2,8 @@
 and what the org holds already. Run under the org's lock, after ``checks.check_file``.
 
 Texts quoted from real orgs: the Spring '26 connected-app block (Help article 005228017, "New
-Connected Apps Can No Longer Be Created in Spring '26"; the deploy error as public repositories
-quote it, e.g. around hardisgroupcom/sfdx-hardis PR #1964), "The consumer key
+Connected Apps Can No Longer Be Created in Spring '26"; the deploy error's wording as several public
+repositories quote it alike, none named here), "The consumer key
 is already taken." (forcedotcom/devops-center-feedback#256), "You cannot provide a Consumer Key"
 (trailheadapps/ready-to-fly#29, SFDO-Tooling/CumulusCI#2943), "duplicate value found:
 ExternalClientApplicationId duplicates value on record with id: …" (a third-party report; no
@@ -135,8 +135,8 @@ def _global_oauth(d: _Deploy, p: Parsed) -> str | None:
 
 def _scope_problem(scopes: list[str], version: float) -> str | None:
     """An ECA's commaSeparatedOauthScopes is a plain string in the schema; its names are taken to be a
-    ConnectedApp's scope enumeration of the same API version [inferred: the ECA pages list the same
-    scope names, no enumeration is published for the ECA field]."""
+    ConnectedApp's scope enumeration of the same API version [inferred: no enumeration is published for
+    the ECA field]."""
     schema_version = schema.schema_version(version)
     allowed = () if schema_version is None else schema.index(schema_version)[SCOPE_ENUM].enum
     for scope in scopes:
