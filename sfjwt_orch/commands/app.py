@@ -7,15 +7,7 @@ from pathlib import Path
 import typer
 
 from sfjwt_orch.advice import DEV_HUB
-from sfjwt_orch.commands.options import (
-    alias_option,
-    check_wait,
-    context_of,
-    interval_option,
-    json_option,
-    json_shape,
-    verbose_option,
-)
+from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, json_shape
 
 app = typer.Typer(help="Create the JWT app in the org from the command line.", no_args_is_help=True)
 
@@ -43,7 +35,7 @@ Examples:
 @app.command("create", help=CREATE_HELP)
 def create(
     tctx: typer.Context,
-    alias: str = alias_option(),
+    alias: Alias,
     target_org: str = typer.Option(
         ..., "--target-org", help="An admin's org alias that sf already knows (sf org login web --alias NAME)."
     ),
@@ -62,9 +54,9 @@ def create(
     ),
     output_dir: Path | None = typer.Option(None, "--output-dir", help="With --dry-run: where to write the metadata."),
     timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for the new app to reach the login."),
-    interval: float = interval_option(),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    interval: Interval = 5.0,
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch import metadata, validate
     from sfjwt_orch.errors import usage

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -59,7 +59,7 @@ def export(
     include_key: bool = typer.Option(
         False, "--include-key", help="Also print the private key(s), base64-encoded, apart from the file."
     ),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.ci.plan import SF_VERSION
     from sfjwt_orch.errors import usage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape, verbose_option
+from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, context_of, json_shape
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -26,8 +26,8 @@ def run(
     alias: str | None = typer.Option(
         None, "--alias", "-a", help="Check this alias's profile, key and sf login.", autocompletion=complete_alias
     ),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.console import cell
     from sfjwt_orch.flows.doctor import diagnose

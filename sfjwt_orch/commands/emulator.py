@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -138,7 +138,7 @@ def upload_cert(
     client_id: str | None = typer.Option(
         None, "--client-id", help="The app's consumer key (needed only when the emulator has several apps)."
     ),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.flows import rehearsal
 

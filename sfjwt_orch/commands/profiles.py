@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.config import Profile
@@ -17,7 +17,7 @@ app = typer.Typer(help="List, show and remove saved profiles.", no_args_is_help=
 
 
 @app.command("list", help="List saved profiles.")
-def list_(tctx: typer.Context, json: bool = json_option()) -> None:
+def list_(tctx: typer.Context, json: JsonFlag = False) -> None:
     from sfjwt_orch import config, state
 
     ctx = context_of(tctx)
@@ -62,7 +62,7 @@ def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
 def show(
     tctx: typer.Context,
     alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch import state
 
@@ -92,7 +92,7 @@ def remove(
     delete_key: bool = typer.Option(
         False, "--delete-key", help="Also delete the key and certificate (never one another profile uses)."
     ),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.flows.logout import remove_profile
     from sfjwt_orch.interactive import person_present

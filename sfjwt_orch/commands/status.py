@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, verbose_option
+from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of
 
 HELP = """\
 Every saved profile in one table: user, org, login URL, certificate days left, whether sf still
@@ -20,7 +20,7 @@ Examples:
 """
 
 
-def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose_option()) -> None:
+def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> None:
     from rich.table import Table
 
     from sfjwt_orch.console import cell

@@ -150,11 +150,14 @@ def _remember(
     config.save(
         ctx.paths,
         saved.merged(
-            client_id=report.client_id,
-            username=req.username,
-            instance_url=org_url,
-            key_file=str(key_file),
-            cert_file=str(cert_file),
+            config.Profile(
+                req.alias,
+                client_id=report.client_id,
+                username=req.username,
+                instance_url=org_url,
+                key_file=str(key_file),
+                cert_file=str(cert_file),
+            )
         ),
     )
     known = state.load(ctx.paths, req.alias)
@@ -166,9 +169,8 @@ def _remember(
 
 
 def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, ctx: Context) -> login.LoginReport:
-    profile = config.load_or_new(ctx.paths, req.alias).merged(
-        client_id=report.client_id, username=req.username, instance_url=org_url
-    )
+    answers = config.Profile(req.alias, client_id=report.client_id, username=req.username, instance_url=org_url)
+    profile = config.load_or_new(ctx.paths, req.alias).merged(answers)
     login_req = resolve.login_request(profile, key_file, req.wait)
     ctx.console.info("Logging in as the integration user (a new app takes a few minutes to reach every server).")
     done = login.log_in(login_req, ctx)

@@ -57,12 +57,12 @@ def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path
     (and recorded in the profile, unless `save` is off: --dry-run saves no profile)."""
     saved = config.load_or_new(ctx.paths, alias)
     key_file = resolve.default_key_file(saved, ctx.paths)
-    cert_file = Path(saved.cert_file).expanduser() if saved.cert_file else key_file.parent / keys.CERT_NAME
+    cert_file = saved.cert_path(key_file)
     if not key_file.exists():
         made = keypair.keygen(keypair.KeygenRequest(key_file.parent, subject=f"/CN={alias}"), ctx.openssl())
         ctx.console.success(f"New key {made.key_file} and certificate {made.cert_file}")
         if save:
-            config.save(ctx.paths, saved.merged(key_file=str(made.key_file), cert_file=str(made.cert_file)))
+            config.save(ctx.paths, saved.merged(made.as_profile(alias)))
         return made.key_file, made.cert_file
     keys.check_key_file(key_file)
     if not cert_file.exists():

@@ -108,7 +108,7 @@ def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime)
         out.append(Finding("key", "pass", f"unencrypted RSA, {key.bits} bits"))
     except SfjwtError as exc:
         return [*out, Finding("key", "fail", exc.message, exc.fix, exc.code)], None
-    cert_path = Path(profile.cert_file).expanduser() if profile.cert_file else key_path.parent / keys.CERT_NAME
+    cert_path = profile.cert_path(key_path)
     if not cert_path.is_file():
         return [
             *out,

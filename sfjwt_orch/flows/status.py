@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import certs, config, keys, state
+from sfjwt_orch import certs, config, state
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import SfjwtError
 from sfjwt_orch.flows import parallel, probes
@@ -98,7 +98,7 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
 
 def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
     key = Path(profile.key_file).expanduser() if profile.key_file else None
-    cert = Path(profile.cert_file).expanduser() if profile.cert_file else key.parent / keys.CERT_NAME if key else None
+    cert = profile.cert_path(key) if key else None
     if cert is None or not cert.exists():
         return
     try:

@@ -3,6 +3,7 @@ failure each, asserting the exit code and the JSON document."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from sfjwt_orch import config, state
@@ -99,7 +100,7 @@ def test_bootstrap_with_every_value_given_logs_in_and_verifies(world: World) -> 
     result = world.invoke("bootstrap", *args, "--cert-file", str(world.keypair.cert), "--no-input", "--json")
     assert result.code == 0, result.stderr
     doc = result.doc
-    assert set(doc) == {*LOGIN_KEYS, "steps"} and doc["ok"] is True
+    assert set(doc) == {*LOGIN_DOC_KEYS, "steps"} and doc["ok"] is True
     assert [s["name"] for s in doc["steps"]] == [
         "Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save",
     ]  # fmt: skip
@@ -110,7 +111,7 @@ def test_bootstrap_early_failure_keeps_the_bootstrap_document_shape(world: World
     result = world.invoke("bootstrap", "--alias", "hub", "--sandbox", "--instance-url", "https://x.my.salesforce.com",
                           "--json")  # fmt: skip
     assert result.code == 2
-    assert set(result.doc) == {*LOGIN_KEYS, "steps"} and result.doc["error"]["code"] == "USAGE"
+    assert set(result.doc) == {*LOGIN_DOC_KEYS, "steps"} and result.doc["error"]["code"] == "USAGE"
     world.done()
 
 
@@ -164,7 +165,9 @@ def test_logout_failure_is_sf_failed(world: World) -> None:
 def test_doctor_healthy_alias(world: World) -> None:
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke(*login_args(world), "--key-file", str(world.keypair.key)).code == 0
-    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(cert_file=str(world.keypair.cert)))
+    config.save(
+        world.paths, dataclasses.replace(config.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
+    )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
     result = world.invoke("doctor", "--alias", "hub", "--json")
@@ -260,7 +263,9 @@ def test_emulator_serve_bad_policy_is_usage(world: World) -> None:
 def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world: World) -> None:
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke(*login_args(world)).code == 0
-    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(cert_file=str(world.keypair.cert)))
+    config.save(
+        world.paths, dataclasses.replace(config.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
+    )
     config.save(world.paths, config.Profile(alias="half", username=USER))
     world.runner.ordered = False  # status asks sf about every alias at once
     world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)

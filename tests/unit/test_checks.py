@@ -229,7 +229,7 @@ def test_profile_round_trip_and_override(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert config.load(paths, "a1") == profile
-    merged = profile.merged(username="other@example.com", client_id=None, instance_url="")
+    merged = profile.merged(config.Profile(alias="a1", username="other@example.com"))  # "": not given
     assert (merged.username, merged.client_id, merged.instance_url) == ("other@example.com", 'we"ird\\id', "")
     assert config.list_aliases(paths) == ["a1"]
     assert config.load(paths, "nobody") is None

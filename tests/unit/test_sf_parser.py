@@ -265,16 +265,13 @@ def test_tokens_in_sf_output_never_reach_the_diagnosis() -> None:
 
 
 def test_login_argv_has_no_secrets_and_ends_with_json(tmp_path: Path) -> None:
-    args = sfadapter.LoginArgs(
-        "CID1234567890ABCDEFG",
-        "u@example.com",
-        tmp_path / "server.key",
-        "https://login.salesforce.com",
-        "a1",
-        set_default=True,
-        set_default_dev_hub=True,
-    )
-    argv = args.argv()
+    from sfjwt_orch.config import Profile
+    from sfjwt_orch.flows.resolve import LoginRequest, Wait, login_request
+
+    profile = Profile("a1", "CID1234567890ABCDEFG", "u@example.com", "https://login.salesforce.com")
+    plain = login_request(profile, tmp_path / "server.key", Wait())
+    req = LoginRequest(plain.profile, plain.wait, set_default=True, set_default_dev_hub=True)
+    argv = sfadapter.login_argv(req)
     assert argv[:3] == ["org", "login", "jwt"]
     assert argv[argv.index("--jwt-key-file") + 1] == str(tmp_path / "server.key")  # a path, never the key
     assert "--set-default" in argv and "--set-default-dev-hub" in argv

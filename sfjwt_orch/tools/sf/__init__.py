@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.files import ensure_private_dir
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOG_BY_CODE",
     "Diagnosis",
-    "LoginArgs",
+    "JwtLogin",
     "LoginSuccess",
     "OrgDisplay",
     "Sf",
@@ -59,25 +59,35 @@ def unusable(reason: str) -> SfjwtError:
     )
 
 
-@dataclass(frozen=True)
-class LoginArgs:
-    client_id: str
-    username: str
-    key_file: Path
-    instance_url: str
-    alias: str
-    set_default: bool = False
-    set_default_dev_hub: bool = False
-    timeout: float | None = None  # --attempt-timeout; None: SFJWT_ORCH_SF_TIMEOUT or its default
+class JwtLogin(Protocol):
+    """What `sf org login jwt` is told: a login request (flows.resolve.LoginRequest) is one."""
 
-    def argv(self) -> list[str]:
-        argv = ["org", "login", "jwt", "--client-id", self.client_id, "--jwt-key-file", str(self.key_file)]
-        argv += ["--username", self.username, "--instance-url", self.instance_url, "--alias", self.alias]
-        if self.set_default:
-            argv.append("--set-default")
-        if self.set_default_dev_hub:
-            argv.append("--set-default-dev-hub")
-        return [*argv, "--json"]  # a path to the key, never the key: argv is visible to every user (ps)
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def key_file(self) -> Path: ...
+    @property
+    def instance_url(self) -> str: ...
+    @property
+    def alias(self) -> str: ...
+    @property
+    def attempt_timeout(self) -> float | None: ...  # None: SFJWT_ORCH_SF_TIMEOUT or its default
+    @property
+    def set_default(self) -> bool: ...
+    @property
+    def set_default_dev_hub(self) -> bool: ...
+
+
+def login_argv(login: JwtLogin) -> list[str]:
+    argv = ["org", "login", "jwt", "--client-id", login.client_id, "--jwt-key-file", str(login.key_file)]
+    argv += ["--username", login.username, "--instance-url", login.instance_url, "--alias", login.alias]
+    if login.set_default:
+        argv.append("--set-default")
+    if login.set_default_dev_hub:
+        argv.append("--set-default-dev-hub")
+    return [*argv, "--json"]  # a path to the key, never the key: argv is visible to every user (ps)
 
 
 class Sf:
@@ -135,8 +145,8 @@ class Sf:
                 return replace(outcome, message=found.message, fix=found.fix)  # sf's words stay in .decided
         return outcome
 
-    def login_jwt(self, args: LoginArgs) -> LoginSuccess | Diagnosis:
-        return self._named(parse_login(self._run(args.argv(), timeout=args.timeout)))
+    def login_jwt(self, login: JwtLogin) -> LoginSuccess | Diagnosis:
+        return self._named(parse_login(self._run(login_argv(login), timeout=login.attempt_timeout)))
 
     def display(self, alias: str) -> OrgDisplay | Diagnosis:
         return self._named(parse_display(self._run(["org", "display", "--target-org", alias, "--json"])))
