@@ -23,7 +23,7 @@ from sfjwt_orch.flows import answers, key_env, login, probes, refusal, resolve
 from sfjwt_orch.flows.answers import Asker
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl
-from sfjwt_orch.tools.sf import Diagnosis
+from sfjwt_orch.tools.sf import SfFailed
 
 Status = Literal["done", "skipped", "failed"]
 
@@ -267,12 +267,16 @@ def _login(
 
 def _apply_defaults(login_req: LoginRequest, ctx: Context) -> None:
     for wanted, key in ((login_req.set_default, "target-org"), (login_req.set_default_dev_hub, "target-dev-hub")):
-        if wanted and ctx.sf().config_set(key, login_req.alias) is not None:
-            raise SfjwtError(
+        try:
+            if wanted:
+                ctx.sf().config_set(key, login_req.alias)
+        except SfFailed as failed:
+            mine = SfjwtError(
                 Code.SF_FAILED,
                 f"sf config set {key}={login_req.alias} failed",
                 f"run it yourself: sf config set {key}={login_req.alias} --global",
             )
+            raise failed.unless_local(mine) from None
 
 
 def _verify(
@@ -280,8 +284,6 @@ def _verify(
 ) -> tuple[None, Status, str]:
     if not already_verified:
         current = ctx.sf().display(login_req.alias)
-        if isinstance(current, Diagnosis):
-            raise SfjwtError(current.code, current.message, current.fix)
         if not current.connected:
             raise SfjwtError(
                 Code.SF_FAILED,

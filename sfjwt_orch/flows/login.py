@@ -20,7 +20,7 @@ from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, org_change, refusal, resolve
 from sfjwt_orch.flows.resolve import LoginRequest
-from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, LoginSuccess
+from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, SfFailed
 
 if TYPE_CHECKING:
     from sfjwt_orch.callback import Callback
@@ -195,19 +195,21 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
                 f"Logging in to {req.instance_url} as {req.username} with consumer key {masked_key(req.client_id)} "
                 f"(attempt {report.attempts})…"
             )
-            outcome = sf.login_jwt(req)
-            if not isinstance(outcome, LoginSuccess):
-                unknown_app = outcome.code in refusal.PROPAGATING
-                first = report.last is None or report.last.code not in refusal.PROPAGATING
-                if unknown_app and req.new_app and req.timeout > 0 and first:
-                    ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
-                report.last = outcome
-            if isinstance(outcome, LoginSuccess):
+            try:
+                done = sf.login_jwt(req)
+            except SfFailed as refused:
+                outcome = refused.diagnosis
+            else:
                 ui.clear_status()
-                report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
-                report.login_url, report.is_dev_hub = outcome.login_url, outcome.is_dev_hub
-                report.username = outcome.username
+                report.org_id, report.instance_url = done.org_id, done.instance_url
+                report.login_url, report.is_dev_hub = done.login_url, done.is_dev_hub
+                report.username = done.username
                 return
+            unknown_app = outcome.code in refusal.PROPAGATING
+            first = report.last is None or report.last.code not in refusal.PROPAGATING
+            if unknown_app and req.new_app and req.timeout > 0 and first:
+                ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
+            report.last = outcome
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
                 listener = _ask_for_approval(req, ctx, report)
             elif outcome.code is Code.NOT_APPROVED and approved_in_browser:

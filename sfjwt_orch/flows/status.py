@@ -16,9 +16,9 @@ from typing import Any
 
 from sfjwt_orch import certs, config, state
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import SfjwtError
+from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import parallel, probes
-from sfjwt_orch.tools.sf import OrgDisplay
+from sfjwt_orch.tools.sf import OrgDisplay, SfFailed
 
 
 @dataclass
@@ -82,13 +82,15 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
     if missing:
         row.problems.append(f"profile incomplete: no {', '.join(missing)}")
     _certificate(profile, row, now)
+    shown: OrgDisplay | None = None
     try:
         shown = ctx.sf().display(profile.alias)
-    except SfjwtError as exc:
-        row.problems.append(exc.message)
-        return row
-    row.sf_login = isinstance(shown, OrgDisplay) and shown.connected
-    if isinstance(shown, OrgDisplay) and shown.org_id and known.org_id and shown.org_id != known.org_id:
+    except SfFailed as exc:
+        if exc.code is Code.SF_NOT_FOUND:
+            row.problems.append(exc.message)
+            return row
+    row.sf_login = shown is not None and shown.connected
+    if shown is not None and shown.org_id and known.org_id and shown.org_id != known.org_id:
         # sf's login for the alias now reaches another org than sfjwt-orch's last login did.
         row.org_changed_from, row.org_changed_at, row.org_id = known.org_id, None, shown.org_id
     if not row.sf_login:
