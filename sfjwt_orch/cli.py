@@ -37,7 +37,7 @@ Typical use:
   sfjwt-orch login --alias my-hub-org           # later: the saved profile fills in the rest
 
 Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 Salesforce refused, 4 not approved in time,
-5 sf/openssl missing or broken, 130 interrupted. Every command has --json.
+5 sf/openssl missing or broken, 6 doctor/status found a problem, 130 interrupted. Every command has --json.
 """
 
 # name -> (module in sfjwt_orch.commands, attribute, is a group of subcommands). Only the command
@@ -210,7 +210,7 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
 
             return complete()
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
-        # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
+        # exit 6) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
         app = build_app(args)
         result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=obj)
         if result == Exit.INTERRUPTED:

@@ -17,6 +17,7 @@ class Exit(IntEnum):
     REFUSED = 3  # Salesforce (or the network to it) refused the login
     NOT_APPROVED = 4  # the one-time approval was still missing when the wait ended
     TOOL = 5  # sf or openssl is missing or broken
+    ATTENTION = 6  # doctor or status ran and found a problem (each listed with its fix)
     INTERRUPTED = 130
 
 
@@ -63,42 +64,42 @@ class Code(StrEnum):
     SF_STATE_BROKEN = "SF_STATE_BROKEN"  # sf's own files (~/.sfdx) are broken: sf cannot log in or read a login
     OPENSSL_NOT_FOUND = "OPENSSL_NOT_FOUND"
     OPENSSL_FAILED = "OPENSSL_FAILED"
+    # doctor and status: the checks ran, and one failed (each check or alias says which, with its fix).
+    CHECK_FAILED = "CHECK_FAILED"
     # Ours.
     INTERRUPTED = "INTERRUPTED"
     INTERNAL = "INTERNAL"
 
 
-_LOCAL = {
-    Code.KEY_INVALID,
-    Code.KEY_NOT_FOUND,
-    Code.KEY_EXISTS,
-    Code.CERT_INVALID,
-    Code.LIGHTNING_URL,
-    Code.URL_REFUSED,
-    Code.USAGE,
-    Code.PROFILE_NOT_FOUND,
-    Code.PROFILE_INVALID,
-    Code.FILE_ERROR,
-    Code.LOCKED,
-    Code.ADMIN_ORG_NOT_FOUND,
-    Code.APP_EXISTS,
-}
-_TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
+# Every code's exit code, written out: a new code without one fails its test (tests/unit/test_checks.py)
+# instead of landing silently on some default.
+EXIT_OF: dict[Code, Exit] = {
+    Code.NOT_APPROVED: Exit.NOT_APPROVED,
+    **{c: Exit.REFUSED for c in (
+        Code.NOT_ADMIN_APPROVED, Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED, Code.AUDIENCE_INVALID,
+        Code.INVALID_ASSERTION, Code.EXPIRED_ASSERTION, Code.AUTH_FAILURE, Code.IP_RESTRICTED, Code.INACTIVE_USER,
+        Code.INACTIVE_ORG, Code.RATE_LIMITED, Code.NETWORK, Code.SERVER_ERROR, Code.UNKNOWN,
+        # app create: the org refused the admin's deploy or assignment (Salesforce said no, as to a login)
+        Code.INTEGRATION_USER_NOT_FOUND, Code.DEPLOY_FAILED, Code.ECA_DISABLED, Code.CONNECTED_APP_BLOCKED,
+        Code.PERMSET_ASSIGN_FAILED,
+    )},
+    **{c: Exit.USAGE for c in (
+        Code.KEY_INVALID, Code.KEY_NOT_FOUND, Code.KEY_EXISTS, Code.CERT_INVALID, Code.LIGHTNING_URL,
+        Code.URL_REFUSED, Code.USAGE, Code.PROFILE_NOT_FOUND, Code.PROFILE_INVALID, Code.FILE_ERROR, Code.LOCKED,
+        Code.ADMIN_ORG_NOT_FOUND, Code.APP_EXISTS,
+    )},
+    **{c: Exit.TOOL for c in (
+        Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED,
+    )},
+    Code.CHECK_FAILED: Exit.ATTENTION,
+    Code.INTERRUPTED: Exit.INTERRUPTED,
+    Code.INTERNAL: Exit.UNEXPECTED,
+}  # fmt: skip
 
 
 def exit_code_for(code: Code) -> Exit:
     """The exit code of an outcome code (README: "Exit codes")."""
-    if code is Code.NOT_APPROVED:
-        return Exit.NOT_APPROVED
-    if code in _LOCAL:
-        return Exit.USAGE
-    if code in _TOOL:
-        return Exit.TOOL
-    if code is Code.INTERRUPTED:
-        return Exit.INTERRUPTED
-    if code is Code.INTERNAL:
-        return Exit.UNEXPECTED
-    return Exit.REFUSED
+    return EXIT_OF[code]
 
 
 class SfjwtError(Exception):

@@ -12,7 +12,7 @@ Check everything a JWT login depends on, with the fix for each problem.
 sf and openssl present; the key exists, is mode 0600, is an unencrypted RSA key of 2048+ bits and
 matches the certificate; the certificate has not expired (warns under 30 days); the instance URL
 is https and not a Lightning domain (with sandbox hints); the profile is complete; and sf still
-holds a working login for the alias. Exit 0 when nothing fails, 1 otherwise.
+holds a working login for the alias. Exit 0 when nothing fails, 6 otherwise (CHECK_FAILED).
 
 \b
 Examples:
@@ -30,6 +30,7 @@ def run(
     verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.console import cell
+    from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.doctor import diagnose
     from sfjwt_orch.paths import check_alias
 
@@ -52,4 +53,4 @@ def run(
     if json:
         ctx.console.emit_json(report.to_json())
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

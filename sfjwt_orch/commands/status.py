@@ -1,4 +1,4 @@
-"""sfjwt-orch status: flows.status -> a table (and JSON); exit 1 when any alias needs attention."""
+"""sfjwt-orch status: flows.status -> a table (and JSON); exit 6 when any alias needs attention."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ HELP = """\
 Every saved profile in one table: user, org, login URL, certificate days left, whether sf still
 holds a working login (checked for all aliases at once), and the last successful login.
 
-Exit 0 when all are healthy, 1 when any needs attention: sf holds no working login, the
+Exit 0 when all are healthy, 6 (CHECK_FAILED) when any needs attention: sf holds no working login, the
 certificate has expired or expires within 30 days, or the profile is incomplete (each says which).
 
 \b
@@ -24,6 +24,7 @@ def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -
     from rich.table import Table
 
     from sfjwt_orch.console import cell
+    from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.status import status
 
     ctx = context_of(tctx, verbose)
@@ -52,4 +53,4 @@ def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -
     if json:
         ctx.console.emit_json(report.to_json())
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

@@ -34,14 +34,23 @@ class DoctorReport:
     def counts(self) -> dict[str, int]:
         return {result: sum(c.result == result for c in self.checks) for result in ("pass", "warn", "fail")}
 
+    def error(self) -> SfjwtError | None:
+        """CHECK_FAILED (exit 6) with the first failed check's words; each check keeps its own code."""
+        failed = [c for c in self.checks if c.result == "fail"]
+        if not failed:
+            return None
+        first = failed[0]
+        message = f"{len(failed)} check(s) failed; the first: {first.name}: {first.detail}"
+        return SfjwtError(Code.CHECK_FAILED, message, first.fix)
+
     def to_json(self) -> dict[str, Any]:
-        failed = next((c for c in self.checks if c.result == "fail"), None)
+        error = self.error()
         return {
             "ok": self.ok,
             "alias": self.alias,
             "checks": [c.to_json() for c in self.checks],
             "certificate_days_left": self.certificate_days_left,
-            "error": failed.error().to_json() if failed else None,
+            "error": error.to_json() if error else None,
         }
 
 

@@ -49,12 +49,22 @@ class StatusReport:
     def ok(self) -> bool:
         return all(r.healthy for r in self.rows) and not self.skipped
 
+    def error(self) -> SfjwtError | None:
+        """CHECK_FAILED (exit 6) when an alias needs attention or a profile could not be read."""
+        needing = [r for r in self.rows if not r.healthy]
+        if self.ok:
+            return None
+        first = f"{needing[0].alias}: {'; '.join(needing[0].problems)}" if needing else self.skipped[0]
+        message = f"{len(needing) + len(self.skipped)} profile(s) need attention; the first: {first}"
+        return SfjwtError(Code.CHECK_FAILED, message, "see the attention column: each problem names its fix")
+
     def to_json(self) -> dict[str, Any]:
+        error = self.error()
         return {
             "ok": self.ok,
             "profiles": [{**asdict(r), "healthy": r.healthy} for r in self.rows],
             "skipped": list(self.skipped),
-            "error": None,
+            "error": error.to_json() if error else None,
         }
 
 

@@ -183,11 +183,16 @@ def test_doctor_healthy_alias(world: World) -> None:
     assert any(line.startswith("pass  sf login ") for line in result.stderr.splitlines())
 
 
-def test_doctor_failed_check_is_exit_1_with_an_error_object(world: World) -> None:
+def test_doctor_failed_check_is_exit_6_with_an_error_object(world: World) -> None:
+    # Issue 21 item 7: exit 1 means a bug; a check that fails is CHECK_FAILED, exit 6 (it was 1).
     world.expect_sf("--version", stdout=VERSION)
     result = world.invoke("doctor", "--alias", "nobody", "--json")
-    assert result.code == 1
-    assert result.doc["ok"] is False and result.doc["error"]["message"] == "no profile for nobody"
+    assert result.code == 6
+    error = result.doc["error"]
+    assert result.doc["ok"] is False and error["code"] == "CHECK_FAILED"
+    assert error["message"].endswith(": no profile for nobody")
+    failed = [c for c in result.doc["checks"] if c["result"] == "fail"]
+    assert failed and failed[0]["detail"] == "no profile for nobody"
     world.done()
 
 
@@ -271,7 +276,8 @@ def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world
     world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
     world.expect_sf("org", "display", "--target-org", "half", stdout='{"status": 1, "name": "NoAuthInfoFound"}', rc=1)
     result = world.invoke("status", "--json")
-    assert result.code == 1, result.stderr
+    assert result.code == 6, result.stderr  # CHECK_FAILED (issue 21 item 7: exit 1 is a bug only)
+    assert result.doc["error"]["code"] == "CHECK_FAILED"
     rows = {r["alias"]: r for r in result.doc["profiles"]}
     assert set(rows) == {"hub", "half"} and result.doc["ok"] is False
     assert rows["hub"]["sf_login"] is True and rows["hub"]["org_id"] == "00D000000000001AAA"
