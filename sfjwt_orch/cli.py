@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from sfjwt_orch import __version__
-from sfjwt_orch.errors import Code, Exit, SfjwtError
+from sfjwt_orch.errors import Code, Exit, SfjwtError, envelope
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -131,7 +131,7 @@ def _render(exc: SfjwtError, json_mode: bool) -> int:
     console.error(exc.message, exc.fix)
     if json_mode:
         with contextlib.suppress(OutputError):  # stdout is gone; the message is on stderr already
-            console.emit_json({"ok": False, **exc.details, "error": exc.to_json()})
+            console.emit_json(envelope(exc.details, exc))
     return exc.exit_code
 
 

@@ -6,6 +6,7 @@ README and tested one by one. Add codes; never rename or renumber them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -121,6 +122,14 @@ class SfjwtError(Exception):
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code.value, "message": self.message, "fix": self.fix}
+
+
+def envelope(fields: Mapping[str, Any], error: SfjwtError | None = None) -> dict[str, Any]:
+    """Every --json document, on success and on failure: {"ok": ..., <the command's fields>, "error":
+    null or {code, message, fix}}. `ok` is whether there is no error (doctor and status report theirs
+    without raising it)."""
+    body = {key: value for key, value in fields.items() if key not in ("ok", "error")}
+    return {"ok": error is None, **body, "error": error.to_json() if error else None}
 
 
 def usage(message: str, fix: str) -> SfjwtError:

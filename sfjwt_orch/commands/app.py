@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from sfjwt_orch.advice import DEV_HUB
-from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, json_shape
+from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
 
 app = typer.Typer(help="Create the JWT app in the org from the command line.", no_args_is_help=True)
 
@@ -89,4 +89,4 @@ def create(
     if not dry_run:
         ctx.console.success(f"{alias} logs in with the app {report.app_name}: sfjwt-orch login --alias {alias}")
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json())

@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, LoginFlags, complete_alias, context_of, json_shape, login_options
+from sfjwt_orch.commands.options import (
+    JsonFlag,
+    LoginFlags,
+    complete_alias,
+    context_of,
+    emit,
+    json_shape,
+    login_options,
+)
 
 HELP = """\
 Print the one-time approval URL for an app, and nothing else.
@@ -46,6 +54,6 @@ def run(
             resolve.instance_url(profile), validate.check_client_id(profile.client_id), resolve.callback_url(profile)
         )
     if json:
-        ctx.console.emit_json({"ok": True, "url": url})
+        emit(ctx, {"ok": True, "url": url})
     else:
         ctx.console.out(url + "\n")

@@ -15,6 +15,7 @@ from sfjwt_orch.commands.options import (
     check_attempt_timeout,
     check_wait,
     context_of,
+    emit,
     json_shape,
     login_options,
 )
@@ -105,4 +106,4 @@ def run(
     ctx.console.success(f"{alias} is ready.")
     ctx.console.info(bootstrap.next_steps(alias))
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json())

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, json_shape
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -91,7 +91,7 @@ def _show(ctx: Context, done: Export, *, json: bool) -> None:
         )
     if json:
         # Unredacted only when the user asked for the key: then it is the document's point.
-        ctx.console.emit_json(done.to_json(), keep_tokens=bool(done.keys))
+        emit(ctx, done.to_json(), keep_tokens=bool(done.keys))
         return
     if done.output is None:
         ctx.console.out(done.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, context_of, json_shape
+from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, context_of, emit, json_shape
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -51,6 +51,6 @@ def run(
     summary = f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed"
     (ctx.console.success if report.ok else ctx.console.warn)(summary)
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json(), report.error())
     if not report.ok:
         raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

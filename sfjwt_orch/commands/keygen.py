@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, json_shape
+from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
@@ -56,4 +56,4 @@ def run(
         f"  sfjwt-orch login --alias {alias} --client-id <consumer key> --username <user>"
     )
     if json:
-        ui.emit_json(result.to_json())
+        emit(ctx, result.to_json())

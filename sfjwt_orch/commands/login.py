@@ -12,6 +12,7 @@ from sfjwt_orch.commands.options import (
     OptionalAlias,
     Verbose,
     context_of,
+    emit,
     json_shape,
     login_options,
     login_wait,
@@ -85,4 +86,4 @@ def run(
     )
     ui.info(f"Next time: sfjwt-orch login --alias {alias}    Use it: sf org display --target-org {alias}")
     if json:
-        ui.emit_json(report.to_json())
+        emit(ctx, report.to_json())

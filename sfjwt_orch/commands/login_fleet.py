@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sfjwt_orch.commands.options import LoginFlags, json_shape, login_wait
+from sfjwt_orch.commands.options import LoginFlags, emit, json_shape, login_wait
 from sfjwt_orch.context import Context
 
 
@@ -42,4 +42,4 @@ def run(
         )
         doc = fleet.run(command, ctx, fleet_view.for_console(ctx.console))
     if json:
-        ctx.console.emit_json({**doc, "error": None})
+        emit(ctx, doc)

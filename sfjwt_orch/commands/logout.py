@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, json_shape
+from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
 
 HELP = """\
 Log the alias out of sf (sf org logout --no-prompt); for the end of a CI job.
@@ -33,4 +33,4 @@ def run(
         shredded = logout(alias, ctx, shred_key=shred_key)
     ctx.console.success(f"Logged {alias} out of sf" + (f"; shredded {shredded}" if shredded else ""))
     if json:
-        ctx.console.emit_json({"ok": True, "alias": alias, "shredded_key": shredded})
+        emit(ctx, {"ok": True, "alias": alias, "shredded_key": shredded})

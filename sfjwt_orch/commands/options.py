@@ -88,6 +88,21 @@ def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
         raise interrupted from None
 
 
+def emit(
+    ctx: Context,
+    fields: Mapping[str, Any],
+    error: SfjwtError | None = None,
+    *,
+    one_line: bool = False,
+    keep_tokens: bool = False,
+) -> None:
+    """The command's --json document, in the one envelope (errors.envelope), as the error boundary
+    prints a failure's."""
+    from sfjwt_orch.errors import envelope
+
+    ctx.console.emit_json(envelope(fields, error), one_line=one_line, keep_tokens=keep_tokens)
+
+
 def check_wait(timeout: float | None, interval: float, person: bool) -> tuple[float, float]:
     """--timeout defaults to 600 s for a person and 0 for scripts: a script that wants to wait says so."""
     from sfjwt_orch.errors import usage

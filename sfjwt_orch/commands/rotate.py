@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, json_shape
+from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
@@ -74,4 +74,4 @@ def run(
         )
         report = rotate.run(request, ctx)
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json())

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, LoginFlags, Verbose, context_of, json_shape, login_options, login_wait
+from sfjwt_orch.commands.options import (
+    JsonFlag,
+    LoginFlags,
+    Verbose,
+    context_of,
+    emit,
+    json_shape,
+    login_options,
+    login_wait,
+)
 
 app = typer.Typer(help="Sandboxes derived from a production profile.", no_args_is_help=True)
 
@@ -79,4 +88,4 @@ def add(
     ctx.console.success(f"Logged in to sandbox {name!r} as {doc['username']} (org {doc['org_id']}); sf alias: {target}")
     ctx.console.info(f"Next time: sfjwt-orch login --alias {target}    With the others: sfjwt-orch login --all")
     if json:
-        ctx.console.emit_json(doc)
+        emit(ctx, doc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of
+from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of, emit
 
 HELP = """\
 Every saved profile in one table: user, org, login URL, certificate days left, whether sf still
@@ -51,6 +51,6 @@ def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -
     if not report.rows:
         ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json(), report.error())
     if not report.ok:
         raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

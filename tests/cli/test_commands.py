@@ -148,7 +148,12 @@ def test_keygen_refuses_to_overwrite(world: World) -> None:
 def test_logout_runs_sf_logout(world: World) -> None:
     world.expect_sf("org", "logout", "--target-org", "hub", stdout='{"status": 0, "result": {}}')
     result = world.invoke("logout", "--alias", "hub", "--json")
-    assert result.code == 0 and result.doc == {"ok": True, "alias": "hub", "shredded_key": None}
+    assert result.code == 0 and result.doc == {
+        "ok": True,
+        "alias": "hub",
+        "shredded_key": None,
+        "error": None,
+    }  # the envelope
     world.done()
 
 
@@ -226,7 +231,13 @@ def test_profiles_list_show_remove(world: World) -> None:
     shown = world.invoke("profiles", "show", "hub", "--json")
     assert shown.code == 0 and shown.doc["profile"]["client_id"] == CID
     removed = world.invoke("profiles", "remove", "hub", "--no-logout", "--json")
-    assert removed.code == 0 and removed.doc == {"ok": True, "alias": "hub", "logged_out": False, "deleted": []}
+    assert removed.code == 0 and removed.doc == {
+        "ok": True,
+        "alias": "hub",
+        "logged_out": False,
+        "deleted": [],
+        "error": None,
+    }
     assert config.load(world.paths, "hub") is None
     world.done()
 
