@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sfjwt_orch.advice import DEV_HUB
 from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
+
+if TYPE_CHECKING:
+    from sfjwt_orch import metadata
+
+
+class AppKind(StrEnum):
+    ECA = "eca"
+    CONNECTED_APP = "connected-app"
+
+
+KINDS: dict[AppKind, metadata.Kind] = {AppKind.ECA: "eca", AppKind.CONNECTED_APP: "connected-app"}
 
 app = typer.Typer(help="Create the JWT app in the org from the command line.", no_args_is_help=True)
 
@@ -44,11 +57,13 @@ def create(
     permission_set: str | None = typer.Option(
         None, "--permission-set", help="The gate permission set's API name. [default: <name>_Jwt]"
     ),
-    kind: str = typer.Option(
-        "eca",
-        "--kind",
-        help="eca (External Client App), or connected-app for a Dev Hub that creates scratch orgs or sandboxes.",
-    ),
+    kind: Annotated[
+        AppKind,
+        typer.Option(
+            "--kind",
+            help="eca (External Client App), or connected-app for a Dev Hub that creates scratch orgs or sandboxes.",
+        ),
+    ] = AppKind.ECA,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Write the metadata and list the sf commands; deploy nothing."
     ),
@@ -68,9 +83,6 @@ def create(
     shape = app_create.AppReport(alias, app_name, kind).to_json
     with json_shape(shape):
         check_alias(alias)
-        chosen = next((k for k in ("eca", "connected-app") if k == kind), None)
-        if chosen is None:
-            raise usage(f"--kind {kind!r} is not known", "use --kind eca or --kind connected-app")
         if output_dir is not None and not dry_run:
             raise usage("--output-dir goes with --dry-run", "add --dry-run, or drop --output-dir")
         timeout, interval = check_wait(timeout, interval, person=True)
@@ -80,7 +92,7 @@ def create(
             username=validate.check_username(username),
             name=metadata.check_name(app_name, "--name"),
             permission_set=metadata.check_name(permission_set or f"{app_name}_Jwt"[:80], "--permission-set"),
-            kind=chosen,
+            kind=KINDS[kind],
             wait=resolve.Wait(open_browser=False, timeout=timeout, interval=interval),
             dry_run=dry_run,
             output_dir=output_dir.expanduser().resolve() if output_dir else None,
