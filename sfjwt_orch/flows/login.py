@@ -61,9 +61,9 @@ class LoginReport:
 
 def run(given: LoginRequest, ctx: Context, key_text: str | None = None) -> LoginReport:
     """The login command: `given` (the command line's answers) laid over the saved profile, then
-    logged in and remembered. Raises SfjwtError with the login document's fields in `details`, so
-    `--json` has the same shape whatever stage failed. `key_text` is --key-env's value, taken
-    out of the environment by the caller before anything ran."""
+    logged in and remembered. A failure in the login loop carries what it learnt (log_in); the
+    caller gives an earlier one its document's shape (json_shape). `key_text` is --key-env's value,
+    taken out of the environment by the caller before anything ran."""
     from sfjwt_orch.locks import alias_lock
 
     alias = given.alias
@@ -80,8 +80,6 @@ def run(given: LoginRequest, ctx: Context, key_text: str | None = None) -> Login
                 expire_previous(alias, ctx)
     except SfjwtError as exc:
         refusal.name_alias(exc, alias)
-        shape = LoginReport(alias=alias, username=given.username).to_json(exc)
-        exc.details = {**shape, **exc.details}
         raise
     return report
 
