@@ -278,8 +278,14 @@ def _absolute(path: Path) -> str:
     return str(resolved if resolved.exists() else path.absolute())
 
 
+@functools.cache
+def _hints() -> dict[str, Any]:
+    """LoginFlags' fields with their Annotated options (read once: every login command needs them)."""
+    return typing.get_type_hints(LoginFlags, include_extras=True)
+
+
 def _option(name: str) -> Any:
-    return typing.get_args(typing.get_type_hints(LoginFlags, include_extras=True)[name])[1]
+    return typing.get_args(_hints()[name])[1]
 
 
 def _flag(name: str) -> str:
@@ -296,7 +302,7 @@ def login_options(
     as that one value. `helps` rewords an option's help for this command (e.g. sandbox add's
     defaults come from production)."""
     names = names or tuple(name for name in _FIELDS if name not in but)
-    hints = typing.get_type_hints(LoginFlags, include_extras=True)
+    hints = _hints()
     defaults = {f.name: f.default for f in dataclasses.fields(LoginFlags)}
 
     def parameter(name: str) -> inspect.Parameter:
