@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from sfjwt_orch import __version__
-from sfjwt_orch.errors import Code, Exit, SfjwtError
+from sfjwt_orch.errors import Code, Exit, SfjwtError, envelope
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -37,7 +37,7 @@ Typical use:
   sfjwt-orch login --alias my-hub-org           # later: the saved profile fills in the rest
 
 Exit codes: 0 ok, 1 unexpected, 2 bad input, 3 Salesforce refused, 4 not approved in time,
-5 sf/openssl missing or broken, 130 interrupted. Every command has --json.
+5 sf/openssl missing or broken, 6 doctor/status found a problem, 130 interrupted. Every command has --json.
 """
 
 # name -> (module in sfjwt_orch.commands, attribute, is a group of subcommands). Only the command
@@ -131,7 +131,7 @@ def _render(exc: SfjwtError, json_mode: bool) -> int:
     console.error(exc.message, exc.fix)
     if json_mode:
         with contextlib.suppress(OutputError):  # stdout is gone; the message is on stderr already
-            console.emit_json({"ok": False, **exc.details, "error": exc.to_json()})
+            console.emit_json(envelope(exc.details, exc))
     return exc.exit_code
 
 
@@ -191,12 +191,13 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None, earl
 
 
 def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
-    try:
-        from typer._click.exceptions import ClickException  # typer >= 0.24 vendors click
-    except ImportError:  # pragma: no cover - older typer
-        # (assignment, unused-ignore: whether a separate click is installed, as check-jsonschema brings one)
-        from click.exceptions import ClickException  # type: ignore[no-redef,import-not-found,assignment,unused-ignore]
+    # Bad usage (unknown option, missing value, a --kind not among the choices): typer >= 0.24 vendors
+    # click and derives its errors from typer.TyperException; an older typer raises click's own.
+    usage_errors: tuple[type[Exception], ...] = (typer.TyperException,)
+    with contextlib.suppress(ImportError):
+        import click  # type: ignore[import-not-found,unused-ignore]  # there only with an older typer, or beside it
 
+        usage_errors += (click.ClickException,)
     from sfjwt_orch.console import OutputError
     from sfjwt_orch.tools.runner import ProgramNotFound
 
@@ -210,7 +211,7 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
 
             return complete()
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
-        # exit 1) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
+        # exit 6) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
         app = build_app(args)
         result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=obj)
         if result == Exit.INTERRUPTED:
@@ -219,12 +220,13 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
         return result if isinstance(result, int) else 0
     except typer.Exit as exc:
         return int(exc.exit_code)
-    except ClickException as exc:  # bad usage: unknown option, missing value, wrong type
+    except usage_errors as exc:
+        format_message = getattr(exc, "format_message", None)
+        message = str(format_message() if format_message else exc)
         if json_mode:
-            err = SfjwtError(Code.USAGE, exc.format_message(), "see: sfjwt-orch COMMAND --help")
-            return _render(err, json_mode=True)
-        exc.show()
-        return int(exc.exit_code)
+            return _render(SfjwtError(Code.USAGE, message, "see: sfjwt-orch COMMAND --help"), json_mode=True)
+        getattr(exc, "show", lambda: print(f"Error: {message}", file=sys.stderr))()
+        return int(getattr(exc, "exit_code", Exit.USAGE))
     except SfjwtError as exc:
         return _render(exc, json_mode)
     except ProgramNotFound as exc:  # the adapters translate their own; this is a last resort

@@ -42,10 +42,17 @@ class Profile:
     # --allow-non-salesforce-host, once given: the login URL may name a host that is not Salesforce's.
     allow_non_salesforce_host: bool = False
 
-    def merged(self, **overrides: str | bool | None) -> Profile:
-        """Flags override saved values; a flag not given (None, "" or False) keeps the saved one."""
-        given: dict[str, Any] = {k: v for k, v in overrides.items() if v}
-        return dataclasses.replace(self, **given)
+    def merged(self, given: Profile) -> Profile:
+        """`given`'s answers over these ones (flags over saved values); an answer not given ("" or
+        False) keeps this one's. The alias stays."""
+        over: dict[str, Any] = {name: getattr(given, name) for name in _ANSWERS if getattr(given, name)}
+        return dataclasses.replace(self, **over)
+
+    def cert_path(self, key_file: Path) -> Path:
+        """The certificate: the one named, else server.crt beside the key (where keygen writes it)."""
+        from sfjwt_orch.keys import CERT_NAME
+
+        return Path(self.cert_file).expanduser() if self.cert_file else key_file.parent / CERT_NAME
 
     def answers(self) -> dict[str, str | bool]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "alias"}

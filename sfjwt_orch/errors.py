@@ -6,6 +6,7 @@ README and tested one by one. Add codes; never rename or renumber them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -17,6 +18,7 @@ class Exit(IntEnum):
     REFUSED = 3  # Salesforce (or the network to it) refused the login
     NOT_APPROVED = 4  # the one-time approval was still missing when the wait ended
     TOOL = 5  # sf or openssl is missing or broken
+    ATTENTION = 6  # doctor or status ran and found a problem (each listed with its fix)
     INTERRUPTED = 130
 
 
@@ -63,42 +65,42 @@ class Code(StrEnum):
     SF_STATE_BROKEN = "SF_STATE_BROKEN"  # sf's own files (~/.sfdx) are broken: sf cannot log in or read a login
     OPENSSL_NOT_FOUND = "OPENSSL_NOT_FOUND"
     OPENSSL_FAILED = "OPENSSL_FAILED"
+    # doctor and status: the checks ran, and one failed (each check or alias says which, with its fix).
+    CHECK_FAILED = "CHECK_FAILED"
     # Ours.
     INTERRUPTED = "INTERRUPTED"
     INTERNAL = "INTERNAL"
 
 
-_LOCAL = {
-    Code.KEY_INVALID,
-    Code.KEY_NOT_FOUND,
-    Code.KEY_EXISTS,
-    Code.CERT_INVALID,
-    Code.LIGHTNING_URL,
-    Code.URL_REFUSED,
-    Code.USAGE,
-    Code.PROFILE_NOT_FOUND,
-    Code.PROFILE_INVALID,
-    Code.FILE_ERROR,
-    Code.LOCKED,
-    Code.ADMIN_ORG_NOT_FOUND,
-    Code.APP_EXISTS,
-}
-_TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
+# Every code's exit code, written out: a new code without one fails its test (tests/unit/test_checks.py)
+# instead of landing silently on some default.
+EXIT_OF: dict[Code, Exit] = {
+    Code.NOT_APPROVED: Exit.NOT_APPROVED,
+    **{c: Exit.REFUSED for c in (
+        Code.NOT_ADMIN_APPROVED, Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED, Code.AUDIENCE_INVALID,
+        Code.INVALID_ASSERTION, Code.EXPIRED_ASSERTION, Code.AUTH_FAILURE, Code.IP_RESTRICTED, Code.INACTIVE_USER,
+        Code.INACTIVE_ORG, Code.RATE_LIMITED, Code.NETWORK, Code.SERVER_ERROR, Code.UNKNOWN,
+        # app create: the org refused the admin's deploy or assignment (Salesforce said no, as to a login)
+        Code.INTEGRATION_USER_NOT_FOUND, Code.DEPLOY_FAILED, Code.ECA_DISABLED, Code.CONNECTED_APP_BLOCKED,
+        Code.PERMSET_ASSIGN_FAILED,
+    )},
+    **{c: Exit.USAGE for c in (
+        Code.KEY_INVALID, Code.KEY_NOT_FOUND, Code.KEY_EXISTS, Code.CERT_INVALID, Code.LIGHTNING_URL,
+        Code.URL_REFUSED, Code.USAGE, Code.PROFILE_NOT_FOUND, Code.PROFILE_INVALID, Code.FILE_ERROR, Code.LOCKED,
+        Code.ADMIN_ORG_NOT_FOUND, Code.APP_EXISTS,
+    )},
+    **{c: Exit.TOOL for c in (
+        Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED,
+    )},
+    Code.CHECK_FAILED: Exit.ATTENTION,
+    Code.INTERRUPTED: Exit.INTERRUPTED,
+    Code.INTERNAL: Exit.UNEXPECTED,
+}  # fmt: skip
 
 
 def exit_code_for(code: Code) -> Exit:
     """The exit code of an outcome code (README: "Exit codes")."""
-    if code is Code.NOT_APPROVED:
-        return Exit.NOT_APPROVED
-    if code in _LOCAL:
-        return Exit.USAGE
-    if code in _TOOL:
-        return Exit.TOOL
-    if code is Code.INTERRUPTED:
-        return Exit.INTERRUPTED
-    if code is Code.INTERNAL:
-        return Exit.UNEXPECTED
-    return Exit.REFUSED
+    return EXIT_OF[code]
 
 
 class SfjwtError(Exception):
@@ -120,6 +122,14 @@ class SfjwtError(Exception):
 
     def to_json(self) -> dict[str, str]:
         return {"code": self.code.value, "message": self.message, "fix": self.fix}
+
+
+def envelope(fields: Mapping[str, Any], error: SfjwtError | None = None) -> dict[str, Any]:
+    """Every --json document, on success and on failure: {"ok": ..., <the command's fields>, "error":
+    null or {code, message, fix}}. `ok` is whether there is no error (doctor and status report theirs
+    without raising it)."""
+    body = {key: value for key, value in fields.items() if key not in ("ok", "error")}
+    return {"ok": error is None, **body, "error": error.to_json() if error else None}
 
 
 def usage(message: str, fix: str) -> SfjwtError:

@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from shlex import quote
+from typing import TYPE_CHECKING
 
 from sfjwt_orch import files
 from sfjwt_orch.certs import CertInfo, check_pair, read_cert
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.keys import CERT_NAME, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl, PendingKey, check_subject
+
+if TYPE_CHECKING:
+    from sfjwt_orch import config
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,12 @@ class KeygenResult:
     cert_file: Path
     fingerprint_sha256: str
     not_after: datetime
+
+    def as_profile(self, alias: str) -> config.Profile:
+        """The pair as a profile's answers, to lay over the saved ones (config.Profile.merged)."""
+        from sfjwt_orch import config
+
+        return config.Profile(alias, key_file=str(self.key_file), cert_file=str(self.cert_file))
 
     def to_json(self) -> dict[str, object]:
         return {

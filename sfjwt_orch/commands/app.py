@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sfjwt_orch.advice import DEV_HUB
-from sfjwt_orch.commands.options import (
-    alias_option,
-    check_wait,
-    context_of,
-    interval_option,
-    json_option,
-    json_shape,
-    verbose_option,
-)
+from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
+
+if TYPE_CHECKING:
+    from sfjwt_orch import metadata
+
+
+class AppKind(StrEnum):
+    ECA = "eca"
+    CONNECTED_APP = "connected-app"
+
+
+KINDS: dict[AppKind, metadata.Kind] = {AppKind.ECA: "eca", AppKind.CONNECTED_APP: "connected-app"}
 
 app = typer.Typer(help="Create the JWT app in the org from the command line.", no_args_is_help=True)
 
@@ -43,7 +48,7 @@ Examples:
 @app.command("create", help=CREATE_HELP)
 def create(
     tctx: typer.Context,
-    alias: str = alias_option(),
+    alias: Alias,
     target_org: str = typer.Option(
         ..., "--target-org", help="An admin's org alias that sf already knows (sf org login web --alias NAME)."
     ),
@@ -52,19 +57,21 @@ def create(
     permission_set: str | None = typer.Option(
         None, "--permission-set", help="The gate permission set's API name. [default: <name>_Jwt]"
     ),
-    kind: str = typer.Option(
-        "eca",
-        "--kind",
-        help="eca (External Client App), or connected-app for a Dev Hub that creates scratch orgs or sandboxes.",
-    ),
+    kind: Annotated[
+        AppKind,
+        typer.Option(
+            "--kind",
+            help="eca (External Client App), or connected-app for a Dev Hub that creates scratch orgs or sandboxes.",
+        ),
+    ] = AppKind.ECA,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Write the metadata and list the sf commands; deploy nothing."
     ),
     output_dir: Path | None = typer.Option(None, "--output-dir", help="With --dry-run: where to write the metadata."),
     timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for the new app to reach the login."),
-    interval: float = interval_option(),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    interval: Interval = 5.0,
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch import metadata, validate
     from sfjwt_orch.errors import usage
@@ -76,9 +83,6 @@ def create(
     shape = app_create.AppReport(alias, app_name, kind).to_json
     with json_shape(shape):
         check_alias(alias)
-        chosen = next((k for k in ("eca", "connected-app") if k == kind), None)
-        if chosen is None:
-            raise usage(f"--kind {kind!r} is not known", "use --kind eca or --kind connected-app")
         if output_dir is not None and not dry_run:
             raise usage("--output-dir goes with --dry-run", "add --dry-run, or drop --output-dir")
         timeout, interval = check_wait(timeout, interval, person=True)
@@ -86,11 +90,11 @@ def create(
             alias=alias,
             target_org=target_org,
             username=validate.check_username(username),
-            name=metadata.check_app_name(app_name, chosen),
+            name=metadata.check_app_name(app_name, KINDS[kind]),
             permission_set=metadata.check_name(
                 permission_set or metadata.default_permission_set(app_name), "--permission-set"
             ),
-            kind=chosen,
+            kind=KINDS[kind],
             wait=resolve.Wait(open_browser=False, timeout=timeout, interval=interval),
             dry_run=dry_run,
             output_dir=output_dir.expanduser().resolve() if output_dir else None,
@@ -99,4 +103,4 @@ def create(
     if not dry_run:
         ctx.console.success(f"{alias} logs in with the app {report.app_name}: sfjwt-orch login --alias {alias}")
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json())

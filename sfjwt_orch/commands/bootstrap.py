@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from sfjwt_orch.commands.options import (
-    alias_option,
-    allow_non_salesforce_host_option,
-    attempt_timeout_option,
-    browser_option,
-    callback_url_option,
+    Alias,
+    JsonFlag,
+    LoginFlags,
+    Verbose,
     check_attempt_timeout,
     check_wait,
-    client_id_option,
     context_of,
-    instance_url_option,
-    interval_option,
-    json_option,
+    emit,
     json_shape,
-    key_env_option,
-    login_flags,
-    new_app_option,
-    sandbox_option,
-    set_default_dev_hub_option,
-    set_default_option,
-    timeout_option,
-    username_option,
-    verbose_option,
+    login_options,
 )
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
@@ -51,41 +40,34 @@ Examples:
 """
 
 
+@login_options(helps={"key_file": "Bring your own private key (checked)."})
 def run(
     tctx: typer.Context,
-    alias: str = alias_option(),
-    client_id: str | None = client_id_option(),
-    username: str | None = username_option(),
-    instance_url: str | None = instance_url_option(),
-    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
-    sandbox: bool = sandbox_option(),
-    callback_url: str | None = callback_url_option(),
-    key_file: Path | None = typer.Option(None, "--key-file", help="Bring your own private key (checked)."),
-    cert_file: Path | None = typer.Option(None, "--cert-file", help="Its certificate (checked against the key)."),
-    key_env: str | None = key_env_option(),
-    bits: int = typer.Option(DEFAULT_BITS, "--bits", help="RSA key size for a new key."),
-    days: int = typer.Option(DEFAULT_DAYS, "--days", help="Lifetime of a new certificate, in days."),
-    subject: str | None = typer.Option(
-        None, "--subject", help='Subject of a new certificate. [default: "/CN=<alias>"]'
-    ),
-    browser: bool | None = browser_option(),
-    timeout: float | None = timeout_option(),
-    interval: float = interval_option(),
-    attempt_timeout: float | None = attempt_timeout_option(),
-    set_default: bool = set_default_option(),
-    set_default_dev_hub: bool = set_default_dev_hub_option(),
-    target_org: str | None = typer.Option(
-        None,
-        "--target-org",
-        help="An admin's org alias in sf: when no consumer key is known, create the app (as app create does).",
-    ),
-    no_input: bool = typer.Option(False, "--no-input", help="Never ask; fail with the flag to pass instead."),
-    ask: bool = typer.Option(
-        False, "--ask", help="Ask every question again (saved answers are the defaults), e.g. to change the username."
-    ),
-    new_app: bool = new_app_option(),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    alias: Alias,
+    flags: LoginFlags = LoginFlags(),
+    bits: Annotated[int, typer.Option("--bits", help="RSA key size for a new key.")] = DEFAULT_BITS,
+    days: Annotated[int, typer.Option("--days", help="Lifetime of a new certificate, in days.")] = DEFAULT_DAYS,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help='Subject of a new certificate. [default: "/CN=<alias>"]')
+    ] = None,
+    target_org: Annotated[
+        str | None,
+        typer.Option(
+            "--target-org",
+            help="An admin's org alias in sf: when no consumer key is known, create the app (as app create does).",
+        ),
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never ask; fail with the flag to pass instead.")
+    ] = False,
+    ask: Annotated[
+        bool,
+        typer.Option(
+            "--ask", help="Ask every question again (saved answers are the defaults), e.g. to change the username."
+        ),
+    ] = False,
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch import config
     from sfjwt_orch.console import Prompter
@@ -98,43 +80,30 @@ def run(
 
     ctx = context_of(tctx, verbose)
     with json_shape(bootstrap.BootstrapReport(alias=alias).to_json):
-        key_text = key_env_flow.take(key_env, ctx) if key_env else None  # before any step runs
+        key_text = key_env_flow.take(flags.key_env, ctx) if flags.key_env else None  # before any step runs
         check_alias(alias)
-        flags = login_flags(
-            client_id=client_id,
-            username=username,
-            instance_url=instance_url,
-            sandbox=sandbox,
-            key_file=key_file,
-            key_env=key_env,
-            callback_url=callback_url,
-            cert_file=cert_file,
-            allow_non_salesforce_host=allow_non_salesforce_host,
-        )
+        flags.checked()
         can_prompt = person_present(ctx.env, no_input)
-        timeout, interval = check_wait(timeout, interval, can_prompt)
+        timeout, interval = check_wait(flags.timeout, flags.interval, can_prompt)
         # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
         check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
-        given = resolve.merged(config.load_or_new(ctx.paths, alias), flags)  # URLs too (URL_REFUSED), before sf runs
-        resolve.instance_url(given)
+        given = config.load_or_new(ctx.paths, alias).merged(flags.given(alias))
+        resolve.instance_url(given)  # URLs too (URL_REFUSED), before sf runs
         resolve.callback_url(given)
+        browser = flags.browser
         open_browser = should_open_browser(browser, ctx.env) if browser is not None or not no_input else False
+        wait = resolve.Wait(open_browser, timeout, interval, check_attempt_timeout(flags.attempt_timeout))
         request = bootstrap.BootstrapRequest(
-            alias=alias,
-            flags=flags,
-            wait=resolve.Wait(open_browser, timeout, interval, check_attempt_timeout(attempt_timeout)),
-            defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
+            login=flags.request(alias, wait),
             new_key=bootstrap.NewKey(bits, days, subject),
-            key_env=key_env,
             key_text=key_text,
             can_prompt=can_prompt,
             target_org=target_org,
             ask_all=ask,
-            new_app=new_app,
         )
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
             report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console))
     ctx.console.success(f"{alias} is ready.")
     ctx.console.info(bootstrap.next_steps(alias))
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json())

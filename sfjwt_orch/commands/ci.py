@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
+    from sfjwt_orch.flows import ci_export
     from sfjwt_orch.flows.ci_export import Export
+
+
+class CiFormat(StrEnum):
+    GITHUB = "github"
+    GITLAB = "gitlab"
+    ENV = "env"
+
+
+FORMATS: dict[CiFormat, ci_export.Format] = {CiFormat.GITHUB: "github", CiFormat.GITLAB: "gitlab", CiFormat.ENV: "env"}
 
 app = typer.Typer(help="Use profiles from CI.", no_args_is_help=True)
 
@@ -42,7 +53,9 @@ def export(
     ),
     all_: bool = typer.Option(False, "--all", help="A matrix job over every complete profile."),
     aliases: str | None = typer.Option(None, "--aliases", help="A matrix job over these aliases: a,b,c."),
-    fmt: str = typer.Option("github", "--format", help="github, gitlab or env (NAME=value lines, one alias)."),
+    fmt: Annotated[
+        CiFormat, typer.Option("--format", help="github, gitlab or env (NAME=value lines, one alias).")
+    ] = CiFormat.GITHUB,
     pip_spec: str | None = typer.Option(
         None,
         "--pip-spec",
@@ -59,20 +72,18 @@ def export(
     include_key: bool = typer.Option(
         False, "--include-key", help="Also print the private key(s), base64-encoded, apart from the file."
     ),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.ci.plan import SF_VERSION
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import ci_export
 
     ctx = context_of(tctx)
-    chosen: ci_export.Format = next((f for f in ci_export.FORMATS if f == fmt), "github")
+    chosen: ci_export.Format = FORMATS[fmt]
     names = tuple(a.strip() for a in aliases.split(",")) if aliases is not None else None
     req = ci_export.Request(chosen, alias=alias, aliases=names, all=all_, include_key=include_key, pip_spec=pip_spec,
                             sf_version=sf_version or SF_VERSION, output=output, force=force)  # fmt: skip
     with json_shape(lambda exc: ci_export.failure_shape(req)):
-        if chosen != fmt:
-            raise usage(f"--format {fmt!r} is not known", "use --format github, gitlab or env")
         if sum((alias is not None, all_, names is not None)) != 1:
             raise usage("name one alias, or pass --all or --aliases a,b,c", "e.g. sfjwt-orch ci export my-hub-org")
         if names is not None and (not all(names) or len(set(names)) != len(names)):
@@ -91,7 +102,7 @@ def _show(ctx: Context, done: Export, *, json: bool) -> None:
         )
     if json:
         # Unredacted only when the user asked for the key: then it is the document's point.
-        ctx.console.emit_json(done.to_json(), keep_tokens=bool(done.keys))
+        emit(ctx, done.to_json(), keep_tokens=bool(done.keys))
         return
     if done.output is None:
         ctx.console.out(done.text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape, verbose_option
+from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, context_of, emit, json_shape
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -12,7 +12,7 @@ Check everything a JWT login depends on, with the fix for each problem.
 sf and openssl present; the key exists, is mode 0600, is an unencrypted RSA key of 2048+ bits and
 matches the certificate; the certificate has not expired (warns under 30 days); the instance URL
 is https and not a Lightning domain (with sandbox hints); the profile is complete; and sf still
-holds a working login for the alias. Exit 0 when nothing fails, 1 otherwise.
+holds a working login for the alias. Exit 0 when nothing fails, 6 otherwise (CHECK_FAILED).
 
 \b
 Examples:
@@ -26,10 +26,11 @@ def run(
     alias: str | None = typer.Option(
         None, "--alias", "-a", help="Check this alias's profile, key and sf login.", autocompletion=complete_alias
     ),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.console import cell
+    from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.doctor import diagnose
     from sfjwt_orch.paths import check_alias
 
@@ -50,6 +51,6 @@ def run(
     summary = f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed"
     (ctx.console.success if report.ok else ctx.console.warn)(summary)
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json(), report.error())
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

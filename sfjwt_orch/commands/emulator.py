@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -119,7 +119,7 @@ def _ready(emu: Emulator, emu_config: EmulatorConfig, alias: str | None, ctx: Co
         doc: dict[str, Any] = {"ok": True, "url": emu.url, "urls": list(emu.urls), "apps": listed, "users": users}
         # The emulator's own rehearsal credential: the one token sfjwt-orch ever prints, and only here.
         doc.update({"admin": admin} if admin else {})
-        ui.emit_json(doc, one_line=True, keep_tokens=True)
+        emit(ctx, doc, one_line=True, keep_tokens=True)
     ui.success(f"Salesforce login emulator on {' and '.join(emu.urls)}  (Ctrl-C to stop)")
     for a in apps:
         waiting = "" if a.certificate_pem is not None else ", no certificate yet"
@@ -137,7 +137,7 @@ def upload_cert(
     client_id: str | None = typer.Option(
         None, "--client-id", help="The app's consumer key (needed only when the emulator has several apps)."
     ),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.flows import rehearsal
 
@@ -146,4 +146,4 @@ def upload_cert(
         done = rehearsal.upload_cert(rehearsal.UploadRequest(port, cert, client_id), ctx)
     ctx.console.success(f"Uploaded the certificate to app {done.app!r}: logins signed with its key work now")
     if json:
-        ctx.console.emit_json({"ok": True, "app": done.app, "certificate_sha256": done.certificate_sha256})
+        emit(ctx, {"ok": True, "app": done.app, "certificate_sha256": done.certificate_sha256})

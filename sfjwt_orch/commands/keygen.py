@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands.options import alias_option, context_of, json_option, json_shape, verbose_option
+from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
@@ -25,7 +25,7 @@ Examples:
 
 def run(
     tctx: typer.Context,
-    alias: str = alias_option(),
+    alias: Alias,
     out_dir: Path | None = typer.Option(
         None, "--out-dir", help="Write the pair here instead of the alias's folder in the data dir."
     ),
@@ -35,8 +35,8 @@ def run(
         None, "--subject", help='Certificate subject in openssl -subj form. [default: "/CN=<alias>"]'
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing key (the old one is lost)."),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.flows.keygen import KeygenCommand, keygen
     from sfjwt_orch.paths import check_alias
@@ -56,4 +56,4 @@ def run(
         f"  sfjwt-orch login --alias {alias} --client-id <consumer key> --username <user>"
     )
     if json:
-        ui.emit_json(result.to_json())
+        emit(ctx, result.to_json())

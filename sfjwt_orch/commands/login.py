@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from sfjwt_orch.commands.options import (
-    alias_option,
-    allow_non_salesforce_host_option,
-    attempt_timeout_option,
-    browser_option,
-    callback_url_option,
-    client_id_option,
+    JsonFlag,
+    LoginFlags,
+    OptionalAlias,
+    Verbose,
     context_of,
-    instance_url_option,
-    interval_option,
-    json_option,
+    emit,
     json_shape,
-    key_env_option,
-    login_flags,
+    login_options,
     login_wait,
-    new_app_option,
-    sandbox_option,
-    set_default_dev_hub_option,
-    set_default_option,
-    timeout_option,
-    username_option,
-    verbose_option,
 )
 
 HELP = """\
@@ -55,80 +43,42 @@ one at a time. The exit code is the most severe failure's: 130 > 1 > 5 > 2 > 3 >
 """
 
 
+@login_options(but=("cert_file",))
 def run(
     tctx: typer.Context,
-    alias: str | None = alias_option(required=False),
-    every: bool = typer.Option(False, "--all", help="Log in every complete saved profile, in parallel."),
-    aliases: str | None = typer.Option(
-        None, "--aliases", help="Log in these saved aliases (comma-separated), in parallel."
-    ),
-    parallel: int | None = typer.Option(
-        None, "--parallel", help="With --all/--aliases: logins at once. [default: the number of cores, at least 2]"
-    ),
-    client_id: str | None = client_id_option(),
-    username: str | None = username_option(),
-    key_file: Path | None = typer.Option(
-        None, "--key-file", help="The private key. [default: the alias's key from keygen]"
-    ),
-    key_env: str | None = key_env_option(),
-    instance_url: str | None = instance_url_option(),
-    allow_non_salesforce_host: bool = allow_non_salesforce_host_option(),
-    sandbox: bool = sandbox_option(),
-    callback_url: str | None = callback_url_option(),
-    browser: bool | None = browser_option(),
-    timeout: float | None = timeout_option(),
-    interval: float = interval_option(),
-    attempt_timeout: float | None = attempt_timeout_option(),
-    set_default: bool = set_default_option(),
-    set_default_dev_hub: bool = set_default_dev_hub_option(),
-    new_app: bool = new_app_option(),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    alias: OptionalAlias = None,
+    every: Annotated[bool, typer.Option("--all", help="Log in every complete saved profile, in parallel.")] = False,
+    aliases: Annotated[
+        str | None, typer.Option("--aliases", help="Log in these saved aliases (comma-separated), in parallel.")
+    ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--parallel", help="With --all/--aliases: logins at once. [default: the number of cores, at least 2]"
+        ),
+    ] = None,
+    flags: LoginFlags = LoginFlags(),
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import key_env as key_env_flow
-    from sfjwt_orch.flows import login, org_change, resolve
+    from sfjwt_orch.flows import login
     from sfjwt_orch.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     if every or aliases is not None or parallel is not None:
         from sfjwt_orch.commands import login_fleet as fleet_command
 
-        single = {"--alias": alias, "--client-id": client_id, "--username": username, "--key-file": key_file,
-                  "--key-env": key_env, "--instance-url": instance_url, "--sandbox": sandbox,
-                  "--callback-url": callback_url, "--set-default": set_default,
-                  "--set-default-dev-hub": set_default_dev_hub, "--new-app": new_app,
-                  "--allow-non-salesforce-host": allow_non_salesforce_host,
-                  "--attempt-timeout": attempt_timeout}  # fmt: skip
-        fleet_command.run(ctx, every, aliases, parallel, single, browser, timeout, interval, json)
+        fleet_command.run(ctx, every, aliases, parallel, flags, alias, json)
         return
-    shape = login.LoginReport(alias=alias or "", username=username or "")
-    with json_shape(lambda exc: {**shape.to_json(exc), "org_changed_from": None}):
+    shape = login.LoginReport(alias=alias or "", username=flags.username or "")
+    with json_shape(shape.to_json):
         if alias is None:
             raise usage("--alias is missing", "pass --alias NAME (or --all / --aliases a,b for several at once)")
-        key_text = key_env_flow.take(key_env, ctx) if key_env else None  # before anything runs
+        key_text = key_env_flow.take(flags.key_env, ctx) if flags.key_env else None  # before anything runs
         check_alias(alias)
-        flags = login_flags(
-            client_id=client_id,
-            username=username,
-            instance_url=instance_url,
-            sandbox=sandbox,
-            key_file=key_file,
-            key_env=key_env,
-            callback_url=callback_url,
-            allow_non_salesforce_host=allow_non_salesforce_host,
-        )
-        command = login.LoginCommand(
-            alias=alias,
-            flags=flags,
-            wait=login_wait(ctx, browser, timeout, interval, attempt_timeout),
-            defaults=resolve.SfDefaults(set_default, set_default_dev_hub),
-            key_env=key_env,
-            new_app=new_app,
-        )
-        before = org_change.org_before(ctx, alias)
-        report = login.run(command, ctx, key_text)
-    changed = org_change.note(ctx, alias, before, report.org_id)
+        report = login.run(flags.checked().request(alias, login_wait(ctx, flags)), ctx, key_text)
     ui = ctx.console
     ui.success(
         f"Logged in as {report.username} to org {report.org_id} ({report.instance_url}); sf alias: {alias}"
@@ -136,4 +86,4 @@ def run(
     )
     ui.info(f"Next time: sfjwt-orch login --alias {alias}    Use it: sf org display --target-org {alias}")
     if json:
-        ui.emit_json({**report.to_json(), "org_changed_from": changed})
+        emit(ctx, report.to_json())

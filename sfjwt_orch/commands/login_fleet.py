@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from sfjwt_orch.commands.options import json_shape, login_wait
+from sfjwt_orch.commands.options import LoginFlags, emit, json_shape, login_wait
 from sfjwt_orch.context import Context
 
 
@@ -13,10 +11,8 @@ def run(
     every: bool,
     aliases: str | None,
     parallel: int | None,
-    single: Mapping[str, object],
-    browser: bool | None,
-    timeout: float | None,
-    interval: float,
+    flags: LoginFlags,
+    alias: str | None,
     json: bool,
 ) -> None:
     from sfjwt_orch import fleet_view
@@ -29,14 +25,14 @@ def run(
             raise usage("--all and --aliases cannot be used together", "pass only one of them")
         if not every and aliases is None:
             raise usage("--parallel needs --all or --aliases", "add --all, or --aliases a,b,c")
-        given = [flag for flag, value in single.items() if value]
+        given = ["--alias"] * bool(alias) + flags.single_alias()  # each alias logs in with its saved profile
         if given:
             raise usage(
                 f"{', '.join(given)} cannot be used with --all/--aliases (each alias logs in with its saved profile)",
                 f"log that one alias in alone: sfjwt-orch login --alias NAME {given[0]} ...",
             )
         limit = fleet.check_parallel(parallel)
-        wait = login_wait(ctx, browser, timeout, interval)
+        wait = login_wait(ctx, flags)
         profiles = fleet.select(ctx, every, aliases)
         command = fleet.FleetCommand(
             profiles=tuple(profiles),
@@ -46,4 +42,4 @@ def run(
         )
         doc = fleet.run(command, ctx, fleet_view.for_console(ctx.console))
     if json:
-        ctx.console.emit_json({**doc, "error": None})
+        emit(ctx, doc)

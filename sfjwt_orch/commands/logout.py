@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import alias_option, context_of, json_option, json_shape, verbose_option
+from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
 
 HELP = """\
 Log the alias out of sf (sf org logout --no-prompt); for the end of a CI job.
@@ -19,10 +19,10 @@ Example:
 
 def run(
     tctx: typer.Context,
-    alias: str = alias_option(),
+    alias: Alias,
     shred_key: bool = typer.Option(False, "--shred-key", help="Overwrite and delete the alias's key file."),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.flows.logout import logout
     from sfjwt_orch.paths import check_alias
@@ -33,4 +33,4 @@ def run(
         shredded = logout(alias, ctx, shred_key=shred_key)
     ctx.console.success(f"Logged {alias} out of sf" + (f"; shredded {shredded}" if shredded else ""))
     if json:
-        ctx.console.emit_json({"ok": True, "alias": alias, "shredded_key": shredded})
+        emit(ctx, {"ok": True, "alias": alias, "shredded_key": shredded})

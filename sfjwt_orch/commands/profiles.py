@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import complete_alias, context_of, json_option, json_shape
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
 
 if TYPE_CHECKING:
     from sfjwt_orch.config import Profile
@@ -17,7 +17,7 @@ app = typer.Typer(help="List, show and remove saved profiles.", no_args_is_help=
 
 
 @app.command("list", help="List saved profiles.")
-def list_(tctx: typer.Context, json: bool = json_option()) -> None:
+def list_(tctx: typer.Context, json: JsonFlag = False) -> None:
     from sfjwt_orch import config, state
 
     ctx = context_of(tctx)
@@ -26,7 +26,7 @@ def list_(tctx: typer.Context, json: bool = json_option()) -> None:
         ctx.console.warn(f"skipped: {problem.message}")
     shown = [{**p.to_json(), "org_id": state.load(ctx.paths, p.alias).org_id} for p in rows]
     if json:
-        ctx.console.emit_json({"ok": True, "profiles": shown})
+        emit(ctx, {"ok": True, "profiles": shown})
         return
     if not rows:
         ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
@@ -62,7 +62,7 @@ def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
 def show(
     tctx: typer.Context,
     alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch import state
 
@@ -70,7 +70,7 @@ def show(
         ctx, profile = _profile(alias, tctx)
     shown = {**profile.to_json(), "org_id": state.load(ctx.paths, alias).org_id}
     if json:
-        ctx.console.emit_json({"ok": True, "profile": shown, "file": str(ctx.paths.profile_file(alias))})
+        emit(ctx, {"ok": True, "profile": shown, "file": str(ctx.paths.profile_file(alias))})
         return
     from sfjwt_orch.console import masked_key
 
@@ -92,7 +92,7 @@ def remove(
     delete_key: bool = typer.Option(
         False, "--delete-key", help="Also delete the key and certificate (never one another profile uses)."
     ),
-    json: bool = json_option(),
+    json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.flows.logout import remove_profile
     from sfjwt_orch.interactive import person_present
@@ -104,4 +104,4 @@ def remove(
         done = remove_profile(profile, ctx, logout=logout, delete_key=delete_key)
     ctx.console.success(f"Removed profile {alias}")
     if json:
-        ctx.console.emit_json(done.to_json())
+        emit(ctx, done.to_json())

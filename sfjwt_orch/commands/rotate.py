@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import (
-    alias_option,
-    check_wait,
-    context_of,
-    interval_option,
-    json_option,
-    json_shape,
-    verbose_option,
-)
+from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
@@ -36,7 +28,7 @@ Examples:
 
 def run(
     tctx: typer.Context,
-    alias: str = alias_option(),
+    alias: Alias,
     target_org: str | None = typer.Option(
         None, "--target-org", help="An admin's org alias in sf: deploy the new certificate to the app."
     ),
@@ -51,9 +43,9 @@ def run(
     timeout: float = typer.Option(
         600.0, "--timeout", help="Seconds to wait for the app to take the new certificate (0: do not wait)."
     ),
-    interval: float = interval_option(),
-    json: bool = json_option(),
-    verbose: bool = verbose_option(),
+    interval: Interval = 5.0,
+    json: JsonFlag = False,
+    verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import resolve, rotate
@@ -82,4 +74,4 @@ def run(
         )
         report = rotate.run(request, ctx)
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json())

@@ -1,16 +1,16 @@
-"""sfjwt-orch status: flows.status -> a table (and JSON); exit 1 when any alias needs attention."""
+"""sfjwt-orch status: flows.status -> a table (and JSON); exit 6 when any alias needs attention."""
 
 from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import context_of, json_option, verbose_option
+from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of, emit
 
 HELP = """\
 Every saved profile in one table: user, org, login URL, certificate days left, whether sf still
 holds a working login (checked for all aliases at once), and the last successful login.
 
-Exit 0 when all are healthy, 1 when any needs attention: sf holds no working login, the
+Exit 0 when all are healthy, 6 (CHECK_FAILED) when any needs attention: sf holds no working login, the
 certificate has expired or expires within 30 days, or the profile is incomplete (each says which).
 
 \b
@@ -20,10 +20,11 @@ Examples:
 """
 
 
-def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose_option()) -> None:
+def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> None:
     from rich.table import Table
 
     from sfjwt_orch.console import cell
+    from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.status import status
 
     ctx = context_of(tctx, verbose)
@@ -50,6 +51,6 @@ def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose
     if not report.rows:
         ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
     if json:
-        ctx.console.emit_json(report.to_json())
+        emit(ctx, report.to_json(), report.error())
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

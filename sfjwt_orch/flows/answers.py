@@ -8,21 +8,18 @@ Ctrl-C at one question never turns an earlier answer, or a default nobody chose,
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from sfjwt_orch import certs, config, keys, state, validate
+from sfjwt_orch import certs, config, state, validate
 from sfjwt_orch.advice import DEV_HUB
 from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import SfjwtError
 from sfjwt_orch.flows import resolve
 from sfjwt_orch.flows.resolve import LoginRequest
-
-NEW_APP_WAIT = 600.0  # seconds: a new app takes 2-10 minutes to reach every Salesforce server
 
 
 class Asker(Protocol):
@@ -59,7 +56,7 @@ ANSWERS = ("client_id", "username", "instance_url")
 
 def ask(
     alias: str,
-    given: resolve.LoginFlags,
+    given: config.Profile,
     ask_all: bool,
     profile: config.Profile,
     ctx: Context,
@@ -70,14 +67,13 @@ def ask(
     with --ask); the saved answer, else the unconfirmed one from a previous run, is the default.
     Returns the profile with the answers, and whether anything was asked."""
     pending = state.unconfirmed(state.load(ctx.paths, alias))
-    flags = {"client_id": given.client_id, "username": given.username, "instance_url": given.instance_url}
-    wanted = [n for n in ANSWERS if flags[n] is None and (ask_all or not getattr(profile, n))]
+    wanted = [n for n in ANSWERS if not getattr(given, n) and (ask_all or not getattr(profile, n))]
     answers: dict[str, str] = {}
     for name in wanted:
         default = getattr(profile, name) or pending.get(name, "")
         if name == "client_id":
             if not default:
-                cert = Path(profile.cert_file).expanduser() if profile.cert_file else key_file.parent / keys.CERT_NAME
+                cert = profile.cert_path(key_file)
                 fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
                 ctx.console.info(checklist(resolve.callback_url(profile), cert, fingerprint))
             shown = masked_key(default) if default else ""
@@ -91,7 +87,10 @@ def ask(
                 default or "1",
             )
         keep_unconfirmed(ctx, alias, {**pending, **answers})  # a Ctrl-C at the next question keeps it
-    return profile.merged(**answers), bool(wanted)
+    asked = config.Profile(
+        alias, answers.get("client_id", ""), answers.get("username", ""), answers.get("instance_url", "")
+    )
+    return profile.merged(asked), bool(wanted)
 
 
 def keep_unconfirmed(ctx: Context, alias: str, answers: dict[str, str]) -> None:
@@ -104,7 +103,7 @@ def keep_unconfirmed(ctx: Context, alias: str, answers: dict[str, str]) -> None:
         ctx.console.warn(f"could not keep your answers for the next run in sfjwt-orch's state file ({problem})")
 
 
-def reenter_key(login_req: LoginRequest, exc: SfjwtError, ctx: Context, asker: Asker) -> tuple[LoginRequest, bool]:
+def reenter_key(login_req: LoginRequest, exc: SfjwtError, ctx: Context, asker: Asker) -> LoginRequest:
     """The org does not know the consumer key: a person may paste it again (a typo is the likelier
     cause), or keep it, telling us the app is new, and wait for it to propagate."""
     ctx.console.warn(exc.message)
@@ -116,8 +115,7 @@ def reenter_key(login_req: LoginRequest, exc: SfjwtError, ctx: Context, asker: A
         "keep",
     )
     if answer == login_req.client_id:
-        wait = max(login_req.timeout, NEW_APP_WAIT)
-        return dataclasses.replace(login_req, timeout=wait), True
+        return login_req.for_new_app()
     keep_unconfirmed(ctx, login_req.alias, {"client_id": answer, "username": login_req.username,
                                              "instance_url": login_req.instance_url})  # fmt: skip
-    return dataclasses.replace(login_req, client_id=answer), False
+    return login_req.with_client_id(answer)

@@ -20,8 +20,7 @@ from sfjwt_orch import config, metadata, state, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import app_deploy, login, resolve
-from sfjwt_orch.tools.sf import Diagnosis, OrgDisplay
-from sfjwt_orch.tools.sf.admin import Assigned
+from sfjwt_orch.tools.sf import SfFailed
 
 
 @dataclass(frozen=True)
@@ -125,20 +124,20 @@ def _app_metadata(req: AppCreateRequest, cert_file: Path) -> metadata.AppMetadat
 
 
 def _assign(req: AppCreateRequest, ctx: Context) -> None:
-    outcome = ctx.sf().assign_permset(req.permission_set, req.username, req.target_org)
-    if isinstance(outcome, Diagnosis):
+    try:
+        outcome = ctx.sf().assign_permset(req.permission_set, req.username, req.target_org)
+    except SfFailed as failed:
         from shlex import quote  # a username may hold ' or $ (issue 15 item 6)
 
         fix = f"assign it yourself: sf org assign permset --name {quote(req.permission_set)} --on-behalf-of "
         fix += f"{quote(req.username)} --target-org {quote(req.target_org)}"
-        if outcome.code is Code.INTEGRATION_USER_NOT_FOUND:
+        if failed.code is Code.INTEGRATION_USER_NOT_FOUND:
             message = f"{req.username} is not a user of the org behind {req.target_org}"
             fix = "check --username: it must be an active user of that org (Setup > Users)"
         else:
-            message = f"could not assign {req.permission_set} to {req.username}: {outcome.message}"
-        code = outcome.code if outcome.code is Code.INTEGRATION_USER_NOT_FOUND else Code.PERMSET_ASSIGN_FAILED
-        raise SfjwtError(code, message, fix)
-    assert isinstance(outcome, Assigned)
+            message = f"could not assign {req.permission_set} to {req.username}: {failed.message}"
+        code = failed.code if failed.code is Code.INTEGRATION_USER_NOT_FOUND else Code.PERMSET_ASSIGN_FAILED
+        raise failed.unless_local(SfjwtError(code, message, fix)) from None
     already = " (it had it already)" if outcome.already else ""
     ctx.console.success(f"Assigned {req.permission_set} to {req.username}{already}.")
 
@@ -150,11 +149,14 @@ def _remember(
     config.save(
         ctx.paths,
         saved.merged(
-            client_id=report.client_id,
-            username=req.username,
-            instance_url=org_url,
-            key_file=str(key_file),
-            cert_file=str(cert_file),
+            config.Profile(
+                req.alias,
+                client_id=report.client_id,
+                username=req.username,
+                instance_url=org_url,
+                key_file=str(key_file),
+                cert_file=str(cert_file),
+            )
         ),
     )
     known = state.load(ctx.paths, req.alias)
@@ -166,19 +168,21 @@ def _remember(
 
 
 def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, ctx: Context) -> login.LoginReport:
-    profile = config.load_or_new(ctx.paths, req.alias).merged(
-        client_id=report.client_id, username=req.username, instance_url=org_url
-    )
+    answers = config.Profile(req.alias, client_id=report.client_id, username=req.username, instance_url=org_url)
+    profile = config.load_or_new(ctx.paths, req.alias).merged(answers)
     login_req = resolve.login_request(profile, key_file, req.wait)
     ctx.console.info("Logging in as the integration user (a new app takes a few minutes to reach every server).")
     done = login.log_in(login_req, ctx)
     login.remember(login_req, done, ctx)
-    current = ctx.sf().display(req.alias)
-    if not (isinstance(current, OrgDisplay) and current.connected):
-        status = current.status if isinstance(current, OrgDisplay) else current.message
+    try:
+        current = ctx.sf().display(req.alias)
+        status = "" if current.connected else current.status or "not connected"
+    except SfFailed as failed:
+        status = failed.message  # said in our words below: sf did log in a moment ago
+    if status:
         raise SfjwtError(
             Code.SF_FAILED,
-            f"sf logged in, but sf org display says {status or 'not connected'}",
+            f"sf logged in, but sf org display says {status}",
             f"check the org: sf org display --target-org {req.alias}",
         )
     return done

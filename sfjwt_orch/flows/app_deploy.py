@@ -17,8 +17,9 @@ from sfjwt_orch import config, keypair, keys, metadata
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import resolve
+from sfjwt_orch.tools import sf
 from sfjwt_orch.tools.openssl import DEFAULT_DAYS
-from sfjwt_orch.tools.sf import Diagnosis
+from sfjwt_orch.tools.sf import SfFailed
 from sfjwt_orch.tools.sf.admin import Deployed
 
 if TYPE_CHECKING:
@@ -44,9 +45,10 @@ def admin_org_url(target_org: str, ctx: Context, *, offline: bool) -> str:
         if url is None:
             raise _admin_missing(target_org, " on this machine")
         return url
-    shown = ctx.sf().display(target_org)
-    if isinstance(shown, Diagnosis):
-        raise _admin_missing(target_org, "")
+    try:
+        shown = ctx.sf().display(target_org)
+    except SfFailed as failed:
+        raise failed.unless_local(_admin_missing(target_org, "")) from None
     if not (shown.connected and shown.instance_url):
         raise _admin_missing(target_org, f" that works (sf org display says {shown.status or 'not connected'})")
     return shown.instance_url.rstrip("/")
@@ -57,12 +59,12 @@ def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path
     (and recorded in the profile, unless `save` is off: --dry-run saves no profile)."""
     saved = config.load_or_new(ctx.paths, alias)
     key_file = resolve.default_key_file(saved, ctx.paths)
-    cert_file = Path(saved.cert_file).expanduser() if saved.cert_file else key_file.parent / keys.CERT_NAME
+    cert_file = saved.cert_path(key_file)
     if not key_file.exists():
         made = keypair.keygen(keypair.KeygenRequest(key_file.parent, subject=f"/CN={alias}"), ctx.openssl())
         ctx.console.success(f"New key {made.key_file} and certificate {made.cert_file}")
         if save:
-            config.save(ctx.paths, saved.merged(key_file=str(made.key_file), cert_file=str(made.cert_file)))
+            config.save(ctx.paths, saved.merged(made.as_profile(alias)))
         return made.key_file, made.cert_file
     keys.check_key_file(key_file)
     if not cert_file.exists():
@@ -72,9 +74,11 @@ def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path
 
 def exists(req: AppCreateRequest, ctx: Context) -> bool:
     """Does the org already hold an app of this name? Asked of the org, not of the local profile."""
-    names = ctx.sf().list_metadata(metadata.app_type(req.kind), req.target_org)
-    if isinstance(names, Diagnosis):
-        raise SfjwtError(Code.SF_FAILED, f"could not list the org's apps: {names.message}", names.fix or "retry")
+    try:
+        names = ctx.sf().list_metadata(metadata.app_type(req.kind), req.target_org)
+    except SfFailed as failed:
+        mine = SfjwtError(Code.SF_FAILED, f"could not list the org's apps: {failed.message}", failed.fix or "retry")
+        raise failed.unless_local(mine) from None
     return req.name in names
 
 
@@ -82,8 +86,11 @@ def made_by_us(req: AppCreateRequest, ctx: Context) -> bool:
     """Does the org's app of this name carry the marker app create writes into its description?
     (A rerun on another machine, a CI runner say, has no local record of the app.)"""
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-retrieve-") as folder:
-        outcome = ctx.sf().retrieve(f"{metadata.app_type(req.kind)}:{req.name}", Path(folder), req.target_org)
-        if isinstance(outcome, Diagnosis):
+        try:
+            ctx.sf().retrieve(f"{metadata.app_type(req.kind)}:{req.name}", Path(folder), req.target_org)
+        except SfFailed as failed:
+            if failed.local:
+                raise
             return False
         return any(metadata.MARKER in text for text in _element_texts(Path(folder), "description"))
 
@@ -118,13 +125,14 @@ def _deploy(texts: dict[str, str], target_org: str, ctx: Context) -> Deployed:
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-deploy-") as folder:
         metadata.write(Path(folder), texts)
         ctx.console.status(f"Deploying {len(texts) - 1} component(s) to {target_org}…")
-        outcome = ctx.sf().deploy(Path(folder), target_org)
-        ctx.console.clear_status()
-    if isinstance(outcome, Diagnosis):
-        if outcome.code is Code.ADMIN_ORG_NOT_FOUND:
-            raise _admin_missing(target_org, "")
-        raise SfjwtError(outcome.code, outcome.message, outcome.fix)
-    return outcome
+        try:
+            return ctx.sf().deploy(Path(folder), target_org)
+        except SfFailed as failed:
+            if failed.code is Code.ADMIN_ORG_NOT_FOUND:
+                raise _admin_missing(target_org, "") from None
+            raise
+        finally:
+            ctx.console.clear_status()
 
 
 def _problems(outcome: Deployed) -> str:
@@ -196,10 +204,11 @@ def read_back_key(app: metadata.AppMetadata, target_org: str, ctx: Context) -> s
     """The consumer key the org generated, read from the retrieved OAuth settings."""
     kind_type, member = metadata.settings_component(app.name, app.kind)
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-retrieve-") as folder:
-        outcome = ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
-        if isinstance(outcome, Diagnosis):
-            why = f"the app was deployed, but its consumer key could not be read back: {outcome.message}"
-            raise SfjwtError(Code.DEPLOY_FAILED, why, _COPY_IT)
+        try:
+            ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
+        except SfFailed as failed:
+            why = f"the app was deployed, but its consumer key could not be read back: {failed.message}"
+            raise failed.unless_local(SfjwtError(Code.DEPLOY_FAILED, why, _COPY_IT)) from None
         key = _consumer_key_in(Path(folder))
     if key is None:
         raise SfjwtError(
@@ -232,17 +241,20 @@ def _element_texts(folder: Path, tag: str) -> list[str]:
 
 
 def planned_commands(req: AppCreateRequest, folder: Path) -> list[str]:
-    """What app create would run, as a person would type it (for --dry-run)."""
-    q = shlex.quote
-    return [
-        f"sf org list metadata --metadata-type {metadata.app_type(req.kind)} --target-org {q(req.target_org)} --json",
-        f"sf project deploy start --metadata-dir {q(str(folder))} --target-org {q(req.target_org)} --json",
-        f"sf org assign permset --name {q(req.permission_set)} --on-behalf-of {q(req.username)} "
-        f"--target-org {q(req.target_org)} --json",
-        "sf org login jwt --client-id <the consumer key> --jwt-key-file <the alias's key> "
-        f"--username {q(req.username)} --alias {q(req.alias)} --instance-url <the org's URL> --json",
-        f"sf org display --target-org {q(req.alias)} --json",
+    """What app create would run, as the sf adapter builds it, to paste into a shell (for --dry-run).
+    What only the run itself learns is a <placeholder>."""
+    login = resolve.LoginRequest(
+        config.Profile(req.alias, "<the consumer key>", req.username, "<the org's URL>", "<the alias's key>")
+    )
+    argvs = [
+        sf.display_argv(req.target_org),
+        sf.list_metadata_argv(metadata.app_type(req.kind), req.target_org),
+        sf.deploy_argv(folder, req.target_org),
+        sf.assign_argv(req.permission_set, req.username, req.target_org),
+        sf.login_argv(login),
+        sf.display_argv(req.alias),
     ]
+    return [shlex.join(["sf", *argv]) for argv in argvs]
 
 
 _CERTIFICATE = re.compile(r"<certificate>.*?</certificate>", re.DOTALL)
@@ -256,14 +268,15 @@ def replace_certificate(name: str, kind: metadata.Kind, certificate_pem: str, ta
     kind_type, member = metadata.settings_component(name, kind)
     relative = metadata.relative_path(kind_type, member)
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-settings-") as folder:
-        outcome = ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
-        if isinstance(outcome, Diagnosis):
-            raise SfjwtError(
+        try:
+            ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
+        except SfFailed as failed:
+            mine = SfjwtError(
                 Code.DEPLOY_FAILED,
-                f"could not read the app's settings ({kind_type}:{member}) to change the certificate: "
-                f"{outcome.message}",
+                f"could not read the app's settings ({kind_type}:{member}) to change the certificate: {failed.message}",
                 "check --name (the app's API name) and that the admin may view the app's settings",
             )
+            raise failed.unless_local(mine) from None
         found = sorted(Path(folder).rglob(Path(relative).name))
         if not found:
             raise SfjwtError(

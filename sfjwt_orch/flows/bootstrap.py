@@ -23,7 +23,7 @@ from sfjwt_orch.flows import answers, key_env, login, probes, refusal, resolve
 from sfjwt_orch.flows.answers import Asker
 from sfjwt_orch.flows.resolve import LoginRequest
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl
-from sfjwt_orch.tools.sf import Diagnosis
+from sfjwt_orch.tools.sf import SfFailed
 
 Status = Literal["done", "skipped", "failed"]
 
@@ -39,17 +39,16 @@ class NewKey:
 
 @dataclass(frozen=True)
 class BootstrapRequest:
-    alias: str
-    flags: resolve.LoginFlags = field(default_factory=resolve.LoginFlags)
-    wait: resolve.Wait = field(default_factory=resolve.Wait)
-    defaults: resolve.SfDefaults = field(default_factory=resolve.SfDefaults)
+    login: LoginRequest  # the login flags (the answers given, how to wait, --key-env, --new-app...)
     new_key: NewKey = field(default_factory=NewKey)
-    key_env: str | None = None  # the variable's name, for messages
-    key_text: str | None = None  # its value, taken out of the environment before any step runs
+    key_text: str | None = None  # --key-env's value, taken out of the environment before any step runs
     can_prompt: bool = False
     target_org: str | None = None  # an admin alias: create the app (app create) instead of the checklist
     ask_all: bool = False  # --ask: every question again, the saved and unconfirmed answers as defaults
-    new_app: bool = False  # --new-app: wait while the org does not know the (new) app's consumer key yet
+
+    @property
+    def alias(self) -> str:
+        return self.login.alias
 
 
 @dataclass(frozen=True)
@@ -76,9 +75,9 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
     try:
         openssl = steps.run("Tools", lambda: _tools(ctx))
         key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
-        login_req, new_app = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
-        reask = asker if req.can_prompt and not new_app else None
-        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, new_app, reask))
+        login_req = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
+        reask = asker if req.can_prompt and not login_req.new_app else None
+        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, reask))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
         steps.run("Save", lambda: (None, "done", f"profile {ctx.paths.profile_file(req.alias)}"))
     except SfjwtError as exc:
@@ -119,37 +118,33 @@ def _tools(ctx: Context) -> tuple[Openssl, Status, str]:
     return openssl, "done", f"sf {version}; {' '.join(found.detail.split()[:2])}"
 
 
-def _remember(ctx: Context, alias: str, **values: str | bool | None) -> None:
-    config.save(ctx.paths, config.load_or_new(ctx.paths, alias).merged(**values))
+def _remember(ctx: Context, found: config.Profile) -> None:
+    config.save(ctx.paths, config.load_or_new(ctx.paths, found.alias).merged(found))
 
 
 def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[Path, int], Status, str]:
     """The key's path and size, checked fully (the login step then does not read it again)."""
     saved = config.load_or_new(ctx.paths, req.alias)
-    flags = req.flags
+    answers = saved.merged(req.login.profile)
+    given_key = Path(req.login.profile.key_file) if req.login.profile.key_file else None
     subject = req.new_key.subject or f"/CN={req.alias}"
-    imported, source = None, ""
-    if req.key_env and req.key_text is not None:
-        imported, source = key_env.write(req.key_text, req.key_env, req.alias, ctx), f"${req.key_env}"
-    elif flags.key_file is not None:  # a pipe (<(vault read …)) is imported as --key-env is
-        imported, source = key_env.from_pipe(flags.key_file, req.alias, ctx), str(flags.key_file)
-    if imported is not None:  # checked as it was written
-        key = imported
-        cert_file = flags.cert_file or (Path(saved.cert_file).expanduser() if saved.cert_file else None)
-        detail = f"key from {source} written to {key.path}"
+    # --key-env, or a pipe (<(vault read …)) as --key-file: imported, checked as it is written
+    imported = key_env.key_of(req.login.key_env, req.key_text, given_key, req.alias, ctx)
+    if imported is not None:
+        key = imported.key
+        cert_file = Path(answers.cert_file).expanduser() if answers.cert_file else None
+        detail = f"key from {imported.source} written to {key.path}"
         status: Status = "done"
     else:
-        key_file = flags.key_file or resolve.default_key_file(saved, ctx.paths)
-        cert_file = flags.cert_file or (
-            Path(saved.cert_file).expanduser() if saved.cert_file else key_file.parent / keys.CERT_NAME
-        )
-        if flags.key_file is None and not key_file.exists():
+        key_file = given_key or resolve.default_key_file(saved, ctx.paths)
+        cert_file = answers.cert_path(key_file)
+        if given_key is None and not key_file.exists():
             new = keypair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
             made = keypair.keygen(new, openssl)
-            _remember(ctx, req.alias, key_file=str(made.key_file), cert_file=str(made.cert_file))
+            _remember(ctx, made.as_profile(req.alias))
             return (made.key_file, new.bits), "done", f"new key {made.key_file}, certificate {made.cert_file}"
         key = keys.check_key_file(key_file, openssl)
-        if flags.key_file is None and not cert_file.exists():
+        if given_key is None and not cert_file.exists():
             keypair.cert_for_key(key.path, cert_file, req.new_key.days, subject, openssl)
             detail, status = f"reusing {key.path}; new certificate {cert_file}", "done"
         else:
@@ -157,7 +152,7 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[P
     if cert_file is not None and cert_file.exists():
         detail += _certificate_note(key, cert_file, req.alias, ctx)
     known_cert = str(cert_file) if cert_file is not None and cert_file.exists() else None
-    _remember(ctx, req.alias, key_file=str(key.path), cert_file=known_cert)
+    _remember(ctx, config.Profile(req.alias, key_file=str(key.path), cert_file=known_cert or ""))
     return (key.path, key.bits), status, detail
 
 
@@ -173,16 +168,14 @@ def _certificate_note(key: keys.KeyInfo, cert_file: Path, alias: str, ctx: Conte
     return note
 
 
-def _app(
-    req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path
-) -> tuple[tuple[LoginRequest, bool], Status, str]:
-    """The login request and whether the app is new. Answers are not saved here: the login step
-    saves them to the profile once a login with them works."""
-    flags = dataclasses.replace(req.flags, key_file=None, cert_file=None)  # the Key step has dealt with those
-    profile = resolve.merged(config.load_or_new(ctx.paths, req.alias), flags)
+def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> tuple[LoginRequest, Status, str]:
+    """The login request (`new_app` when the app is new). Answers are not saved here: the login
+    step saves them to the profile once a login with them works."""
+    given = dataclasses.replace(req.login.profile, key_file="", cert_file="")  # the Key step dealt with those
+    profile = config.load_or_new(ctx.paths, req.alias).merged(given)
     pending = state.unconfirmed(state.load(ctx.paths, req.alias))
     missing = resolve.missing_flags(profile)
-    wait, new_app, asked = req.wait, req.new_app, False
+    new_app, asked = req.login.new_app, False
     admin = req.target_org
     if not profile.client_id and not pending.get("client_id") and admin is None and req.can_prompt:
         asked_admin = asker.ask(
@@ -193,7 +186,7 @@ def _app(
         profile = _create_app(req, admin, profile, ctx, asker)
         new_app, asked = True, True
     elif req.can_prompt:
-        profile, asked = answers.ask(req.alias, req.flags, req.ask_all, profile, ctx, asker, key_file)
+        profile, asked = answers.ask(req.alias, req.login.profile, req.ask_all, profile, ctx, asker, key_file)
     elif missing:
         raise SfjwtError(
             Code.USAGE,
@@ -201,12 +194,12 @@ def _app(
             f"pass {' and '.join(missing)} (and --instance-url), or --target-org ADMIN to create the app, "
             "or run at a terminal without --no-input",
         )
-    if new_app:  # a new app takes minutes to reach every server: wait, whatever --timeout said for approvals
-        wait = dataclasses.replace(wait, timeout=max(wait.timeout, answers.NEW_APP_WAIT))
-    login_req = resolve.login_request(profile, key_file, wait, req.defaults)
+    login_req = resolve.checked(dataclasses.replace(req.login, profile=profile), key_file)
+    if new_app:
+        login_req = login_req.for_new_app()
     answers.keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in answers.ANSWERS})
     detail = f"consumer key {masked_key(login_req.client_id)}, {login_req.username} at {login_req.instance_url}"
-    return (login_req, new_app), "done" if asked else "skipped", detail
+    return login_req, "done" if asked else "skipped", detail
 
 
 def _alias_or_none(answer: str) -> str:
@@ -230,15 +223,20 @@ def _create_app(
         username = asker.ask("Integration username to log in as (e.g. ci-bot@acme.com)", validate.check_username)
     name = metadata.default_app_name(req.alias)
     create = app_create.AppCreateRequest(
-        req.alias, admin, validate.check_username(username), name, metadata.default_permission_set(name), wait=req.wait
+        req.alias,
+        admin,
+        validate.check_username(username),
+        name,
+        metadata.default_permission_set(name),
+        wait=req.login.wait,
     )
     report = app_create.AppReport(req.alias, name, create.kind)
     org_url, _ = app_create.provision(create, ctx, report)
-    return profile.merged(client_id=report.client_id, username=username, instance_url=org_url)
+    return dataclasses.replace(profile, client_id=report.client_id, username=username, instance_url=org_url)
 
 
 def _login(
-    login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int, new_app: bool, reask: Asker | None
+    login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int, reask: Asker | None
 ) -> tuple[bool, Status, str]:
     if state.load(ctx.paths, login_req.alias).org_id:
         # Idempotent rerun: an alias sf still holds, for this user, needs no new login.
@@ -256,15 +254,15 @@ def _login(
     attempts = 0
     while True:
         try:
-            done = login.log_in(login_req, ctx, checked_bits=bits, new_app=new_app)
+            done = login.log_in(login_req, ctx, checked_bits=bits)
             break
         except SfjwtError as exc:
             attempts += int(exc.details.get("attempts") or 0)
             report.login.attempts = attempts
             report.login.approval_url = exc.details.get("approval_url")
-            if reask is None or new_app or exc.code not in refusal.PROPAGATING:
+            if reask is None or login_req.new_app or exc.code not in refusal.PROPAGATING:
                 raise
-            login_req, new_app = answers.reenter_key(login_req, exc, ctx, reask)
+            login_req = answers.reenter_key(login_req, exc, ctx, reask)
     done.attempts += attempts
     login.remember(login_req, done, ctx)
     report.login = done
@@ -274,12 +272,16 @@ def _login(
 
 def _apply_defaults(login_req: LoginRequest, ctx: Context) -> None:
     for wanted, key in ((login_req.set_default, "target-org"), (login_req.set_default_dev_hub, "target-dev-hub")):
-        if wanted and ctx.sf().config_set(key, login_req.alias) is not None:
-            raise SfjwtError(
+        try:
+            if wanted:
+                ctx.sf().config_set(key, login_req.alias)
+        except SfFailed as failed:
+            mine = SfjwtError(
                 Code.SF_FAILED,
                 f"sf config set {key}={login_req.alias} failed",
                 f"run it yourself: sf config set {key}={login_req.alias} --global",
             )
+            raise failed.unless_local(mine) from None
 
 
 def _verify(
@@ -287,8 +289,6 @@ def _verify(
 ) -> tuple[None, Status, str]:
     if not already_verified:
         current = ctx.sf().display(login_req.alias)
-        if isinstance(current, Diagnosis):
-            raise SfjwtError(current.code, current.message, current.fix)
         if not current.connected:
             raise SfjwtError(
                 Code.SF_FAILED,

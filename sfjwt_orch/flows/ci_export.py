@@ -19,6 +19,7 @@ from sfjwt_orch.ci import plan
 from sfjwt_orch.ci.plan import Plan, Target
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.flows import resolve
 
 Format = Literal["github", "gitlab", "env"]
 FORMATS: tuple[Format, ...] = ("github", "gitlab", "env")
@@ -148,9 +149,7 @@ def _target(profile: config.Profile | None, alias: str, fleet: bool) -> tuple[co
             alias=alias,
             client_id=validate.check_client_id(profile.client_id),
             username=validate.check_username(profile.username),
-            instance_url=validate.check_instance_url(
-                profile.instance_url or validate.PRODUCTION, allow_any_host=profile.allow_non_salesforce_host
-            ),
+            instance_url=resolve.instance_url(profile),
             key_var=plan.key_var_for(alias) if fleet else plan.SINGLE_KEY_VAR,
             allow_any_host=profile.allow_non_salesforce_host,
         )

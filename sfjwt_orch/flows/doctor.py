@@ -34,14 +34,23 @@ class DoctorReport:
     def counts(self) -> dict[str, int]:
         return {result: sum(c.result == result for c in self.checks) for result in ("pass", "warn", "fail")}
 
+    def error(self) -> SfjwtError | None:
+        """CHECK_FAILED (exit 6) with the first failed check's words; each check keeps its own code."""
+        failed = [c for c in self.checks if c.result == "fail"]
+        if not failed:
+            return None
+        first = failed[0]
+        message = f"{len(failed)} check(s) failed; the first: {first.name}: {first.detail}"
+        return SfjwtError(Code.CHECK_FAILED, message, first.fix)
+
     def to_json(self) -> dict[str, Any]:
-        failed = next((c for c in self.checks if c.result == "fail"), None)
+        error = self.error()
         return {
             "ok": self.ok,
             "alias": self.alias,
             "checks": [c.to_json() for c in self.checks],
             "certificate_days_left": self.certificate_days_left,
-            "error": failed.error().to_json() if failed else None,
+            "error": error.to_json() if error else None,
         }
 
 
@@ -108,7 +117,7 @@ def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime)
         out.append(Finding("key", "pass", f"unencrypted RSA, {key.bits} bits"))
     except SfjwtError as exc:
         return [*out, Finding("key", "fail", exc.message, exc.fix, exc.code)], None
-    cert_path = Path(profile.cert_file).expanduser() if profile.cert_file else key_path.parent / keys.CERT_NAME
+    cert_path = profile.cert_path(key_path)
     if not cert_path.is_file():
         return [
             *out,

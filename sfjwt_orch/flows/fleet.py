@@ -22,7 +22,7 @@ from sfjwt_orch import config
 from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for, usage
-from sfjwt_orch.flows import login, org_change, resolve
+from sfjwt_orch.flows import login, resolve
 from sfjwt_orch.tools.runner import CommandResult, Runner, Running
 
 # The exit code of a fleet with failures: the most severe among them. An interruption first, then a
@@ -288,9 +288,8 @@ def _one(row: Row, ctx: Context, runner: FleetRunner) -> None:
         return
     row.state, row.attempt, row.started = "logging in", 1, ctx.clock()
     actx = dataclasses.replace(ctx, console=_RowConsole(row, ctx.console, ctx.verbose), runner=runner, _sf=None)
-    before = org_change.org_before(ctx, row.alias)
     # Never waits here: an approval is listed at the end; the browser is never opened from a worker.
-    command = login.LoginCommand(alias=row.alias, flags=resolve.LoginFlags(), wait=resolve.Wait(False, 0.0, 5.0))
+    command = resolve.LoginRequest(config.Profile(row.alias), resolve.Wait(False, 0.0, 5.0))
     try:
         report = login.run(command, actx)
     except SfjwtError as exc:
@@ -302,8 +301,7 @@ def _one(row: Row, ctx: Context, runner: FleetRunner) -> None:
 
         _failed(row, crashlog.unexpected(exc, ctx.paths.log_dir), None)
     else:
-        changed = org_change.note(actx, row.alias, before, report.org_id)
-        row.doc = {**report.to_json(), "org_changed_from": changed}
+        row.doc = report.to_json()
         row.state, row.attempt, row.ended = "logged in", report.attempts, ctx.clock()
 
 
@@ -318,7 +316,7 @@ def _stopped() -> SfjwtError:
 
 def _failed(row: Row, exc: SfjwtError, now: float | None) -> None:
     shape = login.LoginReport(alias=row.alias, username=row.username).to_json(exc)
-    row.doc = {**shape, **exc.details, "ok": False, "error": exc.to_json(), "org_changed_from": None}
+    row.doc = {**shape, **exc.details, "ok": False, "error": exc.to_json()}
     row.error, row.ended = exc, now
     row.attempt = int(row.doc.get("attempts") or row.attempt)
     row.state = {Code.INTERRUPTED: "interrupted", Code.NOT_APPROVED: "needs approval"}.get(exc.code, "failed")
@@ -335,8 +333,7 @@ def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[R
         return
     for number, row in enumerate(pending, 1):
         ui.step(f"{row.alias}: waiting for the approval ({number} of {len(pending)}; Ctrl-C stops)")
-        before = org_change.org_before(ctx, row.alias)
-        command = login.LoginCommand(alias=row.alias, flags=resolve.LoginFlags(), wait=cmd.wait)
+        command = resolve.LoginRequest(config.Profile(row.alias), cmd.wait)
         try:
             report = login.run(command, ctx)
         except KeyboardInterrupt:  # outside the login loop (which turns it into INTERRUPTED itself)
@@ -348,8 +345,7 @@ def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[R
                 raise _interrupted(rows) from None
             ui.error(f"{row.alias}: {exc.message}", exc.fix)
             continue
-        changed = org_change.note(ctx, row.alias, before, report.org_id)
-        row.doc, row.error = {**report.to_json(), "org_changed_from": changed}, None
+        row.doc, row.error = report.to_json(), None
         row.state, row.attempt = "logged in", report.attempts
         ui.success(f"{row.alias}: logged in to org {report.org_id}")
 

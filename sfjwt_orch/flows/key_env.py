@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from sfjwt_orch import files, keys
 from sfjwt_orch.context import Context
@@ -48,6 +49,20 @@ def take(var: str, ctx: Context) -> str:
             f"export {var} with the private key (PEM, or base64 of it), or drop --key-env",
         )
     return raw
+
+
+class Imported(NamedTuple):
+    key: keys.KeyInfo  # checked as it was written
+    source: str  # where it came from: "$SF_JWT_KEY", or the pipe's path
+
+
+def key_of(var: str | None, raw: str | None, key_file: Path | None, alias: str, ctx: Context) -> Imported | None:
+    """The key --key-env gave (`raw`: its value, taken before anything ran), else the key a pipe at
+    `key_file` gives, imported into the alias's key file; None when neither gives one."""
+    if var and raw is not None:
+        return Imported(write(raw, var, alias, ctx), f"${var}")
+    found = from_pipe(key_file, alias, ctx) if key_file is not None else None
+    return Imported(found, str(key_file)) if found is not None else None
 
 
 def write(raw: str, var: str, alias: str, ctx: Context) -> keys.KeyInfo:

@@ -36,5 +36,5 @@ def keygen(cmd: KeygenCommand, ctx: Context) -> keypair.KeygenResult:
         # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
         saved = config.load_or_new(ctx.paths, cmd.alias)
         result = keypair.keygen(request, ctx.openssl(), ctx.take_early_key())
-        config.save(ctx.paths, saved.merged(key_file=str(result.key_file), cert_file=str(result.cert_file)))
+        config.save(ctx.paths, saved.merged(result.as_profile(cmd.alias)))
     return result

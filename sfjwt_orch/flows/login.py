@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,9 +18,9 @@ from sfjwt_orch import config, keys, state, validate
 from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, refusal, resolve
+from sfjwt_orch.flows import key_env, org_change, refusal, resolve
 from sfjwt_orch.flows.resolve import LoginRequest
-from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, LoginArgs, LoginSuccess
+from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, SfFailed
 
 if TYPE_CHECKING:
     from sfjwt_orch.callback import Callback
@@ -39,6 +39,7 @@ class LoginReport:
     is_dev_hub: bool = False
     attempts: int = 0
     approval_url: str | None = None
+    org_changed_from: str | None = None  # the org the alias reached before, when this login reached another
     key_bits: int = 0  # found by the key check; for the state file, not the JSON document
     last: Diagnosis | None = None  # the last refusal, for what Ctrl-C reports; not in the JSON document
 
@@ -53,53 +54,44 @@ class LoginReport:
             "is_dev_hub": self.is_dev_hub,
             "attempts": self.attempts,
             "approval_url": self.approval_url,
+            "org_changed_from": self.org_changed_from,
             "error": error.to_json() if error else None,
         }
 
 
-@dataclass(frozen=True)
-class LoginCommand:
-    """What `sfjwt-orch login` was asked."""
-
-    alias: str
-    flags: resolve.LoginFlags
-    wait: resolve.Wait
-    defaults: resolve.SfDefaults = field(default_factory=resolve.SfDefaults)
-    key_env: str | None = None
-    new_app: bool = False  # --new-app: the app was just created, wait for it to propagate
-
-
-def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginReport:
-    """The login command: raises SfjwtError with the login document's fields in `details`, so
-    `--json` has the same shape whatever stage failed. `key_text` is --key-env's value, taken
-    out of the environment by the caller before anything ran."""
+def run(given: LoginRequest, ctx: Context, key_text: str | None = None) -> LoginReport:
+    """The login command: `given` (the command line's answers) laid over the saved profile, then
+    logged in and remembered. A failure in the login loop carries what it learnt (log_in); the
+    caller gives an earlier one its document's shape (json_shape). `key_text` is --key-env's value,
+    taken out of the environment by the caller before anything ran."""
     from sfjwt_orch.locks import alias_lock
 
+    alias = given.alias
     try:
-        profile = resolve.merged(config.load_or_new(ctx.paths, cmd.alias), cmd.flags)
-        missing = resolve.missing_flags(profile)
-        if missing:
-            raise _incomplete(cmd.alias, missing, saved=config.load(ctx.paths, cmd.alias) is not None)
-        req = resolve.login_request(profile, resolve.default_key_file(profile, ctx.paths), cmd.wait, cmd.defaults)
-        with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
-            checked = (
-                key_env.write(key_text, cmd.key_env, cmd.alias, ctx)  # checked as it is written
-                if cmd.key_env and key_text is not None
-                else key_env.from_pipe(req.key_file, cmd.alias, ctx)
-            )
-            if checked is not None:
-                req = dataclasses.replace(req, key_file=checked.path)
-            report = log_in(req, ctx, checked_bits=checked.bits if checked else None, new_app=cmd.new_app)
+        req = resolved(given, ctx)
+        with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
+            imported = key_env.key_of(req.key_env, key_text, req.key_file, alias, ctx)
+            if imported is not None:
+                req = req.with_key(imported.key.path)
+            report = log_in(req, ctx, checked_bits=imported.key.bits if imported else None)
             if remember(req, report, ctx).rotation_phase == "promoted":
                 from sfjwt_orch.flows.rotate import expire_previous  # the kept key, once --keep-days is over
 
-                expire_previous(cmd.alias, ctx)
+                expire_previous(alias, ctx)
     except SfjwtError as exc:
-        refusal.name_alias(exc, cmd.alias)
-        shape = LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
-        exc.details = {**shape, **exc.details}
+        refusal.name_alias(exc, alias)
         raise
     return report
+
+
+def resolved(given: LoginRequest, ctx: Context) -> LoginRequest:
+    """The request with the saved profile under the answers given, complete and checked."""
+    profile = config.load_or_new(ctx.paths, given.alias).merged(given.profile)
+    missing = resolve.missing_flags(profile)
+    if missing:
+        raise _incomplete(given.alias, missing, saved=config.load(ctx.paths, given.alias) is not None)
+    complete = dataclasses.replace(given, profile=profile)
+    return resolve.checked(complete, resolve.default_key_file(profile, ctx.paths))
 
 
 def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
@@ -119,19 +111,13 @@ def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
 
 def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.State:
     """After a login that worked: the answers that worked go to the profile (written only when one
-    changed), the facts to the state file (a warning, never a failure, when it cannot be written).
-    Returns the alias's state as it now is."""
+    changed), the facts to the state file (a warning, never a failure, when it cannot be written),
+    and a different org than last time behind the alias is said and recorded (org_change,
+    `report.org_changed_from`). Returns the alias's state as it now is."""
     saved = config.load_or_new(ctx.paths, req.alias)
     # A hand-written "~/keys/server.key" that names this very key stays as the user wrote it.
     same_key = bool(saved.key_file) and Path(saved.key_file).expanduser() == req.key_file
-    answers = saved.merged(
-        client_id=req.client_id,
-        username=req.username,
-        instance_url=req.instance_url,
-        key_file=saved.key_file if same_key else str(req.key_file),
-        callback_url=req.callback_url,
-        allow_non_salesforce_host=req.allow_non_salesforce_host,
-    )
+    answers = saved.merged(dataclasses.replace(req.profile, key_file=saved.key_file if same_key else str(req.key_file)))
     try:
         config.save(ctx.paths, answers)
     except SfjwtError as exc:
@@ -140,6 +126,8 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
         # The login is real (sf holds it); a read-only config folder (a CI mount) must not fail it.
         ctx.console.warn(f"the login worked, but its answers were not saved: {exc.message}")
     before = state.load(ctx.paths, req.alias)
+    report.org_changed_from = org_change.note(ctx, req.alias, before.org_id, report.org_id)
+    before = state.load(ctx.paths, req.alias)  # with the org change, when there was one
     after = before.with_(
         org_id=report.org_id,
         instance_url=report.instance_url,
@@ -152,22 +140,23 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
     return after
 
 
-def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None, new_app: bool = False) -> LoginReport:
+def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None) -> LoginReport:
     """Log in with sf, getting the approval and waiting out propagation until the deadline.
     `checked_bits`: the caller has just checked the key fully (its size), so it is not read again.
-    `new_app`: the app is known to be new (--new-app), so an unknown consumer key is waited for;
-    an app this tool created minutes ago (the state file says so) counts as new too.
+    When the app is new (`req.new_app`) an unknown consumer key is waited for; an app this tool
+    created minutes ago (the state file says so) counts as new too.
 
     Raises SfjwtError with the report's fields in `details`.
     """
     report = LoginReport(alias=req.alias, username=req.username, key_bits=checked_bits or 0)
-    new_app = new_app or state.app_is_new(state.load(ctx.paths, req.alias), datetime.now(UTC))
+    if not req.new_app and state.app_is_new(state.load(ctx.paths, req.alias), datetime.now(UTC)):
+        req = dataclasses.replace(req, new_app=True)
     try:
-        _loop(req, ctx, report, new_app)
+        _loop(req, ctx, report)
     except KeyboardInterrupt:
         # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
         ctx.console.clear_status()
-        exc = refusal.interrupted(req, report, ctx, new_app)
+        exc = refusal.interrupted(req, report, ctx)
         exc.details = report.to_json(exc)
         raise exc from None
     except SfjwtError as exc:
@@ -188,10 +177,10 @@ def check_key(path: Path, ctx: Context) -> int:
     return keys.check_key_file(path).bits
 
 
-def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -> None:
+def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
     ui = ctx.console
     report.key_bits = report.key_bits or check_key(req.key_file, ctx)
-    sf, args = ctx.sf(), _sf_args(req)
+    sf = ctx.sf()
     sf.find()  # a missing sf is SF_NOT_FOUND before the first status line
     deadline = ctx.clock() + req.timeout
     interval = req.interval
@@ -204,19 +193,21 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
                 f"Logging in to {req.instance_url} as {req.username} with consumer key {masked_key(req.client_id)} "
                 f"(attempt {report.attempts})…"
             )
-            outcome = sf.login_jwt(args)
-            if not isinstance(outcome, LoginSuccess):
-                unknown_app = outcome.code in refusal.PROPAGATING
-                first = report.last is None or report.last.code not in refusal.PROPAGATING
-                if unknown_app and new_app and req.timeout > 0 and first:
-                    ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
-                report.last = outcome
-            if isinstance(outcome, LoginSuccess):
+            try:
+                done = sf.login_jwt(req)
+            except SfFailed as refused:
+                outcome = refused.diagnosis
+            else:
                 ui.clear_status()
-                report.org_id, report.instance_url = outcome.org_id, outcome.instance_url
-                report.login_url, report.is_dev_hub = outcome.login_url, outcome.is_dev_hub
-                report.username = outcome.username
+                report.org_id, report.instance_url = done.org_id, done.instance_url
+                report.login_url, report.is_dev_hub = done.login_url, done.is_dev_hub
+                report.username = done.username
                 return
+            unknown_app = outcome.code in refusal.PROPAGATING
+            first = report.last is None or report.last.code not in refusal.PROPAGATING
+            if unknown_app and req.new_app and req.timeout > 0 and first:
+                ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
+            report.last = outcome
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
                 listener = _ask_for_approval(req, ctx, report)
             elif outcome.code is Code.NOT_APPROVED and approved_in_browser:
@@ -227,10 +218,10 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
                     "the app is still propagating. Retrying until the deadline."
                 )
             remaining = deadline - ctx.clock()
-            waits = (outcome.code in refusal.PROPAGATING and new_app) or outcome.code in req.also_wait_for
+            waits = (outcome.code in refusal.PROPAGATING and req.new_app) or outcome.code in req.also_wait_for
             retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
             if not retry or remaining <= 0:
-                raise _final(outcome, req, report, ctx, new_app)
+                raise _final(outcome, req, report, ctx)
             hit = _wait(min(interval, remaining), deadline, outcome.code, report.attempts, ctx, listener)
             if hit is not None and not hit.approved:
                 raise _denied(hit, req)
@@ -242,19 +233,6 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, new_app: bool) -
     finally:
         if listener is not None:
             listener.stop()
-
-
-def _sf_args(req: LoginRequest) -> LoginArgs:
-    return LoginArgs(
-        req.client_id,
-        req.username,
-        req.key_file,
-        req.instance_url,
-        req.alias,
-        req.set_default,
-        req.set_default_dev_hub,
-        req.attempt_timeout,
-    )
 
 
 def _ask_for_approval(req: LoginRequest, ctx: Context, report: LoginReport) -> Waiter | None:
@@ -285,7 +263,7 @@ def _summarise(lines: tuple[str, ...]) -> str:
     return "; ".join(f"{line} (x{n})" if n > 1 else line for line, n in counts.items())
 
 
-def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool) -> SfjwtError:
+def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> SfjwtError:
     ui = ctx.console
     ui.clear_status()
     # The line that decided the outcome; sf's other attempts (its fall-back hosts: "fetch failed",
@@ -297,7 +275,7 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
         ui.info(f"all of sf's attempts: {_summarise(outcome.lines)}")
     elif others > 0:
         ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows them)")
-    message, fix = refusal.explained(outcome, req, report, ctx, new_app)
+    message, fix = refusal.explained(outcome, req, report, ctx)
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))

@@ -10,18 +10,16 @@ from sfjwt_orch import config, keys
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.locks import alias_lock
-from sfjwt_orch.tools.sf import Diagnosis
+from sfjwt_orch.tools.sf import SfFailed
 
 
 def sf_logout(alias: str, ctx: Context) -> None:
     """sf org logout; an alias sf holds nothing for is already logged out."""
-    outcome = ctx.sf().logout(alias)
-    if isinstance(outcome, Diagnosis):
-        raise SfjwtError(
-            Code.SF_FAILED,
-            outcome.message,
-            f"run it yourself: sf org logout --target-org {alias} --no-prompt",
-        )
+    try:
+        ctx.sf().logout(alias)
+    except SfFailed as failed:
+        fix = f"run it yourself: sf org logout --target-org {alias} --no-prompt"
+        raise failed.unless_local(SfjwtError(Code.SF_FAILED, failed.message, fix)) from None
 
 
 def _key_of(profile: config.Profile | None, alias: str, ctx: Context) -> Path:

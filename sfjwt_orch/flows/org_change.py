@@ -11,14 +11,9 @@ from sfjwt_orch import state
 from sfjwt_orch.context import Context
 
 
-def org_before(ctx: Context, alias: str) -> str:
-    """The org id the alias reached last time ("" when it never logged in)."""
-    return state.load(ctx.paths, alias).org_id
-
-
 def note(ctx: Context, alias: str, before: str, now: str) -> str | None:
-    """After a login that worked: when the org changed, record it (for `status`), say so, and
-    return the previous org id (the `org_changed_from` of the --json document)."""
+    """After a login that worked (flows.login.remember): when the org changed, record it (for
+    `status`), say so, and return the previous org id (the login's `org_changed_from`)."""
     if not before or not now or before == now:
         return None
     known = state.load(ctx.paths, alias)

@@ -21,7 +21,7 @@ from sfjwt_orch import certs, files, keys, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.tools.openssl import Openssl
-from sfjwt_orch.tools.sf import OrgDisplay
+from sfjwt_orch.tools.sf import OrgDisplay, SfFailed
 
 Result = Literal["pass", "warn", "fail"]
 EXPIRY_WARNING = timedelta(days=30)
@@ -52,9 +52,9 @@ def sf_tool(ctx: Context) -> tuple[Finding, str | None]:
         sf = ctx.sf()
         exe = sf.find()
         version = sf.version()
-    except SfjwtError as exc:
-        return _failed("sf", exc), None
-    if version is None:
+    except SfFailed as exc:
+        if exc.code is not Code.SF_FAILED:
+            return _failed("sf", exc), None
         fix = "reinstall sf: npm install -g @salesforce/cli (needs Node 22+)"
         return Finding("sf", "fail", f"{exe} --version did not work", fix, Code.SF_FAILED), None
     return Finding("sf", "pass", f"{exe}: {version}"), version
@@ -151,13 +151,11 @@ def sf_login(alias: str, ctx: Context) -> tuple[Finding, OrgDisplay | None]:
     fix = f"log in again: sfjwt-orch login --alias {alias}"
     try:
         outcome = ctx.sf().display(alias)
-    except SfjwtError as exc:
-        return _failed("sf login", exc), None
-    if not isinstance(outcome, OrgDisplay) and outcome.code is Code.SF_STATE_BROKEN:
-        # Logging in again would meet the same broken file: name it and its own fix instead.
-        return Finding("sf login", "fail", outcome.message, outcome.fix, outcome.code), None
-    if not isinstance(outcome, OrgDisplay):
-        return Finding("sf login", "fail", f"sf holds no working login for {alias}", fix, outcome.code), None
+    except SfFailed as exc:
+        # A broken file: logging in again would meet it too, so it is named with its own fix.
+        if exc.code in (Code.SF_NOT_FOUND, Code.SF_STATE_BROKEN):
+            return _failed("sf login", exc), None
+        return Finding("sf login", "fail", f"sf holds no working login for {alias}", fix, exc.code), None
     if not outcome.connected:
         detail = f"sf org display says {outcome.status or 'not connected'}"
         return Finding("sf login", "fail", detail, fix, Code.SF_FAILED), outcome

@@ -33,14 +33,12 @@ def name_alias(exc: SfjwtError, alias: str) -> None:
     exc.fix = exc.fix.replace("--alias NAME", f"--alias {alias}")
 
 
-def explained(
-    outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool
-) -> tuple[str, str]:
+def explained(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> tuple[str, str]:
     """The refusal's message and fix, with what this run knows: the key in use, the alias to rerun."""
     message, fix = outcome.message, outcome.fix
     if outcome.code in PROPAGATING:
         message = f"{message}; consumer key used: {masked_key(req.client_id)}"
-        if new_app:
+        if req.new_app:
             wait = "--new-app" if req.timeout > 0 else "--new-app --timeout 600"  # 0: it was not waited for
             fix = f"{fix}; then run {rerun(req, ctx, wait)}"
         else:
@@ -81,13 +79,13 @@ def maybe_mistyped(req: LoginRequest) -> str:
     )
 
 
-def interrupted(req: LoginRequest, report: LoginReport, ctx: Context, new_app: bool) -> SfjwtError:
+def interrupted(req: LoginRequest, report: LoginReport, ctx: Context) -> SfjwtError:
     """Ctrl-C during the loop: what the last attempt said, and its fix (issue 14: a bare
     "interrupted" after minutes of waiting told nothing). The code stays INTERRUPTED (exit 130)."""
     last = report.last
     if last is None:
         return SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
-    message, fix = explained(last, req, report, ctx, new_app)
+    message, fix = explained(last, req, report, ctx)
     return SfjwtError(
         Code.INTERRUPTED,
         f"interrupted; the last attempt ({report.attempts}) said {last.code.value}: {message}",

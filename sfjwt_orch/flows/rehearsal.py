@@ -84,9 +84,7 @@ def _certificate(req: ServeRequest, ctx: Context) -> Path:
 def certificate_of(alias: str, ctx: Context) -> Path:
     """Where the alias's certificate is: its profile's, else the one keygen / bootstrap make."""
     saved = config.load(ctx.paths, check_alias(alias))
-    return (
-        Path(saved.cert_file).expanduser() if saved and saved.cert_file else ctx.paths.key_dir(alias) / keys.CERT_NAME
-    )
+    return (saved or config.Profile(alias)).cert_path(ctx.paths.key_dir(alias) / keys.KEY_NAME)
 
 
 DEFAULT_ALIAS = "emu"  # what the printed commands use when serve was not given --alias

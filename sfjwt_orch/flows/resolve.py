@@ -1,11 +1,14 @@
-"""A saved profile merged with the command line's flags, checked, as a login request.
+"""One login as one value: `LoginRequest`, from the command line's answers to sf's argv.
 
-Written once for login, bootstrap and authorize-url: flags override saved values, and every
-value is validated (validate.py) before anything runs.
+A command builds the request from its flags (commands/options.LoginFlags: the answers given, as a
+profile, and how to run); `resolved` lays those answers over the saved profile and checks every
+value (validate.py) before anything runs. Written once for login, bootstrap, sandbox add, the fleet,
+rotate and app create.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,49 +16,7 @@ from sfjwt_orch import config, keys, validate
 from sfjwt_orch.errors import Code
 from sfjwt_orch.paths import Paths
 
-
-@dataclass(frozen=True)
-class LoginFlags:
-    """The login values the command line gave (None: not given)."""
-
-    client_id: str | None = None
-    username: str | None = None
-    instance_url: str | None = None  # --sandbox arrives here as the sandbox login URL
-    key_file: Path | None = None
-    cert_file: Path | None = None
-    callback_url: str | None = None
-    allow_non_salesforce_host: bool = False
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        client_id: str | None = None,
-        username: str | None = None,
-        instance_url: str | None = None,
-        sandbox: bool = False,
-        key_file: Path | None = None,
-        cert_file: Path | None = None,
-        callback_url: str | None = None,
-        allow_non_salesforce_host: bool = False,
-    ) -> LoginFlags:
-        return cls(
-            client_id=client_id,
-            username=username,
-            instance_url=validate.SANDBOX if sandbox else instance_url,
-            key_file=_absolute(key_file) if key_file else None,
-            cert_file=_absolute(cert_file) if cert_file else None,
-            callback_url=callback_url,
-            allow_non_salesforce_host=allow_non_salesforce_host,
-        )
-
-
-def _absolute(path: Path) -> Path:
-    """The path with symlinks resolved, unless that leads nowhere: a process substitution's
-    /dev/fd/63 resolves to /proc/PID/fd/pipe:[N], which is no path at all, so it stays as given."""
-    path = path.expanduser()
-    resolved = path.resolve()
-    return resolved if resolved.exists() else path.absolute()
+NEW_APP_WAIT = 600.0  # seconds: a new app takes 2-10 minutes to reach every Salesforce server
 
 
 @dataclass(frozen=True)
@@ -69,41 +30,72 @@ class Wait:
 
 
 @dataclass(frozen=True)
-class SfDefaults:
-    set_default: bool = False
-    set_default_dev_hub: bool = False
-
-
-@dataclass(frozen=True)
 class LoginRequest:
-    alias: str
-    client_id: str
-    username: str
-    key_file: Path
-    instance_url: str
-    callback_url: str
-    open_browser: bool
-    timeout: float
-    interval: float
+    """A login: its answers (`profile`: those given on the command line until `resolved`, then the
+    saved profile with them on top, complete and checked), how it waits, and what else sf is told."""
+
+    profile: config.Profile
+    wait: Wait = Wait()
     set_default: bool = False
     set_default_dev_hub: bool = False
-    allow_non_salesforce_host: bool = False  # saved with the profile when the login works
+    # The app is new (--new-app, or made minutes ago): an unknown consumer key is waited for.
+    new_app: bool = False
+    key_env: str | None = None  # --key-env: the variable's name (its value is taken by the command)
     # Refusals worth waiting out besides a new app's propagation: rotation waits for the app to take
     # the new certificate (INVALID_ASSERTION until it has).
     also_wait_for: frozenset[Code] = frozenset()
-    attempt_timeout: float | None = None
 
+    @property
+    def alias(self) -> str:
+        return self.profile.alias
 
-def merged(profile: config.Profile, flags: LoginFlags) -> config.Profile:
-    return profile.merged(
-        client_id=flags.client_id,
-        username=flags.username,
-        instance_url=flags.instance_url,
-        key_file=str(flags.key_file) if flags.key_file else None,
-        cert_file=str(flags.cert_file) if flags.cert_file else None,
-        callback_url=flags.callback_url,
-        allow_non_salesforce_host=flags.allow_non_salesforce_host,
-    )
+    @property
+    def client_id(self) -> str:
+        return self.profile.client_id
+
+    @property
+    def username(self) -> str:
+        return self.profile.username
+
+    @property
+    def instance_url(self) -> str:
+        return self.profile.instance_url
+
+    @property
+    def callback_url(self) -> str:
+        return self.profile.callback_url
+
+    @property
+    def key_file(self) -> Path:
+        return Path(self.profile.key_file)
+
+    @property
+    def open_browser(self) -> bool:
+        return self.wait.open_browser
+
+    @property
+    def timeout(self) -> float:
+        return self.wait.timeout
+
+    @property
+    def interval(self) -> float:
+        return self.wait.interval
+
+    @property
+    def attempt_timeout(self) -> float | None:
+        return self.wait.attempt_timeout
+
+    def with_key(self, key_file: Path) -> LoginRequest:
+        return dataclasses.replace(self, profile=dataclasses.replace(self.profile, key_file=str(key_file)))
+
+    def with_client_id(self, client_id: str) -> LoginRequest:
+        return dataclasses.replace(self, profile=dataclasses.replace(self.profile, client_id=client_id))
+
+    def for_new_app(self) -> LoginRequest:
+        """The app is new: wait for it (at least NEW_APP_WAIT), whatever --timeout said for approvals
+        (bootstrap, which made the app or was told it is new; `login --new-app` waits up to --timeout)."""
+        longer = dataclasses.replace(self.wait, timeout=max(self.wait.timeout, NEW_APP_WAIT))
+        return dataclasses.replace(self, new_app=True, wait=longer)
 
 
 def default_key_file(profile: config.Profile, paths: Paths) -> Path:
@@ -121,25 +113,23 @@ def callback_url(profile: config.Profile) -> str:
     return validate.check_callback_url(profile.callback_url or validate.DEFAULT_CALLBACK)
 
 
-def login_request(
-    profile: config.Profile, key_file: Path, wait: Wait, defaults: SfDefaults = SfDefaults()
-) -> LoginRequest:
-    """The request for a complete profile, every value checked (USAGE errors name the flag)."""
-    return LoginRequest(
-        alias=profile.alias,
-        client_id=validate.check_client_id(profile.client_id),
-        username=validate.check_username(profile.username),
-        key_file=key_file,
-        instance_url=instance_url(profile),
-        callback_url=callback_url(profile),
-        open_browser=wait.open_browser,
-        timeout=wait.timeout,
-        interval=wait.interval,
-        set_default=defaults.set_default,
-        set_default_dev_hub=defaults.set_default_dev_hub,
-        allow_non_salesforce_host=profile.allow_non_salesforce_host,
-        attempt_timeout=wait.attempt_timeout,
+def checked(req: LoginRequest, key_file: Path) -> LoginRequest:
+    """The request with its profile complete and every value checked (USAGE errors name the flag)."""
+    p = req.profile
+    complete = dataclasses.replace(
+        p,
+        client_id=validate.check_client_id(p.client_id),
+        username=validate.check_username(p.username),
+        instance_url=instance_url(p),
+        callback_url=callback_url(p),
+        key_file=str(key_file),
     )
+    return dataclasses.replace(req, profile=complete)
+
+
+def login_request(profile: config.Profile, key_file: Path, wait: Wait) -> LoginRequest:
+    """The request for a complete profile, every value checked."""
+    return checked(LoginRequest(profile, wait), key_file)
 
 
 def missing_flags(profile: config.Profile) -> list[str]:

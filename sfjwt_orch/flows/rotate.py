@@ -90,7 +90,7 @@ def _profile(req: RotateRequest, ctx: Context) -> config.Profile:
 
 def _current(profile: config.Profile) -> _Pair:
     key = Path(profile.key_file).expanduser()
-    return _Pair(key, Path(profile.cert_file).expanduser() if profile.cert_file else key.parent / keys.CERT_NAME)
+    return _Pair(key, profile.cert_path(key))
 
 
 def _folder(ctx: Context, alias: str, which: str) -> _Pair:

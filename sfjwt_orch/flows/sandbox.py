@@ -13,6 +13,7 @@ Every derived value can be overridden by the login flags.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 from sfjwt_orch import config, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
-from sfjwt_orch.flows import login, org_change, resolve
+from sfjwt_orch.flows import login, resolve
 
 # Sandbox names: letters and digits, starting with a letter, at most 10 characters (Salesforce
 # Help "Create a Sandbox": "The name ... can contain only alphanumeric characters").
@@ -79,15 +80,17 @@ def _is_sandbox(url: str) -> bool:
 class SandboxCommand:
     production: str  # --from
     name: str
-    alias: str
-    flags: resolve.LoginFlags  # the overrides
-    wait: resolve.Wait
+    login: resolve.LoginRequest  # the login flags: the answers given override the derived ones
+
+    @property
+    def alias(self) -> str:
+        return self.login.alias
 
 
 def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
     """Derive, then log in as `login` does (approval and retries); the login document with the
     sandbox's fields. Raises SfjwtError with that document's shape in `details`."""
-    extra = {"from_alias": cmd.production, "sandbox_name": cmd.name, "org_changed_from": None}
+    extra = {"from_alias": cmd.production, "sandbox_name": cmd.name}
     try:
         production = config.load(ctx.paths, cmd.production)
         if production is None:
@@ -98,32 +101,16 @@ def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
             )
         key = str(resolve.default_key_file(production, ctx.paths))
         derived = derive(production, cmd.name, cmd.alias, key)
-        flags = _with_overrides(derived, cmd.flags)
-        ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {flags.username} at {flags.instance_url}")
-        before = org_change.org_before(ctx, cmd.alias)
-        report = login.run(login.LoginCommand(alias=cmd.alias, flags=flags, wait=cmd.wait), ctx)
+        given = derived.merged(cmd.login.profile)
+        ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {given.username} at {given.instance_url}")
+        report = login.run(dataclasses.replace(cmd.login, profile=given), ctx)
     except SfjwtError as exc:
         if exc.code is Code.APP_NOT_INSTALLED:
             exc = _app_missing(exc, cmd)
-        shape = login.LoginReport(alias=cmd.alias, username=cmd.flags.username or "").to_json(exc)
+        shape = login.LoginReport(alias=cmd.alias, username=cmd.login.username).to_json(exc)
         exc.details = {**shape, **exc.details, **extra}
         raise exc from None
-    extra["org_changed_from"] = org_change.note(ctx, cmd.alias, before, report.org_id)
     return {**report.to_json(), **extra}
-
-
-def _with_overrides(derived: config.Profile, flags: resolve.LoginFlags) -> resolve.LoginFlags:
-    from pathlib import Path
-
-    return resolve.LoginFlags(
-        client_id=flags.client_id or derived.client_id or None,
-        username=flags.username or derived.username or None,
-        instance_url=flags.instance_url or derived.instance_url,
-        key_file=flags.key_file or Path(derived.key_file),
-        cert_file=flags.cert_file or (Path(derived.cert_file) if derived.cert_file else None),
-        callback_url=flags.callback_url or derived.callback_url or None,
-        allow_non_salesforce_host=flags.allow_non_salesforce_host,
-    )
 
 
 def _app_missing(exc: SfjwtError, cmd: SandboxCommand) -> SfjwtError:

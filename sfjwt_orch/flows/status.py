@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import certs, config, keys, state
+from sfjwt_orch import certs, config, state
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import SfjwtError
+from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import parallel, probes
-from sfjwt_orch.tools.sf import OrgDisplay
+from sfjwt_orch.tools.sf import OrgDisplay, SfFailed
 
 
 @dataclass
@@ -49,12 +49,22 @@ class StatusReport:
     def ok(self) -> bool:
         return all(r.healthy for r in self.rows) and not self.skipped
 
+    def error(self) -> SfjwtError | None:
+        """CHECK_FAILED (exit 6) when an alias needs attention or a profile could not be read."""
+        needing = [r for r in self.rows if not r.healthy]
+        if self.ok:
+            return None
+        first = f"{needing[0].alias}: {'; '.join(needing[0].problems)}" if needing else self.skipped[0]
+        message = f"{len(needing) + len(self.skipped)} profile(s) need attention; the first: {first}"
+        return SfjwtError(Code.CHECK_FAILED, message, "see the attention column: each problem names its fix")
+
     def to_json(self) -> dict[str, Any]:
+        error = self.error()
         return {
             "ok": self.ok,
             "profiles": [{**asdict(r), "healthy": r.healthy} for r in self.rows],
             "skipped": list(self.skipped),
-            "error": None,
+            "error": error.to_json() if error else None,
         }
 
 
@@ -82,13 +92,15 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
     if missing:
         row.problems.append(f"profile incomplete: no {', '.join(missing)}")
     _certificate(profile, row, now)
+    shown: OrgDisplay | None = None
     try:
         shown = ctx.sf().display(profile.alias)
-    except SfjwtError as exc:
-        row.problems.append(exc.message)
-        return row
-    row.sf_login = isinstance(shown, OrgDisplay) and shown.connected
-    if isinstance(shown, OrgDisplay) and shown.org_id and known.org_id and shown.org_id != known.org_id:
+    except SfFailed as exc:
+        if exc.code is Code.SF_NOT_FOUND:
+            row.problems.append(exc.message)
+            return row
+    row.sf_login = shown is not None and shown.connected
+    if shown is not None and shown.org_id and known.org_id and shown.org_id != known.org_id:
         # sf's login for the alias now reaches another org than sfjwt-orch's last login did.
         row.org_changed_from, row.org_changed_at, row.org_id = known.org_id, None, shown.org_id
     if not row.sf_login:
@@ -98,7 +110,7 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
 
 def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
     key = Path(profile.key_file).expanduser() if profile.key_file else None
-    cert = Path(profile.cert_file).expanduser() if profile.cert_file else key.parent / keys.CERT_NAME if key else None
+    cert = profile.cert_path(key) if key else None
     if cert is None or not cert.exists():
         return
     try:

@@ -5,6 +5,7 @@ tests/e2e)."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -206,6 +207,28 @@ def test_dry_run_writes_the_metadata_and_contacts_no_org(world: World, tmp_path:
     assert (world.paths.key_dir("ci") / "server.crt").is_file()  # the key pair, made for the metadata
     assert config.load(world.paths, "ci") is None  # and no profile saved
     world.done()  # no sf run at all
+
+
+def test_dry_run_lists_the_commands_a_real_run_starts(world: World, tmp_path: Path) -> None:
+    # Issue 21 item 3: the list is built from the adapter's own argv (a hand-written one had lost the
+    # first sf org display and the deploy's --wait); what only the run learns is a <placeholder>.
+    sfdx = Path(world.ctx.env["HOME"]) / ".sfdx"
+    sfdx.mkdir()
+    (sfdx / "alias.json").write_text(json.dumps({"orgs": {"admin": "admin@acme.com"}}))
+    (sfdx / "admin@acme.com.json").write_text(json.dumps({"instanceUrl": "https://acme.my.salesforce.com/"}))
+    planned = world.invoke(*CREATE, "--dry-run", "--output-dir", str(tmp_path / "md"), "--json").doc["commands"]
+    for step in (ADMIN_DISPLAY, OK_LIST, DEPLOYED, ASSIGNED, SUCCESS, CONNECTED):
+        world.expect_sf(stdout=step)
+    assert world.invoke(*CREATE, "--json").code == 0
+    ran = [shlex.join(["sf", *argv[1:]]) for argv in world.runner.calls if Path(argv[0]).name == "sf"]
+    assert len(planned) == len(ran) == 6
+    for plan, run in zip(planned, ran, strict=True):
+        plan_words, run_words = shlex.split(plan), shlex.split(run)
+        assert len(plan_words) == len(run_words), (plan, run)
+        for said, done in zip(plan_words, run_words, strict=True):
+            learnt = said.startswith("<") or said == str(tmp_path / "md")  # the key, URL, folder
+            assert said == done or learnt, (plan, run)
+    world.done()
 
 
 def test_bootstrap_with_an_admin_alias_creates_the_app_instead_of_the_checklist(world: World) -> None:

@@ -3,6 +3,7 @@ key the org does not know (item 1): the flow with a scripted person and a strict
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,11 +41,16 @@ class Person:
         return check(answer or default)
 
 
-def request(world: World, **overrides: object) -> bootstrap.BootstrapRequest:
-    flags = resolve.LoginFlags.of(key_file=world.keypair.key, cert_file=world.keypair.cert)
-    values: dict[str, object] = dict(alias="hub", flags=flags, can_prompt=True)
-    values.update(overrides)
-    return bootstrap.BootstrapRequest(**values)  # type: ignore[arg-type]
+def request(
+    world: World,
+    *,
+    username: str = "",
+    wait: resolve.Wait = resolve.Wait(),
+    can_prompt: bool = True,
+    ask_all: bool = False,
+) -> bootstrap.BootstrapRequest:
+    given = config.Profile("hub", username=username, key_file=str(world.keypair.key), cert_file=str(world.keypair.cert))
+    return bootstrap.BootstrapRequest(resolve.LoginRequest(given, wait), can_prompt=can_prompt, ask_all=ask_all)
 
 
 def test_ctrl_c_at_the_login_url_then_a_rerun_offers_the_answers_and_asks_the_url_again(world: World) -> None:
@@ -73,15 +79,13 @@ def test_ctrl_c_at_the_login_url_then_a_rerun_offers_the_answers_and_asks_the_ur
 
 def test_a_failed_login_with_another_username_keeps_the_saved_one(world: World) -> None:
     config.save(
-        world.paths, config.load_or_new(world.paths, "hub").merged(client_id=CID, username=USER, instance_url=URL)
+        world.paths,
+        dataclasses.replace(config.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
     )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
-    flags = resolve.LoginFlags.of(
-        key_file=world.keypair.key, cert_file=world.keypair.cert, username="other@example.com"
-    )
     with pytest.raises(SfjwtError) as err:
-        bootstrap.bootstrap(request(world, flags=flags, can_prompt=False), world.ctx, Person([]))
+        bootstrap.bootstrap(request(world, username="other@example.com", can_prompt=False), world.ctx, Person([]))
     world.done()
     assert err.value.code is Code.INVALID_ASSERTION
     assert config.load_or_new(world.paths, "hub").username == USER
@@ -93,7 +97,8 @@ def test_ask_asks_every_question_with_the_saved_answers_as_defaults(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config.save(
-        world.paths, config.load_or_new(world.paths, "hub").merged(client_id=CID, username=USER, instance_url=URL)
+        world.paths,
+        dataclasses.replace(config.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
     )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)

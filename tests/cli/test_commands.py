@@ -3,6 +3,7 @@ failure each, asserting the exit code and the JSON document."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from sfjwt_orch import config, state
@@ -99,7 +100,7 @@ def test_bootstrap_with_every_value_given_logs_in_and_verifies(world: World) -> 
     result = world.invoke("bootstrap", *args, "--cert-file", str(world.keypair.cert), "--no-input", "--json")
     assert result.code == 0, result.stderr
     doc = result.doc
-    assert set(doc) == {*LOGIN_KEYS, "steps"} and doc["ok"] is True
+    assert set(doc) == {*LOGIN_DOC_KEYS, "steps"} and doc["ok"] is True
     assert [s["name"] for s in doc["steps"]] == [
         "Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save",
     ]  # fmt: skip
@@ -110,7 +111,7 @@ def test_bootstrap_early_failure_keeps_the_bootstrap_document_shape(world: World
     result = world.invoke("bootstrap", "--alias", "hub", "--sandbox", "--instance-url", "https://x.my.salesforce.com",
                           "--json")  # fmt: skip
     assert result.code == 2
-    assert set(result.doc) == {*LOGIN_KEYS, "steps"} and result.doc["error"]["code"] == "USAGE"
+    assert set(result.doc) == {*LOGIN_DOC_KEYS, "steps"} and result.doc["error"]["code"] == "USAGE"
     world.done()
 
 
@@ -147,7 +148,12 @@ def test_keygen_refuses_to_overwrite(world: World) -> None:
 def test_logout_runs_sf_logout(world: World) -> None:
     world.expect_sf("org", "logout", "--target-org", "hub", stdout='{"status": 0, "result": {}}')
     result = world.invoke("logout", "--alias", "hub", "--json")
-    assert result.code == 0 and result.doc == {"ok": True, "alias": "hub", "shredded_key": None}
+    assert result.code == 0 and result.doc == {
+        "ok": True,
+        "alias": "hub",
+        "shredded_key": None,
+        "error": None,
+    }  # the envelope
     world.done()
 
 
@@ -164,7 +170,9 @@ def test_logout_failure_is_sf_failed(world: World) -> None:
 def test_doctor_healthy_alias(world: World) -> None:
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke(*login_args(world), "--key-file", str(world.keypair.key)).code == 0
-    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(cert_file=str(world.keypair.cert)))
+    config.save(
+        world.paths, dataclasses.replace(config.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
+    )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
     result = world.invoke("doctor", "--alias", "hub", "--json")
@@ -180,11 +188,16 @@ def test_doctor_healthy_alias(world: World) -> None:
     assert any(line.startswith("pass  sf login ") for line in result.stderr.splitlines())
 
 
-def test_doctor_failed_check_is_exit_1_with_an_error_object(world: World) -> None:
+def test_doctor_failed_check_is_exit_6_with_an_error_object(world: World) -> None:
+    # Issue 21 item 7: exit 1 means a bug; a check that fails is CHECK_FAILED, exit 6 (it was 1).
     world.expect_sf("--version", stdout=VERSION)
     result = world.invoke("doctor", "--alias", "nobody", "--json")
-    assert result.code == 1
-    assert result.doc["ok"] is False and result.doc["error"]["message"] == "no profile for nobody"
+    assert result.code == 6
+    error = result.doc["error"]
+    assert result.doc["ok"] is False and error["code"] == "CHECK_FAILED"
+    assert error["message"].endswith(": no profile for nobody")
+    failed = [c for c in result.doc["checks"] if c["result"] == "fail"]
+    assert failed and failed[0]["detail"] == "no profile for nobody"
     world.done()
 
 
@@ -218,7 +231,13 @@ def test_profiles_list_show_remove(world: World) -> None:
     shown = world.invoke("profiles", "show", "hub", "--json")
     assert shown.code == 0 and shown.doc["profile"]["client_id"] == CID
     removed = world.invoke("profiles", "remove", "hub", "--no-logout", "--json")
-    assert removed.code == 0 and removed.doc == {"ok": True, "alias": "hub", "logged_out": False, "deleted": []}
+    assert removed.code == 0 and removed.doc == {
+        "ok": True,
+        "alias": "hub",
+        "logged_out": False,
+        "deleted": [],
+        "error": None,
+    }
     assert config.load(world.paths, "hub") is None
     world.done()
 
@@ -243,7 +262,8 @@ def test_ci_export_gives_the_variables_without_the_key(world: World) -> None:
 
 def test_ci_export_unknown_format_is_usage(world: World) -> None:
     result = world.invoke("ci", "export", "hub", "--format", "jenkins", "--json")
-    assert result.code == 2 and "--format 'jenkins'" in result.doc["error"]["message"]
+    # An Enum since issue 21 item 6: Typer's own words for a value outside the choices.
+    assert result.code == 2 and "'--format': 'jenkins' is not one of" in result.doc["error"]["message"]
 
 
 # --- emulator serve (its success, serving until Ctrl-C, is in tests/integration/test_emulator_cli.py) ---
@@ -260,13 +280,16 @@ def test_emulator_serve_bad_policy_is_usage(world: World) -> None:
 def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world: World) -> None:
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke(*login_args(world)).code == 0
-    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(cert_file=str(world.keypair.cert)))
+    config.save(
+        world.paths, dataclasses.replace(config.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
+    )
     config.save(world.paths, config.Profile(alias="half", username=USER))
     world.runner.ordered = False  # status asks sf about every alias at once
     world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
     world.expect_sf("org", "display", "--target-org", "half", stdout='{"status": 1, "name": "NoAuthInfoFound"}', rc=1)
     result = world.invoke("status", "--json")
-    assert result.code == 1, result.stderr
+    assert result.code == 6, result.stderr  # CHECK_FAILED (issue 21 item 7: exit 1 is a bug only)
+    assert result.doc["error"]["code"] == "CHECK_FAILED"
     rows = {r["alias"]: r for r in result.doc["profiles"]}
     assert set(rows) == {"hub", "half"} and result.doc["ok"] is False
     assert rows["hub"]["sf_login"] is True and rows["hub"]["org_id"] == "00D000000000001AAA"

@@ -3,6 +3,7 @@ one's failure never stops the others, and the summary and exit code say what hap
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from sfjwt_orch import config, state
@@ -18,7 +19,7 @@ BAD_KEY = sf_output("err_invalid_assertion.json.stdout")
 def _profiles(world: World, *aliases: str) -> None:
     for alias in aliases:
         profile = config.Profile(alias, CID, f"ci@{alias}.example.com", "https://acme.my.salesforce.com")
-        config.save(world.paths, profile.merged(key_file=str(world.keypair.key)))
+        config.save(world.paths, dataclasses.replace(profile, key_file=str(world.keypair.key)))
 
 
 def _login_of(alias: str) -> object:

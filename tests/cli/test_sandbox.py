@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sfjwt_orch import config
 from tests.cli.conftest import World, sf_output
 from tests.fakes import FakeClock
@@ -18,7 +20,7 @@ APP_MISSING = sf_output("err_client_id.json.stdout").replace(
 
 def _production(world: World) -> None:
     profile = config.Profile("prod", CID, "ci@acme.com", "https://acme.my.salesforce.com")
-    config.save(world.paths, profile.merged(key_file=str(world.keypair.key)))
+    config.save(world.paths, dataclasses.replace(profile, key_file=str(world.keypair.key)))
 
 
 def _value(argv: list[str], flag: str) -> str:

@@ -60,7 +60,7 @@ def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
 
     key.chmod(0o644)
     rc, checks, stderr = doctor(e2e, "doc")
-    assert rc == 1
+    assert rc == 6  # CHECK_FAILED
     assert checks["key permissions"]["result"] == "fail" and "644" in checks["key permissions"]["detail"]
     assert checks["key permissions"]["fix"] == f"chmod 600 {key}"
     assert checks["key matches certificate"]["result"] == "pass" and checks["sf login"]["result"] == "pass"
@@ -68,7 +68,7 @@ def test_doctor_healthy_then_key_0644_then_mismatched_then_expired_certificate(
 
     shutil.copy(other_keypair.cert, cert)  # a certificate made with another key
     rc, checks, _ = doctor(e2e, "doc")
-    assert rc == 1
+    assert rc == 6
     assert checks["key permissions"]["result"] == "pass"
     assert checks["key matches certificate"]["result"] == "fail"
     assert "does not belong to" in checks["key matches certificate"]["detail"]

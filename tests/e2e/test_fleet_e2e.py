@@ -66,7 +66,7 @@ def _fleet(e2e: E2E, count: int, **emulator: object) -> list[Emulator]:
     for n in range(count):
         emu = e2e.emulator(username=f"bot{n}@example.com", **emulator)
         profile = config.Profile(f"fleet-{n}", DEMO_CONSUMER_KEY, f"bot{n}@example.com", emu.url)
-        config.save(Paths.from_env(e2e.env), profile.merged(key_file=str(e2e.keypair.key)))
+        config.save(Paths.from_env(e2e.env), dataclasses.replace(profile, key_file=str(e2e.keypair.key)))
         emulators.append(emu)
     return emulators
 

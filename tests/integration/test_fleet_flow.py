@@ -3,6 +3,7 @@ approvals after the parallel pass, with and without a person to give them."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -62,8 +63,8 @@ def setup(tmp_path: Path) -> Setup:
         profile = config.Profile(
             alias, "3MVG9CLIENTID1234567", f"{alias}@example.com", "https://acme.my.salesforce.com"
         )
-        config.save(paths, profile.merged(key_file=str(key)))
-        profiles.append(profile.merged(key_file=str(key)))
+        config.save(paths, dataclasses.replace(profile, key_file=str(key)))
+        profiles.append(dataclasses.replace(profile, key_file=str(key)))
     return ctx, runner, clock, console, profiles
 
 

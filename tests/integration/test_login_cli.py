@@ -151,7 +151,7 @@ def test_a_program_that_is_found_but_cannot_start_is_named_with_its_fix(
     assert "Traceback" not in result.stderr and "unexpected error" not in result.stderr, result.stderr
     doc = json.loads(result.stdout)
     if args[0] == "doctor":  # a failed check, not a failed command
-        assert result.returncode == 1
+        assert (result.returncode, doc["error"]["code"]) == (6, "CHECK_FAILED")
         checks = {c["name"]: c for c in doc["checks"]}
         assert checks["sf"]["result"] == "fail" and "cannot be used" in checks["sf"]["detail"]
         assert checks["key"]["result"] == "fail"  # openssl must be able to read the key when it is there

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, login, refusal
 from sfjwt_orch.flows.login import LoginReport
-from sfjwt_orch.flows.resolve import LoginRequest
+from sfjwt_orch.flows.resolve import LoginRequest, Wait, login_request
 from sfjwt_orch.paths import Paths
 from tests.fakes import FakeClock, FakeListener, FakeRunner, RecordingConsole
 
@@ -82,20 +83,19 @@ def log_in(req: LoginRequest, ctx: Context) -> LoginReport:
     return report
 
 
-def request(key_file: Path, **overrides: Any) -> LoginRequest:
-    values: dict[str, Any] = dict(
-        alias="hub",
-        client_id="3MVG9CLIENTID1234567",
-        username="user@example.com",
-        key_file=key_file,
-        instance_url="https://acme.my.salesforce.com",
-        callback_url="http://localhost:1717/OauthRedirect",
-        open_browser=True,
-        timeout=600.0,
-        interval=5.0,
+def request(
+    key_file: Path,
+    *,
+    client_id: str = "3MVG9CLIENTID1234567",
+    callback_url: str = "http://localhost:1717/OauthRedirect",
+    open_browser: bool = True,
+    timeout: float = 600.0,
+    new_app: bool = False,
+) -> LoginRequest:
+    profile = config.Profile(
+        "hub", client_id, "user@example.com", "https://acme.my.salesforce.com", callback_url=callback_url
     )
-    values.update(overrides)
-    return LoginRequest(**values)
+    return dataclasses.replace(login_request(profile, key_file, Wait(open_browser, timeout, 5.0)), new_app=new_app)
 
 
 def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) -> None:
@@ -191,7 +191,7 @@ def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(world: dic
     assert "probably mistyped" in fix and "--new-app" in fix
     # The rerun names the alias and asks for the key; it never repeats the key itself.
     assert "then run the same command again with --client-id <consumer key>" in fix  # nothing saved yet
-    config.save(world["paths"], config.Profile(alias="hub").merged(client_id="3MVG9CLIENTID1234567",
+    config.save(world["paths"], dataclasses.replace(config.Profile(alias="hub"), client_id="3MVG9CLIENTID1234567",
                 username="user@example.com", instance_url="https://acme.my.salesforce.com", key_file=str(key_file)))  # fmt: skip
     rerun = refusal.rerun(request(key_file), world["ctx"], "--new-app", client_id=True)
     assert rerun == "sfjwt-orch login --alias hub --client-id <consumer key> --new-app"
@@ -204,7 +204,7 @@ def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(world: dict[str, A
     for _ in range(2):
         runner.expect(is_login, CLIENT_ID, 1)
     runner.expect(is_login, SUCCESS, 0)
-    report = login.log_in(request(key_file), world["ctx"], new_app=True)
+    report = login.log_in(request(key_file, new_app=True), world["ctx"])
     assert report.attempts == 3
     lines = world["console"].lines
     assert any("2-10 minutes" in line for line in lines)
@@ -213,7 +213,7 @@ def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(world: dict[str, A
 
     runner.expect(is_login, CLIENT_ID, 1)
     with pytest.raises(SfjwtError) as err:  # new, but nobody asked to wait
-        login.log_in(request(key_file, timeout=0), world["ctx"], new_app=True)
+        login.log_in(request(key_file, timeout=0, new_app=True), world["ctx"])
     assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
     # Not waited for, so no "sfjwt-orch waits" line; the fix says how to wait.
     assert [line for line in world["console"].lines if "probably mistyped" in line] == [
@@ -249,7 +249,7 @@ def test_ctrl_c_reports_the_last_outcome_and_its_fix(world: dict[str, Any], key_
 
     world["ctx"].sleep = interrupt
     with pytest.raises(SfjwtError) as err:
-        login.log_in(request(key_file), world["ctx"], new_app=True)
+        login.log_in(request(key_file, new_app=True), world["ctx"])
     assert clock.sleeps == []
     assert err.value.code is Code.INTERRUPTED and err.value.exit_code == 130
     assert "the last attempt (1) said CLIENT_ID_INVALID" in err.value.message
@@ -314,6 +314,7 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
         "is_dev_hub": False,
         "attempts": 1,
         "approval_url": None,
+        "org_changed_from": None,  # the login's document carries it now (flows.login.remember)
         "error": None,
     }
 

@@ -212,7 +212,18 @@ def test_every_code_has_a_documented_exit_code() -> None:
     }
     for code, exit_code in expected.items():
         assert exit_code_for(code) is exit_code
-    assert {int(exit_code_for(c)) for c in Code} <= {0, 1, 2, 3, 4, 5, 130}
+    assert {int(exit_code_for(c)) for c in Code} <= {0, 1, 2, 3, 4, 5, 6, 130}
+
+
+def test_every_code_has_its_exit_code_written_out() -> None:
+    # Issue 21 item 7: no default any more (it mapped app create's codes to 3 without saying so);
+    # a code added without an exit code fails here.
+    from sfjwt_orch.errors import EXIT_OF
+
+    assert set(EXIT_OF) == set(Code), f"codes without an exit code: {set(Code) - set(EXIT_OF)}"
+    meanings = {exit_code: {c for c, e in EXIT_OF.items() if e is exit_code} for exit_code in Exit}
+    assert meanings[Exit.UNEXPECTED] == {Code.INTERNAL}, "exit 1 means a bug, and only that"
+    assert meanings[Exit.ATTENTION] == {Code.CHECK_FAILED}
 
 
 def test_readme_documents_every_code() -> None:
@@ -229,7 +240,7 @@ def test_profile_round_trip_and_override(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert config.load(paths, "a1") == profile
-    merged = profile.merged(username="other@example.com", client_id=None, instance_url="")
+    merged = profile.merged(config.Profile(alias="a1", username="other@example.com"))  # "": not given
     assert (merged.username, merged.client_id, merged.instance_url) == ("other@example.com", 'we"ird\\id', "")
     assert config.list_aliases(paths) == ["a1"]
     assert config.load(paths, "nobody") is None

@@ -54,7 +54,7 @@ def test_saving_a_migrated_profile_keeps_comments_and_unknown_keys_and_drops_the
     path = _write(paths, SCHEMA_0)
     profile = config.load(paths, "hub")
     assert profile is not None
-    assert config.save(paths, profile.merged(username="other@example.com")) is True
+    assert config.save(paths, profile.merged(config.Profile(alias="hub", username="other@example.com"))) is True
     text = path.read_text()
     assert "# our sandbox is refreshed every month" in text and 'team = "platform"' in text
     assert 'username = "other@example.com"' in text and "org_id" not in text
@@ -76,7 +76,7 @@ def test_a_value_cleared_by_hand_stays_cleared(paths: Paths) -> None:
     assert config.save(paths, config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567", cert_file="/c")) is True
     profile = config.load(paths, "hub")
     assert profile is not None
-    assert config.save(paths, profile.merged(cert_file=None)) is False  # None keeps the saved value
+    assert config.save(paths, profile.merged(config.Profile(alias="hub"))) is False  # "" keeps the saved value
     assert config.save(paths, config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567")) is True
     assert "cert_file" not in paths.profile_file("hub").read_text()
 
@@ -147,11 +147,11 @@ def test_the_host_opt_in_is_a_toml_bool_written_only_when_given(paths: Paths) ->
     plain = config.Profile(alias="hub", username="ci@example.com")
     config.save(paths, plain)
     assert "allow_non_salesforce_host" not in paths.profile_file("hub").read_text()
-    config.save(paths, plain.merged(allow_non_salesforce_host=True))
+    config.save(paths, plain.merged(config.Profile(alias="hub", allow_non_salesforce_host=True)))
     assert "allow_non_salesforce_host = true" in paths.profile_file("hub").read_text()
     loaded = config.load(paths, "hub")
     assert loaded is not None and loaded.allow_non_salesforce_host is True
-    assert loaded.merged(allow_non_salesforce_host=False).allow_non_salesforce_host is True  # a flag not given
+    assert loaded.merged(config.Profile(alias="hub")).allow_non_salesforce_host is True  # a flag not given
 
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

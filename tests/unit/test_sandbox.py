@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 
 import pytest
@@ -37,7 +38,7 @@ PROD = Profile("prod", "3MVG9KEY", "ci@acme.com", "https://acme.my.salesforce.co
     ("production", "name", "username", "url"),
     [
         (PROD, "uat", "ci@acme.com.uat", "https://acme--uat.sandbox.my.salesforce.com"),
-        (PROD.merged(instance_url="https://login.salesforce.com"), "Dev1", "ci@acme.com.dev1", "https://test.salesforce.com"),
+        (dataclasses.replace(PROD, instance_url="https://login.salesforce.com"), "Dev1", "ci@acme.com.dev1", "https://test.salesforce.com"),
         (replace(PROD, username=""), "uat", "", "https://acme--uat.sandbox.my.salesforce.com"),  # asked for by login
     ],
 )  # fmt: skip
@@ -52,7 +53,7 @@ def test_derive_keeps_key_and_consumer_key_and_suffixes_the_username(
 @pytest.mark.parametrize("url", ["https://test.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com"])
 def test_a_sandbox_is_not_a_production_to_derive_from(url: str) -> None:
     with pytest.raises(SfjwtError, match="not production"):
-        derive(PROD.merged(instance_url=url), "qa", "x", "/k/server.key")
+        derive(dataclasses.replace(PROD, instance_url=url), "qa", "x", "/k/server.key")
 
 
 @pytest.mark.parametrize(("name", "ok"), [("uat", True), ("QA2", True), ("a" * 10, True), ("a" * 11, False),

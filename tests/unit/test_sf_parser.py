@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sfjwt_orch.errors import Code
 from sfjwt_orch.tools import sf as sfadapter
 from sfjwt_orch.tools.runner import CommandResult
-from sfjwt_orch.tools.sf import catalog, parse
+from sfjwt_orch.tools.sf import admin, catalog, parse
 from sfjwt_orch.tools.sf import env as sfenv
 from tests.fakesecrets import fake_token
 
@@ -265,16 +266,13 @@ def test_tokens_in_sf_output_never_reach_the_diagnosis() -> None:
 
 
 def test_login_argv_has_no_secrets_and_ends_with_json(tmp_path: Path) -> None:
-    args = sfadapter.LoginArgs(
-        "CID1234567890ABCDEFG",
-        "u@example.com",
-        tmp_path / "server.key",
-        "https://login.salesforce.com",
-        "a1",
-        set_default=True,
-        set_default_dev_hub=True,
-    )
-    argv = args.argv()
+    from sfjwt_orch.config import Profile
+    from sfjwt_orch.flows.resolve import LoginRequest, Wait, login_request
+
+    profile = Profile("a1", "CID1234567890ABCDEFG", "u@example.com", "https://login.salesforce.com")
+    plain = login_request(profile, tmp_path / "server.key", Wait())
+    req = LoginRequest(plain.profile, plain.wait, set_default=True, set_default_dev_hub=True)
+    argv = sfadapter.login_argv(req)
     assert argv[:3] == ["org", "login", "jwt"]
     assert argv[argv.index("--jwt-key-file") + 1] == str(tmp_path / "server.key")  # a path, never the key
     assert "--set-default" in argv and "--set-default-dev-hub" in argv
@@ -398,7 +396,7 @@ def test_urls_sf_reports_go_through_the_same_parser(reported: str, kept: str) ->
     ],
 )
 def test_broken_sf_state_in_a_login_is_sf_state_broken(case: str, said: str) -> None:
-    outcome = parse.parse_login(captured(case))
+    outcome = parse.classify(captured(case), parse.parse_login)  # the adapter's one path (Sf._call)
     assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.code is Code.SF_STATE_BROKEN, outcome
     assert said in outcome.message and said in outcome.decided
@@ -417,15 +415,26 @@ def test_broken_sf_state_in_a_login_is_sf_state_broken(case: str, said: str) -> 
     ],
 )
 def test_broken_sf_state_in_org_display_is_sf_state_broken_not_log_in_again(case: str, said: str) -> None:
-    outcome = parse.parse_display(captured(case))
+    outcome = parse.classify(captured(case), parse.parse_display)
     assert isinstance(outcome, catalog.Diagnosis)
     assert outcome.code is Code.SF_STATE_BROKEN, outcome
     assert said in outcome.message and "Parsing --target-org" not in outcome.message
 
 
+@pytest.mark.parametrize(
+    "parser",
+    [admin.parse_deploy, admin.parse_retrieve, admin.parse_assign, admin.parse_list_metadata, parse.parse_config_set],
+)
+def test_broken_sf_state_is_sf_state_broken_for_every_command(parser: Any) -> None:
+    # Issue 21 item 3: sf reads alias.json to resolve --target-org whatever the command; its answer
+    # (here `org display`'s, captured from the real sf) is recognised on the one path, not per parser.
+    outcome = parse.classify(captured("state_alias_garbage.display.json"), parser)
+    assert isinstance(outcome, catalog.Diagnosis) and outcome.code is Code.SF_STATE_BROKEN, outcome
+
+
 def test_a_login_that_healed_a_lost_key_json_is_a_success() -> None:
     # With key.json gone sf makes a new one and logs in; only the older stored logins are lost.
-    assert isinstance(parse.parse_login(captured("state_key_gone.login.json")), parse.LoginSuccess)
+    assert isinstance(parse.classify(captured("state_key_gone.login.json"), parse.parse_login), parse.LoginSuccess)
 
 
 @pytest.mark.parametrize(
@@ -437,7 +446,7 @@ def test_a_login_that_healed_a_lost_key_json_is_a_success() -> None:
     ],
 )
 def test_server_answers_are_never_sf_state_broken(message: str) -> None:
-    outcome = parse.parse_login(_failure(message, name="JwtAuthError"))
+    outcome = parse.classify(_failure(message, name="JwtAuthError"), parse.parse_login)
     assert isinstance(outcome, catalog.Diagnosis) and outcome.code is not Code.SF_STATE_BROKEN
 
 

@@ -1,17 +1,18 @@
 """The sf adapter: every run of the Salesforce CLI goes through `Sf`.
 
 Its methods build the argv, run it in sf's quiet environment (env.py) with a hard timeout, and
-return typed results or a Diagnosis (parse.py, catalog.py). Flows never see argv, environments or
-raw output. A missing sf, or one that cannot be started, is SF_NOT_FOUND from one place (`unusable`).
+return typed results or raise the one failure, SfFailed (its Diagnosis from parse.py, catalog.py),
+so a call site reads as the happy path. Flows never see argv, environments or raw output. A missing
+sf, or one that cannot be started, is SF_NOT_FOUND from one place (`unusable`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.files import ensure_private_dir
@@ -21,11 +22,12 @@ from sfjwt_orch.tools.sf.env import run_timeout, sf_env, users_compile_cache
 from sfjwt_orch.tools.sf.parse import (
     LoginSuccess,
     OrgDisplay,
+    classify,
     parse_config_set,
     parse_display,
     parse_login,
     parse_logout,
-    parse_version,
+    parse_sf_version,
 )
 
 if TYPE_CHECKING:
@@ -34,10 +36,11 @@ if TYPE_CHECKING:
 __all__ = [
     "CATALOG_BY_CODE",
     "Diagnosis",
-    "LoginArgs",
+    "JwtLogin",
     "LoginSuccess",
     "OrgDisplay",
     "Sf",
+    "SfFailed",
     "unusable",
 ]
 
@@ -50,34 +53,65 @@ ADMIN_RUN_TIMEOUT = 150.0
 DEPLOY_WAIT_MINUTES = 10
 
 
-def unusable(reason: str) -> SfjwtError:
+class SfFailed(SfjwtError):
+    """The adapter's one failure: sf cannot be run, or did not do what it was asked. Its code,
+    message and fix come from the catalogue (catalog.py, parse.py); `diagnosis` keeps sf's lines."""
+
+    def __init__(self, diagnosis: Diagnosis) -> None:
+        super().__init__(diagnosis.code, diagnosis.message, diagnosis.fix)
+        self.diagnosis = diagnosis
+
+    @property
+    def local(self) -> bool:
+        """sf's own trouble (missing, or its files broken), not the org's answer: a caller keeps it
+        as it is rather than rewording it, since its fix is the one that helps."""
+        return self.code in (Code.SF_NOT_FOUND, Code.SF_STATE_BROKEN)
+
+    def unless_local(self, instead: SfjwtError) -> SfjwtError:
+        """`instead` (the caller's words for this failure), unless the failure is sf's own."""
+        return self if self.local else instead
+
+
+def unusable(reason: str) -> SfFailed:
     """sf is missing, or was found but cannot be started (a broken shebang, a noexec mount)."""
-    return SfjwtError(
-        Code.SF_NOT_FOUND,
-        f"the Salesforce CLI (sf) cannot be used: {reason}",
-        "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
+    return SfFailed(
+        Diagnosis(
+            Code.SF_NOT_FOUND,
+            f"the Salesforce CLI (sf) cannot be used: {reason}",
+            "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
+        )
     )
 
 
-@dataclass(frozen=True)
-class LoginArgs:
-    client_id: str
-    username: str
-    key_file: Path
-    instance_url: str
-    alias: str
-    set_default: bool = False
-    set_default_dev_hub: bool = False
-    timeout: float | None = None  # --attempt-timeout; None: SFJWT_ORCH_SF_TIMEOUT or its default
+class JwtLogin(Protocol):
+    """What `sf org login jwt` is told: a login request (flows.resolve.LoginRequest) is one."""
 
-    def argv(self) -> list[str]:
-        argv = ["org", "login", "jwt", "--client-id", self.client_id, "--jwt-key-file", str(self.key_file)]
-        argv += ["--username", self.username, "--instance-url", self.instance_url, "--alias", self.alias]
-        if self.set_default:
-            argv.append("--set-default")
-        if self.set_default_dev_hub:
-            argv.append("--set-default-dev-hub")
-        return [*argv, "--json"]  # a path to the key, never the key: argv is visible to every user (ps)
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def key_file(self) -> Path: ...
+    @property
+    def instance_url(self) -> str: ...
+    @property
+    def alias(self) -> str: ...
+    @property
+    def attempt_timeout(self) -> float | None: ...  # None: SFJWT_ORCH_SF_TIMEOUT or its default
+    @property
+    def set_default(self) -> bool: ...
+    @property
+    def set_default_dev_hub(self) -> bool: ...
+
+
+def login_argv(login: JwtLogin) -> list[str]:
+    argv = ["org", "login", "jwt", "--client-id", login.client_id, "--jwt-key-file", str(login.key_file)]
+    argv += ["--username", login.username, "--instance-url", login.instance_url, "--alias", login.alias]
+    if login.set_default:
+        argv.append("--set-default")
+    if login.set_default_dev_hub:
+        argv.append("--set-default-dev-hub")
+    return [*argv, "--json"]  # a path to the key, never the key: argv is visible to every user (ps)
 
 
 class Sf:
@@ -125,63 +159,86 @@ class Sf:
                 self._cache_checked = True
         return self._compile_cache
 
-    def _named(self, outcome: T) -> T:
-        """A broken-state Diagnosis names the file and the fix for it, once sf has failed on it."""
-        if isinstance(outcome, Diagnosis) and outcome.code is Code.SF_STATE_BROKEN:
+    def _call(
+        self, args: list[str], parse: Callable[[CommandResult], T | Diagnosis], timeout: float | None = None
+    ) -> T:
+        """Run sf and parse what it did: the parsed value, or SfFailed. sf failing on its own files
+        (~/.sfdx) is recognised here, whatever the command, and named with the file and its fix."""
+        outcome = classify(self._run(args, timeout), parse)
+        if not isinstance(outcome, Diagnosis):
+            return outcome
+        if outcome.code is Code.SF_STATE_BROKEN:
             from sfjwt_orch.tools.sf.local import state_problem
 
             found = state_problem(self._env, outcome.decided)
             if found is not None:
-                return replace(outcome, message=found.message, fix=found.fix)  # sf's words stay in .decided
-        return outcome
+                outcome = replace(outcome, message=found.message, fix=found.fix)  # sf's words stay in .decided
+        raise SfFailed(outcome)
 
-    def login_jwt(self, args: LoginArgs) -> LoginSuccess | Diagnosis:
-        return self._named(parse_login(self._run(args.argv(), timeout=args.timeout)))
+    def login_jwt(self, login: JwtLogin) -> LoginSuccess:
+        return self._call(login_argv(login), parse_login, timeout=login.attempt_timeout)
 
-    def display(self, alias: str) -> OrgDisplay | Diagnosis:
-        return self._named(parse_display(self._run(["org", "display", "--target-org", alias, "--json"])))
+    def display(self, alias: str) -> OrgDisplay:
+        return self._call(display_argv(alias), parse_display)
 
-    def logout(self, alias: str) -> bool | Diagnosis:
+    def logout(self, alias: str) -> bool:
         """True: logged out; False: sf held no login for the alias."""
-        return self._named(parse_logout(self._run(["org", "logout", "--target-org", alias, "--no-prompt", "--json"])))
+        return self._call(["org", "logout", "--target-org", alias, "--no-prompt", "--json"], parse_logout)
 
-    def config_set(self, key: str, value: str) -> Diagnosis | None:
-        return parse_config_set(self._run(["config", "set", f"{key}={value}", "--global", "--json"]))
+    def config_set(self, key: str, value: str) -> None:
+        self._call(["config", "set", f"{key}={value}", "--global", "--json"], parse_config_set)
 
     # The admin commands' parsers are imported by their methods: a login never needs them.
 
-    def deploy(self, metadata_dir: Path, target_org: str) -> Deployed | Diagnosis:
+    def deploy(self, metadata_dir: Path, target_org: str) -> Deployed:
         from sfjwt_orch.tools.sf.admin import parse_deploy
 
-        argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
-        argv += ["--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
-        return parse_deploy(self._run(argv, timeout=DEPLOY_WAIT_MINUTES * 60 + 60))
+        return self._call(deploy_argv(metadata_dir, target_org), parse_deploy, timeout=DEPLOY_WAIT_MINUTES * 60 + 60)
 
-    def list_metadata(self, metadata_type: str, target_org: str) -> list[str] | Diagnosis:
+    def list_metadata(self, metadata_type: str, target_org: str) -> list[str]:
         """The full names of the org's components of one type."""
         from sfjwt_orch.tools.sf.admin import parse_list_metadata
 
-        argv = ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
-        return parse_list_metadata(self._run(argv, timeout=self._admin_timeout()))
+        argv = list_metadata_argv(metadata_type, target_org)
+        return self._call(argv, parse_list_metadata, timeout=self._admin_timeout())
 
-    def retrieve(self, member: str, target_dir: Path, target_org: str) -> Diagnosis | None:
+    def retrieve(self, member: str, target_dir: Path, target_org: str) -> None:
         """Retrieve one component ("Type:Name") into `target_dir`, unzipped (metadata format)."""
         from sfjwt_orch.tools.sf.admin import parse_retrieve
 
         argv = ["project", "retrieve", "start", "--metadata", member, "--target-metadata-dir", str(target_dir)]
         argv += ["--unzip", "--target-org", target_org, "--json"]
-        return parse_retrieve(self._run(argv, timeout=self._admin_timeout()))
+        self._call(argv, parse_retrieve, timeout=self._admin_timeout())
 
-    def assign_permset(self, name: str, username: str, target_org: str) -> Assigned | Diagnosis:
+    def assign_permset(self, name: str, username: str, target_org: str) -> Assigned:
         from sfjwt_orch.tools.sf.admin import parse_assign
 
-        argv = ["org", "assign", "permset", "--name", name, "--on-behalf-of", username, "--target-org", target_org]
-        return parse_assign(self._run([*argv, "--json"], timeout=self._admin_timeout()))
+        return self._call(assign_argv(name, username, target_org), parse_assign, timeout=self._admin_timeout())
 
     def _admin_timeout(self) -> float:
         return max(run_timeout(self._env), ADMIN_RUN_TIMEOUT)
 
-    def version(self) -> str | None:
-        """ "2.150.6 (node v24.19.0)", or None when `sf --version` does not work."""
-        result = self._run(["--version"], timeout=60)
-        return parse_version(result.stdout) if result.returncode == 0 else None
+    def version(self) -> str:
+        """ "2.150.6 (node v24.19.0)" (SfFailed when `sf --version` does not say it)."""
+        return self._call(["--version"], parse_sf_version, timeout=60)
+
+
+# The argv of each sf command the adapter runs, apart, so `app create --dry-run` lists what runs.
+
+
+def display_argv(alias: str) -> list[str]:
+    return ["org", "display", "--target-org", alias, "--json"]
+
+
+def list_metadata_argv(metadata_type: str, target_org: str) -> list[str]:
+    return ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
+
+
+def deploy_argv(metadata_dir: Path, target_org: str) -> list[str]:
+    argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
+    return [*argv, "--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
+
+
+def assign_argv(name: str, username: str, target_org: str) -> list[str]:
+    argv = ["org", "assign", "permset", "--name", name, "--on-behalf-of", username, "--target-org", target_org]
+    return [*argv, "--json"]

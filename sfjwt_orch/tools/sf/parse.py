@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sfjwt_orch.errors import Code
 from sfjwt_orch.redact import redact
@@ -27,6 +28,8 @@ from sfjwt_orch.tools.sf.catalog import (
     one_line,
 )
 from sfjwt_orch.validate import reported_url
+
+T = TypeVar("T")
 
 _CHECK_SF = "check sf works: sf --version (reinstall with: npm install -g @salesforce/cli)"
 
@@ -147,6 +150,14 @@ _STATE_BROKEN = (
 )
 
 
+def classify(result: CommandResult, parse: Callable[[CommandResult], T | Diagnosis]) -> T | Diagnosis:
+    """What any sf command did: sf failing on its own files (~/.sfdx) first, whatever the command
+    (a deploy or a config set meets them as a login does), then the command's own parser."""
+    if result.returncode > 0 and not result.timed_out and (broken := state_broken(Output.of(result))) is not None:
+        return broken
+    return parse(result)
+
+
 def state_broken(out: Output) -> Diagnosis | None:
     """SF_STATE_BROKEN when sf failed on its own files; never for a server's answers (those come as
     "Errors encountered" lines). Which file it was is for the adapter to find (local.py)."""
@@ -211,9 +222,6 @@ def parse_login(result: CommandResult) -> LoginSuccess | Diagnosis:
 
 
 def _login_refused(out: Output) -> Diagnosis:
-    broken = state_broken(out)
-    if broken is not None:
-        return broken
     name, message = out.name, out.message
     exit_code = out.doc.get("exitCode", out.result.returncode) if out.doc else out.result.returncode
     if name == "LightningDomain":
@@ -245,8 +253,6 @@ def parse_display(result: CommandResult) -> OrgDisplay | Diagnosis:
     if failed is not None:
         return failed
     res = out.payload
-    if not out.ok and (broken := state_broken(out)) is not None:
-        return broken
     if not out.ok or res is None:
         return Diagnosis(
             Code.SF_FAILED,
@@ -277,8 +283,6 @@ def parse_logout(result: CommandResult) -> bool | Diagnosis:
     # Exit 1 with NoAuthFoundForTargetOrgError: there was nothing to log out.
     if out.result.returncode == 1 and "NoAuthFound" in out.name:
         return False
-    if (broken := state_broken(out)) is not None:
-        return broken
     return Diagnosis(Code.SF_FAILED, f"sf org logout failed: {one_line(out.message)[:200] or out.excerpt()}", "")
 
 
@@ -289,6 +293,14 @@ def parse_config_set(result: CommandResult) -> Diagnosis | None:
     out = Output.of(result)
     return sf_failed(out, "sf config set") or Diagnosis(
         Code.SF_FAILED, f"sf config set failed: {one_line(out.message)[:200] or out.excerpt()}", ""
+    )
+
+
+def parse_sf_version(result: CommandResult) -> str | Diagnosis:
+    """sf --version: its version, else why it did not say it."""
+    found = parse_version(result.stdout) if result.returncode == 0 else None
+    return found or Diagnosis(
+        Code.SF_FAILED, f"sf --version did not say its version (exit {result.returncode})", _CHECK_SF
     )
 
 
