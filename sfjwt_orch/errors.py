@@ -43,6 +43,8 @@ class Code(StrEnum):
     ECA_DISABLED = "ECA_DISABLED"
     CONNECTED_APP_BLOCKED = "CONNECTED_APP_BLOCKED"
     PERMSET_ASSIGN_FAILED = "PERMSET_ASSIGN_FAILED"
+    # The org or the admin may not read an ECA's OAuth settings through the Metadata API (Spring '26 gates).
+    CONSUMER_SECRETS_BLOCKED = "CONSUMER_SECRETS_BLOCKED"
     # Found locally, before or instead of a request.
     KEY_INVALID = "KEY_INVALID"
     KEY_NOT_FOUND = "KEY_NOT_FOUND"

@@ -36,10 +36,10 @@ def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
     prompt (issue 14: a 20-line wall came before the first question)."""
     import textwrap
 
-    dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ")
+    dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ", break_on_hyphens=False)
     return f"""\
 Create the app in Salesforce (once per org), an External Client App:
-  1. Setup > App Manager > New External Client App > Enable OAuth, callback {callback_url}
+  1. Setup > External Client App Manager > New External Client App > Enable OAuth, callback {callback_url}
      scopes api, web, refresh_token offline_access
   2. Enable JWT Bearer Flow > Upload Files: {cert_file}
      (SHA-256 {fingerprint})

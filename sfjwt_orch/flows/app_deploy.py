@@ -199,6 +199,8 @@ def read_back_key(app: metadata.AppMetadata, target_org: str, ctx: Context) -> s
         outcome = ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
         if isinstance(outcome, Diagnosis):
             why = f"the app was deployed, but its consumer key could not be read back: {outcome.message}"
+            if outcome.code is Code.CONSUMER_SECRETS_BLOCKED:  # Spring '26 gates: name them
+                raise SfjwtError(outcome.code, why, f"{outcome.fix}; or {_COPY_IT}")
             raise SfjwtError(Code.DEPLOY_FAILED, why, _COPY_IT)
         key = _consumer_key_in(Path(folder))
     if key is None:
@@ -255,6 +257,9 @@ def replace_certificate(name: str, kind: metadata.Kind, certificate_pem: str, ta
     relative = metadata.relative_path(kind_type, member)
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-settings-") as folder:
         outcome = ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
+        if isinstance(outcome, Diagnosis) and outcome.code is Code.CONSUMER_SECRETS_BLOCKED:
+            # Read before anything is deployed: the old certificate stays in place.
+            raise SfjwtError(outcome.code, f"{outcome.message}; nothing was changed", outcome.fix)
         if isinstance(outcome, Diagnosis):
             raise SfjwtError(
                 Code.DEPLOY_FAILED,

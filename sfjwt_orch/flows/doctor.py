@@ -87,7 +87,20 @@ def _alias_checks(
         checks.append(probes.instance_url(profile.instance_url, profile.username, profile.allow_non_salesforce_host))
     if sf_found:
         checks.append(probes.sf_login(alias, ctx)[0])
+    checks.extend(_dev_hub_checks(alias, ctx))
     return checks, days_left
+
+
+def _dev_hub_checks(alias: str, ctx: Context) -> list[Finding]:
+    """A Dev Hub (as sf found it at login) whose app is an ECA cannot create scratch orgs (C-1016)."""
+    from sfjwt_orch import spring26, state
+    from sfjwt_orch.tools.sf.local import is_dev_hub
+
+    if not is_dev_hub(alias, ctx.env):
+        return []
+    result, detail = spring26.dev_hub_finding(state.load(ctx.paths, alias).app_kind)
+    fix = spring26.SCRATCH_REMEDY if result == "warn" else ""
+    return [Finding("scratch orgs", result, detail, fix)]
 
 
 def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> tuple[list[Finding], int | None]:
