@@ -86,7 +86,9 @@ def ask(
             answers[name] = asker.ask("Username to log in as (e.g. ci-bot@acme.com)", validate.check_username, default)
         else:
             answers[name] = asker.ask(
-                f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
+                # Spring '26: an External Client App takes only the My Domain as audience (login_urls.py).
+                f"Login URL: your My Domain (https://NAME.my.salesforce.com, as External Client Apps need), "
+                f"or 1) {validate.PRODUCTION}  2) {validate.SANDBOX}",
                 functools.partial(check_login_url, allow_any_host=profile.allow_non_salesforce_host),
                 default or "1",
             )
