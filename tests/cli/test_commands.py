@@ -202,6 +202,20 @@ def test_authorize_url_without_a_client_id_is_usage(world: World) -> None:
     assert result.code == 2 and result.doc["error"]["message"] == "no client id"
 
 
+def test_resolve_runs_nothing_and_names_the_my_domain(world: World) -> None:
+    result = world.invoke("resolve", "https://acme.my.salesforce-setup.com/lightning/setup/home")
+    assert result.code == 0 and "login URL: https://acme.my.salesforce.com\n" in result.stdout
+    assert "an External Client App takes it" in result.stdout
+    doc = world.invoke("resolve", "test", "--json").doc
+    assert doc == {**doc, "ok": True, "login_url": "https://test.salesforce.com", "eca_ok": False}
+
+
+def test_resolve_of_a_host_not_salesforces_is_refused(world: World) -> None:
+    result = world.invoke("resolve", "https://evil.example", "--json")
+    assert result.code == 2 and result.doc["error"]["code"] == "URL_REFUSED"
+    assert result.doc["login_url"] is None and result.doc["given"] == "https://evil.example"
+
+
 # --- profiles and ci export ---
 
 
