@@ -76,7 +76,8 @@ def dev_hub_note(app_kind: str) -> str:
 def dev_hub_finding(app_kind: str) -> tuple[Literal["pass", "warn"], str]:
     """doctor's finding for a Dev Hub: ("warn", detail) for an ECA, ("pass", detail) for a
     Connected App, ("warn", caution) when the kind is unknown."""
-    note = dev_hub_note(app_kind)
-    if not note:
+    if app_kind == "connected-app":
         return "pass", "the Dev Hub logs in through a Connected App: scratch org sign-up can copy it"
-    return "warn", note
+    if app_kind == "eca":
+        return "warn", "this Dev Hub logs in through an External Client App: `sf org create scratch` fails with C-1016"
+    return "warn", "if this Dev Hub's app is an External Client App, `sf org create scratch` fails with C-1016"

@@ -4,6 +4,7 @@ failure each, asserting the exit code and the JSON document."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sfjwt_orch import config, state
 from tests.cli.conftest import World, sf_output
@@ -178,6 +179,34 @@ def test_doctor_healthy_alias(world: World) -> None:
     fingerprint = detail.split()[-1]
     assert len(fingerprint) == 95 and fingerprint in result.stderr
     assert any(line.startswith("pass  sf login ") for line in result.stderr.splitlines())
+
+
+def test_doctor_warns_of_an_eca_behind_the_generic_login_host_and_of_an_eca_dev_hub(world: World) -> None:
+    # Spring '26 (docs/platform-2026.md): an ECA refuses the generic audience; an ECA Dev Hub meets C-1016.
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke(*login_args(world), "--key-file", str(world.keypair.key)).code == 0
+    saved = config.load_or_new(world.paths, "hub")
+    config.save(
+        world.paths, saved.merged(cert_file=str(world.keypair.cert), instance_url="https://test.salesforce.com")
+    )
+    state.save(world.paths, state.load(world.paths, "hub").with_(app_kind="eca"))
+    sfdx = Path(world.ctx.env["HOME"]) / ".sfdx"  # sf's auth file says Dev Hub
+    sfdx.mkdir()
+    (sfdx / "alias.json").write_text(json.dumps({"orgs": {"hub": USER}}))
+    (sfdx / "key.json").write_text(json.dumps({"service": "sfdx", "account": "local", "key": "0" * 64}))
+    (sfdx / "key.json").chmod(0o600)
+    (sfdx / f"{USER}.json").write_text(json.dumps({"instanceUrl": "https://acme.my.salesforce.com", "isDevHub": True}))
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
+    result = world.invoke("doctor", "--alias", "hub", "--json")
+    assert result.code == 0, result.stderr
+    checks = {c["name"]: c for c in result.doc["checks"]}
+    assert checks["audience"]["result"] == "warn"
+    # The My Domain sf reported at the last login is named (the state keeps it).
+    known = state.load(world.paths, "hub").instance_url
+    assert known and f"--instance-url {known}" in checks["audience"]["fix"]
+    assert checks["scratch orgs"]["result"] == "warn" and "PlatformCLI" in checks["scratch orgs"]["fix"]
+    world.done()
 
 
 def test_doctor_failed_check_is_exit_1_with_an_error_object(world: World) -> None:
