@@ -320,3 +320,26 @@ def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world
     assert rows["half"]["sf_login"] is False
     assert any("profile incomplete" in p for p in rows["half"]["problems"])
     world.done()
+
+
+def _eca_refused_at_test_salesforce() -> str:
+    """sf's JSON for `--instance-url https://test.salesforce.com` against an ECA (Spring '26): test signs
+    itself and the ECA refuses it; login.salesforce.com is another org. Built from a captured reply
+    (err_client_id.json.stdout) with the attempts' lines replaced."""
+    doc = json.loads(sf_output("err_client_id.json.stdout"))
+    lines = "External client app is not installed in this org\nclient identifier invalid"
+    head = doc["message"].split("Errors encountered:\n")[0]
+    doc["message"] = f"{head}Errors encountered:\n{lines}"
+    doc["stack"] = doc["cause"] = doc["message"]
+    return json.dumps(doc)
+
+
+def test_login_sandbox_refused_by_an_eca_gets_a_fix_naming_the_my_domain(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=_eca_refused_at_test_salesforce(), rc=1)
+    args = [a for a in login_args(world) if a not in ("--instance-url", "https://acme.my.salesforce.com")]
+    result = world.invoke(*args, "--sandbox", "--timeout", "0", "--json")
+    assert result.code == 3, result.stderr
+    error = result.doc["error"]
+    assert error["code"] == "APP_NOT_INSTALLED" and "refused a generic audience" in error["message"]
+    assert "--instance-url https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com" in error["fix"]
+    world.done()
