@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "doctor": ("doctor", "run", False),
     "status": ("status", "run", False),
     "authorize-url": ("authorize_url", "run", False),
+    "resolve": ("resolve", "run", False),
     "app": ("app", "app", True),
     "profiles": ("profiles", "app", True),
     "sandbox": ("sandbox", "app", True),

@@ -45,6 +45,8 @@ class Code(StrEnum):
     ECA_DISABLED = "ECA_DISABLED"
     CONNECTED_APP_BLOCKED = "CONNECTED_APP_BLOCKED"
     PERMSET_ASSIGN_FAILED = "PERMSET_ASSIGN_FAILED"
+    # The org or the admin may not read an ECA's OAuth settings through the Metadata API (Spring '26 gates).
+    CONSUMER_SECRETS_BLOCKED = "CONSUMER_SECRETS_BLOCKED"
     # Found locally, before or instead of a request.
     KEY_INVALID = "KEY_INVALID"
     KEY_NOT_FOUND = "KEY_NOT_FOUND"
@@ -82,7 +84,7 @@ EXIT_OF: dict[Code, Exit] = {
         Code.INACTIVE_ORG, Code.RATE_LIMITED, Code.NETWORK, Code.SERVER_ERROR, Code.UNKNOWN,
         # app create: the org refused the admin's deploy or assignment (Salesforce said no, as to a login)
         Code.INTEGRATION_USER_NOT_FOUND, Code.DEPLOY_FAILED, Code.ECA_DISABLED, Code.CONNECTED_APP_BLOCKED,
-        Code.PERMSET_ASSIGN_FAILED,
+        Code.PERMSET_ASSIGN_FAILED, Code.CONSUMER_SECRETS_BLOCKED,
     )},
     **{c: Exit.USAGE for c in (
         Code.KEY_INVALID, Code.KEY_NOT_FOUND, Code.KEY_EXISTS, Code.CERT_INVALID, Code.LIGHTNING_URL,

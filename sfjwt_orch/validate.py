@@ -37,11 +37,6 @@ SALESFORCE_DOMAINS = (
     *("salesforce.com", "force.com", "cloudforce.com"),
     *("salesforce.mil", "crmforce.mil", "sfcrmproducts.cn"),
 )
-# Lightning (UI) hosts, which sf refuses as login URLs: the My Domain login host is the fix.
-_LIGHTNING = {
-    ".lightning.force.com": ".my.salesforce.com",
-    ".lightning.crmforce.mil": ".my.salesforce.mil",
-}
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._]{18,255}$")
 # What our check keeps from a host ada has normalised (lower case, IDNA to xn--, IPv4 dotted): DNS
@@ -169,14 +164,11 @@ def check_instance_url(url: str, *, allow_any_host: bool = False) -> str:
     """The login URL sf should use, rebuilt from its parsed parts (origin only, no trailing slash)."""
     fix = f"pass {PRODUCTION}, {SANDBOX} (or --sandbox) or your My Domain URL"
     parsed = parse(url, "--instance-url", fix)
-    for lightning, my_domain in _LIGHTNING.items():
-        if parsed.host.endswith(lightning):
-            name = parsed.host.removesuffix(lightning)
-            raise SfjwtError(
-                Code.LIGHTNING_URL,
-                f"--instance-url {parsed.origin} is a Lightning domain; sf refuses those",
-                f"use the My Domain login URL instead: https://{name}{my_domain}",
-            )
+    from sfjwt_orch.login_urls import ui_url_error  # it builds on this module
+
+    ui_host = ui_url_error("--instance-url", parsed)  # a pasted Lightning or Setup page: name its My Domain
+    if ui_host is not None:
+        raise ui_host
     if parsed.path not in ("", "/"):
         raise usage(f"--instance-url {parsed.text} has a path or query", f"use only the origin: {parsed.origin}")
     check_host(parsed, "--instance-url", allow_any_host=allow_any_host)

@@ -85,5 +85,10 @@ def run(
         + (" [Dev Hub]" if report.is_dev_hub else "")
     )
     ui.info(f"Next time: sfjwt-orch login --alias {alias}    Use it: sf org display --target-org {alias}")
+    if report.is_dev_hub or flags.set_default_dev_hub:  # Spring '26: an ECA Dev Hub and scratch orgs (C-1016)
+        from sfjwt_orch import spring26, state
+
+        if note := spring26.dev_hub_note(state.load(ctx.paths, alias).app_kind):
+            ui.warn(note)
     if json:
         emit(ctx, report.to_json())

@@ -44,6 +44,8 @@ _OUTCOMES = (
     TokenOutcome("inactive_user", 400, "inactive_user", "User is inactive"),
     TokenOutcome("inactive_org", 400, "inactive_org", "Org is locked, closed, or suspended"),
     TokenOutcome("rate_limited", 400, "rate_limit_exceeded", "Number of logins exceeded"),
+    # The per-user hourly login cap (Switches.login_rate_per_hour): Help 000312767, restforce PR 744.
+    TokenOutcome("login_rate_exceeded", 400, "invalid_grant", "login rate exceeded"),
     TokenOutcome("unsupported_grant_type", 400, "unsupported_grant_type", "grant type not supported"),
     TokenOutcome("post_required", 400, "invalid_request", "must use HTTP POST"),
     # A frozen user (User.frozen): sf's guide sfdx_dev_troubleshoot_auth_errors gives this text for a user

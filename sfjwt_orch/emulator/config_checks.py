@@ -62,6 +62,10 @@ def validate_switches(switches: Switches, source: str = "emulator config", where
         raise fail(source, f"{where}.slow_token_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 2.5")
     if switches.rate_limit_after is not None and switches.rate_limit_after < 0:
         raise fail(source, f"{where}.rate_limit_after", "must be null or an integer >= 0", "use null for no limit")
+    if switches.login_rate_per_hour is not None and switches.login_rate_per_hour < 0:
+        raise fail(
+            source, f"{where}.login_rate_per_hour", "must be null or an integer >= 0", "use 3600 (Salesforce's cap)"
+        )
     if not math.isfinite(switches.deploy_propagation_seconds) or switches.deploy_propagation_seconds < 0:
         raise fail(
             source, f"{where}.deploy_propagation_seconds", "must be a number of seconds >= 0", "use e.g. 0 or 120"

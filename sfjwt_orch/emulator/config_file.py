@@ -51,7 +51,11 @@ Config file, JSON, every key except ``org``, ``users`` and ``apps`` optional::
                    "deploy_propagation_seconds": 0, "deploy_pending_polls": 0,
                    "external_client_apps_disabled": false, "connected_app_creation_blocked": true,
                    "consumer_key_refused": false, "permission_set_ids_only": false,
-                   "permission_set_deploy_first": false}
+                   "permission_set_deploy_first": false,
+                   "eca_generic_audience_refused": true,   # Spring '26 rules (docs/platform-2026.md):
+                   "login_rate_per_hour": 3600,            #   each default is a new real org's;
+                   "consumer_secret_access": true,         #   turn one off to rehearse its refusal
+                   "admin_views_consumer_secrets": true}
     }
 
 (The ``#`` notes are for this docstring only; JSON has no comments.) Unknown keys are errors, so a
@@ -195,6 +199,10 @@ def switches_from_mapping(
         consumer_key_refused=r.get("consumer_key_refused", bool, base.consumer_key_refused),
         permission_set_ids_only=r.get("permission_set_ids_only", bool, base.permission_set_ids_only),
         permission_set_deploy_first=r.get("permission_set_deploy_first", bool, base.permission_set_deploy_first),
+        eca_generic_audience_refused=r.get("eca_generic_audience_refused", bool, base.eca_generic_audience_refused),
+        login_rate_per_hour=r.get("login_rate_per_hour", (int, type(None)), base.login_rate_per_hour),
+        consumer_secret_access=r.get("consumer_secret_access", bool, base.consumer_secret_access),
+        admin_views_consumer_secrets=r.get("admin_views_consumer_secrets", bool, base.admin_views_consumer_secrets),
     )
     r.finish()
     validate_switches(result, source, where)
@@ -325,4 +333,8 @@ def switches_to_mapping(switches: Switches) -> dict[str, Any]:
         "consumer_key_refused": switches.consumer_key_refused,
         "permission_set_ids_only": switches.permission_set_ids_only,
         "permission_set_deploy_first": switches.permission_set_deploy_first,
+        "eca_generic_audience_refused": switches.eca_generic_audience_refused,
+        "login_rate_per_hour": switches.login_rate_per_hour,
+        "consumer_secret_access": switches.consumer_secret_access,
+        "admin_views_consumer_secrets": switches.admin_views_consumer_secrets,
     }

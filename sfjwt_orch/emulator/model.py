@@ -148,6 +148,24 @@ class Switches:
     # A policy may only name permission sets the org has before the deploy, not ones in the same
     # deploy (a third-party guide says so; no Salesforce page does): deploy the permission set first.
     permission_set_deploy_first: bool = False
+    # --- the Spring '26 rules (docs/platform-2026.md); each default is what a new real org does ---
+    # An External Client App refuses the generic hosts as the JWT audience (https://login.salesforce.com,
+    # https://test.salesforce.com) with app_not_found / "External client app is not installed in this
+    # org", and takes only the org's My Domain. Third-party reports only, no Salesforce page found:
+    # n8n-io/n8n issue 28990 and PR 29016, simstudioai/sim PR 6508, forcedotcom/cli issues 3482 and
+    # 3325, simple-salesforce issue 814. False: an org that still takes them (Connected Apps always do).
+    eca_generic_audience_refused: bool = True
+    # Logins per user per rolling hour; the next one gets invalid_grant / "login rate exceeded" until
+    # the hour's count drops (Salesforce Help articles 000312767 and 000381578: 3,600 per user per
+    # hour; the reply text as restforce PR 744 and n8n-io/n8n issue 31948 quote it). None: no cap.
+    login_rate_per_hour: int | None = 3600
+    # The org setting "Allow Access to OAuth Consumer Secrets via Metadata API" and the admin's user
+    # permission "View External Client Apps Consumer Secrets in Metadata": without either, a retrieve
+    # of ExtlClntAppGlobalOauthSettings (consumer key, certificate) is refused (Metadata API Developer
+    # Guide, ExtlClntAppGlobalOauthSettings "Special Access Rules"; ExternalClientAppSettings
+    # enableConsumerSecretApiAccess). The texts of the refusal are ours: no public source quotes them.
+    consumer_secret_access: bool = True
+    admin_views_consumer_secrets: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ every method takes the lock for exactly the values it touches and returns immuta
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -43,6 +44,8 @@ class State:
         self._requests: list[RecordedRequest] = []
         self._pending: dict[str, PendingAuthorization] = {}
         self._token_request_count = 0
+        # Each user's logins within the last hour (Switches.login_rate_per_hour), oldest first.
+        self._logins: dict[str, deque[float]] = {}
         self._request_count = 0
         # Apps, permission sets, assignments and deployed metadata: what an admin changes.
         self.setup = OrgSetup(config, clock)
@@ -67,6 +70,21 @@ class State:
         with self._lock:
             self._token_request_count += 1
             return self._token_request_count, self._switches
+
+    def count_login(self, username: str, limit: int | None) -> bool:
+        """Count a login of `username` against the hourly cap; False (and not counted) when the
+        last hour already holds `limit` of them. The window rolls: the oldest drop out after an hour."""
+        if limit is None:
+            return True
+        now = self._clock()
+        with self._lock:
+            window = self._logins.setdefault(username.casefold(), deque())
+            while window and now - window[0] >= 3600:
+                window.popleft()
+            if len(window) >= limit:
+                return False
+            window.append(now)
+            return True
 
     def pop_fail_next(self) -> str | None:
         with self._lock:

@@ -33,10 +33,10 @@ def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
     prompt (issue 14: a 20-line wall came before the first question)."""
     import textwrap
 
-    dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ")
+    dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ", break_on_hyphens=False)
     return f"""\
 Create the app in Salesforce (once per org), an External Client App:
-  1. Setup > App Manager > New External Client App > Enable OAuth, callback {callback_url}
+  1. Setup > External Client App Manager > New External Client App > Enable OAuth, callback {callback_url}
      scopes api, web, refresh_token offline_access
   2. Enable JWT Bearer Flow > Upload Files: {cert_file}
      (SHA-256 {fingerprint})
@@ -82,7 +82,9 @@ def ask(
             answers[name] = asker.ask("Username to log in as (e.g. ci-bot@acme.com)", validate.check_username, default)
         else:
             answers[name] = asker.ask(
-                f"Login URL: 1) {validate.PRODUCTION}  2) {validate.SANDBOX}  or your My Domain URL",
+                # Spring '26: an External Client App takes only the My Domain as audience (login_urls.py).
+                f"Login URL: your My Domain (https://NAME.my.salesforce.com, as External Client Apps need), "
+                f"or 1) {validate.PRODUCTION}  2) {validate.SANDBOX}",
                 functools.partial(check_login_url, allow_any_host=profile.allow_non_salesforce_host),
                 default or "1",
             )

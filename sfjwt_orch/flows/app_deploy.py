@@ -208,6 +208,8 @@ def read_back_key(app: metadata.AppMetadata, target_org: str, ctx: Context) -> s
             ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
         except SfFailed as failed:
             why = f"the app was deployed, but its consumer key could not be read back: {failed.message}"
+            if failed.code is Code.CONSUMER_SECRETS_BLOCKED:  # Spring '26 gates: name them
+                raise SfjwtError(failed.code, why, f"{failed.fix}; or {_COPY_IT}") from None
             raise failed.unless_local(SfjwtError(Code.DEPLOY_FAILED, why, _COPY_IT)) from None
         key = _consumer_key_in(Path(folder))
     if key is None:
@@ -271,6 +273,9 @@ def replace_certificate(name: str, kind: metadata.Kind, certificate_pem: str, ta
         try:
             ctx.sf().retrieve(f"{kind_type}:{member}", Path(folder), target_org)
         except SfFailed as failed:
+            if failed.code is Code.CONSUMER_SECRETS_BLOCKED:
+                # Read before anything is deployed: the old certificate stays in place.
+                raise SfjwtError(failed.code, f"{failed.message}; nothing was changed", failed.fix) from None
             mine = SfjwtError(
                 Code.DEPLOY_FAILED,
                 f"could not read the app's settings ({kind_type}:{member}) to change the certificate: {failed.message}",

@@ -297,6 +297,11 @@ def _verify(
             )
     done = report.login
     assert done is not None
+    if done.is_dev_hub or login_req.set_default_dev_hub:  # Spring '26: an ECA Dev Hub and scratch orgs
+        from sfjwt_orch import spring26, state
+
+        if note := spring26.dev_hub_note(state.load(ctx.paths, login_req.alias).app_kind):
+            ctx.console.warn(note)
     where = done.instance_url or login_req.instance_url
     extras = [
         label

@@ -96,7 +96,25 @@ def _alias_checks(
         checks.append(probes.instance_url(profile.instance_url, profile.username, profile.allow_non_salesforce_host))
     if sf_found:
         checks.append(probes.sf_login(alias, ctx)[0])
+    checks.extend(_spring26_checks(alias, profile.instance_url, ctx))
     return checks, days_left
+
+
+def _spring26_checks(alias: str, instance_url: str, ctx: Context) -> list[Finding]:
+    """docs/platform-2026.md: an ECA behind a generic login host (it refuses that audience), and a
+    Dev Hub (as sf found it at login) whose app is an ECA cannot create scratch orgs (C-1016)."""
+    from sfjwt_orch import login_urls, spring26, state
+    from sfjwt_orch.tools.sf.local import is_dev_hub
+
+    known = state.load(ctx.paths, alias)
+    found = []
+    if known.app_kind == "eca" and login_urls.is_generic(instance_url or "https://login.salesforce.com"):
+        detail = f"the app is an External Client App and the login URL is the generic {instance_url or 'login host'}"
+        found.append(Finding("audience", "warn", detail, spring26.my_domain_fix(instance_url, known.instance_url)))
+    if is_dev_hub(alias, ctx.env):
+        result, detail = spring26.dev_hub_finding(known.app_kind)
+        found.append(Finding("scratch orgs", result, detail, spring26.SCRATCH_REMEDY if result == "warn" else ""))
+    return found
 
 
 def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> tuple[list[Finding], int | None]:

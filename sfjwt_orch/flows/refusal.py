@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sfjwt_orch import config, validate
+from sfjwt_orch import config, spring26, state, validate
 from sfjwt_orch.console import masked_key
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import resolve
@@ -36,6 +36,12 @@ def name_alias(exc: SfjwtError, alias: str) -> None:
 def explained(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> tuple[str, str]:
     """The refusal's message and fix, with what this run knows: the key in use, the alias to rerun."""
     message, fix = outcome.message, outcome.fix
+    if spring26.eca_refused_generic(outcome.code, outcome.lines, req.instance_url):
+        # Waiting or retyping the key does not help: the audience must be the org's My Domain.
+        known = state.load(ctx.paths, req.alias).instance_url
+        return f"{message}; the External Client App refused a generic audience", spring26.my_domain_fix(
+            req.instance_url, known
+        )
     if outcome.code in PROPAGATING:
         message = f"{message}; consumer key used: {masked_key(req.client_id)}"
         if req.new_app:

@@ -4,7 +4,8 @@ A sandbox is a copy of production, so its values follow from production's (Sales
 "Sandbox Setup Considerations", "My Domain URL formats"):
 - the username is production's with `.<sandbox name>` appended (Salesforce appends it on copy);
 - the login URL is `https://<mydomain>--<name>.sandbox.my.salesforce.com` when production logs in
-  at its My Domain (`<mydomain>.my.salesforce.com`), else the generic `https://test.salesforce.com`;
+  at its My Domain (`<mydomain>.my.salesforce.com`) or sf reported that My Domain at production's last
+  login, else the generic `https://test.salesforce.com`;
 - the consumer key and the certificate are the same: a Connected App is copied with the org. A
   local External Client App is not: the sandbox then answers "External client app is not installed
   in this org", and the fix is `app create` in that sandbox.
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sfjwt_orch import config, validate
+from sfjwt_orch import config, state, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.flows import login, resolve
@@ -45,6 +46,19 @@ def sandbox_url(production_url: str, name: str) -> str:
     if found is None or "--" in found["domain"]:  # not a My Domain, or already a sandbox's
         return validate.SANDBOX
     return f"https://{found['domain'].lower()}--{name.lower()}.sandbox.my.salesforce.com"
+
+
+def production_my_domain(profile_url: str, reported_url: str) -> str:
+    """Production's login URL for deriving a sandbox's: the profile's, or, when that is the generic
+    host, the My Domain sf reported at production's last login (the state's instance_url), since an
+    External Client App takes only a My Domain as audience (Spring '26, login_urls.py)."""
+    if _MY_DOMAIN.fullmatch(_host(profile_url or validate.PRODUCTION)) or not reported_url:
+        return profile_url
+    try:
+        reported = _host(reported_url)
+    except SfjwtError:
+        return profile_url
+    return f"https://{reported}" if _MY_DOMAIN.fullmatch(reported) else profile_url
 
 
 def derive(production: config.Profile, name: str, alias: str, key_file: str) -> config.Profile:
@@ -100,6 +114,9 @@ def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
                 f"set production up first: sfjwt-orch bootstrap --alias {cmd.production}",
             )
         key = str(resolve.default_key_file(production, ctx.paths))
+        known = state.load(ctx.paths, cmd.production).instance_url
+        my_domain = production_my_domain(production.instance_url, known)
+        production = production.merged(config.Profile(production.alias, instance_url=my_domain))
         derived = derive(production, cmd.name, cmd.alias, key)
         given = derived.merged(cmd.login.profile)
         ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {given.username} at {given.instance_url}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 from sfjwt_orch import config, state
 from tests.cli.conftest import World, sf_output
@@ -188,6 +189,37 @@ def test_doctor_healthy_alias(world: World) -> None:
     assert any(line.startswith("pass  sf login ") for line in result.stderr.splitlines())
 
 
+def test_doctor_warns_of_an_eca_behind_the_generic_login_host_and_of_an_eca_dev_hub(world: World) -> None:
+    # Spring '26 (docs/platform-2026.md): an ECA refuses the generic audience; an ECA Dev Hub meets C-1016.
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke(*login_args(world), "--key-file", str(world.keypair.key)).code == 0
+    saved = config.load_or_new(world.paths, "hub")
+    config.save(
+        world.paths,
+        saved.merged(
+            config.Profile(saved.alias, cert_file=str(world.keypair.cert), instance_url="https://test.salesforce.com")
+        ),
+    )
+    state.save(world.paths, state.load(world.paths, "hub").with_(app_kind="eca"))
+    sfdx = Path(world.ctx.env["HOME"]) / ".sfdx"  # sf's auth file says Dev Hub
+    sfdx.mkdir()
+    (sfdx / "alias.json").write_text(json.dumps({"orgs": {"hub": USER}}))
+    (sfdx / "key.json").write_text(json.dumps({"service": "sfdx", "account": "local", "key": "0" * 64}))
+    (sfdx / "key.json").chmod(0o600)
+    (sfdx / f"{USER}.json").write_text(json.dumps({"instanceUrl": "https://acme.my.salesforce.com", "isDevHub": True}))
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
+    result = world.invoke("doctor", "--alias", "hub", "--json")
+    assert result.code == 0, result.stderr
+    checks = {c["name"]: c for c in result.doc["checks"]}
+    assert checks["audience"]["result"] == "warn"
+    # The My Domain sf reported at the last login is named (the state keeps it).
+    known = state.load(world.paths, "hub").instance_url
+    assert known and f"--instance-url {known}" in checks["audience"]["fix"]
+    assert checks["scratch orgs"]["result"] == "warn" and "PlatformCLI" in checks["scratch orgs"]["fix"]
+    world.done()
+
+
 def test_doctor_failed_check_is_exit_6_with_an_error_object(world: World) -> None:
     # Issue 21 item 7: exit 1 means a bug; a check that fails is CHECK_FAILED, exit 6 (it was 1).
     world.expect_sf("--version", stdout=VERSION)
@@ -213,6 +245,20 @@ def test_authorize_url_from_flags(world: World) -> None:
 def test_authorize_url_without_a_client_id_is_usage(world: World) -> None:
     result = world.invoke("authorize-url", "--json")
     assert result.code == 2 and result.doc["error"]["message"] == "no client id"
+
+
+def test_resolve_runs_nothing_and_names_the_my_domain(world: World) -> None:
+    result = world.invoke("resolve", "https://acme.my.salesforce-setup.com/lightning/setup/home")
+    assert result.code == 0 and "login URL: https://acme.my.salesforce.com\n" in result.stdout
+    assert "an External Client App takes it" in result.stdout
+    doc = world.invoke("resolve", "test", "--json").doc
+    assert doc == {**doc, "ok": True, "login_url": "https://test.salesforce.com", "eca_ok": False}
+
+
+def test_resolve_of_a_host_not_salesforces_is_refused(world: World) -> None:
+    result = world.invoke("resolve", "https://evil.example", "--json")
+    assert result.code == 2 and result.doc["error"]["code"] == "URL_REFUSED"
+    assert result.doc["login_url"] is None and result.doc["given"] == "https://evil.example"
 
 
 # --- profiles and ci export ---
@@ -299,4 +345,27 @@ def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world
     assert rows["hub"]["problems"] == [f"certificate expires in {days} days (sfjwt-orch rotate)"]
     assert rows["half"]["sf_login"] is False
     assert any("profile incomplete" in p for p in rows["half"]["problems"])
+    world.done()
+
+
+def _eca_refused_at_test_salesforce() -> str:
+    """sf's JSON for `--instance-url https://test.salesforce.com` against an ECA (Spring '26): test signs
+    itself and the ECA refuses it; login.salesforce.com is another org. Built from a captured reply
+    (err_client_id.json.stdout) with the attempts' lines replaced."""
+    doc = json.loads(sf_output("err_client_id.json.stdout"))
+    lines = "External client app is not installed in this org\nclient identifier invalid"
+    head = doc["message"].split("Errors encountered:\n")[0]
+    doc["message"] = f"{head}Errors encountered:\n{lines}"
+    doc["stack"] = doc["cause"] = doc["message"]
+    return json.dumps(doc)
+
+
+def test_login_sandbox_refused_by_an_eca_gets_a_fix_naming_the_my_domain(world: World) -> None:
+    world.expect_sf("org", "login", "jwt", stdout=_eca_refused_at_test_salesforce(), rc=1)
+    args = [a for a in login_args(world) if a not in ("--instance-url", "https://acme.my.salesforce.com")]
+    result = world.invoke(*args, "--sandbox", "--timeout", "0", "--json")
+    assert result.code == 3, result.stderr
+    error = result.doc["error"]
+    assert error["code"] == "APP_NOT_INSTALLED" and "refused a generic audience" in error["message"]
+    assert "--instance-url https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com" in error["fix"]
     world.done()

@@ -198,14 +198,18 @@ def test_interactive_bootstrap_reasks_and_resumes_after_ctrl_c_and_a_closed_term
     child.expect(r"\? Username to log in as")
     child.sendline(DEMO_USERNAME)
     child.expect(
-        r"\? Login URL: 1\) https://login\.salesforce\.com  2\) https://test\.salesforce\.com  "
-        r"or your My Domain URL \[1\]: "
+        r"\? Login URL: your My Domain \(https://NAME\.my\.salesforce\.com, as External Client Apps need\), "
+        r"or 1\) https://login\.salesforce\.com  2\) https://test\.salesforce\.com \[1\]: "
     )
     child.sendline("https://acme.lightning.force.com")
     child.expect(
         r"is a Lightning domain; sf refuses those: use the My Domain login URL instead: "
         r"https://acme\.my\.salesforce\.com"
     )
+    child.expect(r"\? Login URL")
+    child.sendline("https://acme.my.salesforce-setup.com/lightning/setup/SetupOneHome/home")  # a Setup page
+    child.expect(r"is a Setup page's domain, not a login URL: use the My Domain login URL instead: "
+                 r"https://acme\.my\.salesforce\.com")  # fmt: skip
     child.expect(r"\? Login URL")
     child.sendline(emu.url)
     child.expect(r"Verify: Connected: org " + DEMO_ORG_ID)

@@ -9,7 +9,7 @@ import pytest
 
 from sfjwt_orch.config import Profile
 from sfjwt_orch.errors import SfjwtError
-from sfjwt_orch.flows.sandbox import check_name, derive, sandbox_url
+from sfjwt_orch.flows.sandbox import check_name, derive, production_my_domain, sandbox_url
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,26 @@ def test_sandbox_names_are_what_salesforce_accepts(name: str, ok: bool) -> None:
     else:
         with pytest.raises(SfjwtError):
             check_name(name)
+
+
+@pytest.mark.parametrize(
+    ("profile_url", "reported", "expected"),
+    [
+        # production logs in at the generic host; sf reported its My Domain: the sandbox gets its own
+        ("https://login.salesforce.com", "https://acme.my.salesforce.com", "https://acme.my.salesforce.com"),
+        ("", "https://acme.my.salesforce.com/", "https://acme.my.salesforce.com"),
+        ("https://acme.my.salesforce.com", "https://other.my.salesforce.com", "https://acme.my.salesforce.com"),
+        ("https://login.salesforce.com", "", "https://login.salesforce.com"),
+        ("https://login.salesforce.com", "https://na123.salesforce.com", "https://login.salesforce.com"),
+        ("https://login.salesforce.com", "http://127.0.0.1:8555", "https://login.salesforce.com"),
+        ("https://login.salesforce.com", "not a url", "https://login.salesforce.com"),
+    ],
+)
+def test_production_my_domain_comes_from_sfs_last_report_when_the_profile_is_generic(
+    profile_url: str, reported: str, expected: str
+) -> None:
+    assert production_my_domain(profile_url, reported) == expected
+    if expected.endswith(".my.salesforce.com"):
+        assert sandbox_url(production_my_domain(profile_url, reported), "uat") == (
+            "https://acme--uat.sandbox.my.salesforce.com"
+        )

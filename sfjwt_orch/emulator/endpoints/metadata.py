@@ -18,6 +18,7 @@ from .. import ids, soap
 from ..deploy import results, retrieve
 from ..deploy.registry import METADATA_NS, TYPES
 from ..deploy.run import DeployOptions, DeployOutcome, run_deploy
+from ..deploy.xmlio import Node
 from ..http import Reply, Request
 from ..model import User
 from ..org_setup import Job
@@ -139,9 +140,43 @@ def _list_metadata(ctx: Context, call: soap.Call, user: User, version: float) ->
     return _reply("listMetadata", found, "listed", {"types": ",".join(names), "count": str(len(found))})
 
 
+# The type that carries an ECA's consumer key and certificate, and the Spring '26 gates on reading it
+# (Switches.consumer_secret_access, admin_views_consumer_secrets; the Metadata API Developer Guide,
+# ExtlClntAppGlobalOauthSettings, "Special Access Rules", names both). No public source quotes the
+# refusal a real org sends: the fault code is the Metadata API's usual one for a missing permission,
+# the wording ours, naming the setting or the permission by its Setup label.
+SECRET_TYPE = "ExtlClntAppGlobalOauthSettings"
+SECRETS_SETTING_OFF = (
+    "sf:INSUFFICIENT_ACCESS",
+    "INSUFFICIENT_ACCESS: ExtlClntAppGlobalOauthSettings: the org setting "
+    "'Allow Access to OAuth Consumer Secrets via Metadata API' is off",
+)
+SECRETS_PERMISSION_MISSING = (
+    "sf:INSUFFICIENT_ACCESS",
+    "INSUFFICIENT_ACCESS: ExtlClntAppGlobalOauthSettings: the user lacks the permission "
+    "'View External Client Apps Consumer Secrets in Metadata'",
+)
+
+
+def _secret_gate(ctx: Context, request: Node) -> tuple[str, str] | None:
+    unpackaged = request.child("unpackaged")
+    names = [] if unpackaged is None else [t.text_of("name") for t in unpackaged.children if t.name == "types"]
+    if SECRET_TYPE not in names:
+        return None
+    switches = ctx.state.switches
+    if not switches.consumer_secret_access:
+        return SECRETS_SETTING_OFF
+    if not switches.admin_views_consumer_secrets:
+        return SECRETS_PERMISSION_MISSING
+    return None
+
+
 def _retrieve(ctx: Context, call: soap.Call, user: User, version: float) -> Reply:
     # sf sends <retrieve><request>…; the WSDL's name for the part is retrieveRequest.
     request = call.body.child("request") or call.body.child("retrieveRequest") or call.body
+    refused = _secret_gate(ctx, request)
+    if refused is not None:
+        return _fault(refused, call.operation)
     outcome = retrieve.run_retrieve(ctx.setup, request, version)
     ctx.setup.add_job(Job(outcome.retrieve_id, outcome))
     result = {"done": False, "id": outcome.retrieve_id, "state": "Queued"}

@@ -69,7 +69,9 @@ def handle(ctx: Context, req: Request) -> Reply:
         _check_faults(ctx)
         parsed = _check_shape(params, parsed)
         claims = parsed.claims
+        _check_login_rate(ctx, claims)  # the user's hourly login cap
         app = _check_app(ctx, claims)  # 1. iss is the consumer key
+        _check_eca_audience(ctx, app, claims)  # an ECA takes no generic audience (Spring '26)
         _check_signature(ctx, app, parsed)  # 2. against the certificate uploaded to that app
         _check_audience(ctx, claims, req.headers.get("host", ""))  # 3.
         _check_expiry(ctx, claims)  # 4.
@@ -132,6 +134,30 @@ def _check_app(ctx: Context, claims: Mapping[str, Any]) -> RegisteredApp:
     if reg is None:
         raise _Refused(unavailable or "client_id_invalid")
     return reg
+
+
+def _check_login_rate(ctx: Context, claims: Mapping[str, Any]) -> None:
+    """3,600 logins per user per hour (Switches.login_rate_per_hour); the cap is checked before the
+    app, as a locked-out user is refused whatever the request holds (Help 000312767)."""
+    subject = claims.get("prn", claims.get("sub"))
+    limit = ctx.state.switches.login_rate_per_hour
+    if isinstance(subject, str) and subject and not ctx.state.count_login(subject, limit):
+        raise _Refused("login_rate_exceeded")
+
+
+# The generic login hosts an ECA refuses as audience since Spring '26 (Switches.eca_generic_audience_refused).
+GENERIC_AUDIENCES = frozenset({"https://login.salesforce.com", "https://test.salesforce.com"})
+
+
+def _check_eca_audience(ctx: Context, reg: RegisteredApp, claims: Mapping[str, Any]) -> None:
+    # Reported answer: app_not_found / "External client app is not installed in this org" (n8n-io/n8n
+    # issue 28990 quotes the JSON; forcedotcom/cli issue 3482), cleared by the My Domain as audience.
+    if not (reg.app.eca and ctx.state.switches.eca_generic_audience_refused):
+        return
+    aud = claims.get("aud")
+    candidates = aud if isinstance(aud, list) else [aud]
+    if any(isinstance(a, str) and a.removesuffix("/").casefold() in GENERIC_AUDIENCES for a in candidates):
+        raise _Refused("app_not_installed")
 
 
 def _check_signature(ctx: Context, reg: RegisteredApp, parsed: ParsedJwt) -> None:

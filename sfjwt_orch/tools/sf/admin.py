@@ -8,7 +8,7 @@ from typing import Any
 
 from sfjwt_orch.errors import Code
 from sfjwt_orch.tools.runner import CommandResult
-from sfjwt_orch.tools.sf.catalog import Diagnosis, one_line
+from sfjwt_orch.tools.sf.catalog import CONSUMER_SECRETS, Diagnosis, is_consumer_secrets_refusal, one_line
 from sfjwt_orch.tools.sf.parse import Output, sf_failed
 
 
@@ -123,4 +123,7 @@ def parse_retrieve(result: CommandResult) -> Diagnosis | None:
         return failed
     if out.ok:
         return None
+    if is_consumer_secrets_refusal(out.message):
+        entry = CONSUMER_SECRETS
+        return Diagnosis(entry.code, f"{entry.message}: {one_line(out.message)[:200]}", entry.fix)
     return Diagnosis(Code.SF_FAILED, f"sf project retrieve start failed: {one_line(out.message)[:200]}", "")

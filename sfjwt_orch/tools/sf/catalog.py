@@ -73,8 +73,11 @@ CATALOG: tuple[Entry, ...] = (
         Code.RATE_LIMITED,
         90,
         ("number of logins exceeded", "rate_limit_exceeded", "login rate exceeded", "rate limit"),
-        "Salesforce refused: too many logins for this user",
-        "wait a few minutes, then log in once per job and reuse the sf auth instead of logging in per step",
+        "Salesforce refused: too many logins for this user (login rate exceeded)",
+        # Salesforce Help 000312767 / 000381578: 3,600 logins per user per hour, refused until the
+        # hour's count drops. sfjwt-orch never retries this refusal (flows/login.py).
+        "wait up to an hour: Salesforce allows 3,600 logins per user per hour and refuses more until the "
+        "hour's count drops; then log in once per job and reuse the sf auth instead of logging in per step",
     ),
     Entry(
         Code.IP_RESTRICTED,
@@ -224,6 +227,27 @@ INCOMPLETE_REPLY = Entry(
     "the login server's token reply lacked fields sf needs (instance_url, id): not a Salesforce login endpoint?",
     "check --instance-url (and any proxy in the way): use the org's My Domain or https://login.salesforce.com",
 )
+# A retrieve of ExtlClntAppGlobalOauthSettings (an ECA's consumer key and certificate) needs the org
+# setting and the user permission named below (Metadata API Developer Guide, ExtlClntAppGlobalOauthSettings,
+# "Special Access Rules"; Help 005197683 for the permission). No public source quotes the refusal a real
+# org sends: we match the Metadata API's INSUFFICIENT_ACCESS naming the type, or either Setup label.
+CONSUMER_SECRETS = Entry(
+    Code.CONSUMER_SECRETS_BLOCKED,
+    80,
+    ("consumer secrets via metadata", "consumer secrets in metadata"),
+    "the org does not let this admin read the External Client App's OAuth settings through the Metadata API",
+    "in Setup > External Client App Settings turn on 'Allow Access to OAuth Consumer Secrets via Metadata API', "
+    "and give the admin the permission 'View External Client Apps Consumer Secrets in Metadata' "
+    "(a permission set), then run this again",
+)
+
+
+def is_consumer_secrets_refusal(message: str) -> bool:
+    text = _normalise(message)
+    gated = "insufficient_access" in text and "extlclntappglobaloauthsettings" in text
+    return gated or any(p in text for p in CONSUMER_SECRETS.patterns)
+
+
 UNKNOWN = Entry(
     Code.UNKNOWN,
     10,

@@ -2,7 +2,8 @@
 and which of its files is broken when sf fails on them (SF_STATE_BROKEN).
 
 sf 2.x keeps its aliases in ~/.sfdx/alias.json ({"orgs": {alias: username}}) and one auth file per
-username, ~/.sfdx/<username>.json, whose instanceUrl names the org. Only those two keys are read:
+username, ~/.sfdx/<username>.json, whose instanceUrl names the org and isDevHub says what sf found.
+Only those keys are read:
 the auth file also holds the (encrypted) tokens, which never leave it.
 """
 
@@ -25,17 +26,26 @@ def _load(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def org_url(alias_or_username: str, env: Mapping[str, str]) -> str | None:
-    """The instance URL sf holds for an alias (or a username), or None when sf knows no such org."""
+def _auth(alias_or_username: str, env: Mapping[str, str]) -> dict[str, Any]:
     home = Path(env.get("HOME") or Path.home())
     folder = home / ".sfdx"
     orgs = _load(folder / "alias.json").get("orgs")
     username = orgs.get(alias_or_username) if isinstance(orgs, dict) else None
     name = username if isinstance(username, str) else alias_or_username
     if "/" in name or name.startswith("."):
-        return None  # never a path outside sf's folder
-    url = _load(folder / f"{name}.json").get("instanceUrl")
+        return {}  # never a path outside sf's folder
+    return _load(folder / f"{name}.json")
+
+
+def org_url(alias_or_username: str, env: Mapping[str, str]) -> str | None:
+    """The instance URL sf holds for an alias (or a username), or None when sf knows no such org."""
+    url = _auth(alias_or_username, env).get("instanceUrl")
     return url.rstrip("/") if isinstance(url, str) and url else None
+
+
+def is_dev_hub(alias_or_username: str, env: Mapping[str, str]) -> bool:
+    """Did sf find the org to be a Dev Hub when it logged in (the auth file's isDevHub)?"""
+    return _auth(alias_or_username, env).get("isDevHub") is True
 
 
 @dataclass(frozen=True)

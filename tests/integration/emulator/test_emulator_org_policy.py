@@ -55,7 +55,9 @@ def _refused(emu: Emulator, keys: KeyPair, **kw: Any) -> str:
 
 
 def test_my_domain_refuses_other_audiences_and_names_itself(start_emulator: Start, keys: KeyPair) -> None:
-    emu = start_emulator(replace(_org(demo_config(keys.cert_pem), my_domain="localhost"), accepted_audiences=()))
+    # A Connected App: an ECA answers a generic audience with its own Spring '26 refusal (test_spring26.py).
+    config = demo_config(keys.cert_pem, eca=False)
+    emu = start_emulator(replace(_org(config, my_domain="localhost"), accepted_audiences=()))
     my_domain = emu.url.replace("127.0.0.1", "localhost")
     # sf --instance-url http://127.0.0.1:PORT signs aud=http://127.0.0.1:PORT/: not this org's My Domain.
     assert _refused(emu, keys) == "audience is invalid"

@@ -87,6 +87,11 @@ def _demo(keys: KeyPair) -> EmulatorConfig:
     return demo_config(keys.cert_pem)
 
 
+def _connected_app(keys: KeyPair) -> EmulatorConfig:
+    # The org's audience rules alone: an ECA adds its own refusal of the generic hosts (Spring '26).
+    return demo_config(keys.cert_pem, eca=False)
+
+
 def _self_authorize(keys: KeyPair) -> EmulatorConfig:
     return demo_config(keys.cert_pem, policy="self-authorize", preauthorized=False)
 
@@ -117,10 +122,17 @@ ERROR_CASES: list[tuple[str, Callable[[KeyPair], EmulatorConfig], dict[str, Any]
     ),
     (
         "audience-test-on-production",
-        _demo,
+        _connected_app,
         {"aud": "https://test.salesforce.com"},
         "invalid_grant",
         "audience is invalid",
+    ),
+    (
+        "eca-refuses-the-generic-audience",
+        _demo,
+        {"aud": "https://login.salesforce.com"},
+        "app_not_found",
+        "External client app is not installed in this org",
     ),
     ("expired-seconds", _demo, {"exp": NOW_S - 10}, "invalid_grant", "expired authorization code"),
     ("exp-missing", _demo, {"exp": None}, "invalid_grant", "invalid assertion"),
@@ -244,7 +256,7 @@ def test_token_endpoint_requires_post(start_emulator: Start, keys: KeyPair) -> N
     ],
 )
 def test_audiences(start_emulator: Start, keys: KeyPair, aud: Any, accepted: tuple[str, ...] | None, ok: bool) -> None:
-    emu = start_emulator(replace(demo_config(keys.cert_pem), accepted_audiences=accepted))
+    emu = start_emulator(replace(_connected_app(keys), accepted_audiences=accepted))
     filled = [a.format(url=emu.url) for a in aud] if isinstance(aud, list) else aud.format(url=emu.url)
     status, body = _login(emu, keys, aud=filled)
     assert status == (200 if ok else 400), body
