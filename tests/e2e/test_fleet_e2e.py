@@ -204,3 +204,27 @@ def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E, path: str) -> N
     assert [r["alias"] for r in doc["results"]] == [f"fleet-{n}" for n in range(4)]
     assert "not done: fleet-0, fleet-1, fleet-2, fleet-3" in err
     assert _sf_pids(marker) == [], "an sf login (or the helper) outlived the fleet"
+
+
+def test_a_package_the_helper_cannot_load_from_logs_in_with_sf_per_alias(e2e: E2E) -> None:
+    """sf's package looks right (name, a tested version) but lacks what the helper loads: the Node
+    helper says so at once and every alias logs in with sf itself."""
+    from sfjwt_orch.tools.sf.fleet_node import Place, locate
+
+    real = locate(e2e.sf, e2e.env)
+    assert isinstance(real, Place), real
+    fake_cli = e2e.tmp / "pkg" / "node_modules" / "@salesforce" / "cli"
+    (fake_cli / "bin").mkdir(parents=True)
+    shutil.copy(real.cli_dir / "package.json", fake_cli / "package.json")
+    # sf itself still runs (the wrapper's exec), but the helper is pointed at the hollow package:
+    # the first run.js the wrapper names is the one the helper reads.
+    wrapper = e2e.tmp / "sf"
+    wrapper.write_text(
+        f'#!/bin/sh\n# "{fake_cli / "bin" / "run.js"}"\nexec "{real.node}" "{real.cli_dir / "bin" / "run.js"}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    _fleet(e2e, 2)
+    result = e2e.cli("login", "--all", "--json", "--verbose", SFJWT_ORCH_SF=str(wrapper))
+    assert result.returncode == 0, result.stderr
+    assert "could not load sf's @salesforce/core: @salesforce/plugin-auth is not installed beside" in result.stderr
+    assert json.loads(result.stdout)["summary"]["succeeded"] == 2
