@@ -145,13 +145,14 @@ async function main() {
     queue.push(msg);
     next();
   }
-  await Promise.all(started);
-  // Every login awaited, but the queue may have gained some while we waited.
+  // stdin has closed: wait for every login started, including those started while waiting.
   while (queue.length > 0 || running > 0) await Promise.all(started);
 }
 
+// Exit once stdout has been written out (pipes are asynchronous on macOS: an early exit would cut
+// the last answers); exiting at all ends sockets and timers core may keep open.
 main().then(
-  () => process.exit(0),
+  () => process.stdout.write('', () => process.exit(0)),
   (err) => {
     process.stderr.write(`sfjwt-orch fleet helper: ${err && err.stack ? err.stack : err}\n`);
     process.exit(70);
