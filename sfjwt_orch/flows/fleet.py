@@ -6,6 +6,10 @@ failure never stops or corrupts another's. The parallel pass never waits: an app
 person would hold a worker (and the one callback port) for minutes, so those are listed together
 at the end and, for a person at a terminal with --timeout > 0, then opened and waited for one at a
 time. Ctrl-C kills every running sf (their process groups) and reports which aliases were done.
+
+The sf logins themselves go to one Node process running sf's own @salesforce/core
+(tools/sf/fleet_node.py: a fleet pays one Node start, not one per alias); where it cannot be
+used, each login runs `sf org login jwt`. The seam is each worker's sf adapter (`_one`).
 """
 
 from __future__ import annotations
