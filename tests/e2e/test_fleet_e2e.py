@@ -241,5 +241,7 @@ def test_a_package_the_helper_cannot_load_from_logs_in_with_sf_per_alias(e2e: E2
     _fleet(e2e, 2)
     result = e2e.cli("login", "--all", "--json", "--verbose", SFJWT_ORCH_SF=str(wrapper))
     assert result.returncode == 0, result.stderr
-    assert "could not load sf's @salesforce/core: @salesforce/plugin-auth is not installed beside" in result.stderr
+    assert "could not load sf's @salesforce/core: @salesforce/plugin-auth is not installed beside" in result.stderr, (
+        result.stderr
+    )
     assert json.loads(result.stdout)["summary"]["succeeded"] == 2

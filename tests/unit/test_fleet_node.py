@@ -249,3 +249,26 @@ def test_start_runs_the_helper_with_sfs_node_and_the_quiet_environment(tmp_path:
 def test_the_helper_can_be_turned_off(tmp_path: Path) -> None:
     started = NodeLogins.start(FakeRunner(), {"SFJWT_ORCH_FLEET_HELPER": "off"}, "/sf", 2, print)  # type: ignore[arg-type]
     assert started == "SFJWT_ORCH_FLEET_HELPER=off"
+
+
+class ClosedEarly(FakeHelper):
+    """A helper that could not load core and has closed its stdin before the first request is
+    written (a broken pipe), its reason still unread on its stdout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._out.get()  # no ready line yet
+
+    def send(self, line: str) -> bool:
+        self._out.put(json.dumps({"ready": False, "error": "@salesforce/plugin-auth is not installed beside /sf"}))
+        self.end()
+        return False
+
+
+def test_a_broken_pipe_does_not_hide_why_the_helper_ended() -> None:
+    said: list[str] = []
+    assert _logins(ClosedEarly(), said).login(ARGS) is None
+    assert said == [
+        "fleet: one `sf org login jwt` per alias from now on: the helper could not load sf's @salesforce/core: "
+        "@salesforce/plugin-auth is not installed beside /sf"
+    ]

@@ -207,8 +207,9 @@ class NodeLogins:
             "set_default_dev_hub": args.set_default_dev_hub,
         }
         started = time.monotonic()
-        if not self._talk.send(json.dumps(request)):
-            self._give_up(f"the helper stopped reading: {self._talk.stderr_tail or 'no output'}")
+        # A helper that stopped reading has ended or is ending: its reader then gives up with the
+        # reason the helper gave (e.g. ready: false), which a broken pipe here would hide.
+        self._talk.send(json.dumps(request))
         finished = slot.done.wait(limit)
         answer, took = slot.answer, time.monotonic() - started
         if self._talk.killed:
