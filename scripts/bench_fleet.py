@@ -1,12 +1,16 @@
 """scripts/bench, the fleet rows: `login --all` over 20 aliases, each its own emulated org.
 
-| what                               | compared with                                   | target             |
-| `login --all` wall time            | the sum of the 20 single `login --alias` runs   | <= 0.6x            |
-| peak summed RSS of its process tree| --parallel x one bare sf login's peak + 50 MB   | <=                 |
+| what                                 | compared with                                   | target    |
+| `login --all` wall time (Node helper)| the sum of the 20 single `login --alias` runs   | <= 0.25x  |
+| ... one sf per alias (the fallback)  | the same sum                                    | <= 0.6x   |
+| peak summed RSS, Node helper         | one bare sf login's peak + 100 MB               | <=        |
+| peak summed RSS, one sf per alias    | --parallel x one bare sf login's peak + 50 MB   | <=        |
 
 Time: each run logs the 20 aliases in one by one (20 processes, timed each, summed), then all at
-once (one process), then, for reference, as 20 bare sf runs `--parallel` at a time (the floor
-parallelism gives on this machine), so all three meet the same machine. Memory is measured in separate runs
+once through the Node helper (tools/sf/fleet_node.py), then all at once one sf per alias
+(SFJWT_ORCH_FLEET_HELPER=off, the fallback), then, for reference, as 20 bare sf runs `--parallel`
+at a time (the floor that parallel sf runs give on this machine), so all of them meet the same
+machine. Memory is measured in separate runs
 (sampling /proc costs CPU that would skew the times): the whole tree's RSS (sfjwt-orch and every sf
 with its Node children), sampled every 50 ms; the peak is what the machine must have free.
 """
@@ -25,7 +29,8 @@ from pathlib import Path
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, Emulator, demo_config
 
 ALIASES = 20
-MEMORY_SLACK = 50 * 1024 * 1024
+MB = 1024 * 1024
+FALLBACK = {"SFJWT_ORCH_FLEET_HELPER": "off"}
 
 
 def _rss_of_tree(root: int) -> int:
@@ -82,22 +87,32 @@ class MemoryRow:
     what: str
     peak: int  # bytes, the fleet's highest
     one_sf: int  # bytes, one bare sf login's highest
-    parallel: int
+    times: int  # the limit: `times` x one_sf + slack
+    slack: int  # bytes
 
     @property
     def limit(self) -> int:
-        return self.parallel * self.one_sf + MEMORY_SLACK
+        return self.times * self.one_sf + self.slack
 
     @property
     def ok(self) -> bool:
         return self.peak <= self.limit
 
     def line(self) -> str:
-        mb = 1024 * 1024
         return (
-            f"{self.what:28} {self.peak / mb:7.0f}MB {self.limit / mb:7.0f}MB  "
-            f"(--parallel {self.parallel} x {self.one_sf / mb:.0f} MB one sf + 50 MB)  {'ok' if self.ok else 'MISSED'}"
+            f"{self.what:28} {self.peak / MB:7.0f}MB {self.limit / MB:7.0f}MB  "
+            f"({self.times} x {self.one_sf / MB:.0f} MB one sf + {self.slack // MB} MB)  "
+            f"{'ok' if self.ok else 'MISSED'}"
         )
+
+
+@dataclass
+class FleetRuns:
+    helper: list[float]  # walls of `login --all` through the Node helper
+    fallback: list[float]  # walls of `login --all`, one sf per alias
+    sums: list[float]  # sums of the 20 single logins
+    floor: list[float]  # walls of 20 bare sf, `parallel` at a time
+    memory: list[MemoryRow]
 
 
 def fleet(
@@ -108,9 +123,7 @@ def fleet(
     cert: str,
     runs: int,
     timed: Callable[[list[str], dict[str, str]], float],
-) -> tuple[list[float], list[float], list[float], MemoryRow]:
-    """(walls of `login --all`, sums of the single logins, walls of 20 bare sf `parallel` at a time,
-    the memory row)."""
+) -> FleetRuns:
     import os
 
     parallel = max(2, os.cpu_count() or 2)
@@ -126,23 +139,34 @@ def fleet(
             argv += ["--jwt-key-file", str(key), "--instance-url", emulators[n].url]
             return [*argv, "--alias", f"bare{n}", "--json"]
 
+        def bare_once_more(n: int) -> None:
+            # Bare sf runs at once in one HOME can read one another's half-written alias.json (the
+            # race flows/fleet.py retries too; seen here under load): such a run is tried once more.
+            try:
+                timed(bare(n), env)
+            except SystemExit:
+                timed(bare(n), env)
+
         def bare_parallel() -> float:
             # The floor on this machine: the same 20 logins as bare sf runs, `parallel` at a time.
             start = time.perf_counter()
             with ThreadPoolExecutor(max_workers=parallel) as pool:
-                list(pool.map(lambda n: timed(bare(n), env), range(ALIASES)))
+                list(pool.map(bare_once_more, range(ALIASES)))
             return time.perf_counter() - start
 
-        walls: list[float] = []
-        sums: list[float] = []
-        floor: list[float] = []
+        out = FleetRuns([], [], [], [], [])
+        every = [*orch, "login", "--all", "--json"]
         for _ in range(runs):
-            sums.append(sum(timed([*orch, "login", "--alias", f"fleet{n}", "--json"], env) for n in range(ALIASES)))
-            walls.append(timed([*orch, "login", "--all", "--json"], env))
-            floor.append(bare_parallel())
-        one_sf = statistics.median(peak_rss(bare(0), env) for _ in range(3))
-        peak = max(peak_rss([*orch, "login", "--all", "--json"], env) for _ in range(2))
+            out.sums.append(sum(timed([*orch, "login", "--alias", f"fleet{n}", "--json"], env) for n in range(ALIASES)))
+            out.helper.append(timed(every, env))
+            out.fallback.append(timed(every, {**env, **FALLBACK}))
+            out.floor.append(bare_parallel())
+        one_sf = int(statistics.median(peak_rss(bare(0), env) for _ in range(3)))
+        peak = max(peak_rss(every, env) for _ in range(2))
+        out.memory.append(MemoryRow(f"login --all ({ALIASES}) helper", peak, one_sf, 1, 100 * MB))
+        peak = max(peak_rss(every, {**env, **FALLBACK}) for _ in range(2))
+        out.memory.append(MemoryRow(f"... one sf per alias ({ALIASES})", peak, one_sf, parallel, 50 * MB))
     finally:
         for emu in emulators:
             emu.stop()
-    return walls, sums, floor, MemoryRow(f"login --all ({ALIASES}) peak RSS", peak, int(one_sf), parallel)
+    return out

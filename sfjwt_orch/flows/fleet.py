@@ -6,6 +6,10 @@ failure never stops or corrupts another's. The parallel pass never waits: an app
 person would hold a worker (and the one callback port) for minutes, so those are listed together
 at the end and, for a person at a terminal with --timeout > 0, then opened and waited for one at a
 time. Ctrl-C kills every running sf (their process groups) and reports which aliases were done.
+
+The sf logins themselves go to one Node process running sf's own @salesforce/core
+(tools/sf/fleet_node.py: a fleet pays one Node start, not one per alias); where it cannot be
+used, each login runs `sf org login jwt`. The seam is each worker's sf adapter (`_one`).
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sfjwt_orch import config
 from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for, usage
 from sfjwt_orch.flows import login, resolve
-from sfjwt_orch.tools.runner import CommandResult, Runner, Running
+from sfjwt_orch.tools.runner import CommandResult, Conversation, Runner, Running
+
+if TYPE_CHECKING:
+    from sfjwt_orch.tools.sf.fleet_node import NodeLogins
 
 # The exit code of a fleet with failures: the most severe among them. An interruption first, then a
 # bug, a broken tool (every other alias would hit it too), bad input, a refusal, a missing approval.
@@ -192,6 +199,7 @@ class FleetRunner(Runner):
         self._inner = inner
         self._lock = threading.Lock()
         self._running: set[_Stopped] = set()
+        self._talks: list[Conversation] = []
         self.cancelled = False
 
     def run(
@@ -207,6 +215,14 @@ class FleetRunner(Runner):
             self._running.add(tracked)
         return tracked
 
+    def converse(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Conversation:
+        with self._lock:
+            if self.cancelled:
+                raise KeyboardInterrupt
+            talk = self._inner.converse(argv, env=env)
+            self._talks.append(talk)
+        return talk
+
     def forget(self, tracked: _Stopped) -> None:
         with self._lock:
             self._running.discard(tracked)
@@ -215,8 +231,11 @@ class FleetRunner(Runner):
         with self._lock:
             self.cancelled = True
             running = list(self._running)
+            talks = list(self._talks)
         for tracked in running:
             tracked.kill()
+        for talk in talks:  # the fleet's Node helper, with every login it was running
+            talk.kill()
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
         return self._inner.open_url(url, env, wait=wait)
@@ -231,19 +250,46 @@ def run(cmd: FleetCommand, ctx: Context, view: View) -> dict[str, Any]:
     rows = [Row(p.alias, p.username) for p in cmd.profiles]
     runner = FleetRunner(ctx.runner)
     view.start(rows, ctx.clock)
+    logins = None
     try:
-        _parallel(rows, cmd, ctx, runner, view)
+        logins = _helper(ctx, runner, cmd.parallel)
+        _parallel(rows, cmd, ctx, runner, view, logins)
     except KeyboardInterrupt:
         raise _interrupted(rows) from None
     finally:
         view.stop()
+        if logins is not None:
+            logins.close()
     pending = [r for r in rows if r.needs_approval]
     if pending:
         _approvals(pending, cmd, ctx, rows)
     return _outcome(rows, ctx)
 
 
-def _parallel(rows: list[Row], cmd: FleetCommand, ctx: Context, runner: FleetRunner, view: View) -> None:
+def _helper(ctx: Context, runner: FleetRunner, parallel: int) -> NodeLogins | None:
+    """The Node helper that logs the fleet in from one process (tools/sf/fleet_node.py), or None
+    (one sf per alias); --verbose says which and why."""
+    from sfjwt_orch.tools.sf.fleet_node import NodeLogins
+
+    def say(text: str) -> None:
+        if ctx.verbose:
+            ctx.console.trace(text)
+
+    try:
+        sf_exe = ctx.sf().find()
+    except SfjwtError as exc:
+        say(f"fleet: one `sf org login jwt` per alias: {exc.message}")
+        return None
+    started = NodeLogins.start(runner, ctx.env, sf_exe, parallel, say)
+    if isinstance(started, str):
+        say(f"fleet: one `sf org login jwt` per alias: {started}")
+        return None
+    return started
+
+
+def _parallel(
+    rows: list[Row], cmd: FleetCommand, ctx: Context, runner: FleetRunner, view: View, logins: NodeLogins | None
+) -> None:
     pool = ThreadPoolExecutor(max_workers=max(1, min(cmd.parallel, len(rows))), thread_name_prefix="sfjwt-fleet")
     # sf's first run in a HOME creates its keychain and config files; several first runs at once
     # can read one another's half-written file ("Unexpected end of JSON input", seen here on a
@@ -251,13 +297,13 @@ def _parallel(rows: list[Row], cmd: FleetCommand, ctx: Context, runner: FleetRun
     first = 1 if len(rows) > 1 and _fresh_sf_home(ctx) else 0
     try:
         for batch in (rows[:first], rows[first:]):
-            _drain({pool.submit(_one, row, ctx, runner): row for row in batch}, view)
+            _drain({pool.submit(_one, row, ctx, runner, logins): row for row in batch}, view)
         # sf 2.150 rewrites ~/.sfdx/alias.json in place, so another sf of the fleet reading it at that
         # moment sees half a file ("Unterminated string in JSON", seen in a six-alias run here). Such a
         # failure is tried once more, alone, after the others: a file broken for real fails again.
         for row in [r for r in rows if r.error is not None and r.error.code is Code.SF_STATE_BROKEN]:
             _again(row)
-            _drain({pool.submit(_one, row, ctx, runner): row}, view)
+            _drain({pool.submit(_one, row, ctx, runner, logins): row}, view)
     except KeyboardInterrupt:
         runner.cancel_all()  # kills every running sf; queued aliases never start
         raise
@@ -283,11 +329,15 @@ def _fresh_sf_home(ctx: Context) -> bool:
     return bool(home) and not (Path(str(home)) / ".sfdx").exists()
 
 
-def _one(row: Row, ctx: Context, runner: FleetRunner) -> None:
+def _one(row: Row, ctx: Context, runner: FleetRunner, logins: NodeLogins | None) -> None:
     if runner.cancelled:
         return
     row.state, row.attempt, row.started = "logging in", 1, ctx.clock()
     actx = dataclasses.replace(ctx, console=_RowConsole(row, ctx.console, ctx.verbose), runner=runner, _sf=None)
+    if logins is not None:  # its logins go to the fleet's Node helper; anything else runs sf
+        from sfjwt_orch.tools.sf.fleet_node import NodeSf
+
+        actx._sf = NodeSf(logins, runner, actx.env, ctx.paths.node_compile_cache())
     # Never waits here: an approval is listed at the end; the browser is never opened from a worker.
     command = resolve.LoginRequest(config.Profile(row.alias), resolve.Wait(False, 0.0, 5.0))
     try:

@@ -11,8 +11,10 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -133,6 +135,73 @@ class Running:
         self._reaped = True
 
 
+class Conversation:
+    """A program spoken to in lines while it runs: requests on its stdin, answers read from its
+    stdout line by line (the fleet's Node helper). Its stderr is drained as it comes (a full pipe
+    would stall it); the last lines are kept for an error message. Started in its own process
+    group like every run, so `kill` (Ctrl-C) takes its children too."""
+
+    def __init__(self, proc: subprocess.Popen[str], argv: Sequence[str], trace: Callable[[str], None] | None) -> None:
+        self._proc, self._argv, self._trace = proc, tuple(argv), trace
+        self._started = time.monotonic()
+        self._send_lock = threading.Lock()
+        self.killed = False
+        self._tail: deque[str] = deque(maxlen=20)
+        threading.Thread(target=self._drain, name="sfjwt-stderr", daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self._proc.stderr is not None
+        for line in self._proc.stderr:
+            self._tail.append(line.rstrip("\n"))
+
+    @property
+    def stderr_tail(self) -> str:
+        return "\n".join(self._tail)
+
+    def send(self, line: str) -> bool:
+        """Write one line (threads may share it); False when the program's stdin is gone."""
+        assert self._proc.stdin is not None
+        with self._send_lock:
+            try:
+                self._proc.stdin.write(line + "\n")
+                self._proc.stdin.flush()
+            except (BrokenPipeError, ValueError, OSError):
+                return False
+        return True
+
+    def lines(self) -> Iterator[str]:
+        """Its stdout, line by line, until it closes (one reader only)."""
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            yield line.rstrip("\n")
+
+    def close(self, timeout: float) -> int:
+        """Close its stdin (the sign to end) and wait for it; its group is killed after `timeout`."""
+        with self._send_lock, contextlib.suppress(OSError, ValueError):
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        try:
+            code = self._proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(self._proc)
+            code = self._proc.wait()
+        except BaseException:
+            self.kill()
+            raise
+        if self._trace is not None:
+            self._trace(f"exit {code} after {time.monotonic() - self._started:.2f} s: {_shown(self._argv)}")
+        return code
+
+    def kill(self) -> None:
+        """From any thread: SIGKILL its whole group now; the reader then sees its stdout end."""
+        self.killed = True
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=5)
+
+
 class Runner:
     """Runs programs. Flows receive one of these; tests pass a fake with the same methods.
 
@@ -185,6 +254,29 @@ class Runner:
             raise ProgramNotFound(argv[0], exc.strerror or str(exc)) from exc
         self._trace_start(argv)
         return Running(proc, argv, self._trace)
+
+    def converse(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Conversation:
+        """Start `argv` to be spoken to in lines (Conversation): stdin and stdout piped, text."""
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                env=dict(env) if env is not None else None,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            raise ProgramNotFound(argv[0], "not found") from exc
+        except PermissionError as exc:
+            raise ProgramNotFound(argv[0], "not executable") from exc
+        except OSError as exc:
+            raise ProgramNotFound(argv[0], exc.strerror or str(exc)) from exc
+        self._trace_start(argv)
+        return Conversation(proc, argv, self._trace)
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
         """Open `url` in a browser (tools/browser.py decides how); True when a launch worked."""

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sfjwt_orch import config
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator
 from sfjwt_orch.emulator.model import Org
@@ -71,7 +73,25 @@ def _fleet(e2e: E2E, count: int, **emulator: object) -> list[Emulator]:
     return emulators
 
 
-def test_a_fleet_of_six_with_a_wrong_key_and_a_missing_approval(e2e: E2E, other_keypair: KeyPair) -> None:
+# The two ways a fleet logs in (tools/sf/fleet_node.py): sf's @salesforce/core in one Node process,
+# or, when that cannot be used (here: turned off), one `sf org login jwt` per alias.
+PATHS = {"helper": {}, "sf per alias": {"SFJWT_ORCH_FLEET_HELPER": "off"}}
+SAID = {"helper": "logging in from one Node process with sf ", "sf per alias": "one `sf org login jwt` per alias"}
+
+
+def _needs_helper(e2e: E2E) -> None:
+    """Skip a helper-path test on an sf this path does not run with (e.g. `scripts/test --sf VERSION`)."""
+    from sfjwt_orch.tools.sf.fleet_node import Place, locate
+
+    found = locate(e2e.sf, e2e.env)
+    if not isinstance(found, Place):
+        pytest.skip(f"the fleet's Node helper does not run with this sf: {found}")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_fleet_of_six_with_a_wrong_key_and_a_missing_approval(e2e: E2E, other_keypair: KeyPair, path: str) -> None:
+    if path == "helper":
+        _needs_helper(e2e)
     _fleet(e2e, 4)
     wrong = e2e.tmp / "wrong.key"
     shutil.copy(other_keypair.key, wrong)
@@ -82,19 +102,64 @@ def test_a_fleet_of_six_with_a_wrong_key_and_a_missing_approval(e2e: E2E, other_
     ask = e2e.emulator(username="ask@example.com", policy="self-authorize", preauthorized=False)
     config.save(paths, config.Profile("fleet-ask", DEMO_CONSUMER_KEY, "ask@example.com", ask.url, str(e2e.keypair.key)))
 
-    result = e2e.cli("login", "--all", "--parallel", "3", "--json", timeout=300)
+    result = e2e.cli("login", "--all", "--parallel", "3", "--json", "--verbose", timeout=300, **PATHS[path])
+    assert SAID[path] in result.stderr  # --verbose says which path ran
     assert result.returncode == 3, result.stderr  # a refusal (3) outranks a missing approval (4)
     doc = json.loads(result.stdout)
     assert doc["summary"] == {"succeeded": 4, "failed": 2, "by_code": {"INVALID_ASSERTION": 1, "NOT_APPROVED": 1}}
+    assert doc["error"]["code"] == "INVALID_ASSERTION"
     by_alias = {r["alias"]: r for r in doc["results"]}
     assert all(by_alias[f"fleet-{n}"]["ok"] for n in range(4))
+    assert by_alias["fleet-badkey"]["error"]["code"] == "INVALID_ASSERTION"
+    assert by_alias["fleet-ask"]["error"]["code"] == "NOT_APPROVED"
     url = by_alias["fleet-ask"]["approval_url"]
     assert url.startswith(ask.url + "/services/oauth2/authorize?")
     # One line per alias as it finished (no terminal), then the approvals together at the end.
     tail = result.stderr[result.stderr.index("need a person's approval") :]
     assert url in tail and "fleet-ask (ask@example.com):" in tail
     assert result.stderr.count("logged in to org") == 4
-    assert e2e.sf_json("org", "display", "--target-org", "fleet-2")["result"]["connectedStatus"] == "Connected"
+    for n in range(4):
+        shown = e2e.sf_json("org", "display", "--target-org", f"fleet-{n}")["result"]
+        assert shown["connectedStatus"] == "Connected" and shown["username"] == f"bot{n}@example.com"
+    # The failures' sf words and fixes are those of a single login, whichever path ran.
+    single = e2e.cli("login", "--alias", "fleet-badkey", "--json")
+    assert single.returncode == 3 and json.loads(single.stdout)["error"] == by_alias["fleet-badkey"]["error"]
+    e2e.assert_fallbacks_blocked()  # sf's (and the helper's) tries at the real hosts never left
+
+
+# What a login stores that differs from one login to the next, whatever wrote it.
+_VOLATILE = {"accessToken", "refreshToken", "instanceApiVersionLastRetrieved", "timestamp", "expirationDate"}
+
+
+def _stored(e2e: E2E, username: str) -> dict[str, object]:
+    auth = json.loads((Path(e2e.env["HOME"]) / ".sfdx" / f"{username}.json").read_text())
+    return {k: v for k, v in auth.items() if k not in _VOLATILE}
+
+
+def test_the_helper_stores_what_sf_org_login_jwt_stores(e2e: E2E) -> None:
+    _needs_helper(e2e)
+    emu, other = _fleet(e2e, 2)
+    user = "bot0@example.com"
+    sf_login = [e2e.sf, "org", "login", "jwt", "--client-id", DEMO_CONSUMER_KEY, "--username", user]
+    sf_login += ["--jwt-key-file", str(e2e.keypair.key), "--instance-url", emu.url, "--alias", "fleet-0", "--json"]
+    done = subprocess.run(sf_login, env=e2e.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout
+    by_sf = _stored(e2e, user)
+    by_sf_display = e2e.sf_json("org", "display", "--target-org", "fleet-0")["result"]
+    (Path(e2e.env["HOME"]) / ".sfdx" / f"{user}.json").unlink()  # so the helper writes it anew
+
+    result = e2e.cli("login", "--aliases", "fleet-0,fleet-1", "--json", "--verbose")
+    assert result.returncode == 0, result.stderr
+    assert SAID["helper"] in result.stderr
+    assert other.token_requests and emu.token_requests[-1].outcome == "ok"
+    assert _stored(e2e, user) == by_sf
+    assert set(by_sf) >= {"orgId", "username", "instanceUrl", "loginUrl", "clientId", "privateKey", "isDevHub"}
+    shown = e2e.sf_json("org", "display", "--target-org", "fleet-0")["result"]
+    assert {k: v for k, v in shown.items() if k != "accessToken"} == {
+        k: v for k, v in by_sf_display.items() if k != "accessToken"
+    }
+    aliases = json.loads((Path(e2e.env["HOME"]) / ".sfdx" / "alias.json").read_text())["orgs"]
+    assert aliases["fleet-0"] == user and aliases["fleet-1"] == "bot1@example.com"
 
 
 def _sf_pids(marker: str) -> list[int]:
@@ -111,7 +176,21 @@ def _sf_pids(marker: str) -> list[int]:
     return [p for p in pids if alive(p)]
 
 
-def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E) -> None:
+def _connected(ports: set[int]) -> int:
+    """How many of `ports` (emulated orgs on loopback) have a client connected now (/proc/net/tcp)."""
+    seen = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port, state = int(fields[2].split(":")[1], 16), fields[3]
+        if state == "01" and remote_port in ports:  # ESTABLISHED, from a client to that org
+            seen.add(remote_port)
+    return len(seen)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E, path: str) -> None:
+    if path == "helper":
+        _needs_helper(e2e)
     emulators = _fleet(e2e, 4)
     for emu in emulators:
         emu.set_switches(slow_token_seconds=60.0)  # every login hangs at the token request
@@ -119,15 +198,18 @@ def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E) -> None:
     (Path(e2e.env["HOME"]) / ".sfdx").mkdir(exist_ok=True)
     proc = subprocess.Popen(
         [sys.executable, "-m", "sfjwt_orch", "login", "--all", "--parallel", "2", "--json"],
-        env=e2e.env,
+        env={**e2e.env, **PATHS[path]},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
         text=True,
         preexec_fn=as_foreground_job,
     )
-    marker = str(e2e.keypair.key)
-    wait_until(lambda: len(_sf_pids(marker)) >= 2, timeout=60, what="two sf logins to be running")
+    # sf per alias names the key file on its command line; the helper logs in from one process.
+    marker = str(e2e.keypair.key) if path == "sf per alias" else "fleet_login.cjs"
+    ports = {int(emu.url.rsplit(":", 1)[1]) for emu in emulators}
+    wait_until(lambda: _connected(ports) >= 2, timeout=60, what="two logins to be waiting for their token")
+    assert _sf_pids(marker), "the logins ran in neither sf nor the helper"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -135,4 +217,31 @@ def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E) -> None:
     assert doc["error"]["code"] == "INTERRUPTED" and doc["summary"]["failed"] == 4
     assert [r["alias"] for r in doc["results"]] == [f"fleet-{n}" for n in range(4)]
     assert "not done: fleet-0, fleet-1, fleet-2, fleet-3" in err
-    assert _sf_pids(marker) == [], "an sf login outlived the fleet"
+    assert _sf_pids(marker) == [], "an sf login (or the helper) outlived the fleet"
+
+
+def test_a_package_the_helper_cannot_load_from_logs_in_with_sf_per_alias(e2e: E2E) -> None:
+    """sf's package looks right (name, a tested version) but lacks what the helper loads: the Node
+    helper says so at once and every alias logs in with sf itself."""
+    from sfjwt_orch.tools.sf.fleet_node import Place, locate
+
+    _needs_helper(e2e)
+    real = locate(e2e.sf, e2e.env)
+    assert isinstance(real, Place)
+    fake_cli = e2e.tmp / "pkg" / "node_modules" / "@salesforce" / "cli"
+    (fake_cli / "bin").mkdir(parents=True)
+    shutil.copy(real.cli_dir / "package.json", fake_cli / "package.json")
+    # sf itself still runs (the wrapper's exec), but the helper is pointed at the hollow package:
+    # the first run.js the wrapper names is the one the helper reads.
+    wrapper = e2e.tmp / "sf"
+    wrapper.write_text(
+        f'#!/bin/sh\n# "{fake_cli / "bin" / "run.js"}"\nexec "{real.node}" "{real.cli_dir / "bin" / "run.js"}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    _fleet(e2e, 2)
+    result = e2e.cli("login", "--all", "--json", "--verbose", SFJWT_ORCH_SF=str(wrapper))
+    assert result.returncode == 0, result.stderr
+    assert "could not load sf's @salesforce/core: @salesforce/plugin-auth is not installed beside" in result.stderr, (
+        result.stderr
+    )
+    assert json.loads(result.stdout)["summary"]["succeeded"] == 2

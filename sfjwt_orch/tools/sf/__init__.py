@@ -164,7 +164,10 @@ class Sf:
     ) -> T:
         """Run sf and parse what it did: the parsed value, or SfFailed. sf failing on its own files
         (~/.sfdx) is recognised here, whatever the command, and named with the file and its fix."""
-        outcome = classify(self._run(args, timeout), parse)
+        return self._settle(classify(self._run(args, timeout), parse))
+
+    def _settle(self, outcome: T | Diagnosis) -> T:
+        """The parsed value, or SfFailed (a broken ~/.sfdx named with its file and fix)."""
         if not isinstance(outcome, Diagnosis):
             return outcome
         if outcome.code is Code.SF_STATE_BROKEN:
