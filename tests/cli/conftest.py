@@ -1,5 +1,9 @@
 """The CliRunner tier: each command run in-process through the real error boundary (cli.main),
-with a Context whose runner is a strict fake: an unexpected argv fails, an unused stub fails."""
+with a Context whose runner is a strict fake: an unexpected argv fails, an unused stub fails.
+
+Flows are driven the same way without the CLI (`flow`): a strict fake runner, a fake clock, a
+console that keeps what a person would have read, and no callback listener unless a test adds one.
+No process starts here but openssl (passed through for real keys)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from typer.testing import CliRunner
@@ -17,7 +21,7 @@ from sfjwt_orch.cli import main
 from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.paths import Paths
-from tests.fakes import FakeClock, FakeRunner
+from tests.fakes import FakeClock, FakeRunner, RecordingConsole
 from tests.keypairs import KeyPair, make_keypair
 
 DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
@@ -93,3 +97,36 @@ def world(tmp_path: Path, session_keypair: KeyPair) -> Iterator[World]:
         new_state=lambda: "S1",
     )
     yield World(runner, ctx, paths, session_keypair, str(sf))
+
+
+@dataclass
+class Flow:
+    runner: FakeRunner
+    clock: FakeClock
+    console: RecordingConsole
+    ctx: Context
+    paths: Paths
+    sf: str
+
+
+@pytest.fixture
+def flow(tmp_path: Path) -> Flow:
+    sf = tmp_path / "sf"
+    sf.write_text("#!/bin/sh\nexit 99\n")  # never run: the fake runner answers instead
+    sf.chmod(0o755)
+    runner = FakeRunner(passthrough=lambda argv: Path(argv[0]).name == "openssl")
+    clock = FakeClock()
+    console = RecordingConsole()
+    paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
+    env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
+    ctx = Context(
+        runner,
+        env,
+        cast(Console, console),
+        paths,
+        clock=clock,
+        sleep=clock.sleep,
+        listen=lambda url, state, about=None: None,  # polling unless a test installs a listener
+        new_state=lambda: "S1",
+    )
+    return Flow(runner, clock, console, ctx, paths, str(sf))

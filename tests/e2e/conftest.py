@@ -31,8 +31,6 @@ PINNED = "@salesforce/cli/2.150."
 REAL_HOSTS = {"login.salesforce.com", "test.salesforce.com"}
 VISITOR = f"{sys.executable} -m sfjwt_orch.emulator.visitor"
 
-pytestmark = pytest.mark.e2e
-
 
 def _sf_version(sf: str) -> str:
     try:
