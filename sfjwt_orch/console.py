@@ -1,6 +1,9 @@
 """Output: people read stderr, programs read stdout (one JSON document with --json).
 
-rich is imported on first use, not at import time, so `--help` and `--version` stay fast.
+`Console` is the seam flows and commands write to; `StreamConsole` is given its two streams
+(Context.from_environ hands it the process's, tests their own), and nothing here reads sys.stdout
+or sys.stderr behind its back. rich is imported on first use, not at import time, so `--help` and
+`--version` stay fast.
 rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
 
 Every line shown on stderr passes `_shown` here, the one place: secrets redacted, control characters
@@ -14,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from sfjwt_orch.redact import clean, redact
 
@@ -28,7 +31,7 @@ class OutputError(Exception):
     error boundary says so on stderr instead of trying stdout again."""
 
 
-_live: set[Console] = set()  # the consoles showing a status line now (stop_live)
+_live: set[StreamConsole] = set()  # the consoles showing a status line now (stop_live)
 
 
 def stop_live() -> None:
@@ -38,8 +41,32 @@ def stop_live() -> None:
         console.clear_status()
 
 
-class Console:
-    def __init__(self) -> None:
+class Console(Protocol):
+    """What people read (stderr: messages, a status line, tables through `err`) and what programs
+    read (stdout: `out`, `emit_json`)."""
+
+    @property
+    def err(self) -> RichConsole: ...
+    @property
+    def live(self) -> bool: ...
+    def info(self, text: str) -> None: ...
+    def step(self, text: str) -> None: ...
+    def success(self, text: str) -> None: ...
+    def warn(self, text: str) -> None: ...
+    def error(self, message: str, fix: str) -> None: ...
+    def trace(self, text: str) -> None: ...
+    def url(self, label: str, url: str) -> None: ...
+    def status(self, text: str, *, persistent: bool = False) -> None: ...
+    def clear_status(self) -> None: ...
+    def emit_json(self, doc: dict[str, Any], *, one_line: bool = False, keep_tokens: bool = False) -> None: ...
+    def out(self, text: str) -> None: ...
+
+
+class StreamConsole:
+    """The Console on two streams: `stdout` for results, `stderr` for people."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+        self._stdout, self._stderr = stdout, stderr
         self._err: RichConsole | None = None
         self._status: Status | None = None
         self._plain: bool | None = None
@@ -49,7 +76,7 @@ class Console:
         if self._err is None:
             from rich.console import Console as RichConsole
 
-            self._err = RichConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+            self._err = RichConsole(file=self._stderr, highlight=False, soft_wrap=True, emoji=False)
         return self._err
 
     @property
@@ -61,7 +88,7 @@ class Console:
         """No terminal on stderr (a pipe, a CI log): plain lines, and rich is never imported."""
         if self._plain is None:
             try:
-                self._plain = not sys.stderr.isatty()
+                self._plain = not self._stderr.isatty()
             except (AttributeError, ValueError):
                 self._plain = True
         return self._plain
@@ -69,8 +96,8 @@ class Console:
     def _print(self, markup: str, text: str) -> None:
         self.clear_status()
         if self.plain:
-            sys.stderr.write(_strip_markup(markup).format(_shown(text)) + "\n")
-            sys.stderr.flush()
+            self._stderr.write(_strip_markup(markup).format(_shown(text)) + "\n")
+            self._stderr.flush()
             return
         self.err.print(markup.format(_escaped(_shown(text))))
 
@@ -94,16 +121,16 @@ class Console:
     def trace(self, text: str) -> None:
         """--verbose: what ran, how it ended (secrets redacted by the caller and again here)."""
         self.clear_status()
-        sys.stderr.write(f"[debug] {_shown(text)}\n")
-        sys.stderr.flush()
+        self._stderr.write(f"[debug] {_shown(text)}\n")
+        self._stderr.flush()
 
     def url(self, label: str, url: str) -> None:
         # Printed whole and alone on its line so terminals make it clickable and people can copy it.
         self.clear_status()
         label, url = _shown(label), _shown(url)
         if self.plain:
-            sys.stderr.write(f"{label}\n\n    {url}\n\n")
-            sys.stderr.flush()
+            self._stderr.write(f"{label}\n\n    {url}\n\n")
+            self._stderr.flush()
             return
         self.err.print(f"{label}\n", highlight=False, markup=False)
         self.err.print(f"    {url}\n", highlight=False, markup=False, overflow="ignore", crop=False)
@@ -112,8 +139,8 @@ class Console:
         """A live status line on a terminal; elsewhere only `persistent` updates are printed."""
         if not self.live:
             if persistent:
-                sys.stderr.write(_shown(text) + "\n")
-                sys.stderr.flush()
+                self._stderr.write(_shown(text) + "\n")
+                self._stderr.flush()
             return
         text = _escaped(_shown(text))
         if self._status is None:
@@ -138,8 +165,8 @@ class Console:
     def out(self, text: str) -> None:
         """The result, on stdout, as given (the caller has chosen what may appear in it)."""
         self.clear_status()
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        self._stdout.write(text)
+        self._stdout.flush()
 
 
 class GuardedStdout:

@@ -284,7 +284,7 @@ def test_json_shape_on_success(flow: Flow, key_file: Path) -> None:
     }
 
 
-def _with_listener(flow: Flow, hits: dict[int, object]) -> FakeListener:
+def _with_listener(flow: Flow, hits: dict[int, Callback]) -> FakeListener:
     listener = FakeListener(flow.clock, hits)
     flow.ctx.listen = lambda url, state, about=None: listener
     return listener
