@@ -15,7 +15,6 @@ plant a hyperlink). Only our own templates carry markup.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
@@ -225,10 +224,11 @@ def _strip_markup(markup: str) -> str:
 
 
 class Prompter:
-    """Asks a person, on stderr/stdin, re-asking with the reason until an answer passes its check."""
+    """Asks a person, on the streams it is given (a terminal's stdin and stderr), re-asking with
+    the reason until an answer passes its check."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Console, stdin: TextIO, stderr: TextIO) -> None:
+        self.console, self._stdin, self._stderr = console, stdin, stderr
 
     def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
         """`shown`: how the default is written (a consumer key is masked); the default itself otherwise."""
@@ -237,15 +237,15 @@ class Prompter:
         suffix = f" [{shown or default}]" if default else ""
         while True:
             self.console.clear_status()
-            sys.stderr.write(f"? {_shown(question)}{_shown(suffix)}: ")
-            sys.stderr.flush()
+            self._stderr.write(f"? {_shown(question)}{_shown(suffix)}: ")
+            self._stderr.flush()
             try:
-                line = sys.stdin.readline()
+                line = self._stdin.readline()
             except KeyboardInterrupt:
-                sys.stderr.write("\n")  # the message that follows gets a line of its own, not the prompt's
+                self._stderr.write("\n")  # the message that follows gets a line of its own, not the prompt's
                 raise
             if not line:  # end of input: the terminal was closed
-                sys.stderr.write("\n")
+                self._stderr.write("\n")
                 raise SfjwtError(
                     Code.INTERRUPTED,
                     "input ended before an answer was given",

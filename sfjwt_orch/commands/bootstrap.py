@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -133,7 +134,7 @@ def run(
             new_app=new_app,
         )
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
-            report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console))
+            report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console, sys.stdin, sys.stderr))
     ctx.console.success(f"{alias} is ready.")
     ctx.console.info(bootstrap.next_steps(alias))
     if json:

@@ -100,3 +100,21 @@ def test_a_table_cell_is_shown_like_a_line() -> None:
     console.err.print(table)
     out = buffer.getvalue()
     assert "\x1b]" not in out and "[link=https://evil.example]x[/link]" in out
+
+
+def test_the_prompter_asks_on_its_streams_and_reasks_with_the_reason() -> None:
+    from sfjwt_orch.console import Prompter
+    from sfjwt_orch.errors import Code, SfjwtError
+
+    def positive(answer: str) -> str:
+        if not answer.isdigit():
+            raise SfjwtError(Code.USAGE, f"{answer!r} is not a number", "type digits only")
+        return answer
+
+    err = io.StringIO()
+    prompter = Prompter(StreamConsole(io.StringIO(), err), io.StringIO("ten\n\n"), err)
+    assert prompter.ask("How many", positive, default="3") == "3"  # refused once, then Enter takes the default
+    assert err.getvalue() == "? How many [3]: ! 'ten' is not a number: type digits only\n? How many [3]: "
+    with pytest.raises(SfjwtError) as ended:  # the input is used up: a closed terminal
+        prompter.ask("How many", positive)
+    assert ended.value.code is Code.INTERRUPTED
