@@ -52,9 +52,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, P
     return dirs
 
 
-DATA = Path(__file__).parent / "data"
-
 HERE = Path(__file__).parent
+DATA = HERE / "data"
 TIERS = ("unit", "cli", "integration", "e2e", "browser")
 FAST = ("unit", "cli")
 
