@@ -76,10 +76,10 @@ def _early_key(args: list[str]) -> PendingKey | None:
         signal.signal(sig, _as_interrupt)
     from sfjwt_orch.errors import SfjwtError
     from sfjwt_orch.tools.openssl import DEFAULT_BITS, Openssl
-    from sfjwt_orch.tools.runner import Runner
+    from sfjwt_orch.tools.runner import ProcessRunner
 
     try:
-        return Openssl.find(Runner(), dict(os.environ)).start_key(DEFAULT_BITS)
+        return Openssl.find(ProcessRunner(), dict(os.environ)).start_key(DEFAULT_BITS)
     except SfjwtError:  # no usable openssl: keygen finds the same and says so, with the fix
         return None
 

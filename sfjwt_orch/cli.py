@@ -125,10 +125,10 @@ def _listed_only() -> None:  # never run: build_app registers these only when no
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
-    from sfjwt_orch.console import Console, OutputError, stop_live
+    from sfjwt_orch.console import OutputError, StreamConsole, stop_live
 
     stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
-    console = Console()
+    console = StreamConsole(sys.stdout, sys.stderr)
     console.error(exc.message, exc.fix)
     if json_mode:
         with contextlib.suppress(OutputError):  # stdout is gone; the message is on stderr already

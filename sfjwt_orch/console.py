@@ -1,6 +1,9 @@
 """Output: people read stderr, programs read stdout (one JSON document with --json).
 
-rich is imported on first use, not at import time, so `--help` and `--version` stay fast.
+`Console` is the seam flows and commands write to; `StreamConsole` is given its two streams
+(Context.from_environ hands it the process's, tests their own), and nothing here reads sys.stdout
+or sys.stderr behind its back. rich is imported on first use, not at import time, so `--help` and
+`--version` stay fast.
 rich honours NO_COLOR and drops colour and animation when stderr is not a terminal.
 
 Every line shown on stderr passes `_shown` here, the one place: secrets redacted, control characters
@@ -12,9 +15,8 @@ plant a hyperlink). Only our own templates carry markup.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from sfjwt_orch.redact import clean, redact
 
@@ -28,7 +30,7 @@ class OutputError(Exception):
     error boundary says so on stderr instead of trying stdout again."""
 
 
-_live: set[Console] = set()  # the consoles showing a status line now (stop_live)
+_live: set[StreamConsole] = set()  # the consoles showing a status line now (stop_live)
 
 
 def stop_live() -> None:
@@ -38,8 +40,32 @@ def stop_live() -> None:
         console.clear_status()
 
 
-class Console:
-    def __init__(self) -> None:
+class Console(Protocol):
+    """What people read (stderr: messages, a status line, tables through `err`) and what programs
+    read (stdout: `out`, `emit_json`)."""
+
+    @property
+    def err(self) -> RichConsole: ...
+    @property
+    def live(self) -> bool: ...
+    def info(self, text: str) -> None: ...
+    def step(self, text: str) -> None: ...
+    def success(self, text: str) -> None: ...
+    def warn(self, text: str) -> None: ...
+    def error(self, message: str, fix: str) -> None: ...
+    def trace(self, text: str) -> None: ...
+    def url(self, label: str, url: str) -> None: ...
+    def status(self, text: str, *, persistent: bool = False) -> None: ...
+    def clear_status(self) -> None: ...
+    def emit_json(self, doc: dict[str, Any], *, one_line: bool = False, keep_tokens: bool = False) -> None: ...
+    def out(self, text: str) -> None: ...
+
+
+class StreamConsole:
+    """The Console on two streams: `stdout` for results, `stderr` for people."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
+        self._stdout, self._stderr = stdout, stderr
         self._err: RichConsole | None = None
         self._status: Status | None = None
         self._plain: bool | None = None
@@ -49,7 +75,7 @@ class Console:
         if self._err is None:
             from rich.console import Console as RichConsole
 
-            self._err = RichConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+            self._err = RichConsole(file=self._stderr, highlight=False, soft_wrap=True, emoji=False)
         return self._err
 
     @property
@@ -61,7 +87,7 @@ class Console:
         """No terminal on stderr (a pipe, a CI log): plain lines, and rich is never imported."""
         if self._plain is None:
             try:
-                self._plain = not sys.stderr.isatty()
+                self._plain = not self._stderr.isatty()
             except (AttributeError, ValueError):
                 self._plain = True
         return self._plain
@@ -69,8 +95,8 @@ class Console:
     def _print(self, markup: str, text: str) -> None:
         self.clear_status()
         if self.plain:
-            sys.stderr.write(_strip_markup(markup).format(_shown(text)) + "\n")
-            sys.stderr.flush()
+            self._stderr.write(_strip_markup(markup).format(_shown(text)) + "\n")
+            self._stderr.flush()
             return
         self.err.print(markup.format(_escaped(_shown(text))))
 
@@ -94,16 +120,16 @@ class Console:
     def trace(self, text: str) -> None:
         """--verbose: what ran, how it ended (secrets redacted by the caller and again here)."""
         self.clear_status()
-        sys.stderr.write(f"[debug] {_shown(text)}\n")
-        sys.stderr.flush()
+        self._stderr.write(f"[debug] {_shown(text)}\n")
+        self._stderr.flush()
 
     def url(self, label: str, url: str) -> None:
         # Printed whole and alone on its line so terminals make it clickable and people can copy it.
         self.clear_status()
         label, url = _shown(label), _shown(url)
         if self.plain:
-            sys.stderr.write(f"{label}\n\n    {url}\n\n")
-            sys.stderr.flush()
+            self._stderr.write(f"{label}\n\n    {url}\n\n")
+            self._stderr.flush()
             return
         self.err.print(f"{label}\n", highlight=False, markup=False)
         self.err.print(f"    {url}\n", highlight=False, markup=False, overflow="ignore", crop=False)
@@ -112,8 +138,8 @@ class Console:
         """A live status line on a terminal; elsewhere only `persistent` updates are printed."""
         if not self.live:
             if persistent:
-                sys.stderr.write(_shown(text) + "\n")
-                sys.stderr.flush()
+                self._stderr.write(_shown(text) + "\n")
+                self._stderr.flush()
             return
         text = _escaped(_shown(text))
         if self._status is None:
@@ -138,8 +164,8 @@ class Console:
     def out(self, text: str) -> None:
         """The result, on stdout, as given (the caller has chosen what may appear in it)."""
         self.clear_status()
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        self._stdout.write(text)
+        self._stdout.flush()
 
 
 class GuardedStdout:
@@ -198,10 +224,11 @@ def _strip_markup(markup: str) -> str:
 
 
 class Prompter:
-    """Asks a person, on stderr/stdin, re-asking with the reason until an answer passes its check."""
+    """Asks a person, on the streams it is given (a terminal's stdin and stderr), re-asking with
+    the reason until an answer passes its check."""
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    def __init__(self, console: Console, stdin: TextIO, stderr: TextIO) -> None:
+        self.console, self._stdin, self._stderr = console, stdin, stderr
 
     def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
         """`shown`: how the default is written (a consumer key is masked); the default itself otherwise."""
@@ -210,15 +237,15 @@ class Prompter:
         suffix = f" [{shown or default}]" if default else ""
         while True:
             self.console.clear_status()
-            sys.stderr.write(f"? {_shown(question)}{_shown(suffix)}: ")
-            sys.stderr.flush()
+            self._stderr.write(f"? {_shown(question)}{_shown(suffix)}: ")
+            self._stderr.flush()
             try:
-                line = sys.stdin.readline()
+                line = self._stdin.readline()
             except KeyboardInterrupt:
-                sys.stderr.write("\n")  # the message that follows gets a line of its own, not the prompt's
+                self._stderr.write("\n")  # the message that follows gets a line of its own, not the prompt's
                 raise
             if not line:  # end of input: the terminal was closed
-                sys.stderr.write("\n")
+                self._stderr.write("\n")
                 raise SfjwtError(
                     Code.INTERRUPTED,
                     "input ended before an answer was given",

@@ -8,14 +8,15 @@ drive every path with fakes and never really sleep [fastapi-cloud-cli `_flow`].
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from sfjwt_orch.console import Console
+from sfjwt_orch.console import Console, StreamConsole
 from sfjwt_orch.paths import Paths
-from sfjwt_orch.tools.runner import Runner
+from sfjwt_orch.tools.runner import ProcessRunner, Runner
 
 if TYPE_CHECKING:
     from sfjwt_orch.callback import Callback
@@ -78,11 +79,11 @@ class Context:
     @classmethod
     def from_environ(cls, *, verbose: bool = False, early_key: PendingKey | None = None) -> Context:
         env = dict(os.environ)
-        console = Console()
+        console = StreamConsole(sys.stdout, sys.stderr)  # while a command runs, stdout is cli.main's guard
         verbose = verbose or debugging(env)
         trace = console.trace if verbose else None
         paths = Paths.from_env(env)
-        return cls(Runner(trace=trace), env, console, paths, verbose=verbose, early_key=early_key)
+        return cls(ProcessRunner(trace=trace), env, console, paths, verbose=verbose, early_key=early_key)
 
     def take_early_key(self) -> PendingKey | None:
         """The key begun early, handed to the one flow that uses it (keygen); traced from now on."""

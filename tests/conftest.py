@@ -2,6 +2,10 @@
 
 No test may touch the real home directory or inherit the developer's sf, CI, browser or proxy
 settings [pre-commit `dont_write_to_home_directory`].
+
+Tiers: each test is marked with the folder it lives in (tests/<tier>/...), so a new test file
+cannot forget its marker. A bare `pytest` runs the fast tiers (unit, cli); naming a folder or
+file runs what it names, and `-m` picks tiers (`-m e2e`); scripts/test runs them all.
 """
 
 from __future__ import annotations
@@ -48,4 +52,34 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, P
     return dirs
 
 
-DATA = Path(__file__).parent / "data"
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+TIERS = ("unit", "cli", "integration", "e2e", "browser")
+FAST = ("unit", "cli")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(_tier(item))
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS or config.getoption("markexpr"):
+        return  # a folder, a file or -m was named: run what was asked for
+    fast = [item for item in items if _tier(item) in FAST]
+    if len(fast) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if _tier(item) not in FAST])
+        items[:] = fast
+
+
+def _tier(item: pytest.Item) -> str:
+    try:
+        tier = item.path.relative_to(HERE).parts[0]
+    except ValueError:
+        tier = ""
+    if tier not in TIERS:
+        raise pytest.UsageError(f"{item.nodeid}: every test lives in a tier folder, tests/<{'|'.join(TIERS)}>/")
+    return tier
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.args_source is pytest.Config.ArgsSource.TESTPATHS and not config.getoption("markexpr"):
+        return "tiers: unit and cli only (a bare pytest); scripts/test runs every tier, or name one: pytest tests/e2e"
+    return None

@@ -1,12 +1,21 @@
-"""Strict in-process fakes for flows: an unexpected call fails, an unused stub fails."""
+"""Strict in-process fakes for flows: an unexpected call fails, an unused stub fails.
+
+Each implements its seam's Protocol (tools.runner.Runner and Running, console.Console, the
+callback listener's Waiter) without subclassing the real class; mypy checks that they fit."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from sfjwt_orch.tools.runner import CommandResult, Runner, Running
+from sfjwt_orch.tools.runner import CommandResult, Conversation, ProcessRunner, Running
+
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
+    from sfjwt_orch.callback import Callback
 
 
 @dataclass
@@ -28,15 +37,19 @@ class _Answered:
     def cancel(self) -> None:
         pass
 
+    def kill(self) -> None:
+        pass
+
 
 @dataclass
-class FakeRunner(Runner):
+class FakeRunner:
     """Answers runs from a queue of stubs, in order; records every call."""
 
     stubs: list[Stub] = field(default_factory=list)
     calls: list[tuple[str, ...]] = field(default_factory=list)
     envs: list[dict[str, str]] = field(default_factory=list)
     opened: list[str] = field(default_factory=list)
+    adopted: list[Running] = field(default_factory=list)  # runs begun before the flow (keygen's early key)
     open_ok: bool = True
     passthrough: Callable[[Sequence[str]], bool] = lambda argv: False
     # What went wrong, kept apart from the AssertionError: inside the CLI the error boundary turns
@@ -60,7 +73,7 @@ class FakeRunner(Runner):
         self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: str | None = None
     ) -> CommandResult:
         if self.passthrough(argv):
-            return Runner().run(argv, timeout=timeout, env=env, cwd=cwd)
+            return ProcessRunner().run(argv, timeout=timeout, env=env, cwd=cwd)
         with self._lock:
             return self._answer(argv, env)
 
@@ -81,12 +94,23 @@ class FakeRunner(Runner):
 
     def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Running:
         if self.passthrough(argv):
-            return Runner().start(argv, env=env, cwd=cwd)
-        return _Answered(self.run(argv, timeout=0, env=env, cwd=cwd))  # type: ignore[return-value]
+            return ProcessRunner().start(argv, env=env, cwd=cwd)
+        return _Answered(self.run(argv, timeout=0, env=env, cwd=cwd))
+
+    def adopt(self, running: Running) -> None:
+        self.adopted.append(running)
+
+    def converse(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Conversation:
+        # Strict, as for runs: a test that means a conversation (the fleet's Node helper) fakes it itself.
+        raise AssertionError(f"unexpected conversation with {list(argv)}")
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
         self.opened.append(url)
         return self.open_ok
+
+    def launch(self, argv: Sequence[str], env: Mapping[str, str], *, wait: float) -> bool:
+        self.errors.append(f"unexpected launch: {list(argv)}")  # flows open URLs through open_url
+        raise AssertionError(self.errors[-1])
 
     def assert_done(self) -> None:
         assert not self.errors, self.errors
@@ -110,11 +134,18 @@ class FakeClock:
 
 
 class RecordingConsole:
-    """Console stand-in that keeps what people would have read."""
+    """A Console that keeps what people would have read."""
+
+    live = False
 
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.statuses: list[str] = []
+        self.traces: list[str] = []
+
+    @property
+    def err(self) -> RichConsole:
+        raise AssertionError("flows never draw tables (commands do, on the real console)")
 
     def _add(self, text: str) -> None:
         self.lines.append(text)
@@ -132,23 +163,29 @@ class RecordingConsole:
         if persistent:
             self.lines.append(text)
 
+    def trace(self, text: str) -> None:
+        self.traces.append(text)
+
     def clear_status(self) -> None:
         pass
 
-    def emit_json(self, doc: object) -> None:
+    def emit_json(self, doc: dict[str, Any], *, one_line: bool = False, keep_tokens: bool = False) -> None:
         raise AssertionError("flows never print JSON")
+
+    def out(self, text: str) -> None:
+        raise AssertionError("flows never print results")
 
 
 class FakeListener:
     """A callback listener on the fake clock: `hits` maps a wait number to the callback it receives."""
 
-    def __init__(self, clock: FakeClock, hits: dict[int, object] | None = None) -> None:
+    def __init__(self, clock: FakeClock, hits: dict[int, Callback] | None = None) -> None:
         self.clock = clock
         self.hits = dict(hits or {})
         self.waits = 0
         self.stopped = False
         self.port = 1717
-        self._pending: object | None = None
+        self._pending: Callback | None = None
 
     def wait(self, seconds: float) -> bool:
         self.waits += 1
@@ -158,9 +195,21 @@ class FakeListener:
         self.clock.sleep(seconds)
         return False
 
-    def consume(self) -> object | None:
+    def consume(self) -> Callback | None:
         hit, self._pending = self._pending, None
         return hit
 
     def stop(self) -> None:
         self.stopped = True
+
+
+if TYPE_CHECKING:  # mypy checks that each fake fits its seam (pyproject: mypy's files)
+    from sfjwt_orch.console import Console
+    from sfjwt_orch.context import Waiter
+    from sfjwt_orch.tools.runner import Runner
+
+    def _fits(runner: FakeRunner, answered: _Answered, console: RecordingConsole, listener: FakeListener) -> None:
+        _runner: Runner = runner
+        _running: Running = answered
+        _console: Console = console
+        _waiter: Waiter = listener

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -102,7 +103,7 @@ def run(
             ask_all=ask,
         )
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
-            report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console))
+            report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console, sys.stdin, sys.stderr))
     ctx.console.success(f"{alias} is ready.")
     ctx.console.info(bootstrap.next_steps(alias))
     if json:

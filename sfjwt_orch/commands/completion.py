@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 HELP = """\
@@ -20,11 +22,11 @@ Examples:
 
 def run(shell: str = typer.Argument(..., help="bash, zsh or fish.", show_default=False)) -> None:
     from sfjwt_orch import completion
-    from sfjwt_orch.console import Console
+    from sfjwt_orch.console import StreamConsole
     from sfjwt_orch.errors import usage
 
     if shell not in completion.SHELLS:
         raise usage(f"no completion for shell {shell!r}", f"use one of: {', '.join(completion.SHELLS)}")
-    console = Console()
+    console = StreamConsole(sys.stdout, sys.stderr)
     console.out(completion.script(shell) + "\n")
     console.info(f"To install it: {completion.INSTALL[shell]}")

@@ -32,6 +32,9 @@ from sfjwt_orch.tools.runner import CommandResult, Conversation, Runner, Running
 if TYPE_CHECKING:
     from sfjwt_orch.tools.sf.fleet_node import NodeLogins
 
+if TYPE_CHECKING:
+    from rich.console import Console as RichConsole
+
 # The exit code of a fleet with failures: the most severe among them. An interruption first, then a
 # bug, a broken tool (every other alias would hit it too), bad input, a refusal, a missing approval.
 SEVERITY: tuple[int, ...] = (130, 1, 5, 2, 3, 4)
@@ -141,16 +144,36 @@ class View(Protocol):
     def stop(self) -> None: ...
 
 
-class _RowConsole(Console):
+class _RowConsole:
     """The console of one alias's login: it feeds the alias's row instead of the terminal, so
     parallel logins never print over each other; --verbose traces go on, prefixed."""
 
     def __init__(self, row: Row, parent: Console, verbose: bool) -> None:
-        super().__init__()
         self._row, self._parent, self._verbose = row, parent, verbose
 
-    def _print(self, markup: str, text: str) -> None:
+    @property
+    def err(self) -> RichConsole:
+        return self._parent.err
+
+    @property
+    def live(self) -> bool:
+        return False  # the fleet's view draws the rows; a row never animates on its own
+
+    def _line(self, text: str) -> None:
         self._row.lines.append(text)
+
+    info = step = success = warn = _line
+
+    def error(self, message: str, fix: str) -> None:
+        self._row.lines.append(message)
+        if fix:
+            self._row.lines.append(fix)
+
+    def emit_json(self, doc: dict[str, Any], *, one_line: bool = False, keep_tokens: bool = False) -> None:
+        self._parent.emit_json(doc, one_line=one_line, keep_tokens=keep_tokens)
+
+    def out(self, text: str) -> None:
+        self._parent.out(text)
 
     def url(self, label: str, url: str) -> None:
         pass  # the approval URL is in the row's document, listed with the others at the end
@@ -166,10 +189,10 @@ class _RowConsole(Console):
             self._parent.trace(f"{self._row.alias}: {text}")
 
 
-class _Stopped(Running):
+class _Stopped:
     """A run that stops the fleet's worker once it ends after Ctrl-C (its sf was killed)."""
 
-    def __init__(self, running: Running, runner: FleetRunner) -> None:  # wraps a started run; starts nothing itself
+    def __init__(self, running: Running, runner: FleetRunner) -> None:  # wraps a started run
         self._running, self._runner = running, runner
 
     def finish(self, timeout: float) -> CommandResult:
@@ -185,17 +208,14 @@ class _Stopped(Running):
         self._running.cancel()
 
     def kill(self) -> None:
-        kill = getattr(self._running, "kill", None)
-        if kill is not None:
-            kill()
+        self._running.kill()
 
 
-class FleetRunner(Runner):
+class FleetRunner:
     """The fleet's runner: every program the workers start is tracked, so Ctrl-C (which only the
     main thread receives) can kill them all at once and refuse new ones."""
 
     def __init__(self, inner: Runner) -> None:
-        super().__init__()
         self._inner = inner
         self._lock = threading.Lock()
         self._running: set[_Stopped] = set()
@@ -236,6 +256,9 @@ class FleetRunner(Runner):
             tracked.kill()
         for talk in talks:  # the fleet's Node helper, with every login it was running
             talk.kill()
+
+    def adopt(self, running: Running) -> None:
+        self._inner.adopt(running)
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
         return self._inner.open_url(url, env, wait=wait)

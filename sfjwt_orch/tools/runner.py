@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,32 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
             continue
 
 
-class Running:
-    """A program that has been started: `finish` waits for it, `cancel` stops it.
+class Running(Protocol):
+    """A program that has been started: `finish` waits for it, `cancel` stops it, `kill` kills it
+    from another thread (a fleet's Ctrl-C) while `finish` waits."""
+
+    def finish(self, timeout: float) -> CommandResult: ...
+    def cancel(self) -> None: ...
+    def kill(self) -> None: ...
+
+
+class Runner(Protocol):
+    """What flows and adapters need to run programs (ProcessRunner; tests pass a strict fake)."""
+
+    def run(
+        self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> CommandResult: ...
+    def start(
+        self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> Running: ...
+    def adopt(self, running: Running) -> None: ...
+    def converse(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Conversation: ...
+    def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool: ...
+    def launch(self, argv: Sequence[str], env: Mapping[str, str], *, wait: float) -> bool: ...
+
+
+class Process:
+    """A program started by ProcessRunner: `finish` waits for it, `cancel` stops it.
 
     Either way the process is reaped, and on a timeout or Ctrl-C while waiting its whole process
     group is killed first.
@@ -202,8 +227,8 @@ class Conversation:
             self._proc.wait(timeout=5)
 
 
-class Runner:
-    """Runs programs. Flows receive one of these; tests pass a fake with the same methods.
+class ProcessRunner:
+    """Runs programs (the Runner flows receive).
 
     With `trace` (--verbose, SFJWT_ORCH_DEBUG=1) each run is reported: its argv with secrets
     redacted, its exit code and how long it took.
@@ -217,8 +242,9 @@ class Runner:
             self._trace(f"run: {_shown(argv)}")
 
     def adopt(self, running: Running) -> None:
-        """Trace a program started before this runner existed (keygen's early key) like its own."""
-        if self._trace is not None:
+        """Trace a program started before this runner existed (keygen's early key) like its own;
+        only a Process (started by a ProcessRunner) has a trace to join."""
+        if self._trace is not None and isinstance(running, Process):
             running.trace_with(self._trace)
 
     def run(
@@ -231,7 +257,7 @@ class Runner:
     ) -> CommandResult:
         return self.start(argv, env=env, cwd=cwd).finish(timeout)
 
-    def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Running:
+    def start(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None) -> Process:
         """Start `argv` without waiting for it (stdin closed, stdout and stderr piped)."""
         try:
             proc = subprocess.Popen(
@@ -253,7 +279,7 @@ class Runner:
         except OSError as exc:  # e.g. ENOEXEC: a file that is not a program
             raise ProgramNotFound(argv[0], exc.strerror or str(exc)) from exc
         self._trace_start(argv)
-        return Running(proc, argv, self._trace)
+        return Process(proc, argv, self._trace)
 
     def converse(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Conversation:
         """Start `argv` to be spoken to in lines (Conversation): stdin and stdout piped, text."""

@@ -93,9 +93,7 @@ def test_a_failed_login_with_another_username_keeps_the_saved_one(world: World) 
     assert state.unconfirmed(state.load(world.paths, "hub")) == {"username": "other@example.com"}
 
 
-def test_ask_asks_every_question_with_the_saved_answers_as_defaults(
-    world: World, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ask_asks_every_question_with_the_saved_answers_as_defaults(world: World) -> None:
     config.save(
         world.paths,
         dataclasses.replace(config.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
@@ -108,7 +106,7 @@ def test_ask_asks_every_question_with_the_saved_answers_as_defaults(
     world.done()
     assert person.asked[2].endswith(f"[{URL}]")
     # A step with nothing to do is one line, with a symbol; not the step's line and then "(skipped)".
-    err = capsys.readouterr().err
+    err = world.stderr.getvalue()
     assert "– Key and certificate: reusing" in err and "(nothing to do)" in err
     assert "→ Key and certificate" not in err and "(skipped)" not in err
     saved = config.load_or_new(world.paths, "hub")

@@ -10,6 +10,7 @@ if not; failing-login tests assert that the attempts were stopped.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -30,8 +31,6 @@ ROOT = Path(__file__).parents[2]
 PINNED = "@salesforce/cli/2.150."
 REAL_HOSTS = {"login.salesforce.com", "test.salesforce.com"}
 VISITOR = f"{sys.executable} -m sfjwt_orch.emulator.visitor"
-
-pytestmark = pytest.mark.e2e
 
 
 def _sf_version(sf: str) -> str:
@@ -54,13 +53,15 @@ def _sf_version(sf: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def sf_exe() -> str:
+def sf_exe(shared_tmp: Path) -> str:
     """A pinned sf: the project-local one, one on PATH, or installed now by scripts/setup."""
     candidates = [str(ROOT / ".tools" / "bin" / "sf"), shutil.which("sf") or ""]
     for sf in candidates:
         if sf and Path(sf).exists() and PINNED in _sf_version(sf):
             return sf
-    subprocess.run(["bash", str(ROOT / "scripts" / "setup")], check=True)
+    with (shared_tmp / "setup.lock").open("w") as lock:  # one install, whichever xdist worker comes first
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["bash", str(ROOT / "scripts" / "setup")], check=True)
     sf = str(ROOT / ".tools" / "bin" / "sf")
     assert PINNED in _sf_version(sf), "scripts/setup did not produce a working sf 2.150.x"
     return sf
@@ -77,10 +78,20 @@ def other_keypair(tmp_path_factory: pytest.TempPathFactory) -> KeyPair:
 
 
 @pytest.fixture(scope="session")
-def compile_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One Node compile cache for every sf run of the session (each test's data folder would start
-    a cold one): ~0.25 s less per sf run. test_login_e2e checks sfjwt-orch's own cache folder."""
-    return tmp_path_factory.mktemp("node-compile-cache")
+def shared_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run sees (each worker has its own basetemp below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def compile_cache(shared_tmp: Path) -> Path:
+    """One Node compile cache for every sf run of the session, all workers included (each test's
+    data folder would start a cold one): ~0.25 s less per sf run. Parallel sf runs share it as a
+    fleet's sf runs share sfjwt-orch's own. test_login_e2e checks sfjwt-orch's own cache folder."""
+    cache = shared_tmp / "node-compile-cache"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 def base_env(home: Path, sf: str, guard_log: Path, compile_cache: Path) -> dict[str, str]:

@@ -398,10 +398,12 @@ def test_check_pair_matches_a_key_to_its_certificate(material: Material) -> None
 
 def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
     from sfjwt_orch.tools.openssl import Openssl
-    from sfjwt_orch.tools.runner import Runner
+    from sfjwt_orch.tools.runner import ProcessRunner
 
     out = tmp_path / "keys"
-    result = keypair.keygen(keypair.KeygenRequest(out, subject="/CN=unit"), Openssl.find(Runner(), dict(os.environ)))
+    result = keypair.keygen(
+        keypair.KeygenRequest(out, subject="/CN=unit"), Openssl.find(ProcessRunner(), dict(os.environ))
+    )
     assert (result.key_file, result.cert_file) == (out / keys.KEY_NAME, out / keys.CERT_NAME)
     assert (out.stat().st_mode & 0o777, result.key_file.stat().st_mode & 0o777) == (0o700, 0o600)
     assert result.cert_file.stat().st_mode & 0o777 == 0o644
@@ -411,7 +413,7 @@ def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
     assert (result.fingerprint_sha256, result.not_after) == (info.fingerprint_sha256, info.not_after)
     assert keys.check_key_file(result.key_file).modulus == info.modulus
     with pytest.raises(SfjwtError) as err:
-        keypair.keygen(keypair.KeygenRequest(out), Openssl.find(Runner(), dict(os.environ)))
+        keypair.keygen(keypair.KeygenRequest(out), Openssl.find(ProcessRunner(), dict(os.environ)))
     assert err.value.code is Code.KEY_EXISTS
 
 
@@ -422,11 +424,11 @@ def test_keygen_uses_a_key_begun_early_only_when_it_has_the_size_asked(
     """__main__ begins a 2048-bit key before the CLI is up; keygen writes that very key, or stops it
     and makes one of the size asked for."""
     from sfjwt_orch.tools.openssl import Openssl, PendingKey
-    from sfjwt_orch.tools.runner import Runner
+    from sfjwt_orch.tools.runner import ProcessRunner
 
     # An "early key" that is a known key: `cat` hands it over as genpkey would.
-    early = PendingKey(2048, Runner().start(["cat", str(material.ks.key)]))
-    openssl_ = Openssl.find(Runner(), dict(os.environ))
+    early = PendingKey(2048, ProcessRunner().start(["cat", str(material.ks.key)]))
+    openssl_ = Openssl.find(ProcessRunner(), dict(os.environ))
     out = tmp_path / "keys"
     result = keypair.keygen(keypair.KeygenRequest(out, bits=size_asked, subject="/CN=early"), openssl_, early)
     written = keys.check_key_file(result.key_file)

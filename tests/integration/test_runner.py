@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sfjwt_orch.tools.runner import Runner
+from sfjwt_orch.tools.runner import ProcessRunner
 from tests.integration.procs import alive, wait_until
 
 # A parent that starts a grandchild in its group, says both pids, then waits forever.
@@ -18,7 +18,7 @@ time.sleep(300)
 
 
 def test_started_program_hands_over_its_output_when_finished() -> None:
-    running = Runner().start([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"])
+    running = ProcessRunner().start([sys.executable, "-c", "import sys; print('out'); print('err', file=sys.stderr)"])
     result = running.finish(timeout=30)
     assert (result.returncode, result.stdout, result.stderr, result.timed_out) == (0, "out\n", "err\n", False)
     assert running.finish(timeout=30) is result  # finishing twice gives the same result
@@ -28,7 +28,7 @@ def test_started_program_hands_over_its_output_when_finished() -> None:
 def test_cancel_stops_the_program_and_its_children_and_can_be_repeated(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     script = FAMILY.replace("print(child.pid, flush=True)", f"open({str(pidfile)!r}, 'w').write(str(child.pid))")
-    running = Runner().start([sys.executable, "-c", script])
+    running = ProcessRunner().start([sys.executable, "-c", script])
     wait_until(lambda: pidfile.exists() and pidfile.read_text() != "", what="the grandchild to start")
     grandchild = int(pidfile.read_text())
     running.cancel()
@@ -37,7 +37,7 @@ def test_cancel_stops_the_program_and_its_children_and_can_be_repeated(tmp_path:
 
 
 def test_finish_past_its_timeout_kills_the_group_and_says_so() -> None:
-    result = Runner().start([sys.executable, "-c", FAMILY]).finish(timeout=1)
+    result = ProcessRunner().start([sys.executable, "-c", FAMILY]).finish(timeout=1)
     assert result.timed_out and result.returncode < 0
     grandchild = int(result.stdout.split()[0])
     wait_until(lambda: not alive(grandchild), timeout=5, what="the grandchild to be gone")

@@ -18,7 +18,7 @@ import pytest
 
 from sfjwt_orch import cli as sfjwt_cli
 from sfjwt_orch import validate
-from sfjwt_orch.tools.runner import Runner, Running
+from sfjwt_orch.tools.runner import Process, ProcessRunner
 from tests.integration.conftest import KEY_ENV_LOGIN, Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, PEM_BODY, TOKEN, TOKEN_SECRET, KeySet, leaked
 
@@ -60,15 +60,15 @@ def test_no_key_or_token_on_any_command_line(
     """Every argv the runner starts (openssl, sf) and the browser's, for a login whose key comes from
     the environment and whose sf prints a token: paths and the URL only (`ps` shows argv to all)."""
     seen: list[tuple[str, ...]] = []
-    real_start = Runner.start  # every process the runner starts goes through start (run included)
+    real_start = ProcessRunner.start  # every process the runner starts goes through start (run included)
 
     def recording_start(
-        self: Runner, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
-    ) -> Running:
+        self: ProcessRunner, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> Process:
         seen.append(tuple(argv))
         return real_start(self, argv, env=env, cwd=cwd)
 
-    monkeypatch.setattr(Runner, "start", recording_start)
+    monkeypatch.setattr(ProcessRunner, "start", recording_start)
     for name in ("PATH", "FAKE_SF_SCENARIO", "FAKE_SF_LOG"):
         monkeypatch.setenv(name, cli.env[name])
     monkeypatch.setenv("SF_JWT_KEY", keyset.key.read_text().replace("\n", "\\n"))  # one-line PEM

@@ -8,14 +8,14 @@ import io
 import pytest
 from rich.console import Console as RichConsole
 
-from sfjwt_orch.console import Console
+from sfjwt_orch.console import StreamConsole
 from sfjwt_orch.redact import clean, redact
 
 
-def _terminal() -> tuple[Console, io.StringIO]:
+def _terminal() -> tuple[StreamConsole, io.StringIO]:
     """Our Console drawing on a (fake) colour terminal, as a person at a terminal sees it."""
     buffer = io.StringIO()
-    console = Console()
+    console = StreamConsole(io.StringIO(), buffer)
     console._plain = False
     console._err = RichConsole(file=buffer, force_terminal=True, color_system="truecolor", highlight=False, width=200)
     return console, buffer
@@ -51,13 +51,29 @@ def test_control_sequences_from_others_never_reach_the_terminal() -> None:
     assert clean(hostile) == "a]0;titleb]52;c;ZXZpbA==c[2Jde31m" and clean("one\ntwo\tthree") == "one\ntwo\tthree"
 
 
-def test_plain_output_is_cleaned_too(capsys: pytest.CaptureFixture[str]) -> None:
-    console = Console()
-    console._plain = True
+def test_plain_output_is_cleaned_too() -> None:
+    err = io.StringIO()  # not a terminal: plain lines
+    console = StreamConsole(io.StringIO(), err)
     console.info("x[/]@acme.com \x1b[31mred")
     console.status("waiting \x1b]0;t\x07", persistent=True)
-    err = capsys.readouterr().err
-    assert err == "x[/]@acme.com [31mred\nwaiting ]0;t\n"
+    assert err.getvalue() == "x[/]@acme.com [31mred\nwaiting ]0;t\n"
+
+
+def test_the_console_writes_only_to_the_streams_it_was_given(capsys: pytest.CaptureFixture[str]) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    console = StreamConsole(out, err)
+    console.emit_json({"ok": True}, one_line=True)
+    console.out("result\n")
+    console.warn("careful")
+    console.error("it failed", "do this")
+    console.url("Open:", "https://acme.my.salesforce.com/")
+    console.trace("run: sf --version")
+    assert out.getvalue() == '{"ok": true}\nresult\n'
+    assert err.getvalue() == (
+        "! careful\nerror: it failed\n  fix: do this\nOpen:\n\n    https://acme.my.salesforce.com/\n\n"
+        "[debug] run: sf --version\n"
+    )
+    assert capsys.readouterr() == ("", "")  # nothing behind its back on the process's own streams
 
 
 def test_base64_of_a_pem_key_is_redacted_wrapped_or_not() -> None:
@@ -84,3 +100,21 @@ def test_a_table_cell_is_shown_like_a_line() -> None:
     console.err.print(table)
     out = buffer.getvalue()
     assert "\x1b]" not in out and "[link=https://evil.example]x[/link]" in out
+
+
+def test_the_prompter_asks_on_its_streams_and_reasks_with_the_reason() -> None:
+    from sfjwt_orch.console import Prompter
+    from sfjwt_orch.errors import Code, SfjwtError
+
+    def positive(answer: str) -> str:
+        if not answer.isdigit():
+            raise SfjwtError(Code.USAGE, f"{answer!r} is not a number", "type digits only")
+        return answer
+
+    err = io.StringIO()
+    prompter = Prompter(StreamConsole(io.StringIO(), err), io.StringIO("ten\n\n"), err)
+    assert prompter.ask("How many", positive, default="3") == "3"  # refused once, then Enter takes the default
+    assert err.getvalue() == "? How many [3]: ! 'ten' is not a number: type digits only\n? How many [3]: "
+    with pytest.raises(SfjwtError) as ended:  # the input is used up: a closed terminal
+        prompter.ask("How many", positive)
+    assert ended.value.code is Code.INTERRUPTED

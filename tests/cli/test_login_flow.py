@@ -10,20 +10,20 @@ import socket
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from sfjwt_orch import config, state
 from sfjwt_orch.callback import Callback
-from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, login, refusal
 from sfjwt_orch.flows.login import LoginReport
 from sfjwt_orch.flows.resolve import LoginRequest, Wait, login_request
 from sfjwt_orch.paths import Paths
-from tests.fakes import FakeClock, FakeListener, FakeRunner, RecordingConsole
+from tests.cli.conftest import Flow
+from tests.fakes import FakeClock, FakeListener, FakeRunner
 
 DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
 NOT_APPROVED = (DATA / "notapproved.json.stdout").read_text()
@@ -42,38 +42,6 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["openssl", "genrsa", "-out", str(path), "2048"], check=True, capture_output=True)
     path.chmod(0o600)
     return path
-
-
-@pytest.fixture
-def world(tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    sf = tmp_path / "sf"
-    sf.write_text("#!/bin/sh\nexit 99\n")  # never run: the fake runner answers instead
-    sf.chmod(0o755)
-    runner = FakeRunner(passthrough=lambda argv: Path(argv[0]).name == "openssl")
-    clock = FakeClock()
-    console = RecordingConsole()
-    paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
-    env = {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}
-    listeners: list[FakeListener] = []
-    ctx = Context(
-        runner,
-        env,
-        cast(Console, console),
-        paths,
-        clock=clock,
-        sleep=clock.sleep,
-        listen=lambda url, state, about=None: None,
-        new_state=lambda: "S1",
-    )  # polling unless a test installs a listener
-    return {
-        "listeners": listeners,
-        "runner": runner,
-        "clock": clock,
-        "console": console,
-        "ctx": ctx,
-        "paths": paths,
-        "sf": str(sf),
-    }
 
 
 def log_in(req: LoginRequest, ctx: Context) -> LoginReport:
@@ -98,11 +66,11 @@ def request(
     return dataclasses.replace(login_request(profile, key_file, Wait(open_browser, timeout, 5.0)), new_app=new_app)
 
 
-def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_not_approved_twice_then_success(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1), (SUCCESS, 0)):
         runner.expect(is_login, stdout, rc)
-    report = log_in(request(key_file), world["ctx"])
+    report = log_in(request(key_file), flow.ctx)
     runner.assert_done()
     assert report.attempts == 3
     assert report.org_id == "00D000000000001AAA"
@@ -115,50 +83,50 @@ def test_not_approved_twice_then_success(world: dict[str, Any], key_file: Path) 
     )
     assert re.fullmatch(r"[A-Za-z0-9_-]{43}&code_challenge_method=S256", challenge), challenge
     assert runner.opened == [report.approval_url]  # opened once, not at every retry
-    assert any(report.approval_url in line for line in world["console"].lines)
-    assert sum(world["clock"].sleeps) == pytest.approx(5.0 + 7.5)  # interval, then backed off
+    assert any(report.approval_url in line for line in flow.console.lines)
+    assert sum(flow.clock.sleeps) == pytest.approx(5.0 + 7.5)  # interval, then backed off
     argv = runner.calls[0]
-    assert argv[0] == world["sf"]
+    assert argv[0] == flow.sf
     assert argv[argv.index("--jwt-key-file") + 1] == str(key_file)
-    saved = config.load(world["paths"], "hub")
+    saved = config.load(flow.paths, "hub")
     assert saved is not None
-    assert (saved.client_id, saved.username, state.load(world["paths"], "hub").org_id) == (
+    assert (saved.client_id, saved.username, state.load(flow.paths, "hub").org_id) == (
         "3MVG9CLIENTID1234567",
         "user@example.com",
         "00D000000000001AAA",
     )
 
 
-def test_url_printed_before_browser_and_failure_to_open_is_survived(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_url_printed_before_browser_and_failure_to_open_is_survived(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     runner.open_ok = False
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
-    log_in(request(key_file), world["ctx"])
-    lines = world["console"].lines
+    log_in(request(key_file), flow.ctx)
+    lines = flow.console.lines
     url_at = next(i for i, line in enumerate(lines) if "/services/oauth2/authorize?" in line)
     warn_at = next(i for i, line in enumerate(lines) if "Could not open a browser" in line)
     assert url_at < warn_at
 
 
-def test_no_browser_means_print_only(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_no_browser_means_print_only(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
     with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, open_browser=False, timeout=0), world["ctx"])
+        log_in(request(key_file, open_browser=False, timeout=0), flow.ctx)
     assert err.value.code is Code.NOT_APPROVED and err.value.exit_code == 4
     assert runner.opened == []
     assert err.value.details["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
     assert err.value.details["attempts"] == 1 and err.value.details["ok"] is False
 
 
-def test_deadline_ends_the_wait_with_exit_4(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
-    clock: FakeClock = world["clock"]
+def test_deadline_ends_the_wait_with_exit_4(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
+    clock: FakeClock = flow.clock
     for _ in range(5):
         runner.expect(is_login, NOT_APPROVED, 1)
     with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, timeout=40.0), world["ctx"])
+        log_in(request(key_file, timeout=40.0), flow.ctx)
     runner.assert_done()
     assert err.value.code is Code.NOT_APPROVED
     assert "40 s" in err.value.message
@@ -166,90 +134,90 @@ def test_deadline_ends_the_wait_with_exit_4(world: dict[str, Any], key_file: Pat
     assert all(s <= 1.0 for s in clock.sleeps)  # the status line is refreshed every second
 
 
-def test_backoff_caps_at_30_seconds(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_backoff_caps_at_30_seconds(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     for _ in range(8):
         runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
-    log_in(request(key_file, timeout=3600.0), world["ctx"])
-    waits = [line for line in world["console"].lines if "next try in" in line]
+    log_in(request(key_file, timeout=3600.0), flow.ctx)
+    waits = [line for line in flow.console.lines if "next try in" in line]
     assert [w.split("next try in ")[1].split(" s")[0] for w in waits] == ["5", "8", "11", "17", "25", "30", "30", "30"]
 
 
-def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(world: dict[str, Any], key_file: Path) -> None:
+def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(flow: Flow, key_file: Path) -> None:
     # Issue 14, item 1: "client identifier invalid" is what a mistyped key gets too, so an app not
     # known to be new is not waited for (until 0.2 a typo waited ten minutes at a terminal).
-    runner: FakeRunner = world["runner"]
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, CLIENT_ID, 1)
     with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, client_id="3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ"), world["ctx"])
+        log_in(request(key_file, client_id="3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ"), flow.ctx)
     runner.assert_done()
     assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
-    assert world["clock"].sleeps == []
+    assert flow.clock.sleeps == []
     assert "consumer key used: 3MVG9A…WXYZ (31 characters)" in err.value.message
     fix = err.value.fix
     assert "probably mistyped" in fix and "--new-app" in fix
     # The rerun names the alias and asks for the key; it never repeats the key itself.
     assert "then run the same command again with --client-id <consumer key>" in fix  # nothing saved yet
-    config.save(world["paths"], dataclasses.replace(config.Profile(alias="hub"), client_id="3MVG9CLIENTID1234567",
+    config.save(flow.paths, dataclasses.replace(config.Profile(alias="hub"), client_id="3MVG9CLIENTID1234567",
                 username="user@example.com", instance_url="https://acme.my.salesforce.com", key_file=str(key_file)))  # fmt: skip
-    rerun = refusal.rerun(request(key_file), world["ctx"], "--new-app", client_id=True)
+    rerun = refusal.rerun(request(key_file), flow.ctx, "--new-app", client_id=True)
     assert rerun == "sfjwt-orch login --alias hub --client-id <consumer key> --new-app"
-    shown = " ".join(world["console"].lines + world["console"].statuses) + err.value.message + fix
+    shown = " ".join(flow.console.lines + flow.console.statuses) + err.value.message + fix
     assert "3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ" not in shown
 
 
-def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     for _ in range(2):
         runner.expect(is_login, CLIENT_ID, 1)
     runner.expect(is_login, SUCCESS, 0)
-    report = login.log_in(request(key_file, new_app=True), world["ctx"])
+    report = login.log_in(request(key_file, new_app=True), flow.ctx)
     assert report.attempts == 3
-    lines = world["console"].lines
+    lines = flow.console.lines
     assert any("2-10 minutes" in line for line in lines)
     assert [line for line in lines if "probably mistyped" in line] == [refusal.maybe_mistyped(request(key_file))]
     assert "3MVG9C…4567 (20 characters)" in lines[0]
 
     runner.expect(is_login, CLIENT_ID, 1)
     with pytest.raises(SfjwtError) as err:  # new, but nobody asked to wait
-        login.log_in(request(key_file, timeout=0, new_app=True), world["ctx"])
+        login.log_in(request(key_file, timeout=0, new_app=True), flow.ctx)
     assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
     # Not waited for, so no "sfjwt-orch waits" line; the fix says how to wait.
-    assert [line for line in world["console"].lines if "probably mistyped" in line] == [
+    assert [line for line in flow.console.lines if "probably mistyped" in line] == [
         refusal.maybe_mistyped(request(key_file))
     ]
     assert "--new-app --timeout 600" in err.value.fix
 
 
-def test_an_app_this_tool_created_minutes_ago_counts_as_new(world: dict[str, Any], key_file: Path) -> None:
-    paths: Paths = world["paths"]
+def test_an_app_this_tool_created_minutes_ago_counts_as_new(flow: Flow, key_file: Path) -> None:
+    paths: Paths = flow.paths
     minutes_ago = (datetime.now(UTC) - timedelta(minutes=3)).isoformat(timespec="seconds")
     assert state.save(paths, state.State(alias="hub", app_created_at=minutes_ago)) is None
-    runner: FakeRunner = world["runner"]
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, CLIENT_ID, 1)
     runner.expect(is_login, SUCCESS, 0)
-    assert login.log_in(request(key_file), world["ctx"]).attempts == 2
+    assert login.log_in(request(key_file), flow.ctx).attempts == 2
 
     long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
     assert state.save(paths, state.State(alias="hub", app_created_at=long_ago)) is None
     runner.expect(is_login, CLIENT_ID, 1)
     with pytest.raises(SfjwtError) as err:
-        login.log_in(request(key_file), world["ctx"])
+        login.log_in(request(key_file), flow.ctx)
     assert err.value.code is Code.CLIENT_ID_INVALID and "probably mistyped" in err.value.fix
 
 
-def test_ctrl_c_reports_the_last_outcome_and_its_fix(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_ctrl_c_reports_the_last_outcome_and_its_fix(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, CLIENT_ID, 1)
-    clock: FakeClock = world["clock"]
+    clock: FakeClock = flow.clock
 
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    world["ctx"].sleep = interrupt
+    flow.ctx.sleep = interrupt
     with pytest.raises(SfjwtError) as err:
-        login.log_in(request(key_file, new_app=True), world["ctx"])
+        login.log_in(request(key_file, new_app=True), flow.ctx)
     assert clock.sleeps == []
     assert err.value.code is Code.INTERRUPTED and err.value.exit_code == 130
     assert "the last attempt (1) said CLIENT_ID_INVALID" in err.value.message
@@ -257,53 +225,51 @@ def test_ctrl_c_reports_the_last_outcome_and_its_fix(world: dict[str, Any], key_
     assert err.value.details["ok"] is False and err.value.details["attempts"] == 1  # the login document
 
 
-def test_final_errors_are_not_retried(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_final_errors_are_not_retried(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, ASSERTION, 1)
     with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file), world["ctx"])
+        log_in(request(key_file), flow.ctx)
     runner.assert_done()
     assert err.value.code is Code.INVALID_ASSERTION
-    assert world["clock"].sleeps == []
+    assert flow.clock.sleeps == []
     # Only the line that decided is shown (issue 14: the fall-back hosts' "fetch failed" read like a
     # network fault); until 0.2 every attempt was summarised here. --verbose shows them all.
-    lines = world["console"].lines
+    lines = flow.console.lines
     assert any(line == "sf said: invalid assertion" for line in lines)
     assert not any("fetch failed" in line for line in lines)
     assert any("4 other attempt(s)" in line and "--verbose" in line for line in lines)
 
 
-def test_verbose_shows_every_attempt(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_verbose_shows_every_attempt(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, ASSERTION, 1)
-    world["ctx"].verbose = True
+    flow.ctx.verbose = True
     with pytest.raises(SfjwtError):
-        log_in(request(key_file), world["ctx"])
-    assert any(
-        "all of sf's attempts: invalid assertion (x3); fetch failed (x2)" in line for line in world["console"].lines
-    )
+        log_in(request(key_file), flow.ctx)
+    assert any("all of sf's attempts: invalid assertion (x3); fetch failed (x2)" in line for line in flow.console.lines)
 
 
-def test_local_problems_stop_before_sf(world: dict[str, Any], tmp_path: Path) -> None:
+def test_local_problems_stop_before_sf(flow: Flow, tmp_path: Path) -> None:
     with pytest.raises(SfjwtError) as err:
-        log_in(request(tmp_path / "missing.key"), world["ctx"])
+        log_in(request(tmp_path / "missing.key"), flow.ctx)
     assert err.value.code is Code.KEY_NOT_FOUND
     assert "sfjwt-orch keygen --alias hub" in err.value.fix and "NAME" not in err.value.fix  # the alias is known
-    assert world["runner"].calls == []  # sf never started
+    assert flow.runner.calls == []  # sf never started
 
 
-def test_sf_runs_in_the_quiet_environment(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
-    world["ctx"].env["HTTPS_PROXY"] = "http://corp:3128"
+def test_sf_runs_in_the_quiet_environment(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
+    flow.ctx.env["HTTPS_PROXY"] = "http://corp:3128"
     runner.expect(is_login, SUCCESS, 0)
-    log_in(request(key_file), world["ctx"])
+    log_in(request(key_file), flow.ctx)
     env = runner.envs[0]
     assert env["SF_DISABLE_TELEMETRY"] == "true" and "HTTPS_PROXY" not in env
 
 
-def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
-    world["runner"].expect(is_login, SUCCESS, 0)
-    doc = log_in(request(key_file), world["ctx"]).to_json()
+def test_json_shape_on_success(flow: Flow, key_file: Path) -> None:
+    flow.runner.expect(is_login, SUCCESS, 0)
+    doc = log_in(request(key_file), flow.ctx).to_json()
     assert json.loads(json.dumps(doc)) == {
         "ok": True,
         "alias": "hub",
@@ -319,82 +285,80 @@ def test_json_shape_on_success(world: dict[str, Any], key_file: Path) -> None:
     }
 
 
-def _with_listener(world: dict[str, Any], hits: dict[int, object]) -> FakeListener:
-    listener = FakeListener(world["clock"], hits)
-    world["ctx"].listen = lambda url, state, about=None: listener
+def _with_listener(flow: Flow, hits: dict[int, Callback]) -> FakeListener:
+    listener = FakeListener(flow.clock, hits)
+    flow.ctx.listen = lambda url, state, about=None: listener
     return listener
 
 
-def test_approval_callback_retries_at_once(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_approval_callback_retries_at_once(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
-    listener = _with_listener(world, {3: Callback(approved=True)})
-    report = log_in(request(key_file), world["ctx"])
+    listener = _with_listener(flow, {3: Callback(approved=True)})
+    report = log_in(request(key_file), flow.ctx)
     assert report.attempts == 2
-    assert sum(world["clock"].sleeps) == pytest.approx(2.0)  # two quiet seconds, then the callback: no full interval
+    assert sum(flow.clock.sleeps) == pytest.approx(2.0)  # two quiet seconds, then the callback: no full interval
     assert listener.stopped
-    assert any("Approval received" in line for line in world["console"].lines)
+    assert any("Approval received" in line for line in flow.console.lines)
 
 
 @pytest.mark.parametrize(
     ("error", "code", "exit_code"),
     [("access_denied", Code.NOT_APPROVED, 4), ("OAUTH_APP_ACCESS_DENIED", Code.NOT_ADMIN_APPROVED, 3)],
 )
-def test_deny_in_the_browser_ends_the_wait(
-    world: dict[str, Any], key_file: Path, error: str, code: Code, exit_code: int
-) -> None:
-    runner: FakeRunner = world["runner"]
+def test_deny_in_the_browser_ends_the_wait(flow: Flow, key_file: Path, error: str, code: Code, exit_code: int) -> None:
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
-    listener = _with_listener(world, {1: Callback(approved=False, error=error)})
+    listener = _with_listener(flow, {1: Callback(approved=False, error=error)})
     with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file), world["ctx"])
+        log_in(request(key_file), flow.ctx)
     runner.assert_done()
     assert err.value.code is code and err.value.exit_code == exit_code
-    assert world["clock"].sleeps == []  # promptly: no waiting for the deadline
+    assert flow.clock.sleeps == []  # promptly: no waiting for the deadline
     assert listener.stopped
 
 
-def test_still_not_approved_after_callback_is_explained(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_still_not_approved_after_callback_is_explained(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1), (SUCCESS, 0)):
         runner.expect(is_login, stdout, rc)
-    _with_listener(world, {1: Callback(approved=True)})
-    log_in(request(key_file), world["ctx"])
-    assert any("refresh_token" in line for line in world["console"].lines)
+    _with_listener(flow, {1: Callback(approved=True)})
+    log_in(request(key_file), flow.ctx)
+    assert any("refresh_token" in line for line in flow.console.lines)
 
 
-def test_busy_port_falls_back_to_polling(world: dict[str, Any], key_file: Path) -> None:
-    runner: FakeRunner = world["runner"]
+def test_busy_port_falls_back_to_polling(flow: Flow, key_file: Path) -> None:
+    runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
     runner.expect(is_login, SUCCESS, 0)
 
     def busy(url: str, state: str | None, about: object = None) -> None:
         raise OSError(98, "Address already in use")
 
-    world["ctx"].listen = busy
-    report = log_in(request(key_file), world["ctx"])
+    flow.ctx.listen = busy
+    report = log_in(request(key_file), flow.ctx)
     assert report.attempts == 2
-    assert any("Cannot listen on http://localhost:1717/OauthRedirect" in line for line in world["console"].lines)
-    assert sum(world["clock"].sleeps) == pytest.approx(5.0)
+    assert any("Cannot listen on http://localhost:1717/OauthRedirect" in line for line in flow.console.lines)
+    assert sum(flow.clock.sleeps) == pytest.approx(5.0)
 
 
-def test_key_env_variable_does_not_reach_sf(world: dict[str, Any], key_file: Path) -> None:
-    deps = world["ctx"]
+def test_key_env_variable_does_not_reach_sf(flow: Flow, key_file: Path) -> None:
+    deps = flow.ctx
     deps.env = {**deps.env, "CI_JWT_KEY": key_file.read_text()}
     path = key_env.write(key_env.take("CI_JWT_KEY", deps), "CI_JWT_KEY", "hub", deps).path
     assert path.read_text() == key_file.read_text() and path.stat().st_mode & 0o777 == 0o600
-    world["runner"].expect(is_login, SUCCESS, 0)
+    flow.runner.expect(is_login, SUCCESS, 0)
     log_in(request(path), deps)
-    assert "CI_JWT_KEY" not in world["runner"].envs[-1]
-    assert not any("PRIVATE KEY" in value for value in world["runner"].envs[-1].values())
+    assert "CI_JWT_KEY" not in flow.runner.envs[-1]
+    assert not any("PRIVATE KEY" in value for value in flow.runner.envs[-1].values())
 
 
 @pytest.mark.skipif(
     os.geteuid() != 0 or not Path("/proc/net/tcp").exists(),
     reason="a port held by another user needs root to start a program as nobody, and Linux's /proc/net/tcp",
 )
-def test_a_port_held_by_another_user_is_named_before_the_browser_opens(world: dict[str, Any], key_file: Path) -> None:
+def test_a_port_held_by_another_user_is_named_before_the_browser_opens(flow: Flow, key_file: Path) -> None:
     """Issue 16 (low): the browser's return would reach that user's program; say so first."""
     from sfjwt_orch.context import listen
 
@@ -418,16 +382,16 @@ def test_a_port_held_by_another_user_is_named_before_the_browser_opens(world: di
     os.close(stop_r)
     try:
         assert os.read(ready_r, 1) == b"r"
-        runner: FakeRunner = world["runner"]
+        runner: FakeRunner = flow.runner
         runner.expect(is_login, NOT_APPROVED, 1)
         runner.expect(is_login, SUCCESS, 0)
-        world["ctx"].listen = listen
-        log_in(request(key_file, callback_url=f"http://127.0.0.1:{port}/OauthRedirect"), world["ctx"])
+        flow.ctx.listen = listen
+        log_in(request(key_file, callback_url=f"http://127.0.0.1:{port}/OauthRedirect"), flow.ctx)
     finally:
         os.write(stop_w, b"x")
         os.waitpid(pid, 0)
         os.close(ready_r)
         os.close(stop_w)
-    lines: list[str] = world["console"].lines
+    lines: list[str] = flow.console.lines
     warning = next(i for i, line in enumerate(lines) if "held by another user's program (uid 65534)" in line)
     assert warning < lines.index("Opened it in your browser.")

@@ -4,20 +4,18 @@ approvals after the parallel pass, with and without a person to give them."""
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
 
 import pytest
 
 from sfjwt_orch import config
-from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import fleet, resolve
-from sfjwt_orch.paths import Paths
+from tests.cli.conftest import Flow
 from tests.fakes import FakeClock, FakeRunner, RecordingConsole
+from tests.keypairs import KeyPair
 
 DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
 NOT_APPROVED = (DATA / "notapproved.json.stdout").read_text()
@@ -46,18 +44,10 @@ Setup = tuple[Context, FakeRunner, FakeClock, RecordingConsole, list[config.Prof
 
 
 @pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    key = tmp_path / "server.key"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    key.chmod(0o600)
-    sf = tmp_path / "sf"
-    sf.write_text("#!/bin/sh\nexit 99\n")  # never run: the fake runner answers
-    sf.chmod(0o755)
-    runner = FakeRunner(passthrough=lambda argv: Path(argv[0]).name == "openssl", ordered=False)
-    clock, console = FakeClock(), RecordingConsole()
-    paths = Paths(tmp_path / "cfg", tmp_path / "data", tmp_path / "logs")
-    ctx = Context(runner, {"PATH": "/usr/bin:/bin", "SFJWT_ORCH_SF": str(sf)}, cast(Console, console), paths,
-                  clock=clock, sleep=clock.sleep, listen=lambda url, state, about=None: None, new_state=lambda: "S1")  # fmt: skip
+def setup(flow: Flow, session_keypair: KeyPair) -> Setup:
+    key = session_keypair.key
+    ctx, runner, clock, console, paths = flow.ctx, flow.runner, flow.clock, flow.console, flow.paths
+    runner.ordered = False  # the aliases' logins run in parallel, in any order
     profiles = []
     for alias in ("a", "b", "c"):
         profile = config.Profile(
