@@ -2,7 +2,8 @@
 sdist and a wheel (the wheel built from the sdist, so a file missing from the sdist shows), both
 pass `twine check`, and the wheel installs into a fresh venv with no index (the dependencies come
 from the wheelhouse scripts/setup filled from requirements/runtime.lock), where `--version`,
-`--help` and `emulator serve` (which needs the package data: the loopback guard) work. No network:
+`--help` and `emulator serve` (which needs the package data: the loopback guard) work, and `sf install`
+names the [sf] extra it was installed without. No network:
 the builder runs --no-isolation and every program gets a proxy on a closed loopback port."""
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ def test_the_wheel_installs_offline_and_runs(dist: Path, tmp_path: Path) -> None
     assert version.returncode == 0 and version.stdout.strip() == f"sfjwt-orch {__version__}", version
     shown = _run([exe, "--help"])
     assert shown.returncode == 0 and "sf " in shown.stdout and "emulator" in shown.stdout, shown
+
+    # Installed without the [sf] extra there is no Node from PyPI: sf install says how to get it.
+    no_node = _run([exe, "sf", "install", "--json"])
+    error = json.loads(no_node.stdout)["error"]
+    assert no_node.returncode == 5 and error["code"] == "SF_NOT_FOUND", no_node
+    assert "'sfjwt-orch[sf]'" in error["fix"] and "uv tool install" in error["fix"]
 
     serve = subprocess.Popen([exe, "emulator", "serve", "--port", "0", "--json"], env={**os.environ, **OFFLINE},
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
