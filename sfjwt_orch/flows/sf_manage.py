@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sfjwt_orch import files
+from sfjwt_orch.ci.plan import SF_VERSION  # the sf the project is tested with (scripts/setup pins it too)
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.tools.runner import ProgramNotFound
@@ -37,8 +38,6 @@ from sfjwt_orch.tools.sf import node as nodes
 from sfjwt_orch.tools.sf.env import sf_env
 from sfjwt_orch.tools.sf.parse import parse_version
 
-# The sf the project is tested with (scripts/setup and `ci export` pin the same one).
-SF_VERSION = "2.150.6"
 NPM_TIMEOUT = 20 * 60.0  # about a minute on a good link; npm retries slow fetches itself
 VERIFY_TIMEOUT = 120.0
 EXTRA_FIX = (
