@@ -297,5 +297,5 @@ def status(ctx: Context) -> Status:
         found = sf.found()
         version = sf.version()
     except SfjwtError as exc:
-        return Status(exc.details.get("found"), None, managed, exc)
+        return Status(None, None, managed, exc)
     return Status(found.to_json(), version, managed, None)

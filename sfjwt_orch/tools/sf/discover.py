@@ -3,7 +3,7 @@
 1. `SFJWT_ORCH_SF`, as given: the user chose it, working or not (doctor says when it does not);
 2. an sf on PATH that works: its Node meets what sf's HTTP client declares (node.py); one that
    does not is skipped, with a note saying why;
-3. the one `sfjwt-orch sf install` put in sfjwt-orch's data folder (managed.py).
+3. the one `sfjwt-orch sf install` put in sfjwt-orch's data folder (flows/sf_manage.py).
 When none works, the error names `sfjwt-orch sf install`.
 
 Checking a PATH sf costs one `node --version` (tens of milliseconds), never an sf run (a second).
@@ -40,11 +40,8 @@ class Found:
         return {"path": self.exe, "source": self.source, "why": self.why, "skipped": list(self.skipped)}
 
 
-def not_found(reason: str, skipped: tuple[str, ...] = ()) -> SfjwtError:
-    err = SfjwtError(Code.SF_NOT_FOUND, f"the Salesforce CLI (sf) cannot be used: {reason}", _FIX)
-    if skipped:
-        err.details["skipped"] = list(skipped)
-    return err
+def not_found(reason: str) -> SfjwtError:
+    return SfjwtError(Code.SF_NOT_FOUND, f"the Salesforce CLI (sf) cannot be used: {reason}", _FIX)
 
 
 def discover(env: Mapping[str, str], runner: Runner, managed: Path | None) -> Found:
@@ -62,7 +59,7 @@ def discover(env: Mapping[str, str], runner: Runner, managed: Path | None) -> Fo
         on_path = None
     problem = path_sf_problem(on_path, env, runner) if on_path is not None else None
     if on_path is not None and problem is None:
-        return Found(on_path, "PATH", "the first sf on PATH, and its Node suits it")
+        return Found(on_path, "PATH", "the first sf on PATH, and no sign that its Node is too old for it")
     if problem is not None:
         skipped = (f"skipped the sf on PATH ({on_path}): {problem[0]}",)
     if managed is not None and _runnable(managed):
