@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "sandbox": ("sandbox", "app", True),
     "ci": ("ci", "app", True),
     "emulator": ("emulator", "app", True),
+    "sf": ("sf", "app", True),  # sfjwt-orch sf install | status | uninstall
     "completion": ("completion", "run", False),
 }
 

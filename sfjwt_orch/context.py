@@ -97,7 +97,9 @@ class Context:
         if self._sf is None:
             from sfjwt_orch.tools.sf import Sf
 
-            self._sf = Sf(self.runner, self.env, self.paths.node_compile_cache())
+            self._sf = Sf(
+                self.runner, self.env, self.paths.node_compile_cache(), self.paths.managed_sf(), self.console.warn
+            )
         return self._sf
 
     def openssl(self) -> Openssl:

@@ -73,5 +73,13 @@ class Paths:
         """Where Node keeps the compiled code of sf's modules between runs (tools/sf/env.py)."""
         return self.cache_dir / "node-compile-cache" if self.cache_dir else None
 
+    def sf_home(self) -> Path:
+        """Where `sfjwt-orch sf install` keeps sf and the Node it runs on (tools/sf/managed.py)."""
+        return self.data_dir / "sf"
+
+    def managed_sf(self) -> Path:
+        """The managed sf's launcher: it exists only once an install is complete."""
+        return self.sf_home() / "bin" / "sf"
+
     def lock_file(self, alias: str) -> Path:
         return self.data_dir / "locks" / f"{check_alias(alias)}.lock"

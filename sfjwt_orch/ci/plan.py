@@ -96,9 +96,9 @@ def chunks(targets: Sequence[Target], size: int) -> list[tuple[Target, ...]]:
 
 
 _PIP_FIX = (
-    "pass --pip-spec with a pinned source of sfjwt-orch (it is not on PyPI): a wheel URL "
-    "(https://…/sfjwt_orch-0.1.0-py3-none-any.whl), git+https://…/sfjwt-orch@<tag or commit>, "
-    "a wheel path in the repository, or sfjwt-orch==0.1.0 from your own index"
+    "pass --pip-spec with a pinned source of sfjwt-orch: sfjwt-orch==X.Y.Z once a release is on PyPI "
+    "(none is yet), else a wheel URL (https://…/sfjwt_orch-0.1.0-py3-none-any.whl), "
+    "git+https://…/sfjwt-orch@<tag or commit>, or a wheel path in the repository"
 )
 # No quotes, spaces, `$`, backticks or `;` (a requirement, URL or path needs none); shlex.quote does the rest.
 _PLAIN = re.compile(r"[A-Za-z0-9._~:/?#\[\]@+=%<>!,-]+")

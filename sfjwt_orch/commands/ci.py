@@ -39,8 +39,8 @@ It is printed, or written to --output FILE. The key itself (base64) is printed o
 
 \b
 Examples:
-  sfjwt-orch ci export my-hub-org --pip-spec git+https://github.com/acme/sfjwt-orch@v0.1.0
-  sfjwt-orch ci export --all --format gitlab --pip-spec sfjwt-orch==0.1.0 --output .gitlab-ci.yml
+  sfjwt-orch ci export my-hub-org --pip-spec sfjwt-orch==0.1.0
+  sfjwt-orch ci export --all --format gitlab --pip-spec git+https://github.com/acme/sfjwt-orch@v0.1.0 -o .gitlab-ci.yml
   sfjwt-orch ci export my-hub-org --format env --include-key
 """
 
@@ -59,8 +59,9 @@ def export(
     pip_spec: str | None = typer.Option(
         None,
         "--pip-spec",
-        help="Where the job pip-installs sfjwt-orch from, pinned: a wheel URL, git+https://...@<tag or commit>, "
-        "a wheel path or sfjwt-orch==X.Y.Z (it is not on PyPI). Required for github and gitlab.",
+        help="Where the job pip-installs sfjwt-orch from, pinned: sfjwt-orch==X.Y.Z once a release is on PyPI "
+        "(none is yet), else a wheel URL, git+https://...@<tag or commit> or a wheel path. Required for github and "
+        "gitlab.",
     ),
     sf_version: str | None = typer.Option(
         None, "--sf-version", help="The sf version the job installs. [default: the one sfjwt-orch is tested with]"

@@ -9,10 +9,11 @@ from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, conte
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
 
-sf and openssl present; the key exists, is mode 0600, is an unencrypted RSA key of 2048+ bits and
-matches the certificate; the certificate has not expired (warns under 30 days); the instance URL
-is https and not a Lightning domain (with sandbox hints); the profile is complete; and sf still
-holds a working login for the alias. Exit 0 when nothing fails, 6 otherwise (CHECK_FAILED).
+sf and openssl present, and sf on a Node its HTTP client accepts; the key exists, is mode 0600,
+is an unencrypted RSA key of 2048+ bits and matches the certificate; the certificate has not
+expired (warns under 30 days); the instance URL is https and not a Lightning domain (with sandbox
+hints); the profile is complete; and sf still holds a working login for the alias.
+Exit 0 when nothing fails, 6 otherwise (CHECK_FAILED).
 
 \b
 Examples:

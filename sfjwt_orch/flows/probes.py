@@ -47,17 +47,30 @@ def _failed(name: str, exc: SfjwtError) -> Finding:
 
 
 def sf_tool(ctx: Context) -> tuple[Finding, str | None]:
-    """sf's finding, and its version when it works."""
+    """sf's finding, and its version when it works: which sf (tools/sf/discover.py), that it
+    answers `--version`, and that the Node it runs on is one its HTTP client declares it needs."""
+    from sfjwt_orch.tools.sf import node as nodes
+
+    found = None
     try:
         sf = ctx.sf()
-        exe = sf.find()
+        found = sf.found()
         version = sf.version()
     except SfFailed as exc:
-        if exc.code is not Code.SF_FAILED:
+        if exc.code is not Code.SF_FAILED or found is None:
             return _failed("sf", exc), None
-        fix = "reinstall sf: npm install -g @salesforce/cli (needs Node 22+)"
-        return Finding("sf", "fail", f"{exe} --version did not work", fix, Code.SF_FAILED), None
-    return Finding("sf", "pass", f"{exe}: {version}"), version
+        # sf was found but `sf --version` failed: a crash at its start names the Node to install
+        # (parse.sf_failed); never "reinstall", which gives the same sf on the same Node.
+        return Finding("sf", "fail", f"{found.exe} --version did not work: {exc.message}", exc.fix, exc.code), None
+    exe = found.exe
+    root = nodes.locate(exe, ctx.env).root
+    need = nodes.client_need(root) if root is not None else None
+    node = nodes.parse_version(version.partition("node")[2])
+    problem = need.problem(node) if need is not None and node is not None else None
+    if need is not None and problem is not None:
+        return Finding("sf", "fail", f"{exe}: {problem}", need.fix(), Code.SF_FAILED), None
+    why = "; ".join((found.why, *found.skipped))
+    return Finding("sf", "pass", f"{exe}: {version} ({why})"), version
 
 
 def openssl_tool(ctx: Context) -> tuple[Finding, Openssl | None]:

@@ -54,7 +54,11 @@ def _sf_version(sf: str) -> str:
 
 @pytest.fixture(scope="session")
 def sf_exe(shared_tmp: Path) -> str:
-    """A pinned sf: the project-local one, one on PATH, or installed now by scripts/setup."""
+    """A pinned sf: the project-local one, one on PATH, or installed now by scripts/setup; or the
+    release a compatibility run (scripts/test --sf VERSION) names in SFJWT_ORCH_TEST_SF."""
+    chosen = os.environ.get("SFJWT_ORCH_TEST_SF")
+    if chosen:
+        return chosen
     candidates = [str(ROOT / ".tools" / "bin" / "sf"), shutil.which("sf") or ""]
     for sf in candidates:
         if sf and Path(sf).exists() and PINNED in _sf_version(sf):

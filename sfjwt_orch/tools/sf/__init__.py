@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.files import ensure_private_dir
-from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, find_program
+from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env, users_compile_cache
 from sfjwt_orch.tools.sf.parse import (
@@ -32,6 +32,7 @@ from sfjwt_orch.tools.sf.parse import (
 
 if TYPE_CHECKING:
     from sfjwt_orch.tools.sf.admin import Assigned, Deployed
+    from sfjwt_orch.tools.sf.discover import Found
 
 __all__ = [
     "CATALOG_BY_CODE",
@@ -74,13 +75,9 @@ class SfFailed(SfjwtError):
 
 def unusable(reason: str) -> SfFailed:
     """sf is missing, or was found but cannot be started (a broken shebang, a noexec mount)."""
-    return SfFailed(
-        Diagnosis(
-            Code.SF_NOT_FOUND,
-            f"the Salesforce CLI (sf) cannot be used: {reason}",
-            "install it: npm install -g @salesforce/cli (needs Node 22+), or set SFJWT_ORCH_SF to its path",
-        )
-    )
+    from sfjwt_orch.tools.sf.discover import not_found  # discover imports this module: a lazy import
+
+    return not_found(reason)
 
 
 class JwtLogin(Protocol):
@@ -115,24 +112,41 @@ def login_argv(login: JwtLogin) -> list[str]:
 
 
 class Sf:
-    """sf, found on PATH (or at $SFJWT_ORCH_SF) the first time it is needed."""
+    """sf, found the first time it is needed (discover.py: $SFJWT_ORCH_SF, a working sf on PATH,
+    then `managed`, the one `sfjwt-orch sf install` made); `note` hears why a PATH sf was skipped."""
 
-    def __init__(self, runner: Runner, env: Mapping[str, str], compile_cache: Path | None = None) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        env: Mapping[str, str],
+        compile_cache: Path | None = None,
+        managed: Path | None = None,
+        note: Callable[[str], None] | None = None,
+    ) -> None:
         self._runner = runner
         self._env = env
-        self._exe: str | None = None
+        self._found: Found | None = None
+        self._managed = managed
+        self._note = note
         self._compile_cache = compile_cache
         self._cache_checked = False
         self._cache_lock = threading.Lock()
 
     def find(self) -> str:
-        """sf's path; SF_NOT_FOUND when there is none."""
-        if self._exe is None:
-            try:
-                self._exe = find_program("sf", "SFJWT_ORCH_SF", self._env)
-            except ProgramNotFound as exc:
-                raise unusable(exc.reason) from None
-        return self._exe
+        """sf's path; SF_NOT_FOUND (or SF_FAILED for a PATH sf on a Node too old) when none works."""
+        return self.found().exe
+
+    def found(self) -> Found:
+        """Which sf, and why (threads share an Sf: the search and its notes happen once)."""
+        with self._cache_lock:
+            if self._found is None:
+                from sfjwt_orch.tools.sf.discover import discover
+
+                self._found = discover(self._env, self._runner, self._managed)
+                for skipped in self._found.skipped:
+                    if self._note is not None:
+                        self._note(skipped)
+        return self._found
 
     def _run(self, args: list[str], timeout: float | None = None) -> CommandResult:
         argv = [self.find(), *args]

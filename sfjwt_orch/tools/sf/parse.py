@@ -27,6 +27,7 @@ from sfjwt_orch.tools.sf.catalog import (
     diagnosis,
     one_line,
 )
+from sfjwt_orch.tools.sf.node import crash_at_start, crash_fix
 from sfjwt_orch.validate import reported_url
 
 T = TypeVar("T")
@@ -119,6 +120,10 @@ def sf_failed(out: Output, what: str) -> Diagnosis | None:
         return Diagnosis(
             Code.SF_FAILED, f"{what} was killed by signal {-result.returncode}: {out.excerpt()}", _CHECK_SF
         )
+    if out.doc is None and result.returncode != 0 and (crash := crash_at_start(result.stderr)) is not None:
+        # Reinstalling sf on the same Node crashes the same way (issue 22: sf 2.146.3 on Node 20). The
+        # fix names the Node that sf's HTTP client declares, read from sf's own folder (node.py).
+        return Diagnosis(Code.SF_FAILED, crash.message(what), crash_fix(crash))
     if out.doc is None:
         if not (result.stdout.strip() or result.stderr.strip()):
             return Diagnosis(
