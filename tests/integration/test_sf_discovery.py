@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.tools.runner import Runner
+from sfjwt_orch.tools.runner import ProcessRunner
 from sfjwt_orch.tools.sf.discover import discover
 from tests.integration.conftest import Cli
 
@@ -54,14 +54,14 @@ def env_with(path: Path, **extra: str) -> dict[str, str]:
 
 def test_a_path_sf_whose_node_suits_it_is_used(tmp_path: Path) -> None:
     bin_dir = npm_install(tmp_path / "g", "v24.19.0")
-    found = discover(env_with(bin_dir), Runner(), managed(tmp_path / "data"))
+    found = discover(env_with(bin_dir), ProcessRunner(), managed(tmp_path / "data"))
     assert (found.exe, found.source, found.skipped) == (str(bin_dir / "sf"), "PATH", ())
 
 
 def test_a_path_sf_on_a_node_too_old_is_skipped_for_the_managed_one(tmp_path: Path) -> None:
     bin_dir = npm_install(tmp_path / "g", "v20.20.2")
     launcher = managed(tmp_path / "data")
-    found = discover(env_with(bin_dir), Runner(), launcher)
+    found = discover(env_with(bin_dir), ProcessRunner(), launcher)
     assert (found.exe, found.source) == (str(launcher), "managed")
     assert found.skipped == (
         f"skipped the sf on PATH ({bin_dir / 'sf'}): sf runs on Node v20.20.2, but its HTTP client "
@@ -72,7 +72,7 @@ def test_a_path_sf_on_a_node_too_old_is_skipped_for_the_managed_one(tmp_path: Pa
 def test_with_nothing_else_a_path_sf_too_old_is_sf_failed_with_the_node_to_install(tmp_path: Path) -> None:
     bin_dir = npm_install(tmp_path / "g", "v20.20.2")
     with pytest.raises(SfjwtError) as caught:
-        discover(env_with(bin_dir), Runner(), tmp_path / "data" / "sf" / "bin" / "sf")
+        discover(env_with(bin_dir), ProcessRunner(), tmp_path / "data" / "sf" / "bin" / "sf")
     assert caught.value.code is Code.SF_FAILED and "needs Node >=22.19.0" in caught.value.message
     assert caught.value.fix.startswith("install Node 22.19.0 or newer") and "sfjwt-orch sf install" in caught.value.fix
 
@@ -80,7 +80,7 @@ def test_with_nothing_else_a_path_sf_too_old_is_sf_failed_with_the_node_to_insta
 def test_sfjwt_orch_sf_is_used_as_given_even_when_its_node_is_too_old(tmp_path: Path) -> None:
     bin_dir = npm_install(tmp_path / "g", "v20.20.2")
     chosen = str(bin_dir / "sf")
-    found = discover(env_with(bin_dir, SFJWT_ORCH_SF=chosen), Runner(), managed(tmp_path / "data"))
+    found = discover(env_with(bin_dir, SFJWT_ORCH_SF=chosen), ProcessRunner(), managed(tmp_path / "data"))
     assert (found.exe, found.source) == (chosen, "SFJWT_ORCH_SF")
 
 
@@ -88,7 +88,7 @@ def test_no_sf_at_all_names_sf_install(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(SfjwtError) as caught:
-        discover({"PATH": str(empty)}, Runner(), tmp_path / "data" / "sf" / "bin" / "sf")
+        discover({"PATH": str(empty)}, ProcessRunner(), tmp_path / "data" / "sf" / "bin" / "sf")
     assert caught.value.code is Code.SF_NOT_FOUND and "sfjwt-orch sf install" in caught.value.fix
 
 
