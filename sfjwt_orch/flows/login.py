@@ -79,7 +79,12 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
         profile = resolve.merged(config.load_or_new(ctx.paths, cmd.alias), cmd.flags)
         missing = resolve.missing_flags(profile)
         if missing:
-            raise _incomplete(cmd.alias, missing, saved=config.load(ctx.paths, cmd.alias) is not None)
+            raise _incomplete(
+                cmd.alias,
+                missing,
+                saved=config.load(ctx.paths, cmd.alias) is not None,
+                hint=alias_hint(ctx.paths, cmd.alias),
+            )
         req = resolve.login_request(profile, resolve.default_key_file(profile, ctx.paths), cmd.wait, cmd.defaults)
         with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
             checked = (
