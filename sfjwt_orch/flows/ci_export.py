@@ -19,6 +19,7 @@ from sfjwt_orch.ci import plan
 from sfjwt_orch.ci.plan import Plan, Target
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.suggest import alias_hint
 
 Format = Literal["github", "gitlab", "env"]
 FORMATS: tuple[Format, ...] = ("github", "gitlab", "env")
@@ -122,6 +123,10 @@ def _chosen(req: Request, ctx: Context) -> tuple[Chosen, list[dict[str, str]]]:
             if unknown:
                 raise usage(f"unknown alias {', '.join(map(repr, unknown))}", "sfjwt-orch profiles list shows them")
         plan.check_key_vars(names)
+        for name in names:
+            if config.load(ctx.paths, name) is None and (hint := alias_hint(ctx.paths, name)):
+                raise SfjwtError(Code.PROFILE_NOT_FOUND, f"no profile for alias {name!r}{hint}",
+                                 "see the saved ones: sfjwt-orch profiles list")  # fmt: skip
         return [_target(config.load(ctx.paths, name), name, req.fleet) for name in names], []
     chosen: Chosen = []
     skipped: list[dict[str, str]] = []

@@ -20,6 +20,7 @@ from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, refusal, resolve
 from sfjwt_orch.flows.resolve import LoginRequest
+from sfjwt_orch.suggest import alias_hint
 from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, LoginArgs, LoginSuccess
 
 if TYPE_CHECKING:
@@ -107,12 +108,12 @@ def run(cmd: LoginCommand, ctx: Context, key_text: str | None = None) -> LoginRe
     return report
 
 
-def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
+def _incomplete(alias: str, missing: list[str], *, saved: bool, hint: str = "") -> SfjwtError:
     flags = " and ".join(missing)
     if not saved:
         return SfjwtError(
             Code.PROFILE_NOT_FOUND,
-            f"no saved profile for alias {alias!r}, and {flags} not given",
+            f"no saved profile for alias {alias!r}{hint}, and {flags} not given",
             f"set it up with: sfjwt-orch bootstrap --alias {alias} (it asks for what is missing), or pass {flags}",
         )
     return SfjwtError(
@@ -344,7 +345,7 @@ _WHY = {
     Code.NOT_APPROVED: "Waiting for the approval",
     Code.CLIENT_ID_INVALID: "The org does not know this app yet (new apps take 2-10 minutes to propagate)",
     Code.APP_NOT_INSTALLED: "The app is not installed yet (new apps take 2-10 minutes to propagate)",
-    Code.INVALID_ASSERTION: "The app does not verify the new key yet (its certificate is uploaded or propagating)",
+    Code.INVALID_ASSERTION: "The app does not verify this key yet (its certificate is uploaded or propagating)",
 }
 
 

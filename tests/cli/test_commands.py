@@ -147,7 +147,46 @@ def test_keygen_refuses_to_overwrite(world: World) -> None:
 def test_logout_runs_sf_logout(world: World) -> None:
     world.expect_sf("org", "logout", "--target-org", "hub", stdout='{"status": 0, "result": {}}')
     result = world.invoke("logout", "--alias", "hub", "--json")
-    assert result.code == 0 and result.doc == {"ok": True, "alias": "hub", "shredded_key": None}
+    assert result.code == 0 and result.doc == {
+        "ok": True,
+        "alias": "hub",
+        "logged_out": True,
+        "shredded_key": None,
+        "did_you_mean": None,
+        "error": None,
+    }
+    assert "Logged hub out of sf" in result.stderr
+    world.done()
+
+
+NO_AUTH = '{"status": 1, "name": "NoAuthFoundForTargetOrgError", "message": "No authorization found"}'
+
+
+def test_logout_of_a_login_already_gone_says_so_and_shreds_nothing(world: World) -> None:
+    """Issue 24 item 2: a mistyped alias with no sf login and no key reported nothing it did not do,
+    and a CI cleanup step that runs it again still exits 0."""
+    assert world.invoke("keygen", "--alias", "hub").code == 0
+    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(client_id=CID))
+    world.expect_sf("org", "logout", "--target-org", "hbu", stdout=NO_AUTH, rc=1)
+    result = world.invoke("logout", "--alias", "hbu", "--shred-key", "--json")
+    assert result.code == 0, result.stderr
+    assert result.doc["logged_out"] is False and result.doc["shredded_key"] is None
+    assert result.doc["did_you_mean"] == "hub"
+    assert "sf holds no login for hbu (did you mean 'hub'?)" in result.stderr
+    missing = world.paths.key_dir("hbu") / "server.key"
+    assert f"No key at {missing}" in result.stderr
+    assert "Logged" not in result.stderr and "Shredded" not in result.stderr
+    assert (world.paths.key_dir("hub") / "server.key").exists()
+    world.done()
+
+
+def test_logout_shred_key_names_the_key_it_shredded(world: World) -> None:
+    assert world.invoke("keygen", "--alias", "hub").code == 0
+    key = world.paths.key_dir("hub") / "server.key"
+    world.expect_sf("org", "logout", "--target-org", "hub", stdout='{"status": 0, "result": {}}')
+    result = world.invoke("logout", "--alias", "hub", "--shred-key", "--json")
+    assert result.code == 0 and result.doc["shredded_key"] == str(key) and not key.exists()
+    assert f"Shredded {key}" in result.stderr
     world.done()
 
 
@@ -220,7 +259,23 @@ def test_profiles_list_show_remove(world: World) -> None:
     removed = world.invoke("profiles", "remove", "hub", "--no-logout", "--json")
     assert removed.code == 0 and removed.doc == {"ok": True, "alias": "hub", "logged_out": False, "deleted": []}
     assert config.load(world.paths, "hub") is None
+    assert not world.paths.state_file("hub").exists()
     world.done()
+
+
+def test_profiles_remove_delete_key_names_each_file_and_leaves_no_empty_folder(world: World) -> None:
+    """Issue 24 item 3: the key and certificate were deleted without being named, and the emptied
+    key folder and the state file stayed behind."""
+    assert world.invoke("keygen", "--alias", "hub").code == 0
+    folder = world.paths.key_dir("hub")
+    state.save(world.paths, state.load(world.paths, "hub").with_(org_id="00D000000000001AAA"))
+    removed = world.invoke("profiles", "remove", "hub", "--no-logout", "--delete-key", "--json")
+    assert removed.code == 0, removed.stderr
+    gone = [str(folder / "server.key"), str(folder / "server.crt"), str(folder)]
+    assert removed.doc["deleted"] == gone
+    for path in gone:
+        assert f"Deleted {path}" in removed.stderr
+    assert not folder.exists() and not world.paths.state_file("hub").exists()
 
 
 def test_profiles_show_unknown_alias_is_profile_not_found(world: World) -> None:
@@ -276,4 +331,19 @@ def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world
     assert rows["hub"]["problems"] == [f"certificate expires in {days} days (sfjwt-orch rotate)"]
     assert rows["half"]["sf_login"] is False
     assert any("profile incomplete" in p for p in rows["half"]["problems"])
+    world.done()
+
+
+def test_a_mistyped_alias_gets_did_you_mean_wherever_a_profile_is_looked_up(world: World) -> None:
+    """Issue 24 item 6: login, rotate, ci export and sandbox add name the saved alias meant."""
+    _saved(world)
+    for args in (
+        ("login", "--alias", "hbu"),
+        ("rotate", "--alias", "hbu"),
+        ("ci", "export", "hbu", "--format", "env"),
+        ("sandbox", "add", "--from", "hbu", "--name", "uat"),
+    ):
+        result = world.invoke(*args, "--json")
+        assert result.code == 2, (args, result.stderr)
+        assert "did you mean 'hub'?" in result.doc["error"]["message"], args
     world.done()
