@@ -313,8 +313,11 @@ def _verify(
 def next_steps(alias: str) -> str:
     rows = [
         (f"sfjwt-orch login --alias {alias}", "log in again, from the saved profile"),
-        (f"sfjwt-orch ci export {alias}", "the secrets and a workflow step for CI"),
+        (f"sfjwt-orch ci export {alias} --format env", "the values CI needs (add --include-key for the key)"),
         (f"sf org display --target-org {alias}", "the org, as sf sees it"),
     ]
     width = max(len(command) for command, _ in rows)
-    return "Next:\n" + "\n".join(f"  {command:<{width}}  # {why}" for command, why in rows)
+    # Every line runs as printed (issue 24 item 9); a CI job file needs a --pip-spec only the user can
+    # choose (the sfjwt-orch release they pin), so it is said in words, not printed as a failing command.
+    job = "For a CI job file, add --format github|gitlab and --pip-spec with the sfjwt-orch release you pin."
+    return "Next:\n" + "\n".join(f"  {command:<{width}}  # {why}" for command, why in rows) + f"\n{job}"

@@ -92,7 +92,7 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
         # sf's login for the alias now reaches another org than sfjwt-orch's last login did.
         row.org_changed_from, row.org_changed_at, row.org_id = known.org_id, None, shown.org_id
     if not row.sf_login:
-        row.problems.append("sf holds no working login (sfjwt-orch login --alias …)")
+        row.problems.append(f"sf holds no working login (sfjwt-orch login --alias {profile.alias})")
     return row
 
 
