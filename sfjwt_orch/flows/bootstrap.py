@@ -73,6 +73,7 @@ class BootstrapReport:
 def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapReport:
     report = BootstrapReport(alias=req.alias)
     steps = _Steps(report, ctx)
+    before = _read(ctx.paths.profile_file(req.alias))
     try:
         openssl = steps.run("Tools", lambda: _tools(ctx))
         key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
@@ -80,12 +81,26 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
         reask = asker if req.can_prompt and not new_app else None
         logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, new_app, reask))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
-        steps.run("Save", lambda: (None, "done", f"profile {ctx.paths.profile_file(req.alias)}"))
+        steps.run("Save", lambda: _saved(ctx.paths.profile_file(req.alias), before))
     except SfjwtError as exc:
         refusal.name_alias(exc, req.alias)
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _saved(path: Path, before: bytes | None) -> tuple[None, Status, str]:
+    """The login saved the profile when an answer changed (login.remember): say which it was."""
+    if _read(path) == before:
+        return None, "skipped", f"profile {path} unchanged"
+    return None, "done", f"profile {path}"
 
 
 class _Steps:

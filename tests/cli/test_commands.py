@@ -103,6 +103,19 @@ def test_bootstrap_with_every_value_given_logs_in_and_verifies(world: World) -> 
     assert [s["name"] for s in doc["steps"]] == [
         "Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save",
     ]  # fmt: skip
+    assert doc["steps"][-1]["status"] == "done"
+    world.done()
+    # A rerun with the same answers changes nothing: Save says so instead of a ✓ (issue 24 item 3).
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "display", stdout=DISPLAY)  # sf holds the login already: not redone, verified once
+    again = world.invoke("bootstrap", *args, "--cert-file", str(world.keypair.cert), "--no-input", "--json")
+    assert again.code == 0, again.stderr
+    assert again.doc["steps"][-1] == {
+        "name": "Save",
+        "status": "skipped",
+        "detail": f"profile {world.paths.profile_file('hub')} unchanged",
+    }
+    assert "✓ Save" not in again.stderr
     world.done()
 
 
