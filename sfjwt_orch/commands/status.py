@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from sfjwt_orch.commands.options import context_of, json_option, verbose_option
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.flows.status import StatusReport
 
 HELP = """\
 Every saved profile in one table: user, org, login URL, certificate days left, whether sf still
@@ -21,13 +27,56 @@ Examples:
 
 
 def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose_option()) -> None:
-    from rich.table import Table
-
-    from sfjwt_orch.console import cell
     from sfjwt_orch.flows.status import status
 
     ctx = context_of(tctx, verbose)
     report = status(ctx)
+    if json:
+        _people_table(ctx, report)  # stdout holds the document: the table is for the person, on stderr
+    else:
+        _plain_table(ctx, report)  # the result, on stdout, one line per alias (issue 24 item 8)
+    for skipped in report.skipped:
+        ctx.console.warn(f"skipped: {skipped}")
+    if not report.rows:
+        ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
+    if json:
+        ctx.console.emit_json(report.to_json())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+HEADERS = ["ALIAS", "USERNAME", "ORG", "LOGIN URL", "CERT DAYS", "SF LOGIN", "LAST LOGIN", "ATTENTION"]
+
+
+def _plain_table(ctx: Context, report: StatusReport) -> None:
+    """Aligned columns at a terminal, tab-separated rows in a pipe: never folded into broken cells."""
+    import sys
+
+    from sfjwt_orch.commands.profiles import table
+
+    if not report.rows:
+        return
+    cells = [
+        [
+            r.alias,
+            r.username or "-",
+            (r.org_id or "-") + (f" (refreshed; was {r.org_changed_from})" if r.org_changed_from else ""),
+            r.login_url or "-",
+            str(r.certificate_days_left) if r.certificate_days_left is not None else "-",
+            "yes" if r.sf_login else "no",
+            r.last_login[:16] or "-",
+            "; ".join(r.problems) or "-",
+        ]
+        for r in report.rows
+    ]
+    ctx.console.out(table(HEADERS, cells, for_people=sys.stdout.isatty()))
+
+
+def _people_table(ctx: Context, report: StatusReport) -> None:
+    from rich.table import Table
+
+    from sfjwt_orch.console import cell
+
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("alias", "username", "org", "login URL", "cert days", "sf login", "last login", "attention"):
         table.add_column(column, overflow="fold")
@@ -45,11 +94,3 @@ def run(tctx: typer.Context, json: bool = json_option(), verbose: bool = verbose
             cell("; ".join(r.problems) or "-"),
         )
     ctx.console.err.print(table)
-    for skipped in report.skipped:
-        ctx.console.warn(f"skipped: {skipped}")
-    if not report.rows:
-        ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
-    if json:
-        ctx.console.emit_json(report.to_json())
-    if not report.ok:
-        raise typer.Exit(1)

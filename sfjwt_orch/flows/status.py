@@ -108,6 +108,10 @@ def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> No
         return
     row.certificate_days_left = (info.not_after - now).days
     if info.not_after <= now:
-        row.problems.append(f"certificate expired on {info.not_after:%Y-%m-%d} (sfjwt-orch rotate)")
+        row.problems.append(
+            f"certificate expired on {info.not_after:%Y-%m-%d} (sfjwt-orch rotate --alias {profile.alias})"
+        )
     elif info.not_after - now < probes.EXPIRY_WARNING:
-        row.problems.append(f"certificate expires in {row.certificate_days_left} days (sfjwt-orch rotate)")
+        row.problems.append(
+            f"certificate expires in {row.certificate_days_left} days (sfjwt-orch rotate --alias {profile.alias})"
+        )

@@ -341,7 +341,7 @@ def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world
     # The test key pair's certificate is made for 30 days: within the warning window, and said so.
     days = rows["hub"]["certificate_days_left"]
     assert days in (29, 30) and rows["hub"]["healthy"] is False
-    assert rows["hub"]["problems"] == [f"certificate expires in {days} days (sfjwt-orch rotate)"]
+    assert rows["hub"]["problems"] == [f"certificate expires in {days} days (sfjwt-orch rotate --alias hub)"]
     assert rows["half"]["sf_login"] is False
     assert any("profile incomplete" in p for p in rows["half"]["problems"])
     world.done()
@@ -359,4 +359,37 @@ def test_a_mistyped_alias_gets_did_you_mean_wherever_a_profile_is_looked_up(worl
         result = world.invoke(*args, "--json")
         assert result.code == 2, (args, result.stderr)
         assert "did you mean 'hub'?" in result.doc["error"]["message"], args
+    world.done()
+
+
+def test_status_and_doctor_print_their_results_on_stdout_one_line_per_row_in_a_pipe(world: World) -> None:
+    """Issue 24 item 8: the tables went to stderr, and outside a terminal rich folded long cells
+    into broken lines."""
+    _saved(world)
+    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(cert_file=str(world.keypair.cert)))
+    world.expect_sf("org", "display", stdout='{"status": 1, "name": "NoAuthFoundForTargetOrgError", "message": "x"}',
+                    rc=1)  # fmt: skip
+    shown = world.invoke("status")
+    assert shown.code == 1
+    rows = shown.stdout.splitlines()
+    assert len(rows) == 1 and rows[0].split("\t")[0] == "hub" and len(rows[0].split("\t")) == 8
+    assert rows[0].split("\t")[-1].endswith("sf holds no working login (sfjwt-orch login --alias hub)")
+    assert "sfjwt-orch rotate)" not in rows[0]  # every fix names the alias
+    assert "hub" not in shown.stderr
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
+    checked = world.invoke("doctor", "--alias", "hub")
+    assert checked.code == 0, checked.stderr
+    assert any(line.startswith("pass  sf login ") for line in checked.stdout.splitlines())
+    assert "passed" in checked.stderr and "sf login" not in checked.stderr
+    world.done()
+
+
+def test_doctor_and_profiles_show_suggest_the_alias_meant(world: World) -> None:
+    _saved(world)
+    world.expect_sf("--version", stdout=VERSION)
+    checked = world.invoke("doctor", "--alias", "hbu", "--json")
+    assert checked.doc["error"]["message"] == "no profile for hbu (did you mean 'hub'?)"
+    shown = world.invoke("profiles", "show", "hbu", "--json")
+    assert "did you mean 'hub'?" in shown.doc["error"]["message"]
     world.done()
