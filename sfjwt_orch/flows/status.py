@@ -81,7 +81,7 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
     if missing:
         row.problems.append(f"profile incomplete: no {', '.join(missing)}")
-    _certificate(profile, row, now)
+    certificate_problems(profile, row, now)
     try:
         shown = ctx.sf().display(profile.alias)
     except SfjwtError as exc:
@@ -96,7 +96,7 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
     return row
 
 
-def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
+def certificate_problems(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
     key = Path(profile.key_file).expanduser() if profile.key_file else None
     cert = Path(profile.cert_file).expanduser() if profile.cert_file else key.parent / keys.CERT_NAME if key else None
     if cert is None or not cert.exists():
