@@ -302,7 +302,8 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
     if others > 0 and ctx.verbose:
         ui.info(f"all of sf's attempts: {_summarise(outcome.lines)}")
     elif others > 0:
-        ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows them)")
+        # sf's messages do not name the host each attempt went to: promise what --verbose prints.
+        ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows what each answered)")
     message, fix = refusal.explained(outcome, req, report, ctx, new_app)
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
