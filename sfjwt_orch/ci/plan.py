@@ -43,7 +43,7 @@ class Plan:
 
     @property
     def key_vars(self) -> list[str]:
-        return [t.key_var for t in self.targets]
+        return list(dict.fromkeys(t.key_var for t in self.targets))  # aliases sharing a key share its secret
 
     @property
     def login_flags(self) -> str:

@@ -96,6 +96,8 @@ def export(
 def _show(ctx: Context, done: Export, *, json: bool) -> None:
     for skip in done.skipped:
         ctx.console.warn(f"skipped {skip['alias']}: {skip['reason']}")
+    for warning in done.warnings:  # written anyway: the user may fix the profile before the job runs
+        ctx.console.warn(f"a pipeline cannot use this as it is: {warning}")
     if done.keys:
         ctx.console.warn(
             "The output contains the PRIVATE KEY (last, apart from the CI file). Paste it into your CI secret "
@@ -110,7 +112,7 @@ def _show(ctx: Context, done: Export, *, json: bool) -> None:
     else:
         ctx.console.info(f"Wrote {done.output} (job {', '.join(done.jobs)}).")
     if done.fmt != "env":
-        ctx.console.info("Secrets it needs: " + ", ".join(s["name"] for s in done.to_json()["secrets"]))
+        ctx.console.info("Secrets it needs: " + ", ".join(done.secrets()))
         if done.keys:
             secrets = "".join(f"{name}={value}\n" for name, value in done.keys.items())
             ctx.console.out(f"# ---- the secret values: for the CI secret store only, never a file ----\n{secrets}")

@@ -41,10 +41,18 @@ def run(
             check_alias(alias)
         report = diagnose(alias, ctx)
     # One check per line, not a table: a table folds a long path or fingerprint mid-word to fit
-    # its column (issue 14); a line soft-wraps, so a terminal keeps each token whole to copy.
+    # its column (issue 14). The checks are the result: on stdout, plain (issue 24 item 8); with
+    # --json stdout holds the document, so the person's coloured lines go to stderr.
     width = max((len(c.name) for c in report.checks), default=0)
+    if not json:
+        lines = []
+        for c in report.checks:
+            lines.append(f"{c.result}  {c.name.ljust(width)}  {c.detail}\n")
+            if c.fix and c.result != "pass":
+                lines.append(f"{' ' * (width + 8)}fix: {c.fix}\n")
+        ctx.console.out("".join(lines))
     style = {"pass": "[green]pass[/]", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
-    for c in report.checks:
+    for c in report.checks if json else ():
         ctx.console.err.print(f"{style[c.result]}  {cell(c.name.ljust(width))}  {cell(c.detail)}")
         if c.fix and c.result != "pass":
             ctx.console.err.print(f"{' ' * (width + 8)}[cyan]fix:[/] {cell(c.fix)}")

@@ -84,12 +84,13 @@ def serve(
         request_log = None if log is None else JsonLinesLog(log)
     except OSError as exc:
         raise SfjwtError(Code.FILE_ERROR, f"cannot write --log {log}: {exc.strerror}", "pick a writable file") from None
+    kept: list[Path] = []
     try:
         serve_forever(
             emu_config,
             "127.0.0.1",
             port,
-            on_ready=lambda emu: _ready(emu, emu_config, alias, ctx, as_json=json),
+            on_ready=lambda emu: _ready(emu, emu_config, alias, ctx, as_json=json, kept=kept),
             on_answer=None if request_log is None else request_log.write,
         )
     except EmulatorError as exc:
@@ -97,15 +98,21 @@ def serve(
     finally:
         if request_log is not None:
             request_log.close()
+        for path in kept:  # the admin token for emulator run: only while this emulator serves
+            path.unlink(missing_ok=True)
 
 
-def _ready(emu: Emulator, emu_config: EmulatorConfig, alias: str | None, ctx: Context, *, as_json: bool) -> None:
+def _ready(
+    emu: Emulator, emu_config: EmulatorConfig, alias: str | None, ctx: Context, *, as_json: bool, kept: list[Path]
+) -> None:
     from sfjwt_orch.emulator import admin_json
     from sfjwt_orch.flows import rehearsal
 
     ui, apps = ctx.console, emu_config.apps
     users = [u.username for u in emu_config.users if not u.admin]
     admin = admin_json(emu)
+    if admin:
+        kept.append(rehearsal.keep_admin_token(ctx, emu.address[1], admin["access_token"]))
     if as_json:
         listed = [
             {
@@ -147,3 +154,65 @@ def upload_cert(
     ctx.console.success(f"Uploaded the certificate to app {done.app!r}: logins signed with its key work now")
     if json:
         emit(ctx, {"ok": True, "app": done.app, "certificate_sha256": done.certificate_sha256})
+
+
+RUN_HELP = """\
+Run a program in the rehearsal's environment: the loopback guard in NODE_OPTIONS (sf's fall-back
+attempts at the real Salesforce hosts stay on this machine), sf's quiet variables, and, when the
+emulator on --port has an admin, SF_ACCESS_TOKEN set to the admin's token (never printed). The
+program's exit code is this command's.
+
+\b
+Examples:
+  sfjwt-orch emulator run -- sf org login access-token --instance-url http://127.0.0.1:8555 --alias admin --no-prompt
+  sfjwt-orch emulator run -- sfjwt-orch bootstrap --alias rehearsal --instance-url http://127.0.0.1:8555
+"""
+
+APPROVE_HELP = """\
+Approve (or --deny) an emulator approval URL without a browser: what a person clicking Allow does,
+for machines with no desktop. Only the emulator's loopback URLs are visited.
+
+\b
+Example:
+  sfjwt-orch emulator approve 'http://127.0.0.1:8555/services/oauth2/authorize?response_type=code&...'
+"""
+
+
+@app.command("run", help=RUN_HELP, context_settings={"allow_interspersed_args": False, "ignore_unknown_options": True})
+def run(
+    tctx: typer.Context,
+    command: list[str] = typer.Argument(..., help="The program and its arguments (after --)."),
+    port: int = typer.Option(8555, "--port", help="The port emulator serve listens on."),
+) -> None:
+    import os
+
+    from sfjwt_orch.errors import Code, SfjwtError
+    from sfjwt_orch.flows import rehearsal
+
+    ctx = context_of(tctx)
+    env = rehearsal.run_env(port, ctx)
+    # exec, not the runner: the program takes this terminal over (stdin, a prompt, its exit code),
+    # where the runner pipes output and closes stdin for the programs sfjwt-orch itself drives.
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError as exc:
+        raise SfjwtError(
+            Code.USAGE, f"cannot run {command[0]!r}: {exc.strerror}", "name a program on PATH, after --"
+        ) from None
+
+
+@app.command("approve", help=APPROVE_HELP)
+def approve(
+    tctx: typer.Context,
+    url: str = typer.Argument(..., help="The approval URL sfjwt-orch printed."),
+    deny: bool = typer.Option(False, "--deny", help="Click Deny instead of Allow."),
+    json: JsonFlag = False,
+) -> None:
+    from sfjwt_orch.flows import rehearsal
+
+    ctx = context_of(tctx)
+    with json_shape(lambda exc: {"approved": None, "redirected_to": None}):
+        where = rehearsal.approve(url, allow=not deny)
+    ctx.console.success(f"{'Denied' if deny else 'Allowed'}; the browser would go on to {where}")
+    if json:
+        emit(ctx, {"approved": not deny, "redirected_to": where})

@@ -10,6 +10,8 @@ HELP = """\
 Log the alias out of sf (sf org logout --no-prompt); for the end of a CI job.
 
 With --shred-key the key file is overwritten and deleted too (unless another profile uses it).
+It says what it did: an alias sf holds no login for, or a key already gone, is reported and is not
+an error (exit 0), so a CI cleanup step can run it again.
 
 \b
 Example:
@@ -28,9 +30,8 @@ def run(
     from sfjwt_orch.paths import check_alias
 
     ctx = context_of(tctx, verbose)
-    with json_shape(lambda exc: {"alias": alias, "shredded_key": None}):
+    with json_shape(lambda exc: {"alias": alias, "logged_out": False, "shredded_key": None, "did_you_mean": None}):
         check_alias(alias)
-        shredded = logout(alias, ctx, shred_key=shred_key)
-    ctx.console.success(f"Logged {alias} out of sf" + (f"; shredded {shredded}" if shredded else ""))
+        done = logout(alias, ctx, shred_key=shred_key)
     if json:
-        emit(ctx, {"ok": True, "alias": alias, "shredded_key": shredded})
+        emit(ctx, done.to_json())

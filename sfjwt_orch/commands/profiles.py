@@ -54,7 +54,12 @@ def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
     ctx = context_of(tctx)
     profile = config.load(ctx.paths, alias)
     if profile is None:
-        raise SfjwtError(Code.PROFILE_NOT_FOUND, f"no profile for alias {alias!r}", "see: sfjwt-orch profiles list")
+        from sfjwt_orch.suggest import alias_hint
+
+        hint = alias_hint(ctx.paths, alias)
+        raise SfjwtError(
+            Code.PROFILE_NOT_FOUND, f"no profile for alias {alias!r}{hint}", "see: sfjwt-orch profiles list"
+        )
     return ctx, profile
 
 

@@ -1,16 +1,22 @@
-"""sfjwt-orch status: flows.status -> a table (and JSON); exit 6 when any alias needs attention."""
+"""sfjwt-orch status: flows.status -> a table (and JSON); exit 1 when any alias needs attention."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of, emit
 
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.flows.status import StatusReport
+
 HELP = """\
 Every saved profile in one table: user, org, login URL, certificate days left, whether sf still
 holds a working login (checked for all aliases at once), and the last successful login.
 
-Exit 0 when all are healthy, 6 (CHECK_FAILED) when any needs attention: sf holds no working login, the
+Exit 0 when all are healthy, 1 when any needs attention: sf holds no working login, the
 certificate has expired or expires within 30 days, or the profile is incomplete (each says which).
 
 \b
@@ -21,14 +27,57 @@ Examples:
 
 
 def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> None:
-    from rich.table import Table
-
-    from sfjwt_orch.console import cell
     from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.status import status
 
     ctx = context_of(tctx, verbose)
     report = status(ctx)
+    if json:
+        _people_table(ctx, report)  # stdout holds the document: the table is for the person, on stderr
+    else:
+        _plain_table(ctx, report)  # the result, on stdout, one line per alias (issue 24 item 8)
+    for skipped in report.skipped:
+        ctx.console.warn(f"skipped: {skipped}")
+    if not report.rows:
+        ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
+    if json:
+        emit(ctx, report.to_json(), report.error())
+    if not report.ok:
+        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)
+
+
+HEADERS = ["ALIAS", "USERNAME", "ORG", "LOGIN URL", "CERT DAYS", "SF LOGIN", "LAST LOGIN", "ATTENTION"]
+
+
+def _plain_table(ctx: Context, report: StatusReport) -> None:
+    """Aligned columns at a terminal, tab-separated rows in a pipe: never folded into broken cells."""
+    import sys
+
+    from sfjwt_orch.commands.profiles import table
+
+    if not report.rows:
+        return
+    cells = [
+        [
+            r.alias,
+            r.username or "-",
+            (r.org_id or "-") + (f" (refreshed; was {r.org_changed_from})" if r.org_changed_from else ""),
+            r.login_url or "-",
+            str(r.certificate_days_left) if r.certificate_days_left is not None else "-",
+            "yes" if r.sf_login else "no",
+            r.last_login[:16] or "-",
+            "; ".join(r.problems) or "-",
+        ]
+        for r in report.rows
+    ]
+    ctx.console.out(table(HEADERS, cells, for_people=sys.stdout.isatty()))
+
+
+def _people_table(ctx: Context, report: StatusReport) -> None:
+    from rich.table import Table
+
+    from sfjwt_orch.console import cell
+
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("alias", "username", "org", "login URL", "cert days", "sf login", "last login", "attention"):
         table.add_column(column, overflow="fold")
@@ -46,11 +95,3 @@ def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -
             cell("; ".join(r.problems) or "-"),
         )
     ctx.console.err.print(table)
-    for skipped in report.skipped:
-        ctx.console.warn(f"skipped: {skipped}")
-    if not report.rows:
-        ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
-    if json:
-        emit(ctx, report.to_json(), report.error())
-    if not report.ok:
-        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

@@ -43,6 +43,7 @@ from .config_checks import validate_config
 from .config_file import config_from_mapping, config_to_mapping, load_config
 from .deploy.run import DeployOutcome
 from .errors import EmulatorConfigError, EmulatorError
+from .ids import record_id
 from .model import (
     DEFAULT_CALLBACK_URL,
     DEMO_ADMIN_USER_ID,
@@ -67,6 +68,7 @@ from .product import is_loopback_host
 from .requestlog import JsonLinesLog
 from .server import AUTHORIZE_PATH, CONTROL_PREFIX, DECISION_PATH, TOKEN_PATH, Emulator, admin_json
 from .serving import serve_forever
+from .visitor import visit
 
 GUARD_LOG_ENV = "SFJWT_ORCH_GUARD_LOG"  # the guard appends one JSON line per blocked attempt here
 
@@ -120,7 +122,9 @@ __all__ = [
     "guard_path",
     "is_loopback_host",
     "load_config",
+    "record_id",
     "serve_forever",
     "validate_config",
+    "visit",
     "with_switches",
 ]

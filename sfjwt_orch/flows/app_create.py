@@ -171,7 +171,9 @@ def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Pa
     answers = config.Profile(req.alias, client_id=report.client_id, username=req.username, instance_url=org_url)
     profile = config.load_or_new(ctx.paths, req.alias).merged(answers)
     login_req = resolve.login_request(profile, key_file, req.wait)
-    ctx.console.info("Logging in as the integration user (a new app takes a few minutes to reach every server).")
+    # Only a deploy of this run makes a new app; a rerun's app reached every server long ago.
+    spread = " (a new app takes a few minutes to reach every server)" if report.created else ""
+    ctx.console.info(f"Logging in as the integration user{spread}.")
     done = login.log_in(login_req, ctx)
     login.remember(login_req, done, ctx)
     try:

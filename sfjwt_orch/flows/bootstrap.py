@@ -72,6 +72,7 @@ class BootstrapReport:
 def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapReport:
     report = BootstrapReport(alias=req.alias)
     steps = _Steps(report, ctx)
+    before = _read(ctx.paths.profile_file(req.alias))
     try:
         openssl = steps.run("Tools", lambda: _tools(ctx))
         key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
@@ -79,12 +80,26 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
         reask = asker if req.can_prompt and not login_req.new_app else None
         logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, reask))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
-        steps.run("Save", lambda: (None, "done", f"profile {ctx.paths.profile_file(req.alias)}"))
+        steps.run("Save", lambda: _saved(ctx.paths.profile_file(req.alias), before))
     except SfjwtError as exc:
         refusal.name_alias(exc, req.alias)
         exc.details = {**report.to_json(exc), **exc.details}
         raise
     return report
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _saved(path: Path, before: bytes | None) -> tuple[None, Status, str]:
+    """The login saved the profile when an answer changed (login.remember): say which it was."""
+    if _read(path) == before:
+        return None, "skipped", f"profile {path} unchanged"
+    return None, "done", f"profile {path}"
 
 
 class _Steps:
@@ -318,8 +333,11 @@ def _verify(
 def next_steps(alias: str) -> str:
     rows = [
         (f"sfjwt-orch login --alias {alias}", "log in again, from the saved profile"),
-        (f"sfjwt-orch ci export {alias}", "the secrets and a workflow step for CI"),
+        (f"sfjwt-orch ci export {alias} --format env", "the values CI needs (add --include-key for the key)"),
         (f"sf org display --target-org {alias}", "the org, as sf sees it"),
     ]
     width = max(len(command) for command, _ in rows)
-    return "Next:\n" + "\n".join(f"  {command:<{width}}  # {why}" for command, why in rows)
+    # Every line runs as printed (issue 24 item 9); a CI job file needs a --pip-spec only the user can
+    # choose (the sfjwt-orch release they pin), so it is said in words, not printed as a failing command.
+    job = "For a CI job file, add --format github|gitlab and --pip-spec with the sfjwt-orch release you pin."
+    return "Next:\n" + "\n".join(f"  {command:<{width}}  # {why}" for command, why in rows) + f"\n{job}"

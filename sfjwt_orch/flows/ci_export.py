@@ -8,11 +8,13 @@ committed. With --include-key it is printed apart, for the CI's secret store onl
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from sfjwt_orch import config, files, keys, validate
 from sfjwt_orch.ci import plan
@@ -20,6 +22,7 @@ from sfjwt_orch.ci.plan import Plan, Target
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.flows import resolve
+from sfjwt_orch.suggest import alias_hint
 
 Format = Literal["github", "gitlab", "env"]
 FORMATS: tuple[Format, ...] = ("github", "gitlab", "env")
@@ -52,6 +55,7 @@ class Export:
     keys: dict[str, str]  # secret name -> base64 of the key, only with --include-key
     skipped: list[dict[str, str]] = field(default_factory=list)
     output: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # profiles a pipeline cannot use as they are
 
     def variables(self) -> dict[str, str] | None:
         """One alias's login values by the names the job uses (the key too, when asked for)."""
@@ -60,6 +64,13 @@ class Export:
         t = self.targets[0]
         values = {"SF_CLIENT_ID": t.client_id, "SF_USERNAME": t.username, "SF_INSTANCE_URL": t.instance_url}
         return {**values, **({t.key_var: self.keys[t.key_var]} if self.keys else {})}
+
+    def secrets(self) -> dict[str, list[str]]:
+        """Each secret the job reads, and the aliases that log in with it (one key, one secret)."""
+        named: dict[str, list[str]] = {}
+        for t in self.targets:
+            named.setdefault(t.key_var, []).append(t.alias)
+        return named
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,10 +82,16 @@ class Export:
             "jobs": self.jobs,
             "variables": self.variables(),
             "secrets": [
-                {"name": t.key_var, "alias": t.alias, **({"value": self.keys[t.key_var]} if self.keys else {})}
-                for t in self.targets
+                {
+                    "name": name,
+                    "alias": aliases[0],
+                    "aliases": aliases,
+                    **({"value": self.keys[name]} if self.keys else {}),
+                }
+                for name, aliases in self.secrets().items()
             ],
             "skipped": self.skipped,
+            "warnings": self.warnings,
             "snippet": self.text,
         }
 
@@ -82,7 +99,8 @@ class Export:
 def failure_shape(req: Request) -> dict[str, Any]:
     """The --json document's fields when the export failed."""
     return {"alias": req.alias, "aliases": list(req.aliases or ()) or None, "format": req.fmt, "output": None,
-            "jobs": None, "variables": None, "secrets": None, "skipped": None, "snippet": None}  # fmt: skip
+            "jobs": None, "variables": None, "secrets": None, "skipped": None, "warnings": None,
+            "snippet": None}  # fmt: skip
 
 
 def export(req: Request, ctx: Context) -> Export:
@@ -93,8 +111,9 @@ def export(req: Request, ctx: Context) -> Export:
                     "drop --output: paste the printed key into your CI's secret store")  # fmt: skip
     pip_spec = plan.check_pip_spec(req.pip_spec, req.fmt) if req.fmt != "env" else ""
     sf_version = plan.check_sf_version(req.sf_version)
-    chosen, skipped = _chosen(req, ctx)
+    chosen, skipped = _shared_secrets(*_chosen(req, ctx)) if req.fleet else _chosen(req, ctx)
     targets = tuple(target for _, target in chosen)
+    warnings = [w for profile, target in chosen for w in _unusable(profile, target)]
     plan.check_opt_ins(targets)
     keys = {target.key_var: _key_base64(profile) for profile, target in chosen} if req.include_key else {}
     the_plan = Plan(targets, pip_spec, sf_version, matrix=req.fleet)
@@ -106,10 +125,44 @@ def export(req: Request, ctx: Context) -> Export:
         text, jobs = render.render(the_plan, req.fmt, _command(req)), render.job_ids(the_plan, req.fmt)
     if req.output is not None:
         write_output(req.output, text, force=req.force)
-    return Export(req.fmt, targets, req.fleet, text, jobs, keys, skipped, req.output)
+    return Export(req.fmt, targets, req.fleet, text, jobs, keys, skipped, req.output, warnings)
 
 
 Chosen = list[tuple[config.Profile, Target]]
+
+
+def _shared_secrets(chosen: Chosen, skipped: list[dict[str, str]]) -> tuple[Chosen, list[dict[str, str]]]:
+    """Aliases that log in with one key file (a sandbox derived from production) read one secret:
+    the first alias's, so the secret store holds each key once."""
+    first: dict[Path, str] = {}
+    shared: Chosen = []
+    for profile, target in chosen:
+        key = Path(profile.key_file).expanduser().resolve()
+        var = first.setdefault(key, target.key_var)
+        shared.append((profile, dataclasses.replace(target, key_var=var)))
+    return shared, skipped
+
+
+def _unusable(profile: config.Profile, target: Target) -> list[str]:
+    """Why a pipeline cannot log in as this profile as it is (the job is still written): a login
+    URL a CI runner cannot reach, or what `status` would report broken without asking sf."""
+    from datetime import UTC, datetime
+
+    from sfjwt_orch.flows.status import AliasStatus, certificate_problems
+
+    url = urlsplit(target.instance_url)
+    found = []
+    if (url.hostname or "") in LOOPBACK or (url.hostname or "").startswith("127."):
+        found.append(f"{target.alias} logs in at {target.instance_url}: a loopback address no CI runner can reach")
+    elif url.scheme != "https":
+        found.append(f"{target.alias} logs in at {target.instance_url}: not https, which Salesforce requires")
+    row = AliasStatus(target.alias, "", "", "", None, False, "")
+    certificate_problems(profile, row, datetime.now(UTC))
+    found += [f"{target.alias}: {problem}" for problem in row.problems]
+    return found
+
+
+LOOPBACK = frozenset({"localhost", "::1", "[::1]"})
 
 
 def _chosen(req: Request, ctx: Context) -> tuple[Chosen, list[dict[str, str]]]:
@@ -123,6 +176,10 @@ def _chosen(req: Request, ctx: Context) -> tuple[Chosen, list[dict[str, str]]]:
             if unknown:
                 raise usage(f"unknown alias {', '.join(map(repr, unknown))}", "sfjwt-orch profiles list shows them")
         plan.check_key_vars(names)
+        for name in names:
+            if config.load(ctx.paths, name) is None and (hint := alias_hint(ctx.paths, name)):
+                raise SfjwtError(Code.PROFILE_NOT_FOUND, f"no profile for alias {name!r}{hint}",
+                                 "see the saved ones: sfjwt-orch profiles list")  # fmt: skip
         return [_target(config.load(ctx.paths, name), name, req.fleet) for name in names], []
     chosen: Chosen = []
     skipped: list[dict[str, str]] = []

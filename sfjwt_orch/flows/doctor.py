@@ -83,7 +83,9 @@ def _alias_checks(
         return [Finding("profile", "fail", exc.message, exc.fix, exc.code)], None
     bootstrap = f"sfjwt-orch bootstrap --alias {alias}"
     if profile is None:
-        return [Finding("profile", "fail", f"no profile for {alias}", bootstrap)], None
+        from sfjwt_orch.suggest import alias_hint
+
+        return [Finding("profile", "fail", f"no profile for {alias}{alias_hint(ctx.paths, alias)}", bootstrap)], None
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
     checks = [
         Finding("profile", "fail", f"missing {', '.join(missing)}", bootstrap)

@@ -456,7 +456,7 @@ def _outcome(rows: list[Row], ctx: Context) -> dict[str, Any]:
     exc = SfjwtError(
         worst.error.code,
         f"{len(failures)} of {len(rows)} logins failed; the most severe: {worst.alias}: {worst.error.message}",
-        f"see each alias's fix above, then run them again: sfjwt-orch login --aliases {names}",
+        f"each alias's result gives its own fix; then run them again: sfjwt-orch login --aliases {names}",
     )
     exc.details = doc
     raise exc

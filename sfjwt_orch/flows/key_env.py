@@ -26,13 +26,15 @@ _KEY_LIKE = re.compile(r"-----BEGIN|LS0tLS1CRUdJTi|[A-Za-z0-9+/=\s]{64,}")
 def check_name(var: str) -> str:
     """--key-env takes a variable's NAME. A value that looks like key material is refused without
     ever being echoed (not in the message, not in --json): issue 16 item 3."""
-    if _NAME.fullmatch(var):
-        return var
     fix = "pass the variable's name, not its value: --key-env SF_JWT_KEY (no $)"
+    # First: a long base64 run of letters and digits alone is also a valid name, and the messages
+    # below would echo it ("that variable is not set") (issue 24 item 6).
     if _KEY_LIKE.search(var) or len(var) > 64:
         raise SfjwtError(
             Code.USAGE, "--key-env takes a variable's name, and was given what looks like a key (not shown)", fix
         )
+    if _NAME.fullmatch(var):
+        return var
     raise SfjwtError(Code.USAGE, f"--key-env {var!r} is not an environment variable name", fix)
 
 

@@ -20,6 +20,7 @@ from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, org_change, refusal, resolve
 from sfjwt_orch.flows.resolve import LoginRequest
+from sfjwt_orch.suggest import alias_hint
 from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, SfFailed
 
 if TYPE_CHECKING:
@@ -89,17 +90,18 @@ def resolved(given: LoginRequest, ctx: Context) -> LoginRequest:
     profile = config.load_or_new(ctx.paths, given.alias).merged(given.profile)
     missing = resolve.missing_flags(profile)
     if missing:
-        raise _incomplete(given.alias, missing, saved=config.load(ctx.paths, given.alias) is not None)
+        saved = config.load(ctx.paths, given.alias) is not None
+        raise _incomplete(given.alias, missing, saved=saved, hint=alias_hint(ctx.paths, given.alias))
     complete = dataclasses.replace(given, profile=profile)
     return resolve.checked(complete, resolve.default_key_file(profile, ctx.paths))
 
 
-def _incomplete(alias: str, missing: list[str], *, saved: bool) -> SfjwtError:
+def _incomplete(alias: str, missing: list[str], *, saved: bool, hint: str = "") -> SfjwtError:
     flags = " and ".join(missing)
     if not saved:
         return SfjwtError(
             Code.PROFILE_NOT_FOUND,
-            f"no saved profile for alias {alias!r}, and {flags} not given",
+            f"no saved profile for alias {alias!r}{hint}, and {flags} not given",
             f"set it up with: sfjwt-orch bootstrap --alias {alias} (it asks for what is missing), or pass {flags}",
         )
     return SfjwtError(
@@ -274,7 +276,8 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
     if others > 0 and ctx.verbose:
         ui.info(f"all of sf's attempts: {_summarise(outcome.lines)}")
     elif others > 0:
-        ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows them)")
+        # sf's messages do not name the host each attempt went to: promise what --verbose prints.
+        ui.info(f"(and {others} other attempt(s) at sf's fall-back hosts: --verbose shows what each answered)")
     message, fix = refusal.explained(outcome, req, report, ctx)
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
@@ -317,7 +320,7 @@ _WHY = {
     Code.NOT_APPROVED: "Waiting for the approval",
     Code.CLIENT_ID_INVALID: "The org does not know this app yet (new apps take 2-10 minutes to propagate)",
     Code.APP_NOT_INSTALLED: "The app is not installed yet (new apps take 2-10 minutes to propagate)",
-    Code.INVALID_ASSERTION: "The app does not verify the new key yet (its certificate is uploaded or propagating)",
+    Code.INVALID_ASSERTION: "The app does not verify this key yet (its certificate is uploaded or propagating)",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,10 @@ from sfjwt_orch.locks import alias_lock
 from sfjwt_orch.tools.sf import SfFailed
 
 
-def sf_logout(alias: str, ctx: Context) -> None:
-    """sf org logout; an alias sf holds nothing for is already logged out."""
+def sf_logout(alias: str, ctx: Context) -> bool:
+    """sf org logout; an alias sf holds nothing for is already logged out (False: nothing to do)."""
     try:
-        ctx.sf().logout(alias)
+        return ctx.sf().logout(alias)
     except SfFailed as failed:
         fix = f"run it yourself: sf org logout --target-org {alias} --no-prompt"
         raise failed.unless_local(SfjwtError(Code.SF_FAILED, failed.message, fix)) from None
@@ -36,23 +36,48 @@ def _kept(path: Path, ctx: Context) -> str | None:
     return why
 
 
-def logout(alias: str, ctx: Context, *, shred_key: bool) -> str | None:
-    """Log out; with `shred_key` the key goes too, unless another profile uses it. Returns the
-    path of the shredded key, if one was."""
+@dataclass
+class LoggedOut:
+    """What logout did, and only that: a CI cleanup step reruns it for a login already gone."""
+
+    alias: str
+    logged_out: bool = False  # sf held a login for the alias and forgot it
+    shredded_key: str | None = None
+    did_you_mean: str | None = None  # a saved alias close to one that is not saved
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def logout(alias: str, ctx: Context, *, shred_key: bool) -> LoggedOut:
+    """Log out; with `shred_key` the key goes too, unless another profile uses it. Each part says
+    what it found: no sf login, no key file, a key another profile needs."""
+    from sfjwt_orch.suggest import closest
+
     profile = config.load(ctx.paths, alias)
+    done = LoggedOut(alias)
+    if profile is None:
+        done.did_you_mean = closest(alias, config.list_aliases(ctx.paths))
     with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
-        sf_logout(alias, ctx)
+        done.logged_out = sf_logout(alias, ctx)
+        if done.logged_out:
+            ctx.console.success(f"Logged {alias} out of sf.")
+        else:
+            hint = f" (did you mean {done.did_you_mean!r}?)" if done.did_you_mean else ""
+            ctx.console.info(f"sf holds no login for {alias}{hint}: nothing to log out.")
         if not shred_key:
-            return None
+            return done
         key = _key_of(profile, alias, ctx)
         users = config.key_users(ctx.paths, key, besides=alias)
         if users:
             ctx.console.warn(f"kept {key}: profile(s) {', '.join(users)} use it")
-            return None
-        if _kept(key, ctx):
-            return None
-        keys.shred(key)
-        return str(key)
+        elif not key.exists():
+            ctx.console.info(f"No key at {key}: nothing to shred.")
+        elif not _kept(key, ctx):
+            keys.shred(key)
+            done.shredded_key = str(key)
+            ctx.console.success(f"Shredded {key}.")
+    return done
 
 
 @dataclass
@@ -62,29 +87,60 @@ class Removed:
     deleted: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": True, "alias": self.alias, "logged_out": self.logged_out, "deleted": self.deleted}
+        return {"alias": self.alias, "logged_out": self.logged_out, "deleted": self.deleted}
 
 
 def remove_profile(profile: config.Profile, ctx: Context, *, logout: bool, delete_key: bool) -> Removed:
+    """Remove the profile and, when asked, its sf login and key files, naming each file it deletes;
+    the alias's state file and an emptied key folder go too (kept while a rotation is under way)."""
+    from sfjwt_orch import state
+
     done = Removed(profile.alias)
     with alias_lock(ctx.paths, profile.alias, on_wait=ctx.console.info):
         if logout:
-            sf_logout(profile.alias, ctx)
-            done.logged_out = True
+            done.logged_out = sf_logout(profile.alias, ctx)
+            if not done.logged_out:
+                ctx.console.info(f"sf holds no login for {profile.alias}: nothing to log out.")
         if delete_key and profile.key_file:
-            # The certificate goes with its key: both stay while another profile uses the key.
-            key = Path(profile.key_file).expanduser()
-            users = config.key_users(ctx.paths, key, besides=profile.alias)
-            if users:
-                ctx.console.warn(
-                    f"kept {profile.key_file}: another profile uses it ({', '.join(users)}); its certificate stays too"
-                )
-            elif not _kept(key, ctx):
-                keys.shred(key)
-                done.deleted.append(profile.key_file)
-                cert = Path(profile.cert_file).expanduser() if profile.cert_file else None
-                if cert is not None and not _kept(cert, ctx):
-                    cert.unlink(missing_ok=True)
-                    done.deleted.append(profile.cert_file)
+            _delete_pair(profile, ctx, done)
         config.remove(ctx.paths, profile.alias)
+        if state.load(ctx.paths, profile.alias).rotation_phase:
+            ctx.console.warn(f"kept {ctx.paths.state_file(profile.alias)}: it records a rotation under way")
+        elif (facts := ctx.paths.state_file(profile.alias)).exists():
+            # sfjwt-orch's own record of the alias (org id, last login): no user file, so not in `deleted`.
+            facts.unlink(missing_ok=True)
+            ctx.console.info(f"Removed sfjwt-orch's record of {profile.alias} ({facts})")
+        folder = ctx.paths.key_dir(profile.alias)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            done.deleted.append(str(folder))
+    for path in done.deleted:
+        ctx.console.info(f"Deleted {path}")
     return done
+
+
+def _delete_pair(profile: config.Profile, ctx: Context, done: Removed) -> None:
+    """The certificate goes with its key: both stay while another profile uses the key."""
+    key = Path(profile.key_file).expanduser()
+    users = config.key_users(ctx.paths, key, besides=profile.alias)
+    if users:
+        ctx.console.warn(f"kept {key}: another profile uses it ({', '.join(users)}); its certificate stays too")
+        return
+    if not key.exists():
+        ctx.console.info(f"No key at {key}: nothing to delete.")
+    elif not _kept(key, ctx):
+        keys.shred(key)
+        done.deleted.append(str(key))
+    else:
+        return
+    cert = Path(profile.cert_file).expanduser() if profile.cert_file else None
+    if cert is not None and cert.exists() and not _kept(cert, ctx):
+        _delete(cert, done)
+
+
+def _delete(path: Path, done: Removed) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return
+    done.deleted.append(str(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,21 @@ def check(req: ServeRequest) -> None:
 
 
 def emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
-    """The emulator's org from --app-config, or one app for --cert / the alias's certificate."""
+    """The emulator's org from --app-config (with the org id it names), or one app for --cert / the
+    alias's certificate, or none, in an org with an id of its own: each `emulator serve` is a new
+    org, so stopping one and serving again on the same port rehearses a refreshed sandbox (status
+    then says the org behind the alias changed)."""
+    import dataclasses
+
+    from sfjwt_orch.emulator import record_id
+
+    made = _emulator_config(req, ctx)
+    if req.app_config is not None:
+        return made
+    return dataclasses.replace(made, org=dataclasses.replace(made.org, org_id=record_id("00D")))
+
+
+def _emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
     from sfjwt_orch.emulator import EmulatorError, demo_config, empty_org_config, load_config
 
     check(req)
@@ -91,30 +106,35 @@ DEFAULT_ALIAS = "emu"  # what the printed commands use when serve was not given 
 
 
 def try_lines(config: EmulatorConfig, url: str, alias: str | None, ctx: Context) -> list[str]:
-    """The commands `emulator serve` suggests next, for the alias it was started with."""
+    """The commands `emulator serve` suggests next, for the alias it was started with. Each runs in
+    the rehearsal's environment through `emulator run` (the loopback guard, sf's variables, the
+    admin's token): nothing to copy by hand."""
     name = alias or DEFAULT_ALIAS
-    guard = guard_hint()
     users = [u.username for u in config.users if not u.admin] or ["USERNAME"]
     port = url.rsplit(":", 1)[1]
+    inside = f"sfjwt-orch emulator run --port {port} --"
     if config.apps and config.apps[0].certificate_pem is None:
         key = config.apps[0].consumer_key
         return [
-            f"Try: {guard} sfjwt-orch bootstrap --alias {name} --client-id {key} --username {users[0]} "
+            f"Try: {inside} sfjwt-orch bootstrap --alias {name} --client-id {key} --username {users[0]} "
             f"--instance-url {url}",
             "  bootstrap makes the key and certificate; upload the certificate to the app (as in Setup) with: "
             f"sfjwt-orch emulator upload-cert --port {port} --cert {certificate_of(name, ctx)}",
+            "  an approval URL it prints is approved with: sfjwt-orch emulator approve 'URL' (no browser needed)",
         ]
     if config.apps:
         return [
-            f"Try: {guard} sfjwt-orch login --alias {name} --client-id {config.apps[0].consumer_key} "
-            f"--username {users[0]} --instance-url {url}"
+            f"Try: {inside} sfjwt-orch login --alias {name} --client-id {config.apps[0].consumer_key} "
+            f"--username {users[0]} --instance-url {url}",
+            "  an approval URL it prints is approved with: sfjwt-orch emulator approve 'URL' (no browser needed)",
         ]
     if config.admin is None:
         return []
     return [
-        f"Try: {guard} sf org login access-token --instance-url {url} --alias admin --no-prompt "
-        "(with SF_ACCESS_TOKEN set to the admin token: emulator serve --json prints it), then: "
-        f"{guard} sfjwt-orch app create --alias {name} --target-org admin --username {users[0]}"
+        f"Log sf in as the org's admin ({config.admin.username}); emulator run sets SF_ACCESS_TOKEN to the "
+        "admin's access token (emulator serve --json shows it as admin.access_token):",
+        f"  {inside} sf org login access-token --instance-url {url} --alias admin --no-prompt",
+        f"Then: {inside} sfjwt-orch app create --alias {name} --target-org admin --username {users[0]}",
     ]
 
 
@@ -225,3 +245,55 @@ def _json_or_empty(body: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+# --------------------------------------------------------------------------- emulator run / approve
+
+# sf's own chatter a rehearsal does not need (and the update check would try the network).
+_QUIET_SF = {"SF_DISABLE_AUTOUPDATE": "true", "SF_SKIP_NEW_VERSION_CHECK": "true", "SF_DISABLE_TELEMETRY": "true"}
+
+
+def admin_token_file(ctx: Context, port: int) -> Path:
+    """Where `emulator serve` keeps its admin's access token while it runs (0600, in a 0700 folder),
+    for `emulator run` to hand to sf as SF_ACCESS_TOKEN: the token is never printed."""
+    return ctx.paths.data_dir / "emulator" / f"admin-token-{port}"
+
+
+def keep_admin_token(ctx: Context, port: int, token: str) -> Path:
+    from sfjwt_orch import files
+
+    path = admin_token_file(ctx, port)
+    files.ensure_private_dir(path.parent)
+    files.atomic_write(path, token.encode("ascii"), mode=0o600)
+    return path
+
+
+def run_env(port: int, ctx: Context) -> dict[str, str]:
+    """The environment of a program run in the rehearsal: the loopback guard in NODE_OPTIONS (sf's
+    fall-back attempts at the real hosts stay on this machine), sf's quiet variables, and the
+    emulator admin's token as SF_ACCESS_TOKEN when the emulator on `port` has an admin."""
+    from sfjwt_orch.emulator import guard_path
+
+    if not 1 <= port <= 65535:
+        raise usage(f"--port {port} is out of range", "pass the port emulator serve printed")
+    _call(f"http://127.0.0.1:{port}/__emulator/state", None, port)  # an emulator answers there, or USAGE
+    env = dict(ctx.env)
+    guard = f'--require "{guard_path()}"'
+    env["NODE_OPTIONS"] = f"{env['NODE_OPTIONS']} {guard}" if env.get("NODE_OPTIONS") else guard
+    env.update(_QUIET_SF)
+    with contextlib.suppress(OSError):  # an emulator with no admin, or one another user started
+        env["SF_ACCESS_TOKEN"] = admin_token_file(ctx, port).read_text(encoding="ascii").strip()
+    return env
+
+
+def approve(url: str, *, allow: bool = True) -> str:
+    """A headless person at the emulator's approval page: Allow (or Deny), then the redirect is
+    followed to the callback, as a browser would. Returns where it was redirected (no query)."""
+    from sfjwt_orch.emulator import visit
+
+    try:
+        return visit(url, allow=allow).split("?")[0]
+    except ValueError as exc:
+        raise SfjwtError(Code.URL_REFUSED, str(exc), "approve only the emulator's URLs (127.0.0.1)") from None
+    except (RuntimeError, OSError) as exc:
+        raise usage(f"the approval page did not take it: {exc}", "pass the URL sfjwt-orch printed, whole") from None

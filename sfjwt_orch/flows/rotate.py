@@ -4,17 +4,26 @@ new pair beside the current one (keys/<alias>/next/) -> the app gets the new cer
 with an admin org, or uploaded by a person in Setup while we wait) -> a login with the new key
 proves it -> promotion: the current pair is kept in keys/<alias>/previous/ (0600) and the new one
 replaces it at the profile's paths, so the profile never changes -> sf logs in again from the
-durable path. Each step is recorded in the state file, so a rerun continues where a run stopped;
-a failure before promotion puts the old certificate back on the app and leaves the user's key,
-profile and sf login as they were. An app holds one certificate: from the deploy until CI has the
-new secret, the old key no longer works (said before deploying; `window_s` measures it here).
+durable path -> next/ goes. --rollback runs the same road back: the app gets the old certificate
+(deployed, or uploaded by a person), a login with the old key where it lies proves it, and only
+then is the old pair copied onto the profile's paths and the other one removed.
+
+The rule both directions keep: no key file the app may still hold a certificate for is deleted or
+overwritten until a login has proven which pair the app accepts. Each step is recorded in the
+state file (`rotation_phase`, the step to resume from) before the next begins, so a run stopped at
+any point (Ctrl-C, a timeout, a power cut, SIGKILL) is continued by running the same command again.
+An app holds one certificate: from the deploy until CI has the new secret, the old key no longer
+works (said before deploying; `window_s` measures it here).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +34,27 @@ from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import app_deploy, login, resolve
 from sfjwt_orch.locks import alias_lock
+from sfjwt_orch.suggest import alias_hint
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
+
+# The phases, each the step a rerun resumes from. Forward: made -> deployed -> promoting -> promoted
+# ("" again after --finish). Back: rollback-current (the profile's own pair is the old one: the
+# rotation was not promoted; the new pair is in next/) or rollback-previous (the old pair is in
+# previous/) -> rollback-done (the old pair is at the profile's paths and logs in) -> "".
+FORWARD = ("made", "deployed", "promoting")
+ROLLBACK_CURRENT, ROLLBACK_PREVIOUS, ROLLBACK_DONE = "rollback-current", "rollback-previous", "rollback-done"
+ROLLING_BACK = (ROLLBACK_CURRENT, ROLLBACK_PREVIOUS, ROLLBACK_DONE)
+
+# A test-only fault hook, read here and nowhere else: when it names a step, the process kills itself
+# with SIGKILL right after that step is recorded (tests/e2e/test_rotate_faults_e2e.py). Safe to ship:
+# nothing sets it but that test, and what it does is what a power cut or the OOM killer may do at
+# the same point anyway, which the recorded phases are there to survive.
+FAULT_ENV = "SFJWT_ORCH_TEST_KILL_AFTER"
+
+SETUP_UPLOAD = (
+    "External Client App Manager > the app > Edit Settings > Enable JWT Bearer Flow > Upload Files, "
+    "or the Connected App's 'Use digital signatures'"
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +100,12 @@ def run(req: RotateRequest, ctx: Context) -> RotateReport:
     return report
 
 
+def _reached(step: str, env: Mapping[str, str]) -> None:
+    """The fault hook (FAULT_ENV): stop dead after `step`, as a power cut would."""
+    if env.get(FAULT_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _kind(known: state.State) -> metadata.Kind:
     """The app's kind as app create recorded it (an app made elsewhere is taken for an External Client App)."""
     return "connected-app" if known.app_kind == "connected-app" else "eca"
@@ -82,7 +117,7 @@ def _profile(req: RotateRequest, ctx: Context) -> config.Profile:
     if profile is None or missing or not profile.key_file:
         raise SfjwtError(
             Code.PROFILE_NOT_FOUND,
-            f"no working profile for alias {req.alias!r} to rotate",
+            f"no working profile for alias {req.alias!r} to rotate{alias_hint(ctx.paths, req.alias)}",
             f"set it up first: sfjwt-orch bootstrap --alias {req.alias}",
         )
     return profile
@@ -104,20 +139,42 @@ def _save(ctx: Context, alias: str, **changes: str) -> None:
         raise SfjwtError(Code.FILE_ERROR, f"cannot record the rotation's progress: {problem}", "free the disk, rerun")
 
 
+def _step(ctx: Context, alias: str, phase: str) -> None:
+    _save(ctx, alias, rotation_phase=phase)
+    _reached(phase, ctx.env)
+
+
+def _rollback_under_way(alias: str) -> SfjwtError:
+    return SfjwtError(
+        Code.USAGE,
+        f"a rollback of {alias!r} is under way",
+        f"finish it first: sfjwt-orch rotate --alias {alias} --rollback",
+    )
+
+
 def _rotate(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
     profile = _profile(req, ctx)
     current, nxt = _current(profile), _folder(ctx, req.alias, "next")
     known = state.load(ctx.paths, req.alias)
+    if known.rotation_phase in ROLLING_BACK:
+        raise _rollback_under_way(req.alias)
     if known.rotation_phase == "promoted":
         raise SfjwtError(
             Code.USAGE,
             f"a rotation of {req.alias!r} is done and its previous key is still kept",
             f"end it with sfjwt-orch rotate --alias {req.alias} --finish (or --rollback), then rotate again",
         )
-    if known.rotation_phase not in ("made", "deployed", "promoting") or not nxt.key.exists():
+    if known.rotation_phase == "promoting" and not nxt.key.exists():
+        # Stopped after the new pair was copied into place, proven and next/ removed: only the record is left.
+        _finalize(req, profile, current, ctx, report)
+        return
+    if known.rotation_phase not in FORWARD or not nxt.key.exists():
+        # Safe to overwrite: a next/ pair without a record was never sent to the app.
         request = keypair.KeygenRequest(nxt.key.parent, req.bits, req.days, f"/CN={req.alias}", force=True)
         keypair.keygen(request, ctx.openssl())
-        _save(ctx, req.alias, rotation_phase="made", rotation_deployed_at="")
+        _save(ctx, req.alias, rotation_deployed_at="")
+        _step(ctx, req.alias, "made")
+        known = state.load(ctx.paths, req.alias)
     new_info = certs.read_cert(nxt.cert)
     report.old_fingerprint = certs.read_cert(current.cert).fingerprint_sha256 if current.cert.exists() else None
     report.new_fingerprint, report.not_after = new_info.fingerprint_sha256, new_info.not_after.isoformat()
@@ -127,28 +184,49 @@ def _rotate(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
     if admin:
         report.app_updated = _deploy_new(req, ctx, admin, name, known, nxt)
     else:
-        ctx.console.url(
-            "Upload the new certificate to the app in Setup (External Client App Manager > the app > Edit "
-            "Settings > Enable JWT Bearer Flow > Upload Files, or the Connected App's 'Use digital signatures'):",
-            str(nxt.cert),
-        )
+        _ask_upload("the new certificate", nxt.cert, new_info.fingerprint_sha256, ctx)
     try:
-        _prove(req, profile, nxt, ctx)
+        _prove(req, profile, nxt.key, ctx)
     except SfjwtError as exc:
-        if exc.code is Code.INTERRUPTED:  # leave it resumable: a rerun proves again, --rollback undoes it
-            exc.fix = f"run sfjwt-orch rotate --alias {req.alias} again to continue, or add --rollback to undo it"
-            raise
-        if report.app_updated and admin:
-            ctx.console.warn("The new key did not log in: putting the old certificate back on the app.")
-            app_deploy.replace_certificate(name, _kind(known), current.cert.read_text(), admin, ctx)
-            _save(ctx, req.alias, rotation_phase="made")
-            report.app_updated = False
+        _after_failed_proof(exc, req, ctx, report, admin, name, known, current)
         raise
-    _promote(req, current, nxt, ctx, report)
+    _reached("proven", ctx.env)
+    _promote(req, current, nxt, ctx)
+    _finalize(req, profile, current, ctx, report)
     report.window_s = round(time.monotonic() - started, 1)
-    # sf keeps the key's path: log in again from the durable one (the proof used next/).
-    final = resolve.login_request(profile, current.key, resolve.Wait())
-    login.remember(final, login.log_in(final, ctx), ctx)
+
+
+def _after_failed_proof(
+    exc: SfjwtError,
+    req: RotateRequest,
+    ctx: Context,
+    report: RotateReport,
+    admin: str | None,
+    name: str,
+    known: state.State,
+    current: _Pair,
+) -> None:
+    """The new key did not log in: both pairs and the record stay, so a rerun continues."""
+    again = f"sfjwt-orch rotate --alias {req.alias}"
+    if exc.code is Code.INTERRUPTED:  # leave it resumable: a rerun proves again, --rollback undoes it
+        exc.fix = f"run {again} again to continue, or add --rollback to undo it"
+        return
+    if report.app_updated and admin:
+        ctx.console.warn("The new key did not log in: putting the old certificate back on the app.")
+        _step(ctx, req.alias, "made")  # first: a run stopped during the deploy below deploys the new one again
+        app_deploy.replace_certificate(name, _kind(known), current.cert.read_text(), admin, ctx)
+        report.app_updated = False
+        exc.fix = f"{exc.fix}; the new pair is kept: {again} tries it again".lstrip("; ")
+        return
+    exc.fix = (
+        f"{exc.fix}; both pairs are kept: once the app holds the new certificate, {again} continues "
+        f"(or add --rollback to go back)"
+    ).lstrip("; ")
+
+
+def _ask_upload(what: str, cert: Path, fingerprint: str, ctx: Context) -> None:
+    ctx.console.url(f"Upload {what} to the app in Setup ({SETUP_UPLOAD}):", str(cert))
+    ctx.console.info(f"Its SHA-256 fingerprint: {fingerprint}. Waiting for the app to take it…")
 
 
 def _deploy_new(req: RotateRequest, ctx: Context, admin: str, name: str, known: state.State, nxt: _Pair) -> bool:
@@ -165,19 +243,21 @@ def _deploy_new(req: RotateRequest, ctx: Context, admin: str, name: str, known: 
         "longer logs in (an app holds one certificate)."
     )
     app_deploy.replace_certificate(name, _kind(known), nxt.cert.read_text(), admin, ctx)
-    _save(ctx, req.alias, rotation_phase="deployed", rotation_deployed_at=datetime.now(UTC).isoformat())
+    _save(ctx, req.alias, rotation_deployed_at=datetime.now(UTC).isoformat())
+    _step(ctx, req.alias, "deployed")
     return True
 
 
-def _prove(req: RotateRequest, profile: config.Profile, nxt: _Pair, ctx: Context) -> None:
+def _prove(req: RotateRequest, profile: config.Profile, key: Path, ctx: Context) -> None:
+    """A login with `key` where it lies, waiting while the app has not taken its certificate yet."""
     proof = dataclasses.replace(
-        resolve.login_request(profile, nxt.key, req.wait),
+        resolve.login_request(profile, key, req.wait),
         also_wait_for=frozenset({Code.INVALID_ASSERTION}),
     )
     login.log_in(proof, ctx)
 
 
-def _promote(req: RotateRequest, current: _Pair, nxt: _Pair, ctx: Context, report: RotateReport) -> None:
+def _promote(req: RotateRequest, current: _Pair, nxt: _Pair, ctx: Context) -> None:
     """The current pair to previous/ (kept for --rollback), the new one onto the profile's paths."""
     previous = _folder(ctx, req.alias, "previous")
     if state.load(ctx.paths, req.alias).rotation_phase != "promoting":
@@ -186,15 +266,28 @@ def _promote(req: RotateRequest, current: _Pair, nxt: _Pair, ctx: Context, repor
         for source, target in ((current.key, previous.key), (current.cert, previous.cert)):
             if source.exists():
                 _copy(source, target)
-        _save(ctx, req.alias, rotation_phase="promoting")
+        _step(ctx, req.alias, "promoting")
     for source, target in ((nxt.key, current.key), (nxt.cert, current.cert)):
         _copy(source, target)
-    shutil.rmtree(nxt.key.parent, ignore_errors=True)
+    _reached("copied", ctx.env)
+
+
+def _finalize(req: RotateRequest, profile: config.Profile, current: _Pair, ctx: Context, report: RotateReport) -> None:
+    """sf keeps the key's path: log in again from the durable one (the proof used next/), and only
+    then drop next/ and record the promotion."""
+    final = resolve.login_request(profile, current.key, resolve.Wait())
+    login.remember(final, login.log_in(final, ctx), ctx)
+    _reached("logged-in", ctx.env)
+    _remove_pair(_folder(ctx, req.alias, "next"))
     until = (datetime.now(UTC) + timedelta(days=req.keep_days)).isoformat(timespec="seconds")
-    _save(ctx, req.alias, rotation_phase="promoted", previous_kept_until=until)
+    _save(ctx, req.alias, previous_kept_until=until)
+    _step(ctx, req.alias, "promoted")
     report.previous_key_kept_until = until
+    report.new_fingerprint = report.new_fingerprint or certs.read_cert(current.cert).fingerprint_sha256
     ctx.console.success(f"The new key is in place: {current.key} (the previous one is kept until {until[:10]})")
-    ctx.console.info(f"Update your pipeline's secret: sfjwt-orch ci export {req.alias} --include-key")
+    ctx.console.info(
+        f"Update your pipeline's secret with the new key: sfjwt-orch ci export {req.alias} --format env --include-key"
+    )
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -203,41 +296,94 @@ def _copy(source: Path, target: Path) -> None:
     files.atomic_write(target, source.read_bytes(), mode=mode)
 
 
+def _remove_pair(pair: _Pair) -> None:
+    keys.shred(pair.key)
+    pair.cert.unlink(missing_ok=True)
+    shutil.rmtree(pair.key.parent, ignore_errors=True)
+
+
 def _finish(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
+    """End a promoted rotation: the previous key goes. Nothing else is touched: before promotion the
+    new pair may be on the app, and during a rollback the previous one may be."""
+    phase = state.load(ctx.paths, req.alias).rotation_phase
+    if phase in ROLLING_BACK:
+        raise _rollback_under_way(req.alias)
+    if phase in FORWARD:
+        raise SfjwtError(
+            Code.USAGE,
+            f"the rotation of {req.alias!r} has not proven its new key yet (nothing to finish)",
+            f"continue it with sfjwt-orch rotate --alias {req.alias}, or undo it with --rollback",
+        )
     previous = _folder(ctx, req.alias, "previous")
-    keys.shred(previous.key)
-    previous.cert.unlink(missing_ok=True)
-    if previous.key.parent.exists():
-        shutil.rmtree(previous.key.parent, ignore_errors=True)
+    if phase != "promoted" and not previous.key.parent.exists():
+        ctx.console.info(f"No rotation of {req.alias} to finish: nothing kept, nothing removed.")
+        return
+    _remove_pair(previous)
     _save(ctx, req.alias, rotation_phase="", rotation_deployed_at="", previous_kept_until="")
-    ctx.console.success(f"Rotation of {req.alias} finished: the previous key is gone.")
+    ctx.console.success(f"Rotation of {req.alias} finished: removed the previous key {previous.key}.")
+
+
+def _rollback_target(alias: str, phase: str, previous: _Pair) -> str:
+    if phase in ROLLING_BACK:
+        return phase
+    if phase in ("made", "deployed"):
+        return ROLLBACK_CURRENT
+    if phase in ("promoting", "promoted") and previous.key.exists():
+        return ROLLBACK_PREVIOUS
+    raise SfjwtError(Code.USAGE, f"no rotation of {alias!r} to roll back", "nothing to do")
 
 
 def _rollback(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
-    """Undo a rotation: before promotion, the app gets its current certificate back and the new
-    pair goes; after it, the previous pair comes back onto the profile's paths (and onto the app)."""
+    """Undo a rotation. The old pair is the profile's own before promotion, previous/'s after it.
+    The app gets the old certificate back (deployed, or uploaded by a person while we wait), a login
+    with the old key where it lies proves it, and only then does anything on disk change."""
     profile = _profile(req, ctx)
     current, previous, nxt = _current(profile), _folder(ctx, req.alias, "previous"), _folder(ctx, req.alias, "next")
     known = state.load(ctx.paths, req.alias)
-    admin = req.target_org or known.admin_org or None
-    promoted = known.rotation_phase in ("promoting", "promoted") and previous.key.exists()
-    if not promoted and known.rotation_phase not in ("made", "deployed"):
-        raise SfjwtError(Code.USAGE, f"no rotation of {req.alias!r} to roll back", "nothing to do")
-    restored = previous if promoted else current
-    if admin and known.app_name and (promoted or known.rotation_phase == "deployed"):
-        app_deploy.replace_certificate(known.app_name, _kind(known), restored.cert.read_text(), admin, ctx)
-        report.app_updated = True
-    if promoted:
-        for source, target in ((previous.key, current.key), (previous.cert, current.cert)):
-            _copy(source, target)
-    shutil.rmtree(nxt.key.parent, ignore_errors=True)
-    _finish(req, ctx, report)
-    report.new_fingerprint = certs.read_cert(current.cert).fingerprint_sha256
-    back = dataclasses.replace(
-        resolve.login_request(profile, current.key, req.wait), also_wait_for=frozenset({Code.INVALID_ASSERTION})
-    )
+    phase = _rollback_target(req.alias, known.rotation_phase, previous)
+    _step(ctx, req.alias, phase)
+    old = previous if phase == ROLLBACK_PREVIOUS else current
+    if phase != ROLLBACK_DONE:
+        report.old_fingerprint = _fingerprint(nxt.cert if phase == ROLLBACK_CURRENT else current.cert)
+        report.new_fingerprint = _fingerprint(old.cert)
+        _restore_on_app(req, ctx, report, known, old)
+        try:
+            _prove(req, profile, old.key, ctx)
+        except SfjwtError as exc:
+            again = f"sfjwt-orch rotate --alias {req.alias} --rollback"
+            exc.fix = f"both pairs are kept: {again} continues the rollback"
+            raise
+        _reached("rollback-proven", ctx.env)
+        if phase == ROLLBACK_PREVIOUS:
+            for source, target in ((previous.key, current.key), (previous.cert, current.cert)):
+                _copy(source, target)
+        _step(ctx, req.alias, ROLLBACK_DONE)
+    report.new_fingerprint = report.new_fingerprint or _fingerprint(current.cert)
+    back = resolve.login_request(profile, current.key, resolve.Wait())
     login.remember(back, login.log_in(back, ctx), ctx)
-    ctx.console.success(f"Rolled back: {req.alias} logs in with its previous key again.")
+    _reached("rollback-logged-in", ctx.env)
+    # The app holds the old pair now (the login above proved it): the other one can go.
+    _remove_pair(nxt)
+    _remove_pair(previous)
+    _save(ctx, req.alias, rotation_phase="", rotation_deployed_at="", previous_kept_until="")
+    ctx.console.success(f"Rolled back: {req.alias} logs in with the key it had before the rotation ({current.key}).")
+
+
+def _restore_on_app(req: RotateRequest, ctx: Context, report: RotateReport, known: state.State, old: _Pair) -> None:
+    admin = req.target_org or known.admin_org or None
+    name = req.name or known.app_name
+    if admin and name:
+        # Always (an app that already holds it takes it again): a stopped run cannot know what was deployed.
+        app_deploy.replace_certificate(name, _kind(known), old.cert.read_text(), admin, ctx)
+        report.app_updated = True
+        _reached("rollback-deployed", ctx.env)
+        return
+    ctx.console.info("If the app holds the new certificate, the one before it goes back on the app in Setup.")
+    _ask_upload("the previous certificate", old.cert, _fingerprint(old.cert) or "?", ctx)
+
+
+def _fingerprint(cert: Path) -> str | None:
+    return certs.read_cert(cert).fingerprint_sha256 if cert.exists() else None
 
 
 def expire_previous(alias: str, ctx: Context) -> None:

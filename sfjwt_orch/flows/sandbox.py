@@ -23,6 +23,7 @@ from sfjwt_orch import config, state, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.flows import login, resolve
+from sfjwt_orch.suggest import alias_hint
 
 # Sandbox names: letters and digits, starting with a letter, at most 10 characters (Salesforce
 # Help "Create a Sandbox": "The name ... can contain only alphanumeric characters").
@@ -110,7 +111,7 @@ def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
         if production is None:
             raise SfjwtError(
                 Code.PROFILE_NOT_FOUND,
-                f"no saved profile for the production alias {cmd.production!r}",
+                f"no saved profile for the production alias {cmd.production!r}{alias_hint(ctx.paths, cmd.production)}",
                 f"set production up first: sfjwt-orch bootstrap --alias {cmd.production}",
             )
         key = str(resolve.default_key_file(production, ctx.paths))

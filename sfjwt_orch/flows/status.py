@@ -91,7 +91,7 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
     if missing:
         row.problems.append(f"profile incomplete: no {', '.join(missing)}")
-    _certificate(profile, row, now)
+    certificate_problems(profile, row, now)
     shown: OrgDisplay | None = None
     try:
         shown = ctx.sf().display(profile.alias)
@@ -104,11 +104,11 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
         # sf's login for the alias now reaches another org than sfjwt-orch's last login did.
         row.org_changed_from, row.org_changed_at, row.org_id = known.org_id, None, shown.org_id
     if not row.sf_login:
-        row.problems.append("sf holds no working login (sfjwt-orch login --alias …)")
+        row.problems.append(f"sf holds no working login (sfjwt-orch login --alias {profile.alias})")
     return row
 
 
-def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
+def certificate_problems(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
     key = Path(profile.key_file).expanduser() if profile.key_file else None
     cert = profile.cert_path(key) if key else None
     if cert is None or not cert.exists():
@@ -120,6 +120,10 @@ def _certificate(profile: config.Profile, row: AliasStatus, now: datetime) -> No
         return
     row.certificate_days_left = (info.not_after - now).days
     if info.not_after <= now:
-        row.problems.append(f"certificate expired on {info.not_after:%Y-%m-%d} (sfjwt-orch rotate)")
+        row.problems.append(
+            f"certificate expired on {info.not_after:%Y-%m-%d} (sfjwt-orch rotate --alias {profile.alias})"
+        )
     elif info.not_after - now < probes.EXPIRY_WARNING:
-        row.problems.append(f"certificate expires in {row.certificate_days_left} days (sfjwt-orch rotate)")
+        row.problems.append(
+            f"certificate expires in {row.certificate_days_left} days (sfjwt-orch rotate --alias {profile.alias})"
+        )

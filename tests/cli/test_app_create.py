@@ -68,6 +68,7 @@ def test_app_create_deploys_assigns_saves_and_logs_in_without_an_approval(world:
     assert (doc["ok"], doc["app_name"], doc["kind"], doc["created"]) == (True, APP, "eca", True)
     assert doc["consumer_key_source"] == "chosen" and 64 <= len(doc["client_id"]) <= 85
     assert doc["login"]["ok"] is True and doc["login"]["approval_url"] is None and doc["login"]["attempts"] == 1
+    assert "a new app takes a few minutes" in result.stderr  # deployed by this run: it is new
     world.done()
     # What was deployed: the five app components, the gate permission set, the certificate, the key.
     assert set(deployed) == {
@@ -282,6 +283,8 @@ def test_an_app_sfjwt_orch_made_on_another_machine_is_reused_with_its_key_read_b
         "read back",
     )
     assert "had it already" in result.stderr
+    # Nothing new was deployed: no claim that a new app is spreading (issue 24 item 3).
+    assert "a new app takes" not in result.stderr
     world.done()
 
 

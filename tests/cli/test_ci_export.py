@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -15,13 +16,23 @@ from tests.cli.conftest import Result, World
 SPEC = "git+https://github.com/acme/sfjwt-orch@v0.1.0"
 CID = "3MVG9CLIENTID1234567"
 FAILURE_KEYS = {"ok", "error", "alias", "aliases", "format", "output", "jobs", "variables", "secrets", "skipped",
-                "snippet"}  # fmt: skip
+                "warnings", "snippet"}  # fmt: skip
 
 
-def profile(world: World, alias: str, **values: str) -> None:
+def profile(world: World, alias: str, **values: str | bool) -> None:
     answers = {"client_id": CID, "username": f"ci@acme.com.{alias}", "instance_url": "https://acme.my.salesforce.com",
                "key_file": str(world.keypair.key), **values}  # fmt: skip
     config.save(world.paths, config.Profile(alias=alias, **answers))
+
+
+def own_key(world: World, alias: str) -> str:
+    """A key file of the alias's own (the same bytes at another path): aliases sharing one key file
+    share one secret, so a test of one secret per alias gives each its own file."""
+    path = world.paths.data_dir / "own" / f"{alias}.key"
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_bytes(world.keypair.key.read_bytes())
+    path.chmod(0o600)
+    return str(path)
 
 
 def export(world: World, *args: str) -> Result:
@@ -47,7 +58,7 @@ def test_single_github_document_names_the_secret_and_the_values(world: World) ->
     )
     assert doc["variables"] == {"SF_CLIENT_ID": CID, "SF_USERNAME": "ci@acme.com.hub",
                                 "SF_INSTANCE_URL": "https://acme.my.salesforce.com"}  # fmt: skip
-    assert doc["secrets"] == [{"name": "SF_JWT_KEY", "alias": "hub"}] and doc["skipped"] == []
+    assert doc["secrets"] == [{"name": "SF_JWT_KEY", "alias": "hub", "aliases": ["hub"]}] and doc["skipped"] == []
     assert "${{ secrets.SF_JWT_KEY }}" in doc["snippet"] and SPEC in doc["snippet"]
 
 
@@ -117,14 +128,14 @@ def test_output_never_replaces_a_file_it_did_not_write_without_force(world: Worl
 
 def test_fleet_aliases_is_one_matrix_job_listing_each_secret(world: World, tmp_path: Path) -> None:
     for alias in ("hub", "uat-eu", "prod.na"):
-        profile(world, alias)
+        profile(world, alias, key_file=own_key(world, alias))
     out = tmp_path / "fleet.yml"
     result = export(world, "--aliases", "hub,uat-eu", "--pip-spec", SPEC, "--output", str(out), "--json")
     assert result.code == 0, result.stderr
     doc = result.doc
     assert doc["alias"] is None and doc["aliases"] == ["hub", "uat-eu"] and doc["variables"] is None
-    assert doc["secrets"] == [{"name": "SF_JWT_KEY_HUB", "alias": "hub"},
-                              {"name": "SF_JWT_KEY_UAT_EU", "alias": "uat-eu"}]  # fmt: skip
+    assert doc["secrets"] == [{"name": "SF_JWT_KEY_HUB", "alias": "hub", "aliases": ["hub"]},
+                              {"name": "SF_JWT_KEY_UAT_EU", "alias": "uat-eu", "aliases": ["uat-eu"]}]  # fmt: skip
     assert out.read_text() == doc["snippet"] and "key_secret: SF_JWT_KEY_UAT_EU" in doc["snippet"]
 
 
@@ -144,8 +155,8 @@ def test_fleet_all_skips_incomplete_profiles_and_says_why(world: World) -> None:
 
 
 def test_fleet_include_key_gives_each_secret_its_value_apart(world: World) -> None:
-    profile(world, "hub")
-    profile(world, "uat")
+    profile(world, "hub", key_file=own_key(world, "hub"))
+    profile(world, "uat", key_file=own_key(world, "uat"))
     result = export(world, "--all", "--pip-spec", SPEC, "--include-key")
     assert result.code == 0, result.stderr
     job, _, secret = result.stdout.partition("# ---- the secret values")
@@ -216,3 +227,39 @@ def test_a_hand_edited_value_that_would_break_the_file_is_refused(world: World, 
     assert result.code == 2 and result.doc["error"]["code"] == "PROFILE_INVALID", result.doc
     # Refused when the profile is read, naming its file and the line (config.load re-validates values).
     assert "hub.toml" in result.doc["error"]["message"] and "U+000A" in result.doc["error"]["message"]
+
+
+def test_aliases_that_share_one_key_share_one_secret(world: World) -> None:
+    """Issue 24 item 10: a sandbox derived from production logs in with production's key file."""
+    profile(world, "prod")
+    profile(world, "prod-uat")  # the same key file
+    profile(world, "other", key_file=own_key(world, "other"))
+    result = export(world, "--all", "--pip-spec", SPEC, "--include-key", "--json")
+    assert result.code == 0, result.stderr
+    secrets = {s["name"]: s["aliases"] for s in result.doc["secrets"]}
+    assert secrets == {"SF_JWT_KEY_OTHER": ["other"], "SF_JWT_KEY_PROD": ["prod", "prod-uat"]}
+    assert "SF_JWT_KEY_PROD_UAT" not in result.doc["snippet"]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8443", "https://localhost:8443"])
+def test_a_loopback_login_url_is_warned_about_and_the_job_still_written(world: World, url: str) -> None:
+    profile(world, "hub", instance_url=url, allow_non_salesforce_host=True, key_file=own_key(world, "hub"))
+    result = export(world, "hub", "--pip-spec", SPEC, "--json")
+    assert result.code == 0, result.stderr
+    said = f"hub logs in at {url}: a loopback address no CI runner can reach"
+    assert result.doc["warnings"] == [said] and result.doc["snippet"]
+    assert f"a pipeline cannot use this as it is: {said}" in result.stderr
+
+
+def test_a_profile_status_reports_broken_is_warned_about(world: World) -> None:
+    profile(world, "hub")  # the session's certificate lasts 30 days: status says rotate
+    result = export(world, "hub", "--format", "env", "--json")
+    assert result.code == 0, result.stderr
+    [warning] = result.doc["warnings"]
+    assert re.fullmatch(r"hub: certificate expires in \d+ days \(sfjwt-orch rotate --alias hub\)", warning)
+
+
+def test_a_healthy_profile_has_no_warnings(world: World) -> None:
+    profile(world, "hub", key_file=own_key(world, "hub"))  # no certificate beside it: nothing to check
+    result = export(world, "hub", "--pip-spec", SPEC, "--json")
+    assert result.code == 0 and result.doc["warnings"] == []

@@ -105,6 +105,19 @@ def test_bootstrap_with_every_value_given_logs_in_and_verifies(world: World) -> 
     assert [s["name"] for s in doc["steps"]] == [
         "Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save",
     ]  # fmt: skip
+    assert doc["steps"][-1]["status"] == "done"
+    world.done()
+    # A rerun with the same answers changes nothing: Save says so instead of a ✓ (issue 24 item 3).
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "display", stdout=DISPLAY)  # sf holds the login already: not redone, verified once
+    again = world.invoke("bootstrap", *args, "--cert-file", str(world.keypair.cert), "--no-input", "--json")
+    assert again.code == 0, again.stderr
+    assert again.doc["steps"][-1] == {
+        "name": "Save",
+        "status": "skipped",
+        "detail": f"profile {world.paths.profile_file('hub')} unchanged",
+    }
+    assert "✓ Save" not in again.stderr
     world.done()
 
 
@@ -152,9 +165,43 @@ def test_logout_runs_sf_logout(world: World) -> None:
     assert result.code == 0 and result.doc == {
         "ok": True,
         "alias": "hub",
+        "logged_out": True,
         "shredded_key": None,
+        "did_you_mean": None,
         "error": None,
-    }  # the envelope
+    }
+    assert "Logged hub out of sf" in result.stderr
+    world.done()
+
+
+NO_AUTH = '{"status": 1, "name": "NoAuthFoundForTargetOrgError", "message": "No authorization found"}'
+
+
+def test_logout_of_a_login_already_gone_says_so_and_shreds_nothing(world: World) -> None:
+    """Issue 24 item 2: a mistyped alias with no sf login and no key reported nothing it did not do,
+    and a CI cleanup step that runs it again still exits 0."""
+    assert world.invoke("keygen", "--alias", "hub").code == 0
+    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(config.Profile("hub", client_id=CID)))
+    world.expect_sf("org", "logout", "--target-org", "hbu", stdout=NO_AUTH, rc=1)
+    result = world.invoke("logout", "--alias", "hbu", "--shred-key", "--json")
+    assert result.code == 0, result.stderr
+    assert result.doc["logged_out"] is False and result.doc["shredded_key"] is None
+    assert result.doc["did_you_mean"] == "hub"
+    assert "sf holds no login for hbu (did you mean 'hub'?)" in result.stderr
+    missing = world.paths.key_dir("hbu") / "server.key"
+    assert f"No key at {missing}" in result.stderr
+    assert "Logged" not in result.stderr and "Shredded" not in result.stderr
+    assert (world.paths.key_dir("hub") / "server.key").exists()
+    world.done()
+
+
+def test_logout_shred_key_names_the_key_it_shredded(world: World) -> None:
+    assert world.invoke("keygen", "--alias", "hub").code == 0
+    key = world.paths.key_dir("hub") / "server.key"
+    world.expect_sf("org", "logout", "--target-org", "hub", stdout='{"status": 0, "result": {}}')
+    result = world.invoke("logout", "--alias", "hub", "--shred-key", "--json")
+    assert result.code == 0 and result.doc["shredded_key"] == str(key) and not key.exists()
+    assert f"Shredded {key}" in result.stderr
     world.done()
 
 
@@ -285,7 +332,23 @@ def test_profiles_list_show_remove(world: World) -> None:
         "error": None,
     }
     assert config.load(world.paths, "hub") is None
+    assert not world.paths.state_file("hub").exists()
     world.done()
+
+
+def test_profiles_remove_delete_key_names_each_file_and_leaves_no_empty_folder(world: World) -> None:
+    """Issue 24 item 3: the key and certificate were deleted without being named, and the emptied
+    key folder and the state file stayed behind."""
+    assert world.invoke("keygen", "--alias", "hub").code == 0
+    folder = world.paths.key_dir("hub")
+    state.save(world.paths, state.load(world.paths, "hub").with_(org_id="00D000000000001AAA"))
+    removed = world.invoke("profiles", "remove", "hub", "--no-logout", "--delete-key", "--json")
+    assert removed.code == 0, removed.stderr
+    gone = [str(folder / "server.key"), str(folder / "server.crt"), str(folder)]
+    assert removed.doc["deleted"] == gone
+    for path in gone:
+        assert f"Deleted {path}" in removed.stderr
+    assert not folder.exists() and not world.paths.state_file("hub").exists()
 
 
 def test_profiles_show_unknown_alias_is_profile_not_found(world: World) -> None:
@@ -342,7 +405,7 @@ def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world
     # The test key pair's certificate is made for 30 days: within the warning window, and said so.
     days = rows["hub"]["certificate_days_left"]
     assert days in (29, 30) and rows["hub"]["healthy"] is False
-    assert rows["hub"]["problems"] == [f"certificate expires in {days} days (sfjwt-orch rotate)"]
+    assert rows["hub"]["problems"] == [f"certificate expires in {days} days (sfjwt-orch rotate --alias hub)"]
     assert rows["half"]["sf_login"] is False
     assert any("profile incomplete" in p for p in rows["half"]["problems"])
     world.done()
@@ -368,4 +431,55 @@ def test_login_sandbox_refused_by_an_eca_gets_a_fix_naming_the_my_domain(world: 
     error = result.doc["error"]
     assert error["code"] == "APP_NOT_INSTALLED" and "refused a generic audience" in error["message"]
     assert "--instance-url https://<MyDomain>--<sandbox>.sandbox.my.salesforce.com" in error["fix"]
+    world.done()
+
+
+def test_a_mistyped_alias_gets_did_you_mean_wherever_a_profile_is_looked_up(world: World) -> None:
+    """Issue 24 item 6: login, rotate, ci export and sandbox add name the saved alias meant."""
+    _saved(world)
+    for args in (
+        ("login", "--alias", "hbu"),
+        ("rotate", "--alias", "hbu"),
+        ("ci", "export", "hbu", "--format", "env"),
+        ("sandbox", "add", "--from", "hbu", "--name", "uat"),
+    ):
+        result = world.invoke(*args, "--json")
+        assert result.code == 2, (args, result.stderr)
+        assert "did you mean 'hub'?" in result.doc["error"]["message"], args
+    world.done()
+
+
+def test_status_and_doctor_print_their_results_on_stdout_one_line_per_row_in_a_pipe(world: World) -> None:
+    """Issue 24 item 8: the tables went to stderr, and outside a terminal rich folded long cells
+    into broken lines."""
+    _saved(world)
+    config.save(
+        world.paths,
+        config.load_or_new(world.paths, "hub").merged(config.Profile("hub", cert_file=str(world.keypair.cert))),
+    )
+    world.expect_sf("org", "display", stdout='{"status": 1, "name": "NoAuthFoundForTargetOrgError", "message": "x"}',
+                    rc=1)  # fmt: skip
+    shown = world.invoke("status")
+    assert shown.code == 6  # CHECK_FAILED: an alias needs attention (issue 21 item 7)
+    rows = shown.stdout.splitlines()
+    assert len(rows) == 1 and rows[0].split("\t")[0] == "hub" and len(rows[0].split("\t")) == 8
+    assert rows[0].split("\t")[-1].endswith("sf holds no working login (sfjwt-orch login --alias hub)")
+    assert "sfjwt-orch rotate)" not in rows[0]  # every fix names the alias
+    assert "hub" not in shown.stderr
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
+    checked = world.invoke("doctor", "--alias", "hub")
+    assert checked.code == 0, checked.stderr
+    assert any(line.startswith("pass  sf login ") for line in checked.stdout.splitlines())
+    assert "passed" in checked.stderr and "sf login" not in checked.stderr
+    world.done()
+
+
+def test_doctor_and_profiles_show_suggest_the_alias_meant(world: World) -> None:
+    _saved(world)
+    world.expect_sf("--version", stdout=VERSION)
+    checked = world.invoke("doctor", "--alias", "hbu", "--json")
+    assert checked.doc["error"]["message"].endswith(": no profile for hbu (did you mean 'hub'?)")
+    shown = world.invoke("profiles", "show", "hbu", "--json")
+    assert "did you mean 'hub'?" in shown.doc["error"]["message"]
     world.done()

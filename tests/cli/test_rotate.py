@@ -129,13 +129,89 @@ def test_rollback_after_promotion_restores_the_previous_pair_on_disk_and_on_the_
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke("rotate", "--alias", "ci").code == 0
+    new_key = key.read_bytes()
+    previous = world.paths.key_dir("ci") / "previous" / "server.key"
+    proof_keys: list[str] = []
+
+    def proof(argv: Sequence[str]) -> None:
+        proof_keys.append(argv[list(argv).index("--jwt-key-file") + 1])
+        # Nothing on disk changes before a login with the old key has proven the app holds it again.
+        assert len(proof_keys) > 1 or key.read_bytes() == new_key
+
     world.expect_sf("project", "retrieve", "start", stdout=RETRIEVED, effect=_retrieve_settings)
     world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)
-    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS, effect=proof)  # the old key, where it is kept
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS, effect=proof)  # again from the profile's path
     result = world.invoke("rotate", "--alias", "ci", "--rollback", "--json")
     assert result.code == 0, result.stderr
+    assert proof_keys == [str(previous), str(key)]
     assert key.read_bytes() == old_key and result.doc["app_updated"] is True
-    assert state.load(world.paths, "ci").rotation_phase == ""
+    assert not previous.parent.exists() and state.load(world.paths, "ci").rotation_phase == ""
+    assert "finished" not in result.stderr and "new key" not in result.stderr
+    world.done()
+
+
+def _rotated_by_hand(world: World) -> tuple[Path, bytes, bytes]:
+    """A rotation promoted after the new certificate was uploaded in Setup (no admin org known)."""
+    key, _ = _logged_in(world)
+    old_key = key.read_bytes()
+    state.save(world.paths, state.load(world.paths, "ci").with_(admin_org="", app_name=""))
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    assert world.invoke("rotate", "--alias", "ci").code == 0
+    return key, old_key, key.read_bytes()
+
+
+def test_rollback_without_an_admin_org_asks_for_the_previous_certificate_and_waits(world: World) -> None:
+    key, old_key, _ = _rotated_by_hand(world)
+    previous = world.paths.key_dir("ci") / "previous"
+    fingerprint = certs.read_cert(previous / "server.crt").fingerprint_sha256
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)  # the person has not uploaded it yet
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    result = world.invoke("rotate", "--alias", "ci", "--rollback", "--interval", "1", "--json")
+    assert result.code == 0, result.stderr
+    assert "Upload the previous certificate" in result.stderr and fingerprint in result.stderr
+    assert str(previous / "server.crt") in result.stderr
+    assert "finished" not in result.stderr and "the new key" not in result.stderr
+    assert key.read_bytes() == old_key and not previous.exists()
+    assert result.doc["new_fingerprint"] == fingerprint and result.doc["app_updated"] is False
+    world.done()
+
+
+def test_a_rollback_that_times_out_keeps_both_pairs_and_its_record(world: World) -> None:
+    key, old_key, new_key = _rotated_by_hand(world)
+    previous = world.paths.key_dir("ci") / "previous" / "server.key"
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)  # the app still holds the new certificate
+    result = world.invoke("rotate", "--alias", "ci", "--rollback", "--timeout", "0", "--json")
+    assert result.code == 3 and result.doc["error"]["code"] == "INVALID_ASSERTION"
+    assert "--rollback continues" in result.doc["error"]["fix"]
+    assert key.read_bytes() == new_key and previous.read_bytes() == old_key
+    assert state.load(world.paths, "ci").rotation_phase == "rollback-previous"
+    # Neither direction can drop a key while the rollback is under way.
+    for other in (("--finish",), ()):
+        refused = world.invoke("rotate", "--alias", "ci", *other, "--json")
+        assert refused.code == 2 and "--rollback" in refused.doc["error"]["fix"]
+    assert previous.read_bytes() == old_key
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)  # uploaded now: the rerun continues
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    again = world.invoke("rotate", "--alias", "ci", "--rollback", "--json")
+    assert again.code == 0, again.stderr
+    assert key.read_bytes() == old_key and state.load(world.paths, "ci").rotation_phase == ""
+    world.done()
+
+
+def test_a_rotation_that_times_out_without_an_admin_org_keeps_both_pairs_and_finish_refuses(world: World) -> None:
+    key, _ = _logged_in(world)
+    old_key = key.read_bytes()
+    state.save(world.paths, state.load(world.paths, "ci").with_(admin_org="", app_name=""))
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
+    result = world.invoke("rotate", "--alias", "ci", "--timeout", "0", "--json")
+    assert result.code == 3 and "continues" in result.doc["error"]["fix"]
+    nxt = world.paths.key_dir("ci") / "next" / "server.key"
+    assert key.read_bytes() == old_key and nxt.exists() and state.load(world.paths, "ci").rotation_phase == "made"
+    finished = world.invoke("rotate", "--alias", "ci", "--finish", "--json")
+    assert finished.code == 2 and nxt.exists() and state.load(world.paths, "ci").rotation_phase == "made"
     world.done()
 
 

@@ -185,3 +185,58 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_emulator_run_gives_a_program_the_rehearsals_environment(cli: Cli, tmp_path: Path) -> None:
+    """Issue 24 item 12: one command instead of a NODE_OPTIONS prefix copied by hand, and the
+    admin's token handed to sf as SF_ACCESS_TOKEN without being printed."""
+    seen = tmp_path / "seen.json"
+    probe = (
+        "import json, os, sys; json.dump({k: os.environ.get(k) for k in "
+        "('NODE_OPTIONS', 'SF_ACCESS_TOKEN', 'SF_DISABLE_AUTOUPDATE')}, open(sys.argv[1], 'w')); sys.exit(7)"
+    )
+    with serving(cli, "--username", "ci@example.com") as served:
+        port = served.doc["url"].rsplit(":", 1)[1]
+        ran = cli.run("emulator", "run", "--port", port, "--", sys.executable, "-c", probe, str(seen))
+        assert ran.returncode == 7, ran.stderr  # the program's own exit code
+        env = json.loads(seen.read_text())
+        assert "loopback_guard.cjs" in env["NODE_OPTIONS"] and env["SF_DISABLE_AUTOUPDATE"] == "true"
+        assert env["SF_ACCESS_TOKEN"] == served.doc["admin"]["access_token"]
+        assert served.doc["admin"]["access_token"] not in ran.stdout + ran.stderr
+    assert served.returncode == 0, served.stderr
+    # The human output names the line that logs sf in as the admin, through emulator run.
+    line = f"sfjwt-orch emulator run --port {port} -- sf org login access-token --instance-url"
+    assert line in served.stderr and "SF_ACCESS_TOKEN" in served.stderr
+    assert served.doc["admin"]["access_token"] not in served.stderr
+    token_files = list((Path(cli.env["SFJWT_ORCH_DATA_DIR"]) / "emulator").glob("admin-token-*"))
+    assert token_files == [], "the admin token is kept only while the emulator serves"
+    nobody = cli.run("emulator", "run", "--port", port, "--", "true")
+    assert nobody.returncode == 2 and "no emulator answers" in nobody.stderr
+
+
+def test_emulator_approve_is_a_headless_person_clicking_allow(cli: Cli) -> None:
+    from sfjwt_orch import validate
+
+    assert cli.run("keygen", "--alias", "rehearsal").returncode == 0
+    with serving(cli, "--alias", "rehearsal") as served:
+        url, key = served.doc["url"], served.doc["apps"][0]["consumer_key"]
+        approval = validate.authorize_url(url, key, validate.DEFAULT_CALLBACK)
+        done = cli.run("emulator", "approve", approval, "--json")
+        assert done.returncode == 0, done.stderr
+        doc = json.loads(done.stdout)
+        assert doc["ok"] and doc["approved"] and doc["redirected_to"] == validate.DEFAULT_CALLBACK
+        state = json.loads(urllib.request.urlopen(url + "/__emulator/state", timeout=5).read())
+        assert [a["username"] for a in state["approvals"]] == ["dev@example.com"]
+    refused = cli.run("emulator", "approve", "https://login.salesforce.com/services/oauth2/authorize?x=1", "--json")
+    assert refused.returncode == 2 and json.loads(refused.stdout)["error"]["code"] == "URL_REFUSED"
+
+
+def test_each_served_org_has_an_org_id_of_its_own(cli: Cli) -> None:
+    """Issue 24 item 12: serving again is a new org (a refreshed sandbox), not the same demo id."""
+    seen = []
+    for _ in range(2):
+        with serving(cli, "--username", "ci@example.com") as served:
+            state = json.loads(urllib.request.urlopen(served.doc["url"] + "/__emulator/state", timeout=5).read())
+            seen.append(state["org_id"])
+            assert served.doc["admin"]["access_token"].startswith(state["org_id"][:15] + "!")
+    assert all(len(org) == 18 and org.startswith("00D") for org in seen) and seen[0] != seen[1]
