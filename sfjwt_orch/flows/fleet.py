@@ -64,11 +64,11 @@ def document(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def select(ctx: Context, every: bool, names: str | None) -> list[config.Profile]:
     """The profiles to log in: every complete saved one, or those named (each must exist)."""
     if every:
-        profiles, problems = config.load_all(ctx.paths)
+        saved, problems = config.load_all(ctx.paths)
         for problem in problems:
             ctx.console.warn(f"skipped: {problem.message}")
         complete = []
-        for p in profiles:
+        for p in saved:
             missing = resolve.missing_flags(p)
             if missing:
                 ctx.console.warn(f"skipped {p.alias!r}: its profile has no {' or '.join(missing)}")

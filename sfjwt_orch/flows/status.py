@@ -70,8 +70,8 @@ class StatusReport:
 
 def status(ctx: Context, now: datetime | None = None) -> StatusReport:
     now = now or datetime.now(UTC)
-    profiles, problems = config.load_all(ctx.paths)
-    rows = parallel.run_all(profiles, lambda p: _one(p, ctx, now))
+    saved, problems = config.load_all(ctx.paths)
+    rows = parallel.run_all(saved, lambda p: _one(p, ctx, now))
     return StatusReport(tuple(rows), tuple(p.message for p in problems))
 
 

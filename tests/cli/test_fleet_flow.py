@@ -48,14 +48,14 @@ def setup(flow: Flow, session_keypair: KeyPair) -> Setup:
     key = session_keypair.key
     ctx, runner, clock, console, paths = flow.ctx, flow.runner, flow.clock, flow.console, flow.paths
     runner.ordered = False  # the aliases' logins run in parallel, in any order
-    profiles = []
+    saved = []
     for alias in ("a", "b", "c"):
         profile = config.Profile(
             alias, "3MVG9CLIENTID1234567", f"{alias}@example.com", "https://acme.my.salesforce.com"
         )
         config.save(paths, dataclasses.replace(profile, key_file=str(key)))
-        profiles.append(dataclasses.replace(profile, key_file=str(key)))
-    return ctx, runner, clock, console, profiles
+        saved.append(dataclasses.replace(profile, key_file=str(key)))
+    return ctx, runner, clock, console, saved
 
 
 def _answers(runner: FakeRunner, alias: str, *stdouts: str) -> None:
@@ -65,11 +65,11 @@ def _answers(runner: FakeRunner, alias: str, *stdouts: str) -> None:
 
 
 def test_with_a_person_the_approvals_are_opened_and_waited_for_one_at_a_time(setup: Setup) -> None:
-    ctx, runner, clock, console, profiles = setup
+    ctx, runner, clock, console, saved = setup
     _answers(runner, "a", NOT_APPROVED, NOT_APPROVED, SUCCESS)  # the parallel pass, then the wait
     _answers(runner, "b", SUCCESS)
     _answers(runner, "c", NOT_APPROVED, NOT_APPROVED, SUCCESS)
-    command = fleet.FleetCommand(tuple(profiles), 2, resolve.Wait(True, 60.0, 5.0), wait_for_approvals=True)
+    command = fleet.FleetCommand(tuple(saved), 2, resolve.Wait(True, 60.0, 5.0), wait_for_approvals=True)
     view = RecordingView()
     doc = fleet.run(command, ctx, view)
     runner.assert_done()
@@ -85,11 +85,11 @@ def test_with_a_person_the_approvals_are_opened_and_waited_for_one_at_a_time(set
 
 
 def test_without_a_person_the_approvals_are_reported_not_waited_for(setup: Setup) -> None:
-    ctx, runner, clock, console, profiles = setup
+    ctx, runner, clock, console, saved = setup
     _answers(runner, "a", NOT_APPROVED)
     _answers(runner, "b", SUCCESS)
     _answers(runner, "c", SUCCESS)
-    command = fleet.FleetCommand(tuple(profiles), 3, resolve.Wait(False, 0.0, 5.0), wait_for_approvals=False)
+    command = fleet.FleetCommand(tuple(saved), 3, resolve.Wait(False, 0.0, 5.0), wait_for_approvals=False)
     with pytest.raises(SfjwtError) as caught:
         fleet.run(command, ctx, RecordingView())
     runner.assert_done()

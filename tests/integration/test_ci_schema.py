@@ -22,7 +22,7 @@ SCHEMAS = {
 OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
 
 
-def profiles(cli: Cli, aliases: list[str]) -> None:
+def save_profiles(cli: Cli, aliases: list[str]) -> None:
     paths = Paths.from_env(cli.env)
     for alias in aliases:
         config.save(paths, config.Profile(alias, "3MVG9CLIENTID1234567", f"ci@acme.com.{alias}",
@@ -46,7 +46,7 @@ def validate(path: Path, fmt: str) -> None:
 )
 def test_exported_files_pass_the_published_schema(cli: Cli, tmp_path: Path, fmt: str, which: list[str], count: int,
                                                  jobs: int) -> None:  # fmt: skip
-    profiles(
+    save_profiles(
         cli, ["one"] if which == ["one"] else ["a-1", "b.2", "c_3"] if count == 3 else [f"org{n}" for n in range(count)]
     )
     out = tmp_path / "ci" / f"{fmt}.yml"

@@ -42,7 +42,7 @@ class Material:
 
 
 @pytest.fixture(scope="module")
-def material(tmp_path_factory: pytest.TempPathFactory) -> Material:
+def key_material(tmp_path_factory: pytest.TempPathFactory) -> Material:
     d = tmp_path_factory.mktemp("keys")
     ks = build(d)
     m = Material(ks, d / "pkcs1.key", d / "ec.crt", d / "server.csr")
@@ -184,9 +184,9 @@ def _outcome(check: Callable[[Path], object], path: Path) -> tuple[Code, str, st
 
 @pytest.mark.timeout(10)  # a FIFO that is opened would hang: fail fast instead
 @pytest.mark.parametrize("case", list(CASES))
-def test_check_key_file(material: Material, tmp_path: Path, case: str) -> None:
+def test_check_key_file(key_material: Material, tmp_path: Path, case: str) -> None:
     c = CASES[case]
-    path = c.make(material, tmp_path / "key.pem")
+    path = c.make(key_material, tmp_path / "key.pem")
     outcome = _outcome(keys.check_key_file, path)
     if c.code is None:
         assert outcome is None
@@ -202,9 +202,11 @@ def test_check_key_file(material: Material, tmp_path: Path, case: str) -> None:
 
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("case", list(CASES))
-def test_quick_check_key_file_is_the_same_walk_without_the_parse(material: Material, tmp_path: Path, case: str) -> None:
+def test_quick_check_key_file_is_the_same_walk_without_the_parse(
+    key_material: Material, tmp_path: Path, case: str
+) -> None:
     c = CASES[case]
-    path = c.make(material, tmp_path / "key.pem")
+    path = c.make(key_material, tmp_path / "key.pem")
     outcome = _outcome(keys.quick_check_key_file, path)
     if c.code is None or c.quick is None:
         assert outcome is None
@@ -218,9 +220,9 @@ def test_quick_check_key_file_is_the_same_walk_without_the_parse(material: Mater
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("make", [fifo, device, sparse_gigabyte], ids=["fifo", "device", "oversize"])
 def test_a_file_that_is_no_key_is_never_opened(
-    material: Material, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Make
+    key_material: Material, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Make
 ) -> None:
-    path = make(material, tmp_path / "key.pem")
+    path = make(key_material, tmp_path / "key.pem")
     real_open = os.open
     opened: list[str] = []
 
@@ -236,10 +238,10 @@ def test_a_file_that_is_no_key_is_never_opened(
 
 
 def test_an_unreadable_key_gets_the_chmod_fix(
-    material: Material, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    key_material: Material, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "my keys").mkdir()
-    path = copy("key", 0o000)(material, tmp_path / "my keys" / "key.pem")
+    path = copy("key", 0o000)(key_material, tmp_path / "my keys" / "key.pem")
     if os.geteuid() == 0:  # root reads a chmod 000 file: make the open fail as it would for anyone else
         real_open = os.open
 
@@ -257,11 +259,11 @@ def test_an_unreadable_key_gets_the_chmod_fix(
         assert f"chmod 600 '{path}'" in err.value.fix  # quoted: the folder has a space
 
 
-def test_mode_check_can_be_skipped_and_the_variable_named(material: Material, tmp_path: Path) -> None:
-    path = copy("key", 0o644)(material, tmp_path / "key.pem")
+def test_mode_check_can_be_skipped_and_the_variable_named(key_material: Material, tmp_path: Path) -> None:
+    path = copy("key", 0o644)(key_material, tmp_path / "key.pem")
     assert keys.check_key_file(path, check_mode=False).bits == 2048
     assert keys.quick_check_key_file(path, check_mode=False) == path
-    broken = copy("cert")(material, tmp_path / ".tmp-123.key")
+    broken = copy("cert")(key_material, tmp_path / ".tmp-123.key")
     for check in (keys.check_key_file, keys.quick_check_key_file):
         with pytest.raises(SfjwtError) as err:
             check(broken, name="the key in $SF_JWT_KEY")
@@ -284,9 +286,9 @@ def test_key_modulus_and_bits_match_openssl(tmp_path: Path, argv: list[str], bit
     assert (info.modulus, info.bits) == (int(modulus, 16), bits)
 
 
-def test_key_and_login_modules_do_not_import_cryptography(material: Material, tmp_path: Path) -> None:
+def test_key_and_login_modules_do_not_import_cryptography(key_material: Material, tmp_path: Path) -> None:
     """login's success path: importing keys and the quick check leave cryptography unloaded."""
-    path = copy("key")(material, tmp_path / "key.pem")
+    path = copy("key")(key_material, tmp_path / "key.pem")
     script = (
         "import sys; from pathlib import Path; from sfjwt_orch import keys;"
         "keys.quick_check_key_file(Path(sys.argv[1]));"
@@ -321,9 +323,9 @@ def _as_openssl_prints_it(cert: Path) -> certs.CertInfo:
         ("20510615083000Z", datetime(2051, 6, 15, 8, 30, 0, tzinfo=UTC)),  # GeneralizedTime from 2050 on
     ],
 )
-def test_read_cert_matches_openssl(material: Material, tmp_path: Path, end: str, expected: datetime) -> None:
+def test_read_cert_matches_openssl(key_material: Material, tmp_path: Path, end: str, expected: datetime) -> None:
     """RFC 5280 §4.1.2.5: fingerprint, expiry (an aware UTC datetime) and modulus as openssl reads them."""
-    cert = _ca_signed(material.ks.key, tmp_path, "19500101000000Z", end)
+    cert = _ca_signed(key_material.ks.key, tmp_path, "19500101000000Z", end)
     info = certs.read_cert(cert)
     assert info == _as_openssl_prints_it(cert)
     assert info.not_after == expected and info.not_after.tzinfo is UTC
@@ -341,8 +343,8 @@ def test_read_cert_matches_openssl(material: Material, tmp_path: Path, end: str,
         b"491231235959z",  # a lower-case z
     ],
 )
-def test_a_certificate_with_a_malformed_time_is_refused(material: Material, tmp_path: Path, bad: bytes) -> None:
-    good = _ca_signed(material.ks.key, tmp_path, "19500101000000Z", "20491231235959Z")
+def test_a_certificate_with_a_malformed_time_is_refused(key_material: Material, tmp_path: Path, bad: bytes) -> None:
+    good = _ca_signed(key_material.ks.key, tmp_path, "19500101000000Z", "20491231235959Z")
     der = base64.b64decode("".join(good.read_text().strip().splitlines()[1:-1]))
     assert der.count(b"491231235959Z") == 1
     cert = tmp_path / "bad.crt"
@@ -375,9 +377,9 @@ CERT_CASES = {
 
 @pytest.mark.timeout(10)
 @pytest.mark.parametrize("case", list(CERT_CASES))
-def test_read_cert_refuses(material: Material, tmp_path: Path, case: str) -> None:
+def test_read_cert_refuses(key_material: Material, tmp_path: Path, case: str) -> None:
     make, words = CERT_CASES[case]
-    path = make(material, tmp_path / "app.crt")
+    path = make(key_material, tmp_path / "app.crt")
     with pytest.raises(SfjwtError) as err:
         certs.read_cert(path)
     assert err.value.code is Code.CERT_INVALID
@@ -385,11 +387,11 @@ def test_read_cert_refuses(material: Material, tmp_path: Path, case: str) -> Non
     assert "keygen" in err.value.fix
 
 
-def test_check_pair_matches_a_key_to_its_certificate(material: Material) -> None:
-    key = keys.check_key_file(material.ks.key)
-    certs.check_pair(key, certs.read_cert(material.ks.cert), material.ks.cert)
+def test_check_pair_matches_a_key_to_its_certificate(key_material: Material) -> None:
+    key = keys.check_key_file(key_material.ks.key)
+    certs.check_pair(key, certs.read_cert(key_material.ks.cert), key_material.ks.cert)
     with pytest.raises(SfjwtError) as err:
-        certs.check_pair(key, certs.read_cert(material.ks.other_cert), material.ks.other_cert)
+        certs.check_pair(key, certs.read_cert(key_material.ks.other_cert), key_material.ks.other_cert)
     assert err.value.code is Code.CERT_INVALID and "does not belong to" in err.value.message
 
 
@@ -419,7 +421,7 @@ def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size_asked", [2048, 3072], ids=["same-size", "other-size"])
 def test_keygen_uses_a_key_begun_early_only_when_it_has_the_size_asked(
-    material: Material, tmp_path: Path, size_asked: int
+    key_material: Material, tmp_path: Path, size_asked: int
 ) -> None:
     """__main__ begins a 2048-bit key before the CLI is up; keygen writes that very key, or stops it
     and makes one of the size asked for."""
@@ -427,12 +429,12 @@ def test_keygen_uses_a_key_begun_early_only_when_it_has_the_size_asked(
     from sfjwt_orch.tools.runner import ProcessRunner
 
     # An "early key" that is a known key: `cat` hands it over as genpkey would.
-    early = PendingKey(2048, ProcessRunner().start(["cat", str(material.ks.key)]))
+    early = PendingKey(2048, ProcessRunner().start(["cat", str(key_material.ks.key)]))
     openssl_ = Openssl.find(ProcessRunner(), dict(os.environ))
     out = tmp_path / "keys"
     result = keypair.keygen(keypair.KeygenRequest(out, bits=size_asked, subject="/CN=early"), openssl_, early)
     written = keys.check_key_file(result.key_file)
-    assert (written.modulus == keys.check_key_file(material.ks.key).modulus) is (size_asked == 2048)
+    assert (written.modulus == keys.check_key_file(key_material.ks.key).modulus) is (size_asked == 2048)
     assert written.bits == size_asked
     assert certs.read_cert(result.cert_file).modulus == written.modulus
 
