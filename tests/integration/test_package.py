@@ -84,6 +84,13 @@ def test_the_wheel_installs_offline_and_runs(dist: Path, tmp_path: Path) -> None
         serve.send_signal(signal.SIGINT)
         _, err = serve.communicate(timeout=60)
     assert first["ok"] and first["url"].startswith("http://127.0.0.1:"), first
-    # The package data: the printed hint names the loopback guard inside the installed package.
-    guard = next(w.strip("'\"") for w in err.split() if w.strip("'\"").endswith("loopback_guard.cjs"))
-    assert guard.startswith(str(venv)) and Path(guard).is_file(), err
+    # The package data, where the installed package looks for it: the loopback guard (its path is what
+    # `emulator run` puts in NODE_OPTIONS; serve no longer prints it since issue 24 item 12), the
+    # fleet's Node helper and Salesforce's Metadata API schema the emulator validates deploys with.
+    guard = _run([str(venv / "bin" / "python"), "-I", "-c", "import sfjwt_orch.emulator as e; print(e.guard_path())"])
+    assert guard.returncode == 0 and guard.stdout.strip().startswith(str(venv)), guard
+    package = Path(guard.stdout.strip()).parents[1]
+    assert Path(guard.stdout.strip()).is_file(), guard
+    assert (package / "tools" / "sf" / "fleet_login.cjs").is_file()
+    assert sorted(p.name for p in (package / "emulator" / "deploy" / "schema").glob("metadata-*.xsd")), package
+    assert "Traceback" not in err, err
