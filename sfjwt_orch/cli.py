@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "profiles": ("profiles", "app", True),
     "sandbox": ("sandbox", "app", True),
     "ci": ("ci", "app", True),
+    "trust": ("trust", "app", True),
     "emulator": ("emulator", "app", True),
     "completion": ("completion", "run", False),
 }

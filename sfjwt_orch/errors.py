@@ -63,6 +63,13 @@ class Code(StrEnum):
     SF_STATE_BROKEN = "SF_STATE_BROKEN"  # sf's own files (~/.sfdx) are broken: sf cannot log in or read a login
     OPENSSL_NOT_FOUND = "OPENSSL_NOT_FOUND"
     OPENSSL_FAILED = "OPENSSL_FAILED"
+    # Keyless CI (login --oidc): the job's identity token, and the org's token exchange.
+    OIDC_NO_ID_TOKEN = "OIDC_NO_ID_TOKEN"  # the job has no identity token: the workflow lacks the permission
+    OIDC_PROVIDER_FAILED = "OIDC_PROVIDER_FAILED"  # the CI provider did not hand out the token
+    OIDC_CLAIM_MISMATCH = "OIDC_CLAIM_MISMATCH"  # a claim is not the one the org trusts
+    OIDC_SIGNATURE = "OIDC_SIGNATURE"  # the token does not verify against the issuer's keys
+    OIDC_EXCHANGE_DISABLED = "OIDC_EXCHANGE_DISABLED"  # no handler, or token exchange off, for the app
+    OIDC_NOT_PREAUTHORIZED = "OIDC_NOT_PREAUTHORIZED"  # the mapped user is not pre-authorized for the app
     # Ours.
     INTERRUPTED = "INTERRUPTED"
     INTERNAL = "INTERNAL"
@@ -82,6 +89,7 @@ _LOCAL = {
     Code.LOCKED,
     Code.ADMIN_ORG_NOT_FOUND,
     Code.APP_EXISTS,
+    Code.OIDC_NO_ID_TOKEN,
 }
 _TOOL = {Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED}
 

@@ -82,6 +82,9 @@ def run(
     set_default: bool = set_default_option(),
     set_default_dev_hub: bool = set_default_dev_hub_option(),
     new_app: bool = new_app_option(),
+    oidc: str | None = typer.Option(
+        None, "--oidc", help="In CI: log in with the job's identity token, github or gitlab (see sfjwt-orch trust)."
+    ),
     json: bool = json_option(),
     verbose: bool = verbose_option(),
 ) -> None:
@@ -91,6 +94,11 @@ def run(
     from sfjwt_orch.paths import check_alias
 
     ctx = context_of(tctx, verbose)
+    if oidc is not None:  # keyless CI (issue 23)
+        from sfjwt_orch.commands import login_oidc
+
+        login_oidc.run(ctx, alias, oidc, client_id, instance_url, json)
+        return
     if every or aliases is not None or parallel is not None:
         from sfjwt_orch.commands import login_fleet as fleet_command
 

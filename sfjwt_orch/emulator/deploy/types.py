@@ -50,6 +50,10 @@ class MetadataType:
     since: float
     fields: Mapping[str, FieldSpec] = field(default_factory=dict)
     open_content: bool = False  # children not listed in ``fields`` are accepted unchecked
+    # A type with a content file (ApexClass: ``classes/X.cls`` beside ``classes/X.cls-meta.xml``):
+    # the XML is in ``-meta.xml`` and the content is kept as the component's ``content`` field,
+    # as MetadataWithContent has it (the Metadata API WSDL).
+    has_content: bool = False
 
     def file_path(self, full_name: str) -> str:
         """The mdapi path, e.g. ``externalClientApps/X.eca`` (no ``-meta.xml``: reference §A1)."""
@@ -218,8 +222,56 @@ _CONNECTED_APP = MetadataType(
     },
 )
 
+# Keyless CI (issue 23): the handler class, its enablement and the issuer's remote site. Fields from
+# the Metadata API Developer Guide (meta_apexclass, meta_oauthtokenexchangehandler,
+# meta_remotesitesetting); folders and suffixes from SDR's metadataRegistry.json (sf 2.150.6).
+_APEX_CLASS = MetadataType(
+    "ApexClass",
+    "classes",
+    "cls",
+    10.0,
+    {"apiVersion": S, "content": S, "packageVersions": C, "status": _enum("ApexCodeUnitStatus", "Active", "Deleted")},
+    has_content=True,
+)
+
+_TOKEN_EXCHANGE_HANDLER = MetadataType(
+    "OauthTokenExchangeHandler",
+    "oauthtokenexchangehandlers",
+    "oauthtokenexchangehandler",
+    64.0,
+    {
+        "description": S,
+        "enablements": C,
+        **{name: B for name in ("isAccessTokenSupported", "isContactCreationAllowed", "isEnabled")},
+        **{name: B for name in ("isIdTokenSupported", "isJwtSupported", "isProtected", "isRefreshTokenSupported")},
+        **{name: B for name in ("isSaml2Supported", "isUserCreationAllowed")},
+        "masterLabel": REQUIRED,
+        "tokenHandlerApex": REQUIRED,
+    },
+)
+
+_REMOTE_SITE = MetadataType(
+    "RemoteSiteSetting",
+    "remoteSiteSettings",
+    "remoteSite",
+    19.0,
+    {"description": S, "disableProtocolSecurity": B, "isActive": B, "url": REQUIRED},
+)
+
 TYPES: Mapping[str, MetadataType] = {
-    t.name: t for t in (_ECA, _GLOBAL_OAUTH, _OAUTH, _OAUTH_POLICIES, _POLICIES, _PERMISSION_SET, _CONNECTED_APP)
+    t.name: t
+    for t in (
+        _ECA,
+        _GLOBAL_OAUTH,
+        _OAUTH,
+        _OAUTH_POLICIES,
+        _POLICIES,
+        _PERMISSION_SET,
+        _CONNECTED_APP,
+        _APEX_CLASS,
+        _TOKEN_EXCHANGE_HANDLER,
+        _REMOTE_SITE,
+    )
 }
 
 # ConnectedApp's oauthConfig: jsforce's ConnectedAppOauthConfig (callbackUrl required).

@@ -150,10 +150,12 @@ class Sf:
 
     # The admin commands' parsers are imported by their methods: a login never needs them.
 
-    def deploy(self, metadata_dir: Path, target_org: str) -> Deployed | Diagnosis:
+    def deploy(self, metadata_dir: Path, target_org: str, tests: tuple[str, ...] = ()) -> Deployed | Diagnosis:
+        """`tests`: the Apex test classes to run (RunSpecifiedTests), as a production deploy with Apex needs."""
         from sfjwt_orch.tools.sf.admin import parse_deploy
 
         argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
+        argv += ["--test-level", "RunSpecifiedTests", *(a for t in tests for a in ("--tests", t))] if tests else []
         argv += ["--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
         return parse_deploy(self._run(argv, timeout=DEPLOY_WAIT_MINUTES * 60 + 60))
 
