@@ -88,6 +88,7 @@ class CiProviders:
     _keys: dict[str, tuple[str, RSAPrivateKey]] = field(default_factory=dict)
     _foreign: tuple[str, RSAPrivateKey] | None = None
     _jobs: dict[str, Job] = field(default_factory=dict)
+    minted: list[str] = field(default_factory=list)  # every identity token handed out (tests' leak scans)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _key(self, provider: str) -> tuple[str, RSAPrivateKey]:
@@ -125,7 +126,10 @@ class CiProviders:
             "jti": secrets.token_hex(8),
             **job.claims,
         }
-        return sign(key, kid, claims)
+        token = sign(key, kid, claims)
+        with self._lock:
+            self.minted.append(token)
+        return token
 
     # ------------------------------------------------------------------ HTTP
 

@@ -133,8 +133,9 @@ def test_trust_github_then_a_ci_job_logs_in_with_no_key_and_wrong_tokens_are_ref
         job.outputs.extend(bad.outputs)
 
     # Nothing printed or kept a token: not the access tokens the org issued, not the identity tokens.
-    secrets = [*emu.issued_tokens, *(job.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"],)]
-    for text in job.outputs + [output]:
+    secrets = [*emu.issued_tokens, *emu.ci.minted, job.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]]
+    assert len(emu.ci.minted) == 1 + len(refused)
+    for text in [*job.outputs, output]:
         for secret in secrets:
             assert secret not in text
     for path in job.files():
