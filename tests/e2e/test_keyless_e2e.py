@@ -171,3 +171,38 @@ def test_rerun_is_idempotent_a_second_repository_is_trusted_and_remove_withdraws
     rc, login = job.login(first["client_id"], first["login_url"])
     assert rc == 3 and login["error"]["code"] == "OIDC_CLAIM_MISMATCH"
     assert f"expected one of repository '{REPO}'" in login["error"]["message"]
+
+
+def test_trust_gitlab_then_a_job_logs_in_with_its_id_tokens_variable(e2e: E2E) -> None:
+    emu = org(e2e)
+    result = e2e.cli(
+        "trust", "gitlab", "--alias", "ci", "--target-org", "admin", "--username", USER, "--project", "acme/sub/app",
+        "--ref", "main", "--issuer", emu.ci_issuer("gitlab"), "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["bound_claims"] == [{"project_path": "acme/sub/app", "ref": "main"}]
+    gitlab = {"project_path": "acme/sub/app", "ref": "main", "ref_type": "branch", "namespace_path": "acme/sub"}
+
+    def login(job_claims: dict[str, str], name: str) -> tuple[int, dict[str, Any], Job]:
+        job = Job(e2e, e2e.tmp / name, emu.ci_job("gitlab", job_claims, audience=doc["login_url"]))
+        result = job.run("login", "--alias", "ci", "--oidc", "gitlab", "--client-id", doc["client_id"],
+                         "--instance-url", doc["login_url"], "--json")  # fmt: skip
+        return result.returncode, json.loads(result.stdout), job
+
+    rc, ok, job = login(gitlab, "job")
+    assert rc == 0 and ok["username"] == USER, job.outputs
+    shown = subprocess.run([job.sf, "org", "display", "--target-org", "ci", "--json"], env=job.env,
+                           capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert json.loads(shown.stdout)["result"]["connectedStatus"] == "Connected"
+    rc, refused, _ = login({**gitlab, "ref": "feature"}, "job-feature")
+    assert rc == 3 and refused["error"]["code"] == "OIDC_CLAIM_MISMATCH"
+    assert "claim ref: expected 'main', received 'feature'" in refused["error"]["message"]
+    bare = Job(e2e, e2e.tmp / "job-bare", {"GITLAB_CI": "true"})
+    result = bare.run("login", "--alias", "ci", "--oidc", "gitlab", "--client-id", doc["client_id"],
+                      "--instance-url", doc["login_url"], "--json")  # fmt: skip
+    error = json.loads(result.stdout)["error"]
+    assert result.returncode == 2 and error["code"] == "OIDC_NO_ID_TOKEN"
+    assert f"aud: {doc['login_url']}" in error["fix"] and "SFJWT_ORCH_ID_TOKEN" in error["fix"]
+    for text in [*job.outputs, *bare.outputs]:
+        assert not [t for t in [*emu.ci.minted, *emu.issued_tokens] if t in text]
