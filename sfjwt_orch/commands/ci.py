@@ -59,6 +59,9 @@ def export(
     include_key: bool = typer.Option(
         False, "--include-key", help="Also print the private key(s), base64-encoded, apart from the file."
     ),
+    oidc: bool = typer.Option(
+        False, "--oidc", help="A keyless job: log in with the CI job's identity token (after sfjwt-orch trust)."
+    ),
     json: bool = json_option(),
 ) -> None:
     from sfjwt_orch.ci.plan import SF_VERSION
@@ -69,7 +72,7 @@ def export(
     chosen: ci_export.Format = next((f for f in ci_export.FORMATS if f == fmt), "github")
     names = tuple(a.strip() for a in aliases.split(",")) if aliases is not None else None
     req = ci_export.Request(chosen, alias=alias, aliases=names, all=all_, include_key=include_key, pip_spec=pip_spec,
-                            sf_version=sf_version or SF_VERSION, output=output, force=force)  # fmt: skip
+                            sf_version=sf_version or SF_VERSION, output=output, force=force, oidc=oidc)  # fmt: skip
     with json_shape(lambda exc: ci_export.failure_shape(req)):
         if chosen != fmt:
             raise usage(f"--format {fmt!r} is not known", "use --format github, gitlab or env")
@@ -97,7 +100,7 @@ def _show(ctx: Context, done: Export, *, json: bool) -> None:
         ctx.console.out(done.text)
     else:
         ctx.console.info(f"Wrote {done.output} (job {', '.join(done.jobs)}).")
-    if done.fmt != "env":
+    if done.fmt != "env" and done.to_json()["secrets"]:
         ctx.console.info("Secrets it needs: " + ", ".join(s["name"] for s in done.to_json()["secrets"]))
         if done.keys:
             secrets = "".join(f"{name}={value}\n" for name, value in done.keys.items())
