@@ -206,3 +206,15 @@ def test_trust_gitlab_then_a_job_logs_in_with_its_id_tokens_variable(e2e: E2E) -
     assert f"aud: {doc['login_url']}" in error["fix"] and "SFJWT_ORCH_ID_TOKEN" in error["fix"]
     for text in [*job.outputs, *bare.outputs]:
         assert not [t for t in [*emu.ci.minted, *emu.issued_tokens] if t in text]
+
+
+def test_trust_dry_run_writes_the_package_and_contacts_no_org(e2e: E2E) -> None:
+    emu = org(e2e)
+    before = len(emu.requests)
+    rc, doc, output = trust(e2e, emu, "--repo", REPO, "--dry-run", "--output-dir", str(e2e.tmp / "md"))
+    assert rc == 0, output
+    assert doc["dry_run"] is True and doc["client_id"] is None and len(emu.requests) == before
+    written = {str(Path(f).relative_to(e2e.tmp / "md")) for f in doc["files"]}
+    assert {"package.xml", "classes/SfjwtOrch_ci_Tx.cls", "classes/SfjwtOrch_ci_TxTest.cls-meta.xml"} <= written
+    assert emu.deploy(e2e.tmp / "md", check_only=True).success  # what it wrote is what the org takes
+    assert not list(Path(e2e.env["SFJWT_ORCH_CONFIG_DIR"]).rglob("ci.toml")), "--dry-run saves no profile"

@@ -100,3 +100,37 @@ def test_the_package_deploys_on_the_emulator_and_names_the_handler_everywhere(tm
         "SfjwtOrch_ci", "SfjwtOrch_ci_Jwt", package.spec, "admin@example.com", "K" * 72, app_exists=True
     )
     assert "externalClientApps/SfjwtOrch_ci.eca" not in again.files()
+
+
+@pytest.mark.parametrize(
+    ("error", "description", "code", "exit_code"),
+    [
+        (
+            "invalid_request",
+            "claim repository: expected one of repository 'a/b', received 'c/d'",
+            "OIDC_CLAIM_MISMATCH",
+            3,
+        ),
+        (
+            "invalid_request",
+            "signature: the token does not verify against the keys of https://i (x)",
+            "OIDC_SIGNATURE",
+            3,
+        ),
+        ("unsupported_grant_type", "grant type not supported", "OIDC_EXCHANGE_DISABLED", 3),
+        ("invalid_request", "no token exchange handler is enabled for this app", "OIDC_EXCHANGE_DISABLED", 3),
+        ("invalid_app_access", "user is not admin approved to access this app", "OIDC_NOT_PREAUTHORIZED", 3),
+        ("invalid_client_id", "client identifier invalid", "CLIENT_ID_INVALID", 3),
+        ("server_error", "", "UNKNOWN", 3),
+    ],
+)
+def test_each_answer_of_the_org_gets_its_code_and_a_fix(
+    error: str, description: str, code: str, exit_code: int
+) -> None:
+    from sfjwt_orch.keyless.login import OidcLoginRequest, refusal
+
+    found = refusal(
+        error, description, 400, OidcLoginRequest("ci", Provider.GITHUB, "K", "https://acme.my.salesforce.com")
+    )
+    assert (found.code.value, found.exit_code) == (code, exit_code)
+    assert found.fix and (description or error) in found.message
