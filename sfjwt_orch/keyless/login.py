@@ -81,7 +81,11 @@ def request_for(
             f"{missing} is missing, and no saved profile gives it",
             "pass --client-id KEY --instance-url URL (sfjwt-orch trust prints both; ci export --oidc writes them)",
         )
-    return OidcLoginRequest(alias, chosen, key, url)
+    from sfjwt_orch import validate
+
+    # The one URL parser (issue 16): the token goes only to the host the parser names.
+    checked = validate.check_instance_url(url, allow_any_host=saved.allow_non_salesforce_host)
+    return OidcLoginRequest(alias, chosen, validate.check_client_id(key), checked)
 
 
 def log_in(req: OidcLoginRequest, ctx: Context) -> OidcLoginReport:

@@ -146,7 +146,7 @@ def test_trust_github_then_a_ci_job_logs_in_with_no_key_and_wrong_tokens_are_ref
 def test_a_job_without_the_id_token_permission_is_told_the_yaml_to_add(e2e: E2E) -> None:
     emu = org(e2e)
     job = Job(e2e, e2e.tmp / "job", {})
-    rc, doc = job.login("SOMEKEY", emu.url)
+    rc, doc = job.login("3MVG9CLIENTID1234567", emu.url)
     assert rc == 2 and doc["error"]["code"] == "OIDC_NO_ID_TOKEN"
     assert "id-token: write" in doc["error"]["fix"]
 
@@ -218,3 +218,12 @@ def test_trust_dry_run_writes_the_package_and_contacts_no_org(e2e: E2E) -> None:
     assert {"package.xml", "classes/SfjwtOrch_ci_Tx.cls", "classes/SfjwtOrch_ci_TxTest.cls-meta.xml"} <= written
     assert emu.deploy(e2e.tmp / "md", check_only=True).success  # what it wrote is what the org takes
     assert not list(Path(e2e.env["SFJWT_ORCH_CONFIG_DIR"]).rglob("ci.toml")), "--dry-run saves no profile"
+
+
+def test_login_oidc_refuses_a_url_two_parsers_read_apart_before_any_token_is_fetched(e2e: E2E) -> None:
+    emu = org(e2e)
+    job = Job(e2e, e2e.tmp / "job", emu.ci_job("github", claims()))
+    result = job.run("login", "--alias", "ci", "--oidc", "github", "--client-id", "3MVG9CLIENTID1234567",
+                     "--instance-url", f"{emu.url}\\@login.salesforce.com", "--json")  # fmt: skip
+    assert result.returncode == 2 and json.loads(result.stdout)["error"]["code"] == "URL_REFUSED"
+    assert emu.ci.minted == [] and emu.token_requests == ()  # no identity token fetched, nothing exchanged
