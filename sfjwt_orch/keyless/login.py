@@ -8,7 +8,9 @@
    is SFJWT_ORCH_ID_TOKEN. The audience is the org's URL, as `trust` fixed it.
 2. The token exchange (RFC 8693) at the org's token endpoint: `grant_type=urn:ietf:params:oauth:
    grant-type:token-exchange`, `subject_token`, `subject_token_type=urn:ietf:params:oauth:token-type:jwt`,
-   `client_id` (no secret: trust turns `isSecretRequiredForTokenExchange` off).
+   `client_id` (no secret: trust turns `isSecretRequiredForTokenExchange` off). No `token_handler`:
+   trust enables its handler as the app's default (`isDefault`), which runs when none is named
+   (Salesforce Help, "Configure the OAuth 2.0 Token Exchange Flow").
 3. The access token goes to `sf org login access-token --instance-url URL --alias A --no-prompt`
    through the environment only (SF_ACCESS_TOKEN, which plugin-auth's access-token command reads
    with --no-prompt): never on a command line, never printed, never written by us to a file. sf

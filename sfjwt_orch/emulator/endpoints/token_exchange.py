@@ -110,8 +110,13 @@ def _app(ctx: Context, params: Mapping[str, str], trace: Mapping[str, Any]) -> R
 
 
 def _handler(ctx: Context, reg: RegisteredApp, params: Mapping[str, str], trace: Mapping[str, Any]) -> Component:
+    # `token_handler` names the handler; without it the app's default one runs (the Help page
+    # "Configure the OAuth 2.0 Token Exchange Flow", xcloud.remoteaccess_token_exchange_configure).
+    named = params.get("token_handler")
     for component in ctx.setup.components("OauthTokenExchangeHandler"):
         names = component.fields.get("enablements.externalClientApp", ())
+        if named and component.full_name != named:
+            continue
         if component.field("isEnabled") == "true" and (reg.source or "") in (n.strip() for n in names):
             if component.field("isJwtSupported") != "true":
                 break

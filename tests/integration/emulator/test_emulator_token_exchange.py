@@ -36,10 +36,10 @@ def start(tmp_path: Path, edit: Any = None, preauthorized: bool = True) -> tuple
     return emu, package
 
 
-def exchange(emu: Emulator, subject: str) -> tuple[int, dict[str, Any]]:
+def exchange(emu: Emulator, subject: str, **extra: str) -> tuple[int, dict[str, Any]]:
     body = urllib.parse.urlencode({"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
                                    "subject_token": subject, "client_id": KEY,
-                                   "subject_token_type": "urn:ietf:params:oauth:token-type:jwt"}).encode()  # fmt: skip
+                                   "subject_token_type": "urn:ietf:params:oauth:token-type:jwt", **extra}).encode()  # fmt: skip
     try:
         with urllib.request.urlopen(urllib.request.Request(f"{emu.url}/services/oauth2/token", data=body)) as reply:
             return reply.status, json.loads(reply.read())
@@ -62,6 +62,10 @@ def test_a_bound_token_gets_an_access_token_for_the_ci_user(tmp_path: Path) -> N
         status, doc = exchange(emu, identity(emu))
         assert status == 200 and doc["access_token"] in emu.issued_tokens
         assert doc["id"].endswith(emu.users()[0].user_id)
+        status, _ = exchange(emu, identity(emu), token_handler="SfjwtOrch_ci_Xchg")
+        assert status == 200  # the handler named
+        status, doc = exchange(emu, identity(emu), token_handler="Another")
+        assert status == 400 and "no token exchange handler" in doc["error_description"]
         recorded = [r for r in emu.token_requests if r.params.get("grant_type", "").endswith("token-exchange")]
         assert recorded and all(r.params["subject_token"].startswith("<JWT, ") for r in recorded)
 
