@@ -8,6 +8,7 @@ the approval step is shown for real.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -24,6 +25,15 @@ from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo
 ALIAS = "demo-org"
 APP_ALIAS = "demo-ci"  # step 6: the app created from the command line
 APP_USER = "ci-bot@example.com"
+CI_ALIAS = "demo-keyless"  # step 7: keyless CI
+CI_REPO = "acme/salesforce-app"
+
+
+def _consumer_key(work: Path, alias: str) -> str:
+    """The consumer key trust saved in the alias's profile (what ci export --oidc writes into the job)."""
+    import tomllib
+
+    return str(tomllib.loads((work / "config" / "profiles" / f"{alias}.toml").read_text())["client_id"])
 
 
 def say(text: str) -> None:
@@ -42,10 +52,25 @@ def run(argv: list[str], env: dict[str, str], check: bool = True) -> int:
     return code
 
 
+def _keyless_act(work: Path, env: dict[str, str], admin_org: Emulator, sf: str) -> None:
+    say("7. Keyless CI: trust a GitHub repository; a CI job logs in with its identity token, no key anywhere")
+    issuer = admin_org.ci_issuer("github")
+    run(["sfjwt-orch", "trust", "github", "--alias", CI_ALIAS, "--target-org", "demo-admin", "--username",
+         APP_USER, "--repo", CI_REPO, "--issuer", issuer], env)  # fmt: skip
+    login_url = json.loads((work / "data" / "trust" / f"{CI_ALIAS}.json").read_text())["audience"]
+    job = {**isolated_env(work / "ci-job"), **admin_org.ci_job("github", {"repository": CI_REPO})}
+    print("(a CI job: its own HOME and folders, no saved profile; the emulated GitHub hands it its ID token)")
+    key = _consumer_key(work, CI_ALIAS)
+    run(["sfjwt-orch", "login", "--alias", CI_ALIAS, "--oidc", "github", "--client-id", key,
+         "--instance-url", login_url], job)  # fmt: skip
+    run([sf, "org", "display", "--target-org", CI_ALIAS], job)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--real-browser", action="store_true", help="click Allow yourself in your browser")
     parser.add_argument("--keep", action="store_true", help="keep the demo folder instead of deleting it")
+    parser.add_argument("--keyless", action="store_true", help="add act 7: keyless CI (trust, login --oidc)")
     args = parser.parse_args()
 
     sf = shutil.which("sf")
@@ -115,6 +140,9 @@ def main() -> int:
         run(["sfjwt-orch", "login", "--alias", APP_ALIAS], env)
         through = ", ".join(admin_org.permission_sets_of(APP_USER))
         print(f"No approval was needed: {APP_USER} is pre-authorized through the permission set {through}.")
+
+        if args.keyless:
+            _keyless_act(work, env, admin_org, sf)
 
         print(
             f"\nDone in {time.monotonic() - started:.0f} s. The emulators saw "

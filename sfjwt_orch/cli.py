@@ -57,6 +57,7 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
     "profiles": ("profiles", "app", True),
     "sandbox": ("sandbox", "app", True),
     "ci": ("ci", "app", True),
+    "trust": ("trust", "app", True),
     "emulator": ("emulator", "app", True),
     "sf": ("sf", "app", True),  # sfjwt-orch sf install | status | uninstall
     "completion": ("completion", "run", False),

@@ -41,6 +41,9 @@ class Profile:
     callback_url: str = ""
     # --allow-non-salesforce-host, once given: the login URL may name a host that is not Salesforce's.
     allow_non_salesforce_host: bool = False
+    # Keyless CI (sfjwt-orch trust): the CI provider and issuer the org trusts for this alias.
+    oidc_provider: str = ""
+    oidc_issuer: str = ""
 
     def merged(self, given: Profile) -> Profile:
         """`given`'s answers over these ones (flags over saved values); an answer not given ("" or

@@ -69,6 +69,13 @@ class Code(StrEnum):
     OPENSSL_FAILED = "OPENSSL_FAILED"
     # doctor and status: the checks ran, and one failed (each check or alias says which, with its fix).
     CHECK_FAILED = "CHECK_FAILED"
+    # Keyless CI (login --oidc): the job's identity token, and the org's token exchange.
+    OIDC_NO_ID_TOKEN = "OIDC_NO_ID_TOKEN"  # the job has no identity token: the workflow lacks the permission
+    OIDC_PROVIDER_FAILED = "OIDC_PROVIDER_FAILED"  # the CI provider did not hand out the token
+    OIDC_CLAIM_MISMATCH = "OIDC_CLAIM_MISMATCH"  # a claim is not the one the org trusts
+    OIDC_SIGNATURE = "OIDC_SIGNATURE"  # the token does not verify against the issuer's keys
+    OIDC_EXCHANGE_DISABLED = "OIDC_EXCHANGE_DISABLED"  # no handler, or token exchange off, for the app
+    OIDC_NOT_PREAUTHORIZED = "OIDC_NOT_PREAUTHORIZED"  # the mapped user is not pre-authorized for the app
     # Ours.
     INTERRUPTED = "INTERRUPTED"
     INTERNAL = "INTERNAL"
@@ -85,11 +92,14 @@ EXIT_OF: dict[Code, Exit] = {
         # app create: the org refused the admin's deploy or assignment (Salesforce said no, as to a login)
         Code.INTEGRATION_USER_NOT_FOUND, Code.DEPLOY_FAILED, Code.ECA_DISABLED, Code.CONNECTED_APP_BLOCKED,
         Code.PERMSET_ASSIGN_FAILED, Code.CONSUMER_SECRETS_BLOCKED,
+        # login --oidc: the CI provider or the org's token exchange said no
+        Code.OIDC_PROVIDER_FAILED, Code.OIDC_CLAIM_MISMATCH, Code.OIDC_SIGNATURE, Code.OIDC_EXCHANGE_DISABLED,
+        Code.OIDC_NOT_PREAUTHORIZED,
     )},
     **{c: Exit.USAGE for c in (
         Code.KEY_INVALID, Code.KEY_NOT_FOUND, Code.KEY_EXISTS, Code.CERT_INVALID, Code.LIGHTNING_URL,
         Code.URL_REFUSED, Code.USAGE, Code.PROFILE_NOT_FOUND, Code.PROFILE_INVALID, Code.FILE_ERROR, Code.LOCKED,
-        Code.ADMIN_ORG_NOT_FOUND, Code.APP_EXISTS,
+        Code.ADMIN_ORG_NOT_FOUND, Code.APP_EXISTS, Code.OIDC_NO_ID_TOKEN,
     )},
     **{c: Exit.TOOL for c in (
         Code.SF_NOT_FOUND, Code.SF_FAILED, Code.SF_STATE_BROKEN, Code.OPENSSL_NOT_FOUND, Code.OPENSSL_FAILED,

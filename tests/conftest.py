@@ -21,6 +21,9 @@ _SCRUB_PREFIXES = ("SF_", "SFDX_", "SFJWT_ORCH_")
 _SCRUB = {
     *_CI_VARS,  # every CI marker the tool knows: a test never runs "in CI" by accident
     "BROWSER",
+    # A CI job's identity-token request (GitHub, with id-token: write): login --oidc must not find it.
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "http_proxy",

@@ -73,6 +73,9 @@ def export(
     include_key: bool = typer.Option(
         False, "--include-key", help="Also print the private key(s), base64-encoded, apart from the file."
     ),
+    oidc: bool = typer.Option(
+        False, "--oidc", help="A keyless job: log in with the CI job's identity token (after sfjwt-orch trust)."
+    ),
     json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.ci.plan import SF_VERSION
@@ -83,7 +86,7 @@ def export(
     chosen: ci_export.Format = FORMATS[fmt]
     names = tuple(a.strip() for a in aliases.split(",")) if aliases is not None else None
     req = ci_export.Request(chosen, alias=alias, aliases=names, all=all_, include_key=include_key, pip_spec=pip_spec,
-                            sf_version=sf_version or SF_VERSION, output=output, force=force)  # fmt: skip
+                            sf_version=sf_version or SF_VERSION, output=output, force=force, oidc=oidc)  # fmt: skip
     with json_shape(lambda exc: ci_export.failure_shape(req)):
         if sum((alias is not None, all_, names is not None)) != 1:
             raise usage("name one alias, or pass --all or --aliases a,b,c", "e.g. sfjwt-orch ci export my-hub-org")
@@ -111,8 +114,9 @@ def _show(ctx: Context, done: Export, *, json: bool) -> None:
         ctx.console.out(done.text)
     else:
         ctx.console.info(f"Wrote {done.output} (job {', '.join(done.jobs)}).")
-    if done.fmt != "env":
-        ctx.console.info("Secrets it needs: " + ", ".join(done.secrets()))
+    secrets = done.to_json()["secrets"]  # none for a keyless (--oidc) job
+    if done.fmt != "env" and secrets:
+        ctx.console.info("Secrets it needs: " + ", ".join(s["name"] for s in secrets))
         if done.keys:
             secrets = "".join(f"{name}={value}\n" for name, value in done.keys.items())
             ctx.console.out(f"# ---- the secret values: for the CI secret store only, never a file ----\n{secrets}")

@@ -58,6 +58,12 @@ def run(
         ),
     ] = None,
     flags: LoginFlags = LoginFlags(),
+    oidc: Annotated[
+        str | None,
+        typer.Option(
+            "--oidc", help="In CI: log in with the job's identity token, github or gitlab (see sfjwt-orch trust)."
+        ),
+    ] = None,
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
@@ -67,6 +73,11 @@ def run(
     from sfjwt_orch.paths import check_alias
 
     ctx = context_of(tctx, verbose)
+    if oidc is not None:  # keyless CI (issue 23)
+        from sfjwt_orch.commands import login_oidc
+
+        login_oidc.run(ctx, alias, oidc, flags.client_id, flags.instance_url, json)
+        return
     if every or aliases is not None or parallel is not None:
         from sfjwt_orch.commands import login_fleet as fleet_command
 

@@ -29,6 +29,9 @@ COMPONENT_PREFIXES = {
     "ExtlClntAppConfigurablePolicies": "0xn",
     "ConnectedApp": "0H4",
     "PermissionSet": PERMISSION_SET,
+    "ApexClass": "01p",
+    "RemoteSiteSetting": "0rp",
+    "OauthTokenExchangeHandler": "0hx",  # [inferred]: no public source gives this type's key prefix
 }
 
 

@@ -30,13 +30,14 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
 
+from . import ci_provider
 from .catalog import NOT_FOUND
 from .config_checks import validate_config
 from .config_file import config_to_mapping, switches_from_mapping
 from .deploy import apps as deployed_apps
 from .deploy.archive import zip_directory
 from .deploy.run import DeployOptions, DeployOutcome, run_deploy
-from .endpoints import authorize, control, identity, metadata, rest, token
+from .endpoints import authorize, control, identity, metadata, rest, token, token_exchange
 from .endpoints.context import Context
 from .errors import EmulatorError
 from .http import Listener, Reply, Request, json_reply
@@ -88,6 +89,7 @@ class Emulator:
         self._listener: Listener | None = None
         self._twin: Listener | None = None  # [::1] on the same port, beside 127.0.0.1
         self._context: Context | None = None
+        self.ci = ci_provider.CiProviders(clock)  # the emulated CI identity providers (issue 23)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -268,6 +270,14 @@ class Emulator:
         )
         return outcome
 
+    def ci_job(self, provider: str, claims: dict[str, Any], **options: Any) -> dict[str, str]:
+        """Open a CI job on the emulated provider; returns the environment the job's steps see
+        (``ci_provider.job_env``). ``options``: ``foreign_key``, ``lifetime``, ``audience``."""
+        return ci_provider.job_env(self.ci, self.url, ci_provider.Job(provider, claims, **options))
+
+    def ci_issuer(self, provider: str) -> str:
+        return ci_provider.issuer_url(self.url, provider)
+
     def permission_sets_of(self, username: str) -> tuple[str, ...]:
         """The API names of the permission sets assigned to ``username``."""
         user = self._state.user(username)
@@ -305,13 +315,15 @@ class Emulator:
         # Endpoints are looked up on their modules at call time, so a test can swap one out.
         path = req.path
         if path == TOKEN_PATH:
-            return token.handle(ctx, req)
+            return token_exchange.handle(ctx, req) if token_exchange.is_exchange(req) else token.handle(ctx, req)
         if path == AUTHORIZE_PATH:
             return authorize.handle_authorize(ctx, req)
         if path == DECISION_PATH:
             return authorize.handle_decision(ctx, req)
         if control.is_control_path(path):
             return control.handle(ctx, req)
+        if ci_provider.is_ci_path(path):
+            return self.ci.handle(ctx.url, req)
         if identity.is_identity_path(path):
             return identity.handle(ctx, req)
         if metadata.is_metadata_path(path):

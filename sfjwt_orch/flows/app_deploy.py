@@ -121,18 +121,23 @@ def deploy(app: metadata.AppMetadata, target_org: str, ctx: Context) -> tuple[st
     return app.consumer_key, "chosen"
 
 
-def _deploy(texts: dict[str, str], target_org: str, ctx: Context) -> Deployed:
+def _deploy(texts: dict[str, str], target_org: str, ctx: Context, tests: tuple[str, ...] = ()) -> Deployed:
     with tempfile.TemporaryDirectory(prefix="sfjwt-orch-deploy-") as folder:
         metadata.write(Path(folder), texts)
         ctx.console.status(f"Deploying {len(texts) - 1} component(s) to {target_org}…")
         try:
-            return ctx.sf().deploy(Path(folder), target_org)
+            return ctx.sf().deploy(Path(folder), target_org, tests)
         except SfFailed as failed:
             if failed.code is Code.ADMIN_ORG_NOT_FOUND:
                 raise _admin_missing(target_org, "") from None
             raise
         finally:
             ctx.console.clear_status()
+
+
+def deploy_files(texts: dict[str, str], target_org: str, ctx: Context, tests: tuple[str, ...] = ()) -> Deployed:
+    """One deploy of an mdapi folder's files (trust's package: its Apex tests run with it)."""
+    return _deploy(texts, target_org, ctx, tests)
 
 
 def _problems(outcome: Deployed) -> str:

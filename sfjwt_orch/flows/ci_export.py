@@ -39,6 +39,7 @@ class Request:
     sf_version: str = plan.SF_VERSION
     output: Path | None = None
     force: bool = False
+    oidc: bool = False  # a keyless job (login --oidc, issue 23): flows/ci_export_oidc.py
 
     @property
     def fleet(self) -> bool:
@@ -104,6 +105,10 @@ def failure_shape(req: Request) -> dict[str, Any]:
 
 
 def export(req: Request, ctx: Context) -> Export:
+    if req.oidc:
+        from sfjwt_orch.flows import ci_export_oidc
+
+        return ci_export_oidc.export(req, ctx)  # type: ignore[return-value]  # the fields the command reads
     if req.fleet and req.fmt == "env":
         raise usage("--format env is for one alias", "pass --format github or gitlab with --all or --aliases")
     if req.fmt == "env" and req.include_key and req.output is not None:

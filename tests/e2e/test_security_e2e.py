@@ -46,3 +46,23 @@ def test_a_url_read_two_ways_never_reaches_sf(e2e: E2E, url: str) -> None:
     assert json.loads(result.stdout)["error"]["code"] == "URL_REFUSED"
     assert "S3cr3t" not in result.stdout + result.stderr
     assert emu.token_requests == ()  # sf never posted an assertion anywhere
+
+
+def test_keyless_commands_print_no_token_even_verbose_and_sf_never_sees_it_on_argv(e2e: E2E) -> None:
+    """trust and login --oidc (issue 23), --verbose shows every program run with its argv: neither the
+    job's identity token, nor the request token, nor the access token the exchange returns appears."""
+    from tests.e2e.test_keyless_e2e import REPO, Job, claims, org, trust
+
+    emu = org(e2e)
+    rc, doc, trusted = trust(e2e, emu, "--repo", REPO, "--verbose")
+    assert rc == 0, trusted
+    job = Job(e2e, e2e.tmp / "job", emu.ci_job("github", claims()))
+    shown = job.run("login", "--alias", "ci", "--oidc", "github", "--client-id", doc["client_id"],
+                    "--instance-url", doc["login_url"], "--verbose", "--json")  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "org login access-token" in shown.stderr  # the verbose trace shows sf's argv
+    secrets = [*emu.issued_tokens, *emu.ci.minted, job.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]]
+    assert len(emu.ci.minted) == 1
+    for text in (trusted, shown.stdout, shown.stderr):
+        assert not [s for s in secrets if s in text]
+    assert not [r for r in emu.requests if "subject_token" in r.params and "<JWT" not in r.params["subject_token"]]

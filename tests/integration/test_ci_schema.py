@@ -63,3 +63,28 @@ def test_a_broken_file_fails_the_validator(tmp_path: Path) -> None:
     bad.write_text("on: push\njobs:\n  x:\n    steps:\n      - run: echo\n")
     with pytest.raises(AssertionError, match="runs-on"):
         validate(bad, "github")
+
+
+@pytest.mark.parametrize("fmt", ["github", "gitlab"])
+def test_keyless_jobs_pass_the_published_schema_and_hold_no_secret(cli: Cli, tmp_path: Path, fmt: str) -> None:
+    """ci export --oidc (issue 23): the identity-token permission or id_tokens entry, the bound
+    environment as the job's, login --oidc with the flags it needs, and no secret reference at all."""
+    paths = Paths.from_env(cli.env)
+    config.save(paths, config.Profile("ci", "3MVG9CLIENTID1234567", "ci@acme.com", "https://acme.my.salesforce.com",
+                                      oidc_provider=fmt, oidc_issuer="https://issuer.example.com"))  # fmt: skip
+    record = paths.data_dir / "trust" / "ci.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"bindings": [{"environment": "production", "repository": "acme/app"}]}')
+    out = tmp_path / "ci" / f"{fmt}.yml"
+    result = cli.run(
+        "ci", "export", "ci", "--oidc", "--format", fmt, "--pip-spec", SPEC, "--output", str(out), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    written = out.read_text()
+    validate(out, fmt)
+    assert f"--oidc {fmt} --client-id" in written and "environment: production" in written
+    assert ("id-token: write" in written) if fmt == "github" else ("aud: https://acme.my.salesforce.com" in written)
+    assert "secrets." not in written and "SF_JWT_KEY" not in written and "--key-env" not in written
+    other = "gitlab" if fmt == "github" else "github"
+    refused = cli.run("ci", "export", "ci", "--oidc", "--format", other, "--pip-spec", SPEC, "--json")
+    assert refused.returncode == 2 and f"pass --format {fmt}" in refused.stdout

@@ -10,6 +10,7 @@ apps of the ECAs and connected apps the deploy touched are re-derived (``apps.re
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -29,6 +30,9 @@ _ORDER = (
     "ExtlClntAppOauthConfigurablePolicies",
     "ExtlClntAppConfigurablePolicies",
     "ConnectedApp",
+    "ApexClass",
+    "RemoteSiteSetting",
+    "OauthTokenExchangeHandler",
 )
 
 
@@ -41,6 +45,8 @@ class Applied:
 
 def _finish(p: Parsed, root: Node, existing: Component | None, org_id: str) -> Node:
     """The component as the org stores it, with what the org generates filled in."""
+    if p.source.content is not None:
+        return root.with_text("content", base64.b64encode(p.source.content).decode())
     if p.type_name == "ExternalClientApplication" and not p.value("orgScopedExternalApp"):
         return root.with_text("orgScopedExternalApp", f"{org_id}:{p.full_name}")
     if p.type_name == "ExtlClntAppGlobalOauthSettings" and not p.value("consumerKey"):

@@ -49,6 +49,7 @@ class SourceFile:
     full_name: str
     file_name: str  # as results name it: zip/externalClientApps/X.eca
     data: bytes
+    content: bytes | None = None  # a type with a content file: that file (classes/X.cls)
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,12 @@ def _members(package: bytes, package_file: str) -> tuple[list[tuple[str, str]], 
 def _find(entries: dict[str, bytes], root: str, mtype: MetadataType, member: str) -> list[tuple[str, str]]:
     """(full name, path) of the files holding ``member`` (``*``: every file of the type's folder)."""
     folder = f"{root}{mtype.folder}/"
-    suffixes = (f".{mtype.suffix}", f".{mtype.suffix}-meta.xml")  # sfdx-hardis's -meta.xml names deploy too
+    suffixes: tuple[str, ...] = (
+        f".{mtype.suffix}",
+        f".{mtype.suffix}-meta.xml",
+    )  # sfdx-hardis's -meta.xml names deploy too
+    if mtype.has_content:
+        suffixes = (f".{mtype.suffix}-meta.xml",)  # the XML; the content file is read beside it
     if member == "*":
         found = []
         for path in sorted(entries):
@@ -186,5 +192,6 @@ def read_archive(zip_b64: str, *, single_package: bool, default_version: float) 
         for full_name, path in found:
             if (type_name, full_name.casefold()) not in seen:
                 seen.add((type_name, full_name.casefold()))
-                files.append(SourceFile(mtype, full_name, path, entries[path]))
+                content = entries.get(path.removesuffix("-meta.xml")) if mtype.has_content else None
+                files.append(SourceFile(mtype, full_name, path, entries[path], content))
     return Archive(package_file, version, tuple(files), tuple(problems))

@@ -36,6 +36,10 @@ class MetadataType:
     name: str
     folder: str
     suffix: str
+    # A type with a content file (ApexClass: ``classes/X.cls`` beside ``classes/X.cls-meta.xml``):
+    # the XML is in ``-meta.xml`` and the content is kept as the component's ``content`` field, as
+    # MetadataWithContent has it (the Metadata API WSDL).
+    has_content: bool = False
 
     def file_path(self, full_name: str) -> str:
         """The mdapi path, e.g. ``externalClientApps/X.eca`` (mdapi format has no ``-meta.xml`` here)."""
@@ -52,13 +56,17 @@ TYPES: Mapping[str, MetadataType] = {
         MetadataType("ExtlClntAppConfigurablePolicies", "extlClntAppPolicies", "ecaPlcy"),
         MetadataType("PermissionSet", "permissionsets", "permissionset"),
         MetadataType("ConnectedApp", "connectedApps", "connectedApp"),
+        # Keyless CI (issue 23): the token-exchange handler class, its enablement, the issuer's remote site.
+        MetadataType("ApexClass", "classes", "cls", has_content=True),
+        MetadataType("OauthTokenExchangeHandler", "oauthtokenexchangehandlers", "oauthtokenexchangehandler"),
+        MetadataType("RemoteSiteSetting", "remoteSiteSettings", "remoteSite"),
     )
 }
 
 # Types whose schema is vendored though the emulator does not deploy them yet (the token-exchange
 # handler and its Apex class: the keyless CI work deploys those; SDR: classes/*.cls with a
 # -meta.xml, oauthtokenexchangehandlers/*.oauthtokenexchangehandler).
-EXTRA_SCHEMA_TYPES = ("ApexClass", "OauthTokenExchangeHandler")
+EXTRA_SCHEMA_TYPES: tuple[str, ...] = ()
 
 # The scope names of a ConnectedApp's oauthConfig; an ECA's commaSeparatedOauthScopes is checked
 # against the same enumeration (rules.py).

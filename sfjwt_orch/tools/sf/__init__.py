@@ -207,10 +207,12 @@ class Sf:
 
     # The admin commands' parsers are imported by their methods: a login never needs them.
 
-    def deploy(self, metadata_dir: Path, target_org: str) -> Deployed:
+    def deploy(self, metadata_dir: Path, target_org: str, tests: tuple[str, ...] = ()) -> Deployed:
+        """`tests`: the Apex test classes to run (RunSpecifiedTests), as a production deploy with Apex needs."""
         from sfjwt_orch.tools.sf.admin import parse_deploy
 
-        return self._call(deploy_argv(metadata_dir, target_org), parse_deploy, timeout=DEPLOY_WAIT_MINUTES * 60 + 60)
+        argv = deploy_argv(metadata_dir, target_org, tests)
+        return self._call(argv, parse_deploy, timeout=DEPLOY_WAIT_MINUTES * 60 + 60)
 
     def list_metadata(self, metadata_type: str, target_org: str) -> list[str]:
         """The full names of the org's components of one type."""
@@ -251,8 +253,9 @@ def list_metadata_argv(metadata_type: str, target_org: str) -> list[str]:
     return ["org", "list", "metadata", "--metadata-type", metadata_type, "--target-org", target_org, "--json"]
 
 
-def deploy_argv(metadata_dir: Path, target_org: str) -> list[str]:
+def deploy_argv(metadata_dir: Path, target_org: str, tests: tuple[str, ...] = ()) -> list[str]:
     argv = ["project", "deploy", "start", "--metadata-dir", str(metadata_dir), "--target-org", target_org]
+    argv += ["--test-level", "RunSpecifiedTests", *(a for t in tests for a in ("--tests", t))] if tests else []
     return [*argv, "--wait", str(DEPLOY_WAIT_MINUTES), "--json"]
 
 
