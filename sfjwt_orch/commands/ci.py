@@ -118,5 +118,5 @@ def _show(ctx: Context, done: Export, *, json: bool) -> None:
     if done.fmt != "env" and secrets:
         ctx.console.info("Secrets it needs: " + ", ".join(s["name"] for s in secrets))
         if done.keys:
-            secrets = "".join(f"{name}={value}\n" for name, value in done.keys.items())
-            ctx.console.out(f"# ---- the secret values: for the CI secret store only, never a file ----\n{secrets}")
+            values = "".join(f"{name}={value}\n" for name, value in done.keys.items())
+            ctx.console.out(f"# ---- the secret values: for the CI secret store only, never a file ----\n{values}")

@@ -30,11 +30,12 @@ class OidcExport:
     output: Path | None
     keys: dict[str, str] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # ci export's warnings (none checked for a keyless job yet)
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": True, "alias": self.alias, "aliases": [self.alias], "format": self.fmt, "oidc": True,
                 "output": str(self.output) if self.output else None, "jobs": self.jobs, "variables": None,
-                "secrets": [], "skipped": [], "snippet": self.text}  # fmt: skip
+                "secrets": [], "skipped": [], "warnings": self.warnings, "snippet": self.text}  # fmt: skip
 
 
 def export(req: ci_export.Request, ctx: Context) -> OidcExport:
