@@ -127,7 +127,7 @@ def _listed_only() -> None:  # never run: build_app registers these only when no
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
-    from sfjwt_orch.console import OutputError, StreamConsole, stop_live
+    from sfjwt_orch.ui.console import OutputError, StreamConsole, stop_live
 
     stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
     console = StreamConsole(sys.stdout, sys.stderr)
@@ -146,7 +146,7 @@ def _output_lost(reason: str) -> SfjwtError:
 
 def _unexpected(exc: Exception) -> SfjwtError:
     from sfjwt_orch import crashlog
-    from sfjwt_orch.paths import Paths
+    from sfjwt_orch.store.paths import Paths
 
     return crashlog.unexpected(exc, Paths.from_env().log_dir)
 
@@ -156,7 +156,7 @@ def _file_fault(exc: OSError) -> SfjwtError | None:
     names the file, not an 'unexpected error' (the flows catch their own; this is a last resort)."""
     import errno
 
-    from sfjwt_orch import files
+    from sfjwt_orch.store import files
 
     if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or not exc.filename:
         return None
@@ -178,7 +178,7 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None, earl
     import signal
     import threading
 
-    from sfjwt_orch.console import GuardedStdout
+    from sfjwt_orch.ui.console import GuardedStdout
 
     previous = {}
     if threading.current_thread() is threading.main_thread():
@@ -201,8 +201,8 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
         import click  # type: ignore[import-not-found,unused-ignore]  # there only with an older typer, or beside it
 
         usage_errors += (click.ClickException,)
-    from sfjwt_orch.console import OutputError
     from sfjwt_orch.tools.runner import ProgramNotFound
+    from sfjwt_orch.ui.console import OutputError
 
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
@@ -210,7 +210,7 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
         # The shell asks for completions (completion.COMPLETE_VAR; spelled out so that no other run
         # imports that module).
         if os.environ.get("_SFJWT_ORCH_COMPLETE"):
-            from sfjwt_orch.completion import complete
+            from sfjwt_orch.ui.completion import complete
 
             return complete()
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's

@@ -14,19 +14,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from sfjwt_orch.console import Console, StreamConsole
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store.paths import Paths
 from sfjwt_orch.tools.runner import ProcessRunner, Runner
+from sfjwt_orch.ui.console import Console, StreamConsole
 
 if TYPE_CHECKING:
-    from sfjwt_orch.callback import Callback
-    from sfjwt_orch.callback_pages import Approving
+    from sfjwt_orch.approval.listener import Callback
+    from sfjwt_orch.approval.pages import Approving
     from sfjwt_orch.tools.openssl import Openssl, PendingKey
     from sfjwt_orch.tools.sf import Sf
 
 
 class Waiter(Protocol):
-    """What the login loop needs of a callback listener (sfjwt_orch.callback.Listener)."""
+    """What the login loop needs of a callback listener (sfjwt_orch.approval.listener.Listener)."""
 
     port: int
 
@@ -38,7 +38,7 @@ class Waiter(Protocol):
 def listen(callback_url: str, state: str | None, about: Approving | None = None) -> Waiter | None:
     """Start listening on a loopback callback URL; None for other URLs; OSError if the port is taken.
     `about`: who is being approved, shown on the page the browser lands on."""
-    from sfjwt_orch.callback import Listener, loopback_port
+    from sfjwt_orch.approval.listener import Listener, loopback_port
 
     if loopback_port(callback_url) is None:
         return None

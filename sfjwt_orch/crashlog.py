@@ -44,7 +44,7 @@ def unexpected(exc: Exception, log_dir: Path) -> SfjwtError:
     line, so the message never points at a log that does not exist. Called in the `except` block."""
     import traceback
 
-    from sfjwt_orch.redact import redact
+    from sfjwt_orch.ui.redact import redact
 
     try:
         log = write(log_dir, redact(traceback.format_exc()) + "\n")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch.interactive import _CI_VARS
+from sfjwt_orch.ui.interactive import _CI_VARS
 
 _SCRUB_PREFIXES = ("SF_", "SFDX_", "SFJWT_ORCH_")
 _SCRUB = {

@@ -15,7 +15,7 @@ from sfjwt_orch.tools.runner import CommandResult, Conversation, ProcessRunner, 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
 
-    from sfjwt_orch.callback import Callback
+    from sfjwt_orch.approval.listener import Callback
 
 
 @dataclass
@@ -204,9 +204,9 @@ class FakeListener:
 
 
 if TYPE_CHECKING:  # mypy checks that each fake fits its seam (pyproject: mypy's files)
-    from sfjwt_orch.console import Console
     from sfjwt_orch.context import Waiter
     from sfjwt_orch.tools.runner import Runner
+    from sfjwt_orch.ui.console import Console
 
     def _fits(runner: FakeRunner, answered: _Answered, console: RecordingConsole, listener: FakeListener) -> None:
         _runner: Runner = runner

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sfjwt_orch.advice import DEV_HUB
 from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
+from sfjwt_orch.salesforce.advice import DEV_HUB
 
 if TYPE_CHECKING:
-    from sfjwt_orch import metadata
+    from sfjwt_orch.salesforce import metadata
 
 
 class AppKind(StrEnum):
@@ -73,10 +73,10 @@ def create(
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
-    from sfjwt_orch import metadata, validate
     from sfjwt_orch.errors import usage
-    from sfjwt_orch.flows import app_create, resolve
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.flows import app_create, app_deploy, login_request
+    from sfjwt_orch.salesforce import metadata, validate
+    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     app_name = name or metadata.default_app_name(alias)
@@ -86,7 +86,7 @@ def create(
         if output_dir is not None and not dry_run:
             raise usage("--output-dir goes with --dry-run", "add --dry-run, or drop --output-dir")
         timeout, interval = check_wait(timeout, interval, person=True)
-        request = app_create.AppCreateRequest(
+        request = app_deploy.AppCreateRequest(
             alias=alias,
             target_org=target_org,
             username=validate.check_username(username),
@@ -95,7 +95,7 @@ def create(
                 permission_set or metadata.default_permission_set(app_name), "--permission-set"
             ),
             kind=KINDS[kind],
-            wait=resolve.Wait(open_browser=False, timeout=timeout, interval=interval),
+            wait=login_request.Wait(open_browser=False, timeout=timeout, interval=interval),
             dry_run=dry_run,
             output_dir=output_dir.expanduser().resolve() if output_dir else None,
         )

@@ -40,18 +40,21 @@ def run(
     ] = None,
     json: JsonFlag = False,
 ) -> None:
-    from sfjwt_orch import config, validate
     from sfjwt_orch.errors import usage
-    from sfjwt_orch.flows import resolve
+    from sfjwt_orch.flows import login_request
+    from sfjwt_orch.salesforce import validate
+    from sfjwt_orch.store import profiles
 
     ctx = context_of(tctx)
     with json_shape(lambda exc: {"url": None}):
-        saved = (config.load(ctx.paths, alias) if alias else None) or config.Profile(alias=alias or "")
+        saved = (profiles.load(ctx.paths, alias) if alias else None) or profiles.Profile(alias=alias or "")
         profile = saved.merged(flags.checked().given(saved.alias))
         if not profile.client_id:
             raise usage("no client id", "pass --client-id (the app's consumer key)")
         url = validate.authorize_url(
-            resolve.instance_url(profile), validate.check_client_id(profile.client_id), resolve.callback_url(profile)
+            login_request.instance_url(profile),
+            validate.check_client_id(profile.client_id),
+            login_request.callback_url(profile),
         )
     if json:
         emit(ctx, {"ok": True, "url": url})

@@ -70,14 +70,14 @@ def run(
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
-    from sfjwt_orch import config
-    from sfjwt_orch.console import Prompter
-    from sfjwt_orch.flows import bootstrap, resolve
+    from sfjwt_orch.flows import bootstrap, login_request
     from sfjwt_orch.flows import key_env as key_env_flow
-    from sfjwt_orch.interactive import person_present, should_open_browser
-    from sfjwt_orch.keypair import KeygenRequest, check_keygen_request
-    from sfjwt_orch.locks import alias_lock
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.keys.pair import KeygenRequest, check_keygen_request
+    from sfjwt_orch.store import profiles
+    from sfjwt_orch.store.locks import alias_lock
+    from sfjwt_orch.store.paths import check_alias
+    from sfjwt_orch.ui.console import Prompter
+    from sfjwt_orch.ui.interactive import person_present, should_open_browser
 
     ctx = context_of(tctx, verbose)
     with json_shape(bootstrap.BootstrapReport(alias=alias).to_json):
@@ -88,12 +88,12 @@ def run(
         timeout, interval = check_wait(flags.timeout, flags.interval, can_prompt)
         # Flag values are refused before any step runs, whether or not a new key turns out to be needed.
         check_keygen_request(KeygenRequest(Path("."), bits, days, subject or f"/CN={alias}"))
-        given = config.load_or_new(ctx.paths, alias).merged(flags.given(alias))
-        resolve.instance_url(given)  # URLs too (URL_REFUSED), before sf runs
-        resolve.callback_url(given)
+        given = profiles.load_or_new(ctx.paths, alias).merged(flags.given(alias))
+        login_request.instance_url(given)  # URLs too (URL_REFUSED), before sf runs
+        login_request.callback_url(given)
         browser = flags.browser
         open_browser = should_open_browser(browser, ctx.env) if browser is not None or not no_input else False
-        wait = resolve.Wait(open_browser, timeout, interval, check_attempt_timeout(flags.attempt_timeout))
+        wait = login_request.Wait(open_browser, timeout, interval, check_attempt_timeout(flags.attempt_timeout))
         request = bootstrap.BootstrapRequest(
             login=flags.request(alias, wait),
             new_key=bootstrap.NewKey(bits, days, subject),

@@ -30,10 +30,10 @@ def run(
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
-    from sfjwt_orch.console import cell
     from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.doctor import diagnose
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
+    from sfjwt_orch.ui.console import cell
 
     ctx = context_of(tctx, verbose)
     with json_shape(lambda exc: {"alias": alias, "checks": []}):

@@ -75,11 +75,11 @@ def serve(
 ) -> None:
     from sfjwt_orch.emulator import EmulatorError, JsonLinesLog, serve_forever
     from sfjwt_orch.errors import Code, SfjwtError
-    from sfjwt_orch.flows import rehearsal
+    from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
-    request = rehearsal.ServeRequest(port, app_config, cert, alias, username, policy, dev_hub, pending_app)  # type: ignore[arg-type]
-    emu_config = rehearsal.emulator_config(request, ctx)
+    request = emulator_serve.ServeRequest(port, app_config, cert, alias, username, policy, dev_hub, pending_app)  # type: ignore[arg-type]
+    emu_config = emulator_serve.emulator_config(request, ctx)
     try:
         request_log = None if log is None else JsonLinesLog(log)
     except OSError as exc:
@@ -106,13 +106,13 @@ def _ready(
     emu: Emulator, emu_config: EmulatorConfig, alias: str | None, ctx: Context, *, as_json: bool, kept: list[Path]
 ) -> None:
     from sfjwt_orch.emulator import admin_json
-    from sfjwt_orch.flows import rehearsal
+    from sfjwt_orch.flows import emulator_serve
 
     ui, apps = ctx.console, emu_config.apps
     users = [u.username for u in emu_config.users if not u.admin]
     admin = admin_json(emu)
     if admin:
-        kept.append(rehearsal.keep_admin_token(ctx, emu.address[1], admin["access_token"]))
+        kept.append(emulator_serve.keep_admin_token(ctx, emu.address[1], admin["access_token"]))
     if as_json:
         listed = [
             {
@@ -132,7 +132,7 @@ def _ready(
         waiting = "" if a.certificate_pem is not None else ", no certificate yet"
         ui.info(f"  app {a.name!r} ({a.policy}{waiting}): consumer key {a.consumer_key}")
     ui.info(f"  users: {', '.join(users)}")
-    for line in rehearsal.try_lines(emu_config, emu.url, alias, ctx):
+    for line in emulator_serve.try_lines(emu_config, emu.url, alias, ctx):
         ui.info(line)
 
 
@@ -146,11 +146,11 @@ def upload_cert(
     ),
     json: JsonFlag = False,
 ) -> None:
-    from sfjwt_orch.flows import rehearsal
+    from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
     with json_shape(lambda exc: {"app": None, "certificate_sha256": None}):
-        done = rehearsal.upload_cert(rehearsal.UploadRequest(port, cert, client_id), ctx)
+        done = emulator_serve.upload_cert(emulator_serve.UploadRequest(port, cert, client_id), ctx)
     ctx.console.success(f"Uploaded the certificate to app {done.app!r}: logins signed with its key work now")
     if json:
         emit(ctx, {"ok": True, "app": done.app, "certificate_sha256": done.certificate_sha256})
@@ -187,10 +187,10 @@ def run(
     import os
 
     from sfjwt_orch.errors import Code, SfjwtError
-    from sfjwt_orch.flows import rehearsal
+    from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
-    env = rehearsal.run_env(port, ctx)
+    env = emulator_serve.run_env(port, ctx)
     # exec, not the runner: the program takes this terminal over (stdin, a prompt, its exit code),
     # where the runner pipes output and closes stdin for the programs sfjwt-orch itself drives.
     try:
@@ -208,11 +208,11 @@ def approve(
     deny: bool = typer.Option(False, "--deny", help="Click Deny instead of Allow."),
     json: JsonFlag = False,
 ) -> None:
-    from sfjwt_orch.flows import rehearsal
+    from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
     with json_shape(lambda exc: {"approved": None, "redirected_to": None}):
-        where = rehearsal.approve(url, allow=not deny)
+        where = emulator_serve.approve(url, allow=not deny)
     ctx.console.success(f"{'Denied' if deny else 'Allowed'}; the browser would go on to {where}")
     if json:
         emit(ctx, {"approved": not deny, "redirected_to": where})

@@ -39,7 +39,7 @@ def run(
     verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.flows.keygen import KeygenCommand, keygen
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     with json_shape(lambda exc: dict.fromkeys(("key_file", "cert_file", "fingerprint_sha256", "not_after"))):

@@ -70,7 +70,7 @@ def run(
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import key_env as key_env_flow
     from sfjwt_orch.flows import login
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     if oidc is not None:  # keyless CI (issue 23)
@@ -97,7 +97,8 @@ def run(
     )
     ui.info(f"Next time: sfjwt-orch login --alias {alias}    Use it: sf org display --target-org {alias}")
     if report.is_dev_hub or flags.set_default_dev_hub:  # Spring '26: an ECA Dev Hub and scratch orgs (C-1016)
-        from sfjwt_orch import spring26, state
+        from sfjwt_orch.salesforce import spring26
+        from sfjwt_orch.store import state
 
         if note := spring26.dev_hub_note(state.load(ctx.paths, alias).app_kind):
             ui.warn(note)

@@ -15,10 +15,10 @@ def run(
     alias: str | None,
     json: bool,
 ) -> None:
-    from sfjwt_orch import fleet_view
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import fleet
-    from sfjwt_orch.interactive import person_present
+    from sfjwt_orch.ui import fleet_view
+    from sfjwt_orch.ui.interactive import person_present
 
     with json_shape(lambda exc: fleet.document([])):
         if every and aliases is not None:

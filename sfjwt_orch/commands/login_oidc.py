@@ -15,7 +15,7 @@ def run(
 ) -> None:
     from sfjwt_orch.errors import usage
     from sfjwt_orch.keyless import login
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
 
     shape = login.OidcLoginReport(alias or "", provider)
     with json_shape(shape.to_json):

@@ -27,7 +27,7 @@ def run(
     verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.flows.logout import logout
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     with json_shape(lambda exc: {"alias": alias, "logged_out": False, "shredded_key": None, "did_you_mean": None}):

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sfjwt_orch.validate import DEFAULT_CALLBACK
+from sfjwt_orch.salesforce.validate import DEFAULT_CALLBACK
 
 if TYPE_CHECKING:
-    from sfjwt_orch.config import Profile
     from sfjwt_orch.context import Context
     from sfjwt_orch.errors import SfjwtError
-    from sfjwt_orch.flows.resolve import LoginRequest, Wait
+    from sfjwt_orch.flows.login_request import LoginRequest, Wait
+    from sfjwt_orch.store.profiles import Profile
 
 JSON_HELP = "Print one JSON document on stdout; messages for people stay on stderr."
 
@@ -44,7 +44,7 @@ Verbose = Annotated[
 
 def complete_alias(incomplete: str) -> list[str]:
     """Shell completion of a saved alias (imported only when the shell asks)."""
-    from sfjwt_orch.completion import saved_aliases
+    from sfjwt_orch.ui.completion import saved_aliases
 
     return saved_aliases(incomplete)
 
@@ -234,16 +234,17 @@ class LoginFlags:
 
     def given(self, alias: str) -> Profile:
         """The answers given, as a profile to lay over the saved one (Profile.merged)."""
-        from sfjwt_orch import config, validate
+        from sfjwt_orch.salesforce import validate
+        from sfjwt_orch.store import profiles
 
         answers: dict[str, Any] = {
             f.name: _answer(getattr(self, f.name))
-            for f in dataclasses.fields(config.Profile)
+            for f in dataclasses.fields(profiles.Profile)
             if f.name in _FIELDS and getattr(self, f.name)
         }
         if self.sandbox:
             answers["instance_url"] = validate.SANDBOX
-        return config.Profile(alias=alias, **answers)
+        return profiles.Profile(alias=alias, **answers)
 
     def single_alias(self) -> list[str]:
         """The flags given that name one alias's values (refused by `login --all`)."""
@@ -251,7 +252,7 @@ class LoginFlags:
 
     def request(self, alias: str, wait: Wait) -> LoginRequest:
         """The login these flags ask for, before the saved profile fills the rest (resolve.resolved)."""
-        from sfjwt_orch.flows.resolve import LoginRequest
+        from sfjwt_orch.flows.login_request import LoginRequest
 
         return LoginRequest(
             profile=self.given(alias),
@@ -343,8 +344,8 @@ def _copy_with_help(option: Any, help_text: str) -> Any:
 def login_wait(ctx: Context, flags: LoginFlags) -> Wait:
     """How a login waits, from its flags: --timeout's default and the browser depend on whether a
     person is at the terminal (login, sandbox add, login --all)."""
-    from sfjwt_orch.flows.resolve import Wait
-    from sfjwt_orch.interactive import person_present, should_open_browser
+    from sfjwt_orch.flows.login_request import Wait
+    from sfjwt_orch.ui.interactive import person_present, should_open_browser
 
     timeout, interval = check_wait(flags.timeout, flags.interval, person_present(ctx.env))
     return Wait(

@@ -10,18 +10,18 @@ import typer
 from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
 
 if TYPE_CHECKING:
-    from sfjwt_orch.config import Profile
     from sfjwt_orch.context import Context
+    from sfjwt_orch.store.profiles import Profile
 
 app = typer.Typer(help="List, show and remove saved profiles.", no_args_is_help=True)
 
 
 @app.command("list", help="List saved profiles.")
 def list_(tctx: typer.Context, json: JsonFlag = False) -> None:
-    from sfjwt_orch import config, state
+    from sfjwt_orch.store import profiles, state
 
     ctx = context_of(tctx)
-    rows, problems = config.load_all(ctx.paths)
+    rows, problems = profiles.load_all(ctx.paths)
     for problem in problems:
         ctx.console.warn(f"skipped: {problem.message}")
     shown = [{**p.to_json(), "org_id": state.load(ctx.paths, p.alias).org_id} for p in rows]
@@ -48,13 +48,13 @@ def table(headers: list[str], rows: list[list[str]], *, for_people: bool) -> str
 
 
 def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
-    from sfjwt_orch import config
     from sfjwt_orch.errors import Code, SfjwtError
+    from sfjwt_orch.store import profiles
 
     ctx = context_of(tctx)
-    profile = config.load(ctx.paths, alias)
+    profile = profiles.load(ctx.paths, alias)
     if profile is None:
-        from sfjwt_orch.suggest import alias_hint
+        from sfjwt_orch.store.suggest import alias_hint
 
         hint = alias_hint(ctx.paths, alias)
         raise SfjwtError(
@@ -69,7 +69,7 @@ def show(
     alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
     json: JsonFlag = False,
 ) -> None:
-    from sfjwt_orch import state
+    from sfjwt_orch.store import state
 
     with json_shape(lambda exc: {"profile": None, "file": None}):
         ctx, profile = _profile(alias, tctx)
@@ -77,7 +77,7 @@ def show(
     if json:
         emit(ctx, {"ok": True, "profile": shown, "file": str(ctx.paths.profile_file(alias))})
         return
-    from sfjwt_orch.console import masked_key
+    from sfjwt_orch.ui.console import masked_key
 
     if shown.get("client_id"):
         shown["client_id"] = masked_key(str(shown["client_id"]))  # human output never shows it whole
@@ -100,7 +100,7 @@ def remove(
     json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.flows.logout import remove_profile
-    from sfjwt_orch.interactive import person_present
+    from sfjwt_orch.ui.interactive import person_present
 
     with json_shape(lambda exc: {"alias": alias, "logged_out": False, "deleted": []}):
         ctx, profile = _profile(alias, tctx)

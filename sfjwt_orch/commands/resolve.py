@@ -25,7 +25,7 @@ def run(
     url: str = typer.Argument(..., help="The URL (or login / test) to resolve."),
     json: JsonFlag = False,
 ) -> None:
-    from sfjwt_orch import login_urls
+    from sfjwt_orch.salesforce import login_urls
 
     ctx = context_of(tctx)
     empty = {"given": url, "kind": None, "login_url": None, "audience": None, "eca_ok": None, "why": None}

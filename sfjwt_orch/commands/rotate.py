@@ -48,9 +48,9 @@ def run(
     verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.errors import usage
-    from sfjwt_orch.flows import resolve, rotate
-    from sfjwt_orch.keypair import KeygenRequest, check_keygen_request
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.flows import login_request, rotate
+    from sfjwt_orch.keys.pair import KeygenRequest, check_keygen_request
+    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     with json_shape(rotate.RotateReport(alias).to_json):
@@ -69,7 +69,7 @@ def run(
             bits=bits,
             days=days,
             keep_days=keep_days,
-            wait=resolve.Wait(open_browser=False, timeout=timeout, interval=interval),
+            wait=login_request.Wait(open_browser=False, timeout=timeout, interval=interval),
             action="finish" if finish else "rollback" if rollback else "rotate",
         )
         report = rotate.run(request, ctx)

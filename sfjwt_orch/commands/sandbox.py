@@ -70,7 +70,7 @@ def add(
     verbose: Verbose = False,
 ) -> None:
     from sfjwt_orch.flows import login, sandbox
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     target = alias or f"{production}-{name.lower()}"

@@ -76,7 +76,7 @@ def _plain_table(ctx: Context, report: StatusReport) -> None:
 def _people_table(ctx: Context, report: StatusReport) -> None:
     from rich.table import Table
 
-    from sfjwt_orch.console import cell
+    from sfjwt_orch.ui.console import cell
 
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("alias", "username", "org", "login URL", "cert days", "sf login", "last login", "attention"):

@@ -50,11 +50,11 @@ def _run(
     json: bool,
     verbose: bool,
 ) -> None:
-    from sfjwt_orch import metadata, validate
     from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import trust
     from sfjwt_orch.keyless import spec
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.salesforce import metadata, validate
+    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     chosen = spec.Provider(provider)

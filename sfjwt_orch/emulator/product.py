@@ -13,8 +13,8 @@ it; tests/unit/test_emulator_boundary.py walks every import of the emulator to h
 
 from __future__ import annotations
 
-from sfjwt_orch.validate import EMAIL, is_loopback_host
+from sfjwt_orch.salesforce.validate import EMAIL, is_loopback_host
 
-PRODUCT_MODULE = "sfjwt_orch.validate"
+PRODUCT_MODULE = "sfjwt_orch.salesforce.validate"
 
 __all__ = ["EMAIL", "PRODUCT_MODULE", "is_loopback_host"]

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from sfjwt_orch import certs, config, state, validate
-from sfjwt_orch.advice import DEV_HUB
-from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import SfjwtError
-from sfjwt_orch.flows import resolve
-from sfjwt_orch.flows.resolve import LoginRequest
+from sfjwt_orch.flows import login_request
+from sfjwt_orch.flows.login_request import LoginRequest
+from sfjwt_orch.keys import certs
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.salesforce.advice import DEV_HUB
+from sfjwt_orch.store import profiles, state
+from sfjwt_orch.ui.console import masked_key
 
 
 class Asker(Protocol):
@@ -56,13 +58,13 @@ ANSWERS = ("client_id", "username", "instance_url")
 
 def ask(
     alias: str,
-    given: config.Profile,
+    given: profiles.Profile,
     ask_all: bool,
-    profile: config.Profile,
+    profile: profiles.Profile,
     ctx: Context,
     asker: Asker,
     key_file: Path,
-) -> tuple[config.Profile, bool]:
+) -> tuple[profiles.Profile, bool]:
     """Ask for each answer that is neither saved nor given as a flag (every one not given as a flag
     with --ask); the saved answer, else the unconfirmed one from a previous run, is the default.
     Returns the profile with the answers, and whether anything was asked."""
@@ -75,7 +77,7 @@ def ask(
             if not default:
                 cert = profile.cert_path(key_file)
                 fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
-                ctx.console.info(checklist(resolve.callback_url(profile), cert, fingerprint))
+                ctx.console.info(checklist(login_request.callback_url(profile), cert, fingerprint))
             shown = masked_key(default) if default else ""
             answers[name] = asker.ask("Consumer key", validate.check_client_id, default, shown)
         elif name == "username":
@@ -89,7 +91,7 @@ def ask(
                 default or "1",
             )
         keep_unconfirmed(ctx, alias, {**pending, **answers})  # a Ctrl-C at the next question keeps it
-    asked = config.Profile(
+    asked = profiles.Profile(
         alias, answers.get("client_id", ""), answers.get("username", ""), answers.get("instance_url", "")
     )
     return profile.merged(asked), bool(wanted)
@@ -97,7 +99,7 @@ def ask(
 
 def keep_unconfirmed(ctx: Context, alias: str, answers: dict[str, str]) -> None:
     """Answers no login has confirmed yet go to the state file, never to the profile."""
-    saved = config.load_or_new(ctx.paths, alias)
+    saved = profiles.load_or_new(ctx.paths, alias)
     kept = {k: v for k, v in answers.items() if k in ANSWERS and v and v != getattr(saved, k)}
     before = state.load(ctx.paths, alias)
     problem = state.save(ctx.paths, state.with_unconfirmed(before, kept))

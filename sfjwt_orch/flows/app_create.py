@@ -16,24 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import config, metadata, state, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import app_deploy, login, resolve
+from sfjwt_orch.flows import app_deploy, login, login_request
+from sfjwt_orch.flows.app_deploy import AppCreateRequest
+from sfjwt_orch.salesforce import metadata, validate
+from sfjwt_orch.store import profiles, state
 from sfjwt_orch.tools.sf import SfFailed
-
-
-@dataclass(frozen=True)
-class AppCreateRequest:
-    alias: str
-    target_org: str
-    username: str
-    name: str
-    permission_set: str
-    kind: metadata.Kind = "eca"
-    wait: resolve.Wait = field(default_factory=lambda: resolve.Wait(timeout=600.0))
-    dry_run: bool = False
-    output_dir: Path | None = None
 
 
 @dataclass
@@ -89,7 +78,7 @@ def provision(req: AppCreateRequest, ctx: Context, report: AppReport) -> tuple[s
     org_url = app_deploy.admin_org_url(req.target_org, ctx, offline=False)
     key_file, cert_file = app_deploy.key_pair(req.alias, ctx)
     known = state.load(ctx.paths, req.alias)
-    saved = config.load_or_new(ctx.paths, req.alias)
+    saved = profiles.load_or_new(ctx.paths, req.alias)
     if app_deploy.exists(req, ctx):
         if known.app_name == req.name and saved.client_id:
             ctx.console.info(f"The app {req.name} exists already (sfjwt-orch made it): checking the login only.")
@@ -145,11 +134,11 @@ def _assign(req: AppCreateRequest, ctx: Context) -> None:
 def _remember(
     req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, cert_file: Path, ctx: Context
 ) -> None:
-    saved = config.load_or_new(ctx.paths, req.alias)
-    config.save(
+    saved = profiles.load_or_new(ctx.paths, req.alias)
+    profiles.save(
         ctx.paths,
         saved.merged(
-            config.Profile(
+            profiles.Profile(
                 req.alias,
                 client_id=report.client_id,
                 username=req.username,
@@ -168,9 +157,9 @@ def _remember(
 
 
 def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, ctx: Context) -> login.LoginReport:
-    answers = config.Profile(req.alias, client_id=report.client_id, username=req.username, instance_url=org_url)
-    profile = config.load_or_new(ctx.paths, req.alias).merged(answers)
-    login_req = resolve.login_request(profile, key_file, req.wait)
+    answers = profiles.Profile(req.alias, client_id=report.client_id, username=req.username, instance_url=org_url)
+    profile = profiles.load_or_new(ctx.paths, req.alias).merged(answers)
+    login_req = login_request.login_request(profile, key_file, req.wait)
     # Only a deploy of this run makes a new app; a rerun's app reached every server long ago.
     spread = " (a new app takes a few minutes to reach every server)" if report.created else ""
     ctx.console.info(f"Logging in as the integration user{spread}.")

@@ -9,21 +9,34 @@ from __future__ import annotations
 import re
 import shlex
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from sfjwt_orch import config, keypair, keys, metadata
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import resolve
+from sfjwt_orch.flows import login_request
+from sfjwt_orch.keys import material, pair
+from sfjwt_orch.salesforce import metadata
+from sfjwt_orch.store import profiles
 from sfjwt_orch.tools import sf
 from sfjwt_orch.tools.openssl import DEFAULT_DAYS
 from sfjwt_orch.tools.sf import SfFailed
 from sfjwt_orch.tools.sf.admin import Deployed
 
-if TYPE_CHECKING:
-    from sfjwt_orch.flows.app_create import AppCreateRequest
+
+@dataclass(frozen=True)
+class AppCreateRequest:
+    """What `app create` (and `trust`, which deploys through it) was asked: the app and its org."""
+
+    alias: str
+    target_org: str
+    username: str
+    name: str
+    permission_set: str
+    kind: metadata.Kind = "eca"
+    wait: login_request.Wait = field(default_factory=lambda: login_request.Wait(timeout=600.0))
+    dry_run: bool = False
+    output_dir: Path | None = None
 
 
 def _admin_missing(target_org: str, why: str) -> SfjwtError:
@@ -57,18 +70,18 @@ def admin_org_url(target_org: str, ctx: Context, *, offline: bool) -> str:
 def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path]:
     """The alias's key and certificate: reused when they exist (the key checked), made when not
     (and recorded in the profile, unless `save` is off: --dry-run saves no profile)."""
-    saved = config.load_or_new(ctx.paths, alias)
-    key_file = resolve.default_key_file(saved, ctx.paths)
+    saved = profiles.load_or_new(ctx.paths, alias)
+    key_file = login_request.default_key_file(saved, ctx.paths)
     cert_file = saved.cert_path(key_file)
     if not key_file.exists():
-        made = keypair.keygen(keypair.KeygenRequest(key_file.parent, subject=f"/CN={alias}"), ctx.openssl())
+        made = pair.keygen(pair.KeygenRequest(key_file.parent, subject=f"/CN={alias}"), ctx.openssl())
         ctx.console.success(f"New key {made.key_file} and certificate {made.cert_file}")
         if save:
-            config.save(ctx.paths, saved.merged(made.as_profile(alias)))
+            profiles.save(ctx.paths, saved.merged(made.as_profile(alias)))
         return made.key_file, made.cert_file
-    keys.check_key_file(key_file)
+    material.check_key_file(key_file)
     if not cert_file.exists():
-        keypair.cert_for_key(key_file, cert_file, DEFAULT_DAYS, f"/CN={alias}", ctx.openssl())
+        pair.cert_for_key(key_file, cert_file, DEFAULT_DAYS, f"/CN={alias}", ctx.openssl())
     return key_file, cert_file
 
 
@@ -250,8 +263,8 @@ def _element_texts(folder: Path, tag: str) -> list[str]:
 def planned_commands(req: AppCreateRequest, folder: Path) -> list[str]:
     """What app create would run, as the sf adapter builds it, to paste into a shell (for --dry-run).
     What only the run itself learns is a <placeholder>."""
-    login = resolve.LoginRequest(
-        config.Profile(req.alias, "<the consumer key>", req.username, "<the org's URL>", "<the alias's key>")
+    login = login_request.LoginRequest(
+        profiles.Profile(req.alias, "<the consumer key>", req.username, "<the org's URL>", "<the alias's key>")
     )
     argvs = [
         sf.display_argv(req.target_org),

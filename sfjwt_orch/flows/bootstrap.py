@@ -15,15 +15,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sfjwt_orch import config, keypair, keys, state, validate
-from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import answers, key_env, login, probes, refusal, resolve
+from sfjwt_orch.flows import answers, key_env, login, login_request, probes, refusal
 from sfjwt_orch.flows.answers import Asker
-from sfjwt_orch.flows.resolve import LoginRequest
+from sfjwt_orch.flows.login_request import LoginRequest
+from sfjwt_orch.keys import material, pair
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import profiles, state
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl
 from sfjwt_orch.tools.sf import SfFailed
+from sfjwt_orch.ui.console import masked_key
 
 Status = Literal["done", "skipped", "failed"]
 
@@ -133,13 +135,13 @@ def _tools(ctx: Context) -> tuple[Openssl, Status, str]:
     return openssl, "done", f"sf {version}; {' '.join(found.detail.split()[:2])}"
 
 
-def _remember(ctx: Context, found: config.Profile) -> None:
-    config.save(ctx.paths, config.load_or_new(ctx.paths, found.alias).merged(found))
+def _remember(ctx: Context, found: profiles.Profile) -> None:
+    profiles.save(ctx.paths, profiles.load_or_new(ctx.paths, found.alias).merged(found))
 
 
 def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[Path, int], Status, str]:
     """The key's path and size, checked fully (the login step then does not read it again)."""
-    saved = config.load_or_new(ctx.paths, req.alias)
+    saved = profiles.load_or_new(ctx.paths, req.alias)
     answers = saved.merged(req.login.profile)
     given_key = Path(req.login.profile.key_file) if req.login.profile.key_file else None
     subject = req.new_key.subject or f"/CN={req.alias}"
@@ -151,27 +153,27 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[P
         detail = f"key from {imported.source} written to {key.path}"
         status: Status = "done"
     else:
-        key_file = given_key or resolve.default_key_file(saved, ctx.paths)
+        key_file = given_key or login_request.default_key_file(saved, ctx.paths)
         cert_file = answers.cert_path(key_file)
         if given_key is None and not key_file.exists():
-            new = keypair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
-            made = keypair.keygen(new, openssl)
+            new = pair.KeygenRequest(key_file.parent, req.new_key.bits, req.new_key.days, subject)
+            made = pair.keygen(new, openssl)
             _remember(ctx, made.as_profile(req.alias))
             return (made.key_file, new.bits), "done", f"new key {made.key_file}, certificate {made.cert_file}"
-        key = keys.check_key_file(key_file, openssl)
+        key = material.check_key_file(key_file, openssl)
         if given_key is None and not cert_file.exists():
-            keypair.cert_for_key(key.path, cert_file, req.new_key.days, subject, openssl)
+            pair.cert_for_key(key.path, cert_file, req.new_key.days, subject, openssl)
             detail, status = f"reusing {key.path}; new certificate {cert_file}", "done"
         else:
             detail, status = f"reusing {key.path}", "skipped"
     if cert_file is not None and cert_file.exists():
         detail += _certificate_note(key, cert_file, req.alias, ctx)
     known_cert = str(cert_file) if cert_file is not None and cert_file.exists() else None
-    _remember(ctx, config.Profile(req.alias, key_file=str(key.path), cert_file=known_cert or ""))
+    _remember(ctx, profiles.Profile(req.alias, key_file=str(key.path), cert_file=known_cert or ""))
     return (key.path, key.bits), status, detail
 
 
-def _certificate_note(key: keys.KeyInfo, cert_file: Path, alias: str, ctx: Context) -> str:
+def _certificate_note(key: material.KeyInfo, cert_file: Path, alias: str, ctx: Context) -> str:
     findings, info = probes.certificate(key, cert_file, alias, datetime.now(UTC))
     if info is None:
         raise findings[0].error()
@@ -187,9 +189,9 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
     """The login request (`new_app` when the app is new). Answers are not saved here: the login
     step saves them to the profile once a login with them works."""
     given = dataclasses.replace(req.login.profile, key_file="", cert_file="")  # the Key step dealt with those
-    profile = config.load_or_new(ctx.paths, req.alias).merged(given)
+    profile = profiles.load_or_new(ctx.paths, req.alias).merged(given)
     pending = state.unconfirmed(state.load(ctx.paths, req.alias))
-    missing = resolve.missing_flags(profile)
+    missing = login_request.missing_flags(profile)
     new_app, asked = req.login.new_app, False
     admin = req.target_org
     if not profile.client_id and not pending.get("client_id") and admin is None and req.can_prompt:
@@ -209,7 +211,7 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
             f"pass {' and '.join(missing)} (and --instance-url), or --target-org ADMIN to create the app, "
             "or run at a terminal without --no-input",
         )
-    login_req = resolve.checked(dataclasses.replace(req.login, profile=profile), key_file)
+    login_req = login_request.checked(dataclasses.replace(req.login, profile=profile), key_file)
     if new_app:
         login_req = login_req.for_new_app()
     answers.keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in answers.ANSWERS})
@@ -218,16 +220,16 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
 
 
 def _alias_or_none(answer: str) -> str:
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
 
     return check_alias(answer) if answer else ""
 
 
 def _create_app(
-    req: BootstrapRequest, admin: str, profile: config.Profile, ctx: Context, asker: Asker
-) -> config.Profile:
-    from sfjwt_orch import metadata
-    from sfjwt_orch.flows import app_create
+    req: BootstrapRequest, admin: str, profile: profiles.Profile, ctx: Context, asker: Asker
+) -> profiles.Profile:
+    from sfjwt_orch.flows import app_create, app_deploy
+    from sfjwt_orch.salesforce import metadata
 
     username = profile.username
     if not username:
@@ -237,7 +239,7 @@ def _create_app(
             )
         username = asker.ask("Integration username to log in as (e.g. ci-bot@acme.com)", validate.check_username)
     name = metadata.default_app_name(req.alias)
-    create = app_create.AppCreateRequest(
+    create = app_deploy.AppCreateRequest(
         req.alias,
         admin,
         validate.check_username(username),
@@ -313,7 +315,8 @@ def _verify(
     done = report.login
     assert done is not None
     if done.is_dev_hub or login_req.set_default_dev_hub:  # Spring '26: an ECA Dev Hub and scratch orgs
-        from sfjwt_orch import spring26, state
+        from sfjwt_orch.salesforce import spring26
+        from sfjwt_orch.store import state
 
         if note := spring26.dev_hub_note(state.load(ctx.paths, login_req.alias).app_kind):
             ctx.console.warn(note)

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sfjwt_orch import config, files, keys, validate
 from sfjwt_orch.ci import plan
 from sfjwt_orch.ci.plan import Plan, Target
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
-from sfjwt_orch.flows import resolve
-from sfjwt_orch.suggest import alias_hint
+from sfjwt_orch.flows import login_request
+from sfjwt_orch.keys import material
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import files, profiles
+from sfjwt_orch.store.suggest import alias_hint
 
 Format = Literal["github", "gitlab", "env"]
 FORMATS: tuple[Format, ...] = ("github", "gitlab", "env")
@@ -133,7 +135,7 @@ def export(req: Request, ctx: Context) -> Export:
     return Export(req.fmt, targets, req.fleet, text, jobs, keys, skipped, req.output, warnings)
 
 
-Chosen = list[tuple[config.Profile, Target]]
+Chosen = list[tuple[profiles.Profile, Target]]
 
 
 def _shared_secrets(chosen: Chosen, skipped: list[dict[str, str]]) -> tuple[Chosen, list[dict[str, str]]]:
@@ -148,7 +150,7 @@ def _shared_secrets(chosen: Chosen, skipped: list[dict[str, str]]) -> tuple[Chos
     return shared, skipped
 
 
-def _unusable(profile: config.Profile, target: Target) -> list[str]:
+def _unusable(profile: profiles.Profile, target: Target) -> list[str]:
     """Why a pipeline cannot log in as this profile as it is (the job is still written): a login
     URL a CI runner cannot reach, or what `status` would report broken without asking sf."""
     from datetime import UTC, datetime
@@ -176,21 +178,21 @@ def _chosen(req: Request, ctx: Context) -> tuple[Chosen, list[dict[str, str]]]:
     if not req.all:
         names = list(req.aliases) if req.aliases is not None else [req.alias or ""]
         if req.fleet:
-            known = set(config.list_aliases(ctx.paths))
+            known = set(profiles.list_aliases(ctx.paths))
             unknown = [name for name in names if name not in known]
             if unknown:
                 raise usage(f"unknown alias {', '.join(map(repr, unknown))}", "sfjwt-orch profiles list shows them")
         plan.check_key_vars(names)
         for name in names:
-            if config.load(ctx.paths, name) is None and (hint := alias_hint(ctx.paths, name)):
+            if profiles.load(ctx.paths, name) is None and (hint := alias_hint(ctx.paths, name)):
                 raise SfjwtError(Code.PROFILE_NOT_FOUND, f"no profile for alias {name!r}{hint}",
                                  "see the saved ones: sfjwt-orch profiles list")  # fmt: skip
-        return [_target(config.load(ctx.paths, name), name, req.fleet) for name in names], []
+        return [_target(profiles.load(ctx.paths, name), name, req.fleet) for name in names], []
     chosen: Chosen = []
     skipped: list[dict[str, str]] = []
-    for alias in config.list_aliases(ctx.paths):
+    for alias in profiles.list_aliases(ctx.paths):
         try:
-            chosen.append(_target(config.load(ctx.paths, alias), alias, fleet=True))
+            chosen.append(_target(profiles.load(ctx.paths, alias), alias, fleet=True))
         except SfjwtError as exc:  # one broken or unfinished profile must not block the fleet's file
             skipped.append({"alias": alias, "reason": exc.message})
     if not chosen:
@@ -200,7 +202,7 @@ def _chosen(req: Request, ctx: Context) -> tuple[Chosen, list[dict[str, str]]]:
     return chosen, skipped
 
 
-def _target(profile: config.Profile | None, alias: str, fleet: bool) -> tuple[config.Profile, Target]:
+def _target(profile: profiles.Profile | None, alias: str, fleet: bool) -> tuple[profiles.Profile, Target]:
     """A profile with every value a CI login needs, each valid (a profile file is hand-editable)."""
     fix = f"set it up first: sfjwt-orch bootstrap --alias {alias}"
     if profile is None or not (profile.client_id and profile.username):
@@ -211,7 +213,7 @@ def _target(profile: config.Profile | None, alias: str, fleet: bool) -> tuple[co
             alias=alias,
             client_id=validate.check_client_id(profile.client_id),
             username=validate.check_username(profile.username),
-            instance_url=resolve.instance_url(profile),
+            instance_url=login_request.instance_url(profile),
             key_var=plan.key_var_for(alias) if fleet else plan.SINGLE_KEY_VAR,
             allow_any_host=profile.allow_non_salesforce_host,
         )
@@ -220,9 +222,9 @@ def _target(profile: config.Profile | None, alias: str, fleet: bool) -> tuple[co
     return profile, target
 
 
-def _key_base64(profile: config.Profile) -> str:
+def _key_base64(profile: profiles.Profile) -> str:
     # The key checks' own read: its type and size first, never more than a key's worth of bytes.
-    raw = keys.read_key(Path(profile.key_file).expanduser())
+    raw = material.read_key(Path(profile.key_file).expanduser())
     return base64.b64encode(raw).decode("ascii")
 
 

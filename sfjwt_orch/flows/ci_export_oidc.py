@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import config, validate
 from sfjwt_orch.ci import oidc, plan
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.flows import ci_export, trust
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import profiles
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def export(req: ci_export.Request, ctx: Context) -> OidcExport:
     if req.fleet or req.fmt == "env" or req.include_key:
         raise usage("--oidc writes one keyless job for one alias", "pass one alias and --format github or gitlab")
     alias = req.alias or ""
-    profile = config.load(ctx.paths, alias)
+    profile = profiles.load(ctx.paths, alias)
     fix = f"trust the repository first, as an admin: sfjwt-orch trust {req.fmt} --alias {alias} …"
     if profile is None or not (profile.client_id and profile.instance_url and profile.oidc_provider):
         raise SfjwtError(Code.PROFILE_NOT_FOUND, f"the alias {alias!r} is not set up for keyless CI", fix)

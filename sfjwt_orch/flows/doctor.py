@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import config, files, keys
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import probes
 from sfjwt_orch.flows.probes import Finding
+from sfjwt_orch.keys import material
+from sfjwt_orch.store import files, profiles
 from sfjwt_orch.tools.openssl import Openssl
 
 
@@ -60,7 +61,7 @@ def diagnose(alias: str | None, ctx: Context, now: datetime | None = None) -> Do
     found, openssl = probes.openssl_tool(ctx)
     checks.append(found)
     if alias is None:
-        aliases = config.list_aliases(ctx.paths)
+        aliases = profiles.list_aliases(ctx.paths)
         checks.append(
             Finding("profiles", "pass", f"{len(aliases)} saved: {', '.join(aliases)}")
             if aliases
@@ -78,12 +79,12 @@ def _alias_checks(
     alias: str, ctx: Context, openssl: Openssl | None, now: datetime, sf_found: bool
 ) -> tuple[list[Finding], int | None]:
     try:
-        profile = config.load(ctx.paths, alias)
+        profile = profiles.load(ctx.paths, alias)
     except SfjwtError as exc:
         return [Finding("profile", "fail", exc.message, exc.fix, exc.code)], None
     bootstrap = f"sfjwt-orch bootstrap --alias {alias}"
     if profile is None:
-        from sfjwt_orch.suggest import alias_hint
+        from sfjwt_orch.store.suggest import alias_hint
 
         return [Finding("profile", "fail", f"no profile for {alias}{alias_hint(ctx.paths, alias)}", bootstrap)], None
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
@@ -105,7 +106,8 @@ def _alias_checks(
 def _spring26_checks(alias: str, instance_url: str, ctx: Context) -> list[Finding]:
     """docs/platform-2026.md: an ECA behind a generic login host (it refuses that audience), and a
     Dev Hub (as sf found it at login) whose app is an ECA cannot create scratch orgs (C-1016)."""
-    from sfjwt_orch import login_urls, spring26, state
+    from sfjwt_orch.salesforce import login_urls, spring26
+    from sfjwt_orch.store import state
     from sfjwt_orch.tools.sf.local import is_dev_hub
 
     known = state.load(ctx.paths, alias)
@@ -119,7 +121,7 @@ def _spring26_checks(alias: str, instance_url: str, ctx: Context) -> list[Findin
     return found
 
 
-def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime) -> tuple[list[Finding], int | None]:
+def _key_checks(profile: profiles.Profile, openssl: Openssl | None, now: datetime) -> tuple[list[Finding], int | None]:
     if not profile.key_file:
         return [], None
     key_path = Path(profile.key_file).expanduser()
@@ -133,7 +135,7 @@ def _key_checks(profile: config.Profile, openssl: Openssl | None, now: datetime)
         return [missing], None
     out = [probes.key_mode(key_path)]
     try:  # read in Python; openssl, when there is one, must be able to read it too
-        key = keys.check_key_file(key_path, openssl, check_mode=False)
+        key = material.check_key_file(key_path, openssl, check_mode=False)
         out.append(Finding("key", "pass", f"unencrypted RSA, {key.bits} bits"))
     except SfjwtError as exc:
         return [*out, Finding("key", "fail", exc.message, exc.fix, exc.code)], None

@@ -22,12 +22,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sfjwt_orch import config
-from sfjwt_orch.console import Console
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for, usage
-from sfjwt_orch.flows import login, resolve
+from sfjwt_orch.flows import login, login_request
+from sfjwt_orch.store import profiles
+from sfjwt_orch.store.profiles import Profile
 from sfjwt_orch.tools.runner import CommandResult, Conversation, Runner, Running
+from sfjwt_orch.ui.console import Console
 
 if TYPE_CHECKING:
     from sfjwt_orch.tools.sf.fleet_node import NodeLogins
@@ -61,15 +62,15 @@ def document(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"ok": bool(docs) and all(d.get("ok") for d in docs), "results": list(docs), "summary": summary(docs)}
 
 
-def select(ctx: Context, every: bool, names: str | None) -> list[config.Profile]:
+def select(ctx: Context, every: bool, names: str | None) -> list[profiles.Profile]:
     """The profiles to log in: every complete saved one, or those named (each must exist)."""
     if every:
-        saved, problems = config.load_all(ctx.paths)
+        saved, problems = profiles.load_all(ctx.paths)
         for problem in problems:
             ctx.console.warn(f"skipped: {problem.message}")
         complete = []
         for p in saved:
-            missing = resolve.missing_flags(p)
+            missing = login_request.missing_flags(p)
             if missing:
                 ctx.console.warn(f"skipped {p.alias!r}: its profile has no {' or '.join(missing)}")
             else:
@@ -77,14 +78,14 @@ def select(ctx: Context, every: bool, names: str | None) -> list[config.Profile]
         if not complete:
             raise usage("no complete saved profile to log in", "set one up first: sfjwt-orch bootstrap --alias NAME")
         return complete
-    from sfjwt_orch.paths import check_alias
+    from sfjwt_orch.store.paths import check_alias
 
     wanted = list(dict.fromkeys(a.strip() for a in (names or "").split(",") if a.strip()))
     if not wanted:
         raise usage("--aliases names no alias", "pass a comma-separated list, e.g. --aliases prod,uat")
     for alias in wanted:
         check_alias(alias)
-    found = {a: config.load(ctx.paths, a) for a in wanted}
+    found = {a: profiles.load(ctx.paths, a) for a in wanted}
     unknown = [a for a, p in found.items() if p is None]
     if unknown:
         raise usage(
@@ -129,9 +130,9 @@ class Row:
 
 @dataclass(frozen=True)
 class FleetCommand:
-    profiles: tuple[config.Profile, ...]
+    profiles: tuple[Profile, ...]
     parallel: int
-    wait: resolve.Wait  # for the approvals waited for at the end, one at a time
+    wait: login_request.Wait  # for the approvals waited for at the end, one at a time
     wait_for_approvals: bool  # a person at a terminal and --timeout > 0
 
 
@@ -362,7 +363,7 @@ def _one(row: Row, ctx: Context, runner: FleetRunner, logins: NodeLogins | None)
 
         actx._sf = NodeSf(logins, runner, actx.env, ctx.paths.node_compile_cache())
     # Never waits here: an approval is listed at the end; the browser is never opened from a worker.
-    command = resolve.LoginRequest(config.Profile(row.alias), resolve.Wait(False, 0.0, 5.0))
+    command = login_request.LoginRequest(profiles.Profile(row.alias), login_request.Wait(False, 0.0, 5.0))
     try:
         report = login.run(command, actx)
     except SfjwtError as exc:
@@ -406,7 +407,7 @@ def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[R
         return
     for number, row in enumerate(pending, 1):
         ui.step(f"{row.alias}: waiting for the approval ({number} of {len(pending)}; Ctrl-C stops)")
-        command = resolve.LoginRequest(config.Profile(row.alias), cmd.wait)
+        command = login_request.LoginRequest(profiles.Profile(row.alias), cmd.wait)
         try:
             report = login.run(command, ctx)
         except KeyboardInterrupt:  # outside the login loop (which turns it into INTERRUPTED itself)

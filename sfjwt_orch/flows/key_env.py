@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from sfjwt_orch import files, keys
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys import material
+from sfjwt_orch.store import files
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # What a key looks like when its value was passed instead of its name (`--key-env "$SF_JWT_KEY"`):
@@ -54,7 +55,7 @@ def take(var: str, ctx: Context) -> str:
 
 
 class Imported(NamedTuple):
-    key: keys.KeyInfo  # checked as it was written
+    key: material.KeyInfo  # checked as it was written
     source: str  # where it came from: "$SF_JWT_KEY", or the pipe's path
 
 
@@ -67,17 +68,17 @@ def key_of(var: str | None, raw: str | None, key_file: Path | None, alias: str, 
     return Imported(found, str(key_file)) if found is not None else None
 
 
-def write(raw: str, var: str, alias: str, ctx: Context) -> keys.KeyInfo:
+def write(raw: str, var: str, alias: str, ctx: Context) -> material.KeyInfo:
     """The key, checked (openssl too) and written to the alias's durable key file."""
     return _import(raw, f"the key in ${var}", alias, ctx)
 
 
-def _import(raw: str, source: str, alias: str, ctx: Context) -> keys.KeyInfo:
-    key_file = ctx.paths.key_dir(alias) / keys.KEY_NAME
-    return keys.materialise_key(raw, key_file, ctx.openssl(), source=source)
+def _import(raw: str, source: str, alias: str, ctx: Context) -> material.KeyInfo:
+    key_file = ctx.paths.key_dir(alias) / material.KEY_NAME
+    return material.materialise_key(raw, key_file, ctx.openssl(), source=source)
 
 
-def from_pipe(path: Path, alias: str, ctx: Context) -> keys.KeyInfo | None:
+def from_pipe(path: Path, alias: str, ctx: Context) -> material.KeyInfo | None:
     """When `path` is a pipe: read it once (bounded in size and time), import the key into the
     alias's key folder as --key-env does, and say so. None when it is not a pipe."""
     if not files.is_pipe(path):

@@ -14,17 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sfjwt_orch import config, keys, state, validate
-from sfjwt_orch.console import masked_key
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import key_env, org_change, refusal, resolve
-from sfjwt_orch.flows.resolve import LoginRequest
-from sfjwt_orch.suggest import alias_hint
+from sfjwt_orch.flows import key_env, login_request, org_change, refusal
+from sfjwt_orch.flows.login_request import LoginRequest
+from sfjwt_orch.keys import material
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import profiles, state
+from sfjwt_orch.store.suggest import alias_hint
 from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, SfFailed
+from sfjwt_orch.ui.console import masked_key
 
 if TYPE_CHECKING:
-    from sfjwt_orch.callback import Callback
+    from sfjwt_orch.approval.listener import Callback
 
 MAX_INTERVAL = 30.0
 BACKOFF = 1.5
@@ -65,7 +67,7 @@ def run(given: LoginRequest, ctx: Context, key_text: str | None = None) -> Login
     logged in and remembered. A failure in the login loop carries what it learnt (log_in); the
     caller gives an earlier one its document's shape (json_shape). `key_text` is --key-env's value,
     taken out of the environment by the caller before anything ran."""
-    from sfjwt_orch.locks import alias_lock
+    from sfjwt_orch.store.locks import alias_lock
 
     alias = given.alias
     try:
@@ -87,13 +89,13 @@ def run(given: LoginRequest, ctx: Context, key_text: str | None = None) -> Login
 
 def resolved(given: LoginRequest, ctx: Context) -> LoginRequest:
     """The request with the saved profile under the answers given, complete and checked."""
-    profile = config.load_or_new(ctx.paths, given.alias).merged(given.profile)
-    missing = resolve.missing_flags(profile)
+    profile = profiles.load_or_new(ctx.paths, given.alias).merged(given.profile)
+    missing = login_request.missing_flags(profile)
     if missing:
-        saved = config.load(ctx.paths, given.alias) is not None
+        saved = profiles.load(ctx.paths, given.alias) is not None
         raise _incomplete(given.alias, missing, saved=saved, hint=alias_hint(ctx.paths, given.alias))
     complete = dataclasses.replace(given, profile=profile)
-    return resolve.checked(complete, resolve.default_key_file(profile, ctx.paths))
+    return login_request.checked(complete, login_request.default_key_file(profile, ctx.paths))
 
 
 def _incomplete(alias: str, missing: list[str], *, saved: bool, hint: str = "") -> SfjwtError:
@@ -116,12 +118,12 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
     changed), the facts to the state file (a warning, never a failure, when it cannot be written),
     and a different org than last time behind the alias is said and recorded (org_change,
     `report.org_changed_from`). Returns the alias's state as it now is."""
-    saved = config.load_or_new(ctx.paths, req.alias)
+    saved = profiles.load_or_new(ctx.paths, req.alias)
     # A hand-written "~/keys/server.key" that names this very key stays as the user wrote it.
     same_key = bool(saved.key_file) and Path(saved.key_file).expanduser() == req.key_file
     answers = saved.merged(dataclasses.replace(req.profile, key_file=saved.key_file if same_key else str(req.key_file)))
     try:
-        config.save(ctx.paths, answers)
+        profiles.save(ctx.paths, answers)
     except SfjwtError as exc:
         if exc.code is not Code.FILE_ERROR:
             raise
@@ -174,9 +176,9 @@ def check_key(path: Path, ctx: Context) -> int:
     Returns the key's size in bits."""
     bits = state.known_key_bits(ctx.paths, path)
     if bits is not None:
-        keys.quick_check_key_file(path)
+        material.quick_check_key_file(path)
         return bits
-    return keys.check_key_file(path).bits
+    return material.check_key_file(path).bits
 
 
 def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
@@ -298,11 +300,11 @@ def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
 
 def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Waiter | None:
     try:
-        from sfjwt_orch.callback_pages import Approving  # the pages (and html) only when we listen
+        from sfjwt_orch.approval.pages import Approving
 
         listener = ctx.listen(req.callback_url, state_, Approving(req.alias, req.username))
     except OSError as exc:
-        from sfjwt_orch.callback import held_by_another_user
+        from sfjwt_orch.approval.listener import held_by_another_user
 
         if exc.errno == errno.EADDRINUSE and (whose := held_by_another_user(req.callback_url)):
             ctx.console.warn(whose)  # before the browser opens: its return goes to that program

@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import config, keys
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.locks import alias_lock
+from sfjwt_orch.keys import material
+from sfjwt_orch.store import profiles
+from sfjwt_orch.store.locks import alias_lock
 from sfjwt_orch.tools.sf import SfFailed
 
 
@@ -22,15 +23,15 @@ def sf_logout(alias: str, ctx: Context) -> bool:
         raise failed.unless_local(SfjwtError(Code.SF_FAILED, failed.message, fix)) from None
 
 
-def _key_of(profile: config.Profile | None, alias: str, ctx: Context) -> Path:
+def _key_of(profile: profiles.Profile | None, alias: str, ctx: Context) -> Path:
     if profile and profile.key_file:
         return Path(profile.key_file).expanduser()  # a hand-edited profile may say ~/keys/server.key
-    return ctx.paths.key_dir(alias) / keys.KEY_NAME
+    return ctx.paths.key_dir(alias) / material.KEY_NAME
 
 
 def _kept(path: Path, ctx: Context) -> str | None:
     """Why `path` stays (told to the user), or None when it may be shredded or deleted."""
-    why = keys.removable_key(path, ctx.paths.data_dir / "keys")
+    why = material.removable_key(path, ctx.paths.data_dir / "keys")
     if why is not None:
         ctx.console.warn(f"kept {path}: {why}")
     return why
@@ -52,12 +53,12 @@ class LoggedOut:
 def logout(alias: str, ctx: Context, *, shred_key: bool) -> LoggedOut:
     """Log out; with `shred_key` the key goes too, unless another profile uses it. Each part says
     what it found: no sf login, no key file, a key another profile needs."""
-    from sfjwt_orch.suggest import closest
+    from sfjwt_orch.store.suggest import closest
 
-    profile = config.load(ctx.paths, alias)
+    profile = profiles.load(ctx.paths, alias)
     done = LoggedOut(alias)
     if profile is None:
-        done.did_you_mean = closest(alias, config.list_aliases(ctx.paths))
+        done.did_you_mean = closest(alias, profiles.list_aliases(ctx.paths))
     with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
         done.logged_out = sf_logout(alias, ctx)
         if done.logged_out:
@@ -68,13 +69,13 @@ def logout(alias: str, ctx: Context, *, shred_key: bool) -> LoggedOut:
         if not shred_key:
             return done
         key = _key_of(profile, alias, ctx)
-        users = config.key_users(ctx.paths, key, besides=alias)
+        users = profiles.key_users(ctx.paths, key, besides=alias)
         if users:
             ctx.console.warn(f"kept {key}: profile(s) {', '.join(users)} use it")
         elif not key.exists():
             ctx.console.info(f"No key at {key}: nothing to shred.")
         elif not _kept(key, ctx):
-            keys.shred(key)
+            material.shred(key)
             done.shredded_key = str(key)
             ctx.console.success(f"Shredded {key}.")
     return done
@@ -90,10 +91,10 @@ class Removed:
         return {"alias": self.alias, "logged_out": self.logged_out, "deleted": self.deleted}
 
 
-def remove_profile(profile: config.Profile, ctx: Context, *, logout: bool, delete_key: bool) -> Removed:
+def remove_profile(profile: profiles.Profile, ctx: Context, *, logout: bool, delete_key: bool) -> Removed:
     """Remove the profile and, when asked, its sf login and key files, naming each file it deletes;
     the alias's state file and an emptied key folder go too (kept while a rotation is under way)."""
-    from sfjwt_orch import state
+    from sfjwt_orch.store import state
 
     done = Removed(profile.alias)
     with alias_lock(ctx.paths, profile.alias, on_wait=ctx.console.info):
@@ -103,7 +104,7 @@ def remove_profile(profile: config.Profile, ctx: Context, *, logout: bool, delet
                 ctx.console.info(f"sf holds no login for {profile.alias}: nothing to log out.")
         if delete_key and profile.key_file:
             _delete_pair(profile, ctx, done)
-        config.remove(ctx.paths, profile.alias)
+        profiles.remove(ctx.paths, profile.alias)
         if state.load(ctx.paths, profile.alias).rotation_phase:
             ctx.console.warn(f"kept {ctx.paths.state_file(profile.alias)}: it records a rotation under way")
         elif (facts := ctx.paths.state_file(profile.alias)).exists():
@@ -119,17 +120,17 @@ def remove_profile(profile: config.Profile, ctx: Context, *, logout: bool, delet
     return done
 
 
-def _delete_pair(profile: config.Profile, ctx: Context, done: Removed) -> None:
+def _delete_pair(profile: profiles.Profile, ctx: Context, done: Removed) -> None:
     """The certificate goes with its key: both stay while another profile uses the key."""
     key = Path(profile.key_file).expanduser()
-    users = config.key_users(ctx.paths, key, besides=profile.alias)
+    users = profiles.key_users(ctx.paths, key, besides=profile.alias)
     if users:
         ctx.console.warn(f"kept {key}: another profile uses it ({', '.join(users)}); its certificate stays too")
         return
     if not key.exists():
         ctx.console.info(f"No key at {key}: nothing to delete.")
     elif not _kept(key, ctx):
-        keys.shred(key)
+        material.shred(key)
         done.deleted.append(str(key))
     else:
         return

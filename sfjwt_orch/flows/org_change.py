@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sfjwt_orch import state
 from sfjwt_orch.context import Context
+from sfjwt_orch.store import state
 
 
 def note(ctx: Context, alias: str, before: str, now: str) -> str | None:

@@ -17,9 +17,11 @@ from pathlib import Path
 from shlex import quote
 from typing import Literal
 
-from sfjwt_orch import certs, files, keys, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys import certs, material
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import files
 from sfjwt_orch.tools.openssl import Openssl
 from sfjwt_orch.tools.sf import OrgDisplay, SfFailed
 
@@ -95,7 +97,7 @@ def key_mode(key_path: Path) -> Finding:
 
 
 def certificate(
-    key: keys.KeyInfo, cert_path: Path, alias: str, now: datetime
+    key: material.KeyInfo, cert_path: Path, alias: str, now: datetime
 ) -> tuple[list[Finding], certs.CertInfo | None]:
     """Does the certificate belong to the key, and how long has it left?"""
     try:

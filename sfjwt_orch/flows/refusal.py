@@ -8,17 +8,17 @@ again", which the shell's history holds (issue 14, item 1).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from sfjwt_orch import config, spring26, state, validate
-from sfjwt_orch.console import masked_key
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import resolve
+from sfjwt_orch.flows import login_request
+from sfjwt_orch.salesforce import spring26, validate
+from sfjwt_orch.store import profiles, state
+from sfjwt_orch.ui.console import masked_key
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
-    from sfjwt_orch.flows.login import LoginReport
-    from sfjwt_orch.flows.resolve import LoginRequest
+    from sfjwt_orch.flows.login_request import LoginRequest
     from sfjwt_orch.tools.sf import Diagnosis
 
 # A new or edited app takes 2-10 minutes to reach every Salesforce server; meanwhile the org
@@ -33,7 +33,19 @@ def name_alias(exc: SfjwtError, alias: str) -> None:
     exc.fix = exc.fix.replace("--alias NAME", f"--alias {alias}")
 
 
-def explained(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Context) -> tuple[str, str]:
+class Attempts(Protocol):
+    """What a refusal is explained from, of a login so far (flows.login.LoginReport is one; a
+    protocol here, so this module need not import the login loop that imports it)."""
+
+    @property
+    def approval_url(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def last(self) -> Diagnosis | None: ...
+
+
+def explained(outcome: Diagnosis, req: LoginRequest, report: Attempts, ctx: Context) -> tuple[str, str]:
     """The refusal's message and fix, with what this run knows: the key in use, the alias to rerun."""
     message, fix = outcome.message, outcome.fix
     if spring26.eca_refused_generic(outcome.code, outcome.lines, req.instance_url):
@@ -62,12 +74,12 @@ def rerun(req: LoginRequest, ctx: Context, *extra: str, client_id: bool = False)
     """The command to run again. With every value saved it is `login --alias NAME` and what changes;
     otherwise (nothing is saved until a login works) "the same command again", which the shell's
     history holds: the consumer key is never repeated (human output masks it), nor the other values."""
-    saved = config.load_or_new(ctx.paths, req.alias)
+    saved = profiles.load_or_new(ctx.paths, req.alias)
     complete = (
         saved.client_id == req.client_id
         and saved.username == req.username
         and (saved.instance_url or validate.PRODUCTION) == req.instance_url
-        and resolve.default_key_file(saved, ctx.paths) == req.key_file
+        and login_request.default_key_file(saved, ctx.paths) == req.key_file
         and (saved.callback_url or validate.DEFAULT_CALLBACK) == req.callback_url
     )
     changes = ["--client-id <consumer key>"] if client_id else []
@@ -85,7 +97,7 @@ def maybe_mistyped(req: LoginRequest) -> str:
     )
 
 
-def interrupted(req: LoginRequest, report: LoginReport, ctx: Context) -> SfjwtError:
+def interrupted(req: LoginRequest, report: Attempts, ctx: Context) -> SfjwtError:
     """Ctrl-C during the loop: what the last attempt said, and its fix (issue 14: a bare
     "interrupted" after minutes of waiting told nothing). The code stays INTERRUPTED (exit 130)."""
     last = report.last

@@ -29,12 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import certs, config, files, keypair, keys, metadata, state
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import app_deploy, login, resolve
-from sfjwt_orch.locks import alias_lock
-from sfjwt_orch.suggest import alias_hint
+from sfjwt_orch.flows import app_deploy, login, login_request
+from sfjwt_orch.keys import certs, material, pair
+from sfjwt_orch.salesforce import metadata
+from sfjwt_orch.store import files, profiles, state
+from sfjwt_orch.store.locks import alias_lock
+from sfjwt_orch.store.suggest import alias_hint
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 # The phases, each the step a rerun resumes from. Forward: made -> deployed -> promoting -> promoted
@@ -65,7 +67,7 @@ class RotateRequest:
     bits: int = DEFAULT_BITS
     days: int = DEFAULT_DAYS
     keep_days: int = 7
-    wait: resolve.Wait = dataclasses.field(default_factory=lambda: resolve.Wait(timeout=600.0))
+    wait: login_request.Wait = dataclasses.field(default_factory=lambda: login_request.Wait(timeout=600.0))
     action: str = "rotate"  # or "finish", "rollback"
 
 
@@ -111,9 +113,9 @@ def _kind(known: state.State) -> metadata.Kind:
     return "connected-app" if known.app_kind == "connected-app" else "eca"
 
 
-def _profile(req: RotateRequest, ctx: Context) -> config.Profile:
-    profile = config.load(ctx.paths, req.alias)
-    missing = resolve.missing_flags(profile) if profile else ["a profile"]
+def _profile(req: RotateRequest, ctx: Context) -> profiles.Profile:
+    profile = profiles.load(ctx.paths, req.alias)
+    missing = login_request.missing_flags(profile) if profile else ["a profile"]
     if profile is None or missing or not profile.key_file:
         raise SfjwtError(
             Code.PROFILE_NOT_FOUND,
@@ -123,14 +125,14 @@ def _profile(req: RotateRequest, ctx: Context) -> config.Profile:
     return profile
 
 
-def _current(profile: config.Profile) -> _Pair:
+def _current(profile: profiles.Profile) -> _Pair:
     key = Path(profile.key_file).expanduser()
     return _Pair(key, profile.cert_path(key))
 
 
 def _folder(ctx: Context, alias: str, which: str) -> _Pair:
     d = ctx.paths.key_dir(alias) / which
-    return _Pair(d / keys.KEY_NAME, d / keys.CERT_NAME)
+    return _Pair(d / material.KEY_NAME, d / material.CERT_NAME)
 
 
 def _save(ctx: Context, alias: str, **changes: str) -> None:
@@ -170,8 +172,8 @@ def _rotate(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
         return
     if known.rotation_phase not in FORWARD or not nxt.key.exists():
         # Safe to overwrite: a next/ pair without a record was never sent to the app.
-        request = keypair.KeygenRequest(nxt.key.parent, req.bits, req.days, f"/CN={req.alias}", force=True)
-        keypair.keygen(request, ctx.openssl())
+        request = pair.KeygenRequest(nxt.key.parent, req.bits, req.days, f"/CN={req.alias}", force=True)
+        pair.keygen(request, ctx.openssl())
         _save(ctx, req.alias, rotation_deployed_at="")
         _step(ctx, req.alias, "made")
         known = state.load(ctx.paths, req.alias)
@@ -248,10 +250,10 @@ def _deploy_new(req: RotateRequest, ctx: Context, admin: str, name: str, known: 
     return True
 
 
-def _prove(req: RotateRequest, profile: config.Profile, key: Path, ctx: Context) -> None:
+def _prove(req: RotateRequest, profile: profiles.Profile, key: Path, ctx: Context) -> None:
     """A login with `key` where it lies, waiting while the app has not taken its certificate yet."""
     proof = dataclasses.replace(
-        resolve.login_request(profile, key, req.wait),
+        login_request.login_request(profile, key, req.wait),
         also_wait_for=frozenset({Code.INVALID_ASSERTION}),
     )
     login.log_in(proof, ctx)
@@ -272,10 +274,12 @@ def _promote(req: RotateRequest, current: _Pair, nxt: _Pair, ctx: Context) -> No
     _reached("copied", ctx.env)
 
 
-def _finalize(req: RotateRequest, profile: config.Profile, current: _Pair, ctx: Context, report: RotateReport) -> None:
+def _finalize(
+    req: RotateRequest, profile: profiles.Profile, current: _Pair, ctx: Context, report: RotateReport
+) -> None:
     """sf keeps the key's path: log in again from the durable one (the proof used next/), and only
     then drop next/ and record the promotion."""
-    final = resolve.login_request(profile, current.key, resolve.Wait())
+    final = login_request.login_request(profile, current.key, login_request.Wait())
     login.remember(final, login.log_in(final, ctx), ctx)
     _reached("logged-in", ctx.env)
     _remove_pair(_folder(ctx, req.alias, "next"))
@@ -297,7 +301,7 @@ def _copy(source: Path, target: Path) -> None:
 
 
 def _remove_pair(pair: _Pair) -> None:
-    keys.shred(pair.key)
+    material.shred(pair.key)
     pair.cert.unlink(missing_ok=True)
     shutil.rmtree(pair.key.parent, ignore_errors=True)
 
@@ -359,7 +363,7 @@ def _rollback(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
                 _copy(source, target)
         _step(ctx, req.alias, ROLLBACK_DONE)
     report.new_fingerprint = report.new_fingerprint or _fingerprint(current.cert)
-    back = resolve.login_request(profile, current.key, resolve.Wait())
+    back = login_request.login_request(profile, current.key, login_request.Wait())
     login.remember(back, login.log_in(back, ctx), ctx)
     _reached("rollback-logged-in", ctx.env)
     # The app holds the old pair now (the login above proved it): the other one can go.

@@ -19,11 +19,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sfjwt_orch import config, state, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
-from sfjwt_orch.flows import login, resolve
-from sfjwt_orch.suggest import alias_hint
+from sfjwt_orch.flows import login, login_request
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import profiles, state
+from sfjwt_orch.store.suggest import alias_hint
 
 # Sandbox names: letters and digits, starting with a letter, at most 10 characters (Salesforce
 # Help "Create a Sandbox": "The name ... can contain only alphanumeric characters").
@@ -62,7 +63,7 @@ def production_my_domain(profile_url: str, reported_url: str) -> str:
     return f"https://{reported}" if _MY_DOMAIN.fullmatch(reported) else profile_url
 
 
-def derive(production: config.Profile, name: str, alias: str, key_file: str) -> config.Profile:
+def derive(production: profiles.Profile, name: str, alias: str, key_file: str) -> profiles.Profile:
     """The sandbox's profile: production's values, as a sandbox named `name` has them.
     `key_file`: production's key (its saved path, or its alias's default one)."""
     if _is_sandbox(production.instance_url):
@@ -70,7 +71,7 @@ def derive(production: config.Profile, name: str, alias: str, key_file: str) -> 
             f"{production.alias!r} logs in to a sandbox ({production.instance_url}), not production",
             "pass the production alias to --from",
         )
-    return config.Profile(
+    return profiles.Profile(
         alias=alias,
         client_id=production.client_id,
         username=f"{production.username}.{name.lower()}" if production.username else "",
@@ -95,7 +96,7 @@ def _is_sandbox(url: str) -> bool:
 class SandboxCommand:
     production: str  # --from
     name: str
-    login: resolve.LoginRequest  # the login flags: the answers given override the derived ones
+    login: login_request.LoginRequest  # the login flags: the answers given override the derived ones
 
     @property
     def alias(self) -> str:
@@ -107,17 +108,17 @@ def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
     sandbox's fields. Raises SfjwtError with that document's shape in `details`."""
     extra = {"from_alias": cmd.production, "sandbox_name": cmd.name}
     try:
-        production = config.load(ctx.paths, cmd.production)
+        production = profiles.load(ctx.paths, cmd.production)
         if production is None:
             raise SfjwtError(
                 Code.PROFILE_NOT_FOUND,
                 f"no saved profile for the production alias {cmd.production!r}{alias_hint(ctx.paths, cmd.production)}",
                 f"set production up first: sfjwt-orch bootstrap --alias {cmd.production}",
             )
-        key = str(resolve.default_key_file(production, ctx.paths))
+        key = str(login_request.default_key_file(production, ctx.paths))
         known = state.load(ctx.paths, cmd.production).instance_url
         my_domain = production_my_domain(production.instance_url, known)
-        production = production.merged(config.Profile(production.alias, instance_url=my_domain))
+        production = production.merged(profiles.Profile(production.alias, instance_url=my_domain))
         derived = derive(production, cmd.name, cmd.alias, key)
         given = derived.merged(cmd.login.profile)
         ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {given.username} at {given.instance_url}")

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import files
 from sfjwt_orch.ci.plan import SF_VERSION  # the sf the project is tested with (scripts/setup pins it too)
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.store import files
 from sfjwt_orch.tools.runner import ProgramNotFound
 from sfjwt_orch.tools.sf import node as nodes
 from sfjwt_orch.tools.sf.env import sf_env

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import certs, config, state
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import parallel, probes
+from sfjwt_orch.keys import certs
+from sfjwt_orch.store import profiles, state
 from sfjwt_orch.tools.sf import OrgDisplay, SfFailed
 
 
@@ -70,12 +71,12 @@ class StatusReport:
 
 def status(ctx: Context, now: datetime | None = None) -> StatusReport:
     now = now or datetime.now(UTC)
-    saved, problems = config.load_all(ctx.paths)
+    saved, problems = profiles.load_all(ctx.paths)
     rows = parallel.run_all(saved, lambda p: _one(p, ctx, now))
     return StatusReport(tuple(rows), tuple(p.message for p in problems))
 
 
-def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
+def _one(profile: profiles.Profile, ctx: Context, now: datetime) -> AliasStatus:
     known = state.load(ctx.paths, profile.alias)
     row = AliasStatus(
         alias=profile.alias,
@@ -108,7 +109,7 @@ def _one(profile: config.Profile, ctx: Context, now: datetime) -> AliasStatus:
     return row
 
 
-def certificate_problems(profile: config.Profile, row: AliasStatus, now: datetime) -> None:
+def certificate_problems(profile: profiles.Profile, row: AliasStatus, now: datetime) -> None:
     key = Path(profile.key_file).expanduser() if profile.key_file else None
     cert = profile.cert_path(key) if key else None
     if cert is None or not cert.exists():

@@ -17,12 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import config, files, metadata, state
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.flows import app_create, app_deploy
 from sfjwt_orch.keyless.package import TrustPackage
 from sfjwt_orch.keyless.spec import Binding, Provider, TrustSpec, from_json
+from sfjwt_orch.salesforce import metadata
+from sfjwt_orch.store import files, profiles, state
 from sfjwt_orch.tools.sf import Diagnosis
 
 
@@ -122,8 +123,8 @@ def _trust(req: TrustRequest, ctx: Context, report: TrustReport) -> None:
     report.login_url = org_url
     spec, _ = _spec(req, ctx, org_url)
     report.bound_claims = [b.to_json() for b in spec.bindings]
-    saved = config.load_or_new(ctx.paths, req.alias)
-    as_app = app_create.AppCreateRequest(req.alias, req.target_org, req.username, req.app_name, req.permission_set)
+    saved = profiles.load_or_new(ctx.paths, req.alias)
+    as_app = app_deploy.AppCreateRequest(req.alias, req.target_org, req.username, req.app_name, req.permission_set)
     if req.dry_run:
         package = _package(req, spec, saved, executor=_admin_username(req, ctx, offline=True), key=None)
         folder = req.output_dir or Path(tempfile.mkdtemp(prefix="sfjwt-orch-trust-"))
@@ -148,7 +149,7 @@ def _trust(req: TrustRequest, ctx: Context, report: TrustReport) -> None:
 
 
 def _existing_key(
-    req: TrustRequest, as_app: app_create.AppCreateRequest, saved: config.Profile, ctx: Context
+    req: TrustRequest, as_app: app_deploy.AppCreateRequest, saved: profiles.Profile, ctx: Context
 ) -> str | None:
     """The app's consumer key when the org has the app already (ours), None when it has none."""
     if not app_deploy.exists(as_app, ctx):
@@ -166,7 +167,7 @@ def _app_view(req: TrustRequest) -> metadata.AppMetadata:
 
 
 def _package(
-    req: TrustRequest, spec: TrustSpec, saved: config.Profile, *, executor: str, key: str | None
+    req: TrustRequest, spec: TrustSpec, saved: profiles.Profile, *, executor: str, key: str | None
 ) -> TrustPackage:
     certificate = ""
     if saved.cert_file and Path(saved.cert_file).expanduser().is_file():
@@ -201,11 +202,11 @@ def _admin_username(req: TrustRequest, ctx: Context, *, offline: bool) -> str:
 
 
 def _remember(req: TrustRequest, spec: TrustSpec, report: TrustReport, ctx: Context) -> None:
-    saved = config.load_or_new(ctx.paths, req.alias)
-    config.save(
+    saved = profiles.load_or_new(ctx.paths, req.alias)
+    profiles.save(
         ctx.paths,
         saved.merged(
-            config.Profile(
+            profiles.Profile(
                 req.alias,
                 client_id=report.client_id,
                 username=req.username,

@@ -26,10 +26,10 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from sfjwt_orch import config
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.keyless.spec import Provider
+from sfjwt_orch.store import profiles
 from sfjwt_orch.tools.sf import Diagnosis, OrgDisplay
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -74,7 +74,7 @@ def request_for(
         chosen = Provider(provider)
     except ValueError:
         raise usage(f"--oidc {provider!r} is not known", "use --oidc github or --oidc gitlab") from None
-    saved = config.load(ctx.paths, alias) or config.Profile(alias)
+    saved = profiles.load(ctx.paths, alias) or profiles.Profile(alias)
     key = client_id or saved.client_id
     url = (instance_url or saved.instance_url).rstrip("/")
     if not key or not url:
@@ -83,7 +83,7 @@ def request_for(
             f"{missing} is missing, and no saved profile gives it",
             "pass --client-id KEY --instance-url URL (sfjwt-orch trust prints both; ci export --oidc writes them)",
         )
-    from sfjwt_orch import validate
+    from sfjwt_orch.salesforce import validate
 
     # The one URL parser (issue 16): the token goes only to the host the parser names.
     checked = validate.check_instance_url(url, allow_any_host=saved.allow_non_salesforce_host)

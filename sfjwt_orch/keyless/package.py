@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-from sfjwt_orch import metadata
 from sfjwt_orch.keyless import apex
 from sfjwt_orch.keyless.spec import TrustSpec
+from sfjwt_orch.salesforce import metadata
 
 FOLDERS = {
     **metadata.FOLDERS,

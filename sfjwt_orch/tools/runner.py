@@ -334,6 +334,6 @@ class ProcessRunner:
 def _shown(argv: Sequence[str]) -> str:
     import shlex
 
-    from sfjwt_orch.redact import redact
+    from sfjwt_orch.ui.redact import redact
 
     return redact(shlex.join(argv))

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sfjwt_orch import validate
-from sfjwt_orch.callback import Listener
-from sfjwt_orch.callback_pages import Approving
+from sfjwt_orch.approval.listener import Listener
+from sfjwt_orch.approval.pages import Approving
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator, demo_config
+from sfjwt_orch.salesforce import validate
 from tests.integration.emulator.emulator_testkit import KeyPair, make_keypair
 
 if TYPE_CHECKING:

@@ -20,9 +20,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sfjwt_orch.cli import main
-from sfjwt_orch.console import StreamConsole
 from sfjwt_orch.context import Context
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store.paths import Paths
+from sfjwt_orch.ui.console import StreamConsole
 from tests.fakes import FakeClock, FakeRunner, RecordingConsole
 from tests.keypairs import KeyPair, make_keypair
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import config, state
+from sfjwt_orch.store import profiles, state
 from tests.cli.conftest import World, sf_output
 
 ADMIN_DISPLAY = json.dumps(
@@ -85,7 +85,7 @@ def test_app_create_deploys_assigns_saves_and_logs_in_without_an_approval(world:
     assert "-----BEGIN CERTIFICATE-----" in settings and "PRIVATE KEY" not in "".join(deployed.values())
     policy = deployed[f"extlClntAppOauthPolicies/{APP}_oauth_defaultPolicy.ecaOauthPlcy"]
     assert "<permittedUsersPolicyType>AdminApprovedPreAuthorized</permittedUsersPolicyType>" in policy
-    saved = config.load(world.paths, "ci")
+    saved = profiles.load(world.paths, "ci")
     assert saved is not None and (saved.client_id, saved.username) == (doc["client_id"], USER)
     assert saved.instance_url == "https://acme.my.salesforce.com"
     assert state.load(world.paths, "ci").app_name == APP
@@ -177,7 +177,7 @@ def test_each_deploy_refusal_has_its_code(world: World, problem: str, code: str,
     result = world.invoke(*CREATE, "--json")
     assert result.code == exit_code and result.doc["error"]["code"] == code
     assert problem in result.doc["error"]["message"]
-    assert config.load(world.paths, "ci") is None or not config.load(world.paths, "ci").client_id  # type: ignore[union-attr]
+    assert profiles.load(world.paths, "ci") is None or not profiles.load(world.paths, "ci").client_id  # type: ignore[union-attr]
     world.done()
 
 
@@ -206,7 +206,7 @@ def test_dry_run_writes_the_metadata_and_contacts_no_org(world: World, tmp_path:
     assert (out / "package.xml").is_file() and (out / "externalClientApps" / f"{APP}.eca").is_file()
     assert any(c.startswith("sf project deploy start --metadata-dir") for c in doc["commands"])
     assert (world.paths.key_dir("ci") / "server.crt").is_file()  # the key pair, made for the metadata
-    assert config.load(world.paths, "ci") is None  # and no profile saved
+    assert profiles.load(world.paths, "ci") is None  # and no profile saved
     world.done()  # no sf run at all
 
 
@@ -246,13 +246,13 @@ def test_bootstrap_with_an_admin_alias_creates_the_app_instead_of_the_checklist(
     assert result.code == 0, result.stderr
     assert "Create the app in Salesforce" not in result.stderr  # no manual checklist
     assert result.doc["ok"] is True and result.doc["approval_url"] is None
-    saved = config.load(world.paths, "ci")
+    saved = profiles.load(world.paths, "ci")
     assert saved is not None and len(saved.client_id) == 72 and saved.instance_url == "https://acme.my.salesforce.com"
     world.done()
 
 
 def test_an_app_sfjwt_orch_made_on_another_machine_is_reused_with_its_key_read_back(world: World) -> None:
-    from sfjwt_orch import metadata
+    from sfjwt_orch.salesforce import metadata
 
     generated = "K" * 72
 
@@ -298,6 +298,6 @@ def test_ctrl_c_during_the_deploy_keeps_the_document_shape_and_saves_nothing(wor
     result = world.invoke(*CREATE, "--json")
     assert result.code == 130 and result.doc["error"]["code"] == "INTERRUPTED"
     assert result.doc["app_name"] == APP and result.doc["created"] is False  # app create's document, not {ok, error}
-    saved = config.load(world.paths, "ci")
+    saved = profiles.load(world.paths, "ci")
     assert saved is None or not saved.client_id
     world.done()

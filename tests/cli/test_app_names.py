@@ -12,8 +12,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from sfjwt_orch import metadata
 from sfjwt_orch.emulator.deploy import registry, schema
+from sfjwt_orch.salesforce import metadata
 from tests.cli.conftest import World
 
 USER = "ci-bot@acme.com"

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sfjwt_orch import config, state
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import bootstrap, resolve
+from sfjwt_orch.flows import bootstrap, login_request
+from sfjwt_orch.store import profiles, state
 from tests.cli.conftest import World, sf_output
 from tests.cli.test_commands import DISPLAY, VERSION
 
@@ -45,12 +45,14 @@ def request(
     world: World,
     *,
     username: str = "",
-    wait: resolve.Wait = resolve.Wait(),
+    wait: login_request.Wait = login_request.Wait(),
     can_prompt: bool = True,
     ask_all: bool = False,
 ) -> bootstrap.BootstrapRequest:
-    given = config.Profile("hub", username=username, key_file=str(world.keypair.key), cert_file=str(world.keypair.cert))
-    return bootstrap.BootstrapRequest(resolve.LoginRequest(given, wait), can_prompt=can_prompt, ask_all=ask_all)
+    given = profiles.Profile(
+        "hub", username=username, key_file=str(world.keypair.key), cert_file=str(world.keypair.cert)
+    )
+    return bootstrap.BootstrapRequest(login_request.LoginRequest(given, wait), can_prompt=can_prompt, ask_all=ask_all)
 
 
 def test_ctrl_c_at_the_login_url_then_a_rerun_offers_the_answers_and_asks_the_url_again(world: World) -> None:
@@ -58,7 +60,7 @@ def test_ctrl_c_at_the_login_url_then_a_rerun_offers_the_answers_and_asks_the_ur
     person = Person([("Admin alias", ""), ("Consumer key", CID), ("Username", USER), ("Login URL", KeyboardInterrupt)])
     with pytest.raises(KeyboardInterrupt):
         bootstrap.bootstrap(request(world), world.ctx, person)
-    saved = config.load_or_new(world.paths, "hub")
+    saved = profiles.load_or_new(world.paths, "hub")
     assert (saved.client_id, saved.username, saved.instance_url) == ("", "", ""), "nothing confirmed, nothing saved"
     assert state.unconfirmed(state.load(world.paths, "hub")) == {"client_id": CID, "username": USER}
 
@@ -72,15 +74,15 @@ def test_ctrl_c_at_the_login_url_then_a_rerun_offers_the_answers_and_asks_the_ur
     assert person.asked[0] == "Consumer key [3MVG9C…4567 (20 characters)]"
     assert person.asked[1] == f"Username to log in as (e.g. ci-bot@acme.com) [{USER}]"
     assert person.asked[2].endswith("[1]")
-    saved = config.load_or_new(world.paths, "hub")
+    saved = profiles.load_or_new(world.paths, "hub")
     assert (saved.client_id, saved.username, saved.instance_url) == (CID, USER, URL)
     assert state.unconfirmed(state.load(world.paths, "hub")) == {}, "confirmed answers are not kept twice"
 
 
 def test_a_failed_login_with_another_username_keeps_the_saved_one(world: World) -> None:
-    config.save(
+    profiles.save(
         world.paths,
-        dataclasses.replace(config.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
+        dataclasses.replace(profiles.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
     )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
@@ -88,15 +90,15 @@ def test_a_failed_login_with_another_username_keeps_the_saved_one(world: World) 
         bootstrap.bootstrap(request(world, username="other@example.com", can_prompt=False), world.ctx, Person([]))
     world.done()
     assert err.value.code is Code.INVALID_ASSERTION
-    assert config.load_or_new(world.paths, "hub").username == USER
+    assert profiles.load_or_new(world.paths, "hub").username == USER
     assert "other@example.com" not in world.paths.profile_file("hub").read_text()
     assert state.unconfirmed(state.load(world.paths, "hub")) == {"username": "other@example.com"}
 
 
 def test_ask_asks_every_question_with_the_saved_answers_as_defaults(world: World) -> None:
-    config.save(
+    profiles.save(
         world.paths,
-        dataclasses.replace(config.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
+        dataclasses.replace(profiles.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
     )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
@@ -109,7 +111,7 @@ def test_ask_asks_every_question_with_the_saved_answers_as_defaults(world: World
     err = world.stderr.getvalue()
     assert "– Key and certificate: reusing" in err and "(nothing to do)" in err
     assert "→ Key and certificate" not in err and "(skipped)" not in err
-    saved = config.load_or_new(world.paths, "hub")
+    saved = profiles.load_or_new(world.paths, "hub")
     assert (saved.client_id, saved.username, saved.instance_url) == (CID, "new@example.com", URL)
 
 
@@ -131,7 +133,7 @@ def test_an_unknown_consumer_key_can_be_pasted_again(world: World) -> None:
     world.done()
     assert world.ctx.clock() == 1000.0, "a typo is not waited for"
     assert "Enter keeps 3MVG9C…4567 (20 characters)" in person.asked[-1]
-    assert config.load_or_new(world.paths, "hub").client_id == OTHER_CID
+    assert profiles.load_or_new(world.paths, "hub").client_id == OTHER_CID
     assert report.login is not None and report.login.attempts == 2
 
 
@@ -142,7 +144,7 @@ def test_keeping_an_unknown_consumer_key_waits_for_the_new_app(world: World) -> 
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     world.expect_sf("org", "display", stdout=DISPLAY)
     person = Person([("Admin alias", ""), ("Consumer key", CID), ("Username", USER), ("Login URL", URL), ("paste", "")])
-    bootstrap.bootstrap(request(world, wait=resolve.Wait(timeout=600.0)), world.ctx, person)
+    bootstrap.bootstrap(request(world, wait=login_request.Wait(timeout=600.0)), world.ctx, person)
     world.done()
     assert world.ctx.clock() > 1000.0, "the kept key's app is waited for"
-    assert config.load_or_new(world.paths, "hub").client_id == CID
+    assert profiles.load_or_new(world.paths, "hub").client_id == CID

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import config
+from sfjwt_orch.store import profiles
 from tests.cli.conftest import Result, World
 
 SPEC = "git+https://github.com/acme/sfjwt-orch@v0.1.0"
@@ -22,7 +22,7 @@ FAILURE_KEYS = {"ok", "error", "alias", "aliases", "format", "output", "jobs", "
 def profile(world: World, alias: str, **values: str | bool) -> None:
     answers = {"client_id": CID, "username": f"ci@acme.com.{alias}", "instance_url": "https://acme.my.salesforce.com",
                "key_file": str(world.keypair.key), **values}  # fmt: skip
-    config.save(world.paths, config.Profile(alias=alias, **answers))
+    profiles.save(world.paths, profiles.Profile(alias=alias, **answers))
 
 
 def own_key(world: World, alias: str) -> str:

@@ -7,7 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from sfjwt_orch import config, state
+from sfjwt_orch.store import profiles, state
 from tests.cli.conftest import World, sf_output
 
 CID = "3MVG9CLIENTID1234567"
@@ -58,7 +58,7 @@ def test_login_succeeds_saves_the_answers_and_the_org(world: World) -> None:
         set(result.doc) == LOGIN_DOC_KEYS and result.doc["ok"] is True and result.doc["org_id"] == "00D000000000001AAA"
     )
     world.done()
-    saved = config.load(world.paths, "hub")
+    saved = profiles.load(world.paths, "hub")
     assert saved is not None and (saved.client_id, saved.username) == (CID, USER)
     assert state.load(world.paths, "hub").org_id == "00D000000000001AAA"
 
@@ -71,7 +71,7 @@ def test_login_not_approved_without_waiting_is_exit_4_with_the_url(world: World)
     assert set(doc) == {*LOGIN_DOC_KEYS, "sf_lines"} and doc["ok"] is False and doc["error"]["code"] == "NOT_APPROVED"
     assert doc["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
     world.done()
-    assert config.load(world.paths, "hub") is None, "nothing is saved until a login works"
+    assert profiles.load(world.paths, "hub") is None, "nothing is saved until a login works"
 
 
 def test_login_bad_alias_keeps_the_login_document_shape(world: World) -> None:
@@ -145,7 +145,7 @@ def test_keygen_writes_a_pair_and_records_it(world: World) -> None:
     assert result.code == 0, result.stderr
     doc = result.doc
     assert doc["ok"] is True and doc["fingerprint_sha256"].count(":") == 31
-    saved = config.load(world.paths, "hub")
+    saved = profiles.load(world.paths, "hub")
     assert saved is not None and saved.key_file == doc["key_file"]
     world.done()
 
@@ -181,7 +181,7 @@ def test_logout_of_a_login_already_gone_says_so_and_shreds_nothing(world: World)
     """Issue 24 item 2: a mistyped alias with no sf login and no key reported nothing it did not do,
     and a CI cleanup step that runs it again still exits 0."""
     assert world.invoke("keygen", "--alias", "hub").code == 0
-    config.save(world.paths, config.load_or_new(world.paths, "hub").merged(config.Profile("hub", client_id=CID)))
+    profiles.save(world.paths, profiles.load_or_new(world.paths, "hub").merged(profiles.Profile("hub", client_id=CID)))
     world.expect_sf("org", "logout", "--target-org", "hbu", stdout=NO_AUTH, rc=1)
     result = world.invoke("logout", "--alias", "hbu", "--shred-key", "--json")
     assert result.code == 0, result.stderr
@@ -218,8 +218,8 @@ def test_logout_failure_is_sf_failed(world: World) -> None:
 def test_doctor_healthy_alias(world: World) -> None:
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke(*login_args(world), "--key-file", str(world.keypair.key)).code == 0
-    config.save(
-        world.paths, dataclasses.replace(config.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
+    profiles.save(
+        world.paths, dataclasses.replace(profiles.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
     )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
@@ -240,11 +240,11 @@ def test_doctor_warns_of_an_eca_behind_the_generic_login_host_and_of_an_eca_dev_
     # Spring '26 (docs/platform-2026.md): an ECA refuses the generic audience; an ECA Dev Hub meets C-1016.
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke(*login_args(world), "--key-file", str(world.keypair.key)).code == 0
-    saved = config.load_or_new(world.paths, "hub")
-    config.save(
+    saved = profiles.load_or_new(world.paths, "hub")
+    profiles.save(
         world.paths,
         saved.merged(
-            config.Profile(saved.alias, cert_file=str(world.keypair.cert), instance_url="https://test.salesforce.com")
+            profiles.Profile(saved.alias, cert_file=str(world.keypair.cert), instance_url="https://test.salesforce.com")
         ),
     )
     state.save(world.paths, state.load(world.paths, "hub").with_(app_kind="eca"))
@@ -331,7 +331,7 @@ def test_profiles_list_show_remove(world: World) -> None:
         "deleted": [],
         "error": None,
     }
-    assert config.load(world.paths, "hub") is None
+    assert profiles.load(world.paths, "hub") is None
     assert not world.paths.state_file("hub").exists()
     world.done()
 
@@ -389,10 +389,10 @@ def test_emulator_serve_bad_policy_is_usage(world: World) -> None:
 def test_status_lists_every_profile_and_is_exit_1_when_one_needs_attention(world: World) -> None:
     world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
     assert world.invoke(*login_args(world)).code == 0
-    config.save(
-        world.paths, dataclasses.replace(config.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
+    profiles.save(
+        world.paths, dataclasses.replace(profiles.load_or_new(world.paths, "hub"), cert_file=str(world.keypair.cert))
     )
-    config.save(world.paths, config.Profile(alias="half", username=USER))
+    profiles.save(world.paths, profiles.Profile(alias="half", username=USER))
     world.runner.ordered = False  # status asks sf about every alias at once
     world.expect_sf("org", "display", "--target-org", "hub", stdout=DISPLAY)
     world.expect_sf("org", "display", "--target-org", "half", stdout='{"status": 1, "name": "NoAuthInfoFound"}', rc=1)
@@ -453,9 +453,9 @@ def test_status_and_doctor_print_their_results_on_stdout_one_line_per_row_in_a_p
     """Issue 24 item 8: the tables went to stderr, and outside a terminal rich folded long cells
     into broken lines."""
     _saved(world)
-    config.save(
+    profiles.save(
         world.paths,
-        config.load_or_new(world.paths, "hub").merged(config.Profile("hub", cert_file=str(world.keypair.cert))),
+        profiles.load_or_new(world.paths, "hub").merged(profiles.Profile("hub", cert_file=str(world.keypair.cert))),
     )
     world.expect_sf("org", "display", stdout='{"status": 1, "name": "NoAuthFoundForTargetOrgError", "message": "x"}',
                     rc=1)  # fmt: skip

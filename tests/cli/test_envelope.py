@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch import config
 from sfjwt_orch.errors import EXIT_OF, Code
+from sfjwt_orch.store import profiles
 from tests.cli.conftest import World, sf_output
 
 CID = "3MVG9CLIENTID1234567"
@@ -33,8 +33,8 @@ def _login(world: World) -> tuple[str, ...]:
 
 def _saved(world: World) -> None:
     """A complete profile for `hub`, with its certificate, as a login leaves it."""
-    profile = config.Profile("hub", CID, USER, "https://acme.my.salesforce.com", str(world.keypair.key))
-    config.save(world.paths, dataclasses.replace(profile, cert_file=str(world.keypair.cert)))
+    profile = profiles.Profile("hub", CID, USER, "https://acme.my.salesforce.com", str(world.keypair.key))
+    profiles.save(world.paths, dataclasses.replace(profile, cert_file=str(world.keypair.cert)))
 
 
 def _admin_files(world: World) -> None:

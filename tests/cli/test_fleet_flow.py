@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import config
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import fleet, resolve
+from sfjwt_orch.flows import fleet, login_request
+from sfjwt_orch.store import profiles
 from tests.cli.conftest import Flow
 from tests.fakes import FakeClock, FakeRunner, RecordingConsole
 from tests.keypairs import KeyPair
@@ -40,7 +40,7 @@ class RecordingView:
         self.stopped = True
 
 
-Setup = tuple[Context, FakeRunner, FakeClock, RecordingConsole, list[config.Profile]]
+Setup = tuple[Context, FakeRunner, FakeClock, RecordingConsole, list[profiles.Profile]]
 
 
 @pytest.fixture
@@ -50,10 +50,10 @@ def setup(flow: Flow, session_keypair: KeyPair) -> Setup:
     runner.ordered = False  # the aliases' logins run in parallel, in any order
     saved = []
     for alias in ("a", "b", "c"):
-        profile = config.Profile(
+        profile = profiles.Profile(
             alias, "3MVG9CLIENTID1234567", f"{alias}@example.com", "https://acme.my.salesforce.com"
         )
-        config.save(paths, dataclasses.replace(profile, key_file=str(key)))
+        profiles.save(paths, dataclasses.replace(profile, key_file=str(key)))
         saved.append(dataclasses.replace(profile, key_file=str(key)))
     return ctx, runner, clock, console, saved
 
@@ -69,7 +69,7 @@ def test_with_a_person_the_approvals_are_opened_and_waited_for_one_at_a_time(set
     _answers(runner, "a", NOT_APPROVED, NOT_APPROVED, SUCCESS)  # the parallel pass, then the wait
     _answers(runner, "b", SUCCESS)
     _answers(runner, "c", NOT_APPROVED, NOT_APPROVED, SUCCESS)
-    command = fleet.FleetCommand(tuple(saved), 2, resolve.Wait(True, 60.0, 5.0), wait_for_approvals=True)
+    command = fleet.FleetCommand(tuple(saved), 2, login_request.Wait(True, 60.0, 5.0), wait_for_approvals=True)
     view = RecordingView()
     doc = fleet.run(command, ctx, view)
     runner.assert_done()
@@ -89,7 +89,7 @@ def test_without_a_person_the_approvals_are_reported_not_waited_for(setup: Setup
     _answers(runner, "a", NOT_APPROVED)
     _answers(runner, "b", SUCCESS)
     _answers(runner, "c", SUCCESS)
-    command = fleet.FleetCommand(tuple(saved), 3, resolve.Wait(False, 0.0, 5.0), wait_for_approvals=False)
+    command = fleet.FleetCommand(tuple(saved), 3, login_request.Wait(False, 0.0, 5.0), wait_for_approvals=False)
     with pytest.raises(SfjwtError) as caught:
         fleet.run(command, ctx, RecordingView())
     runner.assert_done()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfjwt_orch import config
+from sfjwt_orch.store import profiles
 from tests.cli.conftest import World
 
 TRUST = ("trust", "github", "--alias", "ci", "--target-org", "admin", "--username", "ci@acme.com")
@@ -28,7 +28,7 @@ def test_trust_refuses_bad_input_before_any_sf_run(world: World, extra: tuple[st
     assert result.doc["error"]["code"] == "USAGE" and said in result.doc["error"]["message"]
     assert result.doc["error"]["fix"]
     world.done()  # the strict runner: sf never ran
-    assert config.load(world.paths, "ci") is None
+    assert profiles.load(world.paths, "ci") is None
 
 
 @pytest.mark.parametrize(

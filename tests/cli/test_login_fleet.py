@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from sfjwt_orch import config, state
+from sfjwt_orch.store import profiles, state
 from tests.cli.conftest import World, sf_output
 from tests.cli.test_commands import DISPLAY
 
@@ -18,8 +18,8 @@ BAD_KEY = sf_output("err_invalid_assertion.json.stdout")
 
 def _profiles(world: World, *aliases: str) -> None:
     for alias in aliases:
-        profile = config.Profile(alias, CID, f"ci@{alias}.example.com", "https://acme.my.salesforce.com")
-        config.save(world.paths, dataclasses.replace(profile, key_file=str(world.keypair.key)))
+        profile = profiles.Profile(alias, CID, f"ci@{alias}.example.com", "https://acme.my.salesforce.com")
+        profiles.save(world.paths, dataclasses.replace(profile, key_file=str(world.keypair.key)))
 
 
 def _login_of(alias: str) -> object:

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch import config, state
-from sfjwt_orch.callback import Callback
+from sfjwt_orch.approval.listener import Callback
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, login, refusal
 from sfjwt_orch.flows.login import LoginReport
-from sfjwt_orch.flows.resolve import LoginRequest, Wait, login_request
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.flows.login_request import LoginRequest, Wait, login_request
+from sfjwt_orch.store import profiles, state
+from sfjwt_orch.store.paths import Paths
 from tests.cli.conftest import Flow
 from tests.fakes import FakeClock, FakeListener, FakeRunner
 
@@ -60,7 +60,7 @@ def request(
     timeout: float = 600.0,
     new_app: bool = False,
 ) -> LoginRequest:
-    profile = config.Profile(
+    profile = profiles.Profile(
         "hub", client_id, "user@example.com", "https://acme.my.salesforce.com", callback_url=callback_url
     )
     return dataclasses.replace(login_request(profile, key_file, Wait(open_browser, timeout, 5.0)), new_app=new_app)
@@ -88,7 +88,7 @@ def test_not_approved_twice_then_success(flow: Flow, key_file: Path) -> None:
     argv = runner.calls[0]
     assert argv[0] == flow.sf
     assert argv[argv.index("--jwt-key-file") + 1] == str(key_file)
-    saved = config.load(flow.paths, "hub")
+    saved = profiles.load(flow.paths, "hub")
     assert saved is not None
     assert (saved.client_id, saved.username, state.load(flow.paths, "hub").org_id) == (
         "3MVG9CLIENTID1234567",
@@ -159,7 +159,7 @@ def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(flow: Flow
     assert "probably mistyped" in fix and "--new-app" in fix
     # The rerun names the alias and asks for the key; it never repeats the key itself.
     assert "then run the same command again with --client-id <consumer key>" in fix  # nothing saved yet
-    config.save(flow.paths, dataclasses.replace(config.Profile(alias="hub"), client_id="3MVG9CLIENTID1234567",
+    profiles.save(flow.paths, dataclasses.replace(profiles.Profile(alias="hub"), client_id="3MVG9CLIENTID1234567",
                 username="user@example.com", instance_url="https://acme.my.salesforce.com", key_file=str(key_file)))  # fmt: skip
     rerun = refusal.rerun(request(key_file), flow.ctx, "--new-app", client_id=True)
     assert rerun == "sfjwt-orch login --alias hub --client-id <consumer key> --new-app"

@@ -15,9 +15,9 @@ import click
 import pytest
 import typer.main
 
-from sfjwt_orch import state
 from sfjwt_orch.cli import COMMANDS, build_app
 from sfjwt_orch.flows.bootstrap import next_steps
+from sfjwt_orch.store import state
 from tests.cli.conftest import World, sf_output
 from tests.cli.test_commands import _saved
 

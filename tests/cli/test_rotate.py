@@ -7,7 +7,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from sfjwt_orch import certs, config, state
+from sfjwt_orch.keys import certs
+from sfjwt_orch.store import profiles, state
 from tests.cli.conftest import World, sf_output
 
 SUCCESS = sf_output("success.login.stdout")
@@ -30,7 +31,7 @@ def _logged_in(world: World) -> tuple[Path, Path]:
     args = ("--client-id", "3MVG9CLIENTID1234567", "--username", "user@example.com")
     assert world.invoke("login", "--alias", "ci", *args, "--instance-url", "https://acme.my.salesforce.com").code == 0
     state.save(world.paths, state.load(world.paths, "ci").with_(app_name=APP, app_kind="eca", admin_org="admin"))
-    profile = config.load(world.paths, "ci")
+    profile = profiles.load(world.paths, "ci")
     assert profile is not None
     return Path(profile.key_file), Path(profile.cert_file)
 

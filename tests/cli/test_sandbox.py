@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sfjwt_orch import config
+from sfjwt_orch.store import profiles
 from tests.cli.conftest import World, sf_output
 from tests.fakes import FakeClock
 
@@ -19,8 +19,8 @@ APP_MISSING = sf_output("err_client_id.json.stdout").replace(
 
 
 def _production(world: World) -> None:
-    profile = config.Profile("prod", CID, "ci@acme.com", "https://acme.my.salesforce.com")
-    config.save(world.paths, dataclasses.replace(profile, key_file=str(world.keypair.key)))
+    profile = profiles.Profile("prod", CID, "ci@acme.com", "https://acme.my.salesforce.com")
+    profiles.save(world.paths, dataclasses.replace(profile, key_file=str(world.keypair.key)))
 
 
 def _value(argv: list[str], flag: str) -> str:
@@ -40,7 +40,7 @@ def test_sandbox_add_derives_the_values_and_saves_the_sandbox_profile(world: Wor
     assert _value(argv, "--alias") == "prod-uat"
     doc = result.doc
     assert doc["ok"] is True and doc["alias"] == "prod-uat" and doc["from_alias"] == "prod"
-    saved = config.load(world.paths, "prod-uat")
+    saved = profiles.load(world.paths, "prod-uat")
     assert saved is not None and saved.instance_url == "https://acme--uat.sandbox.my.salesforce.com"
 
 
@@ -70,7 +70,7 @@ def test_a_sandbox_without_the_app_names_app_create_as_the_fix(world: World) -> 
     error = result.doc["error"]
     assert error["code"] == "APP_NOT_INSTALLED" and "not installed in this org" in error["message"]
     assert "sfjwt-orch app create --alias prod-uat --target-org" in error["fix"] and "ci@acme.com.uat" in error["fix"]
-    assert config.load(world.paths, "prod-uat") is None, "nothing is saved until a login works"
+    assert profiles.load(world.paths, "prod-uat") is None, "nothing is saved until a login works"
 
 
 def test_an_unknown_production_alias_is_profile_not_found(world: World) -> None:
@@ -111,5 +111,5 @@ def test_an_overriding_non_salesforce_host_needs_the_opt_in_here_too(world: Worl
     world.done()
     assert result.code == 0, result.stderr
     assert _value(list(world.runner.calls[0]), "--instance-url") == "https://sf-proxy.acme.example"
-    saved = config.load(world.paths, "prod-uat")
+    saved = profiles.load(world.paths, "prod-uat")
     assert saved is not None and saved.allow_non_salesforce_host is True

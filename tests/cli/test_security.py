@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import pytest
 
-from sfjwt_orch import config
+from sfjwt_orch.store import profiles
 from tests.cli.conftest import World, sf_output
 from tests.fakesecrets import pem_block, random_body
 
@@ -50,7 +50,7 @@ def test_a_url_two_parsers_could_read_apart_never_reaches_sf(world: World, url: 
         assert result.doc["error"]["code"] == "URL_REFUSED"
         assert "evil.example" not in (result.doc.get("approval_url") or result.doc.get("url") or "")
     world.done()  # the strict runner: sf never ran
-    assert config.load(world.paths, "hub") is None
+    assert profiles.load(world.paths, "hub") is None
 
 
 def test_credentials_in_the_url_are_refused_and_never_shown(world: World) -> None:
@@ -70,7 +70,7 @@ def test_another_host_only_with_the_opt_in_which_the_profile_keeps(world: World)
     result = world.invoke(*login(world, "--instance-url", proxy, "--allow-non-salesforce-host"), "--json")
     assert result.code == 0, result.stderr
     assert sf_argv_value(world, "--instance-url") == "https://sf-proxy.acme.example:8443"  # rebuilt, not as typed
-    saved = config.load(world.paths, "hub")
+    saved = profiles.load(world.paths, "hub")
     assert saved is not None and saved.allow_non_salesforce_host is True
     assert "allow_non_salesforce_host = true" in world.paths.profile_file("hub").read_text()
 
@@ -177,7 +177,7 @@ def test_bootstrap_takes_the_opt_in_too_and_saves_it(world: World) -> None:
     world.expect_sf("org", "display", stdout=json.dumps({"status": 0, "result": {"connectedStatus": "Connected"}}))
     result = world.invoke(*args, "--allow-non-salesforce-host")
     assert result.code == 0, result.stderr
-    saved = config.load(world.paths, "hub")
+    saved = profiles.load(world.paths, "hub")
     assert (
         saved is not None and saved.allow_non_salesforce_host and saved.instance_url == "https://sf-proxy.acme.example"
     )
@@ -195,7 +195,7 @@ def test_ci_export_carries_the_opt_in_the_pipeline_has_no_profile_for(world: Wor
 
 
 def test_a_hostile_callback_error_reaches_the_terminal_as_inert_text(world: World) -> None:
-    from sfjwt_orch.callback import Callback
+    from sfjwt_orch.approval.listener import Callback
     from tests.fakes import FakeClock, FakeListener
 
     assert isinstance(world.ctx.clock, FakeClock)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch import metadata
 from sfjwt_orch.emulator import Emulator, empty_org_config
+from sfjwt_orch.salesforce import metadata
 from tests.e2e.conftest import E2E
 
 pytestmark = pytest.mark.e2e

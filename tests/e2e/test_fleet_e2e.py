@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import config
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_USERNAME, Emulator
 from sfjwt_orch.emulator.model import Org
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store import profiles
+from sfjwt_orch.store.paths import Paths
 from tests.e2e.conftest import E2E, demo_login
 from tests.integration.procs import alive, wait_until
 from tests.keypairs import KeyPair
@@ -67,8 +67,8 @@ def _fleet(e2e: E2E, count: int, **emulator: object) -> list[Emulator]:
     emulators = []
     for n in range(count):
         emu = e2e.emulator(username=f"bot{n}@example.com", **emulator)
-        profile = config.Profile(f"fleet-{n}", DEMO_CONSUMER_KEY, f"bot{n}@example.com", emu.url)
-        config.save(Paths.from_env(e2e.env), dataclasses.replace(profile, key_file=str(e2e.keypair.key)))
+        profile = profiles.Profile(f"fleet-{n}", DEMO_CONSUMER_KEY, f"bot{n}@example.com", emu.url)
+        profiles.save(Paths.from_env(e2e.env), dataclasses.replace(profile, key_file=str(e2e.keypair.key)))
         emulators.append(emu)
     return emulators
 
@@ -98,9 +98,11 @@ def test_a_fleet_of_six_with_a_wrong_key_and_a_missing_approval(e2e: E2E, other_
     wrong.chmod(0o600)
     paths = Paths.from_env(e2e.env)
     bad = e2e.emulator(username="bad@example.com")
-    config.save(paths, config.Profile("fleet-badkey", DEMO_CONSUMER_KEY, "bad@example.com", bad.url, str(wrong)))
+    profiles.save(paths, profiles.Profile("fleet-badkey", DEMO_CONSUMER_KEY, "bad@example.com", bad.url, str(wrong)))
     ask = e2e.emulator(username="ask@example.com", policy="self-authorize", preauthorized=False)
-    config.save(paths, config.Profile("fleet-ask", DEMO_CONSUMER_KEY, "ask@example.com", ask.url, str(e2e.keypair.key)))
+    profiles.save(
+        paths, profiles.Profile("fleet-ask", DEMO_CONSUMER_KEY, "ask@example.com", ask.url, str(e2e.keypair.key))
+    )
 
     result = e2e.cli("login", "--all", "--parallel", "3", "--json", "--verbose", timeout=300, **PATHS[path])
     assert SAID[path] in result.stderr  # --verbose says which path ran

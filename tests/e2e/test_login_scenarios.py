@@ -34,7 +34,7 @@ from sfjwt_orch.emulator import (
     EmulatorConfig,
     RecordedRequest,
 )
-from sfjwt_orch.validate import authorize_url
+from sfjwt_orch.salesforce.validate import authorize_url
 from tests.e2e.conftest import E2E, VISITOR, free_port
 from tests.signals import as_foreground_job
 

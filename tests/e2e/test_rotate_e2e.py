@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch import certs
 from sfjwt_orch.emulator import Emulator, empty_org_config
+from sfjwt_orch.keys import certs
 from tests.e2e.conftest import E2E
 
 pytestmark = pytest.mark.e2e

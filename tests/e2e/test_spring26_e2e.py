@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch import certs
 from sfjwt_orch.emulator import Emulator, EmulatorConfig, empty_org_config
+from sfjwt_orch.keys import certs
 from tests.e2e.conftest import E2E
 from tests.e2e.test_login_scenarios import TRACEBACK, login_argv, output
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import keys
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys import material
 from tests.integration.conftest import Cli, sf_output
 from tests.integration.keymaterial import KeySet
 from tests.integration.procs import snapshot
@@ -505,7 +505,7 @@ def test_unreadable_key_is_refused_with_the_chmod_fix(world: World, monkeypatch:
 
     monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(SfjwtError) as err:
-        keys.check_key_file(key)
+        material.check_key_file(key)
     assert err.value.code is Code.KEY_INVALID and err.value.exit_code == 2
     assert "not readable" in err.value.message and f"chmod 600 {key}" in err.value.fix
 

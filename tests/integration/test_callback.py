@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch.callback import Listener, loopback_port, port_owner
+from sfjwt_orch.approval.listener import Listener, loopback_port, port_owner
 
 
 def free_port() -> int:

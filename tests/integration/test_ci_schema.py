@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import config
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store import profiles
+from sfjwt_orch.store.paths import Paths
 from tests.integration.conftest import Cli
 
 SPEC = "https://files.acme.com/sfjwt_orch-0.1.0-py3-none-any.whl"
@@ -25,7 +25,7 @@ OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:
 def save_profiles(cli: Cli, aliases: list[str]) -> None:
     paths = Paths.from_env(cli.env)
     for alias in aliases:
-        config.save(paths, config.Profile(alias, "3MVG9CLIENTID1234567", f"ci@acme.com.{alias}",
+        profiles.save(paths, profiles.Profile(alias, "3MVG9CLIENTID1234567", f"ci@acme.com.{alias}",
                                           "https://acme--uat.sandbox.my.salesforce.com"))  # fmt: skip
 
 
@@ -70,7 +70,7 @@ def test_keyless_jobs_pass_the_published_schema_and_hold_no_secret(cli: Cli, tmp
     """ci export --oidc (issue 23): the identity-token permission or id_tokens entry, the bound
     environment as the job's, login --oidc with the flags it needs, and no secret reference at all."""
     paths = Paths.from_env(cli.env)
-    config.save(paths, config.Profile("ci", "3MVG9CLIENTID1234567", "ci@acme.com", "https://acme.my.salesforce.com",
+    profiles.save(paths, profiles.Profile("ci", "3MVG9CLIENTID1234567", "ci@acme.com", "https://acme.my.salesforce.com",
                                       oidc_provider=fmt, oidc_issuer="https://issuer.example.com"))  # fmt: skip
     record = paths.data_dir / "trust" / "ci.json"
     record.parent.mkdir(parents=True)

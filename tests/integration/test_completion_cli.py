@@ -63,13 +63,13 @@ def test_help_and_version_never_load_the_completion_machinery(cli: Cli) -> None:
         assert result.returncode == 0, result.stderr
         loaded = _imported(result.stderr)
         # (typer imports its own completion classes whatever we do; registering every command's
-        # options, which completing needs, is what sfjwt_orch.completion does and --help must not)
-        assert "sfjwt_orch.completion" not in loaded, argv
+        # options, which completing needs, is what sfjwt_orch.ui.completion does and --help must not)
+        assert "sfjwt_orch.ui.completion" not in loaded, argv
     # and completing does load it (the check above would pass for a module under another name)
     result = cli.run(
         COMP_WORDS="sfjwt-orch ", COMP_CWORD="1", _SFJWT_ORCH_COMPLETE="complete_bash", PYTHONPROFILEIMPORTTIME="1"
     )
-    assert "sfjwt_orch.completion" in _imported(result.stderr)
+    assert "sfjwt_orch.ui.completion" in _imported(result.stderr)
 
 
 def test_completion_is_listed_in_help(cli: Cli) -> None:

@@ -215,7 +215,7 @@ def test_emulator_run_gives_a_program_the_rehearsals_environment(cli: Cli, tmp_p
 
 
 def test_emulator_approve_is_a_headless_person_clicking_allow(cli: Cli) -> None:
-    from sfjwt_orch import validate
+    from sfjwt_orch.salesforce import validate
 
     assert cli.run("keygen", "--alias", "rehearsal").returncode == 0
     with serving(cli, "--alias", "rehearsal") as served:

@@ -201,8 +201,8 @@ def test_read_only_config_is_an_error_for_a_command_whose_job_is_to_save(cli: Cl
 def test_the_alias_lock_holds_without_a_lock_file_when_none_can_be_made(
     isolated_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sfjwt_orch.locks import alias_lock
-    from sfjwt_orch.paths import Paths
+    from sfjwt_orch.store.locks import alias_lock
+    from sfjwt_orch.store.paths import Paths
 
     paths = Paths.from_env()
     real_open = os.open

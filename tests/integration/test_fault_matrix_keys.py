@@ -27,8 +27,10 @@ from typing import Any
 import pytest
 
 from sfjwt_orch import cli as sfjwt_cli
-from sfjwt_orch import crashlog, files, keys
+from sfjwt_orch import crashlog
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys import material
+from sfjwt_orch.store import files
 from tests.fakesecrets import pem_block, random_body
 from tests.integration.conftest import Cli, sf_output
 from tests.integration.keymaterial import KeySet
@@ -281,11 +283,11 @@ def test_removable_key_rules(tmp_path: Path) -> None:
     (root / "a").mkdir(parents=True)
     (root / "a" / "server.key").write_text("k")
     (root / "a" / "dir.key").mkdir()
-    assert keys.removable_key(root / "a" / "server.key", root) is None
-    assert keys.removable_key(root / "a" / "missing.key", root) is None
-    assert "not a regular file" in (keys.removable_key(root / "a" / "dir.key", root) or "")
+    assert material.removable_key(root / "a" / "server.key", root) is None
+    assert material.removable_key(root / "a" / "missing.key", root) is None
+    assert "not a regular file" in (material.removable_key(root / "a" / "dir.key", root) or "")
     (tmp_path / "elsewhere.key").write_text("k")
-    assert "outside" in (keys.removable_key(tmp_path / "elsewhere.key", root) or "")
+    assert "outside" in (material.removable_key(tmp_path / "elsewhere.key", root) or "")
 
 
 # --- issue 16, Low: the crash log ---
@@ -328,7 +330,7 @@ def test_a_crash_log_that_cannot_be_written_does_not_hide_the_error(
         raise RuntimeError("something broke")
 
     monkeypatch.setattr(crashlog, "write", full)
-    from sfjwt_orch import validate
+    from sfjwt_orch.salesforce import validate
 
     monkeypatch.setattr(validate, "authorize_url", exploding)
     rc = sfjwt_cli.main(["authorize-url", "--client-id", "3MVG9CLIENTID1234567"])
@@ -345,7 +347,7 @@ def test_an_uncaught_full_disk_error_is_file_error_naming_the_file(
     def full(*args: object) -> str:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/var/somewhere/file")
 
-    from sfjwt_orch import validate
+    from sfjwt_orch.salesforce import validate
 
     monkeypatch.setattr(validate, "authorize_url", full)
     rc = sfjwt_cli.main(["authorize-url", "--client-id", "3MVG9CLIENTID1234567", "--json"])

@@ -19,8 +19,8 @@ import pytest
 
 from sfjwt_orch import cli as sfjwt_cli
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.locks import alias_lock
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store.locks import alias_lock
+from sfjwt_orch.store.paths import Paths
 from sfjwt_orch.tools.openssl import pem_problem
 from tests.integration.conftest import KEY_ENV_LOGIN, Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, TOKEN, KeySet, leaked

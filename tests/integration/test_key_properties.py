@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sfjwt_orch import certs, keys
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys import certs, material
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -79,7 +79,7 @@ def test_normalise_pem_round_trips_every_encoding_of_a_real_key(
     real_pems: dict[str, str], data: st.DataObject, kind: str
 ) -> None:
     pem = real_pems[kind]
-    assert keys.normalise_pem(data.draw(encodings(pem))) == pem
+    assert material.normalise_pem(data.draw(encodings(pem))) == pem
 
 
 def _der(pem: str) -> bytes:
@@ -100,7 +100,7 @@ def test_key_and_certificate_readers_refuse_mangled_der_with_their_own_code(
     path = tmp_path / "drawn.pem"
     path.write_text(f"-----BEGIN {label}-----\n{base64.encodebytes(blob).decode()}-----END {label}-----\n")
     path.chmod(0o600)
-    for read, code in ((certs.read_cert, Code.CERT_INVALID), (keys.check_key_file, Code.KEY_INVALID)):
+    for read, code in ((certs.read_cert, Code.CERT_INVALID), (material.check_key_file, Code.KEY_INVALID)):
         try:
             read(path)
         except SfjwtError as exc:
@@ -112,4 +112,4 @@ def test_the_session_key_is_what_keygen_would_write(real_pems: dict[str, str], t
     key = tmp_path / "server.key"
     key.write_text(real_pems["pkcs8"])
     key.chmod(0o600)
-    assert keys.check_key_file(key).bits == 2048
+    assert material.check_key_file(key).bits == 2048

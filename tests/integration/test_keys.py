@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import certs, files, keypair, keys
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys import certs, material, pair
+from sfjwt_orch.store import files
 from tests.fakesecrets import pem_block
 from tests.integration.keymaterial import KeySet, build
 from tests.keypairs import dated_cert_for, make_keypair
@@ -187,10 +188,10 @@ def _outcome(check: Callable[[Path], object], path: Path) -> tuple[Code, str, st
 def test_check_key_file(key_material: Material, tmp_path: Path, case: str) -> None:
     c = CASES[case]
     path = c.make(key_material, tmp_path / "key.pem")
-    outcome = _outcome(keys.check_key_file, path)
+    outcome = _outcome(material.check_key_file, path)
     if c.code is None:
         assert outcome is None
-        info = keys.check_key_file(path)
+        info = material.check_key_file(path)
         assert (info.path, info.bits) == (path, 2048)
         return
     assert outcome is not None, "accepted"
@@ -207,12 +208,12 @@ def test_quick_check_key_file_is_the_same_walk_without_the_parse(
 ) -> None:
     c = CASES[case]
     path = c.make(key_material, tmp_path / "key.pem")
-    outcome = _outcome(keys.quick_check_key_file, path)
+    outcome = _outcome(material.quick_check_key_file, path)
     if c.code is None or c.quick is None:
         assert outcome is None
-        assert keys.quick_check_key_file(path) == path
+        assert material.quick_check_key_file(path) == path
     elif c.quick == SAME:
-        assert outcome == _outcome(keys.check_key_file, path)
+        assert outcome == _outcome(material.check_key_file, path)
     else:
         assert outcome is not None and c.quick in outcome[1]
 
@@ -231,7 +232,7 @@ def test_a_file_that_is_no_key_is_never_opened(
         return real_open(file, *args)
 
     monkeypatch.setattr(os, "open", spy)
-    for check in (keys.check_key_file, keys.quick_check_key_file, certs.read_cert):
+    for check in (material.check_key_file, material.quick_check_key_file, certs.read_cert):
         with pytest.raises(SfjwtError, match=r"not a regular file|too large"):
             check(path)
     assert str(path) not in opened
@@ -251,7 +252,7 @@ def test_an_unreadable_key_gets_the_chmod_fix(
             return real_open(file, *args)
 
         monkeypatch.setattr(os, "open", refuse)
-    for check in (keys.check_key_file, keys.quick_check_key_file):
+    for check in (material.check_key_file, material.quick_check_key_file):
         with pytest.raises(SfjwtError) as err:
             check(path)
         assert err.value.code is Code.KEY_INVALID
@@ -261,10 +262,10 @@ def test_an_unreadable_key_gets_the_chmod_fix(
 
 def test_mode_check_can_be_skipped_and_the_variable_named(key_material: Material, tmp_path: Path) -> None:
     path = copy("key", 0o644)(key_material, tmp_path / "key.pem")
-    assert keys.check_key_file(path, check_mode=False).bits == 2048
-    assert keys.quick_check_key_file(path, check_mode=False) == path
+    assert material.check_key_file(path, check_mode=False).bits == 2048
+    assert material.quick_check_key_file(path, check_mode=False) == path
     broken = copy("cert")(key_material, tmp_path / ".tmp-123.key")
-    for check in (keys.check_key_file, keys.quick_check_key_file):
+    for check in (material.check_key_file, material.quick_check_key_file):
         with pytest.raises(SfjwtError) as err:
             check(broken, name="the key in $SF_JWT_KEY")
         assert err.value.message.startswith("the key in $SF_JWT_KEY: this is a certificate")
@@ -282,7 +283,7 @@ def test_key_modulus_and_bits_match_openssl(tmp_path: Path, argv: list[str], bit
     path.write_text(openssl(*argv))
     path.chmod(0o600)
     modulus = openssl("rsa", "-in", str(path), "-noout", "-modulus").strip().split("=", 1)[1]
-    info = keys.check_key_file(path)
+    info = material.check_key_file(path)
     assert (info.modulus, info.bits) == (int(modulus, 16), bits)
 
 
@@ -388,7 +389,7 @@ def test_read_cert_refuses(key_material: Material, tmp_path: Path, case: str) ->
 
 
 def test_check_pair_matches_a_key_to_its_certificate(key_material: Material) -> None:
-    key = keys.check_key_file(key_material.ks.key)
+    key = material.check_key_file(key_material.ks.key)
     certs.check_pair(key, certs.read_cert(key_material.ks.cert), key_material.ks.cert)
     with pytest.raises(SfjwtError) as err:
         certs.check_pair(key, certs.read_cert(key_material.ks.other_cert), key_material.ks.other_cert)
@@ -403,19 +404,17 @@ def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
     from sfjwt_orch.tools.runner import ProcessRunner
 
     out = tmp_path / "keys"
-    result = keypair.keygen(
-        keypair.KeygenRequest(out, subject="/CN=unit"), Openssl.find(ProcessRunner(), dict(os.environ))
-    )
-    assert (result.key_file, result.cert_file) == (out / keys.KEY_NAME, out / keys.CERT_NAME)
+    result = pair.keygen(pair.KeygenRequest(out, subject="/CN=unit"), Openssl.find(ProcessRunner(), dict(os.environ)))
+    assert (result.key_file, result.cert_file) == (out / material.KEY_NAME, out / material.CERT_NAME)
     assert (out.stat().st_mode & 0o777, result.key_file.stat().st_mode & 0o777) == (0o700, 0o600)
     assert result.cert_file.stat().st_mode & 0o777 == 0o644
-    assert sorted(p.name for p in out.iterdir()) == [keys.CERT_NAME, keys.KEY_NAME]  # no temp file left
+    assert sorted(p.name for p in out.iterdir()) == [material.CERT_NAME, material.KEY_NAME]  # no temp file left
     info = certs.read_cert(result.cert_file)
     assert info == _as_openssl_prints_it(result.cert_file)
     assert (result.fingerprint_sha256, result.not_after) == (info.fingerprint_sha256, info.not_after)
-    assert keys.check_key_file(result.key_file).modulus == info.modulus
+    assert material.check_key_file(result.key_file).modulus == info.modulus
     with pytest.raises(SfjwtError) as err:
-        keypair.keygen(keypair.KeygenRequest(out), Openssl.find(ProcessRunner(), dict(os.environ)))
+        pair.keygen(pair.KeygenRequest(out), Openssl.find(ProcessRunner(), dict(os.environ)))
     assert err.value.code is Code.KEY_EXISTS
 
 
@@ -432,9 +431,9 @@ def test_keygen_uses_a_key_begun_early_only_when_it_has_the_size_asked(
     early = PendingKey(2048, ProcessRunner().start(["cat", str(key_material.ks.key)]))
     openssl_ = Openssl.find(ProcessRunner(), dict(os.environ))
     out = tmp_path / "keys"
-    result = keypair.keygen(keypair.KeygenRequest(out, bits=size_asked, subject="/CN=early"), openssl_, early)
-    written = keys.check_key_file(result.key_file)
-    assert (written.modulus == keys.check_key_file(key_material.ks.key).modulus) is (size_asked == 2048)
+    result = pair.keygen(pair.KeygenRequest(out, bits=size_asked, subject="/CN=early"), openssl_, early)
+    written = material.check_key_file(result.key_file)
+    assert (written.modulus == material.check_key_file(key_material.ks.key).modulus) is (size_asked == 2048)
     assert written.bits == size_asked
     assert certs.read_cert(result.cert_file).modulus == written.modulus
 
@@ -443,7 +442,7 @@ def test_a_printed_fix_quotes_a_path_with_a_space(tmp_path: Path) -> None:
     """The default data folder on macOS is ~/Library/Application Support: the fix must paste as is."""
     import shlex
 
-    from sfjwt_orch.keys import check_key_file
+    from sfjwt_orch.keys.material import check_key_file
 
     pair = make_keypair(tmp_path / "Application Support", "server")
     pair.key.chmod(0o644)

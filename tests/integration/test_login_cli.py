@@ -241,7 +241,7 @@ def test_the_success_path_loads_neither_cryptography_nor_tomlkit(cli: Cli, login
     # only a login that waits for an approval needs (the callback pages, PKCE's hashing), nor the fleet.
     for module in (
         "sfjwt_orch.tools.sf.admin",
-        "sfjwt_orch.callback_pages",
+        "sfjwt_orch.approval.pages",
         "hashlib",
         "sfjwt_orch.commands.login_fleet",
     ):

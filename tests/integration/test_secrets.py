@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from sfjwt_orch import cli as sfjwt_cli
-from sfjwt_orch import validate
+from sfjwt_orch.salesforce import validate
 from sfjwt_orch.tools.runner import Process, ProcessRunner
 from tests.integration.conftest import KEY_ENV_LOGIN, Cli, LoginArgs, sf_output
 from tests.integration.keymaterial import PEM, PEM_BODY, TOKEN, TOKEN_SECRET, KeySet, leaked

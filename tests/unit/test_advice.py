@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch.advice import DEV_HUB
 from sfjwt_orch.commands.app import CREATE_HELP
 from sfjwt_orch.flows.answers import checklist
+from sfjwt_orch.salesforce.advice import DEV_HUB
 
 ROOT = Path(__file__).parents[2]
 

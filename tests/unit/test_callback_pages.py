@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from sfjwt_orch import callback_pages
-from sfjwt_orch.callback_pages import Approving, Page
+from sfjwt_orch.approval import pages
+from sfjwt_orch.approval.pages import Approving, Page
 
 WHO = Approving("my-hub", "ci-bot@acme.com")
 NASTY = Approving('<script>alert("a")</script>', 'x@y.com"><img src=x onerror=alert(1)>')
@@ -35,11 +35,11 @@ def outline(page: Page) -> _Outline:
 
 
 PAGES = {
-    "approved": callback_pages.approved(WHO),
-    "denied": callback_pages.denied(WHO, "access_denied", "end-user denied authorization"),
-    "not admin approved": callback_pages.denied(WHO, "OAUTH_APP_ACCESS_DENIED", ""),
-    "not ours": callback_pages.not_ours(),
-    "not found": callback_pages.not_found(),
+    "approved": pages.approved(WHO),
+    "denied": pages.denied(WHO, "access_denied", "end-user denied authorization"),
+    "not admin approved": pages.denied(WHO, "OAUTH_APP_ACCESS_DENIED", ""),
+    "not ours": pages.not_ours(),
+    "not found": pages.not_found(),
 }
 
 
@@ -72,8 +72,8 @@ def test_deny_and_errors_are_styled_as_errors_and_say_what_to_do() -> None:
 
 def test_everything_reflected_is_escaped() -> None:
     for page in (
-        callback_pages.approved(NASTY),
-        callback_pages.denied(NASTY, "<b>x</b>", '"><script>alert(2)</script>'),
+        pages.approved(NASTY),
+        pages.denied(NASTY, "<b>x</b>", '"><script>alert(2)</script>'),
     ):
         shape = outline(page)
         assert not [t for t, _ in shape.tags if t in ("script", "img", "b")]
@@ -81,6 +81,6 @@ def test_everything_reflected_is_escaped() -> None:
 
 
 def test_the_headers_refuse_framing_caching_and_referrers() -> None:
-    headers = callback_pages.HEADERS
+    headers = pages.HEADERS
     assert "frame-ancestors 'none'" in headers["Content-Security-Policy"] and headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "no-referrer" and headers["Cache-Control"] == "no-store"

@@ -7,11 +7,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sfjwt_orch import config, interactive, validate
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for
-from sfjwt_orch.paths import Paths, check_alias
-from sfjwt_orch.redact import redact
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import profiles
+from sfjwt_orch.store.paths import Paths, check_alias
 from sfjwt_orch.tools import openssl
+from sfjwt_orch.ui import interactive
+from sfjwt_orch.ui.redact import redact
 from tests import documents
 from tests.fakesecrets import fake_token, pem_block, random_body
 
@@ -234,16 +236,16 @@ def test_readme_documents_every_code() -> None:
 
 def test_profile_round_trip_and_override(tmp_path: Path) -> None:
     paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
-    profile = config.Profile(alias="a1", client_id='we"ird\\id', username="u@example.com", key_file="/k/server.key")
-    assert config.save(paths, profile) is True
+    profile = profiles.Profile(alias="a1", client_id='we"ird\\id', username="u@example.com", key_file="/k/server.key")
+    assert profiles.save(paths, profile) is True
     path = paths.profile_file("a1")
     assert path.stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
-    assert config.load(paths, "a1") == profile
-    merged = profile.merged(config.Profile(alias="a1", username="other@example.com"))  # "": not given
+    assert profiles.load(paths, "a1") == profile
+    merged = profile.merged(profiles.Profile(alias="a1", username="other@example.com"))  # "": not given
     assert (merged.username, merged.client_id, merged.instance_url) == ("other@example.com", 'we"ird\\id', "")
-    assert config.list_aliases(paths) == ["a1"]
-    assert config.load(paths, "nobody") is None
+    assert profiles.list_aliases(paths) == ["a1"]
+    assert profiles.load(paths, "nobody") is None
 
 
 def test_corrupt_profile_names_file_and_line_and_is_left_alone(tmp_path: Path) -> None:
@@ -253,7 +255,7 @@ def test_corrupt_profile_names_file_and_line_and_is_left_alone(tmp_path: Path) -
     text = 'client_id = "ok"\nusername = oops no quotes\n'
     path.write_text(text)
     with pytest.raises(SfjwtError) as err:
-        config.load(paths, "a1")
+        profiles.load(paths, "a1")
     assert err.value.code is Code.PROFILE_INVALID
     assert str(path) in err.value.message and "line 2" in err.value.message
     assert path.read_text() == text

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import config, state
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store import profiles, state
+from sfjwt_orch.store.paths import Paths
 
 # A profile as sfjwt-orch 0.1 wrote it (schema 0: no schema key, the org id beside the answers),
 # with a comment and a note a user added by hand.
@@ -39,8 +39,8 @@ def _write(paths: Paths, text: str) -> Path:
 
 def test_a_schema_0_profile_reads_its_answers_and_hands_its_org_id_to_the_state(paths: Paths) -> None:
     _write(paths, SCHEMA_0)
-    profile = config.load(paths, "hub")
-    assert profile == config.Profile(
+    profile = profiles.load(paths, "hub")
+    assert profile == profiles.Profile(
         alias="hub",
         client_id="3MVG9CLIENTID1234567",
         username="ci@example.com",
@@ -52,32 +52,32 @@ def test_a_schema_0_profile_reads_its_answers_and_hands_its_org_id_to_the_state(
 
 def test_saving_a_migrated_profile_keeps_comments_and_unknown_keys_and_drops_the_learnt_ones(paths: Paths) -> None:
     path = _write(paths, SCHEMA_0)
-    profile = config.load(paths, "hub")
+    profile = profiles.load(paths, "hub")
     assert profile is not None
-    assert config.save(paths, profile.merged(config.Profile(alias="hub", username="other@example.com"))) is True
+    assert profiles.save(paths, profile.merged(profiles.Profile(alias="hub", username="other@example.com"))) is True
     text = path.read_text()
     assert "# our sandbox is refreshed every month" in text and 'team = "platform"' in text
     assert 'username = "other@example.com"' in text and "org_id" not in text
-    assert f"schema = {config.SCHEMA}" in text
+    assert f"schema = {profiles.SCHEMA}" in text
     assert path.stat().st_mode & 0o777 == 0o600
 
 
 def test_an_unchanged_profile_is_not_rewritten(paths: Paths) -> None:
-    profile = config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567", username="ci@example.com")
-    assert config.save(paths, profile) is True
+    profile = profiles.Profile(alias="hub", client_id="3MVG9CLIENTID1234567", username="ci@example.com")
+    assert profiles.save(paths, profile) is True
     path = paths.profile_file("hub")
     path.chmod(0o400)  # read-only: a write would fail loudly
     before = path.stat().st_mtime_ns
-    assert config.save(paths, profile) is False
+    assert profiles.save(paths, profile) is False
     assert path.stat().st_mtime_ns == before
 
 
 def test_a_value_cleared_by_hand_stays_cleared(paths: Paths) -> None:
-    assert config.save(paths, config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567", cert_file="/c")) is True
-    profile = config.load(paths, "hub")
+    assert profiles.save(paths, profiles.Profile(alias="hub", client_id="3MVG9CLIENTID1234567", cert_file="/c")) is True
+    profile = profiles.load(paths, "hub")
     assert profile is not None
-    assert config.save(paths, profile.merged(config.Profile(alias="hub"))) is False  # "" keeps the saved value
-    assert config.save(paths, config.Profile(alias="hub", client_id="3MVG9CLIENTID1234567")) is True
+    assert profiles.save(paths, profile.merged(profiles.Profile(alias="hub"))) is False  # "" keeps the saved value
+    assert profiles.save(paths, profiles.Profile(alias="hub", client_id="3MVG9CLIENTID1234567")) is True
     assert "cert_file" not in paths.profile_file("hub").read_text()
 
 
@@ -137,21 +137,21 @@ def test_unreadable_state_starts_from_nothing(paths: Paths) -> None:
 )
 def test_a_hand_edited_value_no_answer_holds_is_profile_invalid(paths: Paths, line: str, words: str) -> None:
     path = _write(paths, f'schema = 1\nclient_id = "3MVG9CLIENTID1234567"\n{line}\n')
-    with pytest.raises(config.SfjwtError) as err:
-        config.load(paths, "hub")
-    assert err.value.code is config.Code.PROFILE_INVALID and words in err.value.message
+    with pytest.raises(profiles.SfjwtError) as err:
+        profiles.load(paths, "hub")
+    assert err.value.code is profiles.Code.PROFILE_INVALID and words in err.value.message
     assert str(path) in err.value.message and ", line 3" in err.value.message and "\n" not in err.value.message
 
 
 def test_the_host_opt_in_is_a_toml_bool_written_only_when_given(paths: Paths) -> None:
-    plain = config.Profile(alias="hub", username="ci@example.com")
-    config.save(paths, plain)
+    plain = profiles.Profile(alias="hub", username="ci@example.com")
+    profiles.save(paths, plain)
     assert "allow_non_salesforce_host" not in paths.profile_file("hub").read_text()
-    config.save(paths, plain.merged(config.Profile(alias="hub", allow_non_salesforce_host=True)))
+    profiles.save(paths, plain.merged(profiles.Profile(alias="hub", allow_non_salesforce_host=True)))
     assert "allow_non_salesforce_host = true" in paths.profile_file("hub").read_text()
-    loaded = config.load(paths, "hub")
+    loaded = profiles.load(paths, "hub")
     assert loaded is not None and loaded.allow_non_salesforce_host is True
-    assert loaded.merged(config.Profile(alias="hub")).allow_non_salesforce_host is True  # a flag not given
+    assert loaded.merged(profiles.Profile(alias="hub")).allow_non_salesforce_host is True  # a flag not given
 
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

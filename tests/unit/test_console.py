@@ -8,8 +8,8 @@ import io
 import pytest
 from rich.console import Console as RichConsole
 
-from sfjwt_orch.console import StreamConsole
-from sfjwt_orch.redact import clean, redact
+from sfjwt_orch.ui.console import StreamConsole
+from sfjwt_orch.ui.redact import clean, redact
 
 
 def _terminal() -> tuple[StreamConsole, io.StringIO]:
@@ -91,7 +91,7 @@ def test_base64_of_a_pem_key_is_redacted_wrapped_or_not() -> None:
 def test_a_table_cell_is_shown_like_a_line() -> None:
     from rich.table import Table
 
-    from sfjwt_orch.console import cell
+    from sfjwt_orch.ui.console import cell
 
     console, buffer = _terminal()
     table = Table()
@@ -103,8 +103,8 @@ def test_a_table_cell_is_shown_like_a_line() -> None:
 
 
 def test_the_prompter_asks_on_its_streams_and_reasks_with_the_reason() -> None:
-    from sfjwt_orch.console import Prompter
     from sfjwt_orch.errors import Code, SfjwtError
+    from sfjwt_orch.ui.console import Prompter
 
     def positive(answer: str) -> str:
         if not answer.isdigit():

@@ -77,11 +77,17 @@ def test_the_walk_sees_relative_late_and_type_checking_imports() -> None:
     """The checker itself: each way of reaching the product is found (a check that cannot fail is no check)."""
     text = (
         "from typing import TYPE_CHECKING\n"
-        "from ... import metadata\n"
+        "from ...salesforce import metadata\n"
         "if TYPE_CHECKING:\n    from sfjwt_orch.flows import login\n"
-        "def late():\n    import sfjwt_orch.state\n    from ..model import Switches\n"
+        "def late():\n    import sfjwt_orch.store.state\n    from ..model import Switches\n"
     )
     modules = {m for _, m in _imports(EMULATOR / "deploy" / "probe.py", text)}
     product_modules = {m for m in modules if _is_product(m) and _known(m)}
-    assert product_modules == {"sfjwt_orch.metadata", "sfjwt_orch.flows", "sfjwt_orch.flows.login", "sfjwt_orch.state"}
+    assert product_modules == {
+        "sfjwt_orch.salesforce",
+        "sfjwt_orch.salesforce.metadata",
+        "sfjwt_orch.flows",
+        "sfjwt_orch.flows.login",
+        "sfjwt_orch.store.state",
+    }
     assert "sfjwt_orch.emulator.model" in modules and not _is_product("sfjwt_orch.emulator.model")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from sfjwt_orch import metadata
 from sfjwt_orch.emulator import Emulator, empty_org_config
 from sfjwt_orch.errors import SfjwtError
 from sfjwt_orch.keyless import apex
 from sfjwt_orch.keyless.package import TrustPackage
 from sfjwt_orch.keyless.spec import Provider, TrustSpec, binding, check_issuer, from_json
+from sfjwt_orch.salesforce import metadata
 
 
 def spec(*bindings: tuple[str, str | None, str | None]) -> TrustSpec:

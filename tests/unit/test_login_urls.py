@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sfjwt_orch import login_urls, validate
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.salesforce import login_urls, validate
 
 # (pasted, kind, login URL, does an ECA take sf's first audience?)
 CASES = [

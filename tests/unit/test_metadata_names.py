@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from sfjwt_orch import metadata
 from sfjwt_orch.errors import SfjwtError
+from sfjwt_orch.salesforce import metadata
 
 NAME_RULE = re.compile(r"^[A-Za-z](?!.*__)[A-Za-z0-9_]{0,79}(?<!_)$")
 

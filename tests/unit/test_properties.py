@@ -14,11 +14,12 @@ from urllib.parse import parse_qs, urlsplit
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from sfjwt_orch import keys, validate
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.redact import redact
+from sfjwt_orch.keys import material
+from sfjwt_orch.salesforce import validate
 from sfjwt_orch.tools.runner import CommandResult
 from sfjwt_orch.tools.sf import catalog, parse
+from sfjwt_orch.ui.redact import redact
 from tests.fakesecrets import fake_token, pem_block, random_body
 
 # The autouse isolated_env fixture only points dirs at tmp_path; no example depends on per-test state.
@@ -200,12 +201,12 @@ key_texts = st.one_of(
 @example("-----BEGIN A-----\\n" + "QUJD" * 40 + "\\n-----END A-----")
 def test_normalise_pem_returns_well_formed_pem_or_key_invalid(raw: str) -> None:
     try:
-        pem = keys.normalise_pem(raw)
+        pem = material.normalise_pem(raw)
     except SfjwtError as exc:
         assert exc.code is Code.KEY_INVALID and exc.fix and "\n" not in exc.message
         return
     _assert_well_formed_pem(pem)
-    assert keys.normalise_pem(pem) == pem  # idempotent
+    assert material.normalise_pem(pem) == pem  # idempotent
 
 
 # --- URLs ---

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from sfjwt_orch.config import Profile
 from sfjwt_orch.errors import SfjwtError
 from sfjwt_orch.flows.sandbox import check_name, derive, production_my_domain, sandbox_url
+from sfjwt_orch.store.profiles import Profile
 
 
 @pytest.mark.parametrize(

@@ -266,8 +266,8 @@ def test_tokens_in_sf_output_never_reach_the_diagnosis() -> None:
 
 
 def test_login_argv_has_no_secrets_and_ends_with_json(tmp_path: Path) -> None:
-    from sfjwt_orch.config import Profile
-    from sfjwt_orch.flows.resolve import LoginRequest, Wait, login_request
+    from sfjwt_orch.flows.login_request import LoginRequest, Wait, login_request
+    from sfjwt_orch.store.profiles import Profile
 
     profile = Profile("a1", "CID1234567890ABCDEFG", "u@example.com", "https://login.salesforce.com")
     plain = login_request(profile, tmp_path / "server.key", Wait())

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sfjwt_orch import spring26
 from sfjwt_orch.errors import Code
+from sfjwt_orch.salesforce import spring26
 from sfjwt_orch.tools.sf.catalog import classify_lines
 
 ECA = "External client app is not installed in this org"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sfjwt_orch.suggest import closest
+from sfjwt_orch.store.suggest import closest
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sfjwt_orch import validate
 from sfjwt_orch.errors import Code, SfjwtError, exit_code_for
-from sfjwt_orch.redact import redact
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.ui.redact import redact
 
 # (given, code or the URL handed to sf, words the message must hold)
 REFUSED = [

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.files import ensure_private_dir
+from sfjwt_orch.store.files import ensure_private_dir
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env, users_compile_cache

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from sfjwt_orch.errors import Code
-from sfjwt_orch.redact import redact
+from sfjwt_orch.salesforce.validate import reported_url
 from sfjwt_orch.tools.runner import CommandResult
 from sfjwt_orch.tools.sf.catalog import (
     CATALOG_BY_CODE,
@@ -28,7 +28,7 @@ from sfjwt_orch.tools.sf.catalog import (
     one_line,
 )
 from sfjwt_orch.tools.sf.node import crash_at_start, crash_fix
-from sfjwt_orch.validate import reported_url
+from sfjwt_orch.ui.redact import redact
 
 T = TypeVar("T")
 

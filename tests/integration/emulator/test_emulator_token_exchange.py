@@ -12,10 +12,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import metadata
 from sfjwt_orch.emulator import Emulator, empty_org_config
 from sfjwt_orch.keyless.package import TrustPackage
 from sfjwt_orch.keyless.spec import Provider, TrustSpec, binding
+from sfjwt_orch.salesforce import metadata
 
 USER = "ci@example.com"
 KEY = "K" * 72

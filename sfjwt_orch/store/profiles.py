@@ -22,9 +22,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.paths import Paths, check_alias
+from sfjwt_orch.store import files
+from sfjwt_orch.store.paths import Paths, check_alias
 
 SCHEMA = 1
 _LEARNT_IN_SCHEMA_0 = ("org_id",)  # facts older files kept beside the answers (moved to the state file)
@@ -53,7 +53,7 @@ class Profile:
 
     def cert_path(self, key_file: Path) -> Path:
         """The certificate: the one named, else server.crt beside the key (where keygen writes it)."""
-        from sfjwt_orch.keys import CERT_NAME
+        from sfjwt_orch.keys.material import CERT_NAME
 
         return Path(self.cert_file).expanduser() if self.cert_file else key_file.parent / CERT_NAME
 
@@ -80,7 +80,7 @@ def _check_value(value: str, where: str, fix: str) -> None:
 
 def _checked(profile: Profile, path: Path, text: str, fix: str) -> Profile:
     """The answers a login checks anyway, checked as the profile is read: every command sees a valid one."""
-    from sfjwt_orch import validate
+    from sfjwt_orch.salesforce import validate
 
     checks: dict[str, Callable[[str], str]] = {
         "username": lambda v: validate.check_username(v, "username"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sfjwt_orch.console import Console
 from sfjwt_orch.flows.fleet import Row
+from sfjwt_orch.ui.console import Console
 
 if TYPE_CHECKING:
     from rich.live import Live

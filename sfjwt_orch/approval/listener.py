@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from sfjwt_orch import callback_pages
-from sfjwt_orch.callback_pages import Approving
+from sfjwt_orch.approval import pages
+from sfjwt_orch.approval.pages import Approving
 from sfjwt_orch.errors import SfjwtError
 
 
@@ -34,7 +34,7 @@ class Callback:
 def loopback_port(callback_url: str) -> tuple[str, int, str] | None:
     """(host, port, path) when the callback URL is plain http on this machine, else None; read by
     the one URL parser (validate.parse), as the browser will read it."""
-    from sfjwt_orch import validate
+    from sfjwt_orch.salesforce import validate
 
     try:
         url = validate.parse(callback_url, "--callback-url", "")
@@ -117,28 +117,28 @@ class Listener:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path != listener.path:
-                    self.reply(callback_pages.not_found())
+                    self.reply(pages.not_found())
                     return
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 if listener.state is not None and query.get("state") != listener.state:
                     # Not the return from our approval URL (another page, another login): not ours to judge.
-                    self.reply(callback_pages.not_ours())
+                    self.reply(pages.not_ours())
                     return
                 if "code" in query:
                     hit = Callback(True)
-                    page = callback_pages.approved(listener.about)
+                    page = pages.approved(listener.about)
                 else:
                     hit = Callback(False, query.get("error", "unknown_error"), query.get("error_description", ""))
-                    page = callback_pages.denied(listener.about, hit.error, hit.description)
+                    page = pages.denied(listener.about, hit.error, hit.description)
                 if listener.result is None:
                     listener.result = hit
                 listener.event.set()  # before the reply: a browser that leaves early still counts
                 self.reply(page)
 
-            def reply(self, page: callback_pages.Page) -> None:
+            def reply(self, page: pages.Page) -> None:
                 body = page.encoded()
                 self.send_response(page.status)
-                for name, value in callback_pages.HEADERS.items():
+                for name, value in pages.HEADERS.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Connection", "close")

@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from sfjwt_orch import validate
 from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.salesforce import validate
 
 Kind = Literal[
     "production", "sandbox", "my-domain", "sandbox-my-domain", "lightning", "setup", "instance", "loopback", "other"

@@ -11,14 +11,14 @@ from pathlib import Path
 from shlex import quote
 from typing import TYPE_CHECKING
 
-from sfjwt_orch import files
-from sfjwt_orch.certs import CertInfo, check_pair, read_cert
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.keys import CERT_NAME, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
+from sfjwt_orch.keys.certs import CertInfo, check_pair, read_cert
+from sfjwt_orch.keys.material import CERT_NAME, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
+from sfjwt_orch.store import files
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl, PendingKey, check_subject
 
 if TYPE_CHECKING:
-    from sfjwt_orch import config
+    from sfjwt_orch.store import profiles
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,11 @@ class KeygenResult:
     fingerprint_sha256: str
     not_after: datetime
 
-    def as_profile(self, alias: str) -> config.Profile:
+    def as_profile(self, alias: str) -> profiles.Profile:
         """The pair as a profile's answers, to lay over the saved ones (config.Profile.merged)."""
-        from sfjwt_orch import config
+        from sfjwt_orch.store import profiles
 
-        return config.Profile(alias, key_file=str(self.key_file), cert_file=str(self.cert_file))
+        return profiles.Profile(alias, key_file=str(self.key_file), cert_file=str(self.cert_file))
 
     def to_json(self) -> dict[str, object]:
         return {

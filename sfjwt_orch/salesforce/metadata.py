@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
 
-from sfjwt_orch import files
 from sfjwt_orch.errors import usage
+from sfjwt_orch.store import files
 
 Kind = Literal["eca", "connected-app"]
 API_VERSION = "64.0"

@@ -164,7 +164,7 @@ def check_instance_url(url: str, *, allow_any_host: bool = False) -> str:
     """The login URL sf should use, rebuilt from its parsed parts (origin only, no trailing slash)."""
     fix = f"pass {PRODUCTION}, {SANDBOX} (or --sandbox) or your My Domain URL"
     parsed = parse(url, "--instance-url", fix)
-    from sfjwt_orch.login_urls import ui_url_error  # it builds on this module
+    from sfjwt_orch.salesforce.login_urls import ui_url_error
 
     ui_host = ui_url_error("--instance-url", parsed)  # a pasted Lightning or Setup page: name its My Domain
     if ui_host is not None:

@@ -12,9 +12,11 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from sfjwt_orch import config, keys, validate
 from sfjwt_orch.errors import Code
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.keys import material
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import profiles
+from sfjwt_orch.store.paths import Paths
 
 NEW_APP_WAIT = 600.0  # seconds: a new app takes 2-10 minutes to reach every Salesforce server
 
@@ -34,7 +36,7 @@ class LoginRequest:
     """A login: its answers (`profile`: those given on the command line until `resolved`, then the
     saved profile with them on top, complete and checked), how it waits, and what else sf is told."""
 
-    profile: config.Profile
+    profile: profiles.Profile
     wait: Wait = Wait()
     set_default: bool = False
     set_default_dev_hub: bool = False
@@ -98,18 +100,18 @@ class LoginRequest:
         return dataclasses.replace(self, new_app=True, wait=longer)
 
 
-def default_key_file(profile: config.Profile, paths: Paths) -> Path:
+def default_key_file(profile: profiles.Profile, paths: Paths) -> Path:
     # expanduser: a hand-edited profile may say key_file = "~/keys/server.key" (issue 15, item 7).
-    return Path(profile.key_file).expanduser() if profile.key_file else paths.key_dir(profile.alias) / keys.KEY_NAME
+    return Path(profile.key_file).expanduser() if profile.key_file else paths.key_dir(profile.alias) / material.KEY_NAME
 
 
-def instance_url(profile: config.Profile) -> str:
+def instance_url(profile: profiles.Profile) -> str:
     return validate.check_instance_url(
         profile.instance_url or validate.PRODUCTION, allow_any_host=profile.allow_non_salesforce_host
     )
 
 
-def callback_url(profile: config.Profile) -> str:
+def callback_url(profile: profiles.Profile) -> str:
     return validate.check_callback_url(profile.callback_url or validate.DEFAULT_CALLBACK)
 
 
@@ -127,10 +129,10 @@ def checked(req: LoginRequest, key_file: Path) -> LoginRequest:
     return dataclasses.replace(req, profile=complete)
 
 
-def login_request(profile: config.Profile, key_file: Path, wait: Wait) -> LoginRequest:
+def login_request(profile: profiles.Profile, key_file: Path, wait: Wait) -> LoginRequest:
     """The request for a complete profile, every value checked."""
     return checked(LoginRequest(profile, wait), key_file)
 
 
-def missing_flags(profile: config.Profile) -> list[str]:
+def missing_flags(profile: profiles.Profile) -> list[str]:
     return [flag for flag, value in (("--client-id", profile.client_id), ("--username", profile.username)) if not value]

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.keys import KeyInfo
+from sfjwt_orch.keys.material import KeyInfo
+from sfjwt_orch.store import files
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store import files
+from sfjwt_orch.store.paths import Paths
 
 # A full disk or a read-only data folder: no new lock file can be made there.
 _CANNOT_WRITE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sfjwt_orch import config, keys, validate
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
-from sfjwt_orch.paths import check_alias
+from sfjwt_orch.keys import material
+from sfjwt_orch.salesforce import validate
+from sfjwt_orch.store import profiles
+from sfjwt_orch.store.paths import check_alias
 
 if TYPE_CHECKING:
     from sfjwt_orch.emulator import EmulatorConfig
@@ -98,8 +100,8 @@ def _certificate(req: ServeRequest, ctx: Context) -> Path:
 
 def certificate_of(alias: str, ctx: Context) -> Path:
     """Where the alias's certificate is: its profile's, else the one keygen / bootstrap make."""
-    saved = config.load(ctx.paths, check_alias(alias))
-    return (saved or config.Profile(alias)).cert_path(ctx.paths.key_dir(alias) / keys.KEY_NAME)
+    saved = profiles.load(ctx.paths, check_alias(alias))
+    return (saved or profiles.Profile(alias)).cert_path(ctx.paths.key_dir(alias) / material.KEY_NAME)
 
 
 DEFAULT_ALIAS = "emu"  # what the printed commands use when serve was not given --alias
@@ -260,7 +262,7 @@ def admin_token_file(ctx: Context, port: int) -> Path:
 
 
 def keep_admin_token(ctx: Context, port: int, token: str) -> Path:
-    from sfjwt_orch import files
+    from sfjwt_orch.store import files
 
     path = admin_token_file(ctx, port)
     files.ensure_private_dir(path.parent)

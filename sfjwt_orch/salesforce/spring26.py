@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sfjwt_orch import login_urls, validate
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.salesforce import login_urls, validate
 
 _ECA_REFUSAL = "external client app is not installed"
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch import config, files
 from sfjwt_orch.errors import SfjwtError
-from sfjwt_orch.paths import Paths
+from sfjwt_orch.store import files, profiles
+from sfjwt_orch.store.paths import Paths
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def load(paths: Paths, alias: str) -> State:
     except (OSError, ValueError, SfjwtError):
         raw = None
     if not isinstance(raw, dict):
-        return State(alias=alias, org_id=config.legacy_facts(paths, alias).get("org_id", ""))
+        return State(alias=alias, org_id=profiles.legacy_facts(paths, alias).get("org_id", ""))
     known = {f.name for f in fields(State)} - {"alias", "extra"}
     values = {k: str(v) for k, v in raw.items() if k in known and isinstance(v, str)}
     extra = {k: v for k, v in raw.items() if k not in known}

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from sfjwt_orch.redact import clean, redact
+from sfjwt_orch.ui.redact import clean, redact
 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole

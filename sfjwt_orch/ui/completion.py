@@ -50,8 +50,8 @@ def script(shell: str) -> str:
 
 def saved_aliases(incomplete: str) -> list[str]:
     """The saved profiles' aliases that start with what was typed (for --alias and NAME)."""
-    from sfjwt_orch.config import list_aliases
-    from sfjwt_orch.paths import Paths
+    from sfjwt_orch.store.paths import Paths
+    from sfjwt_orch.store.profiles import list_aliases
 
     try:
         names = list_aliases(Paths.from_env())

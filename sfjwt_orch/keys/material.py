@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from shlex import quote  # paths in the fixes we print: they must paste into a shell
 
-from sfjwt_orch import files
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.store import files
 from sfjwt_orch.tools.openssl import Openssl, pem_problem
 
 KEY_NAME = "server.key"

@@ -1,0 +1,1 @@
+"""What sfjwt-orch keeps on disk: profiles, state, where things live, safe writes and locks."""

@@ -1,0 +1,1 @@
+"""What a person sees and answers: the console, prompts, the fleet's table, shell completion."""
