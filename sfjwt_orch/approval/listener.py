@@ -97,7 +97,7 @@ class Listener:
             raise ValueError("not a loopback http URL")
         self.host, self.port, self.path = where
         self.state = state
-        self.about = about  # who is being approved, for the page (callback_pages)
+        self.about = about  # who is being approved, for the page (approval.pages)
         self.event = threading.Event()
         self.result: Callback | None = None
         self._servers: list[_Server] = []

@@ -1,4 +1,4 @@
-"""sfjwt-orch emulator serve / upload-cert: options -> flows.rehearsal -> the emulator."""
+"""sfjwt-orch emulator serve / upload-cert: options -> flows.emulator_serve -> the emulator."""
 
 from __future__ import annotations
 

@@ -291,8 +291,8 @@ def test_key_and_login_modules_do_not_import_cryptography(key_material: Material
     """login's success path: importing keys and the quick check leave cryptography unloaded."""
     path = copy("key")(key_material, tmp_path / "key.pem")
     script = (
-        "import sys; from pathlib import Path; from sfjwt_orch import keys;"
-        "keys.quick_check_key_file(Path(sys.argv[1]));"
+        "import sys; from pathlib import Path; from sfjwt_orch.keys import material;"
+        "material.quick_check_key_file(Path(sys.argv[1]));"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cryptography'))"
     )
     out = subprocess.run([sys.executable, "-c", script, str(path)], check=True, capture_output=True, text=True)

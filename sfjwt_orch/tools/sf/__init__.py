@@ -81,7 +81,7 @@ def unusable(reason: str) -> SfFailed:
 
 
 class JwtLogin(Protocol):
-    """What `sf org login jwt` is told: a login request (flows.resolve.LoginRequest) is one."""
+    """What `sf org login jwt` is told: a login request (flows.login_request.LoginRequest) is one."""
 
     @property
     def client_id(self) -> str: ...
