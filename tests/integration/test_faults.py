@@ -136,7 +136,7 @@ def test_ctrl_c_while_sf_runs_stops_sf_and_its_children_and_writes_nothing(
     assert len(pids) == 2 and all(alive(p) for p in pids)
 
     assert_interrupted(*interrupt(proc, sig))
-    wait_until(lambda: not any(alive(p) for p in pids), timeout=5, what="sf and its child to be gone")
+    wait_until(lambda: not any(alive(p) for p in pids), what="sf and its child to be gone")  # a guard (15 s)
     assert snapshot(*roots) == before
     assert temp_files(*roots) == []
 
@@ -218,7 +218,7 @@ def test_ctrl_c_while_the_pair_is_generated_leaves_the_old_key_or_none(cli: Cli,
     wait_until(lambda: lock.exists() and lock.read_text().strip() == str(proc.pid), what="keygen to take its lock")
 
     assert_interrupted(*interrupt(proc))
-    wait_until(lambda: not alive(pid), timeout=5, what="openssl to be gone")
+    wait_until(lambda: not alive(pid), what="openssl to be gone")  # a guard (15 s)
     after = snapshot(config, data)
     if old_key:
         assert after == before  # the old pair and the profile, byte for byte
@@ -306,7 +306,7 @@ def test_a_signal_while_the_cli_loads_stops_the_key_begun_early(cli: Cli, sig: s
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    wait_until(lambda: not alive(int(pidfile.read_text())), timeout=5, what="openssl to be gone")
+    wait_until(lambda: not alive(int(pidfile.read_text())), what="openssl to be gone")  # a guard (15 s)
 
 
 # --- two runs for one alias ---
