@@ -28,6 +28,7 @@ from sfjwt_orch.flows import login, login_request
 from sfjwt_orch.store import profiles
 from sfjwt_orch.store.profiles import Profile
 from sfjwt_orch.tools.runner import CommandResult, Conversation, Runner, Running
+from sfjwt_orch.tools.sf import Diagnosis
 from sfjwt_orch.ui.console import Console
 
 if TYPE_CHECKING:
@@ -409,7 +410,9 @@ def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[R
         ui.step(f"{row.alias}: waiting for the approval ({number} of {len(pending)}; Ctrl-C stops)")
         command = login_request.LoginRequest(profiles.Profile(row.alias), cmd.wait)
         try:
-            report = login.run(command, ctx)
+            # The parallel pass was this login's first attempt: the wait goes on from its answer, as a
+            # single login's does, so an approval costs no extra sf run (issue 22, rule 5).
+            report = login.run(command, ctx, answered=_answer(row))
         except KeyboardInterrupt:  # outside the login loop (which turns it into INTERRUPTED itself)
             _failed(row, _stopped(), ctx.clock())
             raise _interrupted(rows) from None
@@ -422,6 +425,14 @@ def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[R
         row.doc, row.error = report.to_json(), None
         row.state, row.attempt = "logged in", report.attempts
         ui.success(f"{row.alias}: logged in to org {report.org_id}")
+
+
+def _answer(row: Row) -> Diagnosis | None:
+    """What the parallel pass's attempt said, as the login loop's first answer (None: nothing to go on)."""
+    if row.error is None or row.error.code is not Code.NOT_APPROVED:
+        return None
+    lines = tuple(str(line) for line in row.error.details.get("sf_lines") or ())
+    return Diagnosis(row.error.code, row.error.message, row.error.fix, lines)
 
 
 def _interrupted(rows: list[Row]) -> SfjwtError:

@@ -62,11 +62,13 @@ class LoginReport:
         }
 
 
-def run(given: LoginRequest, ctx: Context, key_text: str | None = None) -> LoginReport:
+def run(
+    given: LoginRequest, ctx: Context, key_text: str | None = None, *, answered: Diagnosis | None = None
+) -> LoginReport:
     """The login command: `given` (the command line's answers) laid over the saved profile, then
     logged in and remembered. A failure in the login loop carries what it learnt (log_in); the
     caller gives an earlier one its document's shape (json_shape). `key_text` is --key-env's value,
-    taken out of the environment by the caller before anything ran."""
+    taken out of the environment by the caller before anything ran. `answered`: see log_in."""
     from sfjwt_orch.store.locks import alias_lock
 
     alias = given.alias
@@ -76,7 +78,7 @@ def run(given: LoginRequest, ctx: Context, key_text: str | None = None) -> Login
             imported = key_env.key_of(req.key_env, key_text, req.key_file, alias, ctx)
             if imported is not None:
                 req = req.with_key(imported.key.path)
-            report = log_in(req, ctx, checked_bits=imported.key.bits if imported else None)
+            report = log_in(req, ctx, checked_bits=imported.key.bits if imported else None, answered=answered)
             if remember(req, report, ctx).rotation_phase == "promoted":
                 from sfjwt_orch.flows.rotate import expire_previous  # the kept key, once --keep-days is over
 
@@ -144,9 +146,13 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
     return after
 
 
-def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None) -> LoginReport:
+def log_in(
+    req: LoginRequest, ctx: Context, *, checked_bits: int | None = None, answered: Diagnosis | None = None
+) -> LoginReport:
     """Log in with sf, getting the approval and waiting out propagation until the deadline.
     `checked_bits`: the caller has just checked the key fully (its size), so it is not read again.
+    `answered`: what a first attempt made just before said (login --all's parallel pass): the loop
+    goes on from it as from its own first attempt, so it makes no more sf runs than a single login.
     When the app is new (`req.new_app`) an unknown consumer key is waited for; an app this tool
     created minutes ago (the state file says so) counts as new too.
 
@@ -156,7 +162,7 @@ def log_in(req: LoginRequest, ctx: Context, *, checked_bits: int | None = None) 
     if not req.new_app and state.app_is_new(state.load(ctx.paths, req.alias), datetime.now(UTC)):
         req = dataclasses.replace(req, new_app=True)
     try:
-        _loop(req, ctx, report)
+        _loop(req, ctx, report, answered)
     except KeyboardInterrupt:
         # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
         ctx.console.clear_status()
@@ -181,7 +187,7 @@ def check_key(path: Path, ctx: Context) -> int:
     return material.check_key_file(path).bits
 
 
-def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
+def _loop(req: LoginRequest, ctx: Context, report: LoginReport, answered: Diagnosis | None = None) -> None:
     ui = ctx.console
     report.key_bits = report.key_bits or check_key(req.key_file, ctx)
     sf = ctx.sf()
@@ -193,20 +199,23 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
     try:
         while True:
             report.attempts += 1
-            ui.status(
-                f"Logging in to {req.instance_url} as {req.username} with consumer key {masked_key(req.client_id)} "
-                f"(attempt {report.attempts})…"
-            )
-            try:
-                done = sf.login_jwt(req)
-            except SfFailed as refused:
-                outcome = refused.diagnosis
+            if answered is not None:  # the first attempt was made already: its answer, not another sf run
+                outcome, answered = answered, None
             else:
-                ui.clear_status()
-                report.org_id, report.instance_url = done.org_id, done.instance_url
-                report.login_url, report.is_dev_hub = done.login_url, done.is_dev_hub
-                report.username = done.username
-                return
+                ui.status(
+                    f"Logging in to {req.instance_url} as {req.username} with consumer key "
+                    f"{masked_key(req.client_id)} (attempt {report.attempts})…"
+                )
+                try:
+                    done = sf.login_jwt(req)
+                except SfFailed as refused:
+                    outcome = refused.diagnosis
+                else:
+                    ui.clear_status()
+                    report.org_id, report.instance_url = done.org_id, done.instance_url
+                    report.login_url, report.is_dev_hub = done.login_url, done.is_dev_hub
+                    report.username = done.username
+                    return
             unknown_app = outcome.code in refusal.PROPAGATING
             first = report.last is None or report.last.code not in refusal.PROPAGATING
             if unknown_app and req.new_app and req.timeout > 0 and first:
