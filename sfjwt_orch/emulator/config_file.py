@@ -54,6 +54,7 @@ Config file, JSON, every key except ``org``, ``users`` and ``apps`` optional::
                    "permission_set_deploy_first": false,
                    "eca_generic_audience_refused": true,   # Spring '26 rules (docs/platform-2026.md):
                    "login_rate_per_hour": 3600,            #   each default is a new real org's;
+                   "eca_scratch_signup_refused": true,     #   (C-1016: a Dev Hub's ECA and scratch orgs)
                    "consumer_secret_access": true,         #   turn one off to rehearse its refusal
                    "admin_views_consumer_secrets": true}
     }
@@ -201,6 +202,7 @@ def switches_from_mapping(
         permission_set_deploy_first=r.get("permission_set_deploy_first", bool, base.permission_set_deploy_first),
         eca_generic_audience_refused=r.get("eca_generic_audience_refused", bool, base.eca_generic_audience_refused),
         login_rate_per_hour=r.get("login_rate_per_hour", (int, type(None)), base.login_rate_per_hour),
+        eca_scratch_signup_refused=r.get("eca_scratch_signup_refused", bool, base.eca_scratch_signup_refused),
         consumer_secret_access=r.get("consumer_secret_access", bool, base.consumer_secret_access),
         admin_views_consumer_secrets=r.get("admin_views_consumer_secrets", bool, base.admin_views_consumer_secrets),
     )
@@ -335,6 +337,7 @@ def switches_to_mapping(switches: Switches) -> dict[str, Any]:
         "permission_set_deploy_first": switches.permission_set_deploy_first,
         "eca_generic_audience_refused": switches.eca_generic_audience_refused,
         "login_rate_per_hour": switches.login_rate_per_hour,
+        "eca_scratch_signup_refused": switches.eca_scratch_signup_refused,
         "consumer_secret_access": switches.consumer_secret_access,
         "admin_views_consumer_secrets": switches.admin_views_consumer_secrets,
     }

@@ -159,6 +159,11 @@ class Switches:
     # the hour's count drops (Salesforce Help articles 000312767 and 000381578: 3,600 per user per
     # hour; the reply text as restforce PR 744 and n8n-io/n8n issue 31948 quote it). None: no cap.
     login_rate_per_hour: int | None = 3600
+    # A Dev Hub's scratch org sign-up cannot copy an External Client App into the new org: a
+    # ScratchOrgInfo whose ConnectedAppConsumerKey names one of the org's ECAs ends in Status "Error",
+    # ErrorCode "C-1016" (forcedotcom/cli issue 3515, the maintainers' announcement; endpoints/scratch.py).
+    # False: an org where sign-up takes them (no such org is reported yet).
+    eca_scratch_signup_refused: bool = True
     # The org setting "Allow Access to OAuth Consumer Secrets via Metadata API" and the admin's user
     # permission "View External Client Apps Consumer Secrets in Metadata": without either, a retrieve
     # of ExtlClntAppGlobalOauthSettings (consumer key, certificate) is refused (Metadata API Developer

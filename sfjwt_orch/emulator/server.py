@@ -192,6 +192,11 @@ class Emulator:
         return self._state.approvals()
 
     @property
+    def scratch_requests(self) -> tuple[dict[str, Any], ...]:
+        """The ScratchOrgInfo records sf inserted (``sf org create scratch``), oldest first."""
+        return self._state.scratch_requests()
+
+    @property
     def switches(self) -> Switches:
         return self._state.switches
 

@@ -46,6 +46,8 @@ class State:
         self._token_request_count = 0
         # Each user's logins within the last hour (Switches.login_rate_per_hour), oldest first.
         self._logins: dict[str, deque[float]] = {}
+        # ScratchOrgInfo records a Dev Hub was asked for (endpoints/scratch.py), by id.
+        self._scratch_requests: dict[str, dict[str, Any]] = {}
         self._request_count = 0
         # Apps, permission sets, assignments and deployed metadata: what an admin changes.
         self.setup = OrgSetup(config, clock)
@@ -191,6 +193,22 @@ class State:
         if scheme.casefold() not in ("bearer", "oauth") or not token.strip():
             return None
         return self.token(token)
+
+    # ----------------------------------------------------------------- scratch org sign-ups
+
+    def add_scratch_request(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._scratch_requests[str(record["Id"])] = dict(record)
+
+    def scratch_request(self, record_id: str) -> dict[str, Any] | None:
+        """The ScratchOrgInfo record with this id (15 or 18 characters), a copy."""
+        with self._lock:
+            found = next((r for k, r in self._scratch_requests.items() if k[:15] == record_id[:15]), None)
+            return None if found is None else dict(found)
+
+    def scratch_requests(self) -> tuple[dict[str, Any], ...]:
+        with self._lock:
+            return tuple(dict(r) for r in self._scratch_requests.values())
 
     # ----------------------------------------------------------------- the request log
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,37 @@ def test_rule5_the_login_cap_is_rate_limited_and_never_retried(e2e: E2E) -> None
     refused = emu.token_requests[before:]
     assert refused and {r.outcome for r in refused} == {"login_rate_exceeded"}
     assert {(r.error, r.error_description) for r in refused} == {("invalid_grant", "login rate exceeded")}
+
+
+def test_rule3_sf_create_scratch_fails_with_c1016_as_advised_and_the_advised_remedy_is_taken(e2e: E2E) -> None:
+    """The product's advice for an ECA Dev Hub against what the real `sf org create scratch` does:
+    it fails with C-1016 (the emulated sign-up cannot copy the ECA the request names), and the
+    variables the advice names make sf name Salesforce's built-in app instead, which is accepted."""
+    emu = admin_org(e2e, empty_org_config((USER,), is_dev_hub=True))
+    assert create(e2e).returncode == 0
+    login = e2e.cli("login", "--alias", "ci", "--set-default-dev-hub", "--json")
+    assert login.returncode == 0, output(login)
+    assert "`sf org create scratch` fails with C-1016" in login.stderr  # the advice, at login
+    doctor = json.loads(e2e.cli("doctor", "--alias", "ci", "--json").stdout)
+    (check,) = [c for c in doctor["checks"] if c["name"] == "scratch orgs"]
+    advised = dict(re.findall(r"\b(SF_SCRATCH_SIGNUP_\w+)=(\S+)", check["fix"]))
+    assert set(advised) == {"SF_SCRATCH_SIGNUP_CONNECTED_APP", "SF_SCRATCH_SIGNUP_CALLBACK_URL"}, check["fix"]
+
+    scratch = ("org", "create", "scratch", "--edition", "developer", "--target-dev-hub", "ci")
+    refused = e2e.sf_json(*scratch, "--wait", "2")
+    assert refused["status"] == 1 and refused["name"] == "RemoteOrgSignupFailed", refused
+    assert refused["message"].startswith("We encountered a problem while attempting to configure and approve")
+    assert any("error code C-1016" in action for action in refused["actions"]), refused["actions"]
+    # sf's own remedy (its action for C-1016) is the one the product gives, variable for variable.
+    assert dict(re.findall(r"\b(SF_SCRATCH_SIGNUP_\w+)=(\S+)", "\n".join(refused["actions"]))) == advised
+    (first,) = emu.scratch_requests
+    client_id = json.loads(e2e.cli("profiles", "show", "ci", "--json").stdout)["profile"]["client_id"]
+    assert first["ConnectedAppConsumerKey"] == client_id  # the Dev Hub login's ECA, as sf sends by default
+    assert (first["Status"], first["ErrorCode"]) == ("Error", "C-1016")
+
+    # With the advised variables the sign-up is accepted (--async: the emulator builds no org to wait for).
+    accepted = e2e.sf_json_env(advised, *scratch, "--async")
+    assert accepted["status"] == 0, accepted
+    second = emu.scratch_requests[-1]
+    assert second["ConnectedAppConsumerKey"] == "PlatformCLI" and second["ErrorCode"] is None
+    assert second["Status"] == "New" and second["ConnectedAppCallbackUrl"] == advised["SF_SCRATCH_SIGNUP_CALLBACK_URL"]

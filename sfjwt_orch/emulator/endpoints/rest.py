@@ -6,6 +6,9 @@ SOQL queries under ``query`` or ``tooling/query``, and two sObject calls:
 - ``POST sobjects/PermissionSetAssignment``: ``sf org assign permset`` (salesforcecli/plugin-user
   ``src/baseCommands/user/permset/assign.ts``, sfdx-core ``src/org/permissionSetAssignment.ts``); 201, or 400
   DUPLICATE_VALUE when the user holds the set already. Only an admin may assign.
+
+and, on a Dev Hub, ``POST sobjects/ScratchOrgInfo`` and ``GET sobjects/ScratchOrgInfo/{id}``: ``sf org
+create scratch`` (scratch.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from .. import pages, soql
 from ..catalog import INVALID_SESSION, NOT_FOUND, OK
 from ..http import Reply, Request, json_reply
 from ..model import User
+from . import scratch
 from .context import Context
 
 DATA_PATH = "/services/data"
@@ -136,6 +140,11 @@ def _sobjects(ctx: Context, req: Request, user: User, rest: list[str], version: 
         return json_reply(200, {"attributes": {"type": "User", "url": url}, **_user_record(target)}, outcome=OK)
     if rest == ["PermissionSetAssignment"] and req.method == "POST":
         return _assign(ctx, req, user)
+    if rest[:1] == ["ScratchOrgInfo"] and ctx.config.org.is_dev_hub:  # a Dev Hub's object only
+        if len(rest) == 1 and req.method == "POST":
+            return scratch.create(ctx, req, version)
+        if len(rest) == 2 and req.method == "GET":
+            return scratch.read(ctx, rest[1])
     return json_reply(404, [dict(NOT_FOUND)], outcome="not_found")
 
 

@@ -5,6 +5,7 @@ each switch turned off rehearses the other side."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -22,7 +23,16 @@ from sfjwt_orch.emulator import (
     empty_org_config,
 )
 from sfjwt_orch.emulator.presets import with_switches
-from tests.integration.emulator.emulator_testkit import FakeClock, KeyPair, sf_claims, sign_jwt, token_request
+from tests.integration.emulator.emulator_testkit import (
+    FakeClock,
+    KeyPair,
+    bearer,
+    get,
+    request,
+    sf_claims,
+    sign_jwt,
+    token_request,
+)
 from tests.integration.emulator.metadata_kit import NAME, deploy_and_wait, eca_files, soap
 
 Start = Callable[..., Emulator]
@@ -148,3 +158,64 @@ def test_the_switches_round_trip_and_are_checked(keys: KeyPair) -> None:
         config_from_mapping({**raw, "switches": {**raw["switches"], "login_rate_per_hour": -1}})
     with pytest.raises(EmulatorConfigError, match=r"switches\.consumer_secret_access"):
         config_from_mapping({**raw, "switches": {**raw["switches"], "consumer_secret_access": "yes"}})
+
+
+# --------------------------------------------------------------------------- rule 3: an ECA and scratch orgs
+
+
+def _sign_up(emu: Emulator, keys: KeyPair, **fields: str) -> tuple[int, Any, dict[str, Any] | None]:
+    """A Dev Hub login through the demo app, then sf's ScratchOrgInfo insert and its read-back."""
+    status, body = _login(emu, keys)
+    assert status == 200, body
+    headers = {**bearer(body["access_token"]), "Content-Type": "application/json"}
+    payload = {"Edition": "developer", "ConnectedAppCallbackUrl": "http://localhost:1717/OauthRedirect", **fields}
+    url = f"{emu.url}/services/data/v62.0/sobjects/ScratchOrgInfo"
+    made = request("POST", url, body=json.dumps(payload).encode(), headers=headers)
+    if made.status != 201:
+        return made.status, made.json(), None
+    record = get(f"{url}/{made.json()['id']}", headers)
+    assert record.status == 200
+    return made.status, made.json(), record.json()
+
+
+@pytest.mark.parametrize("eca", [True, False], ids=["eca", "connected-app"])
+def test_a_scratch_sign_up_naming_the_dev_hubs_eca_ends_in_c1016(
+    start_emulator: Start, keys: KeyPair, eca: bool
+) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem, is_dev_hub=True, eca=eca))
+    status, made, record = _sign_up(emu, keys, ConnectedAppConsumerKey=DEMO_CONSUMER_KEY)
+    # The insert itself works; the refusal is the record's status, as sf reads it back.
+    assert status == 201 and made["success"] is True and record is not None
+    assert record["Id"] == made["id"] and record["ConnectedAppConsumerKey"] == DEMO_CONSUMER_KEY
+    expected = ("Error", "C-1016") if eca else ("New", None)
+    assert (record["Status"], record["ErrorCode"]) == expected
+    assert emu.scratch_requests == (record,)
+
+
+@pytest.mark.parametrize(
+    ("key", "switch_on"),
+    [("PlatformCLI", True), (DEMO_CONSUMER_KEY, False)],
+    ids=["sf-remedy-builtin-app", "switch-off"],
+)
+def test_the_remedy_or_the_switch_off_lets_the_sign_up_proceed(
+    start_emulator: Start, keys: KeyPair, key: str, switch_on: bool
+) -> None:
+    config = demo_config(keys.cert_pem, is_dev_hub=True)
+    emu = start_emulator(with_switches(config, eca_scratch_signup_refused=switch_on))
+    _, _, record = _sign_up(emu, keys, ConnectedAppConsumerKey=key)
+    assert record is not None and (record["Status"], record["ErrorCode"]) == ("New", None)
+
+
+def test_scratch_sign_up_errors(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem, is_dev_hub=True))
+    status, body, _ = _sign_up(emu, keys)  # no ConnectedAppConsumerKey
+    assert status == 400 and body[0]["errorCode"] == "REQUIRED_FIELD_MISSING"
+    assert body[0]["fields"] == ["ConnectedAppConsumerKey"]
+    _, token = _login(emu, keys)
+    unknown = get(
+        f"{emu.url}/services/data/v62.0/sobjects/ScratchOrgInfo/2SR000000000001AAA", bearer(token["access_token"])
+    )
+    assert unknown.status == 404 and emu.scratch_requests == ()
+    not_a_hub = start_emulator(demo_config(keys.cert_pem))
+    status, body, _ = _sign_up(not_a_hub, keys, ConnectedAppConsumerKey="PlatformCLI")
+    assert status == 404 and body[0]["errorCode"] == "NOT_FOUND"  # no ScratchOrgInfo outside a Dev Hub
