@@ -56,6 +56,10 @@ class _Deploy:
     def in_deploy(self, type_name: str, name: str) -> bool:
         return (type_name, name.casefold()) in self.names
 
+    def exists(self, type_name: str, name: str) -> bool:
+        """A component of the org, or one this deploy makes."""
+        return self.in_deploy(type_name, name) or self.setup.component(type_name, name) is not None
+
     def permission_set_exists(self, ref: str) -> bool:
         if self.switches.permission_set_ids_only:
             return bool(_ID_RE.match(ref)) and self.setup.permission_set(ref) is not None
@@ -192,6 +196,23 @@ def _connected_app(d: _Deploy, p: Parsed) -> str | None:
     )
 
 
+def _token_exchange_handler(d: _Deploy, p: Parsed) -> str | None:
+    """The handler's Apex class and the apps it is enabled for exist, in the org or in this deploy.
+
+    The handler "also consists of an Apex class" named by ``tokenHandlerApex`` (Metadata API Developer
+    Guide, OauthTokenExchangeHandler), and each enablement is an OauthTokenExchHandlerApp record whose
+    ExternalClientApplicationId is a lookup to the app (Object Reference, OauthTokenExchHandlerApp): a
+    lookup cannot name what does not exist. That the deploy fails, and its wording, are our model (the
+    Metadata API's usual text for a missing reference; no page shows this type's)."""
+    handler = p.value("tokenHandlerApex") or ""
+    if not d.exists("ApexClass", handler):
+        return f"In field: tokenHandlerApex - no ApexClass named {handler} found"
+    for app in p.values("enablements.externalClientApp"):
+        if not d.exists("ExternalClientApplication", app):
+            return f"In field: externalClientApp - no ExternalClientApplication named {app} found"
+    return None
+
+
 _RULES: dict[str, Callable[[_Deploy, Parsed], str | None]] = {
     "ExternalClientApplication": _eca_header,
     "ExtlClntAppGlobalOauthSettings": lambda d, p: _eca_part(d, p) or _global_oauth(d, p),
@@ -199,6 +220,7 @@ _RULES: dict[str, Callable[[_Deploy, Parsed], str | None]] = {
     "ExtlClntAppOauthConfigurablePolicies": lambda d, p: _eca_part(d, p) or _oauth_policies(d, p),
     "ExtlClntAppConfigurablePolicies": _eca_part,
     "ConnectedApp": _connected_app,
+    "OauthTokenExchangeHandler": _token_exchange_handler,
 }
 
 

@@ -107,3 +107,45 @@ def test_exchange_off_no_handler_no_remote_site_and_no_preauthorization_each_say
         assert status == 400 and doc["error"] == error and said in doc["error_description"], (index, doc)
         if "signature" in said:
             assert "System.CalloutException" in doc["error_description"]  # Apex's remote-site rule
+
+
+HANDLER = "oauthtokenexchangehandlers/SfjwtOrch_ci_Xchg.oauthtokenexchangehandler"
+
+
+def _handler_only(files: dict[str, str]) -> dict[str, str]:
+    """The trust package's handler alone, with a package.xml naming only it."""
+    manifest = re.sub(r"<types>(?:(?!</types>).)*</types>\s*", "", files["package.xml"], flags=re.S)
+    manifest = manifest.replace(
+        "<version>",
+        "<types>\n        <members>SfjwtOrch_ci_Xchg</members>\n        <name>OauthTokenExchangeHandler</name>\n"
+        "    </types>\n    <version>",
+    )
+    return {HANDLER: files[HANDLER], "package.xml": manifest}
+
+
+def _refusals(outcome: Any) -> list[tuple[str, str]]:
+    return [(m.full_name, m.problem) for m in outcome.failures]
+
+
+def test_the_handler_must_name_an_apex_class_and_an_app_that_exist(tmp_path: Path) -> None:
+    with Emulator(empty_org_config((USER,))).start() as emu:
+        spec = TrustSpec(Provider.GITHUB, emu.ci_issuer("github"), emu.url, USER,
+                         (binding(Provider.GITHUB, "acme/app", None, None),))  # fmt: skip
+        files = TrustPackage("SfjwtOrch_ci", "SfjwtOrch_ci_Jwt", spec, emu.admin_user.username, KEY).files()
+        cases = [
+            (_set("tokenHandlerApex", "Missing_Tx")(files), "In field: tokenHandlerApex - no ApexClass named Missing_Tx found"),
+            (_set("externalClientApp", "Other_App")(files),
+             "In field: externalClientApp - no ExternalClientApplication named Other_App found"),
+            (_handler_only(files), "In field: tokenHandlerApex - no ApexClass named SfjwtOrch_ci_Tx found"),
+        ]  # fmt: skip
+        for index, (edited, said) in enumerate(cases):
+            metadata.write(tmp_path / str(index), edited)
+            outcome = emu.deploy(tmp_path / str(index))
+            assert not outcome.success and ("SfjwtOrch_ci_Xchg", said) in _refusals(outcome), _refusals(outcome)
+        assert emu.deploy(_written(tmp_path / "all", files)).success  # both in the same deploy
+        assert emu.deploy(_written(tmp_path / "again", _handler_only(files))).success  # both deployed before
+
+
+def _written(directory: Path, files: dict[str, str]) -> Path:
+    metadata.write(directory, files)
+    return directory
