@@ -186,11 +186,9 @@ def _package(
 def _admin_username(req: TrustRequest, ctx: Context, *, offline: bool) -> str:
     """The handler's execution user: the admin who trusts (sf's login for --target-org)."""
     if offline:
-        from sfjwt_orch.tools.sf.local import _load
+        from sfjwt_orch.tools.sf.local import username_of
 
-        orgs = _load(Path(ctx.env.get("HOME") or Path.home()) / ".sfdx" / "alias.json").get("orgs")
-        found = orgs.get(req.target_org) if isinstance(orgs, dict) else None
-        return found if isinstance(found, str) else req.target_org
+        return username_of(req.target_org, ctx.env)
     shown = ctx.sf().display(req.target_org)
     if isinstance(shown, Diagnosis) or not shown.username:
         raise SfjwtError(

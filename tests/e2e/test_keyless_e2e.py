@@ -217,6 +217,11 @@ def test_trust_dry_run_writes_the_package_and_contacts_no_org(e2e: E2E) -> None:
     written = {str(Path(f).relative_to(e2e.tmp / "md")) for f in doc["files"]}
     assert {"package.xml", "classes/SfjwtOrch_ci_Tx.cls", "classes/SfjwtOrch_ci_TxTest.cls-meta.xml"} <= written
     assert emu.deploy(e2e.tmp / "md", check_only=True).success  # what it wrote is what the org takes
+    handler = (
+        e2e.tmp / "md" / "oauthtokenexchangehandlers" / "SfjwtOrch_ci_Xchg.oauthtokenexchangehandler"
+    ).read_text()
+    # The execution user is the admin sf's alias names, read from sf's own files (no org contacted).
+    assert f"<apexExecutionUser>{emu.admin_user.username}</apexExecutionUser>" in handler
     assert not list(Path(e2e.env["SFJWT_ORCH_CONFIG_DIR"]).rglob("ci.toml")), "--dry-run saves no profile"
 
 

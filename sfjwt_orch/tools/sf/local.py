@@ -26,12 +26,20 @@ def _load(path: Path) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def _auth(alias_or_username: str, env: Mapping[str, str]) -> dict[str, Any]:
-    home = Path(env.get("HOME") or Path.home())
-    folder = home / ".sfdx"
-    orgs = _load(folder / "alias.json").get("orgs")
+def _folder(env: Mapping[str, str]) -> Path:
+    return Path(env.get("HOME") or Path.home()) / ".sfdx"
+
+
+def username_of(alias_or_username: str, env: Mapping[str, str]) -> str:
+    """The username sf's alias names, or the argument itself (a username, or an alias sf does not know)."""
+    orgs = _load(_folder(env) / "alias.json").get("orgs")
     username = orgs.get(alias_or_username) if isinstance(orgs, dict) else None
-    name = username if isinstance(username, str) else alias_or_username
+    return username if isinstance(username, str) else alias_or_username
+
+
+def _auth(alias_or_username: str, env: Mapping[str, str]) -> dict[str, Any]:
+    folder = _folder(env)
+    name = username_of(alias_or_username, env)
     if "/" in name or name.startswith("."):
         return {}  # never a path outside sf's folder
     return _load(folder / f"{name}.json")
