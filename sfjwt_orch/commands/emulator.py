@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
+from sfjwt_orch.keyless.spec import Provider as CiProvider
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -105,10 +106,12 @@ def serve(
 def _ready(
     emu: Emulator, emu_config: EmulatorConfig, alias: str | None, ctx: Context, *, as_json: bool, kept: list[Path]
 ) -> None:
-    from sfjwt_orch.emulator import admin_json
+    from sfjwt_orch.emulator import CI_PROVIDERS, admin_json
     from sfjwt_orch.flows import emulator_serve
 
     ui, apps = ctx.console, emu_config.apps
+    # The emulated CI identity providers, for a keyless rehearsal (trust --issuer, emulator run --ci).
+    issuers = {provider: emu.ci_issuer(provider) for provider in CI_PROVIDERS}
     users = [u.username for u in emu_config.users if not u.admin]
     admin = admin_json(emu)
     if admin:
@@ -123,7 +126,14 @@ def _ready(
             }
             for a in apps
         ]
-        doc: dict[str, Any] = {"ok": True, "url": emu.url, "urls": list(emu.urls), "apps": listed, "users": users}
+        doc: dict[str, Any] = {
+            "ok": True,
+            "url": emu.url,
+            "urls": list(emu.urls),
+            "apps": listed,
+            "users": users,
+            "ci_issuers": issuers,
+        }
         # The emulator's own rehearsal credential: the one token sfjwt-orch ever prints, and only here.
         doc.update({"admin": admin} if admin else {})
         emit(ctx, doc, one_line=True, keep_tokens=True)
@@ -132,7 +142,8 @@ def _ready(
         waiting = "" if a.certificate_pem is not None else ", no certificate yet"
         ui.info(f"  app {a.name!r} ({a.policy}{waiting}): consumer key {a.consumer_key}")
     ui.info(f"  users: {', '.join(users)}")
-    for line in emulator_serve.try_lines(emu_config, emu.url, alias, ctx):
+    ui.info("  CI identity issuers (trust --issuer URL): " + ", ".join(f"{p} {u}" for p, u in issuers.items()))
+    for line in emulator_serve.try_lines(emu_config, emu.url, alias, ctx, issuers):
         ui.info(line)
 
 
@@ -162,10 +173,15 @@ attempts at the real Salesforce hosts stay on this machine), sf's quiet variable
 emulator on --port has an admin, SF_ACCESS_TOKEN set to the admin's token (never printed). The
 program's exit code is this command's.
 
+With --ci github|gitlab the program runs as a CI job of the emulated provider whose identity token
+carries the --claim values (GitHub's token-request variables, or GitLab's id_tokens variable
+SFJWT_ORCH_ID_TOKEN): a keyless rehearsal of `login --oidc`, nothing of the job printed.
+
 \b
 Examples:
   sfjwt-orch emulator run -- sf org login access-token --instance-url http://127.0.0.1:8555 --alias admin --no-prompt
   sfjwt-orch emulator run -- sfjwt-orch bootstrap --alias rehearsal --instance-url http://127.0.0.1:8555
+  sfjwt-orch emulator run --ci github --claim repository=acme/app -- sfjwt-orch login --alias ci --oidc github
 """
 
 APPROVE_HELP = """\
@@ -183,14 +199,23 @@ def run(
     tctx: typer.Context,
     command: list[str] = typer.Argument(..., help="The program and its arguments (after --)."),
     port: int = typer.Option(8555, "--port", help="The port emulator serve listens on."),
+    ci: CiProvider | None = typer.Option(
+        None, "--ci", help="Run it as a job of this emulated CI provider (its identity token for login --oidc)."
+    ),
+    claim: list[str] = typer.Option(
+        [], "--claim", help="A claim of the job's identity token, NAME=VALUE (repeatable; with --ci)."
+    ),
 ) -> None:
     import os
 
-    from sfjwt_orch.errors import Code, SfjwtError
+    from sfjwt_orch.errors import Code, SfjwtError, usage
     from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
-    env = emulator_serve.run_env(port, ctx)
+    if claim and ci is None:
+        raise usage("--claim needs --ci", "add --ci github or --ci gitlab")
+    job = None if ci is None else emulator_serve.CiJob(ci.value, tuple(claim))
+    env = emulator_serve.run_env(port, ctx, job)
     # exec, not the runner: the program takes this terminal over (stdin, a prompt, its exit code),
     # where the runner pipes output and closes stdin for the programs sfjwt-orch itself drives.
     try:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from .catalog import OK, TOKEN_OUTCOMES, TokenOutcome
 from .certificate import CertificateError
+from .ci_provider import PROVIDERS as CI_PROVIDERS
 from .config_checks import validate_config
 from .config_file import config_from_mapping, config_to_mapping, load_config
 from .deploy.run import DeployOutcome
@@ -84,6 +85,7 @@ def guard_path() -> Path:
 
 __all__ = [
     "AUTHORIZE_PATH",
+    "CI_PROVIDERS",
     "CONTROL_PREFIX",
     "DECISION_PATH",
     "DEFAULT_CALLBACK_URL",

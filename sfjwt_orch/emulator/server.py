@@ -111,6 +111,7 @@ class Emulator:
             stopping=self._stopping,
             signing_secret=self._signing_secret,
             expose_tokens=self._expose_tokens,
+            ci=self.ci,
         )
         listener.serve()
         if self._twin is not None:
@@ -328,7 +329,7 @@ class Emulator:
         if control.is_control_path(path):
             return control.handle(ctx, req)
         if ci_provider.is_ci_path(path):
-            return self.ci.handle(ctx.url, req)
+            return ctx.ci.handle(ctx.url, req)
         if identity.is_identity_path(path):
             return identity.handle(ctx, req)
         if metadata.is_metadata_path(path):

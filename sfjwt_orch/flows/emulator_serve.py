@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -107,10 +108,13 @@ def certificate_of(alias: str, ctx: Context) -> Path:
 DEFAULT_ALIAS = "emu"  # what the printed commands use when serve was not given --alias
 
 
-def try_lines(config: EmulatorConfig, url: str, alias: str | None, ctx: Context) -> list[str]:
+def try_lines(
+    config: EmulatorConfig, url: str, alias: str | None, ctx: Context, issuers: Mapping[str, str] | None = None
+) -> list[str]:
     """The commands `emulator serve` suggests next, for the alias it was started with. Each runs in
     the rehearsal's environment through `emulator run` (the loopback guard, sf's variables, the
-    admin's token): nothing to copy by hand."""
+    admin's token): nothing to copy by hand. `issuers`: the emulated CI providers' issuer URLs, for
+    the keyless rehearsal (trust, then login --oidc as a job of the trusted repository)."""
     name = alias or DEFAULT_ALIAS
     users = [u.username for u in config.users if not u.admin] or ["USERNAME"]
     port = url.rsplit(":", 1)[1]
@@ -132,12 +136,20 @@ def try_lines(config: EmulatorConfig, url: str, alias: str | None, ctx: Context)
         ]
     if config.admin is None:
         return []
-    return [
+    lines = [
         f"Log sf in as the org's admin ({config.admin.username}); emulator run sets SF_ACCESS_TOKEN to the "
         "admin's access token (emulator serve --json shows it as admin.access_token):",
         f"  {inside} sf org login access-token --instance-url {url} --alias admin --no-prompt",
         f"Then: {inside} sfjwt-orch app create --alias {name} --target-org admin --username {users[0]}",
     ]
+    if issuers and "github" in issuers:
+        job = f"sfjwt-orch emulator run --port {port} --ci github --claim repository=acme/app --"
+        lines += [
+            f"Or keyless CI (docs/keyless-ci.md): {inside} sfjwt-orch trust github --alias {name} --target-org admin "
+            f"--username {users[0]} --repo acme/app --issuer {issuers['github']}",
+            f"  then, as a job of acme/app on the emulated GitHub: {job} sfjwt-orch login --alias {name} --oidc github",
+        ]
+    return lines
 
 
 def guard_hint() -> str:
@@ -209,7 +221,7 @@ def _only_app(state: dict[str, Any], port: int) -> str:
     return str(apps[0].get("consumer_key", ""))
 
 
-def _call(url: str, payload: dict[str, Any] | None, port: int) -> dict[str, Any]:
+def _call(url: str, payload: dict[str, Any] | None, port: int, doing: str = "the upload") -> dict[str, Any]:
     """One control call. No proxy: the emulator is on this machine, and a proxy from the
     environment would otherwise receive the certificate and the request."""
     import urllib.error
@@ -228,7 +240,7 @@ def _call(url: str, payload: dict[str, Any] | None, port: int) -> dict[str, Any]
         if exc.code == 400 and problem.startswith("certificate:"):
             raise SfjwtError(Code.CERT_INVALID, f"the emulator refused the certificate: {problem}", fix) from None
         raise usage(
-            f"the emulator on port {port} refused the upload: {problem or f'HTTP {exc.code}'}",
+            f"the emulator on port {port} refused {doing}: {problem or f'HTTP {exc.code}'}",
             fix or "check --client-id against the keys emulator serve printed",
         ) from None
     except (OSError, ValueError) as exc:  # URLError (refused, timeout) is an OSError; bad JSON a ValueError
@@ -270,22 +282,56 @@ def keep_admin_token(ctx: Context, port: int, token: str) -> Path:
     return path
 
 
-def run_env(port: int, ctx: Context) -> dict[str, str]:
+def run_env(port: int, ctx: Context, job: CiJob | None = None) -> dict[str, str]:
     """The environment of a program run in the rehearsal: the loopback guard in NODE_OPTIONS (sf's
     fall-back attempts at the real hosts stay on this machine), sf's quiet variables, and the
-    emulator admin's token as SF_ACCESS_TOKEN when the emulator on `port` has an admin."""
+    emulator admin's token as SF_ACCESS_TOKEN when the emulator on `port` has an admin. With `job`,
+    also what a CI job of the emulated provider holds (GitHub's token-request variables, GitLab's
+    identity token): the program runs as that job, and nothing of it is printed."""
     from sfjwt_orch.emulator import guard_path
 
     if not 1 <= port <= 65535:
         raise usage(f"--port {port} is out of range", "pass the port emulator serve printed")
     _call(f"http://127.0.0.1:{port}/__emulator/state", None, port)  # an emulator answers there, or USAGE
+    opened = {} if job is None else _open_job(port, job)
     env = dict(ctx.env)
     guard = f'--require "{guard_path()}"'
     env["NODE_OPTIONS"] = f"{env['NODE_OPTIONS']} {guard}" if env.get("NODE_OPTIONS") else guard
     env.update(_QUIET_SF)
     with contextlib.suppress(OSError):  # an emulator with no admin, or one another user started
         env["SF_ACCESS_TOKEN"] = admin_token_file(ctx, port).read_text(encoding="ascii").strip()
+    env.update(opened)
     return env
+
+
+@dataclass(frozen=True)
+class CiJob:
+    """`emulator run --ci PROVIDER --claim NAME=VALUE ...`: the job the program runs as."""
+
+    provider: str
+    claims: tuple[str, ...] = ()  # NAME=VALUE, as given
+
+    def claims_map(self) -> dict[str, str]:
+        pairs: dict[str, str] = {}
+        for given in self.claims:
+            name, sep, value = given.partition("=")
+            if not sep or not name.strip():
+                raise usage(f"--claim {given!r} is not NAME=VALUE", "pass e.g. --claim repository=acme/app")
+            pairs[name.strip()] = value
+        return pairs
+
+
+def _open_job(port: int, job: CiJob) -> dict[str, str]:
+    answer = _call(
+        f"http://127.0.0.1:{port}/__emulator/ci-job",
+        {"provider": job.provider, "claims": job.claims_map()},
+        port,
+        doing="the CI job",
+    )
+    env = answer.get("env")
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise usage(f"the emulator on port {port} opened no CI job", "update sfjwt-orch: its emulator is older")
+    return {str(k): v for k, v in env.items()}
 
 
 def approve(url: str, *, allow: bool = True) -> str:

@@ -8,6 +8,7 @@ refused, naming the failing claim (or the signature). No output and no file hold
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -232,3 +233,47 @@ def test_login_oidc_refuses_a_url_two_parsers_read_apart_before_any_token_is_fet
                      "--instance-url", f"{emu.url}\\@login.salesforce.com", "--json")  # fmt: skip
     assert result.returncode == 2 and json.loads(result.stdout)["error"]["code"] == "URL_REFUSED"
     assert emu.ci.minted == [] and emu.token_requests == ()  # no identity token fetched, nothing exchanged
+
+
+def test_a_keyless_rehearsal_by_hand_with_emulator_serve_and_run(e2e: E2E) -> None:
+    """What docs/keyless-ci.md tells a person to type: `emulator serve` shows the emulated CI
+    issuers; through `emulator run`, sf logs in as the admin, `trust github` names the emulated
+    issuer, and a job of the trusted repository (`emulator run --ci github`) logs in with
+    `login --oidc github`; a job of another repository is refused. The real sf throughout."""
+    serve = [sys.executable, "-m", "sfjwt_orch", "emulator", "serve", "--port", "0", "--username", USER, "--json"]
+    served = subprocess.Popen(serve, env=e2e.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert served.stdout is not None
+    try:
+        doc = json.loads(served.stdout.readline())
+        url, issuer = doc["url"], doc["ci_issuers"]["github"]
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return e2e.cli("emulator", "run", "--port", url.rsplit(":", 1)[1], *args)
+
+        admin = run("--", e2e.sf, "org", "login", "access-token", "--instance-url", url, "--alias", "admin",
+                    "--no-prompt", "--json")  # fmt: skip
+        assert json.loads(admin.stdout)["status"] == 0, admin.stderr
+        trusted = run("--", sys.executable, "-m", "sfjwt_orch", "trust", "github", "--alias", "ci", "--target-org",
+                      "admin", "--username", USER, "--repo", REPO, "--issuer", issuer, "--json")  # fmt: skip
+        assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+        assert json.loads(trusted.stdout)["issuer"] == issuer
+
+        login = ("--", sys.executable, "-m", "sfjwt_orch", "login", "--alias", "ci", "--oidc", "github", "--json")
+        job = run("--ci", "github", "--claim", f"repository={REPO}", *login)
+        assert job.returncode == 0, job.stdout + job.stderr
+        assert json.loads(job.stdout)["username"] == USER
+        shown = json.loads(run("--", e2e.sf, "org", "display", "--target-org", "ci", "--json").stdout)["result"]
+        assert shown["connectedStatus"] == "Connected" and shown["username"] == USER
+
+        other = run("--ci", "github", "--claim", "repository=acme/other", *login)
+        error = json.loads(other.stdout)["error"]
+        assert (
+            other.returncode == 3 and error["code"] == "OIDC_CLAIM_MISMATCH" and "claim repository" in error["message"]
+        )
+        for result in (admin, trusted, job, other):  # the admin's token went to sf through the environment only
+            assert doc["admin"]["access_token"] not in result.stdout + result.stderr
+    finally:
+        served.send_signal(signal.SIGINT)
+        _, stderr = served.communicate(timeout=30)
+    assert served.returncode == 0, stderr
+    assert issuer in stderr  # the human output names the issuer too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import signal
@@ -240,3 +241,64 @@ def test_each_served_org_has_an_org_id_of_its_own(cli: Cli) -> None:
             seen.append(state["org_id"])
             assert served.doc["admin"]["access_token"].startswith(state["org_id"][:15] + "!")
     assert all(len(org) == 18 and org.startswith("00D") for org in seen) and seen[0] != seen[1]
+
+
+def test_serve_names_the_emulated_ci_issuers_and_run_ci_makes_the_program_a_job(cli: Cli, tmp_path: Path) -> None:
+    """Issue 23: a keyless rehearsal by hand. serve shows the CI issuers (for trust --issuer) and
+    the commands; `emulator run --ci` hands the program a job's environment, never printing it."""
+    seen = tmp_path / "seen.json"
+    probe = (
+        "import json, os, sys; json.dump({k: v for k, v in os.environ.items() if k.startswith(('ACTIONS_', 'GIT', "
+        "'SFJWT_ORCH_ID_TOKEN'))}, open(sys.argv[1], 'w'))"
+    )
+    with serving(cli, "--username", "ci@example.com") as served:
+        url = served.doc["url"]
+        port = url.rsplit(":", 1)[1]
+        issuers = served.doc["ci_issuers"]
+        assert issuers == {"github": f"{url}/__ci/github", "gitlab": f"{url}/__ci/gitlab"}
+        for issuer in issuers.values():
+            discovery = json.loads(
+                urllib.request.urlopen(issuer + "/.well-known/openid-configuration", timeout=5).read()
+            )
+            assert discovery["issuer"] == issuer
+
+        github = cli.run("emulator", "run", "--port", port, "--ci", "github", "--claim", "repository=acme/app",
+                         "--claim", "ref=refs/heads/main", "--", sys.executable, "-c", probe, str(seen))  # fmt: skip
+        assert github.returncode == 0, github.stderr
+        env = json.loads(seen.read_text())
+        assert env["GITHUB_ACTIONS"] == "true" and env["ACTIONS_ID_TOKEN_REQUEST_URL"].startswith(issuers["github"])
+        request = urllib.request.Request(
+            env["ACTIONS_ID_TOKEN_REQUEST_URL"] + "&audience=" + urllib.parse.quote(url),
+            headers={"Authorization": "bearer " + env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]},
+        )
+        identity = json.loads(urllib.request.urlopen(request, timeout=5).read())["value"]
+        claims = _claims(identity)
+        assert (claims["iss"], claims["aud"]) == (issuers["github"], url)
+        assert (claims["repository"], claims["ref"]) == ("acme/app", "refs/heads/main")
+        assert env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] not in github.stdout + github.stderr
+
+        gitlab = cli.run("emulator", "run", "--port", port, "--ci", "gitlab", "--claim", "project_path=acme/app",
+                         "--", sys.executable, "-c", probe, str(seen))  # fmt: skip
+        assert gitlab.returncode == 0, gitlab.stderr
+        env = json.loads(seen.read_text())
+        assert env["GITLAB_CI"] == "true" and _claims(env["SFJWT_ORCH_ID_TOKEN"])["project_path"] == "acme/app"
+        assert env["SFJWT_ORCH_ID_TOKEN"] not in gitlab.stdout + gitlab.stderr
+
+        for args, words in [
+            (["--claim", "repository=acme/app"], "--claim needs --ci"),
+            (["--ci", "github", "--claim", "repository"], "is not NAME=VALUE"),
+            (["--ci", "jenkins"], "--ci"),
+        ]:
+            bad = cli.run("emulator", "run", "--port", port, *args, "--", "true")
+            assert bad.returncode == 2 and words in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+    assert served.returncode == 0, served.stderr
+    human = " ".join(served.stderr.split())  # the console may wrap long lines
+    assert f"github {issuers['github']}" in human and f"gitlab {issuers['gitlab']}" in human
+    assert "trust github --alias emu --target-org admin --username ci@example.com --repo acme/app" in human
+    assert f"--issuer {issuers['github']}" in human
+    assert f"emulator run --port {port} --ci github --claim repository=acme/app -- sfjwt-orch login" in human
+
+
+def _claims(jwt: str) -> dict[str, Any]:
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))  # type: ignore[no-any-return]

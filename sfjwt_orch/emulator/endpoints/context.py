@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from ..ci_provider import CiProviders
 from ..model import EmulatorConfig, User
 from ..org_setup import OrgSetup, RegisteredApp
 from ..state import Clock, State
@@ -22,6 +23,7 @@ class Context:
     stopping: threading.Event  # set while the emulator stops: slow replies give up
     signing_secret: bytes  # HMAC key for the token reply's "signature" field
     expose_tokens: bool
+    ci: CiProviders  # the emulated CI identity providers (ci_provider.py)
 
     def now(self) -> float:
         """The org's server clock: the emulator's clock plus the org's configured offset."""

@@ -4,7 +4,8 @@
 ``expose_tokens``), and ``POST config`` (switches), ``POST approve``, ``POST user`` (flags
 ``active``, ``preauthorized``, ``frozen``) and
 ``POST certificate`` (upload or replace an app's certificate, as an admin does in Setup:
-``{"app": "<consumer key, API name or name>", "certificate": "<PEM>"}``) with JSON bodies.
+``{"app": "<consumer key, API name or name>", "certificate": "<PEM>"}``) and ``POST ci-job`` (open a job
+on an emulated CI provider; its environment back) with JSON bodies.
 Control calls are not written to the request log: state polling would drown the interesting
 requests.
 """
@@ -15,6 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .. import ci_provider
 from ..certificate import CertificateError
 from ..config_file import switches_from_mapping, switches_to_mapping
 from ..deploy.apps import upload_certificate
@@ -46,7 +48,7 @@ def handle(ctx: Context, req: Request) -> Reply:
         if action == "tokens" and ctx.expose_tokens:
             return _quiet(200, {"tokens": list(ctx.state.tokens())})
         return _quiet(404, _UNKNOWN)
-    if req.method != "POST" or action not in _ACTIONS:
+    if req.method != "POST" or (action not in _ACTIONS and action != "ci-job"):
         return _quiet(404, _UNKNOWN)
     # Requiring JSON keeps a web page in a browser from driving the emulator with a plain form
     # post (a cross-origin application/json request needs a CORS preflight, which we never grant).
@@ -62,7 +64,7 @@ def handle(ctx: Context, req: Request) -> Reply:
         body = json.loads(req.body or b"{}")
         if not isinstance(body, dict):
             raise EmulatorError("the body must be a JSON object", 'send e.g. {"maintenance": true}')
-        return _quiet(200, _ACTIONS[action](ctx.state, body))
+        return _quiet(200, _ci_job(ctx, body) if action == "ci-job" else _ACTIONS[action](ctx.state, body))
     except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
         return _quiet(400, {"error": "the body is not JSON", "fix": "send a JSON object"})
     except EmulatorError as exc:
@@ -113,6 +115,21 @@ def _certificate(state: State, body: Mapping[str, Any]) -> dict[str, Any]:
     except CertificateError as exc:
         raise EmulatorError(f"certificate: {exc}", "send the PEM text of an X.509 certificate with an RSA key") from exc
     return {"app": app_json(state, reg)}
+
+
+def _ci_job(ctx: Context, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Open a job on an emulated CI provider (``ci_provider``): ``{"provider": "github" | "gitlab",
+    "claims": {...}}``; answers the job's environment (``env``), as ``Emulator.ci_job`` gives a test.
+    For a rehearsal by hand (``emulator run --ci``): the environment goes to the program, not to a screen."""
+    provider, claims = body.get("provider"), body.get("claims", {})
+    valid = isinstance(claims, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in claims.items())
+    if provider not in ci_provider.PROVIDERS or not valid or set(body) - {"provider", "claims"}:
+        raise EmulatorError(
+            f"expected provider ({' or '.join(ci_provider.PROVIDERS)}) and claims (names to text values)",
+            'send {"provider": "github", "claims": {"repository": "acme/app"}}',
+        )
+    job = ci_provider.Job(str(provider), dict(claims))
+    return {"issuer": ci_provider.issuer_url(ctx.url, job.provider), "env": ci_provider.job_env(ctx.ci, ctx.url, job)}
 
 
 _ACTIONS = {"approve": _approve, "config": _config, "user": _user, "certificate": _certificate}

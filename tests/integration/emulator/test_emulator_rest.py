@@ -246,3 +246,28 @@ def test_unknown_control_endpoint(start_emulator: Start, keys: KeyPair) -> None:
     emu = start_emulator(demo_config(keys.cert_pem))
     assert get(f"{emu.url}/__emulator/nope").status == 404
     assert request("DELETE", f"{emu.url}/__emulator/state").status == 404
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"provider": "jenkins", "claims": {}},
+        {"claims": {"repository": "acme/app"}},
+        {"provider": "github", "claims": {"repository": 7}},
+        {"provider": "github", "claims": ["repository"]},
+        {"provider": "github", "claims": {}, "lifetime": 0},
+    ],
+)
+def test_ci_job_endpoint_errors(start_emulator: Start, keys: KeyPair, payload: dict[str, object]) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    resp = post_json(f"{emu.url}/__emulator/ci-job", payload)
+    assert resp.status == 400 and "expected provider (github or gitlab)" in resp.json()["error"]
+
+
+def test_ci_job_endpoint_opens_a_job_as_a_test_does(start_emulator: Start, keys: KeyPair) -> None:
+    emu = start_emulator(demo_config(keys.cert_pem))
+    resp = post_json(f"{emu.url}/__emulator/ci-job", {"provider": "github", "claims": {"repository": "acme/app"}})
+    assert resp.status == 200 and resp.json()["issuer"] == emu.ci_issuer("github")
+    env = resp.json()["env"]
+    assert set(env) == {"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GITHUB_ACTIONS"}
+    assert emu.requests == ()  # control calls are not logged
