@@ -212,15 +212,14 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport) -> None:
             if unknown_app and req.new_app and req.timeout > 0 and first:
                 ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
             report.last = outcome
+            if outcome.code is Code.NOT_APPROVED:
+                # An app that pre-authorizes, or an approval that has just arrived: waiting for one
+                # cannot help, and the username is the likelier fault (issue 24 item 4).
+                why = refusal.approval_not_missing(req, ctx, approved_in_browser=approved_in_browser)
+                if why[0]:
+                    raise _suspect(outcome, req, why, ctx)
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
                 listener = _ask_for_approval(req, ctx, report)
-            elif outcome.code is Code.NOT_APPROVED and approved_in_browser:
-                approved_in_browser = False
-                ui.warn(
-                    "The browser approval arrived, but Salesforce still says not approved: the approval may "
-                    "not include the refresh_token scope (add 'Perform requests at any time' to the app), or "
-                    "the app is still propagating. Retrying until the deadline."
-                )
             remaining = deadline - ctx.clock()
             waits = (outcome.code in refusal.PROPAGATING and req.new_app) or outcome.code in req.also_wait_for
             retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
@@ -284,6 +283,13 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
+
+
+def _suspect(outcome: Diagnosis, req: LoginRequest, why: tuple[str, str], ctx: Context) -> SfjwtError:
+    ctx.console.clear_status()
+    if outcome.decided:
+        ctx.console.info(f"sf said: {outcome.decided}")
+    return refusal.username_suspect(outcome, req, why, ctx)
 
 
 def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
