@@ -80,6 +80,7 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
         key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
         login_req = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
         reask = asker if req.can_prompt and not login_req.new_app else None
+        login_req = _waiting_for_upload(req, login_req, key_file, ctx)
         logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, reask))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
         steps.run("Save", lambda: _saved(ctx.paths.profile_file(req.alias), before))
@@ -205,6 +206,9 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
     elif req.can_prompt:
         profile, asked = answers.ask(req.alias, req.login.profile, req.ask_all, profile, ctx, asker, key_file)
     elif missing:
+        if not profile.client_id and not pending.get("client_id"):
+            # What to do in Setup comes before "no one to ask" (issue 24 item 7): a CI log shows it.
+            answers.show_checklist(profile, key_file, ctx)
         raise SfjwtError(
             Code.USAGE,
             f"{' and '.join(missing)} needed, and there is no one to ask",
@@ -217,6 +221,25 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
     answers.keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in answers.ANSWERS})
     detail = f"consumer key {masked_key(login_req.client_id)}, {login_req.username} at {login_req.instance_url}"
     return login_req, "done" if asked else "skipped", detail
+
+
+def _waiting_for_upload(req: BootstrapRequest, login_req: LoginRequest, key_file: Path, ctx: Context) -> LoginRequest:
+    """At a terminal, an app the person sets up in Setup (no login has worked with its consumer key
+    yet, and sfjwt-orch did not deploy it) may not hold the certificate yet: the login waits for the
+    upload and its propagation (INVALID_ASSERTION until then), as rotate without an admin org does,
+    instead of failing at once (issue 24 item 7). Not waited for: no person, --timeout 0, an app
+    sfjwt-orch made (it deployed the certificate itself), a consumer key a login has confirmed."""
+    if not req.can_prompt or login_req.timeout <= 0 or state.load(ctx.paths, req.alias).app_name:
+        return login_req
+    if profiles.load_or_new(ctx.paths, req.alias).client_id == login_req.client_id:
+        return login_req
+    cert = profiles.load_or_new(ctx.paths, req.alias).cert_path(key_file)
+    upload = "upload it in Setup if it does not yet (Enable JWT Bearer Flow > Upload Files)"
+    ctx.console.url(
+        f"The login waits (up to {login_req.timeout:.0f} s) for the app to hold this certificate; {upload}:", str(cert)
+    )
+    ctx.console.info(f"Its SHA-256 fingerprint: {answers.fingerprint_of(cert)}. Ctrl-C stops waiting.")
+    return dataclasses.replace(login_req, also_wait_for=login_req.also_wait_for | {Code.INVALID_ASSERTION})
 
 
 def _alias_or_none(answer: str) -> str:

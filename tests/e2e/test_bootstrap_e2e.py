@@ -67,6 +67,8 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     key, cert = key_dir(e2e, alias) / "server.key", key_dir(e2e, alias) / "server.crt"
     assert key.stat().st_mode & 0o777 == 0o600 and cert.is_file()
     key_before, cert_before = file_state(key), file_state(cert)
+    # Issue 24 item 7: the CI log shows what to do in Setup (with the certificate) before the error.
+    assert first.stderr.index(f"Upload Files: {cert}") < first.stderr.index("there is no one to ask")
 
     # 2. The certificate is uploaded to the app; the scripted run with every flag continues.
     emu = e2e.emulator(cert_pem=cert.read_text())
@@ -223,6 +225,35 @@ def test_interactive_bootstrap_reasks_and_resumes_after_ctrl_c_and_a_closed_term
     assert emu.token_requests[0].claims["iss"] == DEMO_CONSUMER_KEY  # type: ignore[index]
     display = e2e.sf_json("org", "display", "--target-org", alias)["result"]
     assert display["connectedStatus"] == "Connected" and display["username"] == DEMO_USERNAME
+
+
+def test_interactive_bootstrap_waits_while_the_person_uploads_the_certificate(e2e: E2E) -> None:
+    # Issue 24 item 7: after the checklist the person creates the app and pastes its key before the
+    # certificate is uploaded; bootstrap waits for the upload (as rotate does) instead of failing.
+    alias = "upload"
+    emu = e2e.emulator()  # the app holds another certificate (the test's), not the one bootstrap makes
+    log = io.StringIO()
+    child = spawn_bootstrap(e2e, "--alias", alias, "--no-browser", "--interval", "1", log=log)
+    child.expect(r"\? Admin alias in sf")
+    child.sendline("")
+    child.expect(r"Upload Files: (\S+)")
+    cert = Path(child.match.group(1))
+    child.expect(r"\? Consumer key: ")
+    child.sendline(DEMO_CONSUMER_KEY)
+    child.expect(r"\? Username to log in as")
+    child.sendline(DEMO_USERNAME)
+    child.expect(r"\? Login URL")
+    child.sendline(emu.url)
+    child.expect(r"The login waits \(up to 600 s\) for the app to hold this certificate")
+    child.expect(r"The app does not verify this key yet")  # the wait, after the app's refusal
+    assert emu.token_requests and all(r.outcome != "ok" for r in emu.token_requests)
+    emu.set_certificate(DEMO_CONSUMER_KEY, cert.read_text())  # the person uploads it in Setup
+    child.expect(r"Verify: Connected: org " + DEMO_ORG_ID)
+    child.expect(rf"{alias} is ready\.")
+    assert finish(child) == 0, log.getvalue()
+    outcomes = [r.outcome for r in emu.token_requests]
+    assert "invalid_assertion" in outcomes and outcomes[-1] == "ok"
+    assert f'client_id = "{DEMO_CONSUMER_KEY}"' in profile_file(e2e, alias).read_text()
 
 
 def test_interactive_bootstrap_offers_to_paste_an_unknown_consumer_key_again(e2e: E2E) -> None:
