@@ -281,6 +281,7 @@ def test_json_shape_on_success(flow: Flow, key_file: Path) -> None:
         "attempts": 1,
         "approval_url": None,
         "org_changed_from": None,  # the login's document carries it now (flows.login.remember)
+        "changed": {},  # no saved answer replaced (issue 24 item 5)
         "error": None,
     }
 

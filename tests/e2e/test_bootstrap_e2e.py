@@ -22,6 +22,7 @@ import pytest
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME
 from tests.e2e.conftest import E2E, demo_login
 from tests.fakesecrets import pem_block
+from tests.keypairs import make_keypair
 from tests.signals import as_foreground_job
 
 STEPS = ["Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save"]
@@ -116,6 +117,39 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     assert len(emu.token_requests) == 1, "a rerun must not log in again"
     assert profile_file(e2e, alias).read_text() == profile_text
     assert not re.search(r"^\? ", third.stderr, re.MULTILINE)  # no question was printed
+
+
+def test_bootstrap_with_another_key_says_what_changed_and_keeps_key_and_certificate_a_pair(e2e: E2E) -> None:
+    # Issue 24 item 5: reusing an alias with another key rewrote the profile silently and left it
+    # naming the old key's certificate (doctor then suggested keygen --force, breaking the login).
+    alias = "reuse"
+    made = e2e.cli("keygen", "--alias", alias, "--json")
+    assert made.returncode == 0, made.stderr
+    old_cert = Path(json.loads(made.stdout)["cert_file"])
+    emu = e2e.emulator(cert_pem=old_cert.read_text())
+    flags = ["--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME, "--instance-url", emu.url, "--no-input"]
+    first = e2e.cli("bootstrap", "--alias", alias, *flags, "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["changed"] == {}
+
+    new = make_keypair(e2e.tmp / "vault")  # the key the pipeline's vault holds, its certificate beside it
+    emu.set_certificate(DEMO_CONSUMER_KEY, new.cert_pem)  # uploaded to the app in Setup
+    second = e2e.cli("bootstrap", "--alias", alias, "--key-file", str(new.key), "--no-input", "--json")
+    assert second.returncode == 0, second.stderr
+    doc = json.loads(second.stdout)
+    old_key = key_dir(e2e, alias) / "server.key"
+    assert doc["changed"] == {
+        "key_file": {"old": str(old_key), "new": str(new.key)},
+        "cert_file": {"old": str(old_cert), "new": str(new.cert)},
+    }
+    assert step_statuses(doc)["Login"] == "done", "another key is proven by a login, not skipped"
+    assert f"key file {old_key} → {new.key}" in second.stderr
+    assert [r.outcome for r in emu.token_requests][-1] == "ok"
+    text = profile_file(e2e, alias).read_text()
+    assert f'key_file = "{new.key}"' in text and f'cert_file = "{new.cert}"' in text
+    doctor = e2e.cli("doctor", "--alias", alias, "--json")
+    checks = {c["name"]: c["result"] for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["key matches certificate"] == "pass", doctor.stderr
 
 
 # --------------------------------------------------------------------------- a person at a terminal
