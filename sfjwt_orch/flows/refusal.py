@@ -101,9 +101,10 @@ def approval_not_missing(req: LoginRequest, ctx: Context, *, approved_in_browser
             "scope ('Perform requests at any time')",
         )
     made = state.load(ctx.paths, req.alias).app_name
-    if made:
+    if made and profiles.load_or_new(ctx.paths, req.alias).client_id == req.client_id:
         # app create and trust deploy an admin-approved app, pre-authorized through a gate permission
-        # set (salesforce/metadata.py): no user ever approves it in a browser.
+        # set (salesforce/metadata.py): no user ever approves it in a browser. (Only that app: another
+        # --client-id given for the alias is an app of unknown policy.)
         return (
             f"the app {made} (made by sfjwt-orch) pre-authorizes its users, so no approval is asked",
             "assign that user the app's permission set (Setup > Users > the user > Permission Set Assignments)",

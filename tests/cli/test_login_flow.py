@@ -343,6 +343,7 @@ def test_an_app_sfjwt_orch_made_is_not_waited_for_when_sf_says_not_approved(flow
     # Issue 24 item 4: app create's apps pre-authorize through a permission set; "not approved" from one
     # is a wrong username (or a user without the permission set): no approval page, no wait.
     state.save(flow.ctx.paths, state.State("hub", app_name="sfjwt_hub"))
+    profiles.save(flow.ctx.paths, request(key_file).profile)  # the app's consumer key, as app create saves it
     runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
     flow.ctx.listen = lambda url, state, about=None: pytest.fail("no approval is waited for")  # type: ignore[assignment]
@@ -354,6 +355,19 @@ def test_an_app_sfjwt_orch_made_is_not_waited_for_when_sf_says_not_approved(flow
     assert flow.clock.sleeps == [] and not flow.runner.opened
     assert err.value.details["approval_url"] is None
     assert not any("authorize?" in line for line in flow.console.lines)
+
+
+def test_another_app_given_for_an_alias_sfjwt_orch_made_an_app_for_still_asks_for_the_approval(
+    flow: Flow, key_file: Path
+) -> None:
+    # The pre-authorization is the app create made: another --client-id is an app of unknown policy.
+    state.save(flow.ctx.paths, state.State("hub", app_name="sfjwt_hub"))
+    profiles.save(flow.ctx.paths, request(key_file, client_id="3MVG9OTHERCLIENT7654321").profile)
+    flow.runner.expect(is_login, NOT_APPROVED, 1)
+    with pytest.raises(SfjwtError) as err:
+        log_in(request(key_file, timeout=0.0), flow.ctx)
+    flow.runner.assert_done()
+    assert err.value.code is Code.NOT_APPROVED and err.value.details["approval_url"]
 
 
 def test_busy_port_falls_back_to_polling(flow: Flow, key_file: Path) -> None:
