@@ -34,6 +34,9 @@ class Code(StrEnum):
     AUTH_FAILURE = "AUTH_FAILURE"
     IP_RESTRICTED = "IP_RESTRICTED"
     INACTIVE_USER = "INACTIVE_USER"
+    # "not approved" where an approval cannot be missing (the app pre-authorizes, or the person has just
+    # approved): the username is likely wrong or not a user of this org (issue 24 item 4).
+    USERNAME_SUSPECT = "USERNAME_SUSPECT"
     INACTIVE_ORG = "INACTIVE_ORG"
     RATE_LIMITED = "RATE_LIMITED"
     NETWORK = "NETWORK"
@@ -88,7 +91,7 @@ EXIT_OF: dict[Code, Exit] = {
     **{c: Exit.REFUSED for c in (
         Code.NOT_ADMIN_APPROVED, Code.CLIENT_ID_INVALID, Code.APP_NOT_INSTALLED, Code.AUDIENCE_INVALID,
         Code.INVALID_ASSERTION, Code.EXPIRED_ASSERTION, Code.AUTH_FAILURE, Code.IP_RESTRICTED, Code.INACTIVE_USER,
-        Code.INACTIVE_ORG, Code.RATE_LIMITED, Code.NETWORK, Code.SERVER_ERROR, Code.UNKNOWN,
+        Code.USERNAME_SUSPECT, Code.INACTIVE_ORG, Code.RATE_LIMITED, Code.NETWORK, Code.SERVER_ERROR, Code.UNKNOWN,
         # app create: the org refused the admin's deploy or assignment (Salesforce said no, as to a login)
         Code.INTEGRATION_USER_NOT_FOUND, Code.DEPLOY_FAILED, Code.ECA_DISABLED, Code.CONNECTED_APP_BLOCKED,
         Code.PERMSET_ASSIGN_FAILED, Code.CONSUMER_SECRETS_BLOCKED,

@@ -48,6 +48,15 @@ Create the app in Salesforce (once per org), an External Client App:
 {dev_hub}"""
 
 
+def show_checklist(profile: profiles.Profile, key_file: Path, ctx: Context) -> None:
+    cert = profile.cert_path(key_file)
+    ctx.console.info(checklist(login_request.callback_url(profile), cert, fingerprint_of(cert)))
+
+
+def fingerprint_of(cert: Path) -> str:
+    return certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
+
+
 def check_login_url(answer: str, allow_any_host: bool = False) -> str:
     choices = {"1": validate.PRODUCTION, "2": validate.SANDBOX}
     return validate.check_instance_url(choices.get(answer, answer), allow_any_host=allow_any_host)
@@ -75,9 +84,7 @@ def ask(
         default = getattr(profile, name) or pending.get(name, "")
         if name == "client_id":
             if not default:
-                cert = profile.cert_path(key_file)
-                fingerprint = certs.read_cert(cert).fingerprint_sha256 if cert.exists() else "n/a"
-                ctx.console.info(checklist(login_request.callback_url(profile), cert, fingerprint))
+                show_checklist(profile, key_file, ctx)
             shown = masked_key(default) if default else ""
             answers[name] = asker.ask("Consumer key", validate.check_client_id, default, shown)
         elif name == "username":

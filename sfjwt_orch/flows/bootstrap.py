@@ -76,11 +76,13 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
     steps = _Steps(report, ctx)
     before = _read(ctx.paths.profile_file(req.alias))
     try:
+        as_found = profiles.load(ctx.paths, req.alias)  # what a rerun's answers replace is said (login.remember)
         openssl = steps.run("Tools", lambda: _tools(ctx))
         key_file, bits = steps.run("Key and certificate", lambda: _key(req, ctx, openssl))
         login_req = steps.run("The app in Salesforce", lambda: _app(req, ctx, asker, key_file))
         reask = asker if req.can_prompt and not login_req.new_app else None
-        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, reask))
+        login_req = _waiting_for_upload(req, login_req, key_file, ctx)
+        logged_in = steps.run("Login", lambda: _login(login_req, ctx, report, bits, reask, as_found))
         steps.run("Verify", lambda: _verify(login_req, ctx, report, logged_in))
         steps.run("Save", lambda: _saved(ctx.paths.profile_file(req.alias), before))
     except SfjwtError as exc:
@@ -144,6 +146,10 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[P
     saved = profiles.load_or_new(ctx.paths, req.alias)
     answers = saved.merged(req.login.profile)
     given_key = Path(req.login.profile.key_file) if req.login.profile.key_file else None
+    if given_key and not req.login.profile.cert_file and given_key != login_request.default_key_file(saved, ctx.paths):
+        # Another key than the saved one: the saved certificate is the old key's (issue 24 item 5), so
+        # the certificate is the one beside the new key, as keygen writes it, or none.
+        answers = dataclasses.replace(answers, cert_file="")
     subject = req.new_key.subject or f"/CN={req.alias}"
     # --key-env, or a pipe (<(vault read …)) as --key-file: imported, checked as it is written
     imported = key_env.key_of(req.login.key_env, req.key_text, given_key, req.alias, ctx)
@@ -168,8 +174,10 @@ def _key(req: BootstrapRequest, ctx: Context, openssl: Openssl) -> tuple[tuple[P
             detail, status = f"reusing {key.path}", "skipped"
     if cert_file is not None and cert_file.exists():
         detail += _certificate_note(key, cert_file, req.alias, ctx)
-    known_cert = str(cert_file) if cert_file is not None and cert_file.exists() else None
-    _remember(ctx, profiles.Profile(req.alias, key_file=str(key.path), cert_file=known_cert or ""))
+    known_cert = str(cert_file) if cert_file is not None and cert_file.exists() else ""
+    _remember(ctx, profiles.Profile(req.alias, key_file=str(key.path), cert_file=known_cert))
+    if not known_cert and saved.cert_file and not answers.cert_file:  # the old key's certificate: dropped
+        profiles.save(ctx.paths, dataclasses.replace(profiles.load_or_new(ctx.paths, req.alias), cert_file=""))
     return (key.path, key.bits), status, detail
 
 
@@ -205,6 +213,9 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
     elif req.can_prompt:
         profile, asked = answers.ask(req.alias, req.login.profile, req.ask_all, profile, ctx, asker, key_file)
     elif missing:
+        if not profile.client_id and not pending.get("client_id"):
+            # What to do in Setup comes before "no one to ask" (issue 24 item 7): a CI log shows it.
+            answers.show_checklist(profile, key_file, ctx)
         raise SfjwtError(
             Code.USAGE,
             f"{' and '.join(missing)} needed, and there is no one to ask",
@@ -217,6 +228,25 @@ def _app(req: BootstrapRequest, ctx: Context, asker: Asker, key_file: Path) -> t
     answers.keep_unconfirmed(ctx, req.alias, {n: getattr(login_req, n) for n in answers.ANSWERS})
     detail = f"consumer key {masked_key(login_req.client_id)}, {login_req.username} at {login_req.instance_url}"
     return login_req, "done" if asked else "skipped", detail
+
+
+def _waiting_for_upload(req: BootstrapRequest, login_req: LoginRequest, key_file: Path, ctx: Context) -> LoginRequest:
+    """At a terminal, an app the person sets up in Setup (no login has worked with its consumer key
+    yet, and sfjwt-orch did not deploy it) may not hold the certificate yet: the login waits for the
+    upload and its propagation (INVALID_ASSERTION until then), as rotate without an admin org does,
+    instead of failing at once (issue 24 item 7). Not waited for: no person, --timeout 0, an app
+    sfjwt-orch made (it deployed the certificate itself), a consumer key a login has confirmed."""
+    if not req.can_prompt or login_req.timeout <= 0 or state.load(ctx.paths, req.alias).app_name:
+        return login_req
+    if profiles.load_or_new(ctx.paths, req.alias).client_id == login_req.client_id:
+        return login_req
+    cert = profiles.load_or_new(ctx.paths, req.alias).cert_path(key_file)
+    upload = "upload it in Setup if it does not yet (Enable JWT Bearer Flow > Upload Files)"
+    ctx.console.url(
+        f"The login waits (up to {login_req.timeout:.0f} s) for the app to hold this certificate; {upload}:", str(cert)
+    )
+    ctx.console.info(f"Its SHA-256 fingerprint: {answers.fingerprint_of(cert)}. Ctrl-C stops waiting.")
+    return dataclasses.replace(login_req, also_wait_for=login_req.also_wait_for | {Code.INVALID_ASSERTION})
 
 
 def _alias_or_none(answer: str) -> str:
@@ -253,10 +283,17 @@ def _create_app(
 
 
 def _login(
-    login_req: LoginRequest, ctx: Context, report: BootstrapReport, bits: int, reask: Asker | None
+    login_req: LoginRequest,
+    ctx: Context,
+    report: BootstrapReport,
+    bits: int,
+    reask: Asker | None,
+    as_found: profiles.Profile | None,
 ) -> tuple[bool, Status, str]:
-    if state.load(ctx.paths, login_req.alias).org_id:
-        # Idempotent rerun: an alias sf still holds, for this user, needs no new login.
+    same_key = as_found is not None and login_request.default_key_file(as_found, ctx.paths) == login_req.key_file
+    if state.load(ctx.paths, login_req.alias).org_id and same_key:
+        # Idempotent rerun: an alias sf still holds, for this user, needs no new login (another key
+        # does: only a login proves that the app takes it).
         _, current = probes.sf_login(login_req.alias, ctx)
         if current is not None and current.connected and current.username == login_req.username:
             report.login = login.LoginReport(
@@ -281,7 +318,7 @@ def _login(
                 raise
             login_req = answers.reenter_key(login_req, exc, ctx, reask)
     done.attempts += attempts
-    login.remember(login_req, done, ctx)
+    login.remember(login_req, done, ctx, as_found=as_found)
     report.login = done
     via = done.login_url or login_req.instance_url
     return False, "done", f"{done.username} -> org {done.org_id} after {done.attempts} attempt(s) via {via}"

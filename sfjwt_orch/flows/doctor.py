@@ -8,7 +8,7 @@ which asks sf whether it still holds a working login for the alias.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -151,4 +151,8 @@ def _key_checks(profile: profiles.Profile, openssl: Openssl | None, now: datetim
             ),
         ], None
     findings, info = probes.certificate(key, cert_path, profile.alias, now)
+    if info is None and findings[0].detail.endswith(f"does not belong to {key.path}"):
+        # The profile's key and certificate are not a pair: a login settles which one the app holds,
+        # never a new key (issue 24 item 5).
+        findings = [replace(findings[0], fix=probes.stale_certificate_fix(profile.alias, cert_path))]
     return [*out, *findings], (info.not_after - now).days if info else None

@@ -399,9 +399,17 @@ def _failed(row: Row, exc: SfjwtError, now: float | None) -> None:
 
 def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[Row]) -> None:
     ui = ctx.console
-    ui.warn(f"{len(pending)} login(s) need a person's approval: open each URL, log in as that user and click Allow.")
-    for row in pending:
-        ui.url(f"{row.alias} ({row.username}):", row.approval_url or "")
+    if cmd.wait_for_approvals:
+        # One URL per approval (issue 24 item 11): each wait below prints its own, carrying the state its
+        # listener checks; the parallel pass's URL (no state) would be a second one for the same approval.
+        ui.warn(f"{len(pending)} login(s) need a person's approval; each URL is shown when its turn comes:")
+        for row in pending:
+            ui.info(f"  {row.alias} ({row.username})")
+    else:
+        ask = "open each URL, log in as that user and click Allow"
+        ui.warn(f"{len(pending)} login(s) need a person's approval: {ask}.")
+        for row in pending:
+            ui.url(f"{row.alias} ({row.username}):", row.approval_url or "")
     if not cmd.wait_for_approvals:
         names = ",".join(r.alias for r in pending)
         ui.info(f"Not waited for (no terminal, or --timeout 0); after approving: sfjwt-orch login --aliases {names}")

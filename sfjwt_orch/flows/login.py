@@ -43,6 +43,8 @@ class LoginReport:
     attempts: int = 0
     approval_url: str | None = None
     org_changed_from: str | None = None  # the org the alias reached before, when this login reached another
+    # The saved answers this login replaced or dropped, {field: {old, new}} (issue 24 item 5).
+    changed: dict[str, dict[str, str | None]] = dataclasses.field(default_factory=dict)
     key_bits: int = 0  # found by the key check; for the state file, not the JSON document
     last: Diagnosis | None = None  # the last refusal, for what Ctrl-C reports; not in the JSON document
 
@@ -58,6 +60,7 @@ class LoginReport:
             "attempts": self.attempts,
             "approval_url": self.approval_url,
             "org_changed_from": self.org_changed_from,
+            "changed": self.changed,
             "error": error.to_json() if error else None,
         }
 
@@ -115,15 +118,24 @@ def _incomplete(alias: str, missing: list[str], *, saved: bool, hint: str = "") 
     )
 
 
-def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.State:
+def remember(
+    req: LoginRequest, report: LoginReport, ctx: Context, *, as_found: profiles.Profile | None = None
+) -> state.State:
     """After a login that worked: the answers that worked go to the profile (written only when one
     changed), the facts to the state file (a warning, never a failure, when it cannot be written),
     and a different org than last time behind the alias is said and recorded (org_change,
-    `report.org_changed_from`). Returns the alias's state as it now is."""
-    saved = profiles.load_or_new(ctx.paths, req.alias)
+    `report.org_changed_from`). A saved answer replaced is said, old → new (`report.changed`;
+    `as_found`: the profile as the command found it, when the command saved parts of it already, as
+    bootstrap's key step does). Returns the alias's state as it now is."""
+    found = profiles.load(ctx.paths, req.alias)
+    saved = found or profiles.Profile(req.alias)
     # A hand-written "~/keys/server.key" that names this very key stays as the user wrote it.
     same_key = bool(saved.key_file) and Path(saved.key_file).expanduser() == req.key_file
     answers = saved.merged(dataclasses.replace(req.profile, key_file=saved.key_file if same_key else str(req.key_file)))
+    answers = paired(saved, answers, req.key_file, ctx)
+    report.changed = profiles.changes(as_found or found, answers)
+    if report.changed:
+        ctx.console.warn(f"The profile of {req.alias} changed: {profiles.describe(report.changed)}")
     try:
         profiles.save(ctx.paths, answers)
     except SfjwtError as exc:
@@ -144,6 +156,35 @@ def remember(req: LoginRequest, report: LoginReport, ctx: Context) -> state.Stat
     if problem:
         ctx.console.warn(f"could not record the login in sfjwt-orch's state file ({problem}); the login itself worked")
     return after
+
+
+def paired(saved: profiles.Profile, answers: profiles.Profile, key_file: Path, ctx: Context) -> profiles.Profile:
+    """Never a profile whose key and certificate are not a pair (issue 24 item 5). When a login with
+    another key has just worked, the app holds that key's certificate, so a certificate the profile
+    names for the old key is provably not the app's: it is replaced by the one beside the new key
+    when that one pairs with it, else dropped from the profile (the file stays on disk). Keeping it
+    made doctor report a mismatch whose fix, keygen --force, would replace the working pair."""
+    old_key = login_request.default_key_file(saved, ctx.paths)
+    if not saved.cert_file or old_key == key_file:
+        return answers
+    named = Path(saved.cert_file).expanduser()
+    if _pairs(key_file, named):
+        return answers
+    from sfjwt_orch.keys.material import CERT_NAME
+
+    beside = key_file.parent / CERT_NAME
+    return dataclasses.replace(answers, cert_file=str(beside) if _pairs(key_file, beside) else "")
+
+
+def _pairs(key_file: Path, cert_file: Path) -> bool:
+    from sfjwt_orch.keys import certs
+
+    try:
+        key = material.check_key_file(key_file, check_mode=False)
+        certs.check_pair(key, certs.read_cert(cert_file), cert_file)
+    except SfjwtError:
+        return False
+    return True
 
 
 def log_in(
@@ -221,15 +262,14 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, answered: Diagno
             if unknown_app and req.new_app and req.timeout > 0 and first:
                 ui.warn(refusal.maybe_mistyped(req))  # once, after the first such answer
             report.last = outcome
+            if outcome.code is Code.NOT_APPROVED:
+                # An app that pre-authorizes, or an approval that has just arrived: waiting for one
+                # cannot help, and the username is the likelier fault (issue 24 item 4).
+                why = refusal.approval_not_missing(req, ctx, approved_in_browser=approved_in_browser)
+                if why[0]:
+                    raise _suspect(outcome, req, why, ctx)
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
                 listener = _ask_for_approval(req, ctx, report)
-            elif outcome.code is Code.NOT_APPROVED and approved_in_browser:
-                approved_in_browser = False
-                ui.warn(
-                    "The browser approval arrived, but Salesforce still says not approved: the approval may "
-                    "not include the refresh_token scope (add 'Perform requests at any time' to the app), or "
-                    "the app is still propagating. Retrying until the deadline."
-                )
             remaining = deadline - ctx.clock()
             waits = (outcome.code in refusal.PROPAGATING and req.new_app) or outcome.code in req.also_wait_for
             retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
@@ -293,6 +333,13 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
     return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
+
+
+def _suspect(outcome: Diagnosis, req: LoginRequest, why: tuple[str, str], ctx: Context) -> SfjwtError:
+    ctx.console.clear_status()
+    if outcome.decided:
+        ctx.console.info(f"sf said: {outcome.decided}")
+    return refusal.username_suspect(outcome, req, why, ctx)
 
 
 def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:

@@ -111,6 +111,19 @@ def certificate(
     ], info
 
 
+def stale_certificate_fix(alias: str, cert_path: Path) -> str:
+    """A key and a certificate file that are not a pair (issue 24 item 5): which one the app holds is
+    settled by a login, not by replacing the key. `keygen --force` (the generic fix) would replace a
+    key that may be the very one the app verifies, and break a working login."""
+    return (
+        f"run sfjwt-orch login --alias {alias}: if it works, the app holds this key's certificate and "
+        f"{cert_path} is a stale file: name this key's certificate with sfjwt-orch bootstrap --alias {alias} "
+        "--key-file <the key> --cert-file <its certificate>, or delete the cert_file line of the profile; if it "
+        "fails with INVALID_ASSERTION, the app holds another key's certificate: upload this key's certificate "
+        "in Setup (do not replace the key with keygen --force: the app would need a new upload)"
+    )
+
+
 def expiry(info: certs.CertInfo, alias: str, now: datetime) -> Finding:
     left = info.not_after - now
     renew = f"rotate it: sfjwt-orch rotate --alias {alias} (with --target-org ADMIN to update the app too)"

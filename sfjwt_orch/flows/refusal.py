@@ -89,6 +89,43 @@ def rerun(req: LoginRequest, ctx: Context, *extra: str, client_id: bool = False)
     return "the same command again" + (f" with {' '.join(changes)}" if changes else "")
 
 
+def approval_not_missing(req: LoginRequest, ctx: Context, *, approved_in_browser: bool) -> tuple[str, str]:
+    """Why "not approved" cannot mean a missing approval here, and what else to check if the username
+    is right; ("", "") when it can (issue 24 item 4). Salesforce answers an unknown username with the
+    very words of a missing approval ("user hasn't approved this consumer"; the emulator models it:
+    emulator/endpoints/token.py), so a typo in the username got the approval page and a 600 s wait."""
+    if approved_in_browser:
+        return (
+            "the approval arrived from the browser a moment ago",
+            "approve the app logged in as that very user, and check that the app has the refresh_token "
+            "scope ('Perform requests at any time')",
+        )
+    made = state.load(ctx.paths, req.alias).app_name
+    if made and profiles.load_or_new(ctx.paths, req.alias).client_id == req.client_id:
+        # app create and trust deploy an admin-approved app, pre-authorized through a gate permission
+        # set (salesforce/metadata.py): no user ever approves it in a browser. (Only that app: another
+        # --client-id given for the alias is an app of unknown policy.)
+        return (
+            f"the app {made} (made by sfjwt-orch) pre-authorizes its users, so no approval is asked",
+            "assign that user the app's permission set (Setup > Users > the user > Permission Set Assignments)",
+        )
+    return "", ""
+
+
+def username_suspect(outcome: Diagnosis, req: LoginRequest, why: tuple[str, str], ctx: Context) -> SfjwtError:
+    """A "not approved" that an approval cannot fix: the username is the likelier fault."""
+    reason, otherwise = why
+    sandbox = f"{req.username}.dev" if "@" in req.username else "user@example.com.dev"
+    return SfjwtError(
+        Code.USERNAME_SUSPECT,
+        f"Salesforce says {req.username} has not approved this app, but {reason}: the username may be wrong or "
+        f"not a user of the org at {req.instance_url} (a sandbox's usernames end in its name, e.g. {sandbox})",
+        f"check the exact username in Setup > Users of that org, then run "
+        f"{rerun(req, ctx, '--username <the right one>')}; if the username is right, {otherwise}",
+        sf_lines=list(outcome.lines),
+    )
+
+
 def maybe_mistyped(req: LoginRequest) -> str:
     return (
         f"Salesforce does not know consumer key {masked_key(req.client_id)} (yet). A new app takes 2-10 minutes "

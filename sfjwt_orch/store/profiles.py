@@ -149,6 +149,42 @@ def _read(paths: Paths, alias: str) -> _File | None:
     return _File(_checked(Profile(alias=alias, **answers), path, text, fix), legacy, text)
 
 
+# The answers a rerun may replace, as a person names them (issue 24 item 5: an alias reused with other
+# flags rewrote its profile without a word).
+_SAID = {
+    "username": "username",
+    "instance_url": "login URL",
+    "client_id": "consumer key",
+    "key_file": "key file",
+    "cert_file": "certificate",
+    "callback_url": "callback URL",
+}
+
+
+def changes(before: Profile | None, after: Profile) -> dict[str, dict[str, str | None]]:
+    """The saved answers `after` replaces or drops: {field: {"old": …, "new": … or None}}. A value
+    given for the first time is no change (nothing was lost)."""
+    if before is None:
+        return {}
+    found: dict[str, dict[str, str | None]] = {}
+    for name in _SAID:
+        old, new = getattr(before, name), getattr(after, name)
+        if old and old != new:
+            found[name] = {"old": old, "new": new or None}
+    return found
+
+
+def describe(found: dict[str, dict[str, str | None]]) -> str:
+    """'username a → b; certificate /x → (none)': one line for people (a consumer key masked, as
+    human output always shows it; --json keeps it whole)."""
+    from sfjwt_orch.ui.console import masked_key
+
+    def shown(name: str, value: str | None) -> str:
+        return "(none)" if not value else masked_key(value) if name == "client_id" else value
+
+    return "; ".join(f"{_SAID[name]} {shown(name, v['old'])} → {shown(name, v['new'])}" for name, v in found.items())
+
+
 def load(paths: Paths, alias: str) -> Profile | None:
     found = _read(paths, alias)
     return found.profile if found else None

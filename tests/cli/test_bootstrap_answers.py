@@ -148,3 +148,47 @@ def test_keeping_an_unknown_consumer_key_waits_for_the_new_app(world: World) -> 
     world.done()
     assert world.ctx.clock() > 1000.0, "the kept key's app is waited for"
     assert profiles.load_or_new(world.paths, "hub").client_id == CID
+
+
+def test_at_a_terminal_the_login_waits_for_the_certificate_upload(world: World) -> None:
+    # Issue 24 item 7: after the checklist the person creates the app in Setup; the certificate may not
+    # be uploaded (or not propagated) yet. The login waits through INVALID_ASSERTION, as rotate does.
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
+    world.expect_sf("org", "login", "jwt", stdout=SUCCESS)
+    world.expect_sf("org", "display", stdout=DISPLAY)
+    person = Person([("Admin alias", ""), ("Consumer key", CID), ("Username", USER), ("Login URL", URL)])
+    report = bootstrap.bootstrap(request(world, wait=login_request.Wait(timeout=600.0)), world.ctx, person)
+    world.done()
+    assert world.ctx.clock() > 1000.0, "the upload was waited for"
+    assert report.login is not None and report.login.attempts == 3
+    said = world.stderr.getvalue()
+    assert said.index("Create the app in Salesforce") < said.index("The login waits (up to 600 s)")
+    assert str(world.keypair.cert) in said[said.index("The login waits") :]
+
+
+def test_a_key_a_login_confirmed_is_not_waited_for_when_the_app_refuses_it(world: World) -> None:
+    # The counterpart: a consumer key that logged in before (saved in the profile) and now gets
+    # INVALID_ASSERTION has a wrong key or certificate; no upload is pending, so no wait.
+    profiles.save(
+        world.paths,
+        dataclasses.replace(profiles.load_or_new(world.paths, "hub"), client_id=CID, username=USER, instance_url=URL),
+    )
+    world.expect_sf("--version", stdout=VERSION)
+    world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
+    with pytest.raises(SfjwtError) as err:
+        bootstrap.bootstrap(request(world, wait=login_request.Wait(timeout=600.0)), world.ctx, Person([]))
+    world.done()
+    assert err.value.code is Code.INVALID_ASSERTION and world.ctx.clock() == 1000.0
+
+
+def test_with_no_one_to_ask_the_checklist_comes_before_the_error(world: World) -> None:
+    # Issue 24 item 7: a CI log (no terminal, no answers) shows what to do in Setup, then the flags.
+    world.expect_sf("--version", stdout=VERSION)
+    with pytest.raises(SfjwtError) as err:
+        bootstrap.bootstrap(request(world, can_prompt=False), world.ctx, Person([]))
+    world.done()
+    assert err.value.code is Code.USAGE and "no one to ask" in err.value.message
+    said = world.stderr.getvalue()
+    assert "Create the app in Salesforce" in said and f"Upload Files: {world.keypair.cert}" in said

@@ -38,8 +38,9 @@ LOGIN_KEYS = {
     "approval_url",
     "error",
 }
-# login's own document also says when the org behind the alias changed (a refreshed sandbox).
-LOGIN_DOC_KEYS = {*LOGIN_KEYS, "org_changed_from"}
+# login's own document also says when the org behind the alias changed (a refreshed sandbox), and
+# which saved answers the login replaced (issue 24 item 5).
+LOGIN_DOC_KEYS = {*LOGIN_KEYS, "org_changed_from", "changed"}
 
 
 def login_args(world: World, *extra: str) -> tuple[str, ...]:

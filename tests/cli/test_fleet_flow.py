@@ -4,6 +4,7 @@ approvals after the parallel pass, with and without a person to give them."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -82,6 +83,23 @@ def test_with_a_person_the_approvals_are_opened_and_waited_for_one_at_a_time(set
     assert len(waits) == 2 and all(i > listed for i in waits), "listed together first, then one at a time"
     assert "a: waiting for the approval (1 of 2" in console.lines[waits[0]]
     assert "c: waiting for the approval (2 of 2" in console.lines[waits[1]]
+
+
+def test_each_approval_is_shown_with_one_url(setup: Setup) -> None:
+    # Issue 24 item 11: the parallel pass's URL (no state, no PKCE) was listed, then the wait printed
+    # another one (with them) for the same approval. Now each approval is shown once, by its wait.
+    ctx, runner, _, console, saved = setup
+    _answers(runner, "a", NOT_APPROVED, NOT_APPROVED, SUCCESS)
+    _answers(runner, "b", SUCCESS)
+    _answers(runner, "c", NOT_APPROVED, NOT_APPROVED, SUCCESS)
+    command = fleet.FleetCommand(tuple(saved), 2, login_request.Wait(True, 60.0, 5.0), wait_for_approvals=True)
+    fleet.run(command, ctx, RecordingView())
+    runner.assert_done()
+    urls = [re.search(r"\S*/services/oauth2/authorize\?\S*", line) for line in console.lines]
+    shown = [m.group(0) for m in urls if m]
+    assert len(shown) == 2 and len(set(shown)) == 2, shown  # one for a, one for c
+    assert all("state=" in url and "code_challenge=" in url for url in shown), shown
+    assert sorted(runner.opened) == sorted(shown), "the URL opened is the one shown"
 
 
 def test_without_a_person_the_approvals_are_reported_not_waited_for(setup: Setup) -> None:

@@ -281,6 +281,7 @@ def test_json_shape_on_success(flow: Flow, key_file: Path) -> None:
         "attempts": 1,
         "approval_url": None,
         "org_changed_from": None,  # the login's document carries it now (flows.login.remember)
+        "changed": {},  # no saved answer replaced (issue 24 item 5)
         "error": None,
     }
 
@@ -319,13 +320,54 @@ def test_deny_in_the_browser_ends_the_wait(flow: Flow, key_file: Path, error: st
     assert listener.stopped
 
 
-def test_still_not_approved_after_callback_is_explained(flow: Flow, key_file: Path) -> None:
+def test_still_not_approved_after_the_callback_stops_naming_the_username(flow: Flow, key_file: Path) -> None:
+    # Issue 24 item 4: the person clicked Allow, yet sf still says not approved: another approval
+    # cannot help (an unknown username reads exactly so), so the loop stops at once and says that
+    # the username may be wrong, instead of retrying until the deadline (it did until 0.x).
     runner: FakeRunner = flow.runner
-    for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1), (SUCCESS, 0)):
+    for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1)):
         runner.expect(is_login, stdout, rc)
-    _with_listener(flow, {1: Callback(approved=True)})
-    log_in(request(key_file), flow.ctx)
-    assert any("refresh_token" in line for line in flow.console.lines)
+    listener = _with_listener(flow, {1: Callback(approved=True)})
+    with pytest.raises(SfjwtError) as err:
+        log_in(request(key_file), flow.ctx)
+    runner.assert_done()
+    assert err.value.code is Code.USERNAME_SUSPECT and err.value.exit_code == 3
+    assert "the username may be wrong" in err.value.message and "user@example.com.dev" in err.value.message
+    assert "approval arrived" in err.value.message and "refresh_token" in err.value.fix
+    assert flow.clock.sleeps == []  # the callback came at once; nothing was waited for after it
+    assert listener.stopped
+    assert err.value.details["attempts"] == 2 and err.value.details["approval_url"]
+
+
+def test_an_app_sfjwt_orch_made_is_not_waited_for_when_sf_says_not_approved(flow: Flow, key_file: Path) -> None:
+    # Issue 24 item 4: app create's apps pre-authorize through a permission set; "not approved" from one
+    # is a wrong username (or a user without the permission set): no approval page, no wait.
+    state.save(flow.ctx.paths, state.State("hub", app_name="sfjwt_hub"))
+    profiles.save(flow.ctx.paths, request(key_file).profile)  # the app's consumer key, as app create saves it
+    runner: FakeRunner = flow.runner
+    runner.expect(is_login, NOT_APPROVED, 1)
+    flow.ctx.listen = lambda url, state, about=None: pytest.fail("no approval is waited for")  # type: ignore[assignment]
+    with pytest.raises(SfjwtError) as err:
+        log_in(request(key_file), flow.ctx)
+    runner.assert_done()
+    assert err.value.code is Code.USERNAME_SUSPECT
+    assert "sfjwt_hub" in err.value.message and "permission set" in err.value.fix
+    assert flow.clock.sleeps == [] and not flow.runner.opened
+    assert err.value.details["approval_url"] is None
+    assert not any("authorize?" in line for line in flow.console.lines)
+
+
+def test_another_app_given_for_an_alias_sfjwt_orch_made_an_app_for_still_asks_for_the_approval(
+    flow: Flow, key_file: Path
+) -> None:
+    # The pre-authorization is the app create made: another --client-id is an app of unknown policy.
+    state.save(flow.ctx.paths, state.State("hub", app_name="sfjwt_hub"))
+    profiles.save(flow.ctx.paths, request(key_file, client_id="3MVG9OTHERCLIENT7654321").profile)
+    flow.runner.expect(is_login, NOT_APPROVED, 1)
+    with pytest.raises(SfjwtError) as err:
+        log_in(request(key_file, timeout=0.0), flow.ctx)
+    flow.runner.assert_done()
+    assert err.value.code is Code.NOT_APPROVED and err.value.details["approval_url"]
 
 
 def test_busy_port_falls_back_to_polling(flow: Flow, key_file: Path) -> None:

@@ -68,6 +68,30 @@ def test_app_create_then_login_needs_no_approval_and_a_rerun_creates_nothing(e2e
     assert deploys() == before, "a rerun must not deploy a second app"
 
 
+def test_a_wrong_username_for_an_app_it_made_fails_fast_instead_of_waiting_for_an_approval(e2e: E2E) -> None:
+    # Issue 24 item 4: the org answers an unknown user "user hasn't approved this consumer"; the app
+    # create made pre-authorizes, so no approval can help: the login stops at once naming the
+    # username, never printing an approval URL or waiting out --timeout 600.
+    emu = org(e2e)
+    rc, _, stderr = create(e2e)
+    assert rc == 0, stderr
+    wrong = f"{USER}.dev"  # the production username with a sandbox's suffix: a user this org lacks
+    before = len(emu.token_requests)
+    # 120 s: a guard against a hang (the 600 s wait this replaces), not a timing assertion.
+    result = e2e.cli("login", "--alias", "ci", "--username", wrong, "--timeout", "600", "--no-browser", "--json",
+                     timeout=120)  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    failed = json.loads(result.stdout)
+    assert failed["error"]["code"] == "USERNAME_SUSPECT" and failed["approval_url"] is None
+    assert wrong in failed["error"]["message"] and "username may be wrong" in failed["error"]["message"]
+    assert "authorize?" not in result.stderr and "--username" in failed["error"]["fix"]
+    assert failed["attempts"] == 1  # one sf run, no retry
+    # The org's answer first (then sf's fall-back hosts'):
+    assert next(r.outcome for r in emu.token_requests[before:]) == "not_approved"
+    again = e2e.cli("login", "--alias", "ci", "--json")  # the saved username still logs in
+    assert again.returncode == 0, again.stderr
+
+
 def test_dry_run_writes_the_metadata_and_contacts_no_org(e2e: E2E, tmp_path: Path) -> None:
     emu = org(e2e)
     before = len(emu.requests)

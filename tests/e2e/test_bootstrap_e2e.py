@@ -22,6 +22,7 @@ import pytest
 from sfjwt_orch.emulator import DEMO_CONSUMER_KEY, DEMO_ORG_ID, DEMO_USERNAME
 from tests.e2e.conftest import E2E, demo_login
 from tests.fakesecrets import pem_block
+from tests.keypairs import make_keypair
 from tests.signals import as_foreground_job
 
 STEPS = ["Tools", "Key and certificate", "The app in Salesforce", "Login", "Verify", "Save"]
@@ -67,6 +68,8 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     key, cert = key_dir(e2e, alias) / "server.key", key_dir(e2e, alias) / "server.crt"
     assert key.stat().st_mode & 0o777 == 0o600 and cert.is_file()
     key_before, cert_before = file_state(key), file_state(cert)
+    # Issue 24 item 7: the CI log shows what to do in Setup (with the certificate) before the error.
+    assert first.stderr.index(f"Upload Files: {cert}") < first.stderr.index("there is no one to ask")
 
     # 2. The certificate is uploaded to the app; the scripted run with every flag continues.
     emu = e2e.emulator(cert_pem=cert.read_text())
@@ -114,6 +117,39 @@ def test_scripted_bootstrap_fails_naming_flags_then_completes_and_a_rerun_only_v
     assert len(emu.token_requests) == 1, "a rerun must not log in again"
     assert profile_file(e2e, alias).read_text() == profile_text
     assert not re.search(r"^\? ", third.stderr, re.MULTILINE)  # no question was printed
+
+
+def test_bootstrap_with_another_key_says_what_changed_and_keeps_key_and_certificate_a_pair(e2e: E2E) -> None:
+    # Issue 24 item 5: reusing an alias with another key rewrote the profile silently and left it
+    # naming the old key's certificate (doctor then suggested keygen --force, breaking the login).
+    alias = "reuse"
+    made = e2e.cli("keygen", "--alias", alias, "--json")
+    assert made.returncode == 0, made.stderr
+    old_cert = Path(json.loads(made.stdout)["cert_file"])
+    emu = e2e.emulator(cert_pem=old_cert.read_text())
+    flags = ["--client-id", DEMO_CONSUMER_KEY, "--username", DEMO_USERNAME, "--instance-url", emu.url, "--no-input"]
+    first = e2e.cli("bootstrap", "--alias", alias, *flags, "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["changed"] == {}
+
+    new = make_keypair(e2e.tmp / "vault")  # the key the pipeline's vault holds, its certificate beside it
+    emu.set_certificate(DEMO_CONSUMER_KEY, new.cert_pem)  # uploaded to the app in Setup
+    second = e2e.cli("bootstrap", "--alias", alias, "--key-file", str(new.key), "--no-input", "--json")
+    assert second.returncode == 0, second.stderr
+    doc = json.loads(second.stdout)
+    old_key = key_dir(e2e, alias) / "server.key"
+    assert doc["changed"] == {
+        "key_file": {"old": str(old_key), "new": str(new.key)},
+        "cert_file": {"old": str(old_cert), "new": str(new.cert)},
+    }
+    assert step_statuses(doc)["Login"] == "done", "another key is proven by a login, not skipped"
+    assert f"key file {old_key} → {new.key}" in second.stderr
+    assert [r.outcome for r in emu.token_requests][-1] == "ok"
+    text = profile_file(e2e, alias).read_text()
+    assert f'key_file = "{new.key}"' in text and f'cert_file = "{new.cert}"' in text
+    doctor = e2e.cli("doctor", "--alias", alias, "--json")
+    checks = {c["name"]: c["result"] for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["key matches certificate"] == "pass", doctor.stderr
 
 
 # --------------------------------------------------------------------------- a person at a terminal
@@ -223,6 +259,35 @@ def test_interactive_bootstrap_reasks_and_resumes_after_ctrl_c_and_a_closed_term
     assert emu.token_requests[0].claims["iss"] == DEMO_CONSUMER_KEY  # type: ignore[index]
     display = e2e.sf_json("org", "display", "--target-org", alias)["result"]
     assert display["connectedStatus"] == "Connected" and display["username"] == DEMO_USERNAME
+
+
+def test_interactive_bootstrap_waits_while_the_person_uploads_the_certificate(e2e: E2E) -> None:
+    # Issue 24 item 7: after the checklist the person creates the app and pastes its key before the
+    # certificate is uploaded; bootstrap waits for the upload (as rotate does) instead of failing.
+    alias = "upload"
+    emu = e2e.emulator()  # the app holds another certificate (the test's), not the one bootstrap makes
+    log = io.StringIO()
+    child = spawn_bootstrap(e2e, "--alias", alias, "--no-browser", "--interval", "1", log=log)
+    child.expect(r"\? Admin alias in sf")
+    child.sendline("")
+    child.expect(r"Upload Files: (\S+)")
+    cert = Path(child.match.group(1))
+    child.expect(r"\? Consumer key: ")
+    child.sendline(DEMO_CONSUMER_KEY)
+    child.expect(r"\? Username to log in as")
+    child.sendline(DEMO_USERNAME)
+    child.expect(r"\? Login URL")
+    child.sendline(emu.url)
+    child.expect(r"The login waits \(up to 600 s\) for the app to hold this certificate")
+    child.expect(r"The app does not verify this key yet")  # the wait, after the app's refusal
+    assert emu.token_requests and all(r.outcome != "ok" for r in emu.token_requests)
+    emu.set_certificate(DEMO_CONSUMER_KEY, cert.read_text())  # the person uploads it in Setup
+    child.expect(r"Verify: Connected: org " + DEMO_ORG_ID)
+    child.expect(rf"{alias} is ready\.")
+    assert finish(child) == 0, log.getvalue()
+    outcomes = [r.outcome for r in emu.token_requests]
+    assert "invalid_assertion" in outcomes and outcomes[-1] == "ok"
+    assert f'client_id = "{DEMO_CONSUMER_KEY}"' in profile_file(e2e, alias).read_text()
 
 
 def test_interactive_bootstrap_offers_to_paste_an_unknown_consumer_key_again(e2e: E2E) -> None:
