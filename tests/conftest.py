@@ -59,17 +59,33 @@ HERE = Path(__file__).parent
 DATA = HERE / "data"
 TIERS = ("unit", "cli", "integration", "e2e", "browser")
 FAST = ("unit", "cli")
+SLOWEST_FIRST = ("e2e", "browser", "integration", "cli", "unit")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(_tier(item))
+    _deal_slow_tiers_first(items)
     if config.args_source is not pytest.Config.ArgsSource.TESTPATHS or config.getoption("markexpr"):
         return  # a folder, a file or -m was named: run what was asked for
     fast = [item for item in items if _tier(item) in FAST]
     if len(fast) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if _tier(item) not in FAST])
         items[:] = fast
+
+
+def _deal_slow_tiers_first(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (scripts/test: --dist worksteal) each worker is first given one contiguous
+    share of the run, starts from its head, and idle workers steal from the tail of the busiest.
+    Left in folder order, every e2e test fell into one worker's share and ran one after another
+    (~8 of the suite's 9 minutes). So the tests are dealt round-robin, slowest tier first, into one
+    lane per worker: each share starts with its part of the real-sf tests, and the quick ones fill
+    in around them. Every worker collects, and deals the same way, so their collections agree."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+    if workers < 2:
+        return
+    ordered = sorted(items, key=lambda item: SLOWEST_FIRST.index(_tier(item)))  # stable: file order within a tier
+    items[:] = [item for lane in range(workers) for item in ordered[lane::workers]]
 
 
 def _tier(item: pytest.Item) -> str:
