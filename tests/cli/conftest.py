@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -105,7 +106,14 @@ def world(tmp_path: Path, session_keypair: KeyPair) -> Iterator[World]:
         listen=lambda url, state, about=None: None,
         new_state=lambda: "S1",
     )
-    yield World(runner, ctx, paths, session_keypair, str(sf), stderr)
+    # Each test gets its own copy of the session's pair: a flow that rewrites its key files (rotate
+    # promotes a new pair onto the profile's paths) must not change the pair the next test is given.
+    own = tmp_path / "given-keys"
+    own.mkdir(mode=0o700)
+    keypair = KeyPair(own / session_keypair.key.name, own / session_keypair.cert.name)
+    shutil.copy2(session_keypair.key, keypair.key)
+    shutil.copy2(session_keypair.cert, keypair.cert)
+    yield World(runner, ctx, paths, keypair, str(sf), stderr)
 
 
 @dataclass
