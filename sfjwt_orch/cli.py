@@ -21,7 +21,6 @@ from sfjwt_orch.errors import Code, Exit, SfjwtError, envelope
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
-    from sfjwt_orch.tools.openssl import PendingKey
 
 HELP = """\
 Set up Salesforce JWT bearer-flow logins in one command.
@@ -169,12 +168,10 @@ def _as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None, context: Context | None = None, early_key: PendingKey | None = None) -> int:
+def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
     """Run the CLI; SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end it like Ctrl-C:
     children killed, listener closed, nothing half-written, exit 130. `context` replaces the one
-    commands would build from the environment (the CliRunner test tier hands in fakes); `early_key`
-    is keygen's key begun before the CLI was imported, for the Context built here (ignored with
-    `context`); whoever began it stops it if it was not used (__main__)."""
+    commands would build from the environment (the CliRunner test tier hands in fakes)."""
     import signal
     import threading
 
@@ -186,14 +183,14 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None, earl
             previous[sig] = signal.signal(sig, _as_interrupt)
     stdout, sys.stdout = sys.stdout, GuardedStdout(sys.stdout)
     try:
-        return _main(argv, context if context is not None else early_key)
+        return _main(argv, context)
     finally:
         sys.stdout = stdout
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
+def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     # Bad usage (unknown option, missing value, a --kind not among the choices): typer >= 0.24 vendors
     # click and derives its errors from typer.TyperException; an older typer raises click's own.
     usage_errors: tuple[type[Exception], ...] = (typer.TyperException,)
@@ -216,7 +213,7 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 6) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
         app = build_app(args)
-        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=obj)
+        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=context)
         if result == Exit.INTERRUPTED:
             raise KeyboardInterrupt
         sys.stdout.flush()  # inside the boundary: a result that cannot be written is an error

@@ -59,14 +59,13 @@ OptionalAlias = Annotated[
 
 
 def context_of(tctx: typer.Context, verbose: bool = False) -> Context:
-    """The run's Context: the one cli.main was handed (tests), else built from the environment,
-    with keygen's early key if __main__ began one (cli.main hands either in as the root's obj)."""
+    """The run's Context: the one cli.main was handed (tests; the root's obj), else built from the environment."""
     from sfjwt_orch.context import Context
 
-    given = tctx.find_root().obj  # a Context, keygen's early key (a PendingKey), or None
+    given = tctx.find_root().obj
     if isinstance(given, Context):
         return given
-    return Context.from_environ(verbose=verbose, early_key=given)
+    return Context.from_environ(verbose=verbose)
 
 
 @contextlib.contextmanager
