@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from sfjwt_orch.emulator import EmulatorConfig
 
 Policy = Literal["admin-approved", "self-authorize"]
-POLICIES: tuple[Policy, ...] = ("admin-approved", "self-authorize")
 
 
 @dataclass(frozen=True)
@@ -37,8 +36,6 @@ class ServeRequest:
 def check(req: ServeRequest) -> None:
     if not 0 <= req.port <= 65535:
         raise usage(f"--port {req.port} is out of range", "use 1024-65535, or 0 for any free port")
-    if req.policy not in POLICIES:
-        raise usage(f"--policy {req.policy!r} is not known", "use --policy admin-approved or --policy self-authorize")
     if req.app_config is not None and (req.cert or req.alias or req.pending_app):
         raise usage(
             "--app-config cannot be combined with --cert, --alias or --pending-app", "describe the app in the file"
