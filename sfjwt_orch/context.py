@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from sfjwt_orch.store.paths import Paths
+from sfjwt_orch.tools.openssl import Openssl
 from sfjwt_orch.tools.runner import ProcessRunner, Runner
 from sfjwt_orch.ui.console import Console, StreamConsole
 
 if TYPE_CHECKING:
     from sfjwt_orch.approval.listener import Callback
     from sfjwt_orch.approval.pages import Approving
-    from sfjwt_orch.tools.openssl import Openssl
     from sfjwt_orch.tools.sf import Sf
 
 
@@ -87,7 +87,7 @@ class Context:
     def sf(self) -> Sf:
         """The sf adapter (sf itself is looked up on first use)."""
         if self._sf is None:
-            from sfjwt_orch.tools.sf import Sf
+            from sfjwt_orch.tools.sf import Sf  # the adapter and its parsers (~15 ms): only commands that run sf
 
             self._sf = Sf(
                 self.runner, self.env, self.paths.node_compile_cache(), self.paths.managed_sf(), self.console.warn
@@ -95,8 +95,6 @@ class Context:
         return self._sf
 
     def openssl(self) -> Openssl:
-        from sfjwt_orch.tools.openssl import Openssl
-
         return Openssl.find(self.runner, self.env)
 
     def take_env(self, name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
+from sfjwt_orch.errors import Code, SfjwtError
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -96,7 +98,6 @@ def serve(
     ),
 ) -> None:
     from sfjwt_orch.emulator import EmulatorError, JsonLinesLog, serve_forever
-    from sfjwt_orch.errors import Code, SfjwtError
     from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
@@ -208,9 +209,6 @@ def run(
     command: list[str] = typer.Argument(..., help="The program and its arguments (after --)."),
     port: int = typer.Option(8555, "--port", help="The port emulator serve listens on."),
 ) -> None:
-    import os
-
-    from sfjwt_orch.errors import Code, SfjwtError
     from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)

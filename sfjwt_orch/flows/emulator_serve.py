@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sfjwt_orch.context import Context
+from sfjwt_orch.emulator import (
+    EmulatorConfig,
+    EmulatorError,
+    demo_config,
+    empty_org_config,
+    guard_path,
+    load_config,
+    record_id,
+    visit,
+)
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.keys import material
 from sfjwt_orch.salesforce import validate
-from sfjwt_orch.store import profiles
+from sfjwt_orch.store import files, profiles
 from sfjwt_orch.store.paths import check_alias
-
-if TYPE_CHECKING:
-    from sfjwt_orch.emulator import EmulatorConfig
 
 Policy = Literal["admin-approved", "self-authorize"]
 
@@ -52,10 +60,6 @@ def emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
     alias's certificate, or none, in an org with an id of its own: each `emulator serve` is a new
     org, so stopping one and serving again on the same port rehearses a refreshed sandbox (status
     then says the org behind the alias changed)."""
-    import dataclasses
-
-    from sfjwt_orch.emulator import record_id
-
     made = _emulator_config(req, ctx)
     if req.app_config is not None:
         return made
@@ -63,8 +67,6 @@ def emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
 
 
 def _emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
-    from sfjwt_orch.emulator import EmulatorError, demo_config, empty_org_config, load_config
-
     check(req)
     try:
         if req.app_config is not None:
@@ -140,8 +142,6 @@ def try_lines(config: EmulatorConfig, url: str, alias: str | None, ctx: Context)
 def guard_hint() -> str:
     """What keeps sf's fall-back attempts at the real Salesforce hosts on this machine during a
     rehearsal: the emulator's loopback guard, loaded into sf through NODE_OPTIONS."""
-    from sfjwt_orch.emulator import guard_path
-
     return f"NODE_OPTIONS='--require \"{guard_path()}\"'"
 
 
@@ -209,7 +209,6 @@ def _only_app(state: dict[str, Any], port: int) -> str:
 def _call(url: str, payload: dict[str, Any] | None, port: int) -> dict[str, Any]:
     """One control call. No proxy: the emulator is on this machine, and a proxy from the
     environment would otherwise receive the certificate and the request."""
-    import urllib.error
     import urllib.request
 
     data = None if payload is None else json.dumps(payload).encode()
@@ -259,8 +258,6 @@ def admin_token_file(ctx: Context, port: int) -> Path:
 
 
 def keep_admin_token(ctx: Context, port: int, token: str) -> Path:
-    from sfjwt_orch.store import files
-
     path = admin_token_file(ctx, port)
     files.ensure_private_dir(path.parent)
     files.atomic_write(path, token.encode("ascii"), mode=0o600)
@@ -271,8 +268,6 @@ def run_env(port: int, ctx: Context) -> dict[str, str]:
     """The environment of a program run in the rehearsal: the loopback guard in NODE_OPTIONS (sf's
     fall-back attempts at the real hosts stay on this machine), sf's quiet variables, and the
     emulator admin's token as SF_ACCESS_TOKEN when the emulator on `port` has an admin."""
-    from sfjwt_orch.emulator import guard_path
-
     if not 1 <= port <= 65535:
         raise usage(f"--port {port} is out of range", "pass the port emulator serve printed")
     _call(f"http://127.0.0.1:{port}/__emulator/state", None, port)  # an emulator answers there, or USAGE
@@ -288,8 +283,6 @@ def run_env(port: int, ctx: Context) -> dict[str, str]:
 def approve(url: str, *, allow: bool = True) -> str:
     """A headless person at the emulator's approval page: Allow (or Deny), then the redirect is
     followed to the callback, as a browser would. Returns where it was redirected (no query)."""
-    from sfjwt_orch.emulator import visit
-
     try:
         return visit(url, allow=allow).split("?")[0]
     except ValueError as exc:

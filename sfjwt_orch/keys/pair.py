@@ -3,22 +3,19 @@ not at all; and a new certificate for a key that has none."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from shlex import quote
-from typing import TYPE_CHECKING
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.keys.certs import CertInfo, check_pair, read_cert
 from sfjwt_orch.keys.material import CERT_NAME, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
-from sfjwt_orch.store import files
+from sfjwt_orch.store import files, profiles
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl, check_subject
-
-if TYPE_CHECKING:
-    from sfjwt_orch.store import profiles
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,6 @@ class KeygenResult:
 
     def as_profile(self, alias: str) -> profiles.Profile:
         """The pair as a profile's answers, to lay over the saved ones (config.Profile.merged)."""
-        from sfjwt_orch.store import profiles
-
         return profiles.Profile(alias, key_file=str(self.key_file), cert_file=str(self.cert_file))
 
     def to_json(self) -> dict[str, object]:
@@ -134,8 +129,6 @@ def check_out_dir(folder: Path) -> None:
 
 def _import_cryptography() -> None:
     """Load what read_cert and check_key_file import, so their own imports are then look-ups."""
-    import importlib
-
     for module in ("cryptography.x509", "cryptography.hazmat.primitives.serialization"):
         importlib.import_module(module)
 
