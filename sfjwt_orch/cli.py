@@ -9,19 +9,25 @@ hold keys and tokens in their locals.
 from __future__ import annotations
 
 import contextlib
+import errno
+import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from sfjwt_orch import __version__
 from sfjwt_orch.errors import Code, Exit, SfjwtError, envelope
+from sfjwt_orch.tools.runner import ProgramNotFound
+from sfjwt_orch.ui.console import GuardedStdout, OutputError, StreamConsole, stop_live
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
-    from sfjwt_orch.tools.openssl import PendingKey
 
 HELP = """\
 Set up Salesforce JWT bearer-flow logins in one command.
@@ -81,8 +87,6 @@ def _root(
 def build_app(args: Sequence[str], *, every_command: bool = False) -> typer.Typer:
     """The app with the command `args` names, or with every command (for help and unknown names):
     listed by name and help only, or declared in full with `every_command` (shell completion)."""
-    import importlib
-
     app = typer.Typer(
         name="sfjwt-orch",
         help=HELP,
@@ -112,8 +116,6 @@ def build_app(args: Sequence[str], *, every_command: bool = False) -> typer.Type
 
 
 def _register(app: typer.Typer, name: str) -> None:
-    import importlib
-
     module_name, attribute, is_group = COMMANDS[name]
     module = importlib.import_module(f"sfjwt_orch.commands.{module_name}")
     if is_group:
@@ -127,8 +129,6 @@ def _listed_only() -> None:  # never run: build_app registers these only when no
 
 
 def _render(exc: SfjwtError, json_mode: bool) -> int:
-    from sfjwt_orch.ui.console import OutputError, StreamConsole, stop_live
-
     stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
     console = StreamConsole(sys.stdout, sys.stderr)
     console.error(exc.message, exc.fix)
@@ -144,6 +144,10 @@ def _output_lost(reason: str) -> SfjwtError:
     return SfjwtError(Code.INTERNAL, f"could not write the output: {reason}", fix)
 
 
+# This module is loaded by --help, which loads no more than it needs (tests/unit/test_architecture.py):
+# what only a crash or a full disk needs is imported there.
+
+
 def _unexpected(exc: Exception) -> SfjwtError:
     from sfjwt_orch import crashlog
     from sfjwt_orch.store.paths import Paths
@@ -154,13 +158,10 @@ def _unexpected(exc: Exception) -> SfjwtError:
 def _file_fault(exc: OSError) -> SfjwtError | None:
     """An OSError no flow caught, from a full disk or a read-only mount: that is FILE_ERROR, and it
     names the file, not an 'unexpected error' (the flows catch their own; this is a last resort)."""
-    import errno
-
     from sfjwt_orch.store import files
 
     if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) or not exc.filename:
         return None
-    from pathlib import Path
 
     return files.file_error("write", Path(exc.filename), exc)
 
@@ -169,31 +170,24 @@ def _as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None, context: Context | None = None, early_key: PendingKey | None = None) -> int:
+def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
     """Run the CLI; SIGTERM and SIGHUP (a cancelled CI job, a closed terminal) end it like Ctrl-C:
     children killed, listener closed, nothing half-written, exit 130. `context` replaces the one
-    commands would build from the environment (the CliRunner test tier hands in fakes); `early_key`
-    is keygen's key begun before the CLI was imported, for the Context built here (ignored with
-    `context`); whoever began it stops it if it was not used (__main__)."""
-    import signal
-    import threading
-
-    from sfjwt_orch.ui.console import GuardedStdout
-
+    commands would build from the environment (the CliRunner test tier hands in fakes)."""
     previous = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGHUP):
             previous[sig] = signal.signal(sig, _as_interrupt)
     stdout, sys.stdout = sys.stdout, GuardedStdout(sys.stdout)
     try:
-        return _main(argv, context if context is not None else early_key)
+        return _main(argv, context)
     finally:
         sys.stdout = stdout
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
+def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     # Bad usage (unknown option, missing value, a --kind not among the choices): typer >= 0.24 vendors
     # click and derives its errors from typer.TyperException; an older typer raises click's own.
     usage_errors: tuple[type[Exception], ...] = (typer.TyperException,)
@@ -201,8 +195,6 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
         import click  # type: ignore[import-not-found,unused-ignore]  # there only with an older typer, or beside it
 
         usage_errors += (click.ClickException,)
-    from sfjwt_orch.tools.runner import ProgramNotFound
-    from sfjwt_orch.ui.console import OutputError
 
     args = list(sys.argv[1:] if argv is None else argv)
     json_mode = "--json" in args
@@ -216,7 +208,7 @@ def _main(argv: Sequence[str] | None, obj: Context | PendingKey | None) -> int:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 6) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
         app = build_app(args)
-        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=obj)
+        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=context)
         if result == Exit.INTERRUPTED:
             raise KeyboardInterrupt
         sys.stdout.flush()  # inside the boundary: a result that cannot be written is an error

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from sfjwt_orch.store.paths import Paths
+from sfjwt_orch.tools.openssl import Openssl
 from sfjwt_orch.tools.runner import ProcessRunner, Runner
 from sfjwt_orch.ui.console import Console, StreamConsole
 
 if TYPE_CHECKING:
     from sfjwt_orch.approval.listener import Callback
     from sfjwt_orch.approval.pages import Approving
-    from sfjwt_orch.tools.openssl import Openssl, PendingKey
     from sfjwt_orch.tools.sf import Sf
 
 
@@ -73,29 +73,21 @@ class Context:
     listen: Listen = listen
     new_state: Callable[[], str] = new_state
     verbose: bool = False  # --verbose / SFJWT_ORCH_DEBUG=1: every program run, and all of sf's lines
-    early_key: PendingKey | None = None  # keygen's key, begun before the CLI was up (__main__)
     _sf: Sf | None = field(default=None, repr=False)
 
     @classmethod
-    def from_environ(cls, *, verbose: bool = False, early_key: PendingKey | None = None) -> Context:
+    def from_environ(cls, *, verbose: bool = False) -> Context:
         env = dict(os.environ)
         console = StreamConsole(sys.stdout, sys.stderr)  # while a command runs, stdout is cli.main's guard
         verbose = verbose or debugging(env)
         trace = console.trace if verbose else None
         paths = Paths.from_env(env)
-        return cls(ProcessRunner(trace=trace), env, console, paths, verbose=verbose, early_key=early_key)
-
-    def take_early_key(self) -> PendingKey | None:
-        """The key begun early, handed to the one flow that uses it (keygen); traced from now on."""
-        early, self.early_key = self.early_key, None
-        if early is not None:
-            self.runner.adopt(early.running)
-        return early
+        return cls(ProcessRunner(trace=trace), env, console, paths, verbose=verbose)
 
     def sf(self) -> Sf:
         """The sf adapter (sf itself is looked up on first use)."""
         if self._sf is None:
-            from sfjwt_orch.tools.sf import Sf
+            from sfjwt_orch.tools.sf import Sf  # the adapter and its parsers (~15 ms): only commands that run sf
 
             self._sf = Sf(
                 self.runner, self.env, self.paths.node_compile_cache(), self.paths.managed_sf(), self.console.warn
@@ -103,8 +95,6 @@ class Context:
         return self._sf
 
     def openssl(self) -> Openssl:
-        from sfjwt_orch.tools.openssl import Openssl
-
         return Openssl.find(self.runner, self.env)
 
     def take_env(self, name: str) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import traceback
 from pathlib import Path
 
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.ui.redact import redact
 
 NAME = "crash.log"
 MAX_BYTES = 256 * 1024  # a few dozen tracebacks
@@ -42,10 +44,6 @@ def unexpected(exc: Exception, log_dir: Path) -> SfjwtError:
     """INTERNAL for an exception being handled, its traceback (redacted) in the crash log with the
     log named; or, when the log cannot be written either (a full disk), the error itself in one
     line, so the message never points at a log that does not exist. Called in the `except` block."""
-    import traceback
-
-    from sfjwt_orch.ui.redact import redact
-
     try:
         log = write(log_dir, redact(traceback.format_exc()) + "\n")
         return SfjwtError(

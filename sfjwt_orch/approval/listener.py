@@ -15,13 +15,14 @@ import selectors
 import socket
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: TID253 - this module is banned at module level in its stead
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from sfjwt_orch.approval import pages
 from sfjwt_orch.approval.pages import Approving
 from sfjwt_orch.errors import SfjwtError
+from sfjwt_orch.salesforce import validate
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,6 @@ class Callback:
 def loopback_port(callback_url: str) -> tuple[str, int, str] | None:
     """(host, port, path) when the callback URL is plain http on this machine, else None; read by
     the one URL parser (validate.parse), as the browser will read it."""
-    from sfjwt_orch.salesforce import validate
-
     try:
         url = validate.parse(callback_url, "--callback-url", "")
     except SfjwtError:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
+from sfjwt_orch.errors import usage
+from sfjwt_orch.salesforce import validate
 from sfjwt_orch.salesforce.advice import DEV_HUB
 
 if TYPE_CHECKING:
@@ -73,9 +75,8 @@ def create(
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import app_create, app_deploy, login_request
-    from sfjwt_orch.salesforce import metadata, validate
+    from sfjwt_orch.salesforce import metadata
     from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)

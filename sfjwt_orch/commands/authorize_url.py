@@ -15,6 +15,8 @@ from sfjwt_orch.commands.options import (
     json_shape,
     login_options,
 )
+from sfjwt_orch.errors import usage
+from sfjwt_orch.salesforce import validate
 
 HELP = """\
 Print the one-time approval URL for an app, and nothing else.
@@ -40,9 +42,7 @@ def run(
     ] = None,
     json: JsonFlag = False,
 ) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import login_request
-    from sfjwt_orch.salesforce import validate
     from sfjwt_orch.store import profiles
 
     ctx = context_of(tctx)

@@ -21,6 +21,7 @@ from sfjwt_orch.commands.options import (
     login_options,
 )
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
+from sfjwt_orch.ui.console import Prompter
 
 HELP = """\
 Onboard an org in one command: tools, key and certificate, the app, login, verify, save.
@@ -76,7 +77,6 @@ def run(
     from sfjwt_orch.store import profiles
     from sfjwt_orch.store.locks import alias_lock
     from sfjwt_orch.store.paths import check_alias
-    from sfjwt_orch.ui.console import Prompter
     from sfjwt_orch.ui.interactive import person_present, should_open_browser
 
     ctx = context_of(tctx, verbose)

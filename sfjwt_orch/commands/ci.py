@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
+from sfjwt_orch.errors import usage
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -79,7 +80,6 @@ def export(
     json: JsonFlag = False,
 ) -> None:
     from sfjwt_orch.ci.plan import SF_VERSION
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import ci_export
 
     ctx = context_of(tctx)

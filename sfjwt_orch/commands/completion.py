@@ -6,6 +6,9 @@ import sys
 
 import typer
 
+from sfjwt_orch.errors import usage
+from sfjwt_orch.ui.console import StreamConsole
+
 HELP = """\
 Print the shell completion script: commands, options and saved aliases complete on Tab.
 
@@ -21,9 +24,7 @@ Examples:
 
 
 def run(shell: str = typer.Argument(..., help="bash, zsh or fish.", show_default=False)) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.ui import completion
-    from sfjwt_orch.ui.console import StreamConsole
 
     if shell not in completion.SHELLS:
         raise usage(f"no completion for shell {shell!r}", f"use one of: {', '.join(completion.SHELLS)}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, context_of, emit, json_shape
+from sfjwt_orch.errors import Exit
+from sfjwt_orch.ui.console import cell
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -30,10 +32,8 @@ def run(
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
-    from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.doctor import diagnose
     from sfjwt_orch.store.paths import check_alias
-    from sfjwt_orch.ui.console import cell
 
     ctx = context_of(tctx, verbose)
     with json_shape(lambda exc: {"alias": alias, "checks": []}):

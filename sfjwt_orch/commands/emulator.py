@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import os
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
+from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.keyless.spec import Provider as CiProvider
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
     from sfjwt_orch.emulator import Emulator, EmulatorConfig
+    from sfjwt_orch.flows.emulator_serve import Policy
+
+
+class ServePolicy(StrEnum):
+    """--policy: who may use the emulated app (Typer offers and checks the choices)."""
+
+    ADMIN_APPROVED = "admin-approved"
+    SELF_AUTHORIZE = "self-authorize"
+
+
+POLICIES: dict[ServePolicy, Policy] = {
+    ServePolicy.ADMIN_APPROVED: "admin-approved",
+    ServePolicy.SELF_AUTHORIZE: "self-authorize",
+}
 
 app = typer.Typer(help="The offline Salesforce login emulator, for rehearsals and tests.", no_args_is_help=True)
 
@@ -65,7 +82,14 @@ def serve(
         False, "--pending-app", help="One app with no certificate yet: upload it later with emulator upload-cert."
     ),
     username: str = typer.Option("dev@example.com", "--username", help="The org's user (with --cert/--alias)."),
-    policy: str = typer.Option("admin-approved", "--policy", help="admin-approved or self-authorize."),
+    policy: Annotated[
+        ServePolicy,
+        typer.Option(
+            "--policy",
+            help="Who may log in: admin-approved, the users whose profile or permission set is on the app; "
+            "self-authorize, any user once they approved the app.",
+        ),
+    ] = ServePolicy.ADMIN_APPROVED,
     dev_hub: bool = typer.Option(False, "--dev-hub", help="Make the org a Dev Hub."),
     log: Path | None = typer.Option(
         None, "--log", help="Append one JSON line per request answered (never tokens, assertions or keys)."
@@ -75,11 +99,12 @@ def serve(
     ),
 ) -> None:
     from sfjwt_orch.emulator import EmulatorError, JsonLinesLog, serve_forever
-    from sfjwt_orch.errors import Code, SfjwtError
     from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
-    request = emulator_serve.ServeRequest(port, app_config, cert, alias, username, policy, dev_hub, pending_app)  # type: ignore[arg-type]
+    request = emulator_serve.ServeRequest(
+        port, app_config, cert, alias, username, POLICIES[policy], dev_hub, pending_app
+    )
     emu_config = emulator_serve.emulator_config(request, ctx)
     try:
         request_log = None if log is None else JsonLinesLog(log)
@@ -206,9 +231,6 @@ def run(
         [], "--claim", help="A claim of the job's identity token, NAME=VALUE (repeatable; with --ci)."
     ),
 ) -> None:
-    import os
-
-    from sfjwt_orch.errors import Code, SfjwtError, usage
     from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)

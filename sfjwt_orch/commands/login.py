@@ -17,6 +17,7 @@ from sfjwt_orch.commands.options import (
     login_options,
     login_wait,
 )
+from sfjwt_orch.errors import usage
 
 HELP = """\
 Log in with `sf org login jwt`, getting the user's approval and retrying until it works.
@@ -67,7 +68,6 @@ def run(
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import key_env as key_env_flow
     from sfjwt_orch.flows import login
     from sfjwt_orch.store.paths import check_alias

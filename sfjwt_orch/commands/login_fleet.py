@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sfjwt_orch.commands.options import LoginFlags, emit, json_shape, login_wait
 from sfjwt_orch.context import Context
+from sfjwt_orch.errors import usage
 
 
 def run(
@@ -15,7 +16,6 @@ def run(
     alias: str | None,
     json: bool,
 ) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import fleet
     from sfjwt_orch.ui import fleet_view
     from sfjwt_orch.ui.interactive import person_present

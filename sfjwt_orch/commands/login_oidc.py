@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sfjwt_orch.commands.options import emit, json_shape
+from sfjwt_orch.errors import usage
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -13,7 +14,6 @@ if TYPE_CHECKING:
 def run(
     ctx: Context, alias: str | None, provider: str, client_id: str | None, instance_url: str | None, json: bool
 ) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.keyless import login
     from sfjwt_orch.store.paths import check_alias
 

@@ -10,6 +10,7 @@ and `login --all` refuses it (each alias logs in with its saved profile) unless 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import functools
 import inspect
@@ -21,11 +22,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sfjwt_orch.errors import Code, SfjwtError, envelope, usage
+from sfjwt_orch.salesforce import validate
 from sfjwt_orch.salesforce.validate import DEFAULT_CALLBACK
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
-    from sfjwt_orch.errors import SfjwtError
     from sfjwt_orch.flows.login_request import LoginRequest, Wait
     from sfjwt_orch.store.profiles import Profile
 
@@ -59,22 +61,19 @@ OptionalAlias = Annotated[
 
 
 def context_of(tctx: typer.Context, verbose: bool = False) -> Context:
-    """The run's Context: the one cli.main was handed (tests), else built from the environment,
-    with keygen's early key if __main__ began one (cli.main hands either in as the root's obj)."""
+    """The run's Context: the one cli.main was handed (tests; the root's obj), else built from the environment."""
     from sfjwt_orch.context import Context
 
-    given = tctx.find_root().obj  # a Context, keygen's early key (a PendingKey), or None
+    given = tctx.find_root().obj
     if isinstance(given, Context):
         return given
-    return Context.from_environ(verbose=verbose, early_key=given)
+    return Context.from_environ(verbose=verbose)
 
 
 @contextlib.contextmanager
 def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
     """Every --json failure keeps the command's document shape, whatever stage it failed at,
     Ctrl-C included (the error boundary would otherwise print only {ok, error})."""
-    from sfjwt_orch.errors import Code, SfjwtError
-
     try:
         yield
     except SfjwtError as exc:
@@ -98,15 +97,11 @@ def emit(
 ) -> None:
     """The command's --json document, in the one envelope (errors.envelope), as the error boundary
     prints a failure's."""
-    from sfjwt_orch.errors import envelope
-
     ctx.console.emit_json(envelope(fields, error), one_line=one_line, keep_tokens=keep_tokens)
 
 
 def check_wait(timeout: float | None, interval: float, person: bool) -> tuple[float, float]:
     """--timeout defaults to 600 s for a person and 0 for scripts: a script that wants to wait says so."""
-    from sfjwt_orch.errors import usage
-
     if timeout is None:
         timeout = 600.0 if person else 0.0
     if not 0 <= timeout <= 86400:
@@ -117,7 +112,6 @@ def check_wait(timeout: float | None, interval: float, person: bool) -> tuple[fl
 
 
 def check_attempt_timeout(seconds: float | None) -> float | None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.tools.sf.env import MAX_RUN_TIMEOUT, RUN_TIMEOUT
 
     if seconds is not None and not 1 <= seconds <= MAX_RUN_TIMEOUT:
@@ -130,8 +124,6 @@ def check_attempt_timeout(seconds: float | None) -> float | None:
 
 def check_exclusive(*pairs: tuple[str, object, str, object]) -> None:
     """Refuse two flags that cannot go together, e.g. ("--sandbox", sandbox, "--instance-url", url)."""
-    from sfjwt_orch.errors import usage
-
     for flag_a, a, flag_b, b in pairs:
         if a and b:
             raise usage(f"{flag_a} and {flag_b} cannot be used together", "pass only one of them")
@@ -234,7 +226,6 @@ class LoginFlags:
 
     def given(self, alias: str) -> Profile:
         """The answers given, as a profile to lay over the saved one (Profile.merged)."""
-        from sfjwt_orch.salesforce import validate
         from sfjwt_orch.store import profiles
 
         answers: dict[str, Any] = {
@@ -334,8 +325,6 @@ def login_options(
 
 
 def _copy_with_help(option: Any, help_text: str) -> Any:
-    import copy
-
     reworded = copy.copy(option)
     reworded.help = help_text
     return reworded

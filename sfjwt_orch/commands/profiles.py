@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
+from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.ui.console import masked_key
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -48,7 +50,6 @@ def table(headers: list[str], rows: list[list[str]], *, for_people: bool) -> str
 
 
 def _profile(alias: str, tctx: typer.Context) -> tuple[Context, Profile]:
-    from sfjwt_orch.errors import Code, SfjwtError
     from sfjwt_orch.store import profiles
 
     ctx = context_of(tctx)
@@ -77,7 +78,6 @@ def show(
     if json:
         emit(ctx, {"ok": True, "profile": shown, "file": str(ctx.paths.profile_file(alias))})
         return
-    from sfjwt_orch.ui.console import masked_key
 
     if shown.get("client_id"):
         shown["client_id"] = masked_key(str(shown["client_id"]))  # human output never shows it whole

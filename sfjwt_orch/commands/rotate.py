@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
+from sfjwt_orch.errors import usage
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
@@ -47,7 +48,6 @@ def run(
     json: JsonFlag = False,
     verbose: Verbose = False,
 ) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import login_request, rotate
     from sfjwt_orch.keys.pair import KeygenRequest, check_keygen_request
     from sfjwt_orch.store.paths import check_alias

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import typer
 
 from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of, emit
+from sfjwt_orch.errors import Exit
+from sfjwt_orch.ui.console import cell
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -27,7 +30,6 @@ Examples:
 
 
 def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> None:
-    from sfjwt_orch.errors import Exit
     from sfjwt_orch.flows.status import status
 
     ctx = context_of(tctx, verbose)
@@ -51,8 +53,6 @@ HEADERS = ["ALIAS", "USERNAME", "ORG", "LOGIN URL", "CERT DAYS", "SF LOGIN", "LA
 
 def _plain_table(ctx: Context, report: StatusReport) -> None:
     """Aligned columns at a terminal, tab-separated rows in a pipe: never folded into broken cells."""
-    import sys
-
     from sfjwt_orch.commands.profiles import table
 
     if not report.rows:
@@ -75,8 +75,6 @@ def _plain_table(ctx: Context, report: StatusReport) -> None:
 
 def _people_table(ctx: Context, report: StatusReport) -> None:
     from rich.table import Table
-
-    from sfjwt_orch.ui.console import cell
 
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in ("alias", "username", "org", "login URL", "cert days", "sf login", "last login", "attention"):

@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
+from sfjwt_orch.errors import usage
+from sfjwt_orch.salesforce import validate
 
 app = typer.Typer(
     help="Let CI jobs log in with their provider's identity token: no key, no secret.", no_args_is_help=True
@@ -50,10 +52,9 @@ def _run(
     json: bool,
     verbose: bool,
 ) -> None:
-    from sfjwt_orch.errors import usage
     from sfjwt_orch.flows import trust
     from sfjwt_orch.keyless import spec
-    from sfjwt_orch.salesforce import metadata, validate
+    from sfjwt_orch.salesforce import metadata
     from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)

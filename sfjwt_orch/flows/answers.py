@@ -9,6 +9,7 @@ Ctrl-C at one question never turns an earlier answer, or a default nobody chose,
 from __future__ import annotations
 
 import functools
+import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -33,8 +34,6 @@ class Asker(Protocol):
 def checklist(callback_url: str, cert_file: Path, fingerprint: str) -> str:
     """The Setup steps for a JWT app (SFDX guide: sfdx_dev_auth_eca), short enough to follow at a
     prompt (issue 14: a 20-line wall came before the first question)."""
-    import textwrap
-
     dev_hub = textwrap.fill(DEV_HUB, width=100, initial_indent="Note: ", subsequent_indent="  ", break_on_hyphens=False)
     return f"""\
 Create the app in Salesforce (once per org), an External Client App:

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from shlex import quote
 from typing import Any
 
 from sfjwt_orch.context import Context
@@ -116,8 +117,6 @@ def _assign(req: AppCreateRequest, ctx: Context) -> None:
     try:
         outcome = ctx.sf().assign_permset(req.permission_set, req.username, req.target_org)
     except SfFailed as failed:
-        from shlex import quote  # a username may hold ' or $ (issue 15 item 6)
-
         fix = f"assign it yourself: sf org assign permset --name {quote(req.permission_set)} --on-behalf-of "
         fix += f"{quote(req.username)} --target-org {quote(req.target_org)}"
         if failed.code is Code.INTEGRATION_USER_NOT_FOUND:

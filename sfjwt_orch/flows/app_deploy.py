@@ -22,6 +22,7 @@ from sfjwt_orch.tools import sf
 from sfjwt_orch.tools.openssl import DEFAULT_DAYS
 from sfjwt_orch.tools.sf import SfFailed
 from sfjwt_orch.tools.sf.admin import Deployed
+from sfjwt_orch.tools.sf.local import org_url
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,6 @@ def admin_org_url(target_org: str, ctx: Context, *, offline: bool) -> str:
     """The admin org's instance URL: the integration user logs in there. `offline` reads sf's local
     files instead of asking the org (--dry-run contacts no org)."""
     if offline:
-        from sfjwt_orch.tools.sf.local import org_url
-
         url = org_url(target_org, ctx.env)
         if url is None:
             raise _admin_missing(target_org, " on this machine")

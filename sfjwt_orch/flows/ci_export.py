@@ -12,15 +12,17 @@ import dataclasses
 import os
 import shlex
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from sfjwt_orch.ci import plan
+from sfjwt_orch.ci import plan, render
 from sfjwt_orch.ci.plan import Plan, Target
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.flows import login_request
+from sfjwt_orch.flows.status import AliasStatus, certificate_problems
 from sfjwt_orch.keys import material
 from sfjwt_orch.salesforce import validate
 from sfjwt_orch.store import files, profiles
@@ -108,7 +110,7 @@ def failure_shape(req: Request) -> dict[str, Any]:
 
 def export(req: Request, ctx: Context) -> Export:
     if req.oidc:
-        from sfjwt_orch.flows import ci_export_oidc
+        from sfjwt_orch.flows import ci_export_oidc  # here, not at the top: ci_export_oidc imports this module
 
         return ci_export_oidc.export(req, ctx)  # type: ignore[return-value]  # the fields the command reads
     if req.fleet and req.fmt == "env":
@@ -127,8 +129,6 @@ def export(req: Request, ctx: Context) -> Export:
     if req.fmt == "env":
         text, jobs = _env_list(targets[0], keys), []
     else:
-        from sfjwt_orch.ci import render
-
         text, jobs = render.render(the_plan, req.fmt, _command(req)), render.job_ids(the_plan, req.fmt)
     if req.output is not None:
         write_output(req.output, text, force=req.force)
@@ -153,10 +153,6 @@ def _shared_secrets(chosen: Chosen, skipped: list[dict[str, str]]) -> tuple[Chos
 def _unusable(profile: profiles.Profile, target: Target) -> list[str]:
     """Why a pipeline cannot log in as this profile as it is (the job is still written): a login
     URL a CI runner cannot reach, or what `status` would report broken without asking sf."""
-    from datetime import UTC, datetime
-
-    from sfjwt_orch.flows.status import AliasStatus, certificate_problems
-
     url = urlsplit(target.instance_url)
     found = []
     if (url.hostname or "") in LOOPBACK or (url.hostname or "").startswith("127."):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sfjwt_orch.ci import oidc, plan
+from sfjwt_orch.ci import github, oidc, plan, text
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.flows import ci_export, trust
@@ -62,7 +62,6 @@ def export(req: ci_export.Request, ctx: Context) -> OidcExport:
     )
     argv = ["sfjwt-orch", "ci", "export", alias, "--oidc", "--format", req.fmt, "--pip-spec", job.pip_spec]
     regenerate = shlex.join(argv + (["--output", str(req.output)] if req.output else []))
-    from sfjwt_orch.ci import github, text
 
     if req.fmt == "github":
         body = text.dump(oidc.github_workflow(job), oidc.header(job, req.fmt, regenerate), github.RELEASES)

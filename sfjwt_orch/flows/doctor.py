@@ -18,8 +18,11 @@ from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import probes
 from sfjwt_orch.flows.probes import Finding
 from sfjwt_orch.keys import material
-from sfjwt_orch.store import files, profiles
+from sfjwt_orch.salesforce import login_urls, spring26
+from sfjwt_orch.store import files, profiles, state
+from sfjwt_orch.store.suggest import alias_hint
 from sfjwt_orch.tools.openssl import Openssl
+from sfjwt_orch.tools.sf.local import is_dev_hub
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,6 @@ def _alias_checks(
         return [Finding("profile", "fail", exc.message, exc.fix, exc.code)], None
     bootstrap = f"sfjwt-orch bootstrap --alias {alias}"
     if profile is None:
-        from sfjwt_orch.store.suggest import alias_hint
-
         return [Finding("profile", "fail", f"no profile for {alias}{alias_hint(ctx.paths, alias)}", bootstrap)], None
     missing = [name for name in ("client_id", "username", "instance_url", "key_file") if not getattr(profile, name)]
     checks = [
@@ -106,10 +107,6 @@ def _alias_checks(
 def _spring26_checks(alias: str, instance_url: str, ctx: Context) -> list[Finding]:
     """docs/platform-2026.md: an ECA behind a generic login host (it refuses that audience), and a
     Dev Hub (as sf found it at login) whose app is an ECA cannot create scratch orgs (C-1016)."""
-    from sfjwt_orch.salesforce import login_urls, spring26
-    from sfjwt_orch.store import state
-    from sfjwt_orch.tools.sf.local import is_dev_hub
-
     known = state.load(ctx.paths, alias)
     found = []
     if known.app_kind == "eca" and login_urls.is_generic(instance_url or "https://login.salesforce.com"):

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sfjwt_orch.context import Context
+from sfjwt_orch.emulator import (
+    EmulatorConfig,
+    EmulatorError,
+    demo_config,
+    empty_org_config,
+    guard_path,
+    load_config,
+    record_id,
+    visit,
+)
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.keys import material
 from sfjwt_orch.salesforce import validate
-from sfjwt_orch.store import profiles
+from sfjwt_orch.store import files, profiles
 from sfjwt_orch.store.paths import check_alias
 
-if TYPE_CHECKING:
-    from sfjwt_orch.emulator import EmulatorConfig
-
 Policy = Literal["admin-approved", "self-authorize"]
-POLICIES: tuple[Policy, ...] = ("admin-approved", "self-authorize")
 
 
 @dataclass(frozen=True)
@@ -38,8 +45,6 @@ class ServeRequest:
 def check(req: ServeRequest) -> None:
     if not 0 <= req.port <= 65535:
         raise usage(f"--port {req.port} is out of range", "use 1024-65535, or 0 for any free port")
-    if req.policy not in POLICIES:
-        raise usage(f"--policy {req.policy!r} is not known", "use --policy admin-approved or --policy self-authorize")
     if req.app_config is not None and (req.cert or req.alias or req.pending_app):
         raise usage(
             "--app-config cannot be combined with --cert, --alias or --pending-app", "describe the app in the file"
@@ -56,10 +61,6 @@ def emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
     alias's certificate, or none, in an org with an id of its own: each `emulator serve` is a new
     org, so stopping one and serving again on the same port rehearses a refreshed sandbox (status
     then says the org behind the alias changed)."""
-    import dataclasses
-
-    from sfjwt_orch.emulator import record_id
-
     made = _emulator_config(req, ctx)
     if req.app_config is not None:
         return made
@@ -67,8 +68,6 @@ def emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
 
 
 def _emulator_config(req: ServeRequest, ctx: Context) -> EmulatorConfig:
-    from sfjwt_orch.emulator import EmulatorError, demo_config, empty_org_config, load_config
-
     check(req)
     try:
         if req.app_config is not None:
@@ -155,8 +154,6 @@ def try_lines(
 def guard_hint() -> str:
     """What keeps sf's fall-back attempts at the real Salesforce hosts on this machine during a
     rehearsal: the emulator's loopback guard, loaded into sf through NODE_OPTIONS."""
-    from sfjwt_orch.emulator import guard_path
-
     return f"NODE_OPTIONS='--require \"{guard_path()}\"'"
 
 
@@ -224,7 +221,6 @@ def _only_app(state: dict[str, Any], port: int) -> str:
 def _call(url: str, payload: dict[str, Any] | None, port: int, doing: str = "the upload") -> dict[str, Any]:
     """One control call. No proxy: the emulator is on this machine, and a proxy from the
     environment would otherwise receive the certificate and the request."""
-    import urllib.error
     import urllib.request
 
     data = None if payload is None else json.dumps(payload).encode()
@@ -274,8 +270,6 @@ def admin_token_file(ctx: Context, port: int) -> Path:
 
 
 def keep_admin_token(ctx: Context, port: int, token: str) -> Path:
-    from sfjwt_orch.store import files
-
     path = admin_token_file(ctx, port)
     files.ensure_private_dir(path.parent)
     files.atomic_write(path, token.encode("ascii"), mode=0o600)
@@ -288,8 +282,6 @@ def run_env(port: int, ctx: Context, job: CiJob | None = None) -> dict[str, str]
     emulator admin's token as SF_ACCESS_TOKEN when the emulator on `port` has an admin. With `job`,
     also what a CI job of the emulated provider holds (GitHub's token-request variables, GitLab's
     identity token): the program runs as that job, and nothing of it is printed."""
-    from sfjwt_orch.emulator import guard_path
-
     if not 1 <= port <= 65535:
         raise usage(f"--port {port} is out of range", "pass the port emulator serve printed")
     _call(f"http://127.0.0.1:{port}/__emulator/state", None, port)  # an emulator answers there, or USAGE
@@ -337,8 +329,6 @@ def _open_job(port: int, job: CiJob) -> dict[str, str]:
 def approve(url: str, *, allow: bool = True) -> str:
     """A headless person at the emulator's approval page: Allow (or Deny), then the redirect is
     followed to the callback, as a browser would. Returns where it was redirected (no query)."""
-    from sfjwt_orch.emulator import visit
-
     try:
         return visit(url, allow=allow).split("?")[0]
     except ValueError as exc:

@@ -36,6 +36,6 @@ def keygen(cmd: KeygenCommand, ctx: Context) -> pair.KeygenResult:
     with alias_lock(ctx.paths, cmd.alias, on_wait=ctx.console.info):
         # Read the profile first: a broken or unreadable one must stop us before the key is replaced.
         saved = profiles.load_or_new(ctx.paths, cmd.alias)
-        result = pair.keygen(request, ctx.openssl(), ctx.take_early_key())
+        result = pair.keygen(request, ctx.openssl())
         profiles.save(ctx.paths, saved.merged(result.as_profile(cmd.alias)))
     return result

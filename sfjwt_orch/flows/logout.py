@@ -9,8 +9,9 @@ from typing import Any
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.keys import material
-from sfjwt_orch.store import profiles
+from sfjwt_orch.store import profiles, state
 from sfjwt_orch.store.locks import alias_lock
+from sfjwt_orch.store.suggest import closest
 from sfjwt_orch.tools.sf import SfFailed
 
 
@@ -53,8 +54,6 @@ class LoggedOut:
 def logout(alias: str, ctx: Context, *, shred_key: bool) -> LoggedOut:
     """Log out; with `shred_key` the key goes too, unless another profile uses it. Each part says
     what it found: no sf login, no key file, a key another profile needs."""
-    from sfjwt_orch.store.suggest import closest
-
     profile = profiles.load(ctx.paths, alias)
     done = LoggedOut(alias)
     if profile is None:
@@ -94,8 +93,6 @@ class Removed:
 def remove_profile(profile: profiles.Profile, ctx: Context, *, logout: bool, delete_key: bool) -> Removed:
     """Remove the profile and, when asked, its sf login and key files, naming each file it deletes;
     the alias's state file and an emptied key folder go too (kept while a rotation is under way)."""
-    from sfjwt_orch.store import state
-
     done = Removed(profile.alias)
     with alias_lock(ctx.paths, profile.alias, on_wait=ctx.console.info):
         if logout:

@@ -24,6 +24,8 @@ from sfjwt_orch.salesforce import validate
 from sfjwt_orch.store import files
 from sfjwt_orch.tools.openssl import Openssl
 from sfjwt_orch.tools.sf import OrgDisplay, SfFailed
+from sfjwt_orch.tools.sf import node as nodes
+from sfjwt_orch.tools.sf.local import state_problem
 
 Result = Literal["pass", "warn", "fail"]
 EXPIRY_WARNING = timedelta(days=30)
@@ -51,8 +53,6 @@ def _failed(name: str, exc: SfjwtError) -> Finding:
 def sf_tool(ctx: Context) -> tuple[Finding, str | None]:
     """sf's finding, and its version when it works: which sf (tools/sf/discover.py), that it
     answers `--version`, and that the Node it runs on is one its HTTP client declares it needs."""
-    from sfjwt_orch.tools.sf import node as nodes
-
     found = None
     try:
         sf = ctx.sf()
@@ -166,8 +166,6 @@ def instance_url(url: str, username: str, allow_any_host: bool = False) -> Findi
 
 def sf_state(ctx: Context) -> Finding:
     """Can sf read its own files (~/.sfdx, alias.json, key.json, its config)? Read without sf."""
-    from sfjwt_orch.tools.sf.local import state_problem
-
     found = state_problem(ctx.env)
     if found is None:
         return Finding("sf's files", "pass", "~/.sfdx readable")

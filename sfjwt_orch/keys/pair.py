@@ -3,22 +3,19 @@ not at all; and a new certificate for a key that has none."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from shlex import quote
-from typing import TYPE_CHECKING
 
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.keys.certs import CertInfo, check_pair, read_cert
 from sfjwt_orch.keys.material import CERT_NAME, KEY_NAME, MAX_BITS, MIN_BITS, checked_key
-from sfjwt_orch.store import files
-from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl, PendingKey, check_subject
-
-if TYPE_CHECKING:
-    from sfjwt_orch.store import profiles
+from sfjwt_orch.store import files, profiles
+from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl, check_subject
 
 
 @dataclass(frozen=True)
@@ -40,8 +37,6 @@ class KeygenResult:
 
     def as_profile(self, alias: str) -> profiles.Profile:
         """The pair as a profile's answers, to lay over the saved ones (config.Profile.merged)."""
-        from sfjwt_orch.store import profiles
-
         return profiles.Profile(alias, key_file=str(self.key_file), cert_file=str(self.cert_file))
 
     def to_json(self) -> dict[str, object]:
@@ -66,28 +61,22 @@ def check_keygen_request(req: KeygenRequest) -> None:
     check_subject(req.subject)
 
 
-def keygen(req: KeygenRequest, openssl: Openssl, early: PendingKey | None = None) -> KeygenResult:
+def keygen(req: KeygenRequest, openssl: Openssl) -> KeygenResult:
     """Write server.key (0600) and server.crt into req.out_dir (0700), never half-written.
 
     openssl hands the key over through a pipe; it is written to a 0600 temp file in the same
     folder, openssl signs its certificate from there, and both are renamed into place only after
     the certificate has been read back and matched to the key, so an interrupted run leaves the
-    old pair (or none). `early`: a key begun before the CLI was up (__main__), used when its size
-    is the one asked for.
+    old pair (or none).
     """
-    pending = early
+    check_keygen_request(req)
+    key_file, cert_file = _target(req)
+    pending = openssl.start_key(req.bits)
     try:
-        check_keygen_request(req)
-        key_file, cert_file = _target(req)
-        if pending is None or pending.bits != req.bits:
-            if pending is not None:
-                pending.running.cancel()
-            pending = openssl.start_key(req.bits)
         _import_cryptography()  # now, while openssl searches for primes, not after it in the read-back below
         key_pem = openssl.finish_key(pending)
-    finally:
-        if pending is not None:  # a no-op once it finished; otherwise openssl must not outlive a failure
-            pending.running.cancel()
+    finally:  # a no-op once it finished; otherwise openssl must not outlive a failure
+        pending.running.cancel()
     with (
         files.private_temp(req.out_dir, ".key") as tmp_key,
         files.private_temp(req.out_dir, ".crt") as tmp_cert,
@@ -140,8 +129,6 @@ def check_out_dir(folder: Path) -> None:
 
 def _import_cryptography() -> None:
     """Load what read_cert and check_key_file import, so their own imports are then look-ups."""
-    import importlib
-
     for module in ("cryptography.x509", "cryptography.hazmat.primitives.serialization"):
         importlib.import_module(module)
 

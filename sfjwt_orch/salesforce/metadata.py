@@ -12,7 +12,6 @@ app exists fails with "duplicate value found: ExternalClientApplicationId".
 from __future__ import annotations
 
 import re
-import secrets
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +101,8 @@ def component_names(name: str, kind: Kind) -> list[tuple[str, str]]:
 
 
 def new_consumer_key() -> str:
+    import secrets
+
     return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(CONSUMER_KEY_LENGTH))
 
 

@@ -14,6 +14,7 @@ must exactly match a callback URL on the app, or Salesforce refuses with redirec
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -164,7 +165,7 @@ def check_instance_url(url: str, *, allow_any_host: bool = False) -> str:
     """The login URL sf should use, rebuilt from its parsed parts (origin only, no trailing slash)."""
     fix = f"pass {PRODUCTION}, {SANDBOX} (or --sandbox) or your My Domain URL"
     parsed = parse(url, "--instance-url", fix)
-    from sfjwt_orch.salesforce.login_urls import ui_url_error
+    from sfjwt_orch.salesforce.login_urls import ui_url_error  # here, not at the top: login_urls imports this module
 
     ui_host = ui_url_error("--instance-url", parsed)  # a pasted Lightning or Setup page: name its My Domain
     if ui_host is not None:
@@ -238,7 +239,6 @@ def pkce_verifier() -> str:
 
 def pkce_challenge(verifier: str) -> str:
     """RFC 7636 S256: base64url(sha256(verifier)) without padding."""
-    import base64
     import hashlib
 
     digest = hashlib.sha256(verifier.encode("ascii")).digest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import stat
 import tempfile
 import time
@@ -164,8 +165,6 @@ def read_pipe(path: Path, what: str, wait: float = PIPE_WAIT) -> bytes:
     deadline (Linux reports no hang-up on a FIFO whose writer never came, so poll simply waits).
     Raises OSError or NotAFileToRead with the reason.
     """
-    import select
-
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):

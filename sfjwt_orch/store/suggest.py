@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from sfjwt_orch.store import profiles
 from sfjwt_orch.store.paths import Paths
 
 # 0.6 is difflib's default: "ci" vs "cj" or "my-hub" vs "my_hub" match, unrelated names do not.
@@ -21,8 +22,6 @@ def closest(word: str, known: Iterable[str]) -> str | None:
 
 def alias_hint(paths: Paths, alias: str) -> str:
     """' (did you mean 'NAME'?)' when `alias` is not saved but is close to a saved one, else ''."""
-    from sfjwt_orch.store import profiles
-
     saved = profiles.list_aliases(paths)
     if alias in saved:
         return ""

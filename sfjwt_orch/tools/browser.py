@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shlex
+import threading
+import webbrowser
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -40,9 +42,6 @@ def open_url(url: str, env: Mapping[str, str], runner: Runner, *, wait: float = 
 
 
 def _stdlib_open(url: str, wait: float) -> bool:
-    import threading
-    import webbrowser  # only here: it probes the platform's browsers at import
-
     result: list[bool] = []
 
     def target() -> None:

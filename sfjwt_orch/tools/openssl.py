@@ -6,13 +6,15 @@ line (`ps` shows argv to every user on the machine).
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+import signal
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner, Running, find_program
+from sfjwt_orch.tools.runner import CommandResult, ProcessRunner, ProgramNotFound, Runner, Running, find_program
 
 TIMEOUT = 120.0  # a 4096-bit genrsa can take a few seconds on a slow machine; never minutes
 DEFAULT_BITS = 2048  # a new key's size (keygen, bootstrap, rotate)
@@ -121,6 +123,14 @@ class Openssl:
             raise openssl_unusable(exc.reason) from None
 
     def start_key(self, bits: int) -> PendingKey:
+        """openssl searching for a new key's primes: the key begun at start-up (head_start) when it
+        has this size, else a new one."""
+        if _begun:
+            begun = _begun.pop()
+            if begun.bits == bits:
+                self.runner.adopt(begun.running)  # traced from now on, as this runner's own runs (--verbose)
+                return begun
+            begun.running.cancel()
         return PendingKey(bits, self._start(new_key_argv(self.exe, bits)))
 
     def finish_key(self, pending: PendingKey) -> str:
@@ -156,6 +166,40 @@ class Openssl:
     def version(self) -> str:
         result = self._run([self.exe, "version"])
         return result.stdout.strip()
+
+
+# --- keygen's head start: the one speed trick, known to this module alone (and __main__, which calls it) ---
+
+# The key head_start began and no start_key has taken yet (at most one).
+_begun: list[PendingKey] = []
+
+
+@contextlib.contextmanager
+def head_start(env: Mapping[str, str]) -> Iterator[None]:
+    """Begin a key of the default size now, before the CLI is imported, for this run's start_key to
+    take (__main__ does, for a keygen of the default size); stop it on the way out if nothing took it.
+
+    Most of a keygen is openssl's search for two primes (0.05-0.5 s at random) and Python and Typer
+    take ~0.15 s to start, so the two overlap: 14 % of a keygen here (scripts/bench's "head start"
+    row, docs/performance.md); kept while it saves 10 % or more. Nothing is written before keygen's
+    checks pass: the key waits in a pipe. A refused, failed or interrupted run stops it."""
+    # Until the CLI's error boundary is up, SIGTERM and SIGHUP (a cancelled CI job, a closed
+    # terminal) must end us as Ctrl-C does, through the `finally` below: their default would leave
+    # openssl (in its own session) running. cli.main installs the same for the rest of the run.
+    previous = {sig: signal.signal(sig, _as_interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with contextlib.suppress(SfjwtError):  # no usable openssl: keygen finds the same and says so
+            _begun.append(Openssl.find(ProcessRunner(), env).start_key(DEFAULT_BITS))
+        yield
+    finally:
+        while _begun:
+            _begun.pop().running.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def openssl_unusable(reason: str) -> SfjwtError:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -16,7 +18,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+from sfjwt_orch.ui.redact import redact
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,12 @@ def find_program(name: str, override_var: str, env: Mapping[str, str]) -> str:
     """Resolve `name` on PATH, or from the path in `override_var` when that is set."""
     override = env.get(override_var)
     if override:
-        from pathlib import Path
-
         path = Path(override).expanduser()
         if not path.is_file():
             raise ProgramNotFound(name, f"{override_var}={override} does not exist or is not a file")
         if not os.access(path, os.X_OK):
             raise ProgramNotFound(name, f"{override_var}={override} is not executable")
         return str(path)
-    import shutil
 
     found = shutil.which(name, path=env.get("PATH", os.defpath))
     if found is None:
@@ -306,7 +308,7 @@ class ProcessRunner:
 
     def open_url(self, url: str, env: Mapping[str, str], *, wait: float = 3.0) -> bool:
         """Open `url` in a browser (tools/browser.py decides how); True when a launch worked."""
-        from sfjwt_orch.tools.browser import open_url
+        from sfjwt_orch.tools.browser import open_url  # here, not at the top: tools.browser imports this module
 
         return open_url(url, env, self, wait=wait)
 
@@ -332,8 +334,4 @@ class ProcessRunner:
 
 
 def _shown(argv: Sequence[str]) -> str:
-    import shlex
-
-    from sfjwt_orch.ui.redact import redact
-
     return redact(shlex.join(argv))

@@ -15,9 +15,11 @@ plant a hyperlink). Only our own templates carry markup.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.ui.redact import clean, redact
 
 if TYPE_CHECKING:
@@ -218,8 +220,6 @@ def masked_key(key: str) -> str:
 
 def _strip_markup(markup: str) -> str:
     """'[red]error:[/] {}' -> 'error: {}' (our own templates only: no user text reaches here)."""
-    import re
-
     return re.sub(r"\[/?[a-z ]*\]", "", markup)
 
 
@@ -232,8 +232,6 @@ class Prompter:
 
     def ask(self, question: str, check: Callable[[str], str], default: str = "", shown: str = "") -> str:
         """`shown`: how the default is written (a consumer key is masked); the default itself otherwise."""
-        from sfjwt_orch.errors import Code, SfjwtError
-
         suffix = f" [{shown or default}]" if default else ""
         while True:
             self.console.clear_status()

@@ -273,7 +273,7 @@ def test_a_fault_while_the_new_pair_is_written_keeps_the_old_one(
     ids=["bad-alias", "bad-out-dir", "bad-days", "help", "bad-bits"],
 )
 def test_a_refused_keygen_leaves_no_openssl_running(cli: Cli, args: tuple[str, ...], begun: bool) -> None:
-    # A keygen of the default size begins its key before the CLI is up (__main__._early_key, kept
+    # A keygen of the default size begins its key before the CLI is up (openssl.head_start, kept
     # because scripts/bench shows it saves over 10 % of a keygen): a run refused after that stops it.
     # --help and a --bits run begin none. (0.2 to 0.3 had no head start, and this test checked that
     # nothing started; the fake writes its pid at once, long before the CLI has loaded.)

@@ -422,16 +422,23 @@ def test_keygen_writes_a_matching_private_pair(tmp_path: Path) -> None:
 def test_keygen_uses_a_key_begun_early_only_when_it_has_the_size_asked(
     key_material: Material, tmp_path: Path, size_asked: int
 ) -> None:
-    """__main__ begins a 2048-bit key before the CLI is up; keygen writes that very key, or stops it
-    and makes one of the size asked for."""
-    from sfjwt_orch.tools.openssl import Openssl, PendingKey
+    """__main__ begins a 2048-bit key before the CLI is up (openssl.head_start); keygen writes that
+    very key, or stops it and makes one of the size asked for. (The key used to be handed to
+    pair.keygen as an argument through cli, the Context and the command; it now waits in
+    tools/openssl.py, whose start_key takes it, so the test begins it through head_start.)"""
+    import shlex
+
+    from sfjwt_orch.tools.openssl import Openssl, head_start
     from sfjwt_orch.tools.runner import ProcessRunner
 
-    # An "early key" that is a known key: `cat` hands it over as genpkey would.
-    early = PendingKey(2048, ProcessRunner().start(["cat", str(key_material.ks.key)]))
-    openssl_ = Openssl.find(ProcessRunner(), dict(os.environ))
+    # An "early key" that is a known key: this openssl hands it over as genpkey would.
+    known = tmp_path / "openssl-that-knows-one-key"
+    known.write_text(f"#!/bin/sh\nexec cat {shlex.quote(str(key_material.ks.key))}\n")
+    known.chmod(0o755)
+    openssl_ = Openssl.find(ProcessRunner(), dict(os.environ))  # the real one, for everything else
     out = tmp_path / "keys"
-    result = pair.keygen(pair.KeygenRequest(out, bits=size_asked, subject="/CN=early"), openssl_, early)
+    with head_start({**os.environ, "SFJWT_ORCH_OPENSSL": str(known)}):
+        result = pair.keygen(pair.KeygenRequest(out, bits=size_asked, subject="/CN=early"), openssl_)
     written = material.check_key_file(result.key_file)
     assert (written.modulus == material.check_key_file(key_material.ks.key).modulus) is (size_asked == 2048)
     assert written.bits == size_asked

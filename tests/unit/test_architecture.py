@@ -143,3 +143,50 @@ def test_the_readmes_code_map_names_every_folder_and_top_level_module() -> None:
     missing = [f"{name}/" for name in sorted(folders) if f"  {name}/" not in code_map]
     missing += [f"{m}.py" for m in sorted(TOP_LEVEL - {"__init__"}) if f"{m}.py" not in code_map]
     assert missing == [], f"README's code map lacks {missing}"
+
+
+# --- lazy imports (issue 21 item 5): only where they pay ---
+
+# What `sfjwt-orch --help` loads of the package besides the command modules: it imports every
+# commands/ module to list them, so those import at their top only what every run loads anyway, and
+# their flow (and its collaborators) inside the command. ruff's TID253 (pyproject's
+# banned-module-level-imports) keeps the heavy libraries out of every module's top.
+HELP_LOADS = {
+    "sfjwt_orch",
+    "sfjwt_orch.cli",
+    "sfjwt_orch.commands",
+    "sfjwt_orch.errors",
+    # The CI providers' Enum, the type of `emulator run --ci` (an option's type is needed to build
+    # --help); the spec module is declarations only (json, re, dataclasses).
+    "sfjwt_orch.keyless",
+    "sfjwt_orch.keyless.spec",
+    "sfjwt_orch.salesforce",
+    "sfjwt_orch.salesforce.advice",
+    "sfjwt_orch.salesforce.validate",
+    "sfjwt_orch.tools",
+    "sfjwt_orch.tools.openssl",
+    "sfjwt_orch.tools.runner",
+    "sfjwt_orch.ui",
+    "sfjwt_orch.ui.console",
+    "sfjwt_orch.ui.redact",
+}
+HEAVY = ("cryptography", "rich", "tomlkit", "tomllib", "ruamel", "lxml", "defusedxml", "http.server", "urllib.request")
+
+
+def test_help_loads_every_command_module_but_no_flow_and_no_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    listed = (
+        "import sys\nfrom sfjwt_orch.cli import build_app\nbuild_app(['--help'])\n"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    loaded = set(
+        subprocess.run([sys.executable, "-c", listed], capture_output=True, text=True, check=True).stdout.split()
+    )
+    commands = {m for m in loaded if m.startswith("sfjwt_orch.commands.")}
+    assert {"sfjwt_orch.commands.login", "sfjwt_orch.commands.options"} <= commands  # it did list them
+    ours = {m for m in loaded if m.startswith("sfjwt_orch")} - commands
+    assert ours <= HELP_LOADS, f"--help loads {sorted(ours - HELP_LOADS)}: import it inside the command"
+    heavy = sorted(m for m in loaded if m.startswith(HEAVY))
+    assert heavy == [], f"--help loads {heavy}"

@@ -19,6 +19,7 @@ from sfjwt_orch.store.files import ensure_private_dir
 from sfjwt_orch.tools.runner import CommandResult, ProgramNotFound, Runner
 from sfjwt_orch.tools.sf.catalog import CATALOG_BY_CODE, Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env, users_compile_cache
+from sfjwt_orch.tools.sf.local import state_problem
 from sfjwt_orch.tools.sf.parse import (
     LoginSuccess,
     OrgDisplay,
@@ -140,7 +141,7 @@ class Sf:
         """Which sf, and why (threads share an Sf: the search and its notes happen once)."""
         with self._cache_lock:
             if self._found is None:
-                from sfjwt_orch.tools.sf.discover import discover
+                from sfjwt_orch.tools.sf.discover import discover  # discover imports this module: a lazy import
 
                 self._found = discover(self._env, self._runner, self._managed)
                 for skipped in self._found.skipped:
@@ -185,8 +186,6 @@ class Sf:
         if not isinstance(outcome, Diagnosis):
             return outcome
         if outcome.code is Code.SF_STATE_BROKEN:
-            from sfjwt_orch.tools.sf.local import state_problem
-
             found = state_problem(self._env, outcome.decided)
             if found is not None:
                 outcome = replace(outcome, message=found.message, fix=found.fix)  # sf's words stay in .decided
@@ -205,7 +204,8 @@ class Sf:
     def config_set(self, key: str, value: str) -> None:
         self._call(["config", "set", f"{key}={value}", "--global", "--json"], parse_config_set)
 
-    # The admin commands' parsers are imported by their methods: a login never needs them.
+    # The admin commands' parsers (~18 ms) are imported by their methods: a login never needs them
+    # (tests/integration/test_login_cli.py checks it does not load them).
 
     def deploy(self, metadata_dir: Path, target_org: str, tests: tuple[str, ...] = ()) -> Deployed:
         """`tests`: the Apex test classes to run (RunSpecifiedTests), as a production deploy with Apex needs."""

@@ -11,6 +11,7 @@ Checking a PATH sf costs one `node --version` (tens of milliseconds), never an s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,4 @@ def path_sf_problem(exe: str, env: Mapping[str, str], runner: Runner) -> tuple[s
 
 
 def _runnable(path: Path) -> bool:
-    import os
-
     return path.is_file() and os.access(path, os.X_OK)

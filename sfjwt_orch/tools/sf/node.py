@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,8 +239,6 @@ def _exec_line(line: str) -> Install | None:
 
 
 def _which(prog: str, env: Mapping[str, str]) -> str | None:
-    import shutil
-
     return shutil.which(prog, path=env.get("PATH", os.defpath))
 
 
