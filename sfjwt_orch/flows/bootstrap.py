@@ -17,12 +17,13 @@ from typing import Any, Literal
 
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError
-from sfjwt_orch.flows import answers, key_env, login, login_request, probes, refusal
+from sfjwt_orch.flows import answers, app_create, app_deploy, key_env, login, login_request, probes, refusal
 from sfjwt_orch.flows.answers import Asker
 from sfjwt_orch.flows.login_request import LoginRequest
 from sfjwt_orch.keys import material, pair
-from sfjwt_orch.salesforce import validate
+from sfjwt_orch.salesforce import metadata, spring26, validate
 from sfjwt_orch.store import profiles, state
+from sfjwt_orch.store.paths import check_alias
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS, Openssl
 from sfjwt_orch.tools.sf import SfFailed
 from sfjwt_orch.ui.console import masked_key
@@ -250,17 +251,12 @@ def _waiting_for_upload(req: BootstrapRequest, login_req: LoginRequest, key_file
 
 
 def _alias_or_none(answer: str) -> str:
-    from sfjwt_orch.store.paths import check_alias
-
     return check_alias(answer) if answer else ""
 
 
 def _create_app(
     req: BootstrapRequest, admin: str, profile: profiles.Profile, ctx: Context, asker: Asker
 ) -> profiles.Profile:
-    from sfjwt_orch.flows import app_create, app_deploy
-    from sfjwt_orch.salesforce import metadata
-
     username = profile.username
     if not username:
         if not req.can_prompt:
@@ -351,12 +347,9 @@ def _verify(
             )
     done = report.login
     assert done is not None
-    if done.is_dev_hub or login_req.set_default_dev_hub:  # Spring '26: an ECA Dev Hub and scratch orgs
-        from sfjwt_orch.salesforce import spring26
-        from sfjwt_orch.store import state
-
-        if note := spring26.dev_hub_note(state.load(ctx.paths, login_req.alias).app_kind):
-            ctx.console.warn(note)
+    dev_hub = done.is_dev_hub or login_req.set_default_dev_hub  # Spring '26: an ECA Dev Hub and scratch orgs
+    if dev_hub and (note := spring26.dev_hub_note(state.load(ctx.paths, login_req.alias).app_kind)):
+        ctx.console.warn(note)
     where = done.instance_url or login_req.instance_url
     extras = [
         label

@@ -20,12 +20,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sfjwt_orch import crashlog
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for, usage
 from sfjwt_orch.flows import login, login_request
+from sfjwt_orch.flows.parallel import default_limit
 from sfjwt_orch.store import profiles
+from sfjwt_orch.store.paths import check_alias
 from sfjwt_orch.store.profiles import Profile
 from sfjwt_orch.tools.runner import CommandResult, Conversation, Runner, Running
 from sfjwt_orch.tools.sf import Diagnosis
@@ -79,7 +83,6 @@ def select(ctx: Context, every: bool, names: str | None) -> list[profiles.Profil
         if not complete:
             raise usage("no complete saved profile to log in", "set one up first: sfjwt-orch bootstrap --alias NAME")
         return complete
-    from sfjwt_orch.store.paths import check_alias
 
     wanted = list(dict.fromkeys(a.strip() for a in (names or "").split(",") if a.strip()))
     if not wanted:
@@ -97,8 +100,6 @@ def select(ctx: Context, every: bool, names: str | None) -> list[profiles.Profil
 
 
 def check_parallel(parallel: int | None) -> int:
-    from sfjwt_orch.flows.parallel import default_limit
-
     if parallel is None:
         return default_limit()
     if not 1 <= parallel <= MAX_PARALLEL:
@@ -348,8 +349,6 @@ def _drain(futures: dict[Future[None], Row], view: View) -> None:
 
 
 def _fresh_sf_home(ctx: Context) -> bool:
-    from pathlib import Path
-
     home = ctx.env.get("HOME")
     return bool(home) and not (Path(str(home)) / ".sfdx").exists()
 
@@ -372,8 +371,6 @@ def _one(row: Row, ctx: Context, runner: FleetRunner, logins: NodeLogins | None)
     except KeyboardInterrupt:  # the fleet was stopped before this alias's sf started
         _failed(row, _stopped(), ctx.clock())
     except Exception as exc:  # a bug in one alias's login must not take the others down
-        from sfjwt_orch import crashlog
-
         _failed(row, crashlog.unexpected(exc, ctx.paths.log_dir), None)
     else:
         row.doc = report.to_json()

@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sfjwt_orch.approval.pages import Approving
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, login_request, org_change, refusal
 from sfjwt_orch.flows.login_request import LoginRequest
-from sfjwt_orch.keys import material
+from sfjwt_orch.keys import certs, material
 from sfjwt_orch.salesforce import validate
 from sfjwt_orch.store import profiles, state
+from sfjwt_orch.store.locks import alias_lock
 from sfjwt_orch.store.suggest import alias_hint
 from sfjwt_orch.tools.sf import CATALOG_BY_CODE, Diagnosis, SfFailed
 from sfjwt_orch.ui.console import masked_key
@@ -72,8 +74,6 @@ def run(
     logged in and remembered. A failure in the login loop carries what it learnt (log_in); the
     caller gives an earlier one its document's shape (json_shape). `key_text` is --key-env's value,
     taken out of the environment by the caller before anything ran. `answered`: see log_in."""
-    from sfjwt_orch.store.locks import alias_lock
-
     alias = given.alias
     try:
         req = resolved(given, ctx)
@@ -83,7 +83,8 @@ def run(
                 req = req.with_key(imported.key.path)
             report = log_in(req, ctx, checked_bits=imported.key.bits if imported else None, answered=answered)
             if remember(req, report, ctx).rotation_phase == "promoted":
-                from sfjwt_orch.flows.rotate import expire_previous  # the kept key, once --keep-days is over
+                # here, not at the top: rotate imports this module (the kept key, once --keep-days is over)
+                from sfjwt_orch.flows.rotate import expire_previous
 
                 expire_previous(alias, ctx)
     except SfjwtError as exc:
@@ -170,15 +171,11 @@ def paired(saved: profiles.Profile, answers: profiles.Profile, key_file: Path, c
     named = Path(saved.cert_file).expanduser()
     if _pairs(key_file, named):
         return answers
-    from sfjwt_orch.keys.material import CERT_NAME
-
-    beside = key_file.parent / CERT_NAME
+    beside = key_file.parent / material.CERT_NAME
     return dataclasses.replace(answers, cert_file=str(beside) if _pairs(key_file, beside) else "")
 
 
 def _pairs(key_file: Path, cert_file: Path) -> bool:
-    from sfjwt_orch.keys import certs
-
     try:
         key = material.check_key_file(key_file, check_mode=False)
         certs.check_pair(key, certs.read_cert(cert_file), cert_file)
@@ -356,8 +353,6 @@ def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
 
 def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Waiter | None:
     try:
-        from sfjwt_orch.approval.pages import Approving
-
         listener = ctx.listen(req.callback_url, state_, Approving(req.alias, req.username))
     except OSError as exc:
         from sfjwt_orch.approval.listener import held_by_another_user

@@ -25,6 +25,7 @@ from sfjwt_orch.keyless.spec import Binding, Provider, TrustSpec, from_json
 from sfjwt_orch.salesforce import metadata
 from sfjwt_orch.store import files, profiles, state
 from sfjwt_orch.tools.sf import Diagnosis
+from sfjwt_orch.tools.sf.local import username_of
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,6 @@ def _package(
 def _admin_username(req: TrustRequest, ctx: Context, *, offline: bool) -> str:
     """The handler's execution user: the admin who trusts (sf's login for --target-org)."""
     if offline:
-        from sfjwt_orch.tools.sf.local import username_of
-
         return username_of(req.target_org, ctx.env)
     shown = ctx.sf().display(req.target_org)
     if isinstance(shown, Diagnosis) or not shown.username:

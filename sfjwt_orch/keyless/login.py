@@ -29,8 +29,11 @@ from typing import Any
 from sfjwt_orch.context import Context
 from sfjwt_orch.errors import Code, SfjwtError, usage
 from sfjwt_orch.keyless.spec import Provider
+from sfjwt_orch.salesforce import validate
 from sfjwt_orch.store import profiles
 from sfjwt_orch.tools.sf import Diagnosis, OrgDisplay
+from sfjwt_orch.tools.sf.env import run_timeout, sf_env
+from sfjwt_orch.tools.sf.parse import LoginSuccess, parse_login
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
@@ -83,7 +86,6 @@ def request_for(
             f"{missing} is missing, and no saved profile gives it",
             "pass --client-id KEY --instance-url URL (sfjwt-orch trust prints both; ci export --oidc writes them)",
         )
-    from sfjwt_orch.salesforce import validate
 
     # The one URL parser (issue 16): the token goes only to the host the parser names.
     checked = validate.check_instance_url(url, allow_any_host=saved.allow_non_salesforce_host)
@@ -235,9 +237,6 @@ def refusal(error: str, description: str, status: int, req: OidcLoginRequest) ->
 
 
 def _hand_to_sf(req: OidcLoginRequest, access_token: str, ctx: Context, report: OidcLoginReport) -> None:
-    from sfjwt_orch.tools.sf.env import run_timeout, sf_env
-    from sfjwt_orch.tools.sf.parse import LoginSuccess, parse_login
-
     argv = [ctx.sf().find(), "org", "login", "access-token", "--instance-url", req.instance_url, "--alias", req.alias]
     argv += ["--no-prompt", "--json"]
     env = sf_env({**ctx.env, "SF_ACCESS_TOKEN": access_token})  # the token travels in the environment only

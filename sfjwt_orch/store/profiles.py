@@ -23,8 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.keys.material import CERT_NAME
+from sfjwt_orch.salesforce import validate
 from sfjwt_orch.store import files
 from sfjwt_orch.store.paths import Paths, check_alias
+from sfjwt_orch.ui.console import masked_key
 
 SCHEMA = 1
 _LEARNT_IN_SCHEMA_0 = ("org_id",)  # facts older files kept beside the answers (moved to the state file)
@@ -53,8 +56,6 @@ class Profile:
 
     def cert_path(self, key_file: Path) -> Path:
         """The certificate: the one named, else server.crt beside the key (where keygen writes it)."""
-        from sfjwt_orch.keys.material import CERT_NAME
-
         return Path(self.cert_file).expanduser() if self.cert_file else key_file.parent / CERT_NAME
 
     def answers(self) -> dict[str, str | bool]:
@@ -80,8 +81,6 @@ def _check_value(value: str, where: str, fix: str) -> None:
 
 def _checked(profile: Profile, path: Path, text: str, fix: str) -> Profile:
     """The answers a login checks anyway, checked as the profile is read: every command sees a valid one."""
-    from sfjwt_orch.salesforce import validate
-
     checks: dict[str, Callable[[str], str]] = {
         "username": lambda v: validate.check_username(v, "username"),
         # The one URL parser's rules (no credentials, backslashes, %-escapes, http off loopback); the
@@ -177,7 +176,6 @@ def changes(before: Profile | None, after: Profile) -> dict[str, dict[str, str |
 def describe(found: dict[str, dict[str, str | None]]) -> str:
     """'username a → b; certificate /x → (none)': one line for people (a consumer key masked, as
     human output always shows it; --json keeps it whole)."""
-    from sfjwt_orch.ui.console import masked_key
 
     def shown(name: str, value: str | None) -> str:
         return "(none)" if not value else masked_key(value) if name == "client_id" else value
