@@ -131,8 +131,22 @@ def read_guard_log(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def guard_canary(sf_exe: str, keypair: KeyPair, tmp_path_factory: pytest.TempPathFactory, compile_cache: Path) -> None:
-    """Prove, with this sf, that a failing login's fall-back attempts are stopped on this machine."""
+def guard_canary(
+    sf_exe: str, keypair: KeyPair, tmp_path_factory: pytest.TempPathFactory, compile_cache: Path, shared_tmp: Path
+) -> None:
+    """Prove, with this sf, that a failing login's fall-back attempts are stopped on this machine:
+    once per run, whichever xdist worker comes first; the others read its verdict."""
+    with (shared_tmp / "canary.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        verdict = shared_tmp / "canary.verdict"
+        if not verdict.exists():
+            verdict.write_text(_canary(sf_exe, keypair, tmp_path_factory, compile_cache))
+    if problem := verdict.read_text():
+        pytest.exit(problem, returncode=3)
+
+
+def _canary(sf_exe: str, keypair: KeyPair, tmp_path_factory: pytest.TempPathFactory, compile_cache: Path) -> str:
+    """What is wrong with the loopback guard on this machine ("" when it holds)."""
     tmp = tmp_path_factory.mktemp("canary")
     log = tmp / "guard.log"
     (tmp / "home").mkdir()
@@ -161,11 +175,11 @@ def guard_canary(sf_exe: str, keypair: KeyPair, tmp_path_factory: pytest.TempPat
         seen_by_emulator = len(emu.token_requests)
     blocked = {entry.get("host") for entry in read_guard_log(log)}
     if result.returncode != 1 or not blocked >= REAL_HOSTS or seen_by_emulator == 0:
-        pytest.exit(
+        return (
             f"loopback guard canary failed (rc={result.returncode}, blocked={sorted(h for h in blocked if h)}, "
-            f"emulator saw {seen_by_emulator} token requests): refusing to run sf where it could reach the network",
-            returncode=3,
+            f"emulator saw {seen_by_emulator} token requests): refusing to run sf where it could reach the network"
         )
+    return ""
 
 
 @dataclass
