@@ -112,6 +112,15 @@ class _Slot:
     answer: dict[str, Any] | None = None
 
 
+def _names(doc: Mapping[str, Any], username: str) -> bool:
+    """Whether a success document names an org id and `username` (Salesforce usernames ignore case)."""
+    result = doc.get("result")
+    if not isinstance(result, dict):
+        return False
+    org_id, named = result.get("orgId"), result.get("username")
+    return isinstance(org_id, str) and bool(org_id) and isinstance(named, str) and named.lower() == username.lower()
+
+
 class NodeLogins:
     """The one helper process of a fleet, shared by its workers; thread-safe."""
 
@@ -222,12 +231,23 @@ class NodeLogins:
         if answer is None:
             self._raise_if_stopped()
             return None
+        fallback = answer.get("fallback")
+        if isinstance(fallback, str):  # the helper could not vouch for its own answer (fleet_login.cjs)
+            self._say(f"fleet: {args.alias}: the helper {fallback}; logging in with sf instead")
+            return None
         doc = answer.get("doc")
         exit_code = answer.get("exit")
         if not isinstance(doc, dict) or not isinstance(exit_code, int):
             return classify(
                 CommandResult(argv, 1, "", f"the fleet helper answered oddly: {answer!r:.200}", took), parse_login
             )
+        if exit_code == 0 and not _names(doc, args.username):
+            # Unlike sf's own run, whose answer is for its one login, the helper's shares one process
+            # with the fleet's other logins: a success that is not this login's goes to sf.
+            self._say(
+                f"fleet: {args.alias}: the helper's success names no org id or another user; logging in with sf instead"
+            )
+            return None
         return classify(CommandResult(argv, exit_code, json.dumps(doc), "", took), parse_login)
 
     def _raise_if_stopped(self) -> None:
