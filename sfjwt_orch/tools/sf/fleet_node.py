@@ -24,13 +24,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch.tools.runner import CommandResult, Conversation, ProgramNotFound, Runner
 from sfjwt_orch.tools.sf import JwtLogin, Sf
 from sfjwt_orch.tools.sf.catalog import Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env
 from sfjwt_orch.tools.sf.parse import LoginSuccess, classify, parse_login
+
+if TYPE_CHECKING:
+    from sfjwt_orch.tools.sf.discover import Found
 
 # The @salesforce/cli versions this path is tested with (from, to): tests/e2e and the bench ran it
 # with 2.150.6 (@salesforce/core 9.4.0, plugin-auth 5.0.6). Outside them sf runs per alias: a new
@@ -271,9 +274,14 @@ class NodeSf(Sf):
     when the helper cannot be used; every other sf command runs sf as always."""
 
     def __init__(
-        self, logins: NodeLogins, runner: Runner, env: Mapping[str, str], compile_cache: Path | None = None
+        self,
+        logins: NodeLogins,
+        runner: Runner,
+        env: Mapping[str, str],
+        compile_cache: Path | None = None,
+        found: Found | None = None,
     ) -> None:
-        super().__init__(runner, env, compile_cache)
+        super().__init__(runner, env, compile_cache, found=found)
         self._logins = logins
 
     def login_jwt(self, login: JwtLogin) -> LoginSuccess:
