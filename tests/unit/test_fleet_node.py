@@ -4,6 +4,7 @@ The helper itself runs with the real sf in tests/e2e/test_fleet_e2e.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import queue
 import threading
@@ -152,14 +153,24 @@ def test_the_helpers_answer_is_read_as_sfs_own(case: str) -> None:
     """Whatever sf printed for a login, the same document from the helper gives the same outcome."""
     rc, stdout = _captured(case)
     helper = FakeHelper(lambda req: {"exit": rc, "doc": json.loads(stdout)})
-    got = _logins(helper).login(ARGS)
     expected = classify(CommandResult(("sf",), rc, stdout, "", 1.0), parse_login)  # as Sf._call reads sf's
-    assert got == expected
+    # The helper answers for the user it was asked to log in (a success for another is not one: below).
+    args = dataclasses.replace(ARGS, username=expected.username) if isinstance(expected, LoginSuccess) else ARGS
+    assert _logins(helper).login(args) == expected
+
+
+def _success_for(req: Mapping[str, object], **changed: object) -> dict[str, object]:
+    """The helper's answer to `req`: the success sf printed, for the user asked for, with `changed`."""
+    rc, stdout = _captured("success.login")
+    doc = json.loads(stdout)
+    doc["result"] = {
+        k: v for k, v in {**doc["result"], "username": req["username"], **changed}.items() if v is not None
+    }
+    return {"exit": rc, "doc": doc}
 
 
 def test_a_request_carries_the_keys_path_never_the_key() -> None:
-    rc, stdout = _captured("success.login")
-    helper = FakeHelper(lambda req: {"exit": rc, "doc": json.loads(stdout)})
+    helper = FakeHelper(_success_for)
     assert isinstance(_logins(helper).login(ARGS), LoginSuccess)
     (request,) = helper.sent
     assert request["key_file"] == "/keys/server.key" and request["alias"] == "prod"
@@ -173,6 +184,37 @@ def test_a_request_carries_the_keys_path_never_the_key() -> None:
         "set_default",
         "set_default_dev_hub",
     }
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # What the helper answered once under load (core's shared cache of auth files was emptied
+        # mid-login): exit 0, and nothing in the result.
+        lambda req: {"exit": 0, "doc": {"status": 0, "result": {}, "warnings": []}},
+        lambda req: _success_for(req, orgId=None),
+        lambda req: _success_for(req, username="someone-else@example.com"),
+    ],
+    ids=["empty result", "no org id", "another user"],
+)
+def test_a_success_that_is_not_this_logins_goes_to_sf_and_the_helper_stays(answer: object) -> None:
+    said: list[str] = []
+    replies = iter([answer, _success_for])
+    logins = _logins(FakeHelper(lambda req: next(replies)(req)), said)
+    assert logins.login(ARGS) is None  # NodeSf then runs `sf org login jwt` for this alias
+    assert said[-1] == "fleet: prod: the helper's success names no org id or another user; logging in with sf instead"
+    assert logins.broken is None and isinstance(logins.login(ARGS), LoginSuccess)  # the next alias: the helper
+
+
+def test_a_login_the_helper_cannot_vouch_for_goes_to_sf_and_the_helper_stays() -> None:
+    said: list[str] = []
+    replies = iter([lambda req: {"fallback": "cannot vouch for this login: its answer names no org id"}, _success_for])
+    logins = _logins(FakeHelper(lambda req: next(replies)(req)), said)
+    assert logins.login(ARGS) is None
+    assert said[-1] == (
+        "fleet: prod: the helper cannot vouch for this login: its answer names no org id; logging in with sf instead"
+    )
+    assert logins.broken is None and isinstance(logins.login(ARGS), LoginSuccess)
 
 
 def test_a_helper_that_cannot_load_sfs_core_sends_each_login_to_sf() -> None:

@@ -123,10 +123,11 @@ class Sf:
         compile_cache: Path | None = None,
         managed: Path | None = None,
         note: Callable[[str], None] | None = None,
+        found: Found | None = None,
     ) -> None:
         self._runner = runner
         self._env = env
-        self._found: Found | None = None
+        self._found: Found | None = found  # given: the sf another adapter found (a fleet's aliases)
         self._managed = managed
         self._note = note
         self._compile_cache = compile_cache

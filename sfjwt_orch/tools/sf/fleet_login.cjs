@@ -12,11 +12,26 @@
 // (SfError "JwtGrantError" with plugin-auth's own message text), and each answer is the document
 // `sf org login jwt --json` prints, so sfjwt-orch's parser classifies it as it classifies sf.
 //
+// One process, many logins: core keeps one cache of auth files per process (StateAggregator's
+// OrgAccessor, a map username -> AuthInfoConfig), and a login's last step, the scratch-org check,
+// reads every auth file in ~/.sfdx anew into it (AuthInfo.listAllAuthorizations -> orgs.readAll,
+// then AuthInfo.create per username; core 9.4.0 lib/org/authInfo.js, stateAggregator/accessors/
+// orgAccessor.js). A file another login is rewriting at that moment reads as empty (core's
+// ConfigFile.write truncates and rewrites in place; ConfigFile.read checks the lock before it reads,
+// not while, and takes unparsable JSON as {}), and that empty entry replaces the writer's own: its
+// answer then came back without an org id or username (seen once under load). So the steps that
+// write auth, alias and config files or read them all (save, aliases and defaults, the answer, the
+// scratch-org check, removing an old auth) run one login at a time (`serially`), while signing and
+// HTTP (AuthInfo.create) stay concurrent; create's own save can still race a scan, and the login's
+// next save heals that (ConfigFile.write merges what is on disk into the entry). The helper vouches
+// for each answer: a success must name the username asked for and an org id, or it answers
+// {"fallback": why} and sfjwt-orch logs that alias in with sf instead.
+//
 // Protocol (JSON lines; stdin in, stdout out; nothing secret ever goes on argv):
 //   in  {"cli_dir": "<@salesforce/cli's package folder>", "parallel": N}     once, first
 //   out {"ready": true, "core": "<version>", "plugin_auth": "<version>"}  or  {"ready": false, "error": "..."}
 //   in  {"id": 1, "alias", "username", "client_id", "key_file", "instance_url", "set_default", "set_default_dev_hub"}
-//   out {"id": 1, "exit": 0|1, "doc": {...what sf --json prints...}}
+//   out {"id": 1, "exit": 0|1, "doc": {...what sf --json prints...}}  or  {"id": 1, "fallback": "<why>"}
 // The helper ends when its stdin closes, once every login it started has answered.
 
 const fs = require('node:fs');
@@ -61,6 +76,25 @@ function failure(name, message, exitCode) {
   return { exit: exitCode, doc: { status: exitCode, name, code: name, message, exitCode, commandName: 'LoginJwt', warnings: [] } };
 }
 
+// The steps that touch auth, alias and config files, one at a time in the order asked (see above);
+// a step that fails does not stop the ones after it.
+let fileSteps = Promise.resolve();
+function serially(step) {
+  const run = fileSteps.then(step);
+  fileSteps = run.catch(() => {});
+  return run;
+}
+
+// Why this answer cannot be vouched for as this login's, or null.
+function unvouched(req, fields) {
+  if (typeof fields.orgId !== 'string' || !fields.orgId) return 'its answer names no org id';
+  const username = typeof fields.username === 'string' ? fields.username : '';
+  if (username.toLowerCase() !== String(req.username).toLowerCase()) {
+    return username ? `its answer names another user (${username})` : 'its answer names no username';
+  }
+  return null;
+}
+
 async function login(lib, req) {
   const { AuthInfo, AuthRemover, SfdcUrl } = lib.core;
   let loginUrl;
@@ -78,24 +112,29 @@ async function login(lib, req) {
   try {
     let authInfo;
     try {
-      authInfo = await AuthInfo.create({ username: req.username, oauth2Options });
+      authInfo = await AuthInfo.create({ username: req.username, oauth2Options }); // concurrent: signing, HTTP
     } catch (error) {
       if (error.name !== 'AuthInfoOverwriteError') throw error;
-      await (await AuthRemover.create()).removeAuth(req.username);
+      await serially(async () => (await AuthRemover.create()).removeAuth(req.username));
       authInfo = await AuthInfo.create({ username: req.username, oauth2Options });
     }
-    await authInfo.save();
-    await authInfo.handleAliasAndDefaultSettings({
-      alias: req.alias,
-      setDefault: Boolean(req.set_default),
-      setDefaultDevHub: Boolean(req.set_default_dev_hub),
+    result = await serially(async () => {
+      await authInfo.save();
+      await authInfo.handleAliasAndDefaultSettings({
+        alias: req.alias,
+        setDefault: Boolean(req.set_default),
+        setDefaultDevHub: Boolean(req.set_default_dev_hub),
+      });
+      const fields = authInfo.getFields(true);
+      await AuthInfo.identifyPossibleScratchOrgs(fields, authInfo);
+      return fields;
     });
-    result = authInfo.getFields(true);
-    await AuthInfo.identifyPossibleScratchOrgs(result, authInfo);
   } catch (err) {
     const msg = err instanceof Error ? `${err.name}::${err.message}` : typeof err === 'string' ? err : 'UNKNOWN';
     return failure('JwtGrantError', lib.messages.jwt.getMessage('JwtGrantError', [msg]), 1);
   }
+  const why = unvouched(req, result || {});
+  if (why) return { fallback: `cannot vouch for this login: ${why}` };
   // common.redactAuthFields: never a token in the answer (SF_TEMP_SHOW_SECRETS is dropped by sfjwt-orch).
   const redacted = {
     ...result,

@@ -24,13 +24,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch.tools.runner import CommandResult, Conversation, ProgramNotFound, Runner
 from sfjwt_orch.tools.sf import JwtLogin, Sf
 from sfjwt_orch.tools.sf.catalog import Diagnosis
 from sfjwt_orch.tools.sf.env import run_timeout, sf_env
 from sfjwt_orch.tools.sf.parse import LoginSuccess, classify, parse_login
+
+if TYPE_CHECKING:
+    from sfjwt_orch.tools.sf.discover import Found
 
 # The @salesforce/cli versions this path is tested with (from, to): tests/e2e and the bench ran it
 # with 2.150.6 (@salesforce/core 9.4.0, plugin-auth 5.0.6). Outside them sf runs per alias: a new
@@ -110,6 +113,15 @@ def locate(sf_exe: str, env: Mapping[str, str]) -> Place | str:
 class _Slot:
     done: threading.Event = field(default_factory=threading.Event)
     answer: dict[str, Any] | None = None
+
+
+def _names(doc: Mapping[str, Any], username: str) -> bool:
+    """Whether a success document names an org id and `username` (Salesforce usernames ignore case)."""
+    result = doc.get("result")
+    if not isinstance(result, dict):
+        return False
+    org_id, named = result.get("orgId"), result.get("username")
+    return isinstance(org_id, str) and bool(org_id) and isinstance(named, str) and named.lower() == username.lower()
 
 
 class NodeLogins:
@@ -222,12 +234,23 @@ class NodeLogins:
         if answer is None:
             self._raise_if_stopped()
             return None
+        fallback = answer.get("fallback")
+        if isinstance(fallback, str):  # the helper could not vouch for its own answer (fleet_login.cjs)
+            self._say(f"fleet: {args.alias}: the helper {fallback}; logging in with sf instead")
+            return None
         doc = answer.get("doc")
         exit_code = answer.get("exit")
         if not isinstance(doc, dict) or not isinstance(exit_code, int):
             return classify(
                 CommandResult(argv, 1, "", f"the fleet helper answered oddly: {answer!r:.200}", took), parse_login
             )
+        if exit_code == 0 and not _names(doc, args.username):
+            # Unlike sf's own run, whose answer is for its one login, the helper's shares one process
+            # with the fleet's other logins: a success that is not this login's goes to sf.
+            self._say(
+                f"fleet: {args.alias}: the helper's success names no org id or another user; logging in with sf instead"
+            )
+            return None
         return classify(CommandResult(argv, exit_code, json.dumps(doc), "", took), parse_login)
 
     def _raise_if_stopped(self) -> None:
@@ -251,9 +274,14 @@ class NodeSf(Sf):
     when the helper cannot be used; every other sf command runs sf as always."""
 
     def __init__(
-        self, logins: NodeLogins, runner: Runner, env: Mapping[str, str], compile_cache: Path | None = None
+        self,
+        logins: NodeLogins,
+        runner: Runner,
+        env: Mapping[str, str],
+        compile_cache: Path | None = None,
+        found: Found | None = None,
     ) -> None:
-        super().__init__(runner, env, compile_cache)
+        super().__init__(runner, env, compile_cache, found=found)
         self._logins = logins
 
     def login_jwt(self, login: JwtLogin) -> LoginSuccess:
