@@ -32,12 +32,12 @@ from sfjwt_orch.store import profiles
 from sfjwt_orch.store.paths import check_alias
 from sfjwt_orch.store.profiles import Profile
 from sfjwt_orch.tools.runner import CommandResult, Conversation, Runner, Running
-from sfjwt_orch.tools.sf import Diagnosis
+from sfjwt_orch.tools.sf import Diagnosis, Sf
+from sfjwt_orch.tools.sf.fleet_node import NodeLogins, NodeSf
 from sfjwt_orch.ui.console import Console
 
 if TYPE_CHECKING:
     from sfjwt_orch.tools.sf.discover import Found
-    from sfjwt_orch.tools.sf.fleet_node import NodeLogins
 
 if TYPE_CHECKING:
     from rich.console import Console as RichConsole
@@ -296,7 +296,6 @@ def run(cmd: FleetCommand, ctx: Context, view: View) -> dict[str, Any]:
 def _helper(ctx: Context, runner: FleetRunner, parallel: int) -> NodeLogins | None:
     """The Node helper that logs the fleet in from one process (tools/sf/fleet_node.py), or None
     (one sf per alias); --verbose says which and why."""
-    from sfjwt_orch.tools.sf.fleet_node import NodeLogins
 
     def say(text: str) -> None:
         if ctx.verbose:
@@ -371,12 +370,8 @@ def _one(row: Row, ctx: Context, runner: FleetRunner, logins: NodeLogins | None)
     actx = dataclasses.replace(ctx, console=_RowConsole(row, ctx.console, ctx.verbose), runner=runner, _sf=None)
     found = _found(ctx)
     if logins is not None:  # its logins go to the fleet's Node helper; anything else runs sf
-        from sfjwt_orch.tools.sf.fleet_node import NodeSf
-
         actx._sf = NodeSf(logins, runner, actx.env, ctx.paths.node_compile_cache(), found)
     elif found is not None:
-        from sfjwt_orch.tools.sf import Sf
-
         cache, managed = ctx.paths.node_compile_cache(), ctx.paths.managed_sf()
         actx._sf = Sf(runner, actx.env, cache, managed, actx.console.warn, found=found)
     # Never waits here: an approval is listed at the end; the browser is never opened from a worker.
