@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sfjwt_orch.approval.pages import Approving
 from sfjwt_orch.context import Context, Waiter
 from sfjwt_orch.errors import Code, SfjwtError
 from sfjwt_orch.flows import key_env, login_request, org_change, refusal
@@ -353,6 +352,8 @@ def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:
 
 def _start_listener(req: LoginRequest, ctx: Context, state_: str | None) -> Waiter | None:
     try:
+        from sfjwt_orch.approval.pages import Approving
+
         listener = ctx.listen(req.callback_url, state_, Approving(req.alias, req.username))
     except OSError as exc:
         from sfjwt_orch.approval.listener import held_by_another_user
