@@ -22,7 +22,7 @@ from sfjwt_orch.tools import sf
 from sfjwt_orch.tools.openssl import DEFAULT_DAYS
 from sfjwt_orch.tools.sf import SfFailed
 from sfjwt_orch.tools.sf.admin import Deployed
-from sfjwt_orch.tools.sf.local import org_url
+from sfjwt_orch.tools.sf.local import org_url, username_of
 
 
 @dataclass(frozen=True)
@@ -49,21 +49,33 @@ def _admin_missing(target_org: str, why: str) -> SfjwtError:
     )
 
 
-def admin_org_url(target_org: str, ctx: Context, *, offline: bool) -> str:
-    """The admin org's instance URL: the integration user logs in there. `offline` reads sf's local
-    files instead of asking the org (--dry-run contacts no org)."""
+@dataclass(frozen=True)
+class AdminOrg:
+    """Where the admin org is and who is logged in to it, from one `sf org display` (or sf's local files)."""
+
+    url: str
+    username: str  # "" when sf did not say
+
+
+def admin_org(target_org: str, ctx: Context, *, offline: bool) -> AdminOrg:
+    """The admin org's instance URL (the integration user logs in there) and its user. `offline`
+    reads sf's local files instead of asking the org (--dry-run contacts no org)."""
     if offline:
         url = org_url(target_org, ctx.env)
         if url is None:
             raise _admin_missing(target_org, " on this machine")
-        return url
+        return AdminOrg(url, username_of(target_org, ctx.env))
     try:
         shown = ctx.sf().display(target_org)
     except SfFailed as failed:
         raise failed.unless_local(_admin_missing(target_org, "")) from None
     if not (shown.connected and shown.instance_url):
         raise _admin_missing(target_org, f" that works (sf org display says {shown.status or 'not connected'})")
-    return shown.instance_url.rstrip("/")
+    return AdminOrg(shown.instance_url.rstrip("/"), shown.username or "")
+
+
+def admin_org_url(target_org: str, ctx: Context, *, offline: bool) -> str:
+    return admin_org(target_org, ctx, offline=offline).url
 
 
 def key_pair(alias: str, ctx: Context, *, save: bool = True) -> tuple[Path, Path]:

@@ -24,8 +24,6 @@ from sfjwt_orch.keyless.package import TrustPackage
 from sfjwt_orch.keyless.spec import Binding, Provider, TrustSpec, from_json
 from sfjwt_orch.salesforce import metadata
 from sfjwt_orch.store import files, profiles, state
-from sfjwt_orch.tools.sf import Diagnosis
-from sfjwt_orch.tools.sf.local import username_of
 
 
 @dataclass(frozen=True)
@@ -120,21 +118,22 @@ def trust(req: TrustRequest, ctx: Context) -> TrustReport:
 
 
 def _trust(req: TrustRequest, ctx: Context, report: TrustReport) -> None:
-    org_url = app_deploy.admin_org_url(req.target_org, ctx, offline=req.dry_run)
+    admin = app_deploy.admin_org(req.target_org, ctx, offline=req.dry_run)  # one sf org display for both
+    org_url = admin.url
     report.login_url = org_url
     spec, _ = _spec(req, ctx, org_url)
     report.bound_claims = [b.to_json() for b in spec.bindings]
     saved = profiles.load_or_new(ctx.paths, req.alias)
     as_app = app_deploy.AppCreateRequest(req.alias, req.target_org, req.username, req.app_name, req.permission_set)
     if req.dry_run:
-        package = _package(req, spec, saved, executor=_admin_username(req, ctx, offline=True), key=None)
+        package = _package(req, spec, saved, executor=admin.username, key=None)
         folder = req.output_dir or Path(tempfile.mkdtemp(prefix="sfjwt-orch-trust-"))
         report.files = [str(p) for p in metadata.write(folder, package.files())]
         ctx.console.info(f"Wrote the trust package to {folder} ({len(report.files)} files); nothing was deployed.")
         return
     key = _existing_key(req, as_app, saved, ctx)
     report.created = key is None
-    package = _package(req, spec, saved, executor=_admin_username(req, ctx, offline=False), key=key)
+    package = _package(req, spec, saved, executor=_execution_user(req, admin), key=key)
     outcome = app_deploy.deploy_files(package.files(), req.target_org, ctx, (package.test_class,))
     if not outcome.ok:
         problems = "; ".join(str(p) for p in outcome.problems)
@@ -184,18 +183,15 @@ def _package(
     )
 
 
-def _admin_username(req: TrustRequest, ctx: Context, *, offline: bool) -> str:
+def _execution_user(req: TrustRequest, admin: app_deploy.AdminOrg) -> str:
     """The handler's execution user: the admin who trusts (sf's login for --target-org)."""
-    if offline:
-        return username_of(req.target_org, ctx.env)
-    shown = ctx.sf().display(req.target_org)
-    if isinstance(shown, Diagnosis) or not shown.username:
+    if not admin.username:
         raise SfjwtError(
             Code.ADMIN_ORG_NOT_FOUND,
             f"sf could not say who is logged in as {req.target_org}",
             f"check it: sf org display --target-org {req.target_org}",
         )
-    return shown.username
+    return admin.username
 
 
 def _remember(req: TrustRequest, spec: TrustSpec, report: TrustReport, ctx: Context) -> None:
