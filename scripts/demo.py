@@ -70,7 +70,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--real-browser", action="store_true", help="click Allow yourself in your browser")
     parser.add_argument("--keep", action="store_true", help="keep the demo folder instead of deleting it")
-    parser.add_argument("--keyless", action="store_true", help="add act 7: keyless CI (trust, login --oidc)")
+    # Act 7 takes about 5 s (issue 23: the demo gains it while it stays under a minute).
+    parser.add_argument("--no-keyless", action="store_true", help="leave out act 7: keyless CI (trust, login --oidc)")
     args = parser.parse_args()
 
     sf = shutil.which("sf")
@@ -141,7 +142,7 @@ def main() -> int:
         through = ", ".join(admin_org.permission_sets_of(APP_USER))
         print(f"No approval was needed: {APP_USER} is pre-authorized through the permission set {through}.")
 
-        if args.keyless:
+        if not args.no_keyless:
             _keyless_act(work, env, admin_org, sf)
 
         print(
