@@ -123,7 +123,7 @@ def test_alias_with_path_characters_refused(alias: str) -> None:
     assert err.value.code is Code.USAGE
 
 
-PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n"
+PEM_BODY = "\n".join(random_body(2)) + "\n"  # random bytes: no key material in the repository
 
 
 @pytest.mark.parametrize(
