@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -115,6 +116,10 @@ FOLDERS = {
     "ExtlClntAppOauthConfigurablePolicies": ("extlClntAppOauthPolicies", "ecaOauthPlcy"),
     "ExtlClntAppConfigurablePolicies": ("extlClntAppPolicies", "ecaPlcy"),
     "ConnectedApp": ("connectedApps", "connectedApp"),
+    # keyless CI (trust): the handler, its enablement, the issuer's site (SDR's metadataRegistry.json, sf 2.150.6)
+    "ApexClass": ("classes", "cls"),
+    "OauthTokenExchangeHandler": ("oauthtokenexchangehandlers", "oauthtokenexchangehandler"),
+    "RemoteSiteSetting": ("remoteSiteSettings", "remoteSite"),
 }
 
 
@@ -146,27 +151,35 @@ class AppMetadata:
     contact_email: str
     consumer_key: str | None  # None: let the org generate it (and read it back)
     kind: Kind = "eca"
+    purpose: str = "JWT bearer login"  # in the description, after MARKER
+    permission_set_label: str = "JWT access"  # after the app's name
+    # keyless CI (trust): the token-exchange flow on, with no secret for it (Metadata API 64.0)
+    token_exchange: bool = False
+    # False: the org has the app already, and a redeploy of an ECA's header is a duplicate DeveloperName
+    with_header: bool = True
 
     def files(self) -> dict[str, str]:
         """Relative path -> file text, package.xml included."""
-        return _folder(
-            [self._permission_set(), *(self._connected_app() if self.kind == "connected-app" else self._eca())]
-        )
+        return _folder(self.components())
+
+    def components(self) -> list[Component]:
+        """The gate permission set, then the app's components."""
+        return [self._permission_set(), *(self._connected_app() if self.kind == "connected-app" else self._eca())]
 
     def permission_set_only(self) -> dict[str, str]:
         """The gate permission set alone: for an org that wants it deployed before the policy naming it."""
         return _folder([self._permission_set()])
 
     def _permission_set(self) -> Component:
-        label = f"{self.name} JWT access"[:80]
+        label = f"{self.name} {self.permission_set_label}"[:80]
         fields = [("hasActivationRequired", "false"), ("label", label)]
-        return "PermissionSet", self.permission_set, _doc("PermissionSet", fields)
+        return "PermissionSet", self.permission_set, doc("PermissionSet", fields)
 
     def _eca(self) -> list[Component]:
         n = self.name
         app = [
             ("contactEmail", self.contact_email),
-            ("description", f"{MARKER}: JWT bearer login"),
+            ("description", f"{MARKER}: {self.purpose}"),
             ("distributionState", "Local"),
             ("isProtected", "false"),
             ("label", n),
@@ -189,14 +202,17 @@ class AppMetadata:
             "ExtlClntAppOauthConfigurablePolicies": self._oauth_policy(),
             "ExtlClntAppConfigurablePolicies": policies,
         }
-        return [_component(t, member, fields[t]) for t, member in component_names(n, "eca")]
+        names = component_names(n, "eca")[0 if self.with_header else 1 :]
+        return [_component(t, member, fields[t]) for t, member in names]
 
     def _global_oauth(self) -> list[tuple[str, str]]:
         """The certificate enables the JWT bearer flow; every other flow stays off."""
+        cert = [("certificate", self.certificate_pem.strip())] if self.certificate_pem.strip() else []
         key = [("consumerKey", self.consumer_key)] if self.consumer_key else []
+        exchange = [("isSecretRequiredForTokenExchange", "false"), ("isTokenExchangeEnabled", "true")]
         return [
             ("callbackUrl", self.callback_url),
-            ("certificate", self.certificate_pem.strip()),
+            *cert,
             *key,
             ("externalClientApplication", self.name),
             ("isClientCredentialsFlowEnabled", "false"),
@@ -205,6 +221,7 @@ class AppMetadata:
             ("isNamedUserJwtEnabled", "false"),
             ("isPkceRequired", "false"),
             ("isSecretRequiredForRefreshToken", "false"),
+            *(exchange if self.token_exchange else []),
             ("label", f"{self.name} Global OAuth"),
             ("shouldRotateConsumerKey", "false"),
             ("shouldRotateConsumerSecret", "false"),
@@ -217,7 +234,7 @@ class AppMetadata:
             ("externalClientApplication", self.name),
             ("ipRelaxationPolicyType", "Enforce"),
             ("isClientCredentialsFlowEnabled", "false"),
-            ("isTokenExchangeFlowEnabled", "false"),
+            ("isTokenExchangeFlowEnabled", "true" if self.token_exchange else "false"),
             ("label", f"{self.name} OAuth Policy"),
             ("permittedUsersPolicyType", "AdminApprovedPreAuthorized"),
             ("refreshTokenPolicyType", "SpecificLifetime"),
@@ -239,34 +256,46 @@ class AppMetadata:
             "<refreshTokenPolicy>specific_lifetime:4:HOURS</refreshTokenPolicy></oauthPolicy>"
             f"<permissionSetName>{escape(self.permission_set)}</permissionSetName>"
         )
-        return [("ConnectedApp", self.name, _wrap("ConnectedApp", body))]
+        return [("ConnectedApp", self.name, wrap("ConnectedApp", body))]
 
 
 def _component(metadata_type: str, member: str, fields: list[tuple[str, str]]) -> Component:
-    return metadata_type, member, _doc(metadata_type, fields)
+    return metadata_type, member, doc(metadata_type, fields)
 
 
 def _folder(components: list[Component]) -> dict[str, str]:
     """The mdapi folder's files for these components, package.xml included."""
     out = {relative_path(t, m): text for t, m, text in components}
-    out["package.xml"] = package_xml({t: m for t, m, _ in components})
+    out["package.xml"] = package_xml(members_of(components))
     return out
 
 
-def _doc(root: str, fields: list[tuple[str, str]]) -> str:
-    return _wrap(root, "".join(f"\n    <{k}>{escape(v)}</{k}>" for k, v in fields) + "\n")
+def members_of(components: list[Component]) -> dict[str, list[str]]:
+    """package.xml's members, by type, in the components' order."""
+    members: dict[str, list[str]] = {}
+    for t, m, _ in components:
+        members.setdefault(t, []).append(m)
+    return members
 
 
-def _wrap(root: str, body: str) -> str:
+def doc(root: str, fields: list[tuple[str, str]]) -> str:
+    """A metadata file whose elements are `fields`, in the order given (the schema's)."""
+    return wrap(root, "".join(f"\n    <{k}>{escape(v)}</{k}>" for k, v in fields) + "\n")
+
+
+def wrap(root: str, body: str) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{_XMLNS}">{body}</{root}>\n'
 
 
-def package_xml(members: dict[str, str]) -> str:
+def package_xml(members: Mapping[str, str | list[str]]) -> str:
+    """package.xml naming `members` (one name or several per type)."""
     types = "".join(
-        f"\n    <types>\n        <members>{escape(m)}</members>\n        <name>{t}</name>\n    </types>"
-        for t, m in members.items()
+        "\n    <types>"
+        + "".join(f"\n        <members>{escape(m)}</members>" for m in ([names] if isinstance(names, str) else names))
+        + f"\n        <name>{t}</name>\n    </types>"
+        for t, names in members.items()
     )
-    return _wrap("Package", f"{types}\n    <version>{API_VERSION}</version>\n")
+    return wrap("Package", f"{types}\n    <version>{API_VERSION}</version>\n")
 
 
 def write(folder: Path, texts: dict[str, str]) -> list[Path]:
