@@ -60,6 +60,32 @@ def json_reply(status: int, payload: Any, **kw: Any) -> Reply:
     return Reply(status=status, body=json.dumps(payload).encode(), **kw)
 
 
+def rest_error(
+    status: int, code: str, message: str, *, outcome: str | None = None, fields: list[str] | None = None
+) -> Reply:
+    """The REST API's error body: a list of {message, errorCode, fields}."""
+    return json_reply(
+        status, [{"message": message, "errorCode": code, "fields": fields or []}], outcome=outcome or code
+    )
+
+
+def record_body(req: Request, sobject: str, required: tuple[str, ...]) -> dict[str, Any] | Reply:
+    """A REST API insert's JSON record, or the REST API's refusal of it (not JSON, not an object, a
+    required field missing)."""
+    try:
+        body = json.loads(req.body or b"{}")
+    except ValueError:
+        return rest_error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON.")
+    if not isinstance(body, dict):
+        return rest_error(400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of {sobject}.")
+    missing = [f for f in required if not body.get(f)]
+    if missing:
+        return rest_error(
+            400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", fields=missing
+        )
+    return body
+
+
 def html_reply(status: int, body: bytes, **kw: Any) -> Reply:
     return Reply(status=status, body=body, content_type=HTML_TYPE, **kw)
 

@@ -13,12 +13,11 @@ create scratch`` (scratch.py).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import pages, soql
 from ..catalog import INVALID_SESSION, NOT_FOUND, OK
-from ..http import Reply, Request, json_reply
+from ..http import Reply, Request, json_reply, record_body, rest_error
 from ..model import User
 from . import scratch
 from .context import Context
@@ -38,12 +37,6 @@ _ORGANIZATION_COLUMNS = (
 
 def is_rest_path(path: str) -> bool:
     return path.rstrip("/") == DATA_PATH or path.startswith(DATA_PATH + "/")
-
-
-def _error(status: int, code: str, message: str, outcome: str | None = None, fields: list[str] | None = None) -> Reply:
-    return json_reply(
-        status, [{"message": message, "errorCode": code, "fields": fields or []}], outcome=outcome or code
-    )
 
 
 def handle(ctx: Context, req: Request) -> Reply:
@@ -149,19 +142,11 @@ def _sobjects(ctx: Context, req: Request, user: User, rest: list[str], version: 
 
 
 def _assign(ctx: Context, req: Request, user: User) -> Reply:
-    try:
-        body = json.loads(req.body or b"{}")
-    except ValueError:
-        return _error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON.")
-    if not isinstance(body, dict):
-        return _error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of PermissionSetAssignment.")
-    missing = [f for f in ("AssigneeId", "PermissionSetId") if not body.get(f)]
-    if missing:
-        return _error(
-            400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", fields=missing
-        )
+    body = record_body(req, "PermissionSetAssignment", ("AssigneeId", "PermissionSetId"))
+    if isinstance(body, Reply):
+        return body
     if not user.admin:
-        return _error(
+        return rest_error(
             400,
             "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
             "insufficient access rights on cross-reference id",
@@ -175,7 +160,7 @@ def _assign(ctx: Context, req: Request, user: User) -> Reply:
     ):
         if found is None:
             label = "Assignee ID" if field == "AssigneeId" else "Permission Set ID"
-            return _error(
+            return rest_error(
                 400, "FIELD_INTEGRITY_EXCEPTION", f"{label}: id value of incorrect type: {value}", fields=[field]
             )
     assert assignee is not None and permission_set is not None
@@ -183,7 +168,7 @@ def _assign(ctx: Context, req: Request, user: User) -> Reply:
     if assignment_id is None:
         # The text sf shows as the failure's message; public scripts match its prefix (third-party
         # fixtures show the full form; no Salesforce page does).
-        return _error(
+        return rest_error(
             400,
             "DUPLICATE_VALUE",
             f"Duplicate PermissionSetAssignment. Assignee: {assignee.user_id}; "

@@ -26,13 +26,12 @@ once); the required fields are the two sf always sends.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import ids
 from ..catalog import NOT_FOUND
-from ..http import Reply, Request, json_reply
+from ..http import Reply, Request, json_reply, record_body
 from .context import Context
 
 SCRATCH_ORG_INFO = "2SR"  # the key prefix of ScratchOrgInfo ids, as sf's messages show them
@@ -42,21 +41,11 @@ _REQUIRED = ("ConnectedAppConsumerKey", "ConnectedAppCallbackUrl")
 SIGNUP_FAILED = "C-1016"
 
 
-def _error(status: int, code: str, message: str, fields: list[str] | None = None) -> Reply:
-    return json_reply(status, [{"message": message, "errorCode": code, "fields": fields or []}], outcome=code)
-
-
 def create(ctx: Context, req: Request, version: str) -> Reply:
     """``POST sobjects/ScratchOrgInfo``: the sign-up request, refused in its status when it names an ECA."""
-    try:
-        body = json.loads(req.body or b"{}")
-    except ValueError:
-        return _error(400, "JSON_PARSER_ERROR", "The request body is not valid JSON.")
-    if not isinstance(body, dict):
-        return _error(400, "JSON_PARSER_ERROR", "Cannot deserialize instance of ScratchOrgInfo.")
-    missing = [f for f in _REQUIRED if not body.get(f)]
-    if missing:
-        return _error(400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+    body = record_body(req, "ScratchOrgInfo", _REQUIRED)
+    if isinstance(body, Reply):
+        return body
     record_id = ids.record_id(SCRATCH_ORG_INFO)
     app = ctx.setup.app(str(body["ConnectedAppConsumerKey"]))
     copies_an_eca = app is not None and app.app.eca and ctx.state.switches.eca_scratch_signup_refused
