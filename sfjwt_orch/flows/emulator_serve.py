@@ -303,6 +303,9 @@ class CiJob:
     provider: str
     claims: tuple[str, ...] = ()  # NAME=VALUE, as given
 
+    def __post_init__(self) -> None:
+        self.claims_map()  # a --claim that is not NAME=VALUE is refused before any emulator is asked
+
     def claims_map(self) -> dict[str, str]:
         pairs: dict[str, str] = {}
         for given in self.claims:
