@@ -189,16 +189,19 @@ def test_the_helpers_logins_in_flight_do_not_empty_one_anothers_answer(e2e: E2E)
     assert aliases == {f"fleet-{n}": f"bot{n}@example.com" for n in range(8)}
 
 
-def _sf_pids(marker: str) -> list[int]:
-    """Processes whose command line carries `marker` (the fleet's sf runs name their key file)."""
+def _sf_pids(marker: str, home: str) -> list[int]:
+    """This test's processes (their HOME is its own) whose command line carries `marker` (the
+    fleet's sf runs name their key file). HOME keeps out another worker's fleet test running at the
+    same time: every helper's command line names fleet_login.cjs."""
     pids = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
                 cmdline = (proc / "cmdline").read_bytes()
+                environ = (proc / "environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if marker.encode() in cmdline and b"login" in cmdline:
+            if marker.encode() in cmdline and b"login" in cmdline and f"HOME={home}".encode() in environ:
                 pids.append(int(proc.name))
     return [p for p in pids if alive(p)]
 
@@ -236,7 +239,7 @@ def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E, path: str) -> N
     marker = str(e2e.keypair.key) if path == "sf per alias" else "fleet_login.cjs"
     ports = {int(emu.url.rsplit(":", 1)[1]) for emu in emulators}
     wait_until(lambda: _connected(ports) >= 2, timeout=60, what="two logins to be waiting for their token")
-    assert _sf_pids(marker), "the logins ran in neither sf nor the helper"
+    assert _sf_pids(marker, e2e.env["HOME"]), "the logins ran in neither sf nor the helper"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -244,7 +247,7 @@ def test_ctrl_c_stops_the_whole_fleet_and_leaves_no_sf(e2e: E2E, path: str) -> N
     assert doc["error"]["code"] == "INTERRUPTED" and doc["summary"]["failed"] == 4
     assert [r["alias"] for r in doc["results"]] == [f"fleet-{n}" for n in range(4)]
     assert "not done: fleet-0, fleet-1, fleet-2, fleet-3" in err
-    assert _sf_pids(marker) == [], "an sf login (or the helper) outlived the fleet"
+    assert _sf_pids(marker, e2e.env["HOME"]) == [], "an sf login (or the helper) outlived the fleet"
 
 
 def test_a_package_the_helper_cannot_load_from_logs_in_with_sf_per_alias(e2e: E2E) -> None:
