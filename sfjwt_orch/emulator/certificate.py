@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -39,6 +39,23 @@ class AppCertificate:
     # SHA-256 over the DER, the value `openssl x509 -fingerprint -sha256` prints (without colons):
     # lets state dumps name a certificate without repeating it.
     sha256_fingerprint: str
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # cryptography's key objects do not pickle, and an emulator's snapshot does (Emulator.snapshot):
+        # the key travels as its DER.
+        from cryptography.hazmat.primitives import serialization
+
+        der = self.public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return (_from_public_der, (der, self.sha256_fingerprint))
+
+
+def _from_public_der(der: bytes, sha256_fingerprint: str) -> AppCertificate:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+    key = serialization.load_der_public_key(der)
+    assert isinstance(key, RSAPublicKey)  # it was one when the snapshot was taken
+    return AppCertificate(key, sha256_fingerprint)
 
 
 def _pem_blocks(text: str) -> list[tuple[str, bytes]]:

@@ -93,6 +93,16 @@ class OrgSetup:
         self._components: dict[tuple[str, str], Component] = {}
         self._jobs: dict[str, Job] = {}
 
+    def __getstate__(self) -> dict[str, Any]:  # as State's: the lock is made anew where it is loaded
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_clock")}
+
+    def __setstate__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values, _lock=threading.RLock())
+
+    def rebind(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[OrgSetup]:
         """Hold the lock for a read-check-write sequence (a deploy)."""

@@ -22,10 +22,13 @@ Nothing happens at import time; ``Emulator.start`` opens the socket and serves i
 from __future__ import annotations
 
 import contextlib
+import copyreg
+import io
+import pickle
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any
@@ -52,6 +55,10 @@ CONTROL_PREFIX = control.CONTROL_PREFIX
 
 # Headers worth keeping in the request log; others add noise (and Authorization is never kept raw).
 _RECORDED_HEADERS = ("host", "content-type", "content-length", "transfer-encoding", "user-agent", "accept")
+
+
+def _read_only(values: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(values)
 
 
 class Emulator:
@@ -140,6 +147,29 @@ class Emulator:
             self._twin = None
         listener.stop()
         self._listener = None
+
+    def snapshot(self) -> bytes:
+        """The org as it stands: its apps and certificates, deployed metadata, users, approvals,
+        sessions and the requests it answered (the CI issuers are not kept). `from_snapshot` starts
+        another emulator from it, e.g. a test from a set-up made once (tests/e2e/setups.py). The
+        tokens it issued stay valid there, so sf's files from the same moment work against it once
+        they name its URL. Take it while no request is in flight (after `stop`, say)."""
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer)
+        # The recorded requests' read-only mappings (MappingProxyType) pickle as the dicts they wrap.
+        pickler.dispatch_table = {**copyreg.dispatch_table, MappingProxyType: lambda m: (_read_only, (dict(m),))}
+        pickler.dump((self.config, self._state, self._signing_secret, self._admin_token))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_snapshot(cls, snapshot: bytes, **options: Any) -> Emulator:
+        """A new, stopped emulator holding the org a `snapshot` holds; `options` as for the
+        constructor. Only a snapshot this process or a trusted one wrote: it is a pickle."""
+        config, state, secret, admin_token = pickle.loads(snapshot)
+        emu = cls(config, **options)
+        state.rebind(emu._clock)
+        emu._state, emu._signing_secret, emu._admin_token = state, secret, admin_token
+        return emu
 
     def __enter__(self) -> Emulator:
         if self._listener is None:

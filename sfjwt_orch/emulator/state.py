@@ -54,6 +54,20 @@ class State:
         # Set by Emulator.start before the first request; apps propagate from then on.
         self.started_at: float | None = None
 
+    # A snapshot (Emulator.snapshot) pickles the values: the lock is made anew where it is loaded, and
+    # the clock is the loading emulator's (rebind).
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_clock")}
+
+    def __setstate__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values, _lock=threading.Lock())
+
+    def rebind(self, clock: Clock) -> None:
+        """Take the clock of the emulator a snapshot is loaded into (a clock does not pickle)."""
+        self._clock = clock
+        self.setup.rebind(clock)
+
     # ----------------------------------------------------------------- switches
 
     @property

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from sfjwt_orch.emulator import Emulator, EmulatorConfig, demo_config, guard_path
+from tests.e2e.setups import SetUps
 from tests.keypairs import KeyPair, make_keypair
 
 ROOT = Path(__file__).parents[2]
@@ -182,6 +183,11 @@ def _canary(sf_exe: str, keypair: KeyPair, tmp_path_factory: pytest.TempPathFact
     return ""
 
 
+@pytest.fixture(scope="session")
+def setups(shared_tmp: Path, sf_exe: str, compile_cache: Path) -> SetUps:
+    return SetUps(shared_tmp, lambda home, guard_log: base_env(home, sf_exe, guard_log, compile_cache))
+
+
 @dataclass
 class E2E:
     tmp: Path
@@ -189,6 +195,18 @@ class E2E:
     sf: str
     keypair: KeyPair
     emulators: list[Emulator]
+    setups: SetUps
+
+    def from_setup(self, name: str, **switches: Any) -> tuple[Emulator, dict[str, Any] | None]:
+        """Start from a set-up made once per run (tests/e2e/setups.py: "admin", an empty org with sf
+        logged in as its admin under the alias `admin`; "admin-dev-hub", the same as a Dev Hub;
+        "app", "admin" after `app create --alias ci --target-org admin --username ci@example.com`;
+        "app-dev-hub", "admin-dev-hub" after the same):
+        the org's emulator, with `switches` set, and what app create answered."""
+        emu, made = self.setups.copy(name, self.tmp, self.env, self.emulators)
+        if switches:
+            emu.set_switches(**switches)
+        return emu, made.app
 
     @property
     def guard_log(self) -> Path:
@@ -238,7 +256,12 @@ class E2E:
 
 @pytest.fixture
 def e2e(
-    tmp_path: Path, sf_exe: str, keypair: KeyPair, isolated_env: dict[str, Path], compile_cache: Path
+    tmp_path: Path,
+    sf_exe: str,
+    keypair: KeyPair,
+    isolated_env: dict[str, Path],
+    compile_cache: Path,
+    setups: SetUps,
 ) -> Iterator[E2E]:
     env = base_env(isolated_env["home"], sf_exe, tmp_path / "guard.log", compile_cache)
     env["SFJWT_ORCH_CONFIG_DIR"] = str(isolated_env["config"])
@@ -247,7 +270,7 @@ def e2e(
     key = tmp_path / "server.key"
     shutil.copy(keypair.key, key)
     key.chmod(0o600)
-    harness = E2E(tmp_path, env, sf_exe, KeyPair(key, keypair.cert), [])
+    harness = E2E(tmp_path, env, sf_exe, KeyPair(key, keypair.cert), [], setups)
     yield harness
     for emu in harness.emulators:
         emu.stop()

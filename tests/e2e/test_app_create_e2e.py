@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch.emulator import Emulator, empty_org_config
+from sfjwt_orch.emulator import Emulator
 from sfjwt_orch.salesforce import metadata
 from tests.e2e.conftest import E2E
 
@@ -21,17 +21,18 @@ USER = "ci@example.com"
 
 
 def org(e2e: E2E, **switches: Any) -> Emulator:
-    """An org with no app, and sf logged in as its admin under the alias `admin`."""
-    emu = Emulator(empty_org_config((USER, "other@example.com"))).start()
-    e2e.emulators.append(emu)
-    if switches:
-        emu.set_switches(**switches)
-    login = e2e.sf_json_env(
-        {"SF_ACCESS_TOKEN": emu.admin_token},
-        "org", "login", "access-token", "--instance-url", emu.url, "--alias", "admin", "--no-prompt",
-    )  # fmt: skip
-    assert login["status"] == 0, login
+    """An org with no app, and sf logged in as its admin under the alias `admin` (the run's set-up,
+    tests/e2e/setups.py, copied for this test)."""
+    emu, _ = e2e.from_setup("admin", **switches)
     return emu
+
+
+def made(e2e: E2E) -> tuple[Emulator, dict[str, Any]]:
+    """`org` after `app create --alias ci --target-org admin --username ci@example.com` (the run's
+    set-up; the first test here makes the same app itself), and what app create answered."""
+    emu, app = e2e.from_setup("app")
+    assert app is not None
+    return emu, app
 
 
 def create(e2e: E2E, *extra: str) -> tuple[int, dict[str, Any], str]:
@@ -72,9 +73,7 @@ def test_a_wrong_username_for_an_app_it_made_fails_fast_instead_of_waiting_for_a
     # Issue 24 item 4: the org answers an unknown user "user hasn't approved this consumer"; the app
     # create made pre-authorizes, so no approval can help: the login stops at once naming the
     # username, never printing an approval URL or waiting out --timeout 600.
-    emu = org(e2e)
-    rc, _, stderr = create(e2e)
-    assert rc == 0, stderr
+    emu, _ = made(e2e)
     wrong = f"{USER}.dev"  # the production username with a sandbox's suffix: a user this org lacks
     before = len(emu.token_requests)
     # 120 s: a guard against a hang (the 600 s wait this replaces), not a timing assertion.
@@ -146,9 +145,7 @@ def test_a_deploy_failure_carries_the_components_problem(e2e: E2E) -> None:
 
 
 def test_a_rerun_on_another_machine_finds_the_app_by_its_marker_and_reads_its_key(e2e: E2E, tmp_path: Path) -> None:
-    emu = org(e2e)
-    rc, first, stderr = create(e2e)
-    assert rc == 0, stderr
+    emu, first = made(e2e)
     # Another machine: the same key (a CI secret), no local profile or state.
     for folder in ("config", "data"):
         for path in sorted(

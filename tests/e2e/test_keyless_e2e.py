@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch.emulator import Emulator, empty_org_config
+from sfjwt_orch.emulator import Emulator
 from tests.e2e.conftest import E2E
 
 pytestmark = pytest.mark.e2e
@@ -28,14 +28,9 @@ ENVIRONMENT = "production"
 
 
 def org(e2e: E2E) -> Emulator:
-    """An org with no app, and sf logged in as its admin under the alias `admin`."""
-    emu = Emulator(empty_org_config((USER, "other@example.com"))).start()
-    e2e.emulators.append(emu)
-    login = e2e.sf_json_env(
-        {"SF_ACCESS_TOKEN": emu.admin_token},
-        "org", "login", "access-token", "--instance-url", emu.url, "--alias", "admin", "--no-prompt",
-    )  # fmt: skip
-    assert login["status"] == 0, login
+    """An org with no app, and sf logged in as its admin under the alias `admin` (the run's set-up,
+    tests/e2e/setups.py, copied for this test)."""
+    emu, _ = e2e.from_setup("admin")
     return emu
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch.emulator import Emulator, empty_org_config
+from sfjwt_orch.emulator import Emulator
 from sfjwt_orch.keys import certs
 from tests.e2e.conftest import E2E
 
@@ -23,16 +23,11 @@ USER = "ci@example.com"
 
 
 def created(e2e: E2E) -> tuple[Emulator, dict[str, Any]]:
-    emu = Emulator(empty_org_config((USER,))).start()
-    e2e.emulators.append(emu)
-    login = e2e.sf_json_env(
-        {"SF_ACCESS_TOKEN": emu.admin_token},
-        "org", "login", "access-token", "--instance-url", emu.url, "--alias", "admin", "--no-prompt",
-    )  # fmt: skip
-    assert login["status"] == 0, login
-    made = e2e.cli("app", "create", "--alias", "ci", "--target-org", "admin", "--username", USER, "--json")
-    assert made.returncode == 0, made.stderr
-    return emu, json.loads(made.stdout)
+    """An org after `app create --alias ci --target-org admin --username ci@example.com`, and what
+    app create answered: the run's set-up (tests/e2e/setups.py), copied for this test."""
+    emu, app = e2e.from_setup("app")
+    assert app is not None
+    return emu, app
 
 
 def profile(e2e: E2E) -> dict[str, str]:

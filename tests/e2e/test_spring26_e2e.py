@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sfjwt_orch.emulator import Emulator, EmulatorConfig, empty_org_config
+from sfjwt_orch.emulator import Emulator
 from sfjwt_orch.keys import certs
 from tests.e2e.conftest import E2E
 from tests.e2e.test_login_scenarios import TRACEBACK, login_argv, output
@@ -31,17 +31,17 @@ def _refused(result: Any, code: str) -> dict[str, Any]:
     return doc
 
 
-def admin_org(e2e: E2E, config: EmulatorConfig | None = None, **switches: Any) -> Emulator:
-    """An org with no app (or `config`), and sf logged in as its admin under the alias `admin`."""
-    emu = Emulator(config or empty_org_config((USER,))).start()
-    e2e.emulators.append(emu)
-    if switches:
-        emu.set_switches(**switches)
-    login = e2e.sf_json_env(
-        {"SF_ACCESS_TOKEN": emu.admin_token},
-        "org", "login", "access-token", "--instance-url", emu.url, "--alias", "admin", "--no-prompt",
-    )  # fmt: skip
-    assert login["status"] == 0, login
+def admin_org(e2e: E2E, *, dev_hub: bool = False, **switches: Any) -> Emulator:
+    """An org with no app (a Dev Hub with `dev_hub`), and sf logged in as its admin under the alias
+    `admin` (the run's set-up, tests/e2e/setups.py, copied for this test)."""
+    emu, _ = e2e.from_setup("admin-dev-hub" if dev_hub else "admin", **switches)
+    return emu
+
+
+def app_made(e2e: E2E, *, dev_hub: bool = False) -> Emulator:
+    """`admin_org` after `app create --alias ci --target-org admin --username ci@example.com` (the
+    run's set-up; rule 1's test makes the same app itself)."""
+    emu, _ = e2e.from_setup("app-dev-hub" if dev_hub else "app")
     return emu
 
 
@@ -122,9 +122,7 @@ def test_rule2_resolve_names_the_my_domain_of_a_pasted_setup_url(e2e: E2E) -> No
 
 
 def test_rule3_an_eca_dev_hub_is_told_about_scratch_orgs(e2e: E2E) -> None:
-    admin_org(e2e, empty_org_config((USER,), is_dev_hub=True))
-    made = create(e2e)
-    assert made.returncode == 0, output(made)
+    app_made(e2e, dev_hub=True)
     login = e2e.cli("login", "--alias", "ci", "--set-default-dev-hub", "--json")
     assert login.returncode == 0, output(login)
     assert "C-1016" in login.stderr and "SF_SCRATCH_SIGNUP_CONNECTED_APP=PlatformCLI" in login.stderr
@@ -155,9 +153,7 @@ def test_rule4_app_create_names_the_gates_when_it_must_read_the_key_back(e2e: E2
 
 
 def test_rule4_rotate_names_the_permission_and_changes_nothing(e2e: E2E) -> None:
-    emu = admin_org(e2e)
-    made = create(e2e)
-    assert made.returncode == 0, output(made)
+    emu = app_made(e2e)
     cert = Path(json.loads(e2e.cli("profiles", "show", "ci", "--json").stdout)["profile"]["cert_file"])
     before = certs.read_cert(cert).fingerprint_sha256
     emu.set_switches(admin_views_consumer_secrets=False)
@@ -191,8 +187,7 @@ def test_rule3_sf_create_scratch_fails_with_c1016_as_advised_and_the_advised_rem
     """The product's advice for an ECA Dev Hub against what the real `sf org create scratch` does:
     it fails with C-1016 (the emulated sign-up cannot copy the ECA the request names), and the
     variables the advice names make sf name Salesforce's built-in app instead, which is accepted."""
-    emu = admin_org(e2e, empty_org_config((USER,), is_dev_hub=True))
-    assert create(e2e).returncode == 0
+    emu = app_made(e2e, dev_hub=True)
     login = e2e.cli("login", "--alias", "ci", "--set-default-dev-hub", "--json")
     assert login.returncode == 0, output(login)
     assert "`sf org create scratch` fails with C-1016" in login.stderr  # the advice, at login

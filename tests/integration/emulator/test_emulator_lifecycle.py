@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -306,3 +307,37 @@ def test_ipv6_is_left_alone_when_its_port_is_taken(keys: KeyPair) -> None:
             assert emu.urls == (emu.url,) and get(f"{emu.url}/services/data").status == 200
         finally:
             emu.stop()
+
+
+def _jwt_login(emu: Emulator, key: Path) -> tuple[int, Any]:
+    resp = token_request(emu.url, sign_jwt(key, sf_claims(DEMO_CONSUMER_KEY, DEMO_USERNAME, emu.url + "/")))
+    return resp.status, resp.json()
+
+
+def test_a_snapshot_starts_another_emulator_holding_the_same_org(keys: KeyPair, other_keys: KeyPair) -> None:
+    """What the e2e set-ups rely on (tests/e2e/setups.py): a session sf holds, a certificate changed
+    while running and the requests answered all survive into an emulator started from a snapshot,
+    on another port; and each emulator started from it is a copy of its own."""
+    emu = Emulator(demo_config(keys.cert_pem)).start()
+    url = emu.url
+    try:
+        status, body = _jwt_login(emu, keys.key)
+        assert status == 200, body
+        emu.set_certificate(DEMO_CONSUMER_KEY, other_keys.cert_pem)  # as rotate does, in Setup
+    finally:
+        emu.stop()
+    snapshot = emu.snapshot()
+
+    first, second = Emulator.from_snapshot(snapshot).start(), Emulator.from_snapshot(snapshot).start()
+    try:
+        assert first.url != url and first.config == emu.config
+        assert get(f"{first.url}/services/data/v62.0", bearer(body["access_token"])).status == 200
+        assert [r.outcome for r in first.token_requests] == ["ok"]
+        assert _jwt_login(first, keys.key)[0] == 400  # the old certificate is gone there too
+        assert _jwt_login(first, other_keys.key)[0] == 200
+        first.set_certificate(DEMO_CONSUMER_KEY, keys.cert_pem)
+        assert _jwt_login(second, keys.key)[0] == 400, "a change in one copy reached another"
+        assert len(second.token_requests) == 2 and len(first.token_requests) == 3
+    finally:
+        first.stop()
+        second.stop()
