@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -76,6 +77,7 @@ class SetUps:
 
     def _make(self, name: str, root: Path) -> None:
         config, with_app = SETUPS[name]
+        shutil.rmtree(root, ignore_errors=True)  # what an attempt that failed (in another worker) left
         for folder in FOLDERS:
             (root / folder).mkdir(parents=True, exist_ok=True)
         env = self._env_for(root / "home", root / "guard.log")
