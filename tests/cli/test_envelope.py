@@ -262,3 +262,15 @@ def test_a_refused_login_inside_a_command_keeps_its_fields_in_the_document(world
     assert "error: " in result.stderr and "fix: " in result.stderr  # the boundary said it, once
     assert result.stderr.count("error: ") == 1
     world.done()
+
+
+# The failures a command tells its own way (doctor's checks, status's table): the boundary then prints
+# only the document and the exit code.
+TOLD_BY_THE_COMMAND = {"doctor (a check fails)", "status (an alias needs attention)"}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "(" in c])
+def test_a_failure_is_told_once(world: World, case: str) -> None:
+    result = world.invoke(*CASES[case](world), "--json")
+    told = result.stderr.count(f"error: {result.doc['error']['message']}")
+    assert told == (case not in TOLD_BY_THE_COMMAND), result.stderr
