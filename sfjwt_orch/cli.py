@@ -1,7 +1,9 @@
 """The Typer app and the ONE error boundary.
 
-Every command raises SfjwtError for expected failures; `main` turns it into one message line, one
-fix line (or a JSON document with --json) and the documented exit code. Anything unexpected
+Every command returns its result (errors.Result: its fields and the error it ended with, if any);
+`main` renders it: the JSON document with --json, the error's message line and fix line, and the
+error's documented exit code. An SfjwtError raised before any result exists is rendered the same
+way, as a document with no fields. Anything unexpected
 prints one line and leaves its traceback in a log file, never on the terminal: tracebacks can
 hold keys and tokens in their locals.
 """
@@ -17,12 +19,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from sfjwt_orch import __version__
-from sfjwt_orch.errors import Code, Exit, SfjwtError, envelope
+from sfjwt_orch.errors import Code, Document, Exit, Result, SfjwtError, envelope, interrupted
 from sfjwt_orch.tools.runner import ProgramNotFound
 from sfjwt_orch.ui.console import GuardedStdout, OutputError, StreamConsole, stop_live
 
@@ -128,14 +130,37 @@ def _listed_only() -> None:  # never run: build_app registers these only when no
     raise AssertionError("a command listed only for help was run")
 
 
-def _render(exc: SfjwtError, json_mode: bool) -> int:
-    stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
+def _show(result: Result, json_mode: bool) -> int:
+    """A command's result: its document with --json, its error's message and fix, its exit code."""
+    error = result.error
+    said = isinstance(result, Document) and result.said
     console = StreamConsole(sys.stdout, sys.stderr)
-    console.error(exc.message, exc.fix)
+    if error is not None and not said:
+        stop_live()  # a spinner still turning (Ctrl-C): the message goes on a line of its own
+        console.error(error.message, error.fix)
     if json_mode:
-        with contextlib.suppress(OutputError):  # stdout is gone; the message is on stderr already
-            console.emit_json(envelope(exc.details, exc))
-    return exc.exit_code
+        keep_tokens = isinstance(result, Document) and result.keep_tokens
+        document = envelope(result.to_json(), error)
+        if error is None:
+            console.emit_json(document, keep_tokens=keep_tokens)
+        else:
+            with contextlib.suppress(OutputError):  # stdout is gone; the message is on stderr already
+                console.emit_json(document, keep_tokens=keep_tokens)
+    return error.exit_code if error is not None else int(Exit.OK)
+
+
+def _render(exc: SfjwtError, json_mode: bool) -> int:
+    """An error raised before any result existed: {ok, error} with --json."""
+    return _show(Document(error=exc), json_mode)
+
+
+def _returned(value: Any, json_mode: bool) -> int:
+    """What the command returned: a Result to render, or (typer) an exit code, or nothing."""
+    if value is None:
+        return int(Exit.OK)
+    if isinstance(value, int):
+        return value
+    return _show(value, json_mode)
 
 
 def _output_lost(reason: str) -> SfjwtError:
@@ -208,11 +233,13 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
         # Not standalone, typer (0.29) *returns* the code of a typer.Exit raised by a command (doctor's
         # exit 6) instead of raising it, and turns Ctrl-C into that return value 130 (typer/core.py `_main`).
         app = build_app(args)
-        result = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=context)
-        if result == Exit.INTERRUPTED:
+        # A command's return value comes back here too: its Result, rendered in one place (_show).
+        returned = app(args=args, standalone_mode=False, prog_name="sfjwt-orch", obj=context)
+        if isinstance(returned, int) and returned == Exit.INTERRUPTED:
             raise KeyboardInterrupt
+        code = _returned(returned, json_mode)
         sys.stdout.flush()  # inside the boundary: a result that cannot be written is an error
-        return result if isinstance(result, int) else 0
+        return code
     except typer.Exit as exc:
         return int(exc.exit_code)
     except usage_errors as exc:
@@ -230,8 +257,7 @@ def _main(argv: Sequence[str] | None, context: Context | None) -> int:
     except OutputError as exc:
         return _render(_output_lost(str(exc)), json_mode=False)
     except (KeyboardInterrupt, typer.Abort):
-        err = SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
-        return _render(err, json_mode)
+        return _render(interrupted(), json_mode)
     except OSError as exc:
         return _render(_file_fault(exc) or _unexpected(exc), json_mode)
     except Exception as exc:

@@ -7,8 +7,9 @@ README and tested one by one. Add codes; never rename or renumber them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Exit(IntEnum):
@@ -119,17 +120,14 @@ def exit_code_for(code: Code) -> Exit:
 
 
 class SfjwtError(Exception):
-    """An expected failure: one line of message, one concrete fix, a stable code.
+    """An expected failure: one line of message, one concrete fix, a stable code. It carries the
+    error only: what the command had done when it failed travels in its result (`Result`)."""
 
-    `details` holds extra fields for the `--json` document (never secrets).
-    """
-
-    def __init__(self, code: Code, message: str, fix: str, **details: Any) -> None:
+    def __init__(self, code: Code, message: str, fix: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.fix = fix
-        self.details: dict[str, Any] = details
 
     @property
     def exit_code(self) -> int:
@@ -144,8 +142,45 @@ def envelope(fields: Mapping[str, Any], error: SfjwtError | None = None) -> dict
     null or {code, message, fix}}. `ok` is whether there is no error (doctor and status report theirs
     without raising it)."""
     body = {key: value for key, value in fields.items() if key not in ("ok", "error")}
-    return {"ok": error is None, **body, "error": error.to_json() if error else None}
+    return {"ok": error is None, **body, "error": error_json(error)}
 
 
 def usage(message: str, fix: str) -> SfjwtError:
     return SfjwtError(Code.USAGE, message, fix)
+
+
+def interrupted() -> SfjwtError:
+    """Ctrl-C (or SIGTERM, SIGHUP) where nothing more is known: exit 130."""
+    return SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+
+
+def error_json(error: SfjwtError | None) -> dict[str, str] | None:
+    return error.to_json() if error else None
+
+
+class Result(Protocol):
+    """What a flow returns, and a command hands back to the error boundary (cli), success or
+    failure alike: its fields, and the error it ended with (None: it worked). The boundary prints
+    `envelope(result.to_json(), result.error)` with --json, the error's message and fix, and
+    returns the error's exit code."""
+
+    @property
+    def error(self) -> SfjwtError | None: ...
+
+    def to_json(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Document:
+    """A command's result that is plain fields: a command without a report type of its own, or the
+    command's document shape for an error raised before its flow returned (a bad flag, Ctrl-C).
+    `said`: the command has told the person its error its own way (doctor's checks), so the
+    boundary prints only the document and the exit code. `keep_tokens`: see Console.emit_json."""
+
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    error: SfjwtError | None = None
+    said: bool = False
+    keep_tokens: bool = False
+
+    def to_json(self) -> Mapping[str, Any]:
+        return self.fields

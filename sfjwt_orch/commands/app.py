@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
-from sfjwt_orch.errors import usage
+from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, guarded
+from sfjwt_orch.errors import Result, usage
 from sfjwt_orch.salesforce import validate
 from sfjwt_orch.salesforce.advice import DEV_HUB
 
@@ -74,19 +74,19 @@ def create(
     interval: Interval = 5.0,
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import app_create, app_deploy, login_request
     from sfjwt_orch.salesforce import metadata
     from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     app_name = name or metadata.default_app_name(alias)
-    shape = app_create.AppReport(alias, app_name, kind).to_json
-    with json_shape(shape):
+
+    def body() -> Result:
         check_alias(alias)
         if output_dir is not None and not dry_run:
             raise usage("--output-dir goes with --dry-run", "add --dry-run, or drop --output-dir")
-        timeout, interval = check_wait(timeout, interval, person=True)
+        waited, every = check_wait(timeout, interval, person=True)
         request = app_deploy.AppCreateRequest(
             alias=alias,
             target_org=target_org,
@@ -96,12 +96,13 @@ def create(
                 permission_set or metadata.default_permission_set(app_name), "--permission-set"
             ),
             kind=KINDS[kind],
-            wait=login_request.Wait(open_browser=False, timeout=timeout, interval=interval),
+            wait=login_request.Wait(open_browser=False, timeout=waited, interval=every),
             dry_run=dry_run,
             output_dir=output_dir.expanduser().resolve() if output_dir else None,
         )
         report = app_create.create(request, ctx)
-    if not dry_run:
-        ctx.console.success(f"{alias} logs in with the app {report.app_name}: sfjwt-orch login --alias {alias}")
-    if json:
-        emit(ctx, report.to_json())
+        if not dry_run and report.error is None:
+            ctx.console.success(f"{alias} logs in with the app {report.app_name}: sfjwt-orch login --alias {alias}")
+        return report
+
+    return guarded(lambda error: app_create.AppReport(alias, app_name, kind, error=error), body)

@@ -11,11 +11,11 @@ from sfjwt_orch.commands.options import (
     LoginFlags,
     complete_alias,
     context_of,
-    emit,
-    json_shape,
+    failed_as,
+    guarded,
     login_options,
 )
-from sfjwt_orch.errors import usage
+from sfjwt_orch.errors import Document, Result, usage
 from sfjwt_orch.salesforce import validate
 
 HELP = """\
@@ -41,12 +41,13 @@ def run(
         ),
     ] = None,
     json: JsonFlag = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import login_request
     from sfjwt_orch.store import profiles
 
     ctx = context_of(tctx)
-    with json_shape(lambda exc: {"url": None}):
+
+    def body() -> Result:
         saved = (profiles.load(ctx.paths, alias) if alias else None) or profiles.Profile(alias=alias or "")
         profile = saved.merged(flags.checked().given(saved.alias))
         if not profile.client_id:
@@ -56,7 +57,8 @@ def run(
             validate.check_client_id(profile.client_id),
             login_request.callback_url(profile),
         )
-    if json:
-        emit(ctx, {"ok": True, "url": url})
-    else:
-        ctx.console.out(url + "\n")
+        if not json:
+            ctx.console.out(url + "\n")
+        return Document({"url": url})
+
+    return guarded(failed_as({"url": None}), body)

@@ -16,10 +16,10 @@ from sfjwt_orch.commands.options import (
     check_attempt_timeout,
     check_wait,
     context_of,
-    emit,
-    json_shape,
+    guarded,
     login_options,
 )
+from sfjwt_orch.errors import Result
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 from sfjwt_orch.ui.console import Prompter
 
@@ -70,7 +70,7 @@ def run(
     ] = False,
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import bootstrap, login_request
     from sfjwt_orch.flows import key_env as key_env_flow
     from sfjwt_orch.keys.pair import KeygenRequest, check_keygen_request
@@ -80,7 +80,8 @@ def run(
     from sfjwt_orch.ui.interactive import person_present, should_open_browser
 
     ctx = context_of(tctx, verbose)
-    with json_shape(bootstrap.BootstrapReport(alias=alias).to_json):
+
+    def body() -> Result:
         key_text = key_env_flow.take(flags.key_env, ctx) if flags.key_env else None  # before any step runs
         check_alias(alias)
         flags.checked()
@@ -104,7 +105,9 @@ def run(
         )
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
             report = bootstrap.bootstrap(request, ctx, Prompter(ctx.console, sys.stdin, sys.stderr))
-    ctx.console.success(f"{alias} is ready.")
-    ctx.console.info(bootstrap.next_steps(alias))
-    if json:
-        emit(ctx, report.to_json())
+        if report.error is None:
+            ctx.console.success(f"{alias} is ready.")
+            ctx.console.info(bootstrap.next_steps(alias))
+        return report
+
+    return guarded(lambda error: bootstrap.BootstrapReport(alias=alias, error=error), body)

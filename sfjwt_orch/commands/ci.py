@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
-from sfjwt_orch.errors import usage
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, failed_as, guarded
+from sfjwt_orch.errors import Document, Result, usage
 
 if TYPE_CHECKING:
     from sfjwt_orch.context import Context
@@ -78,7 +78,7 @@ def export(
         False, "--oidc", help="A keyless job: log in with the CI job's identity token (after sfjwt-orch trust)."
     ),
     json: JsonFlag = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.ci.plan import SF_VERSION
     from sfjwt_orch.flows import ci_export
 
@@ -87,13 +87,18 @@ def export(
     names = tuple(a.strip() for a in aliases.split(",")) if aliases is not None else None
     req = ci_export.Request(chosen, alias=alias, aliases=names, all=all_, include_key=include_key, pip_spec=pip_spec,
                             sf_version=sf_version or SF_VERSION, output=output, force=force, oidc=oidc)  # fmt: skip
-    with json_shape(lambda exc: ci_export.failure_shape(req)):
+
+    def body() -> Result:
         if sum((alias is not None, all_, names is not None)) != 1:
             raise usage("name one alias, or pass --all or --aliases a,b,c", "e.g. sfjwt-orch ci export my-hub-org")
         if names is not None and (not all(names) or len(set(names)) != len(names)):
             raise usage(f"--aliases {aliases!r} has an empty or repeated alias", "pass --aliases a,b,c")
         done = ci_export.export(req, ctx)
-    _show(ctx, done, json=json)
+        _show(ctx, done, json=json)
+        # Unredacted only when the user asked for the key: then it is the document's point.
+        return Document(done.to_json(), keep_tokens=bool(done.keys))
+
+    return guarded(failed_as(ci_export.failure_shape(req)), body)
 
 
 def _show(ctx: Context, done: Export, *, json: bool) -> None:
@@ -106,9 +111,7 @@ def _show(ctx: Context, done: Export, *, json: bool) -> None:
             "The output contains the PRIVATE KEY (last, apart from the CI file). Paste it into your CI secret "
             "store only, never into a file; clear your terminal scrollback afterwards."
         )
-    if json:
-        # Unredacted only when the user asked for the key: then it is the document's point.
-        emit(ctx, done.to_json(), keep_tokens=bool(done.keys))
+    if json:  # the document is the result (the boundary prints it)
         return
     if done.output is None:
         ctx.console.out(done.text)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, context_of, emit, json_shape
-from sfjwt_orch.errors import Exit
+from sfjwt_orch.commands.options import JsonFlag, Verbose, complete_alias, context_of, failed_as, guarded
+from sfjwt_orch.errors import Document, Result
 from sfjwt_orch.ui.console import cell
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.flows.doctor import DoctorReport
 
 HELP = """\
 Check everything a JWT login depends on, with the fix for each problem.
@@ -31,15 +37,24 @@ def run(
     ),
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
-    from sfjwt_orch.flows.doctor import diagnose
-    from sfjwt_orch.store.paths import check_alias
-
+) -> Result | None:
     ctx = context_of(tctx, verbose)
-    with json_shape(lambda exc: {"alias": alias, "checks": []}):
+
+    def body() -> Result:
+        from sfjwt_orch.flows.doctor import diagnose
+        from sfjwt_orch.store.paths import check_alias
+
         if alias is not None:
             check_alias(alias)
         report = diagnose(alias, ctx)
+        _said(ctx, report, json=json)
+        # The checks say what failed, each with its fix; the error (CHECK_FAILED, exit 6) sums them up.
+        return Document(report.to_json(), report.error(), said=True)
+
+    return guarded(failed_as({"alias": alias, "checks": []}), body)
+
+
+def _said(ctx: Context, report: DoctorReport, *, json: bool) -> None:
     # One check per line, not a table: a table folds a long path or fingerprint mid-word to fit
     # its column (issue 14). The checks are the result: on stdout, plain (issue 24 item 8); with
     # --json stdout holds the document, so the person's coloured lines go to stderr.
@@ -59,7 +74,3 @@ def run(
     counts = report.counts()
     summary = f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed"
     (ctx.console.success if report.ok else ctx.console.warn)(summary)
-    if json:
-        emit(ctx, report.to_json(), report.error())
-    if not report.ok:
-        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
-from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, failed_as, guarded
+from sfjwt_orch.errors import Code, Document, Result, SfjwtError, envelope, usage
 from sfjwt_orch.keyless.spec import Provider as CiProvider
 
 if TYPE_CHECKING:
@@ -161,7 +161,8 @@ def _ready(
         }
         # The emulator's own rehearsal credential: the one token sfjwt-orch ever prints, and only here.
         doc.update({"admin": admin} if admin else {})
-        emit(ctx, doc, one_line=True, keep_tokens=True)
+        # Printed as it starts serving, not returned: the command returns only when the emulator stops.
+        ctx.console.emit_json(envelope(doc), one_line=True, keep_tokens=True)
     ui.success(f"Salesforce login emulator on {' and '.join(emu.urls)}  (Ctrl-C to stop)")
     for a in apps:
         waiting = "" if a.certificate_pem is not None else ", no certificate yet"
@@ -181,15 +182,17 @@ def upload_cert(
         None, "--client-id", help="The app's consumer key (needed only when the emulator has several apps)."
     ),
     json: JsonFlag = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
-    with json_shape(lambda exc: {"app": None, "certificate_sha256": None}):
+
+    def body() -> Result:
         done = emulator_serve.upload_cert(emulator_serve.UploadRequest(port, cert, client_id), ctx)
-    ctx.console.success(f"Uploaded the certificate to app {done.app!r}: logins signed with its key work now")
-    if json:
-        emit(ctx, {"ok": True, "app": done.app, "certificate_sha256": done.certificate_sha256})
+        ctx.console.success(f"Uploaded the certificate to app {done.app!r}: logins signed with its key work now")
+        return Document({"app": done.app, "certificate_sha256": done.certificate_sha256})
+
+    return guarded(failed_as({"app": None, "certificate_sha256": None}), body)
 
 
 RUN_HELP = """\
@@ -254,12 +257,14 @@ def approve(
     url: str = typer.Argument(..., help="The approval URL sfjwt-orch printed."),
     deny: bool = typer.Option(False, "--deny", help="Click Deny instead of Allow."),
     json: JsonFlag = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import emulator_serve
 
     ctx = context_of(tctx)
-    with json_shape(lambda exc: {"approved": None, "redirected_to": None}):
+
+    def body() -> Result:
         where = emulator_serve.approve(url, allow=not deny)
-    ctx.console.success(f"{'Denied' if deny else 'Allowed'}; the browser would go on to {where}")
-    if json:
-        emit(ctx, {"approved": not deny, "redirected_to": where})
+        ctx.console.success(f"{'Denied' if deny else 'Allowed'}; the browser would go on to {where}")
+        return Document({"approved": not deny, "redirected_to": where})
+
+    return guarded(failed_as({"approved": None, "redirected_to": None}), body)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
+from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, failed_as, guarded
+from sfjwt_orch.errors import Document, Result
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.keys import pair
 
 HELP = """\
 Generate an RSA key (server.key) and a self-signed certificate (server.crt) with openssl.
@@ -37,14 +43,22 @@ def run(
     force: bool = typer.Option(False, "--force", help="Replace an existing key (the old one is lost)."),
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows.keygen import KeygenCommand, keygen
     from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
-    with json_shape(lambda exc: dict.fromkeys(("key_file", "cert_file", "fingerprint_sha256", "not_after"))):
+
+    def body() -> Result:
         check_alias(alias)
         result = keygen(KeygenCommand(alias, out_dir, bits, days, subject, force), ctx)
+        _said(ctx, alias, result)
+        return Document(result.to_json())
+
+    return guarded(failed_as(dict.fromkeys(("key_file", "cert_file", "fingerprint_sha256", "not_after"))), body)
+
+
+def _said(ctx: Context, alias: str, result: pair.KeygenResult) -> None:
     ui = ctx.console
     ui.success(f"Private key:  {result.key_file} (mode 0600; keep it secret, keep it at this path)")
     ui.success(f"Certificate:  {result.cert_file}")
@@ -55,5 +69,3 @@ def run(
         "Upload Files), then run:\n"
         f"  sfjwt-orch login --alias {alias} --client-id <consumer key> --username <user>"
     )
-    if json:
-        emit(ctx, result.to_json())

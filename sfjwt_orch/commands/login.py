@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,12 +13,14 @@ from sfjwt_orch.commands.options import (
     OptionalAlias,
     Verbose,
     context_of,
-    emit,
-    json_shape,
+    guarded,
     login_options,
     login_wait,
 )
-from sfjwt_orch.errors import usage
+from sfjwt_orch.errors import Result, usage
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
 
 HELP = """\
 Log in with `sf org login jwt`, getting the user's approval and retrying until it works.
@@ -67,29 +70,34 @@ def run(
     ] = None,
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
-    from sfjwt_orch.flows import key_env as key_env_flow
+) -> Result | None:
     from sfjwt_orch.flows import login
-    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     if oidc is not None:  # keyless CI (issue 23)
         from sfjwt_orch.commands import login_oidc
 
-        login_oidc.run(ctx, alias, oidc, flags.client_id, flags.instance_url, json)
-        return
+        return login_oidc.run(ctx, alias, oidc, flags.client_id, flags.instance_url)
     if every or aliases is not None or parallel is not None:
         from sfjwt_orch.commands import login_fleet as fleet_command
 
-        fleet_command.run(ctx, every, aliases, parallel, flags, alias, json)
-        return
+        return fleet_command.run(ctx, every, aliases, parallel, flags, alias)
     shape = login.LoginReport(alias=alias or "", username=flags.username or "")
-    with json_shape(shape.to_json):
-        if alias is None:
-            raise usage("--alias is missing", "pass --alias NAME (or --all / --aliases a,b for several at once)")
-        key_text = key_env_flow.take(flags.key_env, ctx) if flags.key_env else None  # before anything runs
-        check_alias(alias)
-        report = login.run(flags.checked().request(alias, login_wait(ctx, flags)), ctx, key_text)
+    return guarded(lambda error: dataclasses.replace(shape, error=error), lambda: _login(ctx, alias, flags))
+
+
+def _login(ctx: Context, alias: str | None, flags: LoginFlags) -> Result:
+    from sfjwt_orch.flows import key_env as key_env_flow
+    from sfjwt_orch.flows import login
+    from sfjwt_orch.store.paths import check_alias
+
+    if alias is None:
+        raise usage("--alias is missing", "pass --alias NAME (or --all / --aliases a,b for several at once)")
+    key_text = key_env_flow.take(flags.key_env, ctx) if flags.key_env else None  # before anything runs
+    check_alias(alias)
+    report = login.run(flags.checked().request(alias, login_wait(ctx, flags)), ctx, key_text)
+    if report.error is not None:
+        return report
     ui = ctx.console
     ui.success(
         f"Logged in as {report.username} to org {report.org_id} ({report.instance_url}); sf alias: {alias}"
@@ -102,5 +110,4 @@ def run(
 
         if note := spring26.dev_hub_note(state.load(ctx.paths, alias).app_kind):
             ui.warn(note)
-    if json:
-        emit(ctx, report.to_json())
+    return report

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sfjwt_orch.commands.options import LoginFlags, emit, json_shape, login_wait
+from sfjwt_orch.commands.options import LoginFlags, guarded, login_wait
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import usage
+from sfjwt_orch.errors import Result, usage
 
 
 def run(
@@ -14,13 +14,13 @@ def run(
     parallel: int | None,
     flags: LoginFlags,
     alias: str | None,
-    json: bool,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import fleet
-    from sfjwt_orch.ui import fleet_view
-    from sfjwt_orch.ui.interactive import person_present
 
-    with json_shape(lambda exc: fleet.document([])):
+    def body() -> Result:
+        from sfjwt_orch.ui import fleet_view
+        from sfjwt_orch.ui.interactive import person_present
+
         if every and aliases is not None:
             raise usage("--all and --aliases cannot be used together", "pass only one of them")
         if not every and aliases is None:
@@ -40,6 +40,6 @@ def run(
             wait=wait,
             wait_for_approvals=person_present(ctx.env) and wait.timeout > 0,
         )
-        doc = fleet.run(command, ctx, fleet_view.for_console(ctx.console))
-    if json:
-        emit(ctx, doc)
+        return fleet.run(command, ctx, fleet_view.for_console(ctx.console))
+
+    return guarded(lambda error: fleet.FleetReport(error=error), body)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
+from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, failed_as, guarded
+from sfjwt_orch.errors import Document, Result
 
 HELP = """\
 Log the alias out of sf (sf org logout --no-prompt); for the end of a CI job.
@@ -25,13 +26,15 @@ def run(
     shred_key: bool = typer.Option(False, "--shred-key", help="Overwrite and delete the alias's key file."),
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows.logout import logout
     from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
-    with json_shape(lambda exc: {"alias": alias, "logged_out": False, "shredded_key": None, "did_you_mean": None}):
+
+    def body() -> Result:
         check_alias(alias)
-        done = logout(alias, ctx, shred_key=shred_key)
-    if json:
-        emit(ctx, done.to_json())
+        return Document(logout(alias, ctx, shred_key=shred_key).to_json())
+
+    failure = {"alias": alias, "logged_out": False, "shredded_key": None, "did_you_mean": None}
+    return guarded(failed_as(failure), body)

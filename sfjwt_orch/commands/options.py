@@ -9,20 +9,19 @@ and `login --all` refuses it (each alias logs in with its saved profile) unless 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import functools
 import inspect
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from sfjwt_orch.errors import Code, SfjwtError, envelope, usage
+from sfjwt_orch.errors import Document, Result, SfjwtError, interrupted, usage
 from sfjwt_orch.salesforce import validate
 from sfjwt_orch.salesforce.validate import DEFAULT_CALLBACK
 
@@ -70,34 +69,21 @@ def context_of(tctx: typer.Context, verbose: bool = False) -> Context:
     return Context.from_environ(verbose=verbose)
 
 
-@contextlib.contextmanager
-def json_shape(shape: Callable[[SfjwtError], dict[str, Any]]) -> Iterator[None]:
-    """Every --json failure keeps the command's document shape, whatever stage it failed at,
-    Ctrl-C included (the error boundary would otherwise print only {ok, error})."""
+def guarded(failure: Callable[[SfjwtError], Result], body: Callable[[], Result | None]) -> Result | None:
+    """The command's `body`, whose flow returns its result; an error raised before that (a bad flag,
+    a missing profile, Ctrl-C) becomes `failure(error)`: the command's document shape with the error,
+    whatever stage it failed at (the boundary would otherwise print only {ok, error})."""
     try:
-        yield
+        return body()
     except SfjwtError as exc:
-        exc.details = {**shape(exc), **exc.details}
-        raise
+        return failure(exc)
     except KeyboardInterrupt:
-        interrupted = SfjwtError(
-            Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again"
-        )
-        interrupted.details = shape(interrupted)
-        raise interrupted from None
+        return failure(interrupted())
 
 
-def emit(
-    ctx: Context,
-    fields: Mapping[str, Any],
-    error: SfjwtError | None = None,
-    *,
-    one_line: bool = False,
-    keep_tokens: bool = False,
-) -> None:
-    """The command's --json document, in the one envelope (errors.envelope), as the error boundary
-    prints a failure's."""
-    ctx.console.emit_json(envelope(fields, error), one_line=one_line, keep_tokens=keep_tokens)
+def failed_as(fields: Mapping[str, Any]) -> Callable[[SfjwtError], Result]:
+    """`guarded`'s failure for a command whose failure document is these fields."""
+    return lambda error: Document(fields, error)
 
 
 def check_wait(timeout: float | None, interval: float, person: bool) -> tuple[float, float]:
@@ -288,7 +274,7 @@ def _flag(name: str) -> str:
 
 def login_options(
     *names: str, but: tuple[str, ...] = (), helps: Mapping[str, str] | None = None
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
+) -> Callable[[Callable[..., Result | None]], Callable[..., Result | None]]:
     """Give a command the login options `names` (LoginFlags' fields; none named: every one `but`
     those), in that order, where its `flags: LoginFlags` parameter stands; it is called with them
     as that one value. `helps` rewords an option's help for this command (e.g. sandbox add's
@@ -303,7 +289,7 @@ def login_options(
             annotation = Annotated[typing.get_args(annotation)[0], _copy_with_help(_option(name), helps[name])]
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=defaults[name], annotation=annotation)
 
-    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+    def decorate(command: Callable[..., Result | None]) -> Callable[..., Result | None]:
         own = typing.get_type_hints(command, include_extras=True)
         params: list[inspect.Parameter] = []
         for p in inspect.signature(command).parameters.values():
@@ -313,9 +299,9 @@ def login_options(
                 params.append(p.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=own.get(p.name, p.annotation)))
 
         @functools.wraps(command)
-        def run(**kwargs: Any) -> None:
+        def run(**kwargs: Any) -> Result | None:
             flags = LoginFlags(**{name: kwargs.pop(name) for name in names})
-            command(**kwargs, flags=flags)
+            return command(**kwargs, flags=flags)
 
         setattr(run, "__signature__", inspect.Signature(params, return_annotation=None))  # noqa: B010 (read by Typer)
         run.__annotations__ = {p.name: p.annotation for p in params} | {"return": None}

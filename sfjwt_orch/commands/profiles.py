@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, emit, json_shape
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.commands.options import JsonFlag, complete_alias, context_of, failed_as, guarded
+from sfjwt_orch.errors import Code, Document, Result, SfjwtError
 from sfjwt_orch.ui.console import masked_key
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ app = typer.Typer(help="List, show and remove saved profiles.", no_args_is_help=
 
 
 @app.command("list", help="List saved profiles.")
-def list_(tctx: typer.Context, json: JsonFlag = False) -> None:
+def list_(tctx: typer.Context, json: JsonFlag = False) -> Result:
     from sfjwt_orch.store import profiles, state
 
     ctx = context_of(tctx)
@@ -27,14 +27,15 @@ def list_(tctx: typer.Context, json: JsonFlag = False) -> None:
     for problem in problems:
         ctx.console.warn(f"skipped: {problem.message}")
     shown = [{**p.to_json(), "org_id": state.load(ctx.paths, p.alias).org_id} for p in rows]
+    result = Document({"profiles": shown})
     if json:
-        emit(ctx, {"ok": True, "profiles": shown})
-        return
+        return result
     if not rows:
         ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
-        return
+        return result
     cells = [[str(p[k] or "-") for k in ("alias", "username", "instance_url", "org_id")] for p in shown]
     ctx.console.out(table(["ALIAS", "USERNAME", "LOGIN URL", "ORG ID"], cells, for_people=sys.stdout.isatty()))
+    return result
 
 
 def table(headers: list[str], rows: list[list[str]], *, for_people: bool) -> str:
@@ -69,19 +70,22 @@ def show(
     tctx: typer.Context,
     alias: str = typer.Argument(..., help="The alias.", autocompletion=complete_alias),
     json: JsonFlag = False,
-) -> None:
-    from sfjwt_orch.store import state
+) -> Result | None:
+    def body() -> Result:
+        from sfjwt_orch.store import state
 
-    with json_shape(lambda exc: {"profile": None, "file": None}):
         ctx, profile = _profile(alias, tctx)
-    shown = {**profile.to_json(), "org_id": state.load(ctx.paths, alias).org_id}
-    if json:
-        emit(ctx, {"ok": True, "profile": shown, "file": str(ctx.paths.profile_file(alias))})
-        return
+        shown = {**profile.to_json(), "org_id": state.load(ctx.paths, alias).org_id}
+        result = Document({"profile": shown, "file": str(ctx.paths.profile_file(alias))})
+        if json:
+            return result
+        people = dict(shown)
+        if people.get("client_id"):
+            people["client_id"] = masked_key(str(people["client_id"]))  # human output never shows it whole
+        ctx.console.out("".join(f"{key:13} {value or '-'}\n" for key, value in people.items()))
+        return result
 
-    if shown.get("client_id"):
-        shown["client_id"] = masked_key(str(shown["client_id"]))  # human output never shows it whole
-    ctx.console.out("".join(f"{key:13} {value or '-'}\n" for key, value in shown.items()))
+    return guarded(failed_as({"profile": None, "file": None}), body)
 
 
 @app.command("remove", help="Remove a profile; optionally log the alias out of sf and delete its key.")
@@ -98,15 +102,17 @@ def remove(
         False, "--delete-key", help="Also delete the key and certificate (never one another profile uses)."
     ),
     json: JsonFlag = False,
-) -> None:
-    from sfjwt_orch.flows.logout import remove_profile
-    from sfjwt_orch.ui.interactive import person_present
+) -> Result | None:
+    def body() -> Result:
+        from sfjwt_orch.flows.logout import remove_profile
+        from sfjwt_orch.ui.interactive import person_present
 
-    with json_shape(lambda exc: {"alias": alias, "logged_out": False, "deleted": []}):
         ctx, profile = _profile(alias, tctx)
-        if logout is None:
-            logout = person_present(ctx.env) and typer.confirm(f"Also log {alias} out of sf?", default=False, err=True)
-        done = remove_profile(profile, ctx, logout=logout, delete_key=delete_key)
-    ctx.console.success(f"Removed profile {alias}")
-    if json:
-        emit(ctx, done.to_json())
+        asked = logout
+        if asked is None:
+            asked = person_present(ctx.env) and typer.confirm(f"Also log {alias} out of sf?", default=False, err=True)
+        done = remove_profile(profile, ctx, logout=asked, delete_key=delete_key)
+        ctx.console.success(f"Removed profile {alias}")
+        return Document(done.to_json())
+
+    return guarded(failed_as({"alias": alias, "logged_out": False, "deleted": []}), body)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, context_of, emit, json_shape
+from sfjwt_orch.commands.options import JsonFlag, context_of, failed_as, guarded
+from sfjwt_orch.errors import Document, Result
+
+if TYPE_CHECKING:
+    from sfjwt_orch.context import Context
+    from sfjwt_orch.salesforce.login_urls import Resolved
 
 HELP = """\
 Turn any Salesforce URL you paste into the login URL to use, and the JWT audience sf signs for it.
@@ -24,16 +31,22 @@ def run(
     tctx: typer.Context,
     url: str = typer.Argument(..., help="The URL (or login / test) to resolve."),
     json: JsonFlag = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.salesforce import login_urls
 
     ctx = context_of(tctx)
     empty = {"given": url, "kind": None, "login_url": None, "audience": None, "eca_ok": None, "why": None}
-    with json_shape(lambda exc: empty):
+
+    def body() -> Result:
         found = login_urls.check(url)
-    if json:
-        emit(ctx, found.to_json())
-        return
+        if not json:
+            _said(ctx, found)
+        return Document(found.to_json())
+
+    return guarded(failed_as(empty), body)
+
+
+def _said(ctx: Context, found: Resolved) -> None:
     ctx.console.out(
         f"login URL: {found.login_url}\n"
         f"audience:  {found.audience}  (sf's first attempt; an External Client App "

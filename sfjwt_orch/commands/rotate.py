@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, emit, json_shape
-from sfjwt_orch.errors import usage
+from sfjwt_orch.commands.options import Alias, Interval, JsonFlag, Verbose, check_wait, context_of, guarded
+from sfjwt_orch.errors import Result, usage
 from sfjwt_orch.tools.openssl import DEFAULT_BITS, DEFAULT_DAYS
 
 HELP = """\
@@ -47,13 +47,14 @@ def run(
     interval: Interval = 5.0,
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import login_request, rotate
     from sfjwt_orch.keys.pair import KeygenRequest, check_keygen_request
     from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
-    with json_shape(rotate.RotateReport(alias).to_json):
+
+    def body() -> Result:
         check_alias(alias)
         if finish and rollback:
             raise usage("--finish and --rollback cannot be used together", "pass only one of them")
@@ -61,7 +62,7 @@ def run(
             raise usage(f"--keep-days {keep_days} is out of range", "use 0 to 365 days")
         check_keygen_request(KeygenRequest(ctx.paths.key_dir(alias), bits, days, f"/CN={alias}"))
         # Waiting is the point here, in CI too: the app takes a new certificate minutes after the deploy.
-        timeout, interval = check_wait(timeout, interval, person=True)
+        waited, every = check_wait(timeout, interval, person=True)
         request = rotate.RotateRequest(
             alias=alias,
             target_org=target_org,
@@ -69,9 +70,9 @@ def run(
             bits=bits,
             days=days,
             keep_days=keep_days,
-            wait=login_request.Wait(open_browser=False, timeout=timeout, interval=interval),
+            wait=login_request.Wait(open_browser=False, timeout=waited, interval=every),
             action="finish" if finish else "rollback" if rollback else "rotate",
         )
-        report = rotate.run(request, ctx)
-    if json:
-        emit(ctx, report.to_json())
+        return rotate.run(request, ctx)
+
+    return guarded(lambda error: rotate.RotateReport(alias, error=error), body)

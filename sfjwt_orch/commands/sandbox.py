@@ -11,11 +11,11 @@ from sfjwt_orch.commands.options import (
     LoginFlags,
     Verbose,
     context_of,
-    emit,
-    json_shape,
+    guarded,
     login_options,
     login_wait,
 )
+from sfjwt_orch.errors import Result, SfjwtError
 
 app = typer.Typer(help="Sandboxes derived from a production profile.", no_args_is_help=True)
 
@@ -68,15 +68,19 @@ def add(
     flags: LoginFlags = LoginFlags(),
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import login, sandbox
-    from sfjwt_orch.store.paths import check_alias
 
     ctx = context_of(tctx, verbose)
     target = alias or f"{production}-{name.lower()}"
-    shape = login.LoginReport(alias=target, username=flags.username or "")
-    extra = {"from_alias": production, "sandbox_name": name}
-    with json_shape(lambda exc: {**shape.to_json(exc), **extra}):
+
+    def failure(error: SfjwtError) -> Result:
+        shape = login.LoginReport(alias=target, username=flags.username or "", error=error)
+        return sandbox.SandboxReport(shape, production, name)
+
+    def body() -> Result:
+        from sfjwt_orch.store.paths import check_alias
+
         check_alias(production)
         check_alias(target)
         command = sandbox.SandboxCommand(
@@ -84,8 +88,13 @@ def add(
             name=sandbox.check_name(name),
             login=flags.checked().request(target, login_wait(ctx, flags)),
         )
-        doc = sandbox.run(command, ctx)
-    ctx.console.success(f"Logged in to sandbox {name!r} as {doc['username']} (org {doc['org_id']}); sf alias: {target}")
-    ctx.console.info(f"Next time: sfjwt-orch login --alias {target}    With the others: sfjwt-orch login --all")
-    if json:
-        emit(ctx, doc)
+        report = sandbox.run(command, ctx)
+        if report.error is None:
+            done = report.login
+            ctx.console.success(
+                f"Logged in to sandbox {name!r} as {done.username} (org {done.org_id}); sf alias: {target}"
+            )
+            ctx.console.info(f"Next time: sfjwt-orch login --alias {target}    With the others: sfjwt-orch login --all")
+        return report
+
+    return guarded(failure, body)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of, emit, json_shape
+from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of, failed_as, guarded
+from sfjwt_orch.errors import Document, Result
 
 app = typer.Typer(help="Install, show or remove the Salesforce CLI (sf) that sfjwt-orch runs.", no_args_is_help=True)
 
@@ -42,23 +43,27 @@ def install(
     version: str | None = typer.Option(None, "--version", help="The sf version to install. [default: 2.150.6]"),
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import sf_manage
 
     ctx = context_of(tctx, verbose)
-    with json_shape(lambda exc: {"version": version, "path": str(ctx.paths.managed_sf())}):
+
+    def body() -> Result:
         done = sf_manage.install(version, ctx)
-    if done.already:
-        ctx.console.success(f"sf {done.version} is already installed and works: {done.launcher}")
-    else:
-        ctx.console.success(f"sf {done.version} installed, on Node {done.node}: {done.launcher}")
-    ctx.console.info(f'sfjwt-orch uses it from now on; to run it yourself: export PATH="{done.launcher.parent}:$PATH"')
-    if json:
-        emit(ctx, done.to_json())
+        if done.already:
+            ctx.console.success(f"sf {done.version} is already installed and works: {done.launcher}")
+        else:
+            ctx.console.success(f"sf {done.version} installed, on Node {done.node}: {done.launcher}")
+        ctx.console.info(
+            f'sfjwt-orch uses it from now on; to run it yourself: export PATH="{done.launcher.parent}:$PATH"'
+        )
+        return Document(done.to_json())
+
+    return guarded(failed_as({"version": version, "path": str(ctx.paths.managed_sf())}), body)
 
 
 @app.command("status", help=STATUS_HELP)
-def status(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> None:
+def status(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> Result:
     from sfjwt_orch.flows import sf_manage
 
     ctx = context_of(tctx, verbose)
@@ -76,21 +81,20 @@ def status(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False
         f"{managed['version']} on Node {managed['node']} ({managed['path']})" if managed["installed"] else "none"
     )
     ctx.console.info(f"installed by sfjwt-orch sf install: {managed_line}")
-    if json:
-        emit(ctx, shown.to_json(), shown.error)
-    if shown.error is not None:
-        raise typer.Exit(shown.error.exit_code)
+    return Document(shown.to_json(), shown.error, said=True)  # the error is said above, in its place
 
 
 @app.command("uninstall", help=UNINSTALL_HELP)
-def uninstall(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> None:
+def uninstall(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> Result | None:
     from sfjwt_orch.flows import sf_manage
 
     ctx = context_of(tctx, verbose)
-    with json_shape(lambda exc: {"path": str(ctx.paths.sf_home()), "removed": False}):
+
+    def body() -> Result:
         done = sf_manage.uninstall(ctx)
-    ctx.console.success(
-        f"removed {done.path}" if done.removed else f"nothing to remove: no sf installed at {done.path}"
-    )
-    if json:
-        emit(ctx, done.to_json())
+        ctx.console.success(
+            f"removed {done.path}" if done.removed else f"nothing to remove: no sf installed at {done.path}"
+        )
+        return Document(done.to_json())
+
+    return guarded(failed_as({"path": str(ctx.paths.sf_home()), "removed": False}), body)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of, emit
-from sfjwt_orch.errors import Exit
+from sfjwt_orch.commands.options import JsonFlag, Verbose, context_of
+from sfjwt_orch.errors import Document, Result
 from sfjwt_orch.ui.console import cell
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ Examples:
 """
 
 
-def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> None:
+def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -> Result:
     from sfjwt_orch.flows.status import status
 
     ctx = context_of(tctx, verbose)
@@ -42,10 +42,8 @@ def run(tctx: typer.Context, json: JsonFlag = False, verbose: Verbose = False) -
         ctx.console.warn(f"skipped: {skipped}")
     if not report.rows:
         ctx.console.info("No profiles yet: sfjwt-orch bootstrap --alias NAME")
-    if json:
-        emit(ctx, report.to_json(), report.error())
-    if not report.ok:
-        raise typer.Exit(Exit.ATTENTION)  # the report says what (CHECK_FAILED in --json)
+    # The table says what needs attention; the error (CHECK_FAILED, exit 6) sums it up.
+    return Document(report.to_json(), report.error(), said=True)
 
 
 HEADERS = ["ALIAS", "USERNAME", "ORG", "LOGIN URL", "CERT DAYS", "SF LOGIN", "LAST LOGIN", "ATTENTION"]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, emit, json_shape
-from sfjwt_orch.errors import usage
+from sfjwt_orch.commands.options import Alias, JsonFlag, Verbose, context_of, guarded
+from sfjwt_orch.errors import Result, usage
 from sfjwt_orch.salesforce import validate
 
 app = typer.Typer(
@@ -51,7 +51,7 @@ def _run(
     output_dir: Path | None,
     json: bool,
     verbose: bool,
-) -> None:
+) -> Result | None:
     from sfjwt_orch.flows import trust
     from sfjwt_orch.keyless import spec
     from sfjwt_orch.salesforce import metadata
@@ -60,8 +60,8 @@ def _run(
     ctx = context_of(tctx, verbose)
     chosen = spec.Provider(provider)
     app_name = name or metadata.default_app_name(alias)
-    shape = trust.TrustReport(alias, app_name).to_json
-    with json_shape(shape):
+
+    def body() -> Result:
         check_alias(alias)
         if output_dir is not None and not dry_run:
             raise usage("--output-dir goes with --dry-run", "add --dry-run, or drop --output-dir")
@@ -79,15 +79,18 @@ def _run(
             output_dir=output_dir.expanduser().resolve() if output_dir else None,
         )
         report = trust.trust(request, ctx)
-    if not dry_run:
-        verb = "no longer trusts" if remove else "trusts"
-        ctx.console.success(f"{target_org} {verb} {subject} ({provider}); CI logs in as {username} through {app_name}.")
-        ctx.console.info(
-            f"In the job: sfjwt-orch login --alias {alias} --oidc {provider} --client-id {report.client_id} "
-            f"--instance-url {report.login_url}"
-        )
-    if json:
-        emit(ctx, report.to_json())
+        if not dry_run and report.error is None:
+            verb = "no longer trusts" if remove else "trusts"
+            ctx.console.success(
+                f"{target_org} {verb} {subject} ({provider}); CI logs in as {username} through {app_name}."
+            )
+            ctx.console.info(
+                f"In the job: sfjwt-orch login --alias {alias} --oidc {provider} --client-id {report.client_id} "
+                f"--instance-url {report.login_url}"
+            )
+        return report
+
+    return guarded(lambda error: trust.TrustReport(alias, app_name, error=error), body)
 
 
 _TARGET = typer.Option(..., "--target-org", help="An admin's org alias that sf already knows.")
@@ -122,8 +125,8 @@ def github(
     output_dir: Path | None = _OUT,
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
-    _run("github", tctx, alias, target_org, username, repo, environment, ref, issuer, name, remove, dry_run,
+) -> Result | None:
+    return _run("github", tctx, alias, target_org, username, repo, environment, ref, issuer, name, remove, dry_run,
          output_dir, json, verbose)  # fmt: skip
 
 
@@ -146,6 +149,6 @@ def gitlab(
     output_dir: Path | None = _OUT,
     json: JsonFlag = False,
     verbose: Verbose = False,
-) -> None:
-    _run("gitlab", tctx, alias, target_org, username, project, environment, ref, issuer, name, remove, dry_run,
+) -> Result | None:
+    return _run("gitlab", tctx, alias, target_org, username, project, environment, ref, issuer, name, remove, dry_run,
          output_dir, json, verbose)  # fmt: skip

@@ -18,9 +18,10 @@ from shlex import quote
 from typing import Any
 
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code, SfjwtError, error_json
 from sfjwt_orch.flows import app_deploy, login, login_request
 from sfjwt_orch.flows.app_deploy import AppCreateRequest
+from sfjwt_orch.flows.login import LoginReport
 from sfjwt_orch.salesforce import metadata, validate
 from sfjwt_orch.store import profiles, state
 from sfjwt_orch.tools.sf import SfFailed
@@ -34,11 +35,14 @@ class AppReport:
     client_id: str = ""
     consumer_key_source: str | None = None  # "chosen" | "read back"
     created: bool = False
-    login: login.LoginReport | None = None
+    login: LoginReport | None = None
     files: list[str] = field(default_factory=list)  # --dry-run: what would be deployed
     commands: list[str] = field(default_factory=list)  # --dry-run: what would run
+    error: SfjwtError | None = None  # how it failed (None: the app is there and logs in)
+    failed_login: LoginReport | None = None  # the login that failed, when one did (its fields join the document)
 
-    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        error = self.error
         doc: dict[str, Any] = {
             "ok": error is None,
             "alias": self.alias,
@@ -48,7 +52,8 @@ class AppReport:
             "consumer_key_source": self.consumer_key_source,
             "created": self.created,
             "login": self.login.to_json() if self.login else None,
-            "error": error.to_json() if error else None,
+            **(self.failed_login.beside() if self.failed_login else {}),
+            "error": error_json(error),
         }
         if self.files or self.commands:
             doc.update(dry_run=True, files=self.files, commands=self.commands)
@@ -56,12 +61,12 @@ class AppReport:
 
 
 def create(req: AppCreateRequest, ctx: Context) -> AppReport:
+    """The report of what was made; its `error` says where it failed."""
     report = AppReport(req.alias, req.name, req.kind)
     try:
         _create(req, ctx, report)
     except SfjwtError as exc:
-        exc.details = {**report.to_json(exc), **exc.details}
-        raise
+        report.error = exc
     return report
 
 
@@ -70,7 +75,7 @@ def _create(req: AppCreateRequest, ctx: Context, report: AppReport) -> None:
         _dry_run(req, ctx, report)
         return
     org_url, key_file = provision(req, ctx, report)
-    report.login = _log_in(req, report, org_url, key_file, ctx)
+    _log_in(req, report, org_url, key_file, ctx)
 
 
 def provision(req: AppCreateRequest, ctx: Context, report: AppReport) -> tuple[str, Path]:
@@ -155,7 +160,8 @@ def _remember(
         ctx.console.warn(f"could not record the app in sfjwt-orch's state file ({problem})")
 
 
-def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, ctx: Context) -> login.LoginReport:
+def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Path, ctx: Context) -> None:
+    """The integration user's login, then sf's view of it: report.login once both worked."""
     answers = profiles.Profile(req.alias, client_id=report.client_id, username=req.username, instance_url=org_url)
     profile = profiles.load_or_new(ctx.paths, req.alias).merged(answers)
     login_req = login_request.login_request(profile, key_file, req.wait)
@@ -163,6 +169,9 @@ def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Pa
     spread = " (a new app takes a few minutes to reach every server)" if report.created else ""
     ctx.console.info(f"Logging in as the integration user{spread}.")
     done = login.log_in(login_req, ctx)
+    if done.error is not None:
+        report.failed_login = done
+        raise done.error
     login.remember(login_req, done, ctx)
     try:
         current = ctx.sf().display(req.alias)
@@ -175,7 +184,7 @@ def _log_in(req: AppCreateRequest, report: AppReport, org_url: str, key_file: Pa
             f"sf logged in, but sf org display says {status}",
             f"check the org: sf org display --target-org {req.alias}",
         )
-    return done
+    report.login = done
 
 
 def _dry_run(req: AppCreateRequest, ctx: Context, report: AppReport) -> None:

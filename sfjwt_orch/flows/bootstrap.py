@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code, SfjwtError, error_json
 from sfjwt_orch.flows import answers, app_create, app_deploy, key_env, login, login_request, probes, refusal
 from sfjwt_orch.flows.answers import Asker
 from sfjwt_orch.flows.login_request import LoginRequest
@@ -66,13 +66,17 @@ class BootstrapReport:
     alias: str
     steps: list[Step] = field(default_factory=list)
     login: login.LoginReport | None = None
+    error: SfjwtError | None = None  # how the step that failed ended (None: every step worked)
 
-    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        """The login document with the steps; `ok` and `error` are the bootstrap's."""
         done = self.login or login.LoginReport(alias=self.alias, username="")
-        return {**done.to_json(error), "steps": [s.__dict__ for s in self.steps]}
+        doc = done.to_json({"steps": [s.__dict__ for s in self.steps]})
+        return {**doc, "ok": self.error is None, "error": error_json(self.error)}
 
 
 def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapReport:
+    """Every step in turn; the report says how each ended, and its `error` is the failed step's."""
     report = BootstrapReport(alias=req.alias)
     steps = _Steps(report, ctx)
     before = _read(ctx.paths.profile_file(req.alias))
@@ -88,8 +92,7 @@ def bootstrap(req: BootstrapRequest, ctx: Context, asker: Asker) -> BootstrapRep
         steps.run("Save", lambda: _saved(ctx.paths.profile_file(req.alias), before))
     except SfjwtError as exc:
         refusal.name_alias(exc, req.alias)
-        exc.details = {**report.to_json(exc), **exc.details}
-        raise
+        report.error = exc
     return report
 
 
@@ -300,20 +303,17 @@ def _login(
             )
             _apply_defaults(login_req, ctx)
             return True, "skipped", f"sf already holds a working login for {login_req.alias}"
-    report.login = login.LoginReport(alias=login_req.alias, username=login_req.username)
     attempts = 0
     while True:
-        try:
-            done = login.log_in(login_req, ctx, checked_bits=bits)
+        done = login.log_in(login_req, ctx, checked_bits=bits)
+        attempts += done.attempts
+        done.attempts = attempts  # every consumer key's attempts, the ones re-entered included
+        report.login = done
+        if done.error is None:
             break
-        except SfjwtError as exc:
-            attempts += int(exc.details.get("attempts") or 0)
-            report.login.attempts = attempts
-            report.login.approval_url = exc.details.get("approval_url")
-            if reask is None or login_req.new_app or exc.code not in refusal.PROPAGATING:
-                raise
-            login_req = answers.reenter_key(login_req, exc, ctx, reask)
-    done.attempts += attempts
+        if reask is None or login_req.new_app or done.error.code not in refusal.PROPAGATING:
+            raise done.error
+        login_req = answers.reenter_key(login_req, done.error, ctx, reask)
     login.remember(login_req, done, ctx, as_found=as_found)
     report.login = done
     via = done.login_url or login_req.instance_url

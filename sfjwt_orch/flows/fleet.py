@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sfjwt_orch import crashlog
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for, usage
+from sfjwt_orch.errors import Code, Exit, SfjwtError, exit_code_for, interrupted, usage
 from sfjwt_orch.flows import login, login_request
 from sfjwt_orch.flows.parallel import default_limit
 from sfjwt_orch.store import profiles
@@ -64,8 +64,20 @@ def summary(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def document(docs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The fleet's --json document (the error boundary adds `error` when one was raised)."""
+    """The fleet's --json document (the error boundary adds the fleet's `error`)."""
     return {"ok": bool(docs) and all(d.get("ok") for d in docs), "results": list(docs), "summary": summary(docs)}
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    """The fleet's outcome: each alias's login document, and the fleet's error (the most severe
+    failure's code, so its exit code; None: every alias logged in)."""
+
+    docs: tuple[dict[str, Any], ...] = ()
+    error: SfjwtError | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return document(self.docs)
 
 
 def select(ctx: Context, every: bool, names: str | None) -> list[profiles.Profile]:
@@ -121,6 +133,7 @@ class Row:
     doc: dict[str, Any] | None = None  # the login document, once it ended
     error: SfjwtError | None = None
     lines: list[str] = field(default_factory=list)  # what the login said (sf's deciding line...)
+    sf_lines: tuple[str, ...] = ()  # sf's answers to the attempts, when sf's refusal ended the login
 
     @property
     def approval_url(self) -> str | None:
@@ -271,9 +284,8 @@ class FleetRunner:
         return self._inner.launch(argv, env, wait=wait)
 
 
-def run(cmd: FleetCommand, ctx: Context, view: View) -> dict[str, Any]:
-    """Log every alias in; the fleet document when all worked, else SfjwtError (the most severe
-    failure's code, so its exit code) with the document in `details`."""
+def run(cmd: FleetCommand, ctx: Context, view: View) -> FleetReport:
+    """Log every alias in; the report's error is the most severe failure's, or Ctrl-C's."""
     rows = [Row(p.alias, p.username) for p in cmd.profiles]
     runner = FleetRunner(ctx.runner)
     view.start(rows, ctx.clock)
@@ -282,14 +294,14 @@ def run(cmd: FleetCommand, ctx: Context, view: View) -> dict[str, Any]:
         logins = _helper(ctx, runner, cmd.parallel)
         _parallel(rows, cmd, ctx, runner, view, logins)
     except KeyboardInterrupt:
-        raise _interrupted(rows) from None
+        return _interrupted(rows)
     finally:
         view.stop()
         if logins is not None:
             logins.close()
     pending = [r for r in rows if r.needs_approval]
-    if pending:
-        _approvals(pending, cmd, ctx, rows)
+    if pending and not _approvals(pending, cmd, ctx):
+        return _interrupted(rows)
     return _outcome(rows, ctx)
 
 
@@ -377,36 +389,40 @@ def _one(row: Row, ctx: Context, runner: FleetRunner, logins: NodeLogins | None)
     # Never waits here: an approval is listed at the end; the browser is never opened from a worker.
     command = login_request.LoginRequest(profiles.Profile(row.alias), login_request.Wait(False, 0.0, 5.0))
     try:
-        report = login.run(command, actx)
-    except SfjwtError as exc:
-        _failed(row, exc, ctx.clock())
-    except KeyboardInterrupt:  # the fleet was stopped before this alias's sf started
-        _failed(row, _stopped(), ctx.clock())
+        report = login.run(command, actx)  # Ctrl-C included: the fleet stopped it (INTERRUPTED)
     except Exception as exc:  # a bug in one alias's login must not take the others down
-        _failed(row, crashlog.unexpected(exc, ctx.paths.log_dir), None)
-    else:
-        row.doc = report.to_json()
-        row.state, row.attempt, row.ended = "logged in", report.attempts, ctx.clock()
+        _failed(row, _report(row, crashlog.unexpected(exc, ctx.paths.log_dir)), None)
+        return
+    if report.error is not None:
+        _failed(row, report, ctx.clock())
+        return
+    row.doc = report.to_json()
+    row.state, row.attempt, row.ended = "logged in", report.attempts, ctx.clock()
 
 
 def _again(row: Row) -> None:
-    row.state, row.error, row.doc, row.ended = "queued", None, None, None
+    row.state, row.error, row.doc, row.ended, row.sf_lines = "queued", None, None, None, ()
     row.lines.clear()
 
 
-def _stopped() -> SfjwtError:
-    return SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+def _report(row: Row, error: SfjwtError) -> login.LoginReport:
+    """The row's login report for a failure that happened outside its login (Ctrl-C, a bug)."""
+    return login.LoginReport(alias=row.alias, username=row.username, error=error)
 
 
-def _failed(row: Row, exc: SfjwtError, now: float | None) -> None:
-    shape = login.LoginReport(alias=row.alias, username=row.username).to_json(exc)
-    row.doc = {**shape, **exc.details, "ok": False, "error": exc.to_json()}
-    row.error, row.ended = exc, now
-    row.attempt = int(row.doc.get("attempts") or row.attempt)
+def _failed(row: Row, report: login.LoginReport, now: float | None) -> None:
+    exc = report.error
+    assert exc is not None
+    # A login that failed before it read the profile knows no username yet: the row's is the profile's.
+    report = dataclasses.replace(report, username=report.username or row.username)
+    row.doc, row.error, row.ended = report.to_json(), exc, now
+    row.sf_lines = tuple(report.sf_lines or ())
+    row.attempt = report.attempts or row.attempt
     row.state = {Code.INTERRUPTED: "interrupted", Code.NOT_APPROVED: "needs approval"}.get(exc.code, "failed")
 
 
-def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[Row]) -> None:
+def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context) -> bool:
+    """The approvals a person gives, one at a time; False when Ctrl-C stopped the fleet."""
     ui = ctx.console
     if cmd.wait_for_approvals:
         # One URL per approval (issue 24 item 11): each wait below prints its own, carrying the state its
@@ -422,40 +438,41 @@ def _approvals(pending: list[Row], cmd: FleetCommand, ctx: Context, rows: list[R
     if not cmd.wait_for_approvals:
         names = ",".join(r.alias for r in pending)
         ui.info(f"Not waited for (no terminal, or --timeout 0); after approving: sfjwt-orch login --aliases {names}")
-        return
+        return True
     for number, row in enumerate(pending, 1):
         ui.step(f"{row.alias}: waiting for the approval ({number} of {len(pending)}; Ctrl-C stops)")
         command = login_request.LoginRequest(profiles.Profile(row.alias), cmd.wait)
-        try:
-            # The parallel pass was this login's first attempt: the wait goes on from its answer, as a
-            # single login's does, so an approval costs no extra sf run (issue 22, rule 5).
-            report = login.run(command, ctx, answered=_answer(row))
-        except KeyboardInterrupt:  # outside the login loop (which turns it into INTERRUPTED itself)
-            _failed(row, _stopped(), ctx.clock())
-            raise _interrupted(rows) from None
-        except SfjwtError as exc:
-            _failed(row, exc, ctx.clock())
+        # The parallel pass was this login's first attempt: the wait goes on from its answer, as a
+        # single login's does, so an approval costs no extra sf run (issue 22, rule 5).
+        report = login.run(command, ctx, answered=_answer(row))
+        exc = report.error
+        if exc is not None:
+            _failed(row, report, ctx.clock())
             if exc.code is Code.INTERRUPTED:
-                raise _interrupted(rows) from None
+                return False
             ui.error(f"{row.alias}: {exc.message}", exc.fix)
             continue
-        row.doc, row.error = report.to_json(), None
+        row.doc, row.error, row.sf_lines = report.to_json(), None, ()
         row.state, row.attempt = "logged in", report.attempts
         ui.success(f"{row.alias}: logged in to org {report.org_id}")
+    return True
 
 
 def _answer(row: Row) -> Diagnosis | None:
     """What the parallel pass's attempt said, as the login loop's first answer (None: nothing to go on)."""
     if row.error is None or row.error.code is not Code.NOT_APPROVED:
         return None
-    lines = tuple(str(line) for line in row.error.details.get("sf_lines") or ())
-    return Diagnosis(row.error.code, row.error.message, row.error.fix, lines)
+    return Diagnosis(row.error.code, row.error.message, row.error.fix, row.sf_lines)
 
 
-def _interrupted(rows: list[Row]) -> SfjwtError:
+def _docs(rows: list[Row]) -> tuple[dict[str, Any], ...]:
+    return tuple(r.doc for r in rows if r.doc is not None)
+
+
+def _interrupted(rows: list[Row]) -> FleetReport:
     for row in rows:
         if row.doc is None:
-            _failed(row, _stopped(), None)
+            _failed(row, _report(row, interrupted()), None)
     done = [r.alias for r in rows if r.doc and r.doc.get("ok")]
     rest = [r.alias for r in rows if not (r.doc and r.doc.get("ok"))]
     exc = SfjwtError(
@@ -463,12 +480,11 @@ def _interrupted(rows: list[Row]) -> SfjwtError:
         f"interrupted; logged in: {', '.join(done) or 'none'}; not done: {', '.join(rest)}",
         f"nothing was left half-written; run the rest: sfjwt-orch login --aliases {','.join(rest)}",
     )
-    exc.details = document([r.doc for r in rows if r.doc is not None])
-    return exc
+    return FleetReport(_docs(rows), exc)
 
 
-def _outcome(rows: list[Row], ctx: Context) -> dict[str, Any]:
-    docs = [r.doc for r in rows if r.doc is not None]
+def _outcome(rows: list[Row], ctx: Context) -> FleetReport:
+    docs = _docs(rows)
     doc = document(docs)
     counts = doc["summary"]
     ctx.console.info(
@@ -477,7 +493,7 @@ def _outcome(rows: list[Row], ctx: Context) -> dict[str, Any]:
     )
     failures = [r for r in rows if r.error is not None]
     if not failures:
-        return doc
+        return FleetReport(docs)
     worst_exit = most_severe(_exit(r) for r in failures)
     worst = next(r for r in failures if _exit(r) == worst_exit)
     assert worst.error is not None
@@ -487,8 +503,7 @@ def _outcome(rows: list[Row], ctx: Context) -> dict[str, Any]:
         f"{len(failures)} of {len(rows)} logins failed; the most severe: {worst.alias}: {worst.error.message}",
         f"each alias's result gives its own fix; then run them again: sfjwt-orch login --aliases {names}",
     )
-    exc.details = doc
-    raise exc
+    return FleetReport(docs, exc)
 
 
 def _exit(row: Row) -> int:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import dataclasses
 import errno
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sfjwt_orch.context import Context, Waiter
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code, SfjwtError, error_json, interrupted
 from sfjwt_orch.flows import key_env, login_request, org_change, refusal
 from sfjwt_orch.flows.login_request import LoginRequest
 from sfjwt_orch.keys import certs, material
@@ -48,8 +49,13 @@ class LoginReport:
     changed: dict[str, dict[str, str | None]] = dataclasses.field(default_factory=dict)
     key_bits: int = 0  # found by the key check; for the state file, not the JSON document
     last: Diagnosis | None = None  # the last refusal, for what Ctrl-C reports; not in the JSON document
+    error: SfjwtError | None = None  # how the login failed (None: it worked)
+    sf_lines: list[str] | None = None  # sf's answers to the attempts, when sf's refusal ended the login
 
-    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+    def to_json(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The login document; `extra`: a command's own fields (sandbox add's, bootstrap's steps),
+        after `error` and before `sf_lines`, in the order the documents have always had."""
+        error = self.error
         return {
             "ok": error is None,
             "alias": self.alias,
@@ -62,18 +68,27 @@ class LoginReport:
             "approval_url": self.approval_url,
             "org_changed_from": self.org_changed_from,
             "changed": self.changed,
-            "error": error.to_json() if error else None,
+            "error": error_json(error),
+            **(extra or {}),
+            **({} if self.sf_lines is None else {"sf_lines": self.sf_lines}),
         }
+
+    def beside(self) -> dict[str, Any]:
+        """A failed login's fields as they stand beside the fields of a command that ran it (app
+        create, rotate) in that command's failure document, whose `ok`, `alias` and `error` they are."""
+        return {key: value for key, value in self.to_json().items() if key not in ("ok", "alias", "error")}
 
 
 def run(
     given: LoginRequest, ctx: Context, key_text: str | None = None, *, answered: Diagnosis | None = None
 ) -> LoginReport:
     """The login command: `given` (the command line's answers) laid over the saved profile, then
-    logged in and remembered. A failure in the login loop carries what it learnt (log_in); the
-    caller gives an earlier one its document's shape (json_shape). `key_text` is --key-env's value,
-    taken out of the environment by the caller before anything ran. `answered`: see log_in."""
+    logged in and remembered. Returns the report, whose `error` says how it failed, at any stage
+    (before the login loop, the report has only the alias and the username given). `key_text` is
+    --key-env's value, taken out of the environment by the caller before anything ran. `answered`:
+    see log_in."""
     alias = given.alias
+    report = LoginReport(alias=alias, username=given.username)
     try:
         req = resolved(given, ctx)
         with alias_lock(ctx.paths, alias, on_wait=ctx.console.info):
@@ -81,14 +96,17 @@ def run(
             if imported is not None:
                 req = req.with_key(imported.key.path)
             report = log_in(req, ctx, checked_bits=imported.key.bits if imported else None, answered=answered)
-            if remember(req, report, ctx).rotation_phase == "promoted":
+            if report.error is None and remember(req, report, ctx).rotation_phase == "promoted":
                 # here, not at the top: rotate imports this module (the kept key, once --keep-days is over)
                 from sfjwt_orch.flows.rotate import expire_previous
 
                 expire_previous(alias, ctx)
     except SfjwtError as exc:
-        refusal.name_alias(exc, alias)
-        raise
+        report.error = exc
+    except KeyboardInterrupt:  # outside the login loop (which says what its last attempt said)
+        report.error = interrupted()
+    if report.error is not None:
+        refusal.name_alias(report.error, alias)
     return report
 
 
@@ -193,7 +211,8 @@ def log_in(
     When the app is new (`req.new_app`) an unknown consumer key is waited for; an app this tool
     created minutes ago (the state file says so) counts as new too.
 
-    Raises SfjwtError with the report's fields in `details`.
+    Returns the report: what the attempts learnt (the approval URL, their number), and `error`
+    when the login failed (a refusal, the deadline, Ctrl-C).
     """
     report = LoginReport(alias=req.alias, username=req.username, key_bits=checked_bits or 0)
     if not req.new_app and state.app_is_new(state.load(ctx.paths, req.alias), datetime.now(UTC)):
@@ -203,13 +222,11 @@ def log_in(
     except KeyboardInterrupt:
         # sf and the listener are gone by now (runner, finally); keep what was learnt, e.g. the URL.
         ctx.console.clear_status()
-        exc = refusal.interrupted(req, report, ctx)
-        exc.details = report.to_json(exc)
-        raise exc from None
+        report.error = refusal.interrupted(req, report, ctx)
     except SfjwtError as exc:
-        refusal.name_alias(exc, req.alias)
-        exc.details = {**report.to_json(exc), **exc.details}
-        raise
+        report.error = exc
+    if report.error is not None:
+        refusal.name_alias(report.error, req.alias)
     return report
 
 
@@ -263,6 +280,7 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, answered: Diagno
                 # cannot help, and the username is the likelier fault (issue 24 item 4).
                 why = refusal.approval_not_missing(req, ctx, approved_in_browser=approved_in_browser)
                 if why[0]:
+                    report.sf_lines = list(outcome.lines)
                     raise _suspect(outcome, req, why, ctx)
             if outcome.code is Code.NOT_APPROVED and report.approval_url is None:
                 listener = _ask_for_approval(req, ctx, report)
@@ -270,6 +288,7 @@ def _loop(req: LoginRequest, ctx: Context, report: LoginReport, answered: Diagno
             waits = (outcome.code in refusal.PROPAGATING and req.new_app) or outcome.code in req.also_wait_for
             retry = outcome.code is Code.NOT_APPROVED or (waits and req.timeout > 0)
             if not retry or remaining <= 0:
+                report.sf_lines = list(outcome.lines)
                 raise _final(outcome, req, report, ctx)
             hit = _wait(min(interval, remaining), deadline, outcome.code, report.attempts, ctx, listener)
             if hit is not None and not hit.approved:
@@ -328,14 +347,14 @@ def _final(outcome: Diagnosis, req: LoginRequest, report: LoginReport, ctx: Cont
     message, fix = refusal.explained(outcome, req, report, ctx)
     if outcome.code is Code.NOT_APPROVED and req.timeout > 0:
         message = f"still not approved after {req.timeout:.0f} s: {message}"
-    return SfjwtError(outcome.code, message, fix, sf_lines=list(outcome.lines))
+    return SfjwtError(outcome.code, message, fix)
 
 
 def _suspect(outcome: Diagnosis, req: LoginRequest, why: tuple[str, str], ctx: Context) -> SfjwtError:
     ctx.console.clear_status()
     if outcome.decided:
         ctx.console.info(f"sf said: {outcome.decided}")
-    return refusal.username_suspect(outcome, req, why, ctx)
+    return refusal.username_suspect(req, why, ctx)
 
 
 def _denied(hit: Callback, req: LoginRequest) -> SfjwtError:

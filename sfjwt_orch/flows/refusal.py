@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import interrupted as plain_interrupted
 from sfjwt_orch.flows import login_request
 from sfjwt_orch.salesforce import spring26, validate
 from sfjwt_orch.store import profiles, state
@@ -112,7 +113,7 @@ def approval_not_missing(req: LoginRequest, ctx: Context, *, approved_in_browser
     return "", ""
 
 
-def username_suspect(outcome: Diagnosis, req: LoginRequest, why: tuple[str, str], ctx: Context) -> SfjwtError:
+def username_suspect(req: LoginRequest, why: tuple[str, str], ctx: Context) -> SfjwtError:
     """A "not approved" that an approval cannot fix: the username is the likelier fault."""
     reason, otherwise = why
     sandbox = f"{req.username}.dev" if "@" in req.username else "user@example.com.dev"
@@ -122,7 +123,6 @@ def username_suspect(outcome: Diagnosis, req: LoginRequest, why: tuple[str, str]
         f"not a user of the org at {req.instance_url} (a sandbox's usernames end in its name, e.g. {sandbox})",
         f"check the exact username in Setup > Users of that org, then run "
         f"{rerun(req, ctx, '--username <the right one>')}; if the username is right, {otherwise}",
-        sf_lines=list(outcome.lines),
     )
 
 
@@ -139,7 +139,7 @@ def interrupted(req: LoginRequest, report: Attempts, ctx: Context) -> SfjwtError
     "interrupted" after minutes of waiting told nothing). The code stays INTERRUPTED (exit 130)."""
     last = report.last
     if last is None:
-        return SfjwtError(Code.INTERRUPTED, "interrupted", "nothing was left half-written; run the command again")
+        return plain_interrupted()
     message, fix = explained(last, req, report, ctx)
     return SfjwtError(
         Code.INTERRUPTED,

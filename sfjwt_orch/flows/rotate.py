@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code, SfjwtError, error_json
 from sfjwt_orch.flows import app_deploy, login, login_request
 from sfjwt_orch.keys import certs, material, pair
 from sfjwt_orch.salesforce import metadata
@@ -80,9 +80,16 @@ class RotateReport:
     app_updated: bool = False
     previous_key_kept_until: str | None = None
     window_s: float | None = None
+    error: SfjwtError | None = None  # how the step that failed ended (None: it worked)
+    failed_login: login.LoginReport | None = None  # the login that failed, when one did (its fields join the document)
 
-    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
-        return {"ok": error is None, **dataclasses.asdict(self), "error": error.to_json() if error else None}
+    def to_json(self) -> dict[str, Any]:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in _NOT_FIELDS}
+        failed = self.failed_login.beside() if self.failed_login else {}
+        return {"ok": self.error is None, **fields, **failed, "error": error_json(self.error)}
+
+
+_NOT_FIELDS = ("error", "failed_login")
 
 
 @dataclass(frozen=True)
@@ -92,14 +99,23 @@ class _Pair:
 
 
 def run(req: RotateRequest, ctx: Context) -> RotateReport:
+    """The report of the steps done; its `error` says where the rotation stopped (rerun to resume)."""
     report = RotateReport(req.alias)
     try:
         with alias_lock(ctx.paths, req.alias, on_wait=ctx.console.info):
             {"rotate": _rotate, "finish": _finish, "rollback": _rollback}[req.action](req, ctx, report)
     except SfjwtError as exc:
-        exc.details = {**report.to_json(exc), **exc.details}
-        raise
+        report.error = exc
     return report
+
+
+def _logged_in(req: login_request.LoginRequest, ctx: Context, report: RotateReport) -> login.LoginReport:
+    """A login the rotation cannot go on without: its failure is the rotation's."""
+    done = login.log_in(req, ctx)
+    if done.error is not None:
+        report.failed_login = done
+        raise done.error
+    return done
 
 
 def _reached(step: str, env: Mapping[str, str]) -> None:
@@ -188,7 +204,7 @@ def _rotate(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
     else:
         _ask_upload("the new certificate", nxt.cert, new_info.fingerprint_sha256, ctx)
     try:
-        _prove(req, profile, nxt.key, ctx)
+        _prove(req, profile, nxt.key, ctx, report)
     except SfjwtError as exc:
         _after_failed_proof(exc, req, ctx, report, admin, name, known, current)
         raise
@@ -250,13 +266,13 @@ def _deploy_new(req: RotateRequest, ctx: Context, admin: str, name: str, known: 
     return True
 
 
-def _prove(req: RotateRequest, profile: profiles.Profile, key: Path, ctx: Context) -> None:
+def _prove(req: RotateRequest, profile: profiles.Profile, key: Path, ctx: Context, report: RotateReport) -> None:
     """A login with `key` where it lies, waiting while the app has not taken its certificate yet."""
     proof = dataclasses.replace(
         login_request.login_request(profile, key, req.wait),
         also_wait_for=frozenset({Code.INVALID_ASSERTION}),
     )
-    login.log_in(proof, ctx)
+    _logged_in(proof, ctx, report)
 
 
 def _promote(req: RotateRequest, current: _Pair, nxt: _Pair, ctx: Context) -> None:
@@ -280,7 +296,7 @@ def _finalize(
     """sf keeps the key's path: log in again from the durable one (the proof used next/), and only
     then drop next/ and record the promotion."""
     final = login_request.login_request(profile, current.key, login_request.Wait())
-    login.remember(final, login.log_in(final, ctx), ctx)
+    login.remember(final, _logged_in(final, ctx, report), ctx)
     _reached("logged-in", ctx.env)
     _remove_pair(_folder(ctx, req.alias, "next"))
     until = (datetime.now(UTC) + timedelta(days=req.keep_days)).isoformat(timespec="seconds")
@@ -352,7 +368,7 @@ def _rollback(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
         report.new_fingerprint = _fingerprint(old.cert)
         _restore_on_app(req, ctx, report, known, old)
         try:
-            _prove(req, profile, old.key, ctx)
+            _prove(req, profile, old.key, ctx, report)
         except SfjwtError as exc:
             again = f"sfjwt-orch rotate --alias {req.alias} --rollback"
             exc.fix = f"both pairs are kept: {again} continues the rollback"
@@ -364,7 +380,7 @@ def _rollback(req: RotateRequest, ctx: Context, report: RotateReport) -> None:
         _step(ctx, req.alias, ROLLBACK_DONE)
     report.new_fingerprint = report.new_fingerprint or _fingerprint(current.cert)
     back = login_request.login_request(profile, current.key, login_request.Wait())
-    login.remember(back, login.log_in(back, ctx), ctx)
+    login.remember(back, _logged_in(back, ctx, report), ctx)
     _reached("rollback-logged-in", ctx.env)
     # The app holds the old pair now (the login above proved it): the other one can go.
     _remove_pair(nxt)

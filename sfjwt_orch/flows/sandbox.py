@@ -103,42 +103,58 @@ class SandboxCommand:
         return self.login.alias
 
 
-def run(cmd: SandboxCommand, ctx: Context) -> dict[str, Any]:
-    """Derive, then log in as `login` does (approval and retries); the login document with the
-    sandbox's fields. Raises SfjwtError with that document's shape in `details`."""
-    extra = {"from_alias": cmd.production, "sandbox_name": cmd.name}
+@dataclass
+class SandboxReport:
+    """The sandbox's login report, with the sandbox's fields (`from_alias`, `sandbox_name`)."""
+
+    login: login.LoginReport
+    from_alias: str
+    sandbox_name: str
+
+    @property
+    def error(self) -> SfjwtError | None:
+        return self.login.error
+
+    def to_json(self) -> dict[str, Any]:
+        return self.login.to_json({"from_alias": self.from_alias, "sandbox_name": self.sandbox_name})
+
+
+def run(cmd: SandboxCommand, ctx: Context) -> SandboxReport:
+    """Derive, then log in as `login` does (approval and retries): the login's report with the
+    sandbox's fields, its error set when it failed."""
     try:
-        production = profiles.load(ctx.paths, cmd.production)
-        if production is None:
-            raise SfjwtError(
-                Code.PROFILE_NOT_FOUND,
-                f"no saved profile for the production alias {cmd.production!r}{alias_hint(ctx.paths, cmd.production)}",
-                f"set production up first: sfjwt-orch bootstrap --alias {cmd.production}",
-            )
-        key = str(login_request.default_key_file(production, ctx.paths))
-        known = state.load(ctx.paths, cmd.production).instance_url
-        my_domain = production_my_domain(production.instance_url, known)
-        production = production.merged(profiles.Profile(production.alias, instance_url=my_domain))
-        derived = derive(production, cmd.name, cmd.alias, key)
-        given = derived.merged(cmd.login.profile)
-        ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {given.username} at {given.instance_url}")
-        report = login.run(dataclasses.replace(cmd.login, profile=given), ctx)
+        given = _derived(cmd, ctx)
     except SfjwtError as exc:
-        if exc.code is Code.APP_NOT_INSTALLED:
-            exc = _app_missing(exc, cmd)
-        shape = login.LoginReport(alias=cmd.alias, username=cmd.login.username).to_json(exc)
-        exc.details = {**shape, **exc.details, **extra}
-        raise exc from None
-    return {**report.to_json(), **extra}
+        failed = login.LoginReport(alias=cmd.alias, username=cmd.login.username, error=exc)
+        return SandboxReport(failed, cmd.production, cmd.name)
+    ctx.console.step(f"Sandbox {cmd.name!r} of {cmd.production!r}: {given.username} at {given.instance_url}")
+    report = login.run(dataclasses.replace(cmd.login, profile=given), ctx)
+    if report.error is not None and report.error.code is Code.APP_NOT_INSTALLED:
+        report.error = _app_missing(report.username, cmd)
+    return SandboxReport(report, cmd.production, cmd.name)
 
 
-def _app_missing(exc: SfjwtError, cmd: SandboxCommand) -> SfjwtError:
-    better = SfjwtError(
+def _derived(cmd: SandboxCommand, ctx: Context) -> profiles.Profile:
+    """The sandbox's profile: production's, derived (sandbox_url, derive), under the flags given."""
+    production = profiles.load(ctx.paths, cmd.production)
+    if production is None:
+        raise SfjwtError(
+            Code.PROFILE_NOT_FOUND,
+            f"no saved profile for the production alias {cmd.production!r}{alias_hint(ctx.paths, cmd.production)}",
+            f"set production up first: sfjwt-orch bootstrap --alias {cmd.production}",
+        )
+    key = str(login_request.default_key_file(production, ctx.paths))
+    known = state.load(ctx.paths, cmd.production).instance_url
+    my_domain = production_my_domain(production.instance_url, known)
+    production = production.merged(profiles.Profile(production.alias, instance_url=my_domain))
+    return derive(production, cmd.name, cmd.alias, key).merged(cmd.login.profile)
+
+
+def _app_missing(username: str, cmd: SandboxCommand) -> SfjwtError:
+    return SfjwtError(
         Code.APP_NOT_INSTALLED,
         f"the sandbox {cmd.name!r} has no copy of the app: External client app is not installed in this org "
         "(a local External Client App is not copied into sandboxes; a Connected App is)",
         f"create the app in the sandbox from its admin login: sfjwt-orch app create --alias {cmd.alias} "
-        f"--target-org <sandbox admin alias> --username {exc.details.get('username') or '<the sandbox user>'}",
+        f"--target-org <sandbox admin alias> --username {username or '<the sandbox user>'}",
     )
-    better.details = exc.details
-    return better

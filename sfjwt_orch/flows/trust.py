@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.errors import Code, SfjwtError, error_json, usage
 from sfjwt_orch.flows import app_create, app_deploy
 from sfjwt_orch.keyless.package import TrustPackage
 from sfjwt_orch.keyless.spec import Binding, Provider, TrustSpec, from_json
@@ -51,8 +51,10 @@ class TrustReport:
     bound_claims: list[dict[str, str]] = field(default_factory=list)
     created: bool = False
     files: list[str] = field(default_factory=list)
+    error: SfjwtError | None = None  # how it failed (None: the org trusts the CI jobs named)
 
-    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        error = self.error
         doc: dict[str, Any] = {
             "ok": error is None,
             "alias": self.alias,
@@ -62,7 +64,7 @@ class TrustReport:
             "issuer": self.issuer or None,
             "bound_claims": self.bound_claims,
             "created": self.created,
-            "error": error.to_json() if error else None,
+            "error": error_json(error),
         }
         if self.files:
             doc.update(dry_run=True, files=self.files)
@@ -108,12 +110,12 @@ def _spec(req: TrustRequest, ctx: Context, audience: str) -> tuple[TrustSpec, bo
 
 
 def trust(req: TrustRequest, ctx: Context) -> TrustReport:
+    """The report of what was deployed; its `error` says where it failed."""
     report = TrustReport(req.alias, req.app_name, issuer=req.issuer)
     try:
         _trust(req, ctx, report)
     except SfjwtError as exc:
-        exc.details = {**report.to_json(exc), **exc.details}
-        raise
+        report.error = exc
     return report
 
 

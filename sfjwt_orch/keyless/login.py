@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError, usage
+from sfjwt_orch.errors import Code, SfjwtError, error_json, usage
 from sfjwt_orch.keyless.spec import Provider
 from sfjwt_orch.salesforce import validate
 from sfjwt_orch.store import profiles
@@ -56,8 +56,10 @@ class OidcLoginReport:
     username: str = ""
     org_id: str = ""
     instance_url: str = ""
+    error: SfjwtError | None = None  # how the login failed (None: it worked)
 
-    def to_json(self, error: SfjwtError | None = None) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
+        error = self.error
         return {
             "ok": error is None,
             "alias": self.alias,
@@ -65,7 +67,7 @@ class OidcLoginReport:
             "username": self.username or None,
             "org_id": self.org_id or None,
             "instance_url": self.instance_url or None,
-            "error": error.to_json() if error else None,
+            "error": error_json(error),
         }
 
 
@@ -93,14 +95,14 @@ def request_for(
 
 
 def log_in(req: OidcLoginRequest, ctx: Context) -> OidcLoginReport:
+    """The report, its `error` set when the token, the exchange or sf said no."""
     report = OidcLoginReport(req.alias, req.provider.value, instance_url=req.instance_url)
     try:
         identity = identity_token(req.provider, req.instance_url, ctx)
         access = exchange(req, identity)
         _hand_to_sf(req, access, ctx, report)
     except SfjwtError as exc:
-        exc.details = {**report.to_json(exc), **exc.details}
-        raise
+        report.error = exc
     return report
 
 

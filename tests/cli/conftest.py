@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from sfjwt_orch import errors
 from sfjwt_orch.cli import main
 from sfjwt_orch.context import Context
 from sfjwt_orch.store.paths import Paths
@@ -32,6 +33,12 @@ DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
 
 def sf_output(name: str) -> str:
     return (DATA / name).read_text()
+
+
+def failed(result: errors.Result) -> errors.SfjwtError:
+    """The error a flow's result ended with (flows return their failures, errors.Result)."""
+    assert result.error is not None, "it worked"
+    return result.error
 
 
 @dataclass

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code
 from sfjwt_orch.flows import bootstrap, login_request
 from sfjwt_orch.store import profiles, state
-from tests.cli.conftest import World, sf_output
+from tests.cli.conftest import World, failed, sf_output
 from tests.cli.test_commands import DISPLAY, VERSION
 
 CID = "3MVG9CLIENTID1234567"
@@ -86,10 +86,10 @@ def test_a_failed_login_with_another_username_keeps_the_saved_one(world: World) 
     )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
-    with pytest.raises(SfjwtError) as err:
-        bootstrap.bootstrap(request(world, username="other@example.com", can_prompt=False), world.ctx, Person([]))
+    report = bootstrap.bootstrap(request(world, username="other@example.com", can_prompt=False), world.ctx, Person([]))
+    err = failed(report)
     world.done()
-    assert err.value.code is Code.INVALID_ASSERTION
+    assert err.code is Code.INVALID_ASSERTION
     assert profiles.load_or_new(world.paths, "hub").username == USER
     assert "other@example.com" not in world.paths.profile_file("hub").read_text()
     assert state.unconfirmed(state.load(world.paths, "hub")) == {"username": "other@example.com"}
@@ -177,18 +177,18 @@ def test_a_key_a_login_confirmed_is_not_waited_for_when_the_app_refuses_it(world
     )
     world.expect_sf("--version", stdout=VERSION)
     world.expect_sf("org", "login", "jwt", stdout=ASSERTION, rc=1)
-    with pytest.raises(SfjwtError) as err:
-        bootstrap.bootstrap(request(world, wait=login_request.Wait(timeout=600.0)), world.ctx, Person([]))
+    report = bootstrap.bootstrap(request(world, wait=login_request.Wait(timeout=600.0)), world.ctx, Person([]))
+    err = failed(report)
     world.done()
-    assert err.value.code is Code.INVALID_ASSERTION and world.ctx.clock() == 1000.0
+    assert err.code is Code.INVALID_ASSERTION and world.ctx.clock() == 1000.0
 
 
 def test_with_no_one_to_ask_the_checklist_comes_before_the_error(world: World) -> None:
     # Issue 24 item 7: a CI log (no terminal, no answers) shows what to do in Setup, then the flags.
     world.expect_sf("--version", stdout=VERSION)
-    with pytest.raises(SfjwtError) as err:
-        bootstrap.bootstrap(request(world, can_prompt=False), world.ctx, Person([]))
+    report = bootstrap.bootstrap(request(world, can_prompt=False), world.ctx, Person([]))
+    err = failed(report)
     world.done()
-    assert err.value.code is Code.USAGE and "no one to ask" in err.value.message
+    assert err.code is Code.USAGE and "no one to ask" in err.message
     said = world.stderr.getvalue()
     assert "Create the app in Salesforce" in said and f"Upload Files: {world.keypair.cert}" in said

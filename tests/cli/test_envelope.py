@@ -193,3 +193,84 @@ def test_every_json_document_is_one_envelope(world: World, case: str) -> None:
         assert result.code == EXIT_OF[Code(error["code"])], (result.code, error)
     assert ("(" not in case) is (error is None), f"{case}: {error}"  # the failures are the cases with a (why)
     world.done()
+
+
+NOT_APPROVED = sf_output("notapproved.json.stdout")
+LOGIN_FIELDS = ["username", "org_id", "instance_url", "login_url", "is_dev_hub", "attempts", "approval_url",
+                "org_changed_from", "changed"]  # fmt: skip
+
+
+def _created_app(world: World) -> None:
+    from tests.cli.test_app_create import ADMIN_DISPLAY, ASSIGNED, DEPLOYED, OK_LIST
+
+    world.expect_sf("org", "display", "--target-org", "admin", stdout=ADMIN_DISPLAY)
+    world.expect_sf("org", "list", "metadata", stdout=OK_LIST)
+    world.expect_sf("project", "deploy", "start", stdout=DEPLOYED)
+    world.expect_sf("org", "assign", "permset", stdout=ASSIGNED)
+
+
+# A login refused by sf, run by each command that runs one: the flow returns the login's report (its
+# fields, sf's lines, its error) and the command's document lays it out as it always has, key by key.
+REFUSED_LOGINS: dict[str, tuple[Setup, list[str]]] = {
+    "login": (
+        lambda w: ("login", *_login(w), "--timeout", "0"),
+        ["ok", "alias", *LOGIN_FIELDS, "sf_lines", "error"],
+    ),
+    "bootstrap": (
+        lambda w: (
+            w.expect_sf("--version", stdout=VERSION),
+            ("bootstrap", *_login(w), "--cert-file", str(w.keypair.cert), "--no-input", "--timeout", "0"),
+        )[1],
+        ["ok", "alias", *LOGIN_FIELDS, "steps", "sf_lines", "error"],
+    ),
+    "sandbox add": (
+        lambda w: (_saved(w), ("sandbox", "add", "--from", "hub", "--name", "uat", "--timeout", "0"))[1],
+        ["ok", "alias", *LOGIN_FIELDS, "from_alias", "sandbox_name", "sf_lines", "error"],
+    ),
+    "app create": (
+        lambda w: (
+            _created_app(w),
+            ("app", "create", "--alias", "ci", "--target-org", "admin", "--username", USER, "--timeout", "0"),
+        )[1],
+        [
+            "ok",
+            "alias",
+            "app_name",
+            "kind",
+            "client_id",
+            "consumer_key_source",
+            "created",
+            "login",
+            *LOGIN_FIELDS,
+            "sf_lines",
+            "error",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_LOGINS))
+def test_a_refused_login_inside_a_command_keeps_its_fields_in_the_document(world: World, case: str) -> None:
+    setup, keys = REFUSED_LOGINS[case]
+    args = setup(world)
+    world.expect_sf("org", "login", "jwt", stdout=NOT_APPROVED, rc=1)
+    result = world.invoke(*args, "--json")
+    code = result.doc["error"]["code"]  # an app sfjwt-orch made pre-authorizes: the username is suspect
+    assert code in ("NOT_APPROVED", "USERNAME_SUSPECT") and result.code == EXIT_OF[Code(code)], result.stderr
+    assert list(result.doc) == keys
+    assert result.doc["attempts"] == 1 and "hasn't approved" in result.doc["sf_lines"][0]
+    assert "error: " in result.stderr and "fix: " in result.stderr  # the boundary said it, once
+    assert result.stderr.count("error: ") == 1
+    world.done()
+
+
+# The failures a command tells its own way (doctor's checks, status's table): the boundary then prints
+# only the document and the exit code.
+TOLD_BY_THE_COMMAND = {"doctor (a check fails)", "status (an alias needs attention)"}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "(" in c])
+def test_a_failure_is_told_once(world: World, case: str) -> None:
+    result = world.invoke(*CASES[case](world), "--json")
+    told = result.stderr.count(f"error: {result.doc['error']['message']}")
+    assert told == (case not in TOLD_BY_THE_COMMAND), result.stderr

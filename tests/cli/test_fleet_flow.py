@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code
 from sfjwt_orch.flows import fleet, login_request
 from sfjwt_orch.store import profiles
-from tests.cli.conftest import Flow
+from tests.cli.conftest import Flow, failed
 from tests.fakes import FakeClock, FakeRunner, RecordingConsole
 from tests.keypairs import KeyPair
 
@@ -72,9 +72,10 @@ def test_with_a_person_the_approvals_are_opened_and_waited_for_one_at_a_time(set
     _answers(runner, "c", NOT_APPROVED, NOT_APPROVED, SUCCESS)
     command = fleet.FleetCommand(tuple(saved), 2, login_request.Wait(True, 60.0, 5.0), wait_for_approvals=True)
     view = RecordingView()
-    doc = fleet.run(command, ctx, view)
+    report = fleet.run(command, ctx, view)
+    doc = report.to_json()
     runner.assert_done()
-    assert doc["ok"] is True and doc["summary"] == {"succeeded": 3, "failed": 0, "by_code": {}}
+    assert report.error is None and doc["ok"] is True and doc["summary"] == {"succeeded": 3, "failed": 0, "by_code": {}}
     assert sorted(view.done) == ["a", "b", "c"] and view.stopped
     assert len(runner.opened) == 2, "each approval URL opened once, when its turn came"
     assert clock.sleeps, "each approval was waited for"
@@ -108,10 +109,9 @@ def test_without_a_person_the_approvals_are_reported_not_waited_for(setup: Setup
     _answers(runner, "b", SUCCESS)
     _answers(runner, "c", SUCCESS)
     command = fleet.FleetCommand(tuple(saved), 3, login_request.Wait(False, 0.0, 5.0), wait_for_approvals=False)
-    with pytest.raises(SfjwtError) as caught:
-        fleet.run(command, ctx, RecordingView())
+    report = fleet.run(command, ctx, RecordingView())
     runner.assert_done()
-    assert caught.value.code is Code.NOT_APPROVED and caught.value.exit_code == 4
-    assert caught.value.details["summary"] == {"succeeded": 2, "failed": 1, "by_code": {"NOT_APPROVED": 1}}
+    assert failed(report).code is Code.NOT_APPROVED and failed(report).exit_code == 4
+    assert report.to_json()["summary"] == {"succeeded": 2, "failed": 1, "by_code": {"NOT_APPROVED": 1}}
     assert runner.opened == [] and clock.sleeps == []
     assert any("after approving: sfjwt-orch login --aliases a" in line for line in console.lines)

@@ -16,13 +16,13 @@ import pytest
 
 from sfjwt_orch.approval.listener import Callback
 from sfjwt_orch.context import Context
-from sfjwt_orch.errors import Code, SfjwtError
+from sfjwt_orch.errors import Code
 from sfjwt_orch.flows import key_env, login, refusal
 from sfjwt_orch.flows.login import LoginReport
 from sfjwt_orch.flows.login_request import LoginRequest, Wait, login_request
 from sfjwt_orch.store import profiles, state
 from sfjwt_orch.store.paths import Paths
-from tests.cli.conftest import Flow
+from tests.cli.conftest import Flow, failed
 from tests.fakes import FakeClock, FakeListener, FakeRunner
 
 DATA = Path(__file__).parents[1] / "data" / "sf-outputs"
@@ -47,7 +47,8 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def log_in(req: LoginRequest, ctx: Context) -> LoginReport:
     """What login and bootstrap do: the approve-and-retry loop, then remember what worked."""
     report = login.log_in(req, ctx)
-    login.remember(req, report, ctx)
+    if report.error is None:
+        login.remember(req, report, ctx)
     return report
 
 
@@ -112,12 +113,12 @@ def test_url_printed_before_browser_and_failure_to_open_is_survived(flow: Flow, 
 def test_no_browser_means_print_only(flow: Flow, key_file: Path) -> None:
     runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, open_browser=False, timeout=0), flow.ctx)
-    assert err.value.code is Code.NOT_APPROVED and err.value.exit_code == 4
+    report = log_in(request(key_file, open_browser=False, timeout=0), flow.ctx)
+    err = failed(report)
+    assert err.code is Code.NOT_APPROVED and err.exit_code == 4
     assert runner.opened == []
-    assert err.value.details["approval_url"].startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
-    assert err.value.details["attempts"] == 1 and err.value.details["ok"] is False
+    assert (report.approval_url or "").startswith("https://acme.my.salesforce.com/services/oauth2/authorize?")
+    assert report.attempts == 1 and report.to_json()["ok"] is False
 
 
 def test_deadline_ends_the_wait_with_exit_4(flow: Flow, key_file: Path) -> None:
@@ -125,11 +126,11 @@ def test_deadline_ends_the_wait_with_exit_4(flow: Flow, key_file: Path) -> None:
     clock: FakeClock = flow.clock
     for _ in range(5):
         runner.expect(is_login, NOT_APPROVED, 1)
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, timeout=40.0), flow.ctx)
+    report = log_in(request(key_file, timeout=40.0), flow.ctx)
+    err = failed(report)
     runner.assert_done()
-    assert err.value.code is Code.NOT_APPROVED
-    assert "40 s" in err.value.message
+    assert err.code is Code.NOT_APPROVED
+    assert "40 s" in err.message
     assert sum(clock.sleeps) == pytest.approx(40.0)  # 5 + 7.5 + 11.25 + 16.25 (cut at the deadline)
     assert all(s <= 1.0 for s in clock.sleeps)  # the status line is refreshed every second
 
@@ -149,13 +150,13 @@ def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(flow: Flow
     # known to be new is not waited for (until 0.2 a typo waited ten minutes at a terminal).
     runner: FakeRunner = flow.runner
     runner.expect(is_login, CLIENT_ID, 1)
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, client_id="3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ"), flow.ctx)
+    report = log_in(request(key_file, client_id="3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ"), flow.ctx)
+    err = failed(report)
     runner.assert_done()
-    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+    assert err.code is Code.CLIENT_ID_INVALID and err.exit_code == 3
     assert flow.clock.sleeps == []
-    assert "consumer key used: 3MVG9A…WXYZ (31 characters)" in err.value.message
-    fix = err.value.fix
+    assert "consumer key used: 3MVG9A…WXYZ (31 characters)" in err.message
+    fix = err.fix
     assert "probably mistyped" in fix and "--new-app" in fix
     # The rerun names the alias and asks for the key; it never repeats the key itself.
     assert "then run the same command again with --client-id <consumer key>" in fix  # nothing saved yet
@@ -163,7 +164,7 @@ def test_an_unknown_consumer_key_fails_at_once_showing_the_key_masked(flow: Flow
                 username="user@example.com", instance_url="https://acme.my.salesforce.com", key_file=str(key_file)))  # fmt: skip
     rerun = refusal.rerun(request(key_file), flow.ctx, "--new-app", client_id=True)
     assert rerun == "sfjwt-orch login --alias hub --client-id <consumer key> --new-app"
-    shown = " ".join(flow.console.lines + flow.console.statuses) + err.value.message + fix
+    shown = " ".join(flow.console.lines + flow.console.statuses) + err.message + fix
     assert "3MVG9ABCDEFGHIJKLMNOPQRSTUVWXYZ" not in shown
 
 
@@ -180,14 +181,14 @@ def test_a_new_app_is_waited_for_and_a_typo_is_mentioned_once(flow: Flow, key_fi
     assert "3MVG9C…4567 (20 characters)" in lines[0]
 
     runner.expect(is_login, CLIENT_ID, 1)
-    with pytest.raises(SfjwtError) as err:  # new, but nobody asked to wait
-        login.log_in(request(key_file, timeout=0, new_app=True), flow.ctx)
-    assert err.value.code is Code.CLIENT_ID_INVALID and err.value.exit_code == 3
+    report = login.log_in(request(key_file, timeout=0, new_app=True), flow.ctx)  # new, but nobody asked to wait
+    err = failed(report)
+    assert err.code is Code.CLIENT_ID_INVALID and err.exit_code == 3
     # Not waited for, so no "sfjwt-orch waits" line; the fix says how to wait.
     assert [line for line in flow.console.lines if "probably mistyped" in line] == [
         refusal.maybe_mistyped(request(key_file))
     ]
-    assert "--new-app --timeout 600" in err.value.fix
+    assert "--new-app --timeout 600" in err.fix
 
 
 def test_an_app_this_tool_created_minutes_ago_counts_as_new(flow: Flow, key_file: Path) -> None:
@@ -202,9 +203,9 @@ def test_an_app_this_tool_created_minutes_ago_counts_as_new(flow: Flow, key_file
     long_ago = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds")
     assert state.save(paths, state.State(alias="hub", app_created_at=long_ago)) is None
     runner.expect(is_login, CLIENT_ID, 1)
-    with pytest.raises(SfjwtError) as err:
-        login.log_in(request(key_file), flow.ctx)
-    assert err.value.code is Code.CLIENT_ID_INVALID and "probably mistyped" in err.value.fix
+    report = login.log_in(request(key_file), flow.ctx)
+    err = failed(report)
+    assert err.code is Code.CLIENT_ID_INVALID and "probably mistyped" in err.fix
 
 
 def test_ctrl_c_reports_the_last_outcome_and_its_fix(flow: Flow, key_file: Path) -> None:
@@ -216,22 +217,22 @@ def test_ctrl_c_reports_the_last_outcome_and_its_fix(flow: Flow, key_file: Path)
         raise KeyboardInterrupt
 
     flow.ctx.sleep = interrupt
-    with pytest.raises(SfjwtError) as err:
-        login.log_in(request(key_file, new_app=True), flow.ctx)
+    report = login.log_in(request(key_file, new_app=True), flow.ctx)
+    err = failed(report)
     assert clock.sleeps == []
-    assert err.value.code is Code.INTERRUPTED and err.value.exit_code == 130
-    assert "the last attempt (1) said CLIENT_ID_INVALID" in err.value.message
-    assert "3MVG9C…4567" in err.value.message and "--new-app" in err.value.fix
-    assert err.value.details["ok"] is False and err.value.details["attempts"] == 1  # the login document
+    assert err.code is Code.INTERRUPTED and err.exit_code == 130
+    assert "the last attempt (1) said CLIENT_ID_INVALID" in err.message
+    assert "3MVG9C…4567" in err.message and "--new-app" in err.fix
+    assert report.attempts == 1 and report.to_json()["ok"] is False  # the login document
 
 
 def test_final_errors_are_not_retried(flow: Flow, key_file: Path) -> None:
     runner: FakeRunner = flow.runner
     runner.expect(is_login, ASSERTION, 1)
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file), flow.ctx)
+    report = log_in(request(key_file), flow.ctx)
+    err = failed(report)
     runner.assert_done()
-    assert err.value.code is Code.INVALID_ASSERTION
+    assert err.code is Code.INVALID_ASSERTION
     assert flow.clock.sleeps == []
     # Only the line that decided is shown (issue 14: the fall-back hosts' "fetch failed" read like a
     # network fault); until 0.2 every attempt was summarised here. --verbose shows them all.
@@ -245,16 +246,15 @@ def test_verbose_shows_every_attempt(flow: Flow, key_file: Path) -> None:
     runner: FakeRunner = flow.runner
     runner.expect(is_login, ASSERTION, 1)
     flow.ctx.verbose = True
-    with pytest.raises(SfjwtError):
-        log_in(request(key_file), flow.ctx)
+    failed(log_in(request(key_file), flow.ctx))
     assert any("all of sf's attempts: invalid assertion (x3); fetch failed (x2)" in line for line in flow.console.lines)
 
 
 def test_local_problems_stop_before_sf(flow: Flow, tmp_path: Path) -> None:
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(tmp_path / "missing.key"), flow.ctx)
-    assert err.value.code is Code.KEY_NOT_FOUND
-    assert "sfjwt-orch keygen --alias hub" in err.value.fix and "NAME" not in err.value.fix  # the alias is known
+    report = log_in(request(tmp_path / "missing.key"), flow.ctx)
+    err = failed(report)
+    assert err.code is Code.KEY_NOT_FOUND
+    assert "sfjwt-orch keygen --alias hub" in err.fix and "NAME" not in err.fix  # the alias is known
     assert flow.runner.calls == []  # sf never started
 
 
@@ -312,10 +312,10 @@ def test_deny_in_the_browser_ends_the_wait(flow: Flow, key_file: Path, error: st
     runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
     listener = _with_listener(flow, {1: Callback(approved=False, error=error)})
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file), flow.ctx)
+    report = log_in(request(key_file), flow.ctx)
+    err = failed(report)
     runner.assert_done()
-    assert err.value.code is code and err.value.exit_code == exit_code
+    assert err.code is code and err.exit_code == exit_code
     assert flow.clock.sleeps == []  # promptly: no waiting for the deadline
     assert listener.stopped
 
@@ -328,15 +328,15 @@ def test_still_not_approved_after_the_callback_stops_naming_the_username(flow: F
     for stdout, rc in ((NOT_APPROVED, 1), (NOT_APPROVED, 1)):
         runner.expect(is_login, stdout, rc)
     listener = _with_listener(flow, {1: Callback(approved=True)})
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file), flow.ctx)
+    report = log_in(request(key_file), flow.ctx)
+    err = failed(report)
     runner.assert_done()
-    assert err.value.code is Code.USERNAME_SUSPECT and err.value.exit_code == 3
-    assert "the username may be wrong" in err.value.message and "user@example.com.dev" in err.value.message
-    assert "approval arrived" in err.value.message and "refresh_token" in err.value.fix
+    assert err.code is Code.USERNAME_SUSPECT and err.exit_code == 3
+    assert "the username may be wrong" in err.message and "user@example.com.dev" in err.message
+    assert "approval arrived" in err.message and "refresh_token" in err.fix
     assert flow.clock.sleeps == []  # the callback came at once; nothing was waited for after it
     assert listener.stopped
-    assert err.value.details["attempts"] == 2 and err.value.details["approval_url"]
+    assert report.attempts == 2 and report.approval_url
 
 
 def test_an_app_sfjwt_orch_made_is_not_waited_for_when_sf_says_not_approved(flow: Flow, key_file: Path) -> None:
@@ -347,13 +347,13 @@ def test_an_app_sfjwt_orch_made_is_not_waited_for_when_sf_says_not_approved(flow
     runner: FakeRunner = flow.runner
     runner.expect(is_login, NOT_APPROVED, 1)
     flow.ctx.listen = lambda url, state, about=None: pytest.fail("no approval is waited for")  # type: ignore[assignment]
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file), flow.ctx)
+    report = log_in(request(key_file), flow.ctx)
+    err = failed(report)
     runner.assert_done()
-    assert err.value.code is Code.USERNAME_SUSPECT
-    assert "sfjwt_hub" in err.value.message and "permission set" in err.value.fix
+    assert err.code is Code.USERNAME_SUSPECT
+    assert "sfjwt_hub" in err.message and "permission set" in err.fix
     assert flow.clock.sleeps == [] and not flow.runner.opened
-    assert err.value.details["approval_url"] is None
+    assert report.approval_url is None
     assert not any("authorize?" in line for line in flow.console.lines)
 
 
@@ -364,10 +364,10 @@ def test_another_app_given_for_an_alias_sfjwt_orch_made_an_app_for_still_asks_fo
     state.save(flow.ctx.paths, state.State("hub", app_name="sfjwt_hub"))
     profiles.save(flow.ctx.paths, request(key_file, client_id="3MVG9OTHERCLIENT7654321").profile)
     flow.runner.expect(is_login, NOT_APPROVED, 1)
-    with pytest.raises(SfjwtError) as err:
-        log_in(request(key_file, timeout=0.0), flow.ctx)
+    report = log_in(request(key_file, timeout=0.0), flow.ctx)
+    err = failed(report)
     flow.runner.assert_done()
-    assert err.value.code is Code.NOT_APPROVED and err.value.details["approval_url"]
+    assert err.code is Code.NOT_APPROVED and report.approval_url
 
 
 def test_busy_port_falls_back_to_polling(flow: Flow, key_file: Path) -> None:
